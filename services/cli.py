@@ -1,0 +1,28 @@
+"""The `homeward` command line: one sub-command per module, registered below."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
+
+
+def _registrations() -> list[Register]:
+    # Each command lives beside the code it drives; this list only wires them in.
+    return []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="homeward", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for register in _registrations():
+        register(commands)
+    args = parser.parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
