@@ -1,0 +1,33 @@
+"""Verifying a stream's hash chain: each event's hash matches its content, and
+each event points at its predecessor's hash."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from events.case import CaseEvent
+from events.chain import GENESIS, digest
+
+
+@dataclass(frozen=True)
+class Break:
+    version: int
+    type: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"event {self.version} ({self.type}): {self.reason}"
+
+
+def verify_chain(events: Iterable[CaseEvent]) -> list[Break]:
+    breaks, previous = [], GENESIS
+    for event in events:
+        if event.prev_hash != previous:
+            breaks.append(Break(event.originator_version, event.type,
+                                "prev_hash does not match the previous event's hash"))
+        if digest(event.content()) != event.hash:
+            breaks.append(Break(event.originator_version, event.type,
+                                "hash does not match the event's content"))
+        previous = event.hash
+    return breaks

@@ -1,0 +1,265 @@
+"""The Case aggregate: one person's cross-border process, as one agency's stream.
+
+Every step goes through `Case.record`: the step-owner and sequence rules, then the
+step's own guard, then its event. Guards raise before any event is triggered, so
+a refused step leaves the case unchanged. Every event carries `prev_hash` and
+`hash`, so the stream is a chain from its first event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from events.chain import GENESIS, digest
+from events.rules import ConsentWithdrawalHalts, DataMinimisation, Sequence, StepOwner
+from events.values import Actor, Kind, Received, RiskLevel, Scope, Side
+
+if TYPE_CHECKING:
+    from events.step import Step
+
+
+def utc(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValueError("a clock must give timezone-aware times")
+    return at.astimezone(UTC)
+
+
+class CaseEvent(Aggregate.Event):
+    """A step of the case: its data, who recorded it, and its place in the chain."""
+
+    data: dict[str, Any]
+    recorded_by: str
+    actor: str
+    received: dict[str, Any] | None
+    prev_hash: str
+    hash: str
+
+    @property
+    def type(self) -> str:
+        return type(self).__name__
+
+    def content(self) -> dict[str, Any]:
+        return sealed_content(
+            self.type, self.originator_id, self.originator_version, self.timestamp,
+            self.recorded_by, self.actor, self.data, self.received, self.prev_hash,
+        )
+
+    def apply(self, aggregate: Any) -> None:
+        case: Case = aggregate
+        case.last_hash = self.hash
+        case.last_at = self.timestamp
+        if self.received is not None:
+            case.message_ids.add(self.received["message_id"])
+            case.last_sequence[self.received["sender"]] = self.received["sequence"]
+        self.change(case)
+
+    def change(self, case: Case) -> None:
+        """How this step changes the case; each step's event says."""
+
+
+def sealed_content(
+    type_: str, case_id: UUID | str, version: int, at: datetime, recorded_by: str, actor: str,
+    data: Mapping[str, Any], received: Mapping[str, Any] | None, prev_hash: str,
+) -> dict[str, Any]:
+    return {
+        "type": type_,
+        "case_id": str(case_id),
+        "version": version,
+        "occurred_at": at.isoformat(),
+        "recorded_by": recorded_by,
+        "actor": actor,
+        "data": dict(data),
+        "received": dict(received) if received is not None else None,
+        "prev_hash": prev_hash,
+    }
+
+
+@dataclass
+class Assessment:
+    level: RiskLevel
+    valid_until: date
+    safety_plan: str | None
+
+
+@dataclass
+class Transport:
+    departure_at: datetime
+    arrival_at: datetime
+
+
+@dataclass
+class CaseState:
+    """Everything the rules and the status need, derived from the events."""
+
+    kind: Kind = Kind.REPATRIATION
+    referring: str = ""
+    receiving: str = ""
+    minor: bool = False
+    person: dict[str, Any] | None = None
+    consent: set[Scope] = field(default_factory=set)
+    override: bool = False
+    asylum_open: bool = False
+    referred_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    accepted_at: datetime | None = None
+    declined_at: datetime | None = None
+    identity_requested_at: datetime | None = None
+    identity_verified_at: datetime | None = None
+    risk: dict[Side, Assessment] = field(default_factory=dict)
+    return_decision_ok: bool = False
+    return_steps: int = 0
+    best_interests_in_favour: bool | None = None
+    caregiver_confirmed: bool = False
+    proceedings_open: bool = False
+    proceedings_cleared: bool = False
+    travel_document_until: date | None = None
+    reception_from: date | None = None
+    transport: Transport | None = None
+    departed_at: datetime | None = None
+    arrived_at: datetime | None = None
+    in_shelter: bool = False
+    plan_services: list[str] | None = None
+    services_delivered: int = 0
+    follow_up_months: set[int] = field(default_factory=set)
+    on_hold: bool = False
+    closed: bool = False
+    closure_reason: str | None = None
+    phase_owner_at_closure: Side | None = None
+
+
+class Case(Aggregate):
+    """One agency's stream of one case."""
+
+    def __init__(self) -> None:
+        self.state = CaseState()
+        self.last_hash = GENESIS
+        self.last_at: datetime | None = None
+        self.message_ids: set[str] = set()
+        self.last_sequence: dict[str, int] = {}
+
+    # -- who owns what -------------------------------------------------------
+
+    def agency(self, side: Side) -> str:
+        return self.state.referring if side is Side.REFERRING else self.state.receiving
+
+    def side_of(self, agency: str) -> Side | None:
+        if agency == self.state.referring:
+            return Side.REFERRING
+        if agency == self.state.receiving:
+            return Side.RECEIVING
+        return None
+
+    def phase_owner(self) -> Side:
+        """Closure and reopening belong to whoever holds the current phase."""
+        s = self.state
+        if s.closed and s.phase_owner_at_closure is not None:
+            return s.phase_owner_at_closure
+        if s.arrived_at is not None:
+            return Side.RECEIVING
+        if s.kind is Kind.REFERRAL and s.accepted_at is not None:
+            return Side.RECEIVING
+        return Side.REFERRING
+
+    def consented(self, scope: Scope) -> bool:
+        return scope in self.state.consent
+
+    # -- recording -----------------------------------------------------------
+
+    def record(
+        self, step: Step, data: Mapping[str, Any], actor: Actor, at: datetime,
+        received: Received | None = None,
+    ) -> CaseEvent:
+        """Record a step after every rule allowed it; return the new event."""
+        at = utc(at)
+        owner = self._check_owner(step, actor, received)
+        self._check_sequence(step)
+        if step.repatriation_only and self.state.kind is not Kind.REPATRIATION:
+            raise Sequence(f"{step.path} applies to repatriation cases only")
+        if received is None:
+            body = step.body.model_validate(dict(data))
+            if step.guard is not None:
+                step.guard(self, body, actor, at)
+            payload = body.model_dump(mode="json", exclude_none=True)
+            if step.sided:
+                payload["side"] = owner.value
+        else:
+            self._check_minimised(step, data)
+            payload = dict(data)
+        self._trigger(step.event, payload, actor, at, received)
+        event = self.pending_events[-1]
+        assert isinstance(event, CaseEvent)
+        return event
+
+    def _check_owner(self, step: Step, actor: Actor, received: Received | None) -> Side:
+        agency = received.sender if received is not None else actor.agency
+        side = self.side_of(agency)
+        if side is None:
+            raise StepOwner(f"{agency} is not an agency of this case")
+        owner = step.owner_side(self, side)
+        if owner is not side:
+            raise StepOwner(f"{step.path} is owned by {self.agency(owner)}, not {agency}")
+        return side
+
+    def _check_sequence(self, step: Step) -> None:
+        if self.state.closed and not step.reopens:
+            raise Sequence(f"the case is closed; only a reopening may follow, not {step.path}")
+        if step.reopens and not self.state.closed:
+            raise Sequence("only a closed case can be reopened")
+        if self.state.on_hold and step.halted_on_hold:
+            raise ConsentWithdrawalHalts(
+                f"the case is on hold after consent to return was withdrawn; {step.path} waits"
+            )
+
+    def _check_minimised(self, step: Step, data: Mapping[str, Any]) -> None:
+        for scope, fields in step.protected.items():
+            carried = [f for f in fields if f in data]
+            if carried and not self.consented(scope):
+                raise DataMinimisation(
+                    f"{', '.join(carried)} crossed the border "
+                    f"without active consent scope {scope.value}"
+                )
+
+    def _trigger(
+        self, event_class: type[CaseEvent], data: Mapping[str, Any], actor: Actor,
+        at: datetime, received: Received | None,
+    ) -> None:
+        self.trigger_event(
+            event_class,
+            **sealed(
+                event_class, self.id, self.version + 1, at, data, actor, received, self.last_hash
+            ),
+        )
+
+    @classmethod
+    def opened(
+        cls, event_class: type[CaseEvent], case_id: UUID, data: Mapping[str, Any], actor: Actor,
+        at: datetime, received: Received | None = None,
+    ) -> Case:
+        """Start a stream: locally by the referring agency, or from the partner's message."""
+        kwargs = sealed(
+            event_class, case_id, cls.INITIAL_VERSION, utc(at), data, actor, received, GENESIS
+        )
+        return cls._create(event_class, id=case_id, **kwargs)  # type: ignore[arg-type]
+
+
+def sealed(
+    event_class: type[CaseEvent], case_id: UUID, version: int, at: datetime,
+    data: Mapping[str, Any], actor: Actor, received: Received | None, prev_hash: str,
+) -> dict[str, Any]:
+    """The event's attributes, with the hash over its content and its predecessor's hash."""
+    recorded_by = received.sender if received is not None else actor.agency
+    who = f"{received.sender} (message)" if received is not None else actor.sub
+    rec = received.as_dict() if received is not None else None
+    content = sealed_content(
+        event_class.__name__, case_id, version, at, recorded_by, who, data, rec, prev_hash
+    )
+    return {
+        "timestamp": at, "data": dict(data), "recorded_by": recorded_by, "actor": who,
+        "received": rec, "prev_hash": prev_hash, "hash": digest(content),
+    }

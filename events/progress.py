@@ -1,0 +1,69 @@
+"""A case's status and its blocking items ("waiting on whom, for what"), derived
+from its state at a given moment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from events.case import Case
+from events.readiness import Blocker, acceptance_blockers, return_blockers
+from events.values import Kind, Scope, Side, Status
+
+
+def status(case: Case, now: datetime) -> Status:
+    s = case.state
+    if s.closed:
+        return Status.CLOSED
+    if s.declined_at is not None:
+        return Status.DECLINED
+    if s.on_hold:
+        return Status.ON_HOLD
+    if s.arrived_at is not None or (s.kind is Kind.REFERRAL and s.accepted_at is not None):
+        if s.follow_up_months:
+            return Status.FOLLOW_UP
+        if s.plan_services is not None:
+            return Status.REINTEGRATING
+        return Status.ARRIVED if s.kind is Kind.REPATRIATION else Status.ACCEPTED
+    if s.departed_at is not None:
+        return Status.IN_TRANSIT
+    if s.transport is not None:
+        return Status.SCHEDULED
+    if s.accepted_at is not None:
+        if not return_blockers(case, now):
+            return Status.READY
+        return Status.PREPARING if s.return_steps else Status.ACCEPTED
+    if s.acknowledged_at is not None:
+        return Status.ACKNOWLEDGED
+    if s.referred_at is not None:
+        return Status.REFERRED
+    return Status.OPENED
+
+
+def blocking(case: Case, now: datetime) -> list[Blocker]:
+    """Each unmet precondition of the case's next step, with the side that owes it."""
+    current = status(case, now)
+    s = case.state
+    if current is Status.OPENED:
+        items = []
+        if s.asylum_open:
+            items.append(Blocker("asylum-guard", Side.REFERRING, "the open asylum claim to close"))
+        if not case.consented(Scope.REFER) and not s.override:
+            items.append(Blocker("consent-required", Side.REFERRING, "consent to refer"))
+        return items or [Blocker("sequence", Side.REFERRING, "the referral")]
+    if current is Status.REFERRED:
+        return [Blocker("sequence", Side.RECEIVING, "acknowledgement of the referral")]
+    if current is Status.ACKNOWLEDGED:
+        return acceptance_blockers(case)
+    if current in (Status.ACCEPTED, Status.PREPARING) and s.kind is Kind.REPATRIATION:
+        return return_blockers(case, now)
+    if current is Status.READY:
+        return [Blocker("sequence", Side.REFERRING, "the transport plan")]
+    if current is Status.SCHEDULED:
+        return [Blocker("sequence", Side.REFERRING, "confirmation of departure")]
+    if current is Status.IN_TRANSIT:
+        return [Blocker("sequence", Side.RECEIVING, "confirmation of arrival")]
+    if current in (Status.ARRIVED, Status.ACCEPTED):
+        return [Blocker("sequence", Side.RECEIVING, "the reintegration plan")]
+    if current is Status.ON_HOLD:
+        return [Blocker("consent-withdrawal-halts", Side.REFERRING, "renewed consent to return")]
+    return []

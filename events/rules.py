@@ -1,0 +1,97 @@
+"""The rules of DOMAIN.md: one exception per rule, each carrying its stable code.
+
+A rule that refuses a step raises before any event is triggered, so a refused
+step leaves the case exactly as it was.
+"""
+
+from __future__ import annotations
+
+
+class RuleViolation(Exception):
+    """A step was refused by a rule of the domain."""
+
+    code: str = "rule"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.detail}"
+
+
+class StepOwner(RuleViolation):
+    code = "step-owner"
+
+
+class ConsentRequired(RuleViolation):
+    code = "consent-required"
+
+
+class DataMinimisation(RuleViolation):
+    code = "data-minimisation"
+
+
+class AsylumGuard(RuleViolation):
+    code = "asylum-guard"
+
+
+class AcceptanceRequired(RuleViolation):
+    code = "acceptance-required"
+
+
+class ReturnConsentRequired(RuleViolation):
+    code = "return-consent-required"
+
+
+class RiskAssessmentRequired(RuleViolation):
+    code = "risk-assessment-required"
+
+
+class MinorSafeguards(RuleViolation):
+    code = "minor-safeguards"
+
+
+class ProceedingsClearance(RuleViolation):
+    code = "proceedings-clearance"
+
+
+class TravelDocumentValid(RuleViolation):
+    code = "travel-document-valid"
+
+
+class ReceptionRequired(RuleViolation):
+    code = "reception-required"
+
+
+class ConsentWithdrawalHalts(RuleViolation):
+    code = "consent-withdrawal-halts"
+
+
+class Sequence(RuleViolation):
+    code = "sequence"
+
+
+class ClosureJustified(RuleViolation):
+    code = "closure-justified"
+
+
+RULES: dict[str, type[RuleViolation]] = {
+    cls.code: cls
+    for cls in (
+        StepOwner,
+        ConsentRequired,
+        DataMinimisation,
+        AsylumGuard,
+        AcceptanceRequired,
+        ReturnConsentRequired,
+        RiskAssessmentRequired,
+        MinorSafeguards,
+        ProceedingsClearance,
+        TravelDocumentValid,
+        ReceptionRequired,
+        ConsentWithdrawalHalts,
+        Sequence,
+        ClosureJustified,
+    )
+}

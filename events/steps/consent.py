@@ -1,0 +1,51 @@
+"""Step 2, consent: recorded and withdrawn by the referring agency."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from events.case import Case, CaseEvent
+from events.step import Body, Owner, Step
+from events.values import Kind, Scope
+
+
+class Consent(Body):
+    scopes: list[Scope] = Field(min_length=1)
+    language: str = Field(min_length=2, max_length=35)
+    interpreter: bool
+    given_by: Literal["person", "guardian"]
+
+
+class ConsentWithdrawal(Body):
+    scopes: list[Scope] = Field(min_length=1)
+    reason: str | None = Field(default=None, max_length=4000)
+
+
+class ConsentRecorded(CaseEvent):
+    def change(self, case: Case) -> None:
+        scopes = {Scope(s) for s in self.data["scopes"]}
+        case.state.consent |= scopes
+        if Scope.RETURN in scopes:
+            case.state.on_hold = False
+
+
+class ConsentWithdrawn(CaseEvent):
+    """consent-withdrawal-halts: before departure, withdrawing `return` cancels
+    planned transport and holds the case; after departure it only stops sharing."""
+
+    def change(self, case: Case) -> None:
+        s = case.state
+        scopes = {Scope(x) for x in self.data["scopes"]}
+        s.consent -= scopes
+        if Scope.RETURN in scopes and s.kind is Kind.REPATRIATION and s.departed_at is None:
+            s.transport = None
+            s.on_hold = True
+
+
+
+STEPS = [
+    Step("consent", ConsentRecorded, Owner.REFERRING, Consent),
+    Step("consent-withdrawal", ConsentWithdrawn, Owner.REFERRING, ConsentWithdrawal),
+]

@@ -1,0 +1,101 @@
+"""Steps 17-20: shelter, the reintegration plan, services and follow-ups, all
+recorded by the receiving agency once the person is home (or, for a referral,
+once it accepted)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from events.case import Case, CaseEvent
+from events.rules import Sequence
+from events.step import Body, Owner, Step
+from events.values import Actor, Kind, Scope
+
+ServiceName = Literal[
+    "medical", "psychosocial", "legal", "education", "vocational", "income", "housing", "family"
+]
+
+
+class ShelterAdmission(Body):
+    shelter: str = Field(min_length=1, max_length=200)
+    admitted_on: date
+
+
+class ShelterExit(Body):
+    shelter: str = Field(min_length=1, max_length=200)
+    left_on: date
+
+
+class ReintegrationPlan(Body):
+    services: list[ServiceName] = Field(min_length=1)
+
+
+class Service(Body):
+    service: ServiceName
+    delivered_on: date
+    provider: str = Field(min_length=1, max_length=200)
+
+
+class FollowUp(Body):
+    month: int = Field(ge=1, le=60)
+    wellbeing: Literal["good", "fair", "poor"]
+    retrafficking_risk: bool
+
+
+class ShelterAdmitted(CaseEvent):
+    def change(self, case: Case) -> None:
+        case.state.in_shelter = True
+
+
+class ShelterLeft(CaseEvent):
+    def change(self, case: Case) -> None:
+        case.state.in_shelter = False
+
+
+class ReintegrationPlanAgreed(CaseEvent):
+    def change(self, case: Case) -> None:
+        case.state.plan_services = list(self.data["services"])
+
+
+class ServiceDelivered(CaseEvent):
+    def change(self, case: Case) -> None:
+        case.state.services_delivered += 1
+
+
+class FollowUpRecorded(CaseEvent):
+    def change(self, case: Case) -> None:
+        case.state.follow_up_months.add(int(self.data["month"]))
+
+
+def check_home(case: Case, body: Body, actor: Actor, at: datetime) -> None:
+    s = case.state
+    if s.kind is Kind.REPATRIATION and s.arrived_at is None:
+        raise Sequence("reintegration starts once arrival is confirmed")
+    if s.kind is Kind.REFERRAL and s.accepted_at is None:
+        raise Sequence("assistance starts once the referral is accepted")
+
+
+def check_in_shelter(case: Case, body: ShelterExit, actor: Actor, at: datetime) -> None:
+    check_home(case, body, actor, at)
+    if not case.state.in_shelter:
+        raise Sequence("the person is not in a shelter")
+
+
+def check_plan_agreed(case: Case, body: Service, actor: Actor, at: datetime) -> None:
+    check_home(case, body, actor, at)
+    if case.state.plan_services is None:
+        raise Sequence("services are delivered under an agreed reintegration plan")
+
+
+STEPS = [
+    Step("shelter-admission", ShelterAdmitted, Owner.RECEIVING, ShelterAdmission, check_home),
+    Step("shelter-exit", ShelterLeft, Owner.RECEIVING, ShelterExit, check_in_shelter),
+    Step("reintegration-plan", ReintegrationPlanAgreed, Owner.RECEIVING, ReintegrationPlan,
+         check_home),
+    Step("service", ServiceDelivered, Owner.RECEIVING, Service, check_plan_agreed),
+    Step("follow-up", FollowUpRecorded, Owner.RECEIVING, FollowUp, check_home,
+         protected={Scope.SHARE_HEALTH: ("wellbeing",)}),
+]

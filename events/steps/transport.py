@@ -1,0 +1,110 @@
+"""Steps 14-16: transport is planned (or cancelled), the person departs, and the
+receiving agency confirms arrival, which completes the two-party hand-off."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from events.case import Case, CaseEvent, Transport
+from events.readiness import return_blockers
+from events.rules import RULES, Sequence
+from events.step import Body, Owner, Step
+from events.steps.referral import Reason
+from events.steps.return_ import check_accepted
+from events.values import Actor, Scope
+
+
+class TransportPlan(Body):
+    mode: Literal["air", "land", "sea"]
+    route: str = Field(min_length=1, max_length=500)
+    departure_at: AwareDatetime
+    arrival_at: AwareDatetime
+    escort: str = Field(min_length=1, max_length=200)
+    medical_escort: bool
+    fit_to_travel: bool
+
+    @model_validator(mode="after")
+    def _arrives_after_departure(self) -> TransportPlan:
+        if self.arrival_at <= self.departure_at:
+            raise ValueError("arrival_at must be after departure_at")
+        return self
+
+
+class Departure(Body):
+    departed_at: AwareDatetime
+
+
+class Arrival(Body):
+    arrived_at: AwareDatetime
+    received_by: str = Field(min_length=1, max_length=200)
+
+
+class TransportPlanned(CaseEvent):
+    def change(self, case: Case) -> None:
+        case.state.transport = Transport(
+            departure_at=datetime.fromisoformat(self.data["departure_at"]),
+            arrival_at=datetime.fromisoformat(self.data["arrival_at"]),
+        )
+
+
+class TransportCancelled(CaseEvent):
+    def change(self, case: Case) -> None:
+        case.state.transport = None
+
+
+class DepartureConfirmed(CaseEvent):
+    def change(self, case: Case) -> None:
+        case.state.departed_at = datetime.fromisoformat(self.data["departed_at"])
+
+
+class ArrivalConfirmed(CaseEvent):
+    def change(self, case: Case) -> None:
+        case.state.arrived_at = datetime.fromisoformat(self.data["arrived_at"])
+
+
+def check_plan(case: Case, body: TransportPlan, actor: Actor, at: datetime) -> None:
+    if case.state.departed_at is not None:
+        raise Sequence("the person has already departed")
+    for blocker in return_blockers(case, at, arrival=body.arrival_at.date()):
+        raise RULES[blocker.rule](f"waiting on {case.agency(blocker.owed_by)}: {blocker.detail}")
+
+
+def check_cancellable(case: Case, body: Reason, actor: Actor, at: datetime) -> None:
+    check_accepted(case, body, actor, at)
+    if case.state.transport is None or case.state.departed_at is not None:
+        raise Sequence("there is no planned transport that has not departed")
+
+
+def check_departure(case: Case, body: Departure, actor: Actor, at: datetime) -> None:
+    check_accepted(case, body, actor, at)
+    if case.state.transport is None:
+        raise Sequence("departure only after transport is planned")
+    if case.state.departed_at is not None:
+        raise Sequence("departure was already confirmed")
+
+
+def check_arrival(case: Case, body: Arrival, actor: Actor, at: datetime) -> None:
+    check_accepted(case, body, actor, at)
+    departed = case.state.departed_at
+    if departed is None:
+        raise Sequence("arrival only after departure")
+    if case.state.arrived_at is not None:
+        raise Sequence("arrival was already confirmed")
+    if body.arrived_at < departed:
+        raise Sequence("arrival cannot precede departure")
+
+
+STEPS = [
+    Step("transport", TransportPlanned, Owner.REFERRING, TransportPlan, check_plan,
+         repatriation_only=True, halted_on_hold=True,
+         protected={Scope.SHARE_HEALTH: ("medical_escort", "fit_to_travel")}),
+    Step("transport-cancellation", TransportCancelled, Owner.REFERRING, Reason, check_cancellable,
+         repatriation_only=True),
+    Step("departure", DepartureConfirmed, Owner.REFERRING, Departure, check_departure,
+         repatriation_only=True, halted_on_hold=True),
+    Step("arrival", ArrivalConfirmed, Owner.RECEIVING, Arrival, check_arrival,
+         repatriation_only=True),
+]

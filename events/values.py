@@ -1,0 +1,104 @@
+"""Value objects and the domain's vocabulary."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+AGENCY_CODE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,10}$")
+
+
+class Kind(StrEnum):
+    REPATRIATION = "repatriation"
+    REFERRAL = "referral"
+
+
+class Side(StrEnum):
+    REFERRING = "referring"
+    RECEIVING = "receiving"
+
+
+class Role(StrEnum):
+    CASEWORKER = "caseworker"
+    SUPERVISOR = "supervisor"
+    MONITOR = "monitor"
+    AUDITOR = "auditor"
+
+
+class Scope(StrEnum):
+    REFER = "refer"
+    SHARE_IDENTITY = "share_identity"
+    SHARE_HEALTH = "share_health"
+    RETURN = "return"
+    MONITORING = "monitoring"
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Status(StrEnum):
+    OPENED = "opened"
+    REFERRED = "referred"
+    ACKNOWLEDGED = "acknowledged"
+    ACCEPTED = "accepted"
+    PREPARING = "preparing"
+    READY = "ready"
+    SCHEDULED = "scheduled"
+    IN_TRANSIT = "in_transit"
+    ARRIVED = "arrived"
+    REINTEGRATING = "reintegrating"
+    FOLLOW_UP = "follow_up"
+    CLOSED = "closed"
+    DECLINED = "declined"
+    ON_HOLD = "on_hold"
+
+
+class ClosureReason(StrEnum):
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    LOST_CONTACT = "lost_contact"
+    STAYED_IN_DESTINATION = "stayed_in_destination"
+    TRANSFERRED = "transferred"
+    DECEASED = "deceased"
+    OTHER = "other"
+
+
+def valid_agency(code: str) -> bool:
+    return bool(AGENCY_CODE.match(code))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who records a step: a user (`sub`) of an agency, with roles."""
+
+    agency: str
+    sub: str
+    roles: frozenset[Role] = frozenset({Role.CASEWORKER})
+
+    @property
+    def is_supervisor(self) -> bool:
+        return Role.SUPERVISOR in self.roles
+
+
+@dataclass(frozen=True)
+class Received:
+    """Where a received fact came from: the partner's message and its hash."""
+
+    sender: str
+    message_id: str
+    sender_hash: str
+    sequence: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "sender": self.sender,
+            "message_id": self.message_id,
+            "sender_hash": self.sender_hash,
+            "sequence": self.sequence,
+        }

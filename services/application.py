@@ -1,0 +1,137 @@
+"""The application: commands in, new versions out.
+
+Local steps come from the agency's own users; received facts come from the
+partner's messages. Both end in `Case.record`, and both are saved with
+optimistic concurrency on the case version, so no update is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from events.audit import Break, verify_chain
+from events.case import Case, CaseEvent
+from events.step import Step
+from events.steps import BY_MESSAGE_TYPE, STEPS, OpenCase, open_case, open_received
+from events.values import Actor, Received
+from services.clock import Clock, SystemClock
+
+
+class CaseNotFound(Exception):
+    pass
+
+
+class UnknownStep(Exception):
+    pass
+
+
+class VersionMismatch(Exception):
+    """The case moved on since the version the caller saw (If-Match, or a race)."""
+
+
+class OutOfSequence(Exception):
+    """A partner's message arrived ahead of its predecessor; hold it."""
+
+    def __init__(self, expected: int, got: int) -> None:
+        super().__init__(f"expected sequence {expected}, got {got}")
+        self.expected, self.got = expected, got
+
+
+class Homeward(Application[UUID]):
+    name = "homeward"
+
+    def __init__(self, env: Mapping[str, str], clock: Clock | None = None) -> None:
+        super().__init__(env=env)
+        self.clock = clock or SystemClock()
+
+    def open_case(self, body: OpenCase, actor: Actor) -> Case:
+        case = open_case(body, actor, self.clock.now())
+        try:
+            self.save(case)
+        except IntegrityError:
+            raise VersionMismatch(f"case {case.id} already exists") from None
+        return case
+
+    def record(
+        self, case_id: UUID, path: str, data: Mapping[str, Any], actor: Actor,
+        expected_version: int | None = None,
+    ) -> Case:
+        step = STEPS.get(path)
+        if step is None:
+            raise UnknownStep(path)
+        case = self.case(case_id)
+        if expected_version is not None and case.version != expected_version:
+            raise VersionMismatch(f"case is at version {case.version}, not {expected_version}")
+        case.record(step, data, actor, self.clock.now())
+        self._save(case)
+        return case
+
+    def receive(
+        self, case_id: UUID, message_type: str, payload: Mapping[str, Any], received: Received,
+    ) -> Case | None:
+        """Record a partner's fact once; None if it was already recorded."""
+        at = self.clock.now()
+        try:
+            case = self.case(case_id)
+        except CaseNotFound:
+            if message_type != "case-opened" or received.sequence != 1:
+                raise
+            case = open_received(case_id, dict(payload), received, at)
+            self._save(case)
+            return case
+        if received.message_id in case.message_ids:
+            return None
+        last = case.last_sequence.get(received.sender, 0)
+        if received.sequence <= last:
+            return None
+        if received.sequence > last + 1:
+            raise OutOfSequence(last + 1, received.sequence)
+        step = _step_for_message(message_type)
+        case.record(step, payload, Actor(received.sender, received.sender), at, received)
+        self._save(case)
+        return case
+
+    def case(self, case_id: UUID, version: int | None = None) -> Case:
+        try:
+            case: Case = self.repository.get(case_id, version=version)
+        except AggregateNotFoundError:
+            raise CaseNotFound(str(case_id)) from None
+        return case
+
+    def case_at(self, case_id: UUID, at: datetime) -> Case:
+        version = None
+        for event in self.timeline(case_id):
+            if event.timestamp > at:
+                break
+            version = event.originator_version
+        if version is None:
+            raise CaseNotFound(f"{case_id} did not exist at {at.isoformat()}")
+        return self.case(case_id, version)
+
+    def timeline(self, case_id: UUID) -> list[CaseEvent]:
+        events = [e for e in self.repository.event_store.get(case_id) if isinstance(e, CaseEvent)]
+        if not events:
+            raise CaseNotFound(str(case_id))
+        return events
+
+    def verify(self, case_id: UUID) -> list[Break]:
+        return verify_chain(self.timeline(case_id))
+
+    def _save(self, case: Case) -> None:
+        try:
+            self.save(case)
+        except IntegrityError:
+            raise VersionMismatch("the case was changed at the same time; try again") from None
+
+
+def _step_for_message(message_type: str) -> Step:
+    step = BY_MESSAGE_TYPE.get(message_type)
+    if step is None or not step.shared:
+        raise UnknownStep(message_type)
+    return step
