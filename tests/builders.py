@@ -1,0 +1,164 @@
+"""Given-steps for domain tests: bring a case to a stage with realistic bodies.
+
+`Story` drives two agencies' streams of one case through the pure domain,
+feeding each side's shared facts to the other as received facts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from events.case import Case, CaseEvent
+from events.steps import BY_EVENT, STEPS, OpenCase, open_case, open_received
+from events.values import Actor, Received, Role
+
+XA, XB = "XA-NRM", "XB-NRM"
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+ANNA = Actor(XA, "anna")  # caseworker at the referring agency
+SARA = Actor(XA, "sara", frozenset({Role.CASEWORKER, Role.SUPERVISOR}))
+BORIS = Actor(XB, "boris")  # caseworker at the receiving agency
+BEA = Actor(XB, "bea", frozenset({Role.CASEWORKER, Role.SUPERVISOR}))
+CANARY = "Zzyzxcanary"
+
+
+def opening(kind: str = "repatriation", minor: bool = False, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": str(uuid4()), "kind": kind, "receiving_agency": XB,
+        "person": {"given_names": "Maria Elena", "family_name": CANARY,
+                   "date_of_birth": "2008-05-01" if minor else "1994-03-12", "sex": "female",
+                   "nationality": "XB", "languages": ["ro", "en"]},
+        "minor": minor, "identification": "formal", "reason": "identified during a labour inspection",
+        "urgency": "routine", **extra,
+    }
+
+
+def bodies(at: datetime) -> dict[str, dict[str, Any]]:
+    """A valid body for every step path, for a case planned around `at`."""
+    day = at.date()
+    departure, arrival = at + timedelta(days=10), at + timedelta(days=10, hours=4)
+    return {
+        "consent": {"scopes": ["refer", "share_identity", "share_health", "return", "monitoring"],
+                    "language": "ro", "interpreter": True, "given_by": "person"},
+        "consent-withdrawal": {"scopes": ["return"], "reason": "changed her mind"},
+        "asylum-claim": {"lodged_on": str(day)},
+        "asylum-claim-closure": {"outcome": "refused"},
+        "referral": {"note": "please assist with return"},
+        "risk-to-life-override": {"justification": "credible threat to life from the network"},
+        "acknowledgement": {"contact": {"name": "Ion Popa", "email": "ion@xb.example"},
+                            "deputy": {"name": "Ana Dima", "email": "ana@xb.example"}},
+        "acceptance": {"note": "accepted"},
+        "decline": {"reason": "outside our mandate"},
+        "identity-verification-request": {},
+        "identity-verification": {"result": "confirmed", "nationality": "XB"},
+        "risk-assessment": {"level": "medium", "factors": ["debt bondage"],
+                            "safety_plan": "escort and safe house", "valid_until": str(day + timedelta(days=60))},
+        "return-decision": {"voluntary": True, "informed": True,
+                            "options_explained": ["stay", "residence_permit", "third_country"]},
+        "best-interests-determination": {"in_favour_of_return": True, "determined_by": "guardian panel"},
+        "caregiver-confirmation": {"caregiver": {"name": "Elena Popa", "relationship": "aunt"}},
+        "legal-proceeding": {"reference": "CR-2026-1187", "role": "witness"},
+        "proceedings-clearance": {"kind": "remote_testimony"},
+        "travel-document": {"type": "emergency_travel_document", "number": "ETD0042",
+                            "valid_until": str(day + timedelta(days=90))},
+        "reception": {"arrival_point": "Otopeni airport", "type": "shelter", "met_by": "Ion Popa",
+                      "from_date": str(day + timedelta(days=5))},
+        "transport": {"mode": "air", "route": "XA1 -> XB2", "departure_at": departure.isoformat(),
+                      "arrival_at": arrival.isoformat(), "escort": "IO escort officer",
+                      "medical_escort": False, "fit_to_travel": True},
+        "transport-cancellation": {"reason": "flight cancelled"},
+        "departure": {"departed_at": departure.isoformat()},
+        "arrival": {"arrived_at": arrival.isoformat(), "received_by": "Ion Popa"},
+        "shelter-admission": {"shelter": "SH-7", "admitted_on": str((arrival).date())},
+        "shelter-exit": {"shelter": "SH-7", "left_on": str((arrival + timedelta(days=40)).date())},
+        "reintegration-plan": {"services": ["psychosocial", "vocational", "housing"]},
+        "service": {"service": "vocational", "delivered_on": str((arrival + timedelta(days=20)).date()),
+                    "provider": "NGO Casa"},
+        "follow-up": {"month": 3, "wellbeing": "good", "retrafficking_risk": False},
+        "closure": {"reason": "completed"},
+        "reopening": {"reason": "new risk reported"},
+    }
+
+
+ACTORS = {XA: ANNA, XB: BORIS}
+
+REPATRIATION = [
+    (XA, "consent"), (XA, "referral"), (XB, "acknowledgement"), (XB, "acceptance"),
+    (XA, "identity-verification-request"), (XB, "identity-verification"),
+    (XA, "risk-assessment"), (XB, "risk-assessment"), (XA, "return-decision"),
+    (XB, "travel-document"), (XB, "reception"), (XA, "transport"), (XA, "departure"),
+    (XB, "arrival"), (XB, "shelter-admission"), (XB, "reintegration-plan"), (XB, "service"),
+    (XB, "follow-up"), (XB, "shelter-exit"), (XB, "closure"),
+]
+
+
+class Story:
+    """Both agencies' streams of one case, kept in step like the exchange would."""
+
+    def __init__(self, at: datetime = T0, **opening_fields: Any) -> None:
+        self.at = at
+        self.bodies = bodies(at)
+        self.xa = open_case(OpenCase.model_validate(opening(**opening_fields)), ANNA, at)
+        self.xb: Case | None = None
+        self.outbox: list[tuple[Case, CaseEvent]] = []  # XA events the partner has not seen yet
+        self.sequence = {XA: 0, XB: 0}
+        self.backlog: list[CaseEvent] = [self.xa.pending_events[0]]  # type: ignore[list-item]
+
+    def stream(self, agency: str) -> Case:
+        case = self.xa if agency == XA else self.xb
+        assert case is not None, "the receiving agency has not heard of the case yet"
+        return case
+
+    def step(self, agency: str, path: str, actor: Actor | None = None, **changes: Any) -> CaseEvent:
+        body = {**self.bodies[path], **changes}
+        case = self.stream(agency)
+        event = case.record(STEPS[path], body, actor or ACTORS[agency], self.at)
+        self._share(agency, event)
+        return event
+
+    def run(self, steps: list[tuple[str, str]]) -> None:
+        for agency, path in steps:
+            self.step(agency, path)
+
+    def _share(self, agency: str, event: CaseEvent) -> None:
+        step = BY_EVENT[type(event)]
+        if not step.shared:
+            return
+        if agency == XA and self.xb is None:
+            self.backlog.append(event)
+            if path_of(event) != "referral":
+                return
+            for earlier in self.backlog:
+                self._deliver(XA, earlier)
+            return
+        self._deliver(agency, event)
+
+    def _deliver(self, sender: str, event: CaseEvent) -> None:
+        self.sequence[sender] += 1
+        received = Received(sender, str(uuid4()), event.hash, self.sequence[sender])
+        data = dict(event.data)
+        if event.type == "CaseOpened":
+            data = {k: v for k, v in data.items() if k not in ("person", "reason")}
+            self.xb = open_received(event.originator_id, data, received, self.at)
+            return
+        if event.type == "ReferralSent" and "share_identity" in self.xa.state.consent:
+            data["person"] = self.xa.state.person
+        step = BY_EVENT[type(event)]
+        for scope, fields in step.protected.items():
+            if scope not in self.stream(sender).state.consent:
+                data = {k: v for k, v in data.items() if k not in fields}
+        partner = self.xb if sender == XA else self.xa
+        assert partner is not None
+        partner.record(step, data, Actor(sender, sender), self.at, received)
+
+
+def path_of(event: CaseEvent) -> str:
+    return BY_EVENT[type(event)].path
+
+
+def snapshot(case: Case) -> tuple[int, str, Any]:
+    """What must not change when a step is refused."""
+    import copy
+
+    return case.version, case.last_hash, copy.deepcopy(case.state)
