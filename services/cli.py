@@ -6,12 +6,15 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from services.contract import check as schemas_check
+from services.exchange import broker_command
+
 Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
 
 
 def _registrations() -> list[Register]:
     # Each command lives beside the code it drives; this list only wires them in.
-    return []
+    return [broker_command.register, schemas_check.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

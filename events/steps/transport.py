@@ -23,6 +23,7 @@ class TransportPlan(Body):
     departure_at: AwareDatetime
     arrival_at: AwareDatetime
     escort: str = Field(min_length=1, max_length=200)
+    escort_organisation: str | None = Field(default=None, min_length=1, max_length=200)
     medical_escort: bool
     fit_to_travel: bool
 

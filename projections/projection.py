@@ -1,0 +1,35 @@
+"""What a read model is: a named fold of the case events into JSON documents by key.
+
+A projection says which document an event touches (`key`) and what that document
+becomes (`apply`; None removes it). It does no I/O: a runner in `services` reads the
+notification log, loads the documents, and writes them back together with the
+projection's position in one transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from events.case import CaseEvent
+
+Doc = dict[str, Any]
+
+
+class Projection(Protocol):
+    name: str
+
+    def key(self, event: CaseEvent) -> str | None:
+        """The document this event changes, or None when it changes none."""
+
+    def apply(self, doc: Doc | None, event: CaseEvent) -> Doc | None:
+        """The document after the event (None: there is no document)."""
+
+
+def case_key(event: object) -> str | None:
+    """Case read models have one document per case."""
+    return str(event.originator_id) if isinstance(event, CaseEvent) else None
+
+
+def own_side(opening: CaseEvent) -> str:
+    """This node's side of the case: it opened the case, or learnt of it by message."""
+    return "referring" if opening.received is None else "receiving"

@@ -1,0 +1,92 @@
+"""Idempotency keys: a retried POST gets the first response again, not a second effect.
+
+A key is reserved before the command runs, so two requests racing with one key
+cannot both act; the response is kept once the command took effect.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Protocol
+
+from services.api.sidecar import Sidecar
+
+# A reservation left by a request that died mid-way is taken over after this long.
+STALE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Stored:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class Verdict(Enum):
+    NEW = "new"  # reserved for this request: run the command
+    REPLAY = "replay"  # the same request was answered before
+    MISMATCH = "mismatch"  # the key was used with another request
+    BUSY = "busy"  # the same request is running right now
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: Verdict
+    stored: Stored | None = None
+
+
+class Idempotency(Protocol):
+    def begin(self, scope: str, key: str, fingerprint: str, at: datetime) -> Outcome: ...
+
+    def finish(self, scope: str, key: str, response: Stored) -> None: ...
+
+    def abandon(self, scope: str, key: str) -> None: ...
+
+
+class SidecarIdempotency:
+    """Keys in a table of the node's own database (see `sidecar`)."""
+
+    def __init__(self, db: Sidecar) -> None:
+        self.db, self.t = db, db.table("homeward_idempotency")
+        db.run(f"CREATE TABLE IF NOT EXISTS {self.t} (scope TEXT NOT NULL, key TEXT NOT NULL, "
+               "fingerprint TEXT NOT NULL, reserved_at TEXT NOT NULL, status INTEGER, "
+               "headers TEXT, body TEXT, PRIMARY KEY (scope, key))")
+
+    def begin(self, scope: str, key: str, fingerprint: str, at: datetime) -> Outcome:
+        inserted = self.db.run(
+            f"INSERT INTO {self.t} (scope, key, fingerprint, reserved_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING", (scope, key, fingerprint, at.isoformat()))
+        if inserted.rowcount == 1:
+            return Outcome(Verdict.NEW)
+        rows = self.db.run(f"SELECT fingerprint, reserved_at, status, headers, body FROM {self.t} "
+                           "WHERE scope = ? AND key = ?", (scope, key)).rows
+        if not rows:  # abandoned in between: try once more
+            return self.begin(scope, key, fingerprint, at)
+        first, reserved_at, status, headers, body = rows[0]
+        if first != fingerprint:
+            return Outcome(Verdict.MISMATCH)
+        if status is None:
+            return self._take_over(scope, key, reserved_at, at)
+        stored = Stored(int(status), [tuple(h) for h in json.loads(headers)], body.encode())
+        return Outcome(Verdict.REPLAY, stored)
+
+    def _take_over(self, scope: str, key: str, reserved_at: str, at: datetime) -> Outcome:
+        if datetime.fromisoformat(reserved_at) > at - STALE:
+            return Outcome(Verdict.BUSY)
+        taken = self.db.run(f"UPDATE {self.t} SET reserved_at = ? WHERE scope = ? AND key = ? "
+                            "AND reserved_at = ? AND status IS NULL",
+                            (at.isoformat(), scope, key, reserved_at))
+        return Outcome(Verdict.NEW if taken.rowcount == 1 else Verdict.BUSY)
+
+    def finish(self, scope: str, key: str, response: Stored) -> None:
+        self.db.run(f"UPDATE {self.t} SET status = ?, headers = ?, body = ? "
+                    "WHERE scope = ? AND key = ?",
+                    (response.status, json.dumps(response.headers), response.body.decode(),
+                     scope, key))
+
+    def abandon(self, scope: str, key: str) -> None:
+        self.db.run(f"DELETE FROM {self.t} WHERE scope = ? AND key = ? AND status IS NULL",
+                    (scope, key))

@@ -1,0 +1,47 @@
+"""Prometheus metrics: requests by route and status, steps recorded by type.
+
+Each app has its own registry, so two nodes in one process (tests, `homeward
+run`) keep their counts apart.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("homeward_http_requests", "HTTP requests answered",
+                                ["method", "route", "status"], registry=self.registry)
+        self.steps = Counter("homeward_steps_recorded", "Steps recorded through the API",
+                             ["type"], registry=self.registry)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class CountRequests:
+    """Counts each answered request under its route template, not its raw path,
+    so case ids do not become label values."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = [500]
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], route, str(status[0])).inc()

@@ -1,0 +1,103 @@
+"""`Idempotency-Key` on POSTs: the same key and body replay the first response,
+the same key with another request is a 422.
+
+Keys belong to the caller (agency and `sub` of a valid token), so nobody can
+replay someone else's answer; a request without a valid token passes through
+to be refused by the route.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.api.auth import TokenVerifier, Unauthorized
+from services.api.idempotency import Idempotency, Stored, Verdict
+from services.api.limits import BODY
+from services.api.problems import problem
+from services.clock import Clock
+
+MAX_KEY = 255
+
+
+class IdempotentPosts:
+    def __init__(self, app: ASGIApp, tokens: TokenVerifier, store: Idempotency,
+                 clock: Clock) -> None:
+        self.app, self.tokens, self.store, self.clock = app, tokens, store, clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        key = headers.get("idempotency-key")
+        if scope["type"] != "http" or scope["method"] != "POST" or key is None:
+            await self.app(scope, receive, send)
+            return
+        if not 0 < len(key) <= MAX_KEY or not key.isprintable():
+            errors = [{"field": "Idempotency-Key", "message": f"1 to {MAX_KEY} printable chars"}]
+            await problem(422, "bad Idempotency-Key", slug="invalid", errors=errors)(
+                scope, receive, send)
+            return
+        try:
+            who = await run_in_threadpool(self.tokens.principal, headers.get("authorization"))
+        except Unauthorized:
+            await self.app(scope, receive, send)
+            return
+        owner, fingerprint = f"{who.agency}/{who.sub}", _fingerprint(scope)
+        outcome = await run_in_threadpool(
+            self.store.begin, owner, key, fingerprint, self.clock.now())
+        if outcome.verdict is Verdict.NEW:
+            await self._run(owner, key, scope, receive, send)
+        elif outcome.verdict is Verdict.REPLAY and outcome.stored is not None:
+            await _send(outcome.stored, send)
+        elif outcome.verdict is Verdict.MISMATCH:
+            detail = "this Idempotency-Key was used with another request"
+            errors = [{"field": "Idempotency-Key", "message": detail}]
+            await problem(422, detail, slug="idempotency-key-reused", errors=errors)(
+                scope, receive, send)
+        else:
+            await problem(409, "a request with this Idempotency-Key is still running",
+                          slug="idempotency-key-busy")(scope, receive, send)
+
+    async def _run(self, owner: str, key: str, scope: Scope, receive: Receive,
+                   send: Send) -> None:
+        response = Stored(0, [], b"")
+
+        async def capture(message: Message) -> None:
+            nonlocal response
+            if message["type"] == "http.response.start":
+                pairs = [(k.decode("latin-1"), v.decode("latin-1"))
+                         for k, v in message.get("headers", [])]
+                response = Stored(message["status"], pairs, b"")
+            elif message["type"] == "http.response.body":
+                response = Stored(response.status, response.headers,
+                                  response.body + message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            # Only a command that took effect is kept: a refused one changed nothing,
+            # so sending it again simply asks again.
+            if 200 <= response.status < 300:
+                await run_in_threadpool(self.store.finish, owner, key, response)
+            else:
+                await run_in_threadpool(self.store.abandon, owner, key)
+
+
+def _fingerprint(scope: Scope) -> str:
+    body: bytes = scope.get(BODY, b"")
+    try:  # the same JSON document, however it is spaced, is the same request
+        body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        pass
+    request = f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode()}"
+    return hashlib.sha256(request.encode() + b"\n" + body).hexdigest()
+
+
+async def _send(stored: Stored, send: Send) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.headers]
+    headers.append((b"idempotent-replayed", b"true"))
+    await send({"type": "http.response.start", "status": stored.status, "headers": headers})
+    await send({"type": "http.response.body", "body": stored.body})

@@ -1,0 +1,212 @@
+"""Domain events to signed envelopes and back: what crosses the border, and only that.
+
+`to_envelope` is the one place that decides what a partner learns of an event: the
+payload holds only what the consent scopes active at that moment allow. `milestone`
+is the one place that decides what a monitor learns: no person, no free text, and
+nothing at all without consent scope `monitoring`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any, Protocol
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from events.case import Case, CaseEvent
+from events.progress import status
+from events.steps import BY_EVENT, CaseOpened
+from events.steps.opening import IDENTITY_FIELDS
+from events.steps.referral import ReferralSent
+from events.values import Received, Scope
+from services.contract.registry import (
+    parse_schema_name,
+    schema_name,
+    validate_envelope,
+    validate_payload,
+)
+from services.contract.upcasting import accept
+from services.exchange.keys import verify
+
+# The domain writes the first version of every message type; a later version is
+# adopted here once the domain's events carry what it adds (consumers upcast).
+WRITTEN_VERSION = 1
+MILESTONE = "milestone"
+MONITOR = "monitor"
+# Milestones arrive at the monitor from the step's owner, so these carry the hand-off clock.
+EXPECTED_ARRIVAL = ("transport-planned", "departure-confirmed")
+
+
+class Signer(Protocol):
+    @property
+    def key_id(self) -> str: ...
+
+    def sign(self, data: bytes) -> str: ...
+
+
+def message_type(event: CaseEvent) -> str:
+    """`ReferralSent` -> `referral-sent`, as `Step.message_type` names it."""
+    return "".join("-" + c.lower() if c.isupper() else c for c in event.type).lstrip("-")
+
+
+def is_exported(event: CaseEvent) -> bool:
+    """The agency's own events that its partner must learn (not the facts it received)."""
+    if event.received is not None:
+        return False
+    if isinstance(event, CaseOpened):
+        return True
+    step = BY_EVENT.get(type(event))
+    return step is not None and step.shared
+
+
+def message_id(case_id: UUID, sender: str, version: int) -> UUID:
+    """Deterministic, so a message re-sent after a crash keeps its id."""
+    return uuid5(case_id, f"{sender}/{version}")
+
+
+def pseudonym(case_id: UUID) -> UUID:
+    """The case id the monitor sees: the same from both agencies, not reversible."""
+    return uuid5(NAMESPACE_URL, f"homeward-monitoring:{case_id}")
+
+
+def partner(case: Case, agency: str) -> str:
+    return case.state.receiving if agency == case.state.referring else case.state.referring
+
+
+def shared_payload(case_at_event: Case, event: CaseEvent) -> dict[str, Any]:
+    """The event's data minimised by the consent active once it happened."""
+    data = copy.deepcopy(event.data)
+    if isinstance(event, CaseOpened):
+        # Consent always comes after the opening: the opening never carries identity.
+        for name in IDENTITY_FIELDS:
+            data.pop(name, None)
+        return data
+    step = BY_EVENT[type(event)]
+    for scope, fields in step.protected.items():
+        if not case_at_event.consented(scope):
+            for name in fields:
+                data.pop(name, None)
+    person = case_at_event.state.person
+    if isinstance(event, ReferralSent) and person and case_at_event.consented(
+        Scope.SHARE_IDENTITY
+    ):
+        # The referral is where the identity crosses, taken from the case as it stands.
+        data["person"] = copy.deepcopy(person)
+    return data
+
+
+def to_envelope(
+    case_at_event: Case, event: CaseEvent, sequence: int, sender_key: Signer
+) -> dict[str, Any]:
+    """The signed integration message of one of the agency's own events."""
+    if not is_exported(event):
+        raise ValueError(f"{event.type} v{event.originator_version} does not leave the agency")
+    kind = message_type(event)
+    payload = shared_payload(case_at_event, event)
+    validate_payload(kind, WRITTEN_VERSION, payload)
+    sender, case_id = event.recorded_by, case_at_event.id
+    mid = str(message_id(case_id, sender, event.originator_version))
+    envelope = {
+        "message_id": mid,
+        "schema": schema_name(kind, WRITTEN_VERSION),
+        "case_id": str(case_id),
+        "sender": sender,
+        "recipient": partner(case_at_event, sender),
+        "sequence": sequence,
+        "occurred_at": event.timestamp.isoformat(),
+        "correlation_id": str(case_id),
+        "causation_id": mid,
+        "payload": payload,
+        "integrity": {"prev_hash": event.prev_hash, "hash": event.hash},
+    }
+    return sign(envelope, sender_key)
+
+
+def milestone(case: Case, event: CaseEvent) -> dict[str, Any] | None:
+    """The de-identified milestone of an event, or None without consent to monitoring."""
+    if not is_exported(event) or not case.consented(Scope.MONITORING):
+        return None
+    s = case.state
+    payload: dict[str, Any] = {
+        "corridor": {"referring": s.referring, "receiving": s.receiving},
+        "kind": s.kind.value,
+        "milestone": message_type(event),
+        "status": status(case, event.timestamp).value,
+        "occurred_at": event.timestamp.isoformat(),
+        "minor": s.minor,
+    }
+    if payload["milestone"] in EXPECTED_ARRIVAL and s.transport is not None:
+        payload["due_at"] = s.transport.arrival_at.isoformat()
+    validate_payload(MILESTONE, 1, payload)
+    return payload
+
+
+def milestone_envelope(
+    case: Case, event: CaseEvent, sequence: int, sender_key: Signer
+) -> dict[str, Any] | None:
+    payload = milestone(case, event)
+    if payload is None:
+        return None
+    alias = pseudonym(case.id)
+    mid = str(message_id(alias, event.recorded_by, event.originator_version))
+    envelope = {
+        "message_id": mid,
+        "schema": schema_name(MILESTONE, 1),
+        "case_id": str(alias),
+        "sender": event.recorded_by,
+        "recipient": MONITOR,
+        "sequence": sequence,
+        "occurred_at": payload["occurred_at"],
+        "correlation_id": str(alias),
+        "causation_id": mid,
+        "payload": payload,
+        "integrity": {"prev_hash": event.prev_hash, "hash": event.hash},
+    }
+    return sign(envelope, sender_key)
+
+
+def signed_bytes(envelope: dict[str, Any]) -> bytes:
+    """RFC 8785 canonical JSON of the envelope without `integrity.signature`."""
+    integrity = {k: v for k, v in envelope["integrity"].items() if k != "signature"}
+    return rfc8785.dumps({**envelope, "integrity": integrity})
+
+
+def sign(envelope: dict[str, Any], key: Signer) -> dict[str, Any]:
+    unsigned = {**envelope, "integrity": {**envelope["integrity"], "key_id": key.key_id}}
+    unsigned["integrity"].pop("signature", None)
+    signature = key.sign(signed_bytes(unsigned))
+    return {**unsigned, "integrity": {**unsigned["integrity"], "signature": signature}}
+
+
+def signature_valid(envelope: dict[str, Any], key: Ed25519PublicKey) -> bool:
+    return verify(key, envelope["integrity"]["signature"], signed_bytes(envelope))
+
+
+def encode(envelope: dict[str, Any]) -> bytes:
+    return rfc8785.dumps(envelope)
+
+
+def decode(value: bytes) -> Any:
+    """The JSON in a Kafka value (ValueError when it is none)."""
+    return json.loads(value.decode("utf-8"))
+
+
+def from_envelope(env: Any) -> tuple[UUID, str, int, dict[str, Any], Received]:
+    """A received envelope, validated and upcast to the latest version of its type.
+
+    Raises ContractError naming each bad field. The signature is checked apart
+    (`signature_valid`), against the key the trust directory holds for the sender.
+    """
+    validate_envelope(env)
+    kind, version = parse_schema_name(env["schema"])
+    latest, payload = accept(kind, version, env["payload"])
+    received = Received(
+        sender=env["sender"],
+        message_id=env["message_id"],
+        sender_hash=env["integrity"]["hash"],
+        sequence=env["sequence"],
+    )
+    return UUID(env["case_id"]), kind, latest, payload, received

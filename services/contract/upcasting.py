@@ -1,0 +1,62 @@
+"""Upcasting: a consumer accepts every version it knows and works with the latest.
+
+Each upcaster is a pure function from the payload of version N to version N + 1; a chain
+of them takes any known version to the latest. Adding a version to `schemas/` means adding
+its upcaster here (`homeward schemas check` fails until it exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from services.contract.registry import (
+    ContractError,
+    FieldError,
+    Registry,
+    default_registry,
+    schema_name,
+)
+
+Payload = dict[str, Any]
+Upcaster = Callable[[Payload], Payload]
+
+
+def _transport_planned_v1_to_v2(payload: Payload) -> Payload:
+    # v1 senders never named the escort organisation; receiving agencies asked for it in v2.
+    return {**payload, "escort_organisation": "unspecified"}
+
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("transport-planned", 1): _transport_planned_v1_to_v2,
+}
+
+
+def upcast(
+    message_type: str, version: int, payload: Payload, registry: Registry | None = None
+) -> tuple[int, Payload]:
+    """Returns (latest version, payload as that version); the input is left untouched."""
+    registry = registry or default_registry()
+    known = registry.versions(message_type)
+    if version not in known:
+        reason = f"unknown schema {schema_name(message_type, version)}"
+        raise ContractError([FieldError("schema", reason)])
+    while version < known[-1]:
+        step = UPCASTERS.get((message_type, version))
+        if step is None:
+            reason = f"no upcaster from {schema_name(message_type, version)}"
+            raise ContractError([FieldError("schema", reason)])
+        payload = step(payload)
+        version += 1
+    return version, payload
+
+
+def accept(
+    message_type: str, version: int, payload: Payload, registry: Registry | None = None
+) -> tuple[int, Payload]:
+    """What an inbox does: validate as sent, upcast, validate as the latest version."""
+    registry = registry or default_registry()
+    registry.validate_payload(message_type, version, payload)
+    latest, upcast_payload = upcast(message_type, version, payload, registry)
+    registry.validate_payload(message_type, latest, upcast_payload)
+    return latest, upcast_payload

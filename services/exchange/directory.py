@@ -1,0 +1,115 @@
+"""The trust directory: which agencies exist, their public keys, and the corridors.
+
+A JSON file (HOMEWARD_DIRECTORY, by default `directory.json` in the data dir):
+
+    {"agencies": {"XA-NRM": {"public_key": "<base64, 32 raw bytes>", "key_id": "XA-NRM-..."}},
+     "corridors": [{"referring": "XA-NRM", "receiving": "XB-NRM", "deadlines": {...}}]}
+
+Operators exchange it out of band; the inbox trusts nothing that is not in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import BaseModel, ConfigDict, Field
+
+from events.deadlines import Deadlines
+from events.values import AGENCY_CODE
+from services.exchange.keys import SigningKey, public_key
+
+DIRECTORY_FILE = "directory.json"
+
+
+class Agency(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    public_key: str = Field(min_length=40)
+    key_id: str = Field(min_length=1, max_length=200)
+
+
+class Corridor(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    referring: str = Field(pattern=AGENCY_CODE.pattern)
+    receiving: str = Field(pattern=AGENCY_CODE.pattern)
+    deadlines: Deadlines | None = None
+
+
+class Directory(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agencies: dict[str, Agency] = Field(default_factory=dict)
+    corridors: list[Corridor] = Field(default_factory=list)
+
+    def key(self, agency: str, key_id: str) -> Ed25519PublicKey | None:
+        """The agency's public key, if the directory lists the agency with that key id."""
+        entry = self.agencies.get(agency)
+        if entry is None or entry.key_id != key_id:
+            return None
+        return public_key(entry.public_key)
+
+    def corridor(self, referring: str, receiving: str) -> Corridor | None:
+        for corridor in self.corridors:
+            if (corridor.referring, corridor.receiving) == (referring, receiving):
+                return corridor
+        return None
+
+    def with_agency(self, key: SigningKey) -> Directory:
+        agencies = {**self.agencies, key.agency: Agency(public_key=key.public_b64,
+                                                         key_id=key.key_id)}
+        return self.model_copy(update={"agencies": agencies})
+
+    def with_corridor(self, referring: str, receiving: str) -> Directory:
+        if self.corridor(referring, receiving) is not None:
+            return self
+        corridor = Corridor(referring=referring, receiving=receiving)
+        return self.model_copy(update={"corridors": [*self.corridors, corridor]})
+
+
+def directory_path(data_dir: Path, given: Path | None = None) -> Path:
+    return given if given is not None else data_dir / DIRECTORY_FILE
+
+
+def load(path: Path) -> Directory:
+    """The directory in the file; an absent file is an empty directory (trusts nobody)."""
+    if not path.exists():
+        return Directory()
+    return Directory.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def save(path: Path, directory: Directory) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(directory.model_dump(mode="json", exclude_none=True), indent=2))
+    tmp.replace(path)  # readers see the old file or the new one, never half of one
+
+
+def publish(path: Path, key: SigningKey) -> Directory:
+    """Adds (or replaces) this agency's public key in a directory file; returns it."""
+    directory = load(path).with_agency(key)
+    save(path, directory)
+    return directory
+
+
+class DirectoryFile:
+    """The directory as the file holds it now: re-read whenever the file changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._directory = Directory()
+
+    def current(self) -> Directory:
+        try:
+            stat = self.path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            return Directory()
+        if stamp != self._stamp:
+            self._directory, self._stamp = load(self.path), stamp
+        return self._directory

@@ -1,0 +1,69 @@
+"""Session fixtures for the real services: a Kafka-compatible broker and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+from support import (
+    DEFAULT_POSTGRES_URL,
+    docker_answers,
+    eventsourcing_postgres_env,
+    kafka_container,
+    local_broker,
+    missing_service,
+    postgres_accepts,
+    postgres_container,
+    unique_schema_name,
+)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A broker list: the given one, else Kafka in Docker, else the local broker process."""
+    given = os.environ.get("HOMEWARD_TEST_KAFKA_BOOTSTRAP")
+    if given:
+        yield given
+    elif docker_answers():
+        with kafka_container() as bootstrap:
+            yield bootstrap
+    else:
+        with local_broker(tmp_path_factory.mktemp("broker")) as bootstrap:
+            yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL: the given one, else the local server, else PostgreSQL in Docker."""
+    given = os.environ.get("HOMEWARD_TEST_POSTGRES_URL")
+    if given:
+        yield given
+    elif postgres_accepts(DEFAULT_POSTGRES_URL):
+        yield DEFAULT_POSTGRES_URL
+    elif docker_answers():
+        with postgres_container() as url:
+            yield url
+    else:
+        missing_service(
+            f"no PostgreSQL: {DEFAULT_POSTGRES_URL} refused and no Docker engine answers"
+        )
+
+
+@pytest.fixture
+def pg_schema(postgres_url: str) -> Iterator[str]:
+    """A fresh schema of its own for one test, dropped with everything in it afterwards."""
+    name = unique_schema_name()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    yield name
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def pg_env(postgres_url: str, pg_schema: str) -> dict[str, str]:
+    """The eventsourcing environment for an application stored in this test's schema."""
+    return eventsourcing_postgres_env(postgres_url, pg_schema)

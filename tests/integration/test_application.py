@@ -1,0 +1,129 @@
+"""The application on real stores: the same tests on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+from builders import ANNA, BORIS, CANARY, REPATRIATION, T0, XA, Story, bodies, opening
+from eventsourcing.cipher import AESCipher
+
+from events.rules import ConsentRequired, StepOwner
+from events.steps import OpenCase
+from events.values import Received
+from services.application import CaseNotFound, Homeward, OutOfSequence, VersionMismatch
+from services.clock import FixedClock
+
+KEY = AESCipher.create_key(num_bytes=32)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    if request.param == "sqlite":
+        env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+               "SQLITE_DBNAME": str(tmp_path / "events.sqlite")}
+    else:
+        env = dict(request.getfixturevalue("pg_env"))
+    yield {**env, "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": KEY}
+
+
+def node(env: dict[str, str]) -> Homeward:
+    return Homeward(env, FixedClock(T0))
+
+
+def opened(app: Homeward) -> UUID:
+    return app.open_case(OpenCase.model_validate(opening()), ANNA).id
+
+
+def test_a_case_reloads_with_the_same_state_and_chain(store_env: dict[str, str]) -> None:
+    app = node(store_env)
+    case_id = opened(app)
+    for path in ("consent", "referral"):
+        app.record(case_id, path, bodies(T0)[path], ANNA)
+    again = node(store_env).case(case_id)
+    original = app.case(case_id)
+    assert again.version == original.version == 3
+    assert again.state == original.state
+    assert again.last_hash == original.last_hash
+    assert app.verify(case_id) == []
+    assert [e.type for e in app.timeline(case_id)] == ["CaseOpened", "ConsentRecorded", "ReferralSent"]
+
+
+def test_a_refused_step_leaves_the_stored_case_unchanged(store_env: dict[str, str]) -> None:
+    app = node(store_env)
+    case_id = opened(app)
+    before = [e.hash for e in app.timeline(case_id)]
+    with pytest.raises(ConsentRequired):
+        app.record(case_id, "referral", {}, ANNA)
+    with pytest.raises(StepOwner):
+        app.record(case_id, "consent", bodies(T0)["consent"], BORIS)
+    assert [e.hash for e in node(store_env).timeline(case_id)] == before
+
+
+def test_a_stale_version_is_refused_and_no_update_is_lost(store_env: dict[str, str]) -> None:
+    first, second = node(store_env), node(store_env)
+    case_id = opened(first)
+    stale = second.case(case_id)
+    first.record(case_id, "consent", bodies(T0)["consent"], ANNA)
+    with pytest.raises(VersionMismatch):
+        second.record(case_id, "asylum-claim", bodies(T0)["asylum-claim"], ANNA, stale.version)
+    # Both writers loaded version 1; the second save must not overwrite the first.
+    from events.steps import STEPS
+
+    stale.record(STEPS["asylum-claim"], bodies(T0)["asylum-claim"], ANNA, T0)
+    with pytest.raises(VersionMismatch):
+        second._save(stale)
+    assert [e.type for e in first.timeline(case_id)] == ["CaseOpened", "ConsentRecorded"]
+
+
+def test_received_facts_are_recorded_once_and_in_order(store_env: dict[str, str]) -> None:
+    story = Story()
+    story.run(REPATRIATION[:2])
+    xb = node(store_env)
+    sent = [e for e in story.xb.pending_events]  # type: ignore[union-attr]
+    for event in sent:
+        assert event.received is not None
+        received = Received(**event.received)
+        kind = "case-opened" if event.type == "CaseOpened" else type_of(event.type)
+        assert xb.receive(event.originator_id, kind, event.data, received) is not None
+        assert xb.receive(event.originator_id, kind, event.data, received) is None  # redelivered
+    case = xb.case(story.xa.id)
+    assert case.version == len(sent)
+    late = Received(XA, str(uuid4()), "f" * 64, sequence=len(sent) + 2)
+    with pytest.raises(OutOfSequence):
+        xb.receive(case.id, "consent-withdrawn", {"scopes": ["return"]}, late)
+    with pytest.raises(CaseNotFound):
+        xb.receive(uuid4(), "referral-sent", {}, Received(XA, str(uuid4()), "f" * 64, 1))
+
+
+def type_of(event_type: str) -> str:
+    return "".join("-" + c.lower() if c.isupper() else c for c in event_type).lstrip("-")
+
+
+def test_the_state_as_it_was_at_a_version_and_a_time(store_env: dict[str, str]) -> None:
+    clock = FixedClock(T0)
+    app = Homeward(store_env, clock)
+    case_id = opened(app)
+    clock.advance(hours=1)
+    app.record(case_id, "consent", bodies(T0)["consent"], ANNA)
+    assert app.case(case_id, version=1).state.consent == set()
+    assert app.case_at(case_id, T0).version == 1
+    assert app.case_at(case_id, clock.now()).version == 2
+
+
+def test_the_family_name_never_rests_in_plain_text(tmp_path: Path) -> None:
+    db = tmp_path / "events.sqlite"
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db),
+           "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": KEY}
+    app = node(env)
+    case_id = opened(app)
+    app.record(case_id, "consent", bodies(T0)["consent"], ANNA)
+    assert app.case(case_id).state.person["family_name"] == CANARY  # type: ignore[index]
+    del app
+    files = [p for p in tmp_path.iterdir() if p.name.startswith("events.sqlite")]
+    assert files
+    for path in files:
+        raw = path.read_bytes()
+        assert CANARY.encode() not in raw and CANARY.encode("utf-16-le") not in raw

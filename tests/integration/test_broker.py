@@ -1,0 +1,191 @@
+"""A real broker over the real wire protocol: topics, keys, headers, consumer groups."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from support import free_port
+
+from services.exchange.broker import BrokerError, LocalBroker, port_is_free
+from services.exchange.kafka_settings import consumer_group_settings
+
+CASES = ["case-a", "case-b", "case-c", "case-d"]
+STEPS_PER_CASE = 5
+
+
+def create_topic(bootstrap: str, partitions: int = 3) -> str:
+    topic = f"homeward.test.{uuid.uuid4().hex[:12]}"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+    finally:
+        admin.close()
+    return topic
+
+
+def send(bootstrap: str, topic: str, messages: list[tuple[str, int]]) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap)
+    try:
+        for case_id, sequence in messages:
+            producer.send(
+                topic,
+                key=case_id.encode(),
+                value=f"{case_id}:{sequence}".encode(),
+                headers=[
+                    ("schema", b"homeward.referral-sent.v1"),
+                    ("message-id", f"{case_id}-{sequence}".encode()),
+                    ("sender", b"XA-NRM"),
+                ],
+            ).get(timeout=10)
+    finally:
+        producer.close()
+
+
+def group_consumer(bootstrap: str, topic: str, group: str) -> KafkaConsumer:
+    return KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **consumer_group_settings(),
+    )
+
+
+def receive(consumer: KafkaConsumer, expected: int, within: float = 30.0) -> list[Any]:
+    records: list[Any] = []
+    deadline = time.monotonic() + within
+    while len(records) < expected and time.monotonic() < deadline:
+        for batch in consumer.poll(timeout_ms=500).values():
+            records.extend(batch)
+    return records
+
+
+@pytest.mark.kafka
+def test_a_consumer_group_receives_keys_headers_and_per_case_order(kafka_bootstrap: str) -> None:
+    topic = create_topic(kafka_bootstrap)
+    sent = [(case_id, seq) for seq in range(1, STEPS_PER_CASE + 1) for case_id in CASES]
+    send(kafka_bootstrap, topic, sent)
+
+    consumer = group_consumer(kafka_bootstrap, topic, group=f"inbox-{uuid.uuid4().hex[:8]}")
+    try:
+        records = receive(consumer, expected=len(sent))
+    finally:
+        consumer.close()
+
+    assert len(records) == len(sent)
+    by_case: dict[str, list[int]] = {}
+    partition_of: dict[str, set[int]] = {}
+    for record in records:
+        case_id = record.key.decode()
+        value_case, sequence = record.value.decode().split(":")
+        assert value_case == case_id
+        headers = dict(record.headers)
+        assert headers["schema"] == b"homeward.referral-sent.v1"
+        assert headers["message-id"] == f"{case_id}-{sequence}".encode()
+        assert headers["sender"] == b"XA-NRM"
+        by_case.setdefault(case_id, []).append(int(sequence))
+        partition_of.setdefault(case_id, set()).add(record.partition)
+    assert by_case == {case_id: list(range(1, STEPS_PER_CASE + 1)) for case_id in CASES}
+    # The case id is the key, so one case never spreads over partitions.
+    assert all(len(partitions) == 1 for partitions in partition_of.values())
+
+
+@pytest.mark.kafka
+def test_a_restarted_group_member_resumes_after_its_committed_offsets(
+    kafka_bootstrap: str,
+) -> None:
+    topic = create_topic(kafka_bootstrap, partitions=1)
+    group = f"inbox-{uuid.uuid4().hex[:8]}"
+    send(kafka_bootstrap, topic, [("case-a", 1), ("case-a", 2)])
+    first = group_consumer(kafka_bootstrap, topic, group)
+    try:
+        assert [r.value for r in receive(first, expected=2)] == [b"case-a:1", b"case-a:2"]
+        first.commit()
+    finally:
+        first.close()
+
+    send(kafka_bootstrap, topic, [("case-a", 3)])
+    second = group_consumer(kafka_bootstrap, topic, group)
+    try:
+        records = receive(second, expected=1)
+    finally:
+        second.close()
+    # One partition keeps order: had the commit been lost, case-a:1 would come first.
+    assert [r.value for r in records] == [b"case-a:3"]
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.kafka
+def test_the_local_broker_stops_cleanly(tmp_path: Path) -> None:
+    broker = LocalBroker(port=free_port(), log_dir=tmp_path)
+    with broker:
+        pid = broker.pid
+        assert pid is not None and process_exists(pid)
+        assert broker.bootstrap == f"127.0.0.1:{broker.port}"
+        assert broker.port is not None and not port_is_free(broker.port)
+    assert not broker.is_running()
+    assert not process_exists(pid), "the broker process is still there (or a zombie)"
+    assert port_is_free(broker.port)
+    assert "listening on" in broker.log_path.read_text()
+    broker.stop()  # stopping twice is harmless
+
+
+@pytest.mark.kafka
+def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        broker = LocalBroker(port=squatter.getsockname()[1], log_dir=tmp_path)
+        with pytest.raises(BrokerError, match="port .* is in use"):
+            broker.start()
+    assert not broker.is_running()
+
+
+def test_a_broker_that_never_answers_times_out_and_is_stopped(tmp_path: Path) -> None:
+    silent = tmp_path / "silent-broker"
+    silent.write_text("#!/bin/sh\nexec sleep 60\n")
+    silent.chmod(silent.stat().st_mode | stat.S_IXUSR)
+    broker = LocalBroker(port=free_port(), log_dir=tmp_path, ready_timeout=1.0, binary=str(silent))
+    with pytest.raises(BrokerError, match="did not answer the Kafka protocol within 1s"):
+        broker.start()
+    assert not broker.is_running()
+    assert broker.pid is None
+
+
+def test_a_broker_that_dies_at_start_says_so_with_its_log(tmp_path: Path) -> None:
+    failing = tmp_path / "failing-broker"
+    failing.write_text("#!/bin/sh\necho 'cannot bind' >&2\nexit 3\n")
+    failing.chmod(failing.stat().st_mode | stat.S_IXUSR)
+    broker = LocalBroker(port=free_port(), log_dir=tmp_path, binary=str(failing))
+    with pytest.raises(BrokerError, match="(?s)failed at start.*cannot bind"):
+        broker.start()
+
+
+def test_a_broker_that_panics_at_start_fails_fast(tmp_path: Path) -> None:
+    # tansu keeps running after a worker thread panics (e.g. address in use): no waiting.
+    panicking = tmp_path / "panicking-broker"
+    panicking.write_text("#!/bin/sh\necho \"thread 'tokio-rt-worker' panicked\"\nexec sleep 60\n")
+    panicking.chmod(panicking.stat().st_mode | stat.S_IXUSR)
+    broker = LocalBroker(port=free_port(), log_dir=tmp_path, binary=str(panicking))
+    started = time.monotonic()
+    with pytest.raises(BrokerError, match="(?s)failed at start.*panicked"):
+        broker.start()
+    assert time.monotonic() - started < 5
+    assert not broker.is_running()

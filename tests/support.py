@@ -1,0 +1,112 @@
+"""Helpers for tests that need real services: ports, Docker, PostgreSQL, Kafka."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def services_required() -> bool:
+    """In CI a missing service is a failure, not a reason to skip."""
+    return os.environ.get("HOMEWARD_REQUIRE_SERVICES") == "1"
+
+
+def missing_service(reason: str) -> NoReturn:
+    """Skip the test, or fail it when HOMEWARD_REQUIRE_SERVICES=1 (CI)."""
+    if services_required():
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+def docker_answers(timeout: float = 2.0) -> bool:
+    """True only if a Docker engine answers a ping quickly; never hangs the session."""
+    host = os.environ.get("DOCKER_HOST", "")
+    if not host and not Path("/var/run/docker.sock").exists():
+        return False
+    try:
+        import docker
+
+        client = docker.from_env(timeout=int(max(timeout, 1)))
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:  # DockerException, connection refused, timeouts: all mean "no"
+        return False
+
+
+def postgres_accepts(url: str, timeout: int = 2) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=timeout):
+            return True
+    except psycopg.Error:
+        return False
+
+
+@contextmanager
+def kafka_container() -> Iterator[str]:
+    try:
+        from testcontainers.community.kafka import KafkaContainer
+    except ImportError:  # testcontainers before the "community" layout
+        from testcontainers.kafka import KafkaContainer
+    with KafkaContainer().with_kraft() as kafka:
+        yield kafka.get_bootstrap_server()
+
+
+@contextmanager
+def postgres_container() -> Iterator[str]:
+    try:
+        from testcontainers.community.postgres import PostgresContainer
+    except ImportError:
+        from testcontainers.postgres import PostgresContainer
+    with PostgresContainer("postgres:16-alpine", driver=None) as postgres:
+        yield postgres.get_connection_url()
+
+
+@contextmanager
+def local_broker(log_dir: Path) -> Iterator[str]:
+    from services.exchange.broker import LocalBroker
+
+    with LocalBroker(port=free_port(), log_dir=log_dir) as broker:
+        yield broker.bootstrap
+
+
+def unique_schema_name(prefix: str = "test") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+def eventsourcing_postgres_env(url: str, schema: str) -> dict[str, str]:
+    """The environment eventsourcing's `postgres` module reads, from a PostgreSQL URL."""
+    parts = urlsplit(url)
+    if parts.scheme.split("+")[0] not in ("postgresql", "postgres"):
+        raise ValueError(f"not a PostgreSQL URL: {url!r}")
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")) or "postgres",
+        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        # eventsourcing insists on the key being present, even for trust authentication.
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_SCHEMA": schema,
+    }

@@ -1,0 +1,203 @@
+"""Every rule of DOMAIN.md, as pairs: given these steps, when this command, then this
+error and an unchanged case; and once the precondition holds (`meet`), the command
+(or its rightful counterpart, `then_ok`) records its event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from builders import BEA, SARA, T0
+from domain_story import (
+    ACCEPTED,
+    HAPPY,
+    READY,
+    C,
+    Do,
+    R,
+    changed,
+    given,
+    play,
+    refused,
+    upto,
+    when,
+    without,
+)
+
+from events.rules import RULES
+from events.values import Actor
+from events.steps import STEPS
+
+EVE_ELSEWHERE = Actor("XC-NRM", "eve")
+ARRIVED = upto("arrival")
+MINOR_READY = [*READY, R("best-interests-determination"), C("caregiver-confirmation")]
+
+
+def day(n: int) -> str:
+    """The ISO date n days after T0 (the planned arrival is day 10)."""
+    return str(T0.date() + timedelta(days=n))
+
+
+@dataclass
+class Rule:
+    code: str
+    given: list[Do]
+    when: Do
+    meet: list[Do]
+    then_ok: Do | None = None
+    opening: dict[str, Any] = field(default_factory=dict)
+
+
+RULE_CASES = {
+    # step-owner
+    "the receiving agency records consent": Rule(
+        "step-owner", ACCEPTED, C("consent"), [], then_ok=R("consent")),
+    "the referring agency accepts its own referral": Rule(
+        "step-owner", upto("acknowledgement"), R("acceptance"), [], then_ok=C("acceptance")),
+    "an agency outside the corridor sends the referral": Rule(
+        "step-owner", [R("consent")], R("referral", actor=EVE_ELSEWHERE), [], then_ok=R("referral")),
+    "the receiving agency closes before arrival": Rule(
+        "step-owner", ACCEPTED, C("closure"), [], then_ok=R("closure")),
+    "the referring agency closes after arrival": Rule(
+        "step-owner", [*ARRIVED, C("reintegration-plan")], R("closure"), [], then_ok=C("closure")),
+    # consent-required
+    "a referral without consent": Rule(
+        "consent-required", [], R("referral"), [R("consent")]),
+    "a referral under a supervisor's risk-to-life override": Rule(
+        "consent-required", [], R("referral"), [R("risk-to-life-override", actor=SARA)]),
+    "a risk-to-life override by a caseworker": Rule(
+        "consent-required", [], R("risk-to-life-override"), [],
+        then_ok=R("risk-to-life-override", actor=SARA)),
+    # data-minimisation
+    "identity verification without consent to share identity": Rule(
+        "data-minimisation", [R("consent", scopes=["refer"]), R("referral")],
+        R("identity-verification-request"), [R("consent", scopes=["share_identity"])]),
+    # asylum-guard
+    "a referral while an asylum claim is open": Rule(
+        "asylum-guard", [R("consent"), R("asylum-claim")], R("referral"),
+        [R("asylum-claim-closure")]),
+    "identity verification while an asylum claim is open": Rule(
+        "asylum-guard", [R("consent"), R("referral"), R("asylum-claim")],
+        R("identity-verification-request"), [R("asylum-claim-closure")]),
+    # acceptance-required
+    "a return decision before acceptance": Rule(
+        "acceptance-required", upto("acknowledgement"), R("return-decision"), [C("acceptance")]),
+    "a travel document before acceptance": Rule(
+        "acceptance-required", upto("referral"), C("travel-document"), [C("acceptance")]),
+    "a reception before acceptance": Rule(
+        "acceptance-required", upto("acknowledgement"), C("reception"), [C("acceptance")]),
+    # return-consent-required
+    "transport without consent to return": Rule(
+        "return-consent-required",
+        changed(READY, R("consent", scopes=["refer", "share_identity", "share_health"])),
+        R("transport"), [R("consent", scopes=["return"])]),
+    "transport after an involuntary return decision": Rule(
+        "return-consent-required", changed(READY, R("return-decision", voluntary=False)),
+        R("transport"), [R("return-decision")]),
+    "transport after an uninformed return decision": Rule(
+        "return-consent-required", changed(READY, R("return-decision", informed=False)),
+        R("transport"), [R("return-decision")]),
+    # risk-assessment-required
+    "transport without the referring risk assessment": Rule(
+        "risk-assessment-required", without(READY, "XA-NRM", "risk-assessment"), R("transport"),
+        [R("risk-assessment")]),
+    "transport without the receiving risk assessment": Rule(
+        "risk-assessment-required", without(READY, "XB-NRM", "risk-assessment"), R("transport"),
+        [C("risk-assessment")]),
+    "transport after the referring risk assessment expired": Rule(
+        "risk-assessment-required", changed(READY, R("risk-assessment", valid_until=day(1))),
+        R("transport", day=3), [R("risk-assessment", day=3)]),
+    "transport while the receiving risk is critical": Rule(
+        "risk-assessment-required", changed(READY, C("risk-assessment", level="critical")),
+        R("transport"), [C("risk-assessment", level="medium")]),
+    "a high risk assessed without a safety plan": Rule(
+        "risk-assessment-required", ACCEPTED, R("risk-assessment", level="high", safety_plan=None),
+        [], then_ok=R("risk-assessment", level="high")),
+    "a risk assessment already past its validity": Rule(
+        "risk-assessment-required", ACCEPTED, R("risk-assessment", valid_until=day(-1)),
+        [], then_ok=R("risk-assessment", valid_until=day(0))),
+    # minor-safeguards
+    "a minor's transport without a best-interests determination": Rule(
+        "minor-safeguards", [*READY, C("caregiver-confirmation")], R("transport"),
+        [R("best-interests-determination")], opening={"minor": True}),
+    "a minor's transport against the best-interests determination": Rule(
+        "minor-safeguards", changed(MINOR_READY, R("best-interests-determination",
+                                                   in_favour_of_return=False)),
+        R("transport"), [R("best-interests-determination")], opening={"minor": True}),
+    "a minor's transport without a confirmed caregiver": Rule(
+        "minor-safeguards", [*READY, R("best-interests-determination")], R("transport"),
+        [C("caregiver-confirmation")], opening={"minor": True}),
+    # proceedings-clearance
+    "transport while the person is a witness in open proceedings": Rule(
+        "proceedings-clearance", [R("legal-proceeding"), *READY], R("transport"),
+        [R("proceedings-clearance")]),
+    # travel-document-valid
+    "transport without a travel document": Rule(
+        "travel-document-valid", without(READY, "XB-NRM", "travel-document"), R("transport"),
+        [C("travel-document")]),
+    "transport with a travel document expiring before arrival": Rule(
+        "travel-document-valid", changed(READY, C("travel-document", valid_until=day(9))),
+        R("transport"), [C("travel-document", valid_until=day(10))]),
+    # reception-required
+    "transport without reception arrangements": Rule(
+        "reception-required", without(READY, "XB-NRM", "reception"), R("transport"),
+        [C("reception")]),
+    "transport with reception only from after the arrival date": Rule(
+        "reception-required", changed(READY, C("reception", from_date=day(11))), R("transport"),
+        [C("reception", from_date=day(10))]),
+    # consent-withdrawal-halts
+    "transport after consent to return was withdrawn": Rule(
+        "consent-withdrawal-halts", [*READY, R("consent-withdrawal")], R("transport"),
+        [R("consent", scopes=["return"])]),
+    "departure after consent to return was withdrawn": Rule(
+        "consent-withdrawal-halts", [*READY, R("transport"), R("consent-withdrawal")],
+        R("departure"), [R("consent", scopes=["return"]), R("transport")]),
+    # sequence
+    "departure before transport is planned": Rule(
+        "sequence", READY, R("departure"), [R("transport")]),
+    "arrival before departure": Rule(
+        "sequence", [*READY, R("transport")], C("arrival"), [R("departure")]),
+    "a follow-up after closure": Rule(
+        "sequence", HAPPY, C("follow-up", month=6), [C("reopening")]),
+    "a referral step on a closed case": Rule(
+        "sequence", [R("consent"), R("closure", reason="other")], R("referral"), [R("reopening")]),
+    "a reopening of an open case": Rule(
+        "sequence", ACCEPTED, R("reopening"), [R("closure", reason="declined")]),
+    "a clearance without linked proceedings": Rule(
+        "sequence", ACCEPTED, R("proceedings-clearance"), [R("legal-proceeding")]),
+    # closure-justified
+    "a caseworker closes an arrived case without a plan": Rule(
+        "closure-justified", ARRIVED, C("closure"), [C("reintegration-plan")]),
+    "a supervisor closes an arrived case without a justification": Rule(
+        "closure-justified", ARRIVED, C("closure", actor=BEA), [],
+        then_ok=C("closure", actor=BEA, justification="the person moved abroad")),
+}
+
+
+def test_every_rule_code_has_a_refusal_and_a_success() -> None:
+    assert {rule.code for rule in RULE_CASES.values()} == set(RULES)
+
+
+@pytest.mark.parametrize("rule", RULE_CASES.values(), ids=RULE_CASES.keys())
+def test_the_step_is_refused_and_the_case_unchanged(rule: Rule) -> None:
+    story = given(rule.given, **rule.opening)
+
+    refused(story, rule.when, rule.code)
+
+
+@pytest.mark.parametrize("rule", RULE_CASES.values(), ids=RULE_CASES.keys())
+def test_the_step_is_recorded_once_the_precondition_holds(rule: Rule) -> None:
+    story = given(rule.given, **rule.opening)
+    play(story, rule.meet)
+    command = rule.then_ok or rule.when
+    case = story.stream(command.agency)
+    version = case.version
+
+    event = when(story, command)
+
+    assert event.type == STEPS[command.path].event.__name__
+    assert case.pending_events[-1] is event and case.version == version + 1
+    assert event.recorded_by == command.agency
