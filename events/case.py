@@ -189,6 +189,10 @@ class Case(Aggregate):
             if step.sided:
                 payload["side"] = owner.value
         else:
+            if step.sided and data.get("side") != owner.value:
+                # A partner's assessment speaks for its own side only.
+                raise StepOwner(f"{received.sender} cannot record the {data.get('side')} "
+                                f"side of {step.path}")
             self._check_minimised(step, data)
             payload = dict(data)
         self._trigger(step.event, payload, actor, at, received)

@@ -7,18 +7,19 @@ optimistic concurrency on the case version, so no update is lost.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from events.audit import Break, verify_chain
 from events.case import Case, CaseEvent
 from events.step import Step
-from events.steps import BY_MESSAGE_TYPE, STEPS, OpenCase, open_case, open_received
+from events.steps import BY_MESSAGE_TYPE, STEPS, CaseOpened, OpenCase, open_case, open_received
 from events.values import Actor, Received
 from services.clock import Clock, SystemClock
 
@@ -122,6 +123,16 @@ class Homeward(Application[UUID]):
 
     def verify(self, case_id: UUID) -> list[Break]:
         return verify_chain(self.timeline(case_id))
+
+    def case_ids(self, page: int = 500) -> Iterator[UUID]:
+        """Every case this agency holds, in the order its stream began."""
+        topics, last = [get_topic(CaseOpened)], 0
+        while batch := self.recorder.select_notifications(
+            start=last, limit=page, topics=topics, inclusive_of_start=False
+        ):
+            for notification in batch:
+                yield UUID(str(notification.originator_id))
+            last = batch[-1].id
 
     def _save(self, case: Case) -> None:
         try:

@@ -6,15 +6,16 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from services import audit
 from services.contract import check as schemas_check
 from services.exchange import broker_command
 
-Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
 def _registrations() -> list[Register]:
     # Each command lives beside the code it drives; this list only wires them in.
-    return [broker_command.register, schemas_check.register]
+    return [audit.register, broker_command.register, schemas_check.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,116 @@
+"""`homeward audit`: an auditor replays a case's timeline, verifies the hash chains,
+and exports a timeline file for a court or an inspector."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from rich.console import Console
+from rich.table import Table
+
+from events.audit import Break
+from projections.timeline import rows
+from services.application import CaseNotFound, Homeward
+from services.settings import SettingsError, load, persistence_env
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = commands.add_parser("audit", help="replay, verify and export case timelines")
+    verbs = audit.add_subparsers(dest="verb", required=True)
+    timeline = verbs.add_parser("timeline", help="print a case's timeline")
+    timeline.add_argument("case_id", type=UUID)
+    verify = verbs.add_parser("verify", help="check the hash chains; exit 1 on any break")
+    verify.add_argument("case_id", type=UUID, nargs="?")
+    export = verbs.add_parser("export", help="write a timeline file")
+    export.add_argument("case_id", type=UUID)
+    export.add_argument("--format", choices=["json", "html"], default="json")
+    export.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    export.add_argument("--personal", action="store_true",
+                        help="include personal data (default: protected fields are redacted)")
+    audit.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        app = Homeward(persistence_env(load()))
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    try:
+        if args.verb == "timeline":
+            return show_timeline(app, args.case_id)
+        if args.verb == "verify":
+            return verify(app, [args.case_id] if args.case_id else app.case_ids())
+        return export(app, args.case_id, args.format, args.output, args.personal)
+    except CaseNotFound as missing:
+        print(f"no such case: {missing}", file=sys.stderr)
+        return 1
+    finally:
+        app.close()
+
+
+def show_timeline(app: Homeward, case_id: UUID) -> int:
+    table = Table(title=f"case {case_id}")
+    for column in ("seq", "occurred at", "type", "recorded by", "actor", "hash"):
+        table.add_column(column)
+    for row in rows(app.timeline(case_id), personal=False):
+        table.add_row(str(row["seq"]), row["occurred_at"], row["type"], row["recorded_by"],
+                      row["actor"], row["hash"][:16])
+    Console().print(table)
+    return 0
+
+
+def verify(app: Homeward, case_ids: Iterable[UUID]) -> int:
+    broken, checked = 0, 0
+    for case_id in case_ids:
+        checked += 1
+        for fault in app.verify(case_id):
+            broken += 1
+            print(f"case {case_id}: {fault}")
+    print(f"{checked} case(s) checked, {broken} break(s)")
+    return 1 if broken else 0
+
+
+def export(app: Homeward, case_id: UUID, fmt: str, output: Path | None, personal: bool) -> int:
+    events = app.timeline(case_id)
+    breaks = app.verify(case_id)
+    document = {"case_id": str(case_id), "chain_intact": not breaks,
+                "breaks": [str(b) for b in breaks], "events": rows(events, personal)}
+    text = json.dumps(document, indent=2) if fmt == "json" else render_html(document, breaks)
+    if output is None:
+        sys.stdout.write(text + "\n")
+    else:
+        output.write_text(text)
+        print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+def render_html(document: dict[str, Any], breaks: list[Break]) -> str:
+    esc = html.escape
+    verdict = ("<p class=ok>Hash chain intact: every event matches its content and its "
+               "predecessor.</p>" if not breaks else
+               "<p class=bad>Hash chain broken: " + esc("; ".join(map(str, breaks))) + "</p>")
+    body = "".join(
+        f"<tr class={'received' if 'message_id' in r else 'local'}><td>{r['seq']}</td>"
+        f"<td>{esc(r['occurred_at'])}</td><td>{esc(r['type'])}</td><td>{esc(r['recorded_by'])}"
+        f"</td><td>{esc(r['actor'])}</td><td><pre>{esc(json.dumps(r['data'], indent=1))}</pre>"
+        f"</td><td><code>{esc(r['hash'][:16])}…</code></td></tr>"
+        for r in document["events"]
+    )
+    return f"""<!doctype html><html lang=en><meta charset=utf-8>
+<title>Case {esc(document['case_id'])}: timeline</title>
+<style>body{{font:14px system-ui;margin:2em}}table{{border-collapse:collapse;width:100%}}
+td,th{{border-bottom:1px solid #ddd;padding:4px 8px;vertical-align:top;text-align:left}}
+tr.received{{background:#f3f7ff}}pre{{margin:0;font-size:12px}}.ok{{color:#176117}}
+.bad{{color:#a11;font-weight:bold}}</style>
+<h1>Case {esc(document['case_id'])}</h1>{verdict}
+<p>Rows shaded blue are facts received from the partner agency.</p>
+<table><tr><th>#</th><th>occurred at</th><th>step</th><th>recorded by</th><th>actor</th>
+<th>data</th><th>hash</th></tr>{body}</table></html>"""

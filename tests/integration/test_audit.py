@@ -1,0 +1,72 @@
+"""An auditor replays a timeline, verifies chains and exports files; a forged event is named."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from builders import ANNA, CANARY, T0, bodies, opening
+
+from events.steps import OpenCase
+from services.application import Homeward
+from services.cli import main
+from services.clock import FixedClock
+from services.settings import load, persistence_env
+
+
+@pytest.fixture
+def node_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
+    monkeypatch.setenv("HOMEWARD_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def a_case(data_dir: Path) -> tuple[Homeward, UUID]:
+    app = Homeward(persistence_env(load()), FixedClock(T0))
+    case_id = app.open_case(OpenCase.model_validate(opening()), ANNA).id
+    for path in ("consent", "referral"):
+        app.record(case_id, path, bodies(T0)[path], ANNA)
+    return app, case_id
+
+
+def forge(app: Homeward, db: Path, case_id: UUID, version: int) -> None:
+    """Rewrite one stored event's data, as someone with the key and the file could."""
+    stored = app.recorder.select_events(case_id)[version - 1]
+    event = app.mapper.to_domain_event(stored)
+    forged = dataclasses.replace(event, data={**event.data, "note": "forged"})  # type: ignore[type-var]
+    state = app.mapper.to_stored_event(forged).state
+    with sqlite3.connect(db) as conn:
+        updated = conn.execute("UPDATE stored_events SET state = ? WHERE originator_id = ? AND "
+                     "originator_version = ?", (state, case_id.hex, version))
+    assert updated.rowcount == 1
+
+
+def test_verify_passes_then_names_the_forged_event(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    app, case_id = a_case(node_dir)
+    assert main(["audit", "verify"]) == 0
+    assert "1 case(s) checked, 0 break(s)" in capsys.readouterr().out
+    forge(app, node_dir / "events.sqlite", case_id, 3)
+    assert main(["audit", "verify", str(case_id)]) == 1
+    assert "event 3 (ReferralSent): hash does not match" in capsys.readouterr().out
+
+
+def test_exports_redact_personal_data_unless_asked(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, case_id = a_case(node_dir)
+    out = node_dir / "timeline.json"
+    assert main(["audit", "export", str(case_id), "--output", str(out)]) == 0
+    document = json.loads(out.read_text())
+    assert document["chain_intact"] and len(document["events"]) == 3
+    assert CANARY not in out.read_text()
+    assert main(["audit", "export", str(case_id), "--format", "html", "--personal"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("<!doctype html>") and CANARY in page and "chain intact" in page
+
+
+def test_an_unknown_case_is_a_clear_error(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a_case(node_dir)
+    assert main(["audit", "timeline", "00000000-0000-4000-8000-000000000000"]) == 1
+    assert "no such case" in capsys.readouterr().err
