@@ -11,7 +11,7 @@ from types import FrameType
 from services.exchange.broker import BrokerError, LocalBroker
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "broker", help="run the local Kafka-compatible broker until Ctrl-C"
     )
