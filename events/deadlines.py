@@ -6,7 +6,7 @@ Nothing here reads the time: `now` is always passed in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
@@ -14,6 +14,15 @@ from events.case import Case
 from events.values import Side
 
 MONTH = timedelta(days=30)
+NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def later(at: datetime, delta: timedelta) -> datetime:
+    """`at + delta`, or the end of time for dates so far ahead that the sum overflows."""
+    try:
+        return at + delta
+    except OverflowError:
+        return NEVER
 
 
 class Deadlines(BaseModel):
@@ -41,24 +50,26 @@ class Clock:
 def clocks(case: Case, deadlines: Deadlines | None = None) -> list[Clock]:
     d, s = deadlines or Deadlines(), case.state
     out: list[Clock] = []
+
+    def clock(name: str, start: datetime, delta: timedelta, met: bool) -> None:
+        out.append(Clock(name, Side.RECEIVING, later(start, delta), met))
+
     if s.referred_at is not None:
-        out.append(Clock("acknowledge referral", Side.RECEIVING, s.referred_at + d.acknowledge,
-                         s.acknowledged_at is not None))
-        decided = s.accepted_at is not None or s.declined_at is not None
-        out.append(Clock("accept or decline", Side.RECEIVING, s.referred_at + d.decide, decided))
+        clock("acknowledge referral", s.referred_at, d.acknowledge, s.acknowledged_at is not None)
+        clock("accept or decline", s.referred_at, d.decide,
+              s.accepted_at is not None or s.declined_at is not None)
     if s.identity_requested_at is not None:
-        out.append(Clock("verify identity", Side.RECEIVING,
-                         s.identity_requested_at + d.verify_identity,
-                         s.identity_verified_at is not None))
+        clock("verify identity", s.identity_requested_at, d.verify_identity,
+              s.identity_verified_at is not None)
     if s.transport is not None and s.departed_at is not None:
-        out.append(Clock("confirm arrival", Side.RECEIVING,
-                         s.transport.arrival_at + d.confirm_arrival, s.arrived_at is not None))
+        clock("confirm arrival", s.transport.arrival_at, d.confirm_arrival,
+              s.arrived_at is not None)
     if s.arrived_at is not None:
-        out.append(Clock("reintegration plan", Side.RECEIVING,
-                         s.arrived_at + d.reintegration_plan, s.plan_services is not None))
+        clock("reintegration plan", s.arrived_at, d.reintegration_plan,
+              s.plan_services is not None)
         for month in d.follow_up_months:
-            out.append(Clock(f"follow-up month {month}", Side.RECEIVING,
-                             s.arrived_at + month * MONTH, month in s.follow_up_months))
+            clock(f"follow-up month {month}", s.arrived_at, month * MONTH,
+                  month in s.follow_up_months)
     if s.closed:
         return [c for c in out if c.met]
     return out

@@ -57,7 +57,8 @@ def _risk_blockers(case: Case, side: Side, now: datetime) -> list[Blocker]:
     if a.valid_until < now.date():
         days = (now.date() - a.valid_until).days
         return [Blocker("risk-assessment-required", side,
-                        f"the {side.value} risk assessment, expired {days} days ago")]
+                        f"the {side.value} risk assessment, expired {days} "
+                        f"day{'' if days == 1 else 's'} ago")]
     if a.level is RiskLevel.CRITICAL:
         return [Blocker("risk-assessment-required", side,
                         f"the {side.value} risk is critical: no return while it is")]

@@ -6,7 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from services import audit
+from services import audit, projections_command
+from services.api import commands as api_commands
 from services.contract import check as schemas_check
 from services.exchange import broker_command
 
@@ -15,7 +16,8 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def _registrations() -> list[Register]:
     # Each command lives beside the code it drives; this list only wires them in.
-    return [audit.register, broker_command.register, schemas_check.register]
+    return [audit.register, broker_command.register, schemas_check.register, api_commands.register,
+            projections_command.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

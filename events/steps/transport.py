@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from events.case import Case, CaseEvent, Transport
 from events.readiness import return_blockers
@@ -27,11 +27,13 @@ class TransportPlan(Body):
     medical_escort: bool
     fit_to_travel: bool
 
-    @model_validator(mode="after")
-    def _arrives_after_departure(self) -> TransportPlan:
-        if self.arrival_at <= self.departure_at:
-            raise ValueError("arrival_at must be after departure_at")
-        return self
+    @field_validator("arrival_at")
+    @classmethod
+    def _arrives_after_departure(cls, value: datetime, info: ValidationInfo) -> datetime:
+        departure = info.data.get("departure_at")
+        if departure is not None and value <= departure:
+            raise ValueError("must be after departure_at")
+        return value
 
 
 class Departure(Body):

@@ -52,7 +52,7 @@ class TokenVerifier:
         return _principal(claims)
 
     def _decode(self, token: str) -> dict[str, Any]:
-        options = {"require": REQUIRED_CLAIMS}
+        options: Any = {"require": REQUIRED_CLAIMS}
         try:
             if self.jwks is not None:
                 key = self.jwks.get_signing_key_from_jwt(token).key
@@ -67,8 +67,8 @@ class TokenVerifier:
 
 def _principal(claims: dict[str, Any]) -> Principal:
     sub, agency, roles = claims.get("sub"), claims.get("agency"), claims.get("roles")
-    if not isinstance(sub, str) or not sub:
-        raise Unauthorized("the token's `sub` must be a non-empty string")
+    if not isinstance(sub, str) or not 0 < len(sub) <= 200 or not sub.isprintable():
+        raise Unauthorized("the token's `sub` must be a printable string of 1 to 200 characters")
     if not isinstance(agency, str) or not (agency == "monitor" or valid_agency(agency)):
         raise Unauthorized("the token's `agency` must be an agency code")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):

@@ -43,5 +43,7 @@ class CountRequests:
         try:
             await self.app(scope, receive, capture)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = getattr(scope.get("route"), "path", None)
+            if route is None:  # the OpenAPI pages are fixed paths; anything else is noise
+                route = scope["path"] if "endpoint" in scope else "unmatched"
             self.metrics.requests.labels(scope["method"], route, str(status[0])).inc()

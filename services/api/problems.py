@@ -34,9 +34,10 @@ class Problem(Exception):
     """Raised by routes and dependencies for a refusal that is not a domain rule."""
 
     def __init__(self, status: int, detail: str, *, slug: str | None = None,
-                 rule: str | None = None, headers: Mapping[str, str] | None = None) -> None:
+                 rule: str | None = None, errors: list[dict[str, str]] | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
-        self.status, self.detail, self.rule = status, detail, rule
+        self.status, self.detail, self.rule, self.errors = status, detail, rule, errors
         self.slug = slug or TITLES.get(status, "error").lower().replace(" ", "-")
         self.headers = dict(headers or {})
 
@@ -71,7 +72,7 @@ def field_errors(errors: Iterable[Any]) -> list[dict[str, str]]:
 async def _problem(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, Problem)
     return problem(error.status, error.detail, slug=error.slug, rule=error.rule,
-                   headers=error.headers)
+                   errors=error.errors, headers=error.headers)
 
 
 async def _rule(request: Request, error: Exception) -> JSONResponse:

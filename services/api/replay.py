@@ -8,6 +8,7 @@ to be refused by the route.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 
@@ -88,10 +89,8 @@ class IdempotentPosts:
 
 def _fingerprint(scope: Scope) -> str:
     body: bytes = scope.get(BODY, b"")
-    try:  # the same JSON document, however it is spaced, is the same request
+    with contextlib.suppress(ValueError):  # the same JSON, however spaced, is the same request
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
-        pass
     request = f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode()}"
     return hashlib.sha256(request.encode() + b"\n" + body).hexdigest()
 

@@ -57,7 +57,7 @@ class PostgresSidecar:
         import psycopg
 
         with psycopg.connect(self.url, autocommit=True) as conn:
-            cursor = conn.execute(sql.replace("?", "%s"), tuple(params))  # type: ignore[arg-type]
+            cursor = conn.execute(sql.replace("?", "%s"), tuple(params))
             rows = cursor.fetchall() if cursor.description else []
             return Result(cursor.rowcount, [tuple(r) for r in rows])
 

@@ -28,8 +28,8 @@ from domain_story import (
 )
 
 from events.rules import RULES
-from events.values import Actor
 from events.steps import STEPS
+from events.values import Actor
 
 EVE_ELSEWHERE = Actor("XC-NRM", "eve")
 ARRIVED = upto("arrival")
@@ -173,6 +173,9 @@ RULE_CASES = {
         "closure-justified", ARRIVED, C("closure"), [C("reintegration-plan")]),
     "a supervisor closes an arrived case without a justification": Rule(
         "closure-justified", ARRIVED, C("closure", actor=BEA), [],
+        then_ok=C("closure", actor=BEA, justification="the person moved abroad")),
+    "a caseworker justifies closing an arrived case without a plan": Rule(
+        "closure-justified", ARRIVED, C("closure", justification="the person moved abroad"), [],
         then_ok=C("closure", actor=BEA, justification="the person moved abroad")),
 }
 

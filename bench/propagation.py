@@ -1,0 +1,175 @@
+"""Cross-border propagation latency beside raw kafka-python latency, same broker, same run.
+
+    .venv/bin/python bench/propagation.py [--steps 200] [--bootstrap HOST:PORT]
+
+Two agency nodes (SQLite, relay and inbox in threads) walk whole repatriations, one
+step at a time at its owner, both directions, until STEPS steps have crossed. For each
+step: from the commit at the owner to the commit of the received fact at the partner.
+Then the same broker, the same consumer settings: one kafka-python producer sends
+STEPS messages one at a time, each timed until a group consumer has it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from exchange_nodes import Node, open_case, pair, side_of  # noqa: E402
+from kafka import KafkaConsumer  # noqa: E402
+from scenario import repatriation  # noqa: E402
+
+from services.contract.codec import message_id  # noqa: E402
+from services.exchange import topics  # noqa: E402
+from services.exchange.broker import LocalBroker  # noqa: E402
+from services.exchange.directory import DirectoryFile  # noqa: E402
+from services.exchange.inbox import Fact, Inbox  # noqa: E402
+from services.exchange.kafka_settings import consumer_group_settings  # noqa: E402
+
+
+class Stamped(Inbox):
+    """An inbox noting when each fact was committed to its store."""
+
+    stored: dict[str, float]
+    arrived: threading.Condition
+
+    def apply(self, fact: Fact) -> None:
+        super().apply(fact)
+        with self.arrived:
+            self.stored[fact.received.message_id] = time.monotonic()
+            self.arrived.notify_all()
+
+
+def wait_for(arrived: threading.Condition, check: Callable[[], bool]) -> None:
+    # Blocks instead of polling: a polling loop would compete with the nodes for the GIL.
+    with arrived:
+        if not arrived.wait_for(check, timeout=30):
+            raise SystemExit("bench: a step did not arrive within 30 s")
+
+
+def start(node: Node, stored: dict[str, float], arrived: threading.Condition) -> None:
+    topics.ensure_topics(node.bootstrap, [topics.inbox(node.agency),
+                                          topics.deadletter(node.agency)])
+    inbox = Stamped(node.app, node.agency, DirectoryFile(node.directory_path).current,
+                    node.new_consumer, node.new_producer)
+    inbox.stored, inbox.arrived = stored, arrived
+    node.inbox = inbox
+    node._start("inbox", inbox.run)
+    deadline = time.monotonic() + 30
+    while not inbox.assigned and time.monotonic() < deadline:
+        time.sleep(0.05)
+    node.start_relay()
+
+
+def cross_border(bootstrap: str, steps: int, tmp: Path) -> list[float]:
+    """Whole cases, one step at a time, until `steps` steps crossed (both directions)."""
+    a, b = pair(tmp, bootstrap)
+    stored: dict[str, float] = {}
+    arrived = threading.Condition()
+    latencies: list[float] = []
+    try:
+        for node in (a, b):
+            start(node, stored, arrived)
+        while len(latencies) < steps:
+            story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
+            case_id = open_case(a, b, story.opening)
+            for move in story.moves:
+                owner = side_of((a, b), move.side)
+                case = owner.app.record(case_id, move.path, move.body,
+                                        move.actor(a.agency, b.agency))
+                committed = time.monotonic()
+                if case.state.referred_at is None:
+                    continue  # it crosses with the referral
+                mid = str(message_id(case_id, owner.agency, case.version))
+                wait_for(arrived, lambda m=mid: m in stored)  # type: ignore[misc]
+                latencies.append(stored[mid] - committed)
+        return latencies
+    finally:
+        a.close()
+        b.close()
+
+
+def raw_kafka(bootstrap: str, count: int) -> list[float]:
+    topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
+    topics.ensure_topics(bootstrap, [topic])
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=topic,
+                             auto_offset_reset="earliest", enable_auto_commit=False,
+                             fetch_max_wait_ms=50, **consumer_group_settings())
+    producer = topics.producer(bootstrap)
+    received: dict[bytes, float] = {}
+    arrived = threading.Condition()
+    stop = threading.Event()
+
+    def consume() -> None:
+        while not stop.is_set():
+            for batch in consumer.poll(timeout_ms=100).values():
+                now = time.monotonic()
+                with arrived:
+                    for record in batch:
+                        received[record.value] = now
+                    arrived.notify_all()
+
+    while not consumer.assignment():
+        consumer.poll(timeout_ms=100)
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    latencies = []
+    try:
+        for i in range(count):
+            value = str(i).encode()
+            sent = time.monotonic()
+            producer.send(topic, key=b"case", value=value).get(timeout=10)
+            wait_for(arrived, lambda v=value: v in received)  # type: ignore[misc]
+            latencies.append(received[value] - sent)
+    finally:
+        stop.set()
+        thread.join()
+        consumer.close()
+        producer.close()
+    return latencies
+
+
+def summary(name: str, latencies: list[float]) -> str:
+    ms = sorted(x * 1000 for x in latencies)
+    p99 = ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
+    return (f"{name:<42} n={len(ms):>4}  p50 {statistics.median(ms):7.2f} ms"
+            f"  p99 {p99:7.2f} ms  max {ms[-1]:7.2f} ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--bootstrap", help="an existing broker; default: a local one")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        broker = None
+        bootstrap = args.bootstrap
+        if not bootstrap:
+            broker = LocalBroker(log_dir=Path(tmp) / "broker").start()
+            bootstrap = broker.bootstrap
+        try:
+            crossing = cross_border(bootstrap, args.steps, Path(tmp))
+            raw = raw_kafka(bootstrap, args.steps)
+        finally:
+            if broker is not None:
+                broker.stop()
+    print(f"broker {bootstrap}{' (local)' if broker else ''}")
+    print(summary("cross-border: commit -> partner's fact", crossing))
+    print(summary("raw kafka-python: produce -> consume", raw))
+    print(f"overhead at p50: {statistics.median(crossing) * 1000 - statistics.median(raw) * 1000:.2f} ms"
+          " (relay poll, signing, validation, verification, the partner's commit)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Rebuild rate of the read models beside the raw notification-log read rate, same run.
+
+    .venv/bin/python bench/rebuild.py [--cases 300] [--postgres URL]
+
+Fills a fresh store with cases walked to different stages, then times (1) reading the
+whole notification log in batches, as a projection does, without decoding, and (2)
+rebuilding each read model from zero. Prints both rates and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from eventsourcing.cipher import AESCipher  # noqa: E402
+from projection_desk import DEPARTED, HOME, READY, Desk  # noqa: E402
+
+from services.projection_runner import runners  # noqa: E402
+from services.projection_store import read_store_for  # noqa: E402
+
+BATCH = 500
+
+
+def environment(args: argparse.Namespace, tmp: Path) -> dict[str, str]:
+    env = {"CIPHER_TOPIC": "eventsourcing.cipher:AESCipher",
+           "CIPHER_KEY": AESCipher.create_key(num_bytes=32)}
+    if not args.postgres:
+        return {**env, "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(tmp / "events.sqlite")}
+    import psycopg
+
+    from services.settings import postgres_env
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(args.postgres, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return {**env, **postgres_env(args.postgres), "POSTGRES_SCHEMA": schema}
+
+
+def fill(desk: Desk, cases: int) -> int:
+    stages = [READY[:2], READY, DEPARTED, HOME]
+    for i in range(cases):
+        desk.run(desk.open(), stages[i % len(stages)])
+    return desk.app.recorder.max_notification_id() or 0
+
+
+def read_rate(desk: Desk, decode: bool = False) -> tuple[int, float]:
+    began, start, count = time.perf_counter(), 1, 0
+    while True:
+        batch = desk.app.recorder.select_notifications(start=start, limit=BATCH)
+        if not batch:
+            return count, time.perf_counter() - began
+        if decode:  # decrypt and rebuild the event objects, as every projection must
+            for notification in batch:
+                desk.app.mapper.to_domain_event(notification)
+        count += len(batch)
+        start = batch[-1].id + 1
+
+
+def drop(args: argparse.Namespace, env: dict[str, str]) -> None:
+    if args.postgres:
+        import psycopg
+
+        with psycopg.connect(args.postgres, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{env["POSTGRES_SCHEMA"]}" CASCADE')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=300)
+    parser.add_argument("--postgres", help="a PostgreSQL URL (default: SQLite in a temp dir)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = environment(args, Path(tmp))
+        desk = Desk(env)
+        began = time.perf_counter()
+        events = fill(desk, args.cases)
+        print(f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; {args.cases} cases, "
+              f"{events} events written in {time.perf_counter() - began:.1f} s")
+        read, seconds = read_rate(desk)
+        raw = read / seconds
+        print(f"notification log read: {read} events in {seconds:.3f} s = {raw:,.0f} events/s")
+        read, seconds = read_rate(desk, decode=True)
+        print(f"  read and decoded:      {read} events in {seconds:.3f} s = "
+              f"{read / seconds:,.0f} events/s")
+        store = read_store_for(env)
+        for runner in runners(desk.app, store):
+            result = runner.rebuild()
+            print(f"rebuild {result.name}: {result.events} events in {result.seconds:.3f} s = "
+                  f"{result.rate:,.0f} events/s; {result.rate / raw:.3f} of the raw read rate")
+        store.close()
+        desk.app.close()
+        drop(args, env)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""`homeward serve` (one agency node over HTTP) and `homeward token` (a
+development bearer token signed with that node's secret)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from events.values import Role, valid_agency
+from services.settings import Settings, SettingsError, load
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser("serve", help="run one agency node, configured by HOMEWARD_*")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", type=Path, help="overrides HOMEWARD_DATA_DIR")
+    serve.set_defaults(handler=run_serve)
+    token = commands.add_parser("token", help="print a development bearer token")
+    token.add_argument("--agency", required=True, help="the token's agency, e.g. XA-NRM")
+    token.add_argument("--role", required=True, action="append", dest="roles",
+                       choices=[r.value for r in Role], help="repeat for several roles")
+    token.add_argument("--sub", required=True, help="who the token is for (a user id)")
+    token.add_argument("--hours", type=float, default=8.0, help="valid for this long")
+    token.add_argument("--data-dir", type=Path, help="overrides HOMEWARD_DATA_DIR")
+    token.set_defaults(handler=run_token)
+
+
+def _settings(data_dir: Path | None, agency: str | None = None) -> Settings:
+    overrides: dict[str, object] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    # The token is signed by the node this environment configures; without one,
+    # by the node of the token's own agency.
+    if agency is not None and "HOMEWARD_AGENCY" not in os.environ:
+        overrides["agency"] = agency
+    return load(**overrides)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from services.api.app import create_app
+    from services.node import build_node
+
+    try:
+        node = build_node(_settings(args.data_dir))
+    except SettingsError as error:
+        print(f"homeward serve: {error}", file=sys.stderr)
+        return 2
+    try:
+        uvicorn.run(create_app(node), host=args.host, port=args.port)
+    finally:
+        node.close()
+    return 0
+
+
+def run_token(args: argparse.Namespace) -> int:
+    from services.api.auth import issue
+    from services.node import jwt_secret
+
+    if args.agency != "monitor" and not valid_agency(args.agency):
+        print(f"homeward token: --agency {args.agency!r} is not an agency code like XA-NRM",
+              file=sys.stderr)
+        return 2
+    try:
+        settings = _settings(args.data_dir, args.agency)
+    except SettingsError as error:
+        print(f"homeward token: {error}", file=sys.stderr)
+        return 2
+    if settings.jwks_url and not settings.jwt_secret:
+        print("homeward token: this node trusts HOMEWARD_JWKS_URL; ask its identity provider",
+              file=sys.stderr)
+        return 2
+    print(issue(jwt_secret(settings), args.sub, args.agency, args.roles, datetime.now(UTC),
+                args.hours))
+    return 0

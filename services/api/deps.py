@@ -1,0 +1,115 @@
+"""The routes' dependencies, as Annotated aliases: the node, the caller and what
+they may do, the If-Match version, the purpose of a read."""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from events.values import Role
+from services.api.auth import Principal
+from services.api.metrics import Metrics
+from services.api.problems import Problem
+from services.application import CaseNotFound
+from services.node import Node
+
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # it goes into the access log as it is
+_bearer = HTTPBearer(auto_error=False, description="a JWT with claims sub, agency, roles, exp")
+
+
+def _node(request: Request) -> Node:
+    node: Node = request.app.state.node
+    return node
+
+
+def _metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+NodeDep = Annotated[Node, Depends(_node)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]
+
+
+def _principal(
+    node: NodeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    header = f"Bearer {credentials.credentials}" if credentials else None
+    return node.tokens.principal(header)
+
+
+def _allowing(*roles: Role) -> Callable[[Principal], Principal]:
+    def check(who: Annotated[Principal, Depends(_principal)]) -> Principal:
+        if not who.has(*roles):
+            allowed = ", ".join(r.value for r in roles)
+            raise Problem(403, f"this needs one of the roles: {allowed}", slug="forbidden")
+        return who
+
+    return check
+
+
+# Caseworkers and supervisors record steps; auditors only read; monitors read no case.
+Writer = Annotated[Principal, Depends(_allowing(Role.CASEWORKER, Role.SUPERVISOR))]
+Reader = Annotated[Principal, Depends(_allowing(Role.CASEWORKER, Role.SUPERVISOR, Role.AUDITOR))]
+
+
+def _case_writer(node: NodeDep, who: Writer) -> Principal:
+    if who.agency != node.agency:  # another agency's token sees no case here
+        raise CaseNotFound("not visible to this agency")
+    return who
+
+
+def _case_reader(node: NodeDep, who: Reader) -> Principal:
+    if who.agency != node.agency:
+        raise CaseNotFound("not visible to this agency")
+    return who
+
+
+def _own(*roles: Role) -> Callable[[Node, Principal], Principal]:
+    def check(node: NodeDep, who: Annotated[Principal, Depends(_allowing(*roles))]) -> Principal:
+        if who.agency != node.agency:
+            raise Problem(403, f"this node keeps the cases of {node.agency}", slug="forbidden")
+        return who
+
+    return check
+
+
+CaseWriter = Annotated[Principal, Depends(_case_writer)]
+CaseReader = Annotated[Principal, Depends(_case_reader)]
+# For what is not one case: opening a case, the whole store's verification.
+Opener = Annotated[Principal, Depends(_own(Role.CASEWORKER, Role.SUPERVISOR))]
+Auditor = Annotated[Principal, Depends(_own(Role.AUDITOR))]
+
+
+def _if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
+    """The version the caller last saw, from `If-Match: "<version>"` (or `*`: any)."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    if not (tag.isascii() and tag.isdigit()):
+        raise Problem(412, f"If-Match {if_match!r} names no version of this case",
+                      slug="version-mismatch")
+    return int(tag)
+
+
+def _purpose(
+    x_purpose: Annotated[str | None, Header(alias="X-Purpose", max_length=200,
+                                            pattern=PRINTABLE)] = None,
+    purpose: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
+) -> str | None:
+    return x_purpose or purpose
+
+
+def _idempotency_key(
+    idempotency_key: Annotated[str | None, Header(
+        alias="Idempotency-Key", max_length=255,
+        description="the same key and body replay the first response")] = None,
+) -> None:
+    """Only documents the header: the idempotency layer in front of the routes acts on it."""
+
+
+ExpectedVersion = Annotated[int | None, Depends(_if_match)]
+# For the `dependencies` of every POST route.
+IDEMPOTENT = [Depends(_idempotency_key)]
+Purpose = Annotated[str | None, Depends(_purpose)]

@@ -1,0 +1,22 @@
+"""The auditor's check of this node's store: every case's hash chain."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.api.board import case_ids
+from services.api.deps import Auditor, NodeDep
+from services.api.models import ChainBreak, Verification
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+@router.get("/verify", response_model=Verification)
+def verify(who: Auditor, node: NodeDep) -> Verification:
+    breaks, cases, events = [], 0, 0
+    for case_id in case_ids(node):
+        cases += 1
+        events += len(node.app.timeline(case_id))
+        breaks += [ChainBreak(case_id=case_id, version=b.version, type=b.type, reason=b.reason)
+                   for b in node.app.verify(case_id)]
+    return Verification(ok=not breaks, cases=cases, events=events, breaks=breaks)

@@ -1,0 +1,93 @@
+"""Cases: open one, read its state (now or as it was), its timeline, the board."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+from pydantic import AwareDatetime
+
+from events.case import Case
+from events.steps import OpenCase
+from events.values import Role, Status
+from services.api import board as store_board
+from services.api.deps import (
+    IDEMPOTENT,
+    CaseReader,
+    MetricsDep,
+    NodeDep,
+    Opener,
+    Purpose,
+    Reader,
+)
+from services.api.models import Board, CaseView, Recorded, Timeline
+from services.api.problems import Problem
+from services.api.sanity import check_dates
+from services.api.views import case_view, recorded, timeline_entry
+from services.application import CaseNotFound
+from services.node import Node
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+MAX_VERSION = 2**31 - 1  # far past any case, and within every store's integer column
+
+
+@router.post("", status_code=201, response_model=Recorded, dependencies=IDEMPOTENT)
+def open_case(body: OpenCase, who: Opener, node: NodeDep, metrics: MetricsDep,
+              response: Response) -> Recorded:
+    check_dates(body)
+    case = node.app.open_case(body, who.actor())
+    metrics.steps.labels("CaseOpened").inc()
+    response.headers["Location"] = f"/v1/cases/{case.id}"
+    response.headers["ETag"] = f'"{case.version}"'
+    return recorded(case, node.clock.now())
+
+
+@router.get("", response_model=Board)
+def status_board(
+    who: Reader, node: NodeDep, status: Status | None = None, overdue: bool | None = None,
+    partner: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Board:
+    if who.agency != node.agency:  # another agency's token sees no case
+        return Board(items=[], total=0, limit=limit, offset=offset)
+    query = store_board.BoardQuery(status, overdue, partner, limit, offset)
+    return store_board.board(node, query)
+
+
+@router.get("/{case_id}", response_model=CaseView)
+def read_case(
+    case_id: UUID, who: CaseReader, node: NodeDep, purpose: Purpose, response: Response,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
+    at: AwareDatetime | None = None,
+) -> CaseView:
+    case, now = _as_of(node, case_id, version, at)
+    with_person = who.has(Role.CASEWORKER, Role.SUPERVISOR)
+    if with_person:
+        node.access_log.record(case_id, who.agency, who.sub, "case", purpose, node.clock.now())
+    response.headers["ETag"] = f'"{case.version}"'
+    return case_view(case, node.agency, now, node.deadlines(case), with_person)
+
+
+def _as_of(node: Node, case_id: UUID, version: int | None,
+           at: datetime | None) -> tuple[Case, datetime]:
+    """The case now, at a version it had, or as it stood at a time."""
+    if version is not None and at is not None:
+        raise Problem(422, "ask for a version or a time, not both", slug="invalid")
+    if at is not None:
+        return node.app.case_at(case_id, at), at
+    case = node.app.case(case_id, version)
+    if version is not None and case.version != version:
+        raise CaseNotFound(f"{case_id} has no version {version} yet")
+    return case, node.clock.now()
+
+
+@router.get("/{case_id}/timeline", response_model=Timeline)
+def read_timeline(case_id: UUID, who: CaseReader, node: NodeDep, purpose: Purpose) -> Timeline:
+    events = node.app.timeline(case_id)
+    with_person = who.has(Role.CASEWORKER, Role.SUPERVISOR)
+    if with_person:
+        node.access_log.record(case_id, who.agency, who.sub, "timeline", purpose,
+                               node.clock.now())
+    return Timeline(id=case_id, events=[timeline_entry(e, with_person) for e in events])

@@ -1,0 +1,55 @@
+"""One route per step of the case, each with its own body in the OpenAPI document."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Response
+
+from events.step import Step
+from events.steps import STEPS
+from services.api.deps import IDEMPOTENT, CaseWriter, ExpectedVersion, MetricsDep, NodeDep
+from services.api.models import Recorded
+from services.api.problems import Problem
+from services.api.sanity import check_dates
+from services.api.views import recorded
+
+router = APIRouter(prefix="/v1/cases", tags=["steps"], dependencies=IDEMPOTENT)
+
+
+def step_route(step: Step) -> Callable[..., Recorded]:
+    def record_step(case_id: UUID, who: CaseWriter, node: NodeDep, metrics: MetricsDep,
+                    expected: ExpectedVersion, response: Response, body: Any = None) -> Recorded:
+        if step.supervisor_only and not who.actor().is_supervisor:
+            raise Problem(403, f"only a supervisor records {step.path}", slug="forbidden")
+        check_dates(body)
+        data = (body or step.body()).model_dump(mode="json", exclude_none=True)
+        case = node.app.record(case_id, step.path, data, who.actor(), expected)
+        metrics.steps.labels(step.event.__name__).inc()
+        response.headers["ETag"] = f'"{case.version}"'
+        return recorded(case, node.clock.now())
+
+    # The body's type differs per step: give the signature the step's own model,
+    # optional when every field of it is.
+    optional = not any(f.is_required() for f in step.body.model_fields.values())
+    signature = inspect.signature(record_step)
+    body = signature.parameters["body"].replace(
+        annotation=Annotated[step.body | None if optional else step.body, Body()],
+        default=None if optional else inspect.Parameter.empty,
+    )
+    params = [body if p.name == "body" else p for p in signature.parameters.values()]
+    record_step.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    record_step.__name__ = "record_" + step.path.replace("-", "_")
+    return record_step
+
+
+for _step in STEPS.values():
+    router.add_api_route(
+        f"/{{case_id}}/{_step.path}", step_route(_step), methods=["POST"],
+        response_model=Recorded, name=_step.path,
+        summary=f"Record {_step.event.__name__}",
+        operation_id=f"record_{_step.path.replace('-', '_')}",
+    )

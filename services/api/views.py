@@ -1,0 +1,90 @@
+"""Domain objects as response bodies: a case's state, its summary, its timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from events.case import Case, CaseEvent
+from events.deadlines import Clock, Deadlines, clocks
+from events.progress import blocking, status
+from events.steps import BY_EVENT, CaseOpened
+from events.steps.opening import IDENTITY_FIELDS
+from events.values import Side
+from services.api.models import (
+    Blocking,
+    CaseSummary,
+    CaseView,
+    ClockView,
+    Recorded,
+    TimelineEntry,
+)
+
+
+def recorded(case: Case, now: datetime) -> Recorded:
+    return Recorded(id=case.id, version=case.version, status=status(case, now))
+
+
+def side_of(case: Case, agency: str) -> Side:
+    return case.side_of(agency) or Side.REFERRING
+
+
+def partner(case: Case, agency: str) -> str:
+    other = Side.RECEIVING if side_of(case, agency) is Side.REFERRING else Side.REFERRING
+    return case.agency(other)
+
+
+def clock_views(case: Case, now: datetime, deadlines: Deadlines) -> list[ClockView]:
+    return [_clock(case, c, now) for c in clocks(case, deadlines)]
+
+
+def _clock(case: Case, clock: Clock, now: datetime) -> ClockView:
+    return ClockView(name=clock.name, owed_by=case.agency(clock.owed_by), due_at=clock.due_at,
+                     met=clock.met, overdue=clock.overdue(now))
+
+
+def blocking_items(case: Case, now: datetime) -> list[Blocking]:
+    return [Blocking(rule=b.rule, owed_by=case.agency(b.owed_by), detail=b.detail)
+            for b in blocking(case, now)]
+
+
+def case_view(case: Case, agency: str, now: datetime, deadlines: Deadlines,
+              with_person: bool) -> CaseView:
+    s, all_clocks = case.state, clock_views(case, now, deadlines)
+    return CaseView(
+        id=case.id, version=case.version, kind=s.kind, status=status(case, now),
+        side=side_of(case, agency), referring=s.referring, receiving=s.receiving,
+        partner=partner(case, agency), minor=s.minor, consent=sorted(s.consent),
+        on_hold=s.on_hold, closed=s.closed, closure_reason=s.closure_reason,
+        referred_at=s.referred_at, accepted_at=s.accepted_at, departed_at=s.departed_at,
+        arrived_at=s.arrived_at, blocking=blocking_items(case, now), clocks=all_clocks,
+        overdue=[c for c in all_clocks if c.overdue], as_of=now,
+        person=s.person if with_person else None,
+    )
+
+
+def summary(case: Case, agency: str, now: datetime, deadlines: Deadlines) -> CaseSummary:
+    s = case.state
+    return CaseSummary(
+        id=case.id, version=case.version, kind=s.kind, status=status(case, now),
+        side=side_of(case, agency), partner=partner(case, agency), updated_at=case.last_at,
+        blocking=blocking_items(case, now),
+        overdue=[c for c in clock_views(case, now, deadlines) if c.overdue],
+    )
+
+
+def personal_fields(event: CaseEvent) -> tuple[str, ...]:
+    if isinstance(event, CaseOpened):
+        return IDENTITY_FIELDS
+    step = BY_EVENT.get(type(event))
+    return tuple(f for fields in (step.protected.values() if step else ()) for f in fields)
+
+
+def timeline_entry(event: CaseEvent, with_person: bool) -> TimelineEntry:
+    hidden = [] if with_person else [f for f in personal_fields(event) if f in event.data]
+    return TimelineEntry(
+        seq=event.originator_version, type=event.type, occurred_at=event.timestamp,
+        recorded_by=event.recorded_by, actor=event.actor,
+        data={k: v for k, v in event.data.items() if k not in hidden},
+        hash=event.hash, prev_hash=event.prev_hash,
+        message_id=(event.received or {}).get("message_id"), redacted=hidden,
+    )

@@ -1,0 +1,189 @@
+"""The relay: publishes the agency's own shared events from the notification log (the
+outbox) to the partner's inbox topic, and their milestones to the monitoring topic.
+
+It reads from its own tracked position and records a new position, in the node's own
+database, only after the broker acknowledged every message up to it. A crash or a
+broker outage therefore never loses a message; it may send one twice, with the same
+message id and sequence, which the partner's inbox recognises.
+
+A case reaches the partner only once it is referred: until then its shared events wait,
+and the referral is preceded by all of them (the opening, consent, ...). Sequences are
+the 1-based positions among the case's exported events, so they are the same however
+often a message is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification, Tracking
+from kafka import KafkaProducer
+
+from events.case import Case, CaseEvent
+from services.application import Homeward
+from services.contract.codec import encode, is_exported, milestone_envelope, to_envelope
+from services.exchange import topics
+from services.exchange.keys import SigningKey
+
+TRACKING_NAME = "homeward-relay"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: str
+    key: bytes
+    envelope: dict[str, Any]
+
+    @property
+    def headers(self) -> list[tuple[str, bytes]]:
+        e = self.envelope
+        return topics.headers(e["schema"], e["message_id"], e["sender"])
+
+
+@dataclass
+class Fold:
+    """One case as far as the relay has read it, with what waits for the referral."""
+
+    case: Case | None = None
+    version: int = 0
+    exported: int = 0
+    milestones: int = 0
+    waiting: list[Outgoing] = field(default_factory=list)
+
+
+class Relay:
+    def __init__(
+        self, app: Homeward, key: SigningKey, producer: Callable[[], KafkaProducer],
+        batch_size: int = 200, ack_timeout: float = 10.0, cache_size: int = 10_000,
+    ) -> None:
+        self.app, self.key, self.agency = app, key, key.agency
+        self._new_producer = producer
+        self._producer: KafkaProducer | None = None
+        self.batch_size, self.ack_timeout, self.cache_size = batch_size, ack_timeout, cache_size
+        self.tracking = app.factory.tracking_recorder()
+        self._folds: dict[UUID, Fold] = {}
+
+    # -- where it is ---------------------------------------------------------
+
+    def position(self) -> int:
+        return self.tracking.max_tracking_id(TRACKING_NAME) or 0
+
+    def lag(self) -> int:
+        """Notifications not yet relayed (for readiness and metrics)."""
+        return max((self.app.recorder.max_notification_id() or 0) - self.position(), 0)
+
+    # -- what it sends -------------------------------------------------------
+
+    def messages(self, notifications: list[Notification]) -> list[Outgoing]:
+        out: list[Outgoing] = []
+        for notification in notifications:
+            event = self.app.mapper.to_domain_event(notification)
+            if isinstance(event, CaseEvent):
+                out += self._advance(self._fold_before(event), event)
+        return out
+
+    def _fold_before(self, event: CaseEvent) -> Fold:
+        case_id, version = event.originator_id, event.originator_version
+        fold = self._folds.pop(case_id, None)
+        if fold is None or fold.version != version - 1:
+            fold = Fold()  # not cached (or out of step): replay the case from the store
+            for earlier in self.app.repository.event_store.get(case_id, lte=version - 1):
+                if isinstance(earlier, CaseEvent):
+                    self._advance(fold, earlier)
+        self._folds[case_id] = fold  # most recently used last
+        if len(self._folds) > self.cache_size:
+            self._folds.pop(next(iter(self._folds)))
+        return fold
+
+    def _advance(self, fold: Fold, event: CaseEvent) -> list[Outgoing]:
+        """The case after `event`, and what may leave now because of it."""
+        fold.case = event.mutate(fold.case)
+        fold.version = event.originator_version
+        case = fold.case
+        assert isinstance(case, Case)
+        if not is_exported(event):
+            return []
+        out: list[Outgoing] = []
+        monitored = milestone_envelope(case, event, fold.milestones + 1, self.key)
+        if monitored is not None:
+            fold.milestones += 1
+            out.append(Outgoing(topics.MONITORING, monitored["case_id"].encode(), monitored))
+        fold.exported += 1
+        envelope = to_envelope(case, event, fold.exported, self.key)
+        message = Outgoing(topics.inbox(envelope["recipient"]), str(case.id).encode(), envelope)
+        if case.state.referred_at is None:
+            fold.waiting.append(message)  # the partner learns of the case with its referral
+            return out
+        out += [*fold.waiting, message]
+        fold.waiting = []
+        return out
+
+    # -- sending -------------------------------------------------------------
+
+    def relay_once(self) -> int:
+        """Relays the next batch; returns how many notifications it passed."""
+        start = self.position() + 1
+        notifications = list(self.app.recorder.select_notifications(start, self.batch_size))
+        if not notifications:
+            return 0
+        try:
+            self.publish(self.messages(notifications))
+        except BaseException:
+            self._folds.clear()  # they ran ahead of the recorded position
+            raise
+        self.tracking.insert_tracking(Tracking(TRACKING_NAME, notifications[-1].id))
+        return len(notifications)
+
+    def publish(self, messages: list[Outgoing]) -> None:
+        if not messages:
+            return
+        if self._producer is None:
+            self._producer = self._new_producer()
+        producer = self._producer
+        sent = [
+            producer.send(m.topic, key=m.key, value=encode(m.envelope), headers=m.headers)
+            for m in messages
+        ]
+        producer.flush(timeout=self.ack_timeout)
+        for future in sent:
+            future.get(timeout=self.ack_timeout)  # raises unless the broker acknowledged
+
+    def run(self, stop: threading.Event, idle: float = 0.01, backoff: float = 0.5) -> None:
+        """Relays until `stop` is set; an unreachable broker is retried, never skipped."""
+        failures = 0
+        try:
+            self._producer = self._producer or self._new_producer()  # connect before any step
+        except Exception as error:
+            log.warning("relay: broker not reachable yet: %r", error)
+        while not stop.is_set():
+            try:
+                passed = self.relay_once()
+                failures = 0
+            except Exception as error:
+                failures += 1
+                log.warning("relay: no acknowledgement, retrying from %s: %r",
+                            self.position(), error)
+                self._reset_producer()
+                stop.wait(min(backoff * failures, 5.0))
+                continue
+            if not passed:
+                stop.wait(idle)
+        self.close()
+
+    def _reset_producer(self) -> None:
+        # A producer that lost its broker may hold stale idempotence state: start afresh.
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.close(timeout=1)
+            except Exception:  # closing a broken client must not hide the first error
+                log.debug("relay: closing the producer failed", exc_info=True)
+
+    def close(self) -> None:
+        self._reset_producer()

@@ -1,0 +1,66 @@
+"""The Kafka topics of CONTRACT.md and the clients that use them.
+
+Only the standard Kafka protocol is used (produce, fetch, consumer groups, CreateTopics),
+so the same code runs against the local broker and an Apache Kafka cluster; `client`
+carries anything else a cluster needs (SASL, TLS) straight through to kafka-python.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+MONITORING = "homeward.monitoring"
+log = logging.getLogger(__name__)
+
+
+def inbox(agency: str) -> str:
+    return f"homeward.inbox.{agency.lower()}"
+
+
+def deadletter(agency: str) -> str:
+    return f"homeward.deadletter.{agency.lower()}"
+
+
+def headers(schema: str, message_id: str, sender: str) -> list[tuple[str, bytes]]:
+    return [("schema", schema.encode()), ("message-id", message_id.encode()),
+            ("sender", sender.encode())]
+
+
+def producer(bootstrap: str, client: Mapping[str, Any] | None = None) -> KafkaProducer:
+    """Acks from all in-sync replicas and idempotence (kafka-python 3's defaults, stated),
+    and short timeouts so an unreachable broker is an error within seconds, not minutes."""
+    return KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=0,
+        max_block_ms=5000,
+        request_timeout_ms=5000,
+        delivery_timeout_ms=10000,
+        **dict(client or {}),
+    )
+
+
+def ensure_topics(
+    bootstrap: str, names: Iterable[str], client: Mapping[str, Any] | None = None
+) -> None:
+    """Creates the topics that do not exist yet. Where ACLs forbid it, the operator has
+    created them (infra/), so a refusal is logged, not raised."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000,
+                             **dict(client or {}))
+    try:
+        for name in names:
+            try:
+                admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])
+            except TopicAlreadyExistsError:
+                pass
+            except KafkaError as error:
+                log.warning("could not create topic %s: %r", name, error)
+    finally:
+        admin.close()

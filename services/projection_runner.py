@@ -1,0 +1,168 @@
+"""Runs read models over the notification log: pull a batch after the projection's
+position, fold it into documents, write documents and position in one transaction.
+
+Pull, not subscribe: eventsourcing 9.5's SQLite recorder has no subscriptions, and a
+pull loop with its own tracking works the same on both stores. The loop never moves
+past a missing notification id until the store says the gap will not be filled (see
+`services.projection_store_pg`); on SQLite ids are given inside the database's write
+lock, so a gap is never filled later.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
+
+from events.case import CaseEvent
+from projections.board import StatusBoard
+from projections.handoffs import HandoffTracker
+from projections.projection import Doc, Projection
+from services.projection_store import ReadStore, StalePosition
+
+log = logging.getLogger(__name__)
+
+PROJECTIONS: dict[str, Callable[[], Projection]] = {
+    "board": StatusBoard, "handoffs": HandoffTracker,
+}
+
+
+class GapBarrier(Protocol):
+    def settled(self, first: int, before: int) -> bool: ...
+
+
+class NoLateCommits:
+    """SQLite: ids are given inside the write lock, so a gap is never filled later."""
+
+    def settled(self, first: int, before: int) -> bool:
+        return True
+
+
+def barrier_for(app: Application[Any]) -> GapBarrier:
+    if app.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+        from services.projection_store_pg import PostgresGapBarrier
+
+        recorder: Any = app.recorder
+        return PostgresGapBarrier(app.env, recorder.datastore.schema, recorder.events_table_name)
+    return NoLateCommits()
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    name: str
+    events: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+class ProjectionRunner:
+    def __init__(self, app: Application[Any], store: ReadStore, projection: Projection,
+                 batch_size: int = 500, barrier: GapBarrier | None = None) -> None:
+        self.recorder = app.recorder
+        self.mapper = app.mapper
+        self.store = store
+        self.projection = projection
+        self.batch_size = batch_size
+        self.barrier = barrier or barrier_for(app)
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    def run_once(self) -> int:
+        """Process one batch; the number of notifications it covered (0: caught up)."""
+        start = self.store.position(self.name)
+        found = self.recorder.select_notifications(start=start + 1, limit=self.batch_size)
+        ready = self._contiguous(start, found)
+        if not ready:
+            return 0
+        work: dict[str, Doc | None] = {}
+        events = [self.mapper.to_domain_event(n) for n in ready]
+        keys = {k for e in events if isinstance(e, CaseEvent) and (k := self.projection.key(e))}
+        work.update(self.store.load(self.name, keys))
+        changed: dict[str, Doc | None] = {}
+        for event in events:
+            key = self.projection.key(event) if isinstance(event, CaseEvent) else None
+            if key is None:
+                continue
+            assert isinstance(event, CaseEvent)
+            work[key] = changed[key] = self.projection.apply(work.get(key), event)
+        self.store.commit(self.name, changed, position=ready[-1].id, expected=start)
+        return len(ready)
+
+    def _contiguous(self, start: int, found: Sequence[Notification]) -> list[Notification]:
+        ready: list[Notification] = []
+        expected = start + 1
+        for note in found:
+            if note.id != expected and not self.barrier.settled(expected, note.id):
+                log.info("%s waits at notification %d: a transaction may still fill it",
+                         self.name, expected)
+                break
+            ready.append(note)
+            expected = note.id + 1
+        return ready
+
+    def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
+        """Run batches until nothing is left (or a gap must wait); the events covered."""
+        done = 0
+        while True:
+            try:
+                got = self.run_once()
+            except StalePosition:
+                continue  # another worker moved on: read again from its position
+            done += got
+            if on_batch is not None:
+                on_batch(got)
+            if got == 0:
+                return done
+
+    def rebuild(self, on_batch: Callable[[int], None] | None = None) -> Rebuilt:
+        """Drop the read model and fold the whole log into it again."""
+        self.store.reset(self.name)
+        began = time.perf_counter()
+        events = self.catch_up(on_batch)
+        return Rebuilt(self.name, events, time.perf_counter() - began)
+
+
+def runners(app: Application[Any], store: ReadStore,
+            names: Sequence[str] | None = None) -> list[ProjectionRunner]:
+    return [ProjectionRunner(app, store, PROJECTIONS[name]())
+            for name in (names or list(PROJECTIONS))]
+
+
+class ProjectionWorker:
+    """Keeps read models current in a background thread of the node."""
+
+    def __init__(self, runners: Sequence[ProjectionRunner], interval: float = 0.5) -> None:
+        self.runners = list(runners)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> ProjectionWorker:
+        self._thread = threading.Thread(target=self._loop, name="projections", daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for runner in self.runners:
+                try:
+                    runner.catch_up()
+                except Exception:  # a store hiccup: keep the node up, try again shortly
+                    log.exception("projection %s failed; retrying", runner.name)
+            self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

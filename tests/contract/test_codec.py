@@ -1,0 +1,249 @@
+"""The codec: every shared message round-trips, and only consented data crosses.
+
+Each event is built by a real Case at its owning agency, encoded, decoded as a partner
+would, and recorded in the partner's own Case; both cases must end in the same state.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+from scenario import (
+    ALL_SCOPES,
+    PERSON,
+    REFERRING,
+    Move,
+    Story,
+    declined_after_override,
+    repatriation,
+)
+
+from events.case import Case, CaseEvent
+from events.steps import BY_EVENT, STEPS, OpenCase, open_case, open_received
+from events.values import Actor, Scope, Side
+from services.contract import ContractError
+from services.contract.codec import (
+    decode,
+    encode,
+    from_envelope,
+    is_exported,
+    message_type,
+    milestone,
+    milestone_envelope,
+    pseudonym,
+    signature_valid,
+    to_envelope,
+)
+from services.contract.upcasting import upcast
+from services.exchange.keys import SigningKey
+
+START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
+KEYS = {code: SigningKey.generate(code) for code in ("XA-NRM", "XB-NRM")}
+
+
+@dataclass
+class Exchanged:
+    event: CaseEvent
+    envelope: dict[str, Any]
+    case_at_event: Case
+    decoded: tuple[UUID, str, int, dict[str, Any], Any]
+
+
+@dataclass
+class Pair:
+    """Two agencies' streams of one case, kept in step by passing envelopes."""
+
+    cases: dict[Side, Case] = field(default_factory=dict)
+    sequence: dict[str, int] = field(default_factory=dict)
+    exchanged: list[Exchanged] = field(default_factory=list)
+    at: datetime = START
+
+    def play(self, story: Story) -> Pair:
+        actor = Actor(REFERRING, "worker")
+        self.cases[Side.REFERRING] = open_case(OpenCase(**story.opening), actor, self.at)
+        self._send(Side.REFERRING, self.cases[Side.REFERRING].pending_events[-1])
+        for move in story.moves:
+            self._move(move)
+        return self
+
+    def _move(self, move: Move) -> None:
+        self.at += timedelta(minutes=5)
+        case = self.cases[move.side]
+        event = case.record(STEPS[move.path], move.body, move.actor(), self.at)
+        self._send(move.side, event)
+
+    def _send(self, side: Side, event: CaseEvent) -> None:
+        case = self.cases[side]
+        sender = case.agency(side)
+        self.sequence[sender] = self.sequence.get(sender, 0) + 1
+        envelope = to_envelope(case, event, self.sequence[sender], KEYS[sender])
+        wire = decode(encode(envelope))
+        assert signature_valid(wire, KEYS[sender].public)
+        decoded = from_envelope(wire)
+        self.exchanged.append(Exchanged(event, envelope, _snapshot(case), decoded))
+        case_id, kind, _, payload, received = decoded
+        other = Side.RECEIVING if side is Side.REFERRING else Side.REFERRING
+        if kind == "case-opened":
+            self.cases[other] = open_received(case_id, payload, received, self.at)
+        else:
+            step = next(s for s in STEPS.values() if s.message_type == kind)
+            self.cases[other].record(step, payload, Actor(sender, sender), self.at, received)
+
+
+def _snapshot(case: Case) -> Case:
+    return copy.deepcopy(case)
+
+
+def test_every_shared_message_type_is_covered_by_the_stories() -> None:
+    shared = {s.message_type for s in STEPS.values() if s.shared} | {"case-opened"}
+    played = Pair().play(repatriation(START.date())).exchanged
+    played += Pair().play(declined_after_override()).exchanged
+    assert {message_type(x.event) for x in played} == shared
+
+
+@pytest.mark.parametrize("story", [repatriation(START.date()), declined_after_override()],
+                         ids=["repatriation", "declined"])
+def test_each_message_round_trips_into_the_partners_stream_unchanged(story: Story) -> None:
+    pair = Pair().play(story)
+    referring, receiving = pair.cases[Side.REFERRING], pair.cases[Side.RECEIVING]
+    for x in pair.exchanged:
+        case_id, kind, version, payload, received = x.decoded
+        assert case_id == referring.id and kind == message_type(x.event)
+        assert (received.sender, received.sender_hash) == (x.event.recorded_by, x.event.hash)
+        assert received.message_id == x.envelope["message_id"]
+        expected = dict(x.event.data)
+        if kind == "case-opened":
+            expected = {k: v for k, v in expected.items() if k not in ("person", "reason")}
+        if kind == "referral-sent" and x.case_at_event.consented(Scope.SHARE_IDENTITY):
+            expected["person"] = PERSON
+        assert (version, payload) == upcast(kind, 1, expected)
+        assert x.envelope["integrity"]["prev_hash"] == x.event.prev_hash
+    # Both streams hold the same facts: same types, same data, same resulting case.
+    mine = [(e.type, e.recorded_by) for e in _events(referring)]
+    theirs = [(e.type, e.recorded_by) for e in _events(receiving)]
+    assert mine == theirs
+    if referring.consented(Scope.SHARE_IDENTITY):
+        assert _comparable(referring) == _comparable(receiving)
+    else:  # without consent the partner never learns who the person is
+        assert receiving.state.person is None and referring.state.person == PERSON
+        assert _comparable(referring)[5:] == _comparable(receiving)[5:]
+
+
+def _events(case: Case) -> list[CaseEvent]:
+    return [e for e in case.collect_events() if isinstance(e, CaseEvent)]
+
+
+def _comparable(case: Case) -> Any:
+    state = case.state
+    # The opening never carries the reason; v2 of transport adds a default: neither is state.
+    return (state.kind, state.referring, state.receiving, state.minor, state.person,
+            state.consent, state.referred_at, state.accepted_at, state.declined_at,
+            state.risk, state.transport, state.departed_at, state.arrived_at,
+            state.plan_services, state.follow_up_months, state.closed, state.on_hold)
+
+
+PROTECTED = [(s.message_type, scope, fields) for s in STEPS.values()
+             for scope, fields in s.protected.items()]
+
+
+@pytest.mark.parametrize("consented", [ALL_SCOPES, ["refer", "return"]],
+                         ids=["with-consent", "without-consent"])
+def test_protected_fields_cross_only_under_their_consent_scope(consented: list[str]) -> None:
+    pair = Pair().play(repatriation(START.date(), scopes=consented))
+    seen = set()
+    for x in pair.exchanged:
+        kind, payload = message_type(x.event), x.envelope["payload"]
+        for protected_kind, scope, fields in PROTECTED:
+            if kind != protected_kind:
+                continue
+            seen.add(kind)
+            carried = [f for f in fields if f in payload]
+            assert carried == (list(fields) if scope.value in consented else []), kind
+    assert seen == {k for k, _, _ in PROTECTED}
+    carrying_person = [message_type(x.event) for x in pair.exchanged
+                       if "person" in x.envelope["payload"]]
+    assert carrying_person == (["referral-sent"] if "share_identity" in consented else [])
+
+
+def test_the_case_opening_never_carries_the_person_or_the_reason() -> None:
+    opened = Pair().play(repatriation(START.date())).exchanged[0]
+    assert message_type(opened.event) == "case-opened"
+    assert "person" in opened.event.data and "reason" in opened.event.data
+    assert "person" not in opened.envelope["payload"]
+    assert "reason" not in opened.envelope["payload"]
+
+
+def test_the_identity_travels_with_the_referral_only_under_share_identity() -> None:
+    def referral(scopes: list[str]) -> dict[str, Any]:
+        pair = Pair().play(repatriation(START.date(), scopes=scopes))
+        return next(x.envelope for x in pair.exchanged if message_type(x.event) ==
+                    "referral-sent")["payload"]
+
+    assert referral(ALL_SCOPES)["person"] == PERSON
+    assert "person" not in referral(["refer", "share_health", "return"])
+
+
+def test_milestones_are_de_identified_and_only_under_consent_to_monitoring() -> None:
+    pair = Pair().play(repatriation(START.date()))
+    allowed = {"corridor", "kind", "milestone", "status", "occurred_at", "due_at", "minor"}
+    withdrawn = False
+    for x in pair.exchanged:
+        case = x.case_at_event
+        found = milestone(case, x.event)
+        if message_type(x.event) == "consent-withdrawn":
+            withdrawn = True
+        if not case.consented(Scope.MONITORING):
+            assert found is None, message_type(x.event)
+            continue
+        assert found is not None and set(found) <= allowed
+        assert found["milestone"] == message_type(x.event)
+        env = milestone_envelope(case, x.event, 1, KEYS[x.event.recorded_by])
+        assert env is not None and env["case_id"] == str(pseudonym(case.id)) != str(case.id)
+        assert env["recipient"] == "monitor"
+        assert PERSON["family_name"] not in encode(env).decode()
+        assert signature_valid(env, KEYS[x.event.recorded_by].public)
+    assert withdrawn
+    planned = next(x for x in pair.exchanged if message_type(x.event) == "departure-confirmed")
+    found = milestone(planned.case_at_event, planned.event)
+    assert found is not None and found["status"] == "in_transit" and "due_at" in found
+
+
+def test_the_case_opening_has_no_milestone_before_consent() -> None:
+    opened = Pair().play(repatriation(START.date())).exchanged[0]
+    assert milestone(opened.case_at_event, opened.event) is None
+
+
+def test_a_tampered_or_foreign_signature_does_not_verify() -> None:
+    env = decode(encode(Pair().play(repatriation(START.date())).exchanged[1].envelope))
+    assert signature_valid(env, KEYS["XA-NRM"].public)
+    assert not signature_valid(env, KEYS["XB-NRM"].public)
+    tampered = {**env, "payload": {**env["payload"], "scopes": ["refer"]}}
+    assert not signature_valid(tampered, KEYS["XA-NRM"].public)
+    resequenced = {**env, "sequence": env["sequence"] + 1}
+    assert not signature_valid(resequenced, KEYS["XA-NRM"].public)
+
+
+def test_received_facts_and_agency_only_steps_never_leave() -> None:
+    pair = Pair().play(repatriation(START.date()))
+    receiving = pair.cases[Side.RECEIVING]
+    received = [e for e in _events(receiving) if e.received is not None]
+    assert received and not any(is_exported(e) for e in received)
+    case = pair.cases[Side.REFERRING]
+    asylum = case.record(STEPS["legal-proceeding"], {"reference": "P-1", "role": "witness"},
+                         Actor(REFERRING, "w"), pair.at)
+    assert not BY_EVENT[type(asylum)].shared and not is_exported(asylum)
+    with pytest.raises(ValueError, match="does not leave"):
+        to_envelope(case, asylum, 99, KEYS[REFERRING])
+
+
+def test_a_bad_envelope_is_refused_naming_the_field() -> None:
+    env = decode(encode(Pair().play(repatriation(START.date())).exchanged[1].envelope))
+    with pytest.raises(ContractError, match="sequence"):
+        from_envelope({**env, "sequence": 0})
+    with pytest.raises(ContractError, match="payload.scopes"):
+        from_envelope({**env, "payload": {**env["payload"], "scopes": "all"}})

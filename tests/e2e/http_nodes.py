@@ -1,0 +1,176 @@
+"""Two agency nodes over HTTP in one test: real SQLite stores, a fixed clock, and an
+in-test relay that feeds each node's shared events to its partner's inbox (the
+Kafka exchange does this in production)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from fastapi.testclient import TestClient
+from httpx import Response
+from scenario import Move
+
+from events.values import Received, Side
+from services.api.app import create_app
+from services.api.auth import issue
+from services.api.board import case_ids
+from services.clock import FixedClock
+from services.contract.codec import is_exported, message_id, message_type, shared_payload
+from services.node import Node, build_node, jwt_secret
+from services.settings import load
+
+XA, XB = "XA-NRM", "XB-NRM"
+START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+def token(node: Node, role: str = "caseworker", sub: str | None = None,
+          agency: str | None = None, hours: float = 1.0, at: datetime | None = None) -> str:
+    # Tokens expire by the wall clock (PyJWT reads it), not by the node's clock.
+    agency = agency or node.agency
+    return issue(jwt_secret(node.settings), sub or f"{agency.lower()}-{role}", agency,
+                 [role], at or datetime.now(UTC), hours)
+
+
+@dataclass
+class HttpNode:
+    node: Node
+    client: TestClient
+
+    @property
+    def agency(self) -> str:
+        return self.node.agency
+
+    def headers(self, role: str = "caseworker", **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token(self.node, role)}", **extra}
+
+    def post(self, path: str, body: Any = None, role: str = "caseworker",
+             **headers: str) -> Response:
+        return self.client.post(path, json=body, headers=self.headers(role, **headers))
+
+    def get(self, path: str, role: str = "caseworker", **params: Any) -> Response:
+        return self.client.get(path, params=params, headers=self.headers(role))
+
+    def step(self, case_id: UUID | str, path: str, body: Any = None, role: str = "caseworker",
+             **headers: str) -> Response:
+        return self.post(f"/v1/cases/{case_id}/{path}", body, role, **headers)
+
+    def state(self, case_id: UUID | str) -> dict[str, Any]:
+        response = self.get(f"/v1/cases/{case_id}")
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()
+        return data
+
+    def timeline(self, case_id: UUID | str, role: str = "caseworker") -> list[dict[str, Any]]:
+        response = self.get(f"/v1/cases/{case_id}/timeline", role)
+        assert response.status_code == 200, response.text
+        events: list[dict[str, Any]] = response.json()["events"]
+        return events
+
+
+class InTestRelay:
+    """Sends a node's shared events, minimised by the real codec, to the partner's
+    `Homeward.receive`; a case crosses only once it is referred."""
+
+    def __init__(self, source: Node, target: Node) -> None:
+        self.source, self.target = source, target
+        self.sent: dict[UUID, int] = {}
+
+    def run(self) -> int:
+        count = 0
+        for case_id in case_ids(self.source):
+            if self.source.app.case(case_id).state.referred_at is None:
+                continue
+            exported = [e for e in self.source.app.timeline(case_id) if is_exported(e)]
+            for sequence, event in enumerate(exported, start=1):
+                if sequence <= self.sent.get(case_id, 0):
+                    continue
+                at_event = self.source.app.case(case_id, event.originator_version)
+                received = Received(self.source.agency,
+                                    str(message_id(case_id, event.recorded_by,
+                                                   event.originator_version)),
+                                    event.hash, sequence)
+                self.target.app.receive(case_id, message_type(event),
+                                        shared_payload(at_event, event), received)
+                self.sent[case_id] = sequence
+                count += 1
+        return count
+
+
+@dataclass
+class Pair:
+    """The referring node XA-NRM and the receiving node XB-NRM, on one clock."""
+
+    clock: FixedClock
+    xa: HttpNode
+    xb: HttpNode
+    relays: list[InTestRelay] = field(default_factory=list)
+
+    def node(self, agency: str) -> HttpNode:
+        return self.xa if agency == XA else self.xb
+
+    def sync(self) -> None:
+        while sum(relay.run() for relay in self.relays):
+            pass
+
+    def close(self) -> None:
+        for http in (self.xa, self.xb):
+            http.client.close()
+            http.node.close()
+
+
+def http_node(data_dir: Path, agency: str, clock: FixedClock) -> HttpNode:
+    node = build_node(load(agency=agency, data_dir=data_dir), clock)
+    return HttpNode(node, TestClient(create_app(node)))
+
+
+def pair(tmp_path: Path, clock: FixedClock | None = None) -> Pair:
+    clock = clock or FixedClock(START)
+    xa, xb = http_node(tmp_path / "xa", XA, clock), http_node(tmp_path / "xb", XB, clock)
+    return Pair(clock, xa, xb, [InTestRelay(xa.node, xb.node), InTestRelay(xb.node, xa.node)])
+
+
+def opening(minor: bool = False, **changes: Any) -> dict[str, Any]:
+    body = {
+        "kind": "repatriation", "receiving_agency": XB, "minor": minor,
+        "person": {"given_names": "Amina Grace", "family_name": "Okafor",
+                   "date_of_birth": "2010-07-14" if minor else "1995-02-11", "sex": "female",
+                   "nationality": "NG", "languages": ["en"]},
+        "identification": "formal", "reason": "Identified at a labour inspection.",
+        "urgency": "routine",
+    }
+    return {**body, **changes}
+
+
+def open_case(p: Pair, **changes: Any) -> str:
+    response = p.xa.post("/v1/cases", opening(**changes))
+    assert response.status_code == 201, response.text
+    case_id: str = response.json()["id"]
+    return case_id
+
+
+# The steps that never leave the referring agency, placed where a caseworker records them.
+PRIVATE_BEFORE = {
+    "referral": [Move(Side.REFERRING, "asylum-claim", {"lodged_on": "2025-02-20"}),
+                 Move(Side.REFERRING, "asylum-claim-closure", {"outcome": "withdrawn"}),
+                 Move(Side.REFERRING, "legal-proceeding",
+                      {"reference": "CR-2025-118", "role": "witness"})],
+    "transport": [Move(Side.REFERRING, "proceedings-clearance", {"kind": "remote_testimony"})],
+}
+
+
+def play(p: Pair, case_id: str, moves: list[Move]) -> list[str]:
+    played = []
+    for move in moves:
+        http = p.xa if move.side is Side.REFERRING else p.xb
+        role = "supervisor" if move.supervisor else "caseworker"
+        response = http.step(case_id, move.path, move.body, role)
+        assert response.status_code == 200, (move.path, response.text)
+        assert response.json()["version"] == http.state(case_id)["version"]
+        played.append(move.path)
+        p.sync()
+        p.clock.advance(hours=1)
+    return played

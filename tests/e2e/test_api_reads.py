@@ -1,0 +1,112 @@
+"""Reading cases: personal data only for the agency's caseworkers and supervisors,
+each such read recorded; the state as it was; the board and the hand-offs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from http_nodes import XB, Pair, open_case, play
+from scenario import repatriation
+
+
+def test_person_only_for_caseworkers_and_supervisors(nodes: Pair) -> None:
+    case_id = open_case(nodes)
+    assert nodes.xa.get(f"/v1/cases/{case_id}").json()["person"]["family_name"] == "Okafor"
+    assert nodes.xa.get(f"/v1/cases/{case_id}", "supervisor").json()["person"] is not None
+    assert nodes.xa.get(f"/v1/cases/{case_id}", "auditor").json()["person"] is None
+
+
+def test_an_auditor_sees_the_timeline_without_personal_data(nodes: Pair) -> None:
+    case_id = open_case(nodes)
+    opened = nodes.xa.timeline(case_id, "auditor")[0]
+    assert opened["type"] == "CaseOpened" and set(opened["redacted"]) == {"person", "reason"}
+    assert "person" not in opened["data"] and "Okafor" not in str(opened)
+    assert nodes.xa.timeline(case_id)[0]["data"]["person"]["family_name"] == "Okafor"
+
+
+def test_every_read_of_personal_data_is_recorded_with_its_purpose(nodes: Pair) -> None:
+    case_id = open_case(nodes)
+    headers = nodes.xa.headers("caseworker", **{"X-Purpose": "preparing the referral"})
+    nodes.xa.client.get(f"/v1/cases/{case_id}", headers=headers)
+    nodes.xa.get(f"/v1/cases/{case_id}/timeline", purpose="court order 7")
+    nodes.xa.get(f"/v1/cases/{case_id}", "auditor")  # no personal data: nothing to record
+    log = nodes.xa.node.access_log.of_case(UUID(case_id))
+    assert [(a.what, a.purpose, a.sub) for a in log] == [
+        ("case", "preparing the referral", "xa-nrm-caseworker"),
+        ("timeline", "court order 7", "xa-nrm-caseworker")]
+    assert all(a.at == nodes.clock.now().isoformat() for a in log)
+    assert "Okafor" not in str(log)
+    bad = nodes.xa.get(f"/v1/cases/{case_id}", purpose="line\x00break")
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.purpose"
+
+
+def test_the_state_as_it_was_by_version_and_by_time(nodes: Pair) -> None:
+    case_id = open_case(nodes)
+    opened_at = nodes.clock.now()
+    play(nodes, case_id, repatriation(opened_at.date()).moves[:2])  # consent, referral
+    assert nodes.xa.state(case_id)["status"] == "referred"
+    then = nodes.xa.get(f"/v1/cases/{case_id}", version=1)
+    assert then.json()["status"] == "opened" and then.headers["etag"] == '"1"'
+    at = nodes.xa.get(f"/v1/cases/{case_id}", at=(opened_at + timedelta(minutes=30)).isoformat())
+    # Consent came with the opening at 09:00, the referral an hour later.
+    assert at.json()["version"] == 2 and at.json()["status"] == "opened"
+    assert at.json()["as_of"].startswith("2025-03-03T09:30")
+    before = nodes.xa.get(f"/v1/cases/{case_id}", at=(opened_at - timedelta(days=1)).isoformat())
+    assert before.status_code == 404
+    assert nodes.xa.get(f"/v1/cases/{case_id}", version=4).status_code == 404
+    both = nodes.xa.get(f"/v1/cases/{case_id}", version=1, at=opened_at.isoformat())
+    assert both.status_code == 422
+
+
+def test_the_state_shows_what_blocks_and_who_owes_it(nodes: Pair) -> None:
+    case_id = open_case(nodes)
+    play(nodes, case_id, repatriation(nodes.clock.now().date()).moves[:2])
+    state = nodes.xa.state(case_id)
+    assert state["blocking"] == [{"rule": "sequence", "owed_by": XB,
+                                  "detail": "acknowledgement of the referral"}]
+    nodes.clock.advance(days=3)
+    overdue = nodes.xa.state(case_id)["overdue"]
+    assert [(c["name"], c["owed_by"]) for c in overdue] == [("acknowledge referral", XB)]
+
+
+def test_the_board_filters_and_pages(nodes: Pair) -> None:
+    referred = open_case(nodes)
+    play(nodes, referred, repatriation(nodes.clock.now().date()).moves[:2])
+    opened = [open_case(nodes) for _ in range(3)]
+    board = nodes.xa.get("/v1/cases").json()
+    assert board["total"] == 4 and [i["id"] for i in board["items"]] == [referred, *opened]
+    assert "person" not in str(board)
+    page = nodes.xa.get("/v1/cases", limit=2, offset=1).json()
+    assert [i["id"] for i in page["items"]] == opened[:2] and page["total"] == 4
+    assert [i["id"] for i in nodes.xa.get("/v1/cases", status="referred").json()["items"]] == [
+        referred]
+    assert nodes.xa.get("/v1/cases", partner=XB).json()["total"] == 4
+    assert nodes.xa.get("/v1/cases", partner="XC-NRM").json()["total"] == 0
+    assert nodes.xa.get("/v1/cases", overdue="true").json()["total"] == 0
+    nodes.clock.advance(days=3)
+    late = nodes.xa.get("/v1/cases", overdue="true").json()
+    assert [i["id"] for i in late["items"]] == [referred]
+    assert nodes.xb.get("/v1/cases").json()["items"][0]["side"] == "receiving"
+
+
+def test_handoffs_list_persons_in_transit_and_overdue_arrivals(nodes: Pair) -> None:
+    story = repatriation(nodes.clock.now().date())
+    case_id = open_case(nodes, minor=True)
+    departure = [m.path for m in story.moves].index("departure")
+    play(nodes, case_id, story.moves[:departure + 1])
+    for http in (nodes.xa, nodes.xb):
+        items = http.get("/v1/handoffs").json()["items"]
+        assert [(i["id"], i["overdue"], i["owed_by"]) for i in items] == [(case_id, False, XB)]
+    nodes.clock.at = nodes.clock.now() + timedelta(days=30)  # long past arrival + 12 h
+    assert nodes.xa.get("/v1/handoffs", overdue="true").json()["items"][0]["overdue"] is True
+    arrival = story.moves[departure + 1]
+    assert nodes.xb.step(case_id, arrival.path, arrival.body).status_code == 200
+    assert nodes.xb.get("/v1/handoffs").json()["items"] == []
+
+
+def test_the_auditor_verifies_every_chain(nodes: Pair) -> None:
+    open_case(nodes)
+    open_case(nodes)
+    report = nodes.xa.get("/v1/audit/verify", "auditor").json()
+    assert report == {"ok": True, "cases": 2, "events": 2, "breaks": []}

@@ -1,0 +1,58 @@
+"""A whole repatriation through HTTP: every step endpoint, each by its owning agency,
+each agency's timeline holding the partner's facts as received messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from http_nodes import PRIVATE_BEFORE, XA, XB, Pair, open_case, play
+from scenario import Move, declined_after_override, repatriation
+
+from events.steps import STEPS
+
+
+def with_private_steps(moves: list[Move]) -> list[Move]:
+    out: list[Move] = []
+    for move in moves:
+        if move.path not in {m.path for m in out}:  # only before the first of its kind
+            out.extend(PRIVATE_BEFORE.get(move.path, []))
+        out.append(move)
+    return out
+
+
+def received(timeline: list[dict[str, Any]], sender: str) -> list[str]:
+    return [e["type"] for e in timeline if e["recorded_by"] == sender and e["message_id"]]
+
+
+def test_every_step_endpoint_of_a_repatriation(nodes: Pair) -> None:
+    story = repatriation(nodes.clock.now().date())
+    response = nodes.xa.post("/v1/cases", story.opening)
+    assert response.status_code == 201
+    case_id = response.json()["id"]
+    assert response.headers["Location"] == f"/v1/cases/{case_id}"
+    played = play(nodes, case_id, with_private_steps(story.moves))
+
+    second = open_case(nodes)
+    played += play(nodes, second, declined_after_override().moves)
+
+    assert set(played) == set(STEPS)
+    assert nodes.xa.state(case_id)["status"] == nodes.xb.state(case_id)["status"] == "follow_up"
+    assert nodes.xb.state(second)["status"] == "declined"
+
+
+def test_each_timeline_holds_the_partners_facts(nodes: Pair) -> None:
+    story = repatriation(nodes.clock.now().date())
+    case_id = nodes.xa.post("/v1/cases", story.opening).json()["id"]
+    play(nodes, case_id, with_private_steps(story.moves))
+
+    at_xa, at_xb = nodes.xa.timeline(case_id), nodes.xb.timeline(case_id)
+    assert received(at_xa, XB) == [e["type"] for e in at_xb if e["recorded_by"] == XB]
+    from_xa = received(at_xb, XA)
+    assert from_xa[0] == "CaseOpened" and "ReferralSent" in from_xa
+    # Asylum claims and legal proceedings never reach the country of origin.
+    assert not {"AsylumClaimRecorded", "LegalProceedingLinked"} & set(from_xa)
+    assert all(e["message_id"] is None for e in at_xa if e["recorded_by"] == XA)
+    # The identity crossed with the referral, under consent share_identity.
+    assert nodes.xb.state(case_id)["person"]["family_name"] == "Okafor"
+    assert nodes.xa.get("/v1/audit/verify", "auditor").json()["ok"] is True
+    assert nodes.xb.get("/v1/audit/verify", "auditor").json()["ok"] is True

@@ -1,0 +1,146 @@
+"""Agency nodes for exchange tests and the benchmark: a Homeward application on SQLite,
+its relay and its inbox, each running in a thread against a real broker."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.cipher import AESCipher
+from kafka import KafkaConsumer, KafkaProducer
+
+from events.case import CaseEvent
+from events.steps import OpenCase
+from events.values import Actor, Side
+from services.application import Homeward
+from services.contract.codec import is_exported
+from services.exchange import topics
+from services.exchange.directory import DirectoryFile, publish, save
+from services.exchange.inbox import Inbox, consumer
+from services.exchange.kafka_settings import consumer_group_settings
+from services.exchange.keys import SigningKey, load_or_create
+from services.exchange.relay import Relay
+
+T = TypeVar("T")
+
+
+def agency_code(prefix: str) -> str:
+    """A fresh agency code, so topics and consumer groups never collide between runs."""
+    return f"{prefix}-{uuid.uuid4().hex[:8].upper()}"
+
+
+def sqlite_env(path: Path) -> dict[str, str]:
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path),
+            "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher",
+            "CIPHER_KEY": AESCipher.create_key(num_bytes=32)}
+
+
+def wait_until(check: Callable[[], T], timeout: float = 10.0, every: float = 0.005) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout}s: {check}")
+        time.sleep(every)
+
+
+@dataclass
+class Node:
+    agency: str
+    home: Path
+    bootstrap: str
+    directory_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    app: Homeward = field(init=False)
+    key: SigningKey = field(init=False)
+    relay: Relay | None = None
+    inbox: Inbox | None = None
+    _threads: dict[str, tuple[threading.Thread, threading.Event]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.env = self.env or sqlite_env(self.home / "events.sqlite")
+        self.app = Homeward(self.env)
+        self.key = load_or_create(self.home, self.agency)
+
+    def new_producer(self) -> KafkaProducer:
+        return topics.producer(self.bootstrap)
+
+    def new_consumer(self) -> KafkaConsumer:
+        return consumer(self.bootstrap, self.agency, consumer_group_settings())
+
+    def start_relay(self) -> Relay:
+        self.relay = Relay(self.app, self.key, self.new_producer)
+        self._start("relay", self.relay.run)
+        return self.relay
+
+    def start_inbox(self) -> Inbox:
+        topics.ensure_topics(self.bootstrap, [topics.inbox(self.agency),
+                                              topics.deadletter(self.agency)])
+        self.inbox = Inbox(self.app, self.agency, DirectoryFile(self.directory_path).current,
+                           self.new_consumer, self.new_producer)
+        self._start("inbox", self.inbox.run)
+        inbox = self.inbox
+        wait_until(lambda: inbox.assigned, timeout=30)  # the group's first join takes seconds
+        return inbox
+
+    def _start(self, name: str, run: Callable[[threading.Event], None]) -> None:
+        stop = threading.Event()
+        thread = threading.Thread(target=run, args=(stop,), name=f"{self.agency}-{name}",
+                                  daemon=True)
+        thread.start()
+        self._threads[name] = (thread, stop)
+
+    def stop(self, name: str) -> None:
+        thread, stop = self._threads.pop(name)
+        stop.set()
+        thread.join(timeout=20)
+        assert not thread.is_alive(), f"{name} of {self.agency} did not stop"
+
+    def close(self) -> None:
+        for name in list(self._threads):
+            self.stop(name)
+        self.app.close()
+
+    # -- what the node knows -------------------------------------------------
+
+    def own_hashes(self, case_id: UUID) -> list[str]:
+        return [e.hash for e in self.app.timeline(case_id) if is_exported(e)]
+
+    def received_hashes(self, case_id: UUID) -> list[str]:
+        try:
+            events = self.app.timeline(case_id)
+        except Exception:
+            return []
+        return [e.received["sender_hash"] for e in events if e.received is not None]
+
+    def received(self, case_id: UUID) -> list[CaseEvent]:
+        return [e for e in self.app.timeline(case_id) if e.received is not None]
+
+
+def pair(tmp_path: Path, bootstrap: str) -> tuple[Node, Node]:
+    """A referring and a receiving node that trust each other on one corridor."""
+    directory_path = tmp_path / "directory.json"
+    a = Node(agency_code("XA"), tmp_path / "a", bootstrap, directory_path)
+    b = Node(agency_code("XB"), tmp_path / "b", bootstrap, directory_path)
+    publish(directory_path, a.key)
+    directory = publish(directory_path, b.key).with_corridor(a.agency, b.agency)
+    save(directory_path, directory)
+    return a, b
+
+
+def open_case(node: Node, partner: Node, opening: dict[str, Any]) -> UUID:
+    body = OpenCase(**{**opening, "receiving_agency": partner.agency})
+    return node.app.open_case(body, Actor(node.agency, "worker")).id
+
+
+def side_of(nodes: tuple[Node, Node], side: Side) -> Node:
+    return nodes[0] if side is Side.REFERRING else nodes[1]

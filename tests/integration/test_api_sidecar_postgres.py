@@ -1,0 +1,35 @@
+"""The API's own tables on PostgreSQL: idempotency keys and the access log, in the
+node's schema, as on SQLite."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from services.api.access import AccessLog
+from services.api.idempotency import SidecarIdempotency, Stored, Verdict
+from services.api.sidecar import PostgresSidecar
+
+pytestmark = pytest.mark.postgres
+AT = datetime(2025, 3, 3, 9, tzinfo=UTC)
+
+
+def test_idempotency_keys_on_postgres(postgres_url: str, pg_schema: str) -> None:
+    keys = SidecarIdempotency(PostgresSidecar(f"{postgres_url}?schema={pg_schema}"))
+    assert keys.begin("XA-NRM/ana", "k", "f1", AT).verdict is Verdict.NEW
+    assert keys.begin("XA-NRM/ana", "k", "f1", AT).verdict is Verdict.BUSY
+    keys.finish("XA-NRM/ana", "k", Stored(200, [("etag", '"2"')], b"{}"))
+    outcome = keys.begin("XA-NRM/ana", "k", "f1", AT)
+    assert outcome.verdict is Verdict.REPLAY and outcome.stored == Stored(200, [("etag", '"2"')],
+                                                                         b"{}")
+    assert keys.begin("XA-NRM/ana", "k", "f2", AT).verdict is Verdict.MISMATCH
+
+
+def test_the_access_log_on_postgres(postgres_url: str, pg_schema: str) -> None:
+    log = AccessLog(PostgresSidecar(f"{postgres_url}?schema={pg_schema}"))
+    case_id = uuid4()
+    log.record(case_id, "XA-NRM", "ana", "case", "referral", AT)
+    [entry] = log.of_case(case_id)
+    assert (entry.sub, entry.what, entry.purpose) == ("ana", "case", "referral")

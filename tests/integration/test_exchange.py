@@ -1,0 +1,358 @@
+"""Two agency nodes over a real broker: every fact reaches the partner, once, in order,
+through crashes and outages; every bad message ends in the dead-letter topic."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from eventsourcing.cipher import AESCipher
+from exchange_nodes import Node, agency_code, open_case, pair, side_of, wait_until
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from scenario import PERSON, Move, repatriation
+from support import free_port
+
+from events.values import Actor, Side
+from services.contract.codec import decode, encode, pseudonym, sign
+from services.exchange import topics
+from services.exchange.broker import LocalBroker
+from services.exchange.directory import DirectoryFile
+from services.exchange.inbox import Fact, Inbox
+from services.exchange.keys import SigningKey
+from services.exchange.relay import Relay
+
+pytestmark = pytest.mark.kafka
+PROPAGATION_LIMIT = 2.0
+
+
+def play(nodes: tuple[Node, Node], moves: list[Move], case_id: UUID) -> list[float]:
+    """Records each move at its owner; returns how long each took to reach the partner."""
+    latencies = []
+    for move in moves:
+        owner = side_of(nodes, move.side)
+        other = side_of(nodes, Side.RECEIVING if move.side is Side.REFERRING else Side.REFERRING)
+        started = time.monotonic()
+        case = owner.app.record(case_id, move.path, move.body,
+                                move.actor(nodes[0].agency, nodes[1].agency))
+        if case.state.referred_at is None:
+            continue  # the partner learns of the case with its referral
+        expected = owner.own_hashes(case_id)
+        wait_until(lambda o=other, e=expected: o.received_hashes(case_id) == e,  # type: ignore[misc]
+                   timeout=10)
+        latencies.append(time.monotonic() - started)
+    return latencies
+
+
+@pytest.fixture
+def nodes(tmp_path: Path, kafka_bootstrap: str):  # type: ignore[no-untyped-def]
+    a, b = pair(tmp_path, kafka_bootstrap)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_a_whole_repatriation_reaches_the_partner_step_by_step(nodes: tuple[Node, Node]) -> None:
+    a, b = nodes
+    for node in nodes:
+        node.start_inbox()
+        node.start_relay()
+    story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
+    case_id = open_case(a, b, story.opening)
+    latencies = play(nodes, story.moves, case_id)
+
+    assert len(latencies) == len(story.moves) - 1  # all but the consent before the referral
+    print("propagation", sorted(round(x, 3) for x in latencies))
+    assert max(latencies) < PROPAGATION_LIMIT, latencies
+    # Both streams hold the same facts: each side's own events, as the partner received them.
+    assert b.received_hashes(case_id) == a.own_hashes(case_id)
+    assert a.received_hashes(case_id) == b.own_hashes(case_id)
+    mine = [(e.type, e.recorded_by) for e in a.app.timeline(case_id)]
+    theirs = [(e.type, e.recorded_by) for e in b.app.timeline(case_id)]
+    assert mine == theirs
+    assert a.app.verify(case_id) == [] and b.app.verify(case_id) == []
+    assert b.app.case(case_id).state.person == a.app.case(case_id).state.person
+    assert a.inbox is not None and b.inbox is not None
+    assert (a.inbox.dead, b.inbox.dead) == (0, 0)
+    # The monitor hears of the case under a pseudonym, from both agencies, without the person.
+    milestones = monitoring(a.bootstrap, pseudonym(case_id))
+    senders = {m["sender"] for m in milestones}
+    assert senders == {a.agency, b.agency}
+    assert all(m["case_id"] == str(pseudonym(case_id)) for m in milestones)
+    assert not any(PERSON["family_name"] in json.dumps(m) for m in milestones)
+    kinds = [m["payload"]["milestone"] for m in milestones]
+    assert "case-opened" not in kinds  # no consent to monitoring yet when it was opened
+    assert "referral-sent" in kinds and "arrival-confirmed" in kinds and "follow-up-recorded" in kinds
+    # Consent to monitoring was withdrawn before the closure: from then on, nothing.
+    assert not {"consent-withdrawn", "case-closed", "case-reopened"} & set(kinds)
+
+
+def monitoring(bootstrap: str, alias: UUID) -> list[dict[str, Any]]:
+    reader = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    partitions = [TopicPartition(topics.MONITORING, p)
+                  for p in reader.partitions_for_topic(topics.MONITORING) or {0}]
+    reader.assign(partitions)
+    reader.seek_to_beginning(*partitions)
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
+    try:
+        while time.monotonic() < deadline:
+            batches = reader.poll(timeout_ms=500)
+            if not batches and found:
+                break  # everything there was has been read
+            found += [decode(r.value) for batch in batches.values() for r in batch
+                      if r.key == str(alias).encode()]
+    finally:
+        reader.close()
+    return found
+
+
+# -- crashes and outages ------------------------------------------------------
+
+
+class Crash(BaseException):
+    """The process dies here: nothing after it runs, nothing is committed."""
+
+
+def referred_cases(node: Node, partner: Node, count: int) -> list[UUID]:
+    """Cases the referring node takes as far as it can alone: 5 messages each."""
+    story = repatriation(datetime.now(UTC).date(), receiving=partner.agency)
+    alone = [m for m in story.moves if m.side is Side.REFERRING][:5]
+    assert [m.path for m in alone[:2]] == ["consent", "referral"]
+    cases = []
+    for _ in range(count):
+        case_id = open_case(node, partner, story.opening)
+        for move in alone:
+            if move.path in ("return-decision", "best-interests-determination"):
+                continue  # these wait for the acceptance
+            node.app.record(case_id, move.path, move.body, move.actor(node.agency, partner.agency))
+        cases.append(case_id)
+    return cases
+
+
+def complete(sender: Node, receiver: Node, cases: list[UUID]) -> bool:
+    return all(receiver.received_hashes(c) == sender.own_hashes(c) for c in cases)
+
+
+def test_an_inbox_killed_mid_stream_loses_nothing_and_applies_nothing_twice(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    cases = referred_cases(a, b, count=8)
+    relay = a.start_relay()
+    wait_until(lambda: relay.lag() == 0)
+
+    class Dying(Inbox):
+        def apply(self, fact: Fact) -> None:
+            if self.applied == 17:
+                raise Crash
+            super().apply(fact)
+
+    topics.ensure_topics(b.bootstrap, [topics.inbox(b.agency), topics.deadletter(b.agency)])
+    dying = Dying(b.app, b.agency, DirectoryFile(b.directory_path).current, b.new_consumer,
+                  b.new_producer)
+    with pytest.raises(Crash):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            dying.poll_once()
+    dying.close(commit=False)
+    applied_before = sum(len(b.received_hashes(c)) for c in cases)
+    assert applied_before == 17 and not complete(a, b, cases)
+
+    inbox = b.start_inbox()
+    wait_until(lambda: complete(a, b, cases), timeout=20)
+    assert inbox.applied == sum(len(a.own_hashes(c)) for c in cases) - 17
+    reasons = [r for r, _ in dead_letters(b, expected=inbox.dead)]
+    assert all(r.startswith("duplicate:") for r in reasons)  # redelivered, recognised
+
+
+def test_a_broker_outage_delays_the_partner_but_loses_nothing(tmp_path: Path) -> None:
+    port, logs = free_port(), tmp_path / "broker"
+    broker = LocalBroker(port=port, log_dir=logs).start()
+    a, b = pair(tmp_path, broker.bootstrap)
+    try:
+        for node in (a, b):
+            node.start_inbox()
+            node.start_relay()
+        story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
+        case_id = open_case(a, b, story.opening)
+        assert story.moves[5].path == "acceptance"
+        play((a, b), story.moves[:6], case_id)
+
+        broker.stop()
+        during = [m for m in story.moves[6:11] if m.side is Side.REFERRING]
+        for move in during:  # the referring agency keeps working without the broker
+            a.app.record(case_id, move.path, move.body, move.actor(a.agency, b.agency))
+        time.sleep(1.0)
+        assert a.relay is not None and a.relay.lag() > 0
+        broker = LocalBroker(port=port, log_dir=logs).start()
+
+        wait_until(lambda: b.received_hashes(case_id) == a.own_hashes(case_id), timeout=60)
+        assert a.relay.lag() == 0
+        assert [e.type for e in b.received(case_id)][-len(during):] == [
+            "RiskAssessed", "ReturnDecisionRecorded", "BestInterestsDetermined"]
+    finally:
+        a.close()
+        b.close()
+        broker.stop()
+
+
+# -- bad messages -------------------------------------------------------------
+
+
+def dead_letters(node: Node, expected: int, within: float = 10.0) -> list[tuple[str, Any]]:
+    """(reason, record) of each message in the node's dead-letter topic."""
+    reader = KafkaConsumer(bootstrap_servers=node.bootstrap, auto_offset_reset="earliest",
+                           enable_auto_commit=False)
+    partition = TopicPartition(topics.deadletter(node.agency), 0)
+    reader.assign([partition])
+    reader.seek_to_beginning(partition)
+    records: list[Any] = []
+    deadline = time.monotonic() + within
+    try:
+        while time.monotonic() < deadline and len(records) < expected:
+            for batch in reader.poll(timeout_ms=200).values():
+                records.extend(batch)
+        time.sleep(0.2)
+        for batch in reader.poll(timeout_ms=200).values():
+            records.extend(batch)  # and nothing more than expected
+    finally:
+        reader.close()
+    return [(dict(r.headers)["reason"].decode(), r) for r in records]
+
+
+def envelopes(sender: Node, recipient: Node) -> list[dict[str, Any]]:
+    """What the sender's relay would publish to the recipient, in order."""
+    relay = Relay(sender.app, sender.key, sender.new_producer)
+    notifications = list(sender.app.recorder.select_notifications(1, 10_000))
+    return [m.envelope for m in relay.messages(notifications)
+            if m.topic == topics.inbox(recipient.agency)]
+
+
+def alone(node: Node, partner: Node) -> UUID:
+    """A case the referring node opens and refers, with 8 messages for the partner."""
+    story = repatriation(datetime.now(UTC).date(), receiving=partner.agency)
+    case_id = open_case(node, partner, story.opening)
+    actor = story.moves[0].actor(node.agency, partner.agency)
+    risk = next(m for m in story.moves if m.path == "risk-assessment")
+    for path, body in [
+        ("consent", story.moves[0].body), ("referral", {}),
+        ("identity-verification-request", {}), ("risk-assessment", risk.body),
+        ("consent", {**story.moves[0].body, "scopes": ["refer"]}),
+        ("consent-withdrawal", {"scopes": ["monitoring"]}),
+        ("consent", {**story.moves[0].body, "scopes": ["monitoring"]}),
+    ]:
+        node.app.record(case_id, path, body, actor)
+    return case_id
+
+
+def test_each_bad_message_is_dead_lettered_and_the_next_good_one_applied(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    case_id = alone(a, b)
+    good = envelopes(a, b)
+    assert len(good) == 8
+    stranger = SigningKey.generate(agency_code("XC"))
+    acknowledgement = {"contact": {"name": "N", "email": "n@x.example"},
+                       "deputy": {"name": "D", "email": "d@x.example"}}
+
+    def resigned(env: dict[str, Any], key: SigningKey = a.key, **changes: Any) -> bytes:
+        return encode(sign({**env, **changes}, key))
+
+    poisons: list[tuple[str, Callable[[dict[str, Any]], bytes]]] = [
+        ("not-json", lambda nxt: b"{this is not json"),
+        ("schema", lambda nxt: resigned(nxt, payload={**nxt["payload"], "unknown": 1})),
+        # Changed after signing: the signature no longer covers what arrives.
+        ("bad-signature", lambda nxt: encode({**nxt, "occurred_at": "2020-01-01T00:00:00Z"})),
+        ("unknown-sender", lambda nxt: resigned(nxt, stranger, sender=stranger.agency)),
+        ("step-owner", lambda nxt: resigned(nxt, schema="homeward.referral-acknowledged.v1",
+                                            payload=acknowledgement,
+                                            message_id=str(uuid.uuid4()))),
+        ("duplicate", lambda nxt: encode(good[1])),
+        ("case-not-found", lambda nxt: resigned(nxt, case_id=str(uuid.uuid4()))),
+    ]
+    inbox = b.start_inbox()
+    producer = b.new_producer()
+    offsets = []
+    try:
+        send(producer, b, good[0])
+        for (_, poison), nxt in zip(poisons, good[1:], strict=True):
+            if _ == "duplicate":
+                wait_until(lambda: len(b.received_hashes(case_id)) >= 2)
+            offsets.append(send(producer, b, poison(nxt)))
+            send(producer, b, encode(nxt))
+    finally:
+        producer.close()
+
+    wait_until(lambda: b.received_hashes(case_id) == a.own_hashes(case_id))
+    letters = dead_letters(b, expected=len(poisons))
+    assert [reason.split(":")[0] for reason, _ in letters] == [code for code, _ in poisons]
+    for (_, record), offset in zip(letters, offsets, strict=True):
+        headers = dict(record.headers)
+        assert headers["source-topic"] == topics.inbox(b.agency).encode()
+        assert headers["source-offset"] == str(offset).encode()
+    assert letters[0][1].value == b"{this is not json"
+    assert inbox.applied == len(good)
+
+
+def send(producer: KafkaProducer, to: Node, value: dict[str, Any] | bytes) -> int:
+    raw = value if isinstance(value, bytes) else encode(value)
+    return int(producer.send(topics.inbox(to.agency), value=raw).get(timeout=10).offset)
+
+
+def test_a_message_ahead_of_its_predecessor_waits_for_it_even_across_a_restart(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    case_id = alone(a, b)
+    first, second, third = envelopes(a, b)[:3]
+    inbox = b.start_inbox()
+    producer = b.new_producer()
+    try:
+        send(producer, b, first)
+        send(producer, b, third)
+        wait_until(lambda: len(inbox.held) == 1)
+        assert b.received_hashes(case_id) == [first["integrity"]["hash"]]
+        b.stop("inbox")  # a held message is not committed: the restarted inbox reads it again
+        inbox = b.start_inbox()
+        send(producer, b, second)
+    finally:
+        producer.close()
+    expected = [env["integrity"]["hash"] for env in (first, second, third)]
+    wait_until(lambda: b.received_hashes(case_id) == expected)
+    assert [e.received["sequence"] for e in b.received(case_id)] == [1, 2, 3]  # type: ignore[index]
+    assert inbox.held == {} and inbox.dead == 0
+
+
+@pytest.mark.postgres
+def test_the_relay_keeps_its_position_in_a_postgres_store_too(
+    pg_env: dict[str, str], kafka_bootstrap: str, tmp_path: Path,
+) -> None:
+    env = {**pg_env, "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher",
+           "CIPHER_KEY": AESCipher.create_key(num_bytes=32)}
+    a = Node(agency_code("XA"), tmp_path / "a", kafka_bootstrap, tmp_path / "d.json", env=env)
+    b = Node(agency_code("XB"), tmp_path / "b", kafka_bootstrap, tmp_path / "d.json")
+    try:
+        case_id = alone(a, b)
+        first = Relay(a.app, a.key, a.new_producer)
+        while first.relay_once():
+            pass
+        first.close()
+        assert first.position() == a.app.recorder.max_notification_id()
+        again = Relay(a.app, a.key, a.new_producer)  # a restarted node
+        assert again.position() == first.position() and again.relay_once() == 0
+        a.app.record(case_id, "consent", {"scopes": ["refer"], "language": "en",
+                                          "interpreter": False, "given_by": "person"},
+                     Actor(a.agency, "worker"))
+        assert again.lag() == 1 and again.relay_once() == 1 and again.lag() == 0
+        again.close()
+    finally:
+        a.close()
+        b.close()

@@ -1,0 +1,105 @@
+"""The monitor node end to end over a real broker: the agency's relay publishes its
+milestones, the monitor's consumer builds the corridor view. A canary name recorded
+in the case never appears in anything the monitor stores or serves, even when a
+message tries to carry it."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from builders import CANARY, T0, XA, XB
+from kafka import KafkaProducer
+from projection_desk import DEPARTED, Desk, sqlite_env
+
+from services.contract.codec import encode, pseudonym
+from services.exchange import topics
+from services.exchange.keys import SigningKey
+from services.exchange.relay import Relay
+from services.monitor_view import MilestoneConsumer, MonitorView
+from services.projection_store import SqliteReadStore
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture
+def monitor(tmp_path: Path, kafka_bootstrap: str) -> Iterator[tuple[MonitorView, MilestoneConsumer]]:
+    topics.ensure_topics(kafka_bootstrap, [topics.MONITORING])
+    view = MonitorView(SqliteReadStore(tmp_path / "monitor.sqlite"))
+    consumer = MilestoneConsumer(kafka_bootstrap, view, group_id=f"monitor-{uuid.uuid4().hex}")
+    yield view, consumer
+    consumer.close()
+    view.store.close()
+
+
+def hostile_records(bootstrap: str, alias: str) -> None:
+    """Messages that try to smuggle the name in: an extra field, a bad key, no JSON."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap)
+    payload = {"corridor": {"referring": XA, "receiving": XB}, "kind": "repatriation",
+               "milestone": "arrival-confirmed", "status": "arrived",
+               "occurred_at": T0.isoformat(), "minor": False}
+    for key, value in [
+        (alias, {"payload": {**payload, "person": {"family_name": CANARY}}}),
+        (alias, {"payload": {**payload, "status": CANARY}}),
+        (CANARY, {"payload": payload}),
+        (alias, CANARY),
+    ]:
+        raw = encode(value) if isinstance(value, dict) else value.encode()
+        producer.send(topics.MONITORING, key=key.encode(), value=raw)
+    producer.flush()
+    producer.close()
+
+
+def test_the_monitor_sees_milestones_and_an_overdue_arrival_but_never_a_name(
+    tmp_path: Path, kafka_bootstrap: str, monitor: tuple[MonitorView, MilestoneConsumer],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    view, consumer = monitor
+    desk = Desk(sqlite_env(tmp_path))
+    case_id = desk.open()  # the person's family name is the canary
+    desk.run(case_id, DEPARTED)
+    relay = Relay(desk.app, SigningKey.generate(XA), lambda: topics.producer(kafka_bootstrap))
+    while relay.relay_once():
+        pass
+    relay.close()
+    alias = str(pseudonym(case_id))
+    hostile_records(kafka_bootstrap, alias)
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        consumer.poll_once(timeout_ms=500)
+        doc = view.store.all("monitor").get(alias)
+        if doc and "departure-confirmed" in doc["reached"]:
+            break
+    else:
+        pytest.fail("the monitor did not receive the case's milestones")
+    time.sleep(1)
+    consumer.poll_once(timeout_ms=1000)  # the hostile records come after the relay's
+
+    departed = T0 + timedelta(days=10)
+    mine = [c for c in view.corridors(departed + timedelta(hours=15))
+            if c["corridor"] == {"referring": XA, "receiving": XB}]
+    # Only this agency's relay runs here, so the partner's acknowledgement never reached
+    # the monitor and its clocks are overdue too; the hand-off clock is the one to watch.
+    def arrival_late(corridors: list[dict[str, object]]) -> list[object]:
+        return [o for c in corridors for o in c["overdue"]  # type: ignore[attr-defined]
+                if o["case"] == alias and o["clock"] == "confirm arrival"]
+
+    assert arrival_late(mine) == []
+    served = view.corridors(departed + timedelta(hours=17))
+    [late] = arrival_late(served)
+    assert late["owed_by"] == XB  # type: ignore[index]
+    assert view.store.all("monitor")[alias]["status"] == "in_transit"  # no forged arrival
+
+    stored = json.dumps(view.store.rows("monitor"))
+    assert CANARY not in stored and CANARY not in json.dumps(served)
+    assert CANARY not in json.dumps(view.statistics(departed))
+    assert str(case_id) not in stored  # only the pseudonym
+    assert "refused" in caplog.text and CANARY not in caplog.text  # nor in its logs
+    for path in tmp_path.glob("monitor.sqlite*"):
+        assert CANARY.encode() not in path.read_bytes()

@@ -1,0 +1,146 @@
+"""Read models on real stores: built as events happen, or rebuilt from zero, they agree;
+the board names what blocks each case and who owes it; clocks are read at query time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from builders import CANARY, T0, XA, XB
+from projection_desk import DEPARTED, HOME, READY, Desk, encrypted, sqlite_env
+
+from events.values import Status
+from projections.board import BoardFilters
+from services.projection_runner import ProjectionRunner, runners
+from services.read_models import ReadModels
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    if request.param == "sqlite":
+        yield sqlite_env(tmp_path)
+    else:
+        yield encrypted(request.getfixturevalue("pg_env"))
+
+
+@pytest.fixture
+def desk(store_env: dict[str, str]) -> Desk:
+    return Desk(store_env)
+
+
+@pytest.fixture
+def models(desk: Desk) -> Iterator[ReadModels]:
+    read = ReadModels(desk.app)
+    yield read
+    read.close()
+
+
+def test_a_rebuilt_read_model_equals_the_one_built_event_by_event(
+    desk: Desk, models: ReadModels,
+) -> None:
+    stages = [READY[:2], READY, DEPARTED, HOME, [*HOME, "closure"], ["asylum-claim"]]
+    cases = [desk.open(minor=i in (1, 5)) for i in range(len(stages))]
+    for case_id, paths in zip(cases, stages, strict=True):
+        for path in paths:
+            desk.run(case_id, [path])
+            models.refresh()  # event by event, as a live node would
+    desk.open(kind="referral")
+    models.refresh()
+    before = {r.name: models.store.rows(r.name) for r in models.runners}
+    assert len(before["board"]) == 7 and len(before["handoffs"]) == 6
+    for runner in models.runners:
+        rebuilt = runner.rebuild()
+        assert rebuilt.events == desk.app.recorder.max_notification_id()
+        assert models.store.rows(runner.name) == before[runner.name]
+    assert all(models.store.position(r.name) == desk.app.recorder.max_notification_id()
+               for r in models.runners)
+
+
+def test_small_batches_and_a_second_worker_give_the_same_rows(desk: Desk, models: ReadModels) -> None:
+    case_id = desk.open()
+    desk.run(case_id, DEPARTED)
+    models.refresh()
+    expected = models.store.rows("board")
+    second = ProjectionRunner(desk.app, models.store, runners(desk.app, models.store)[0].projection,
+                              batch_size=3)
+    second.rebuild()
+    assert models.store.rows("board") == expected
+    assert models.runners[0].catch_up() == 0  # nothing applied twice
+
+
+def test_the_board_filters_by_status_partner_and_overdue(desk: Desk, models: ReadModels) -> None:
+    referred, opened = desk.open(), desk.open()
+    desk.run(referred, ["consent", "referral"])
+    models.refresh()
+    page = models.board(BoardFilters(status=Status.REFERRED), T0)
+    assert [e.id for e in page.items] == [str(referred)] and page.total == 1
+    assert models.board(BoardFilters(partner=XB), T0).total == 2
+    assert models.board(BoardFilters(partner="XC-NRM"), T0).total == 0
+    assert models.board(BoardFilters(overdue=True), T0).total == 0
+    later = T0 + timedelta(days=2, minutes=1)  # the acknowledgement was due in 2 days
+    late = models.board(BoardFilters(overdue=True), later)
+    assert [e.id for e in late.items] == [str(referred)]
+    assert [(c.name, c.owed_by) for c in late.items[0].overdue] == [("acknowledge referral", XB)]
+    assert models.board(BoardFilters(overdue=False), later).items[0].id == str(opened)
+    assert models.board(BoardFilters(limit=1, offset=1), T0).total == 2
+    assert len(models.board(BoardFilters(limit=1, offset=1), T0).items) == 1
+
+
+def test_an_overdue_arrival_shows_on_the_hand_off_tracker_when_the_clock_passes(
+    desk: Desk, models: ReadModels,
+) -> None:
+    travelling, home = desk.open(), desk.open()
+    desk.run(travelling, DEPARTED)
+    desk.run(home, [*DEPARTED, "arrival"])
+    models.refresh()
+    departed = T0 + timedelta(days=10)  # the bodies' departure; arrival expected 4 h later
+    [person] = models.handoffs(departed + timedelta(hours=2))
+    assert person.id == str(travelling) and person.partner == XB
+    assert person.hours_in_transit == 2.0 and not person.overdue
+    assert person.expected_arrival == (departed + timedelta(hours=4)).isoformat()
+    [person] = models.handoffs(departed + timedelta(hours=4 + 12, minutes=30))
+    assert person.overdue and person.hours_overdue == 0.5
+    board = models.board(BoardFilters(overdue=True), departed + timedelta(hours=17))
+    assert [(e.id, [c.name for c in e.overdue]) for e in board.items] == [
+        (str(travelling), ["confirm arrival"])]
+    desk.step(travelling, "arrival")
+    models.refresh()
+    assert models.handoffs(departed + timedelta(hours=17)) == []
+
+
+def test_read_models_hold_no_names(desk: Desk, models: ReadModels, store_env: dict[str, str]) -> None:
+    case_id = desk.open()
+    desk.run(case_id, ["consent", "referral", "acknowledgement", "acceptance"])
+    desk.step(case_id, "risk-assessment", by=XA, safety_plan=f"stays with {CANARY}'s aunt")
+    models.refresh()
+    for runner in models.runners:
+        assert CANARY not in repr(models.store.rows(runner.name))
+    assert CANARY not in repr(models.board(BoardFilters(), T0))
+
+
+def test_the_rebuild_command_rebuilds_each_read_model_and_reports_its_rate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from services.cli import main
+    from services.settings import load, persistence_env
+
+    monkeypatch.setenv("HOMEWARD_AGENCY", XA)
+    monkeypatch.setenv("HOMEWARD_DATA_DIR", str(tmp_path))
+    env = persistence_env(load())
+    desk = Desk(env)
+    case_id = desk.open()
+    desk.run(case_id, DEPARTED)
+    events = desk.app.recorder.max_notification_id()
+    assert main(["projections", "rebuild"]) == 0
+    out = capsys.readouterr().out
+    assert f"board: {events} events in" in out and f"handoffs: {events} events in" in out
+    assert "events/s" in out
+    models = ReadModels(desk.app)
+    assert [e.id for e in models.board(BoardFilters(), T0).items] == [str(case_id)]
+    assert main(["projections", "rebuild", "handoffs"]) == 0
+    assert "board" not in capsys.readouterr().out
+    models.close()
+    monkeypatch.setenv("HOMEWARD_AGENCY", "monitor")
+    assert main(["projections", "rebuild"]) == 2

@@ -1,0 +1,123 @@
+"""Whole cases as data: every step of a repatriation, by the side that owns it.
+
+Shared by the contract tests (two Case aggregates in memory) and the exchange tests
+(two nodes over Kafka), so both walk the same story.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from events.values import Actor, Role, Side
+
+REFERRING, RECEIVING = "XA-NRM", "XB-NRM"
+ALL_SCOPES = ["refer", "share_identity", "share_health", "return", "monitoring"]
+PERSON = {
+    "given_names": "Amina Grace",
+    "family_name": "Okafor",
+    "date_of_birth": "2010-07-14",
+    "sex": "female",
+    "nationality": "NG",
+    "languages": ["en", "yo"],
+}
+
+
+@dataclass(frozen=True)
+class Move:
+    side: Side
+    path: str
+    body: dict[str, Any]
+    supervisor: bool = False
+
+    def actor(self, referring: str = REFERRING, receiving: str = RECEIVING) -> Actor:
+        agency = referring if self.side is Side.REFERRING else receiving
+        roles = {Role.CASEWORKER, Role.SUPERVISOR} if self.supervisor else {Role.CASEWORKER}
+        return Actor(agency=agency, sub=f"{agency.lower()}-worker", roles=frozenset(roles))
+
+
+@dataclass
+class Story:
+    opening: dict[str, Any]
+    moves: list[Move] = field(default_factory=list)
+
+
+def opening(receiving: str = RECEIVING, minor: bool = True) -> dict[str, Any]:
+    return {
+        "kind": "repatriation",
+        "receiving_agency": receiving,
+        "person": PERSON,
+        "minor": minor,
+        "identification": "formal",
+        "reason": "Identified at a labour inspection; wishes to return home.",
+        "urgency": "routine",
+    }
+
+
+def _at(day: date, hour: int) -> str:
+    return datetime.combine(day, time(hour), tzinfo=None).isoformat() + "+00:00"
+
+
+def repatriation(
+    today: date, scopes: list[str] | None = None, receiving: str = RECEIVING
+) -> Story:
+    """A minor's whole return, with a cancelled transport, a closure and a reopening."""
+    R, C = Side.REFERRING, Side.RECEIVING
+    leave, until = today + timedelta(days=20), (today + timedelta(days=200)).isoformat()
+    transport = {"mode": "air", "route": "XA-City to XB-City", "departure_at": _at(leave, 9),
+                 "arrival_at": _at(leave, 15), "escort": "Agency escort",
+                 "medical_escort": True, "fit_to_travel": True}
+    contact = {"name": "Desk officer", "email": "desk@xb.example"}
+    moves = [
+        Move(R, "consent", {"scopes": scopes or ALL_SCOPES, "language": "en",
+                            "interpreter": True, "given_by": "guardian"}),
+        Move(R, "referral", {"note": "Wishes to return before the school year."}),
+        Move(C, "acknowledgement", {"contact": contact, "deputy": contact}),
+        Move(R, "identity-verification-request", {}),
+        Move(C, "identity-verification", {"result": "confirmed", "nationality": "NG"}),
+        Move(C, "acceptance", {"note": "Accepted."}),
+        Move(R, "risk-assessment", {"level": "high", "factors": ["debt bondage"],
+                                    "safety_plan": "Escorted travel.", "valid_until": until}),
+        Move(C, "risk-assessment", {"level": "low", "factors": [], "valid_until": until}),
+        Move(R, "return-decision", {"voluntary": True, "informed": True,
+                                    "options_explained": ["stay", "residence_permit"]}),
+        Move(R, "best-interests-determination", {"in_favour_of_return": True,
+                                                 "determined_by": "Guardian panel"}),
+        Move(C, "caregiver-confirmation", {"caregiver": {"name": "Grace Okafor",
+                                                         "relationship": "aunt"}}),
+        Move(C, "travel-document", {"type": "emergency_travel_document", "number": "ETD-4411",
+                                    "valid_until": until}),
+        Move(C, "reception", {"arrival_point": "XB airport", "type": "family",
+                              "met_by": "Grace Okafor", "from_date": leave.isoformat()}),
+        Move(R, "transport", transport),
+        Move(R, "transport-cancellation", {"reason": "Flight cancelled."}),
+        Move(R, "transport", transport),
+        Move(R, "departure", {"departed_at": _at(leave, 9)}),
+        Move(C, "arrival", {"arrived_at": _at(leave, 15), "received_by": "Reception officer"}),
+        Move(C, "shelter-admission", {"shelter": "Shelter 7", "admitted_on": leave.isoformat()}),
+        Move(C, "shelter-exit", {"shelter": "Shelter 7", "left_on": leave.isoformat()}),
+        Move(C, "reintegration-plan", {"services": ["education", "psychosocial"]}),
+        Move(C, "service", {"service": "education", "delivered_on": leave.isoformat(),
+                            "provider": "School 12"}),
+        Move(C, "follow-up", {"month": 3, "wellbeing": "good", "retrafficking_risk": False}),
+        Move(R, "consent-withdrawal", {"scopes": ["monitoring"], "reason": "No longer wished."}),
+        Move(C, "closure", {"reason": "completed"}),
+        Move(C, "reopening", {"reason": "New risk reported."}),
+    ]
+    if "share_identity" not in (scopes or ALL_SCOPES):  # verifying identity would share it
+        moves = [m for m in moves if not m.path.startswith("identity-verification")]
+    return Story(opening(receiving), moves)
+
+
+def declined_after_override(receiving: str = RECEIVING) -> Story:
+    """No consent at all: a supervisor's risk-to-life override, a referral, a decline."""
+    R, C = Side.REFERRING, Side.RECEIVING
+    return Story(opening(receiving, minor=False), [
+        Move(R, "risk-to-life-override", {"justification": "Imminent threat to life."},
+             supervisor=True),
+        Move(R, "referral", {}),
+        Move(C, "acknowledgement", {"contact": {"name": "Desk", "email": "d@xb.example"},
+                                    "deputy": {"name": "Deputy", "email": "e@xb.example"}}),
+        Move(C, "decline", {"reason": "No capacity."}),
+    ])

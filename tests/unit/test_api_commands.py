@@ -1,0 +1,48 @@
+"""`homeward token` and `homeward serve`: tokens the node accepts, bad settings refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.api.auth import TokenVerifier
+from services.cli import main
+from services.node import jwt_secret
+from services.settings import load
+
+
+def test_token_prints_a_token_the_node_accepts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("HOMEWARD_AGENCY", raising=False)
+    assert main(["token", "--agency", "XA-NRM", "--role", "caseworker", "--role", "supervisor",
+                 "--sub", "ana", "--data-dir", str(tmp_path)]) == 0
+    token = capsys.readouterr().out.strip()
+    secret = jwt_secret(load(agency="XA-NRM", data_dir=tmp_path))
+    who = TokenVerifier(secret=secret).principal(f"Bearer {token}")
+    assert (who.sub, who.agency, sorted(who.roles)) == ("ana", "XA-NRM",
+                                                        ["caseworker", "supervisor"])
+
+
+def test_token_refuses_a_bad_agency(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "--agency", "xa", "--role", "caseworker", "--sub", "ana"]) == 2
+    assert "agency code" in capsys.readouterr().err
+
+
+def test_serve_with_a_bad_setting_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
+    monkeypatch.setenv("HOMEWARD_DATABASE_URL", "mysql://nowhere/db")
+    assert main(["serve", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "HOMEWARD_DATABASE_URL" in err
+
+
+def test_serve_without_an_agency_exits_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("HOMEWARD_AGENCY", raising=False)
+    assert main(["serve"]) == 2
+    assert "HOMEWARD_AGENCY" in capsys.readouterr().err
