@@ -1,6 +1,8 @@
 """A case's timeline as people read it: every event in order, with its place in the chain.
 
-The same rows serve the API, the auditor's command line and exported files.
+The same rows serve the API, the auditor's command line and exported files. A reader
+who may not see personal data gets each protected field left out and named in
+`redacted`.
 """
 
 from __future__ import annotations
@@ -12,37 +14,29 @@ from events.case import CaseEvent
 from events.steps import BY_EVENT
 from events.steps.opening import IDENTITY_FIELDS
 
-REDACTED = "[protected]"
+
+def protected_fields(event: CaseEvent) -> tuple[str, ...]:
+    step = BY_EVENT.get(type(event))
+    if step is None:  # the opening
+        return IDENTITY_FIELDS
+    return tuple(name for fields in step.protected.values() for name in fields)
 
 
 def entry(event: CaseEvent, personal: bool = True) -> dict[str, Any]:
-    row: dict[str, Any] = {
+    hidden = [] if personal else [f for f in protected_fields(event) if f in event.data]
+    return {
         "seq": event.originator_version,
         "type": event.type,
         "occurred_at": event.timestamp.isoformat(),
         "recorded_by": event.recorded_by,
         "actor": event.actor,
-        "data": event.data if personal else redacted(event),
+        "data": {k: v for k, v in event.data.items() if k not in hidden},
         "hash": event.hash,
         "prev_hash": event.prev_hash,
+        "message_id": (event.received or {}).get("message_id"),
+        "redacted": hidden,
     }
-    if event.received is not None:
-        row["message_id"] = event.received["message_id"]
-        row["sender_hash"] = event.received["sender_hash"]
-    return row
 
 
 def rows(events: Iterable[CaseEvent], personal: bool = True) -> list[dict[str, Any]]:
     return [entry(event, personal) for event in events]
-
-
-def protected_fields(event: CaseEvent) -> set[str]:
-    step = BY_EVENT.get(type(event))
-    if step is None:  # the opening
-        return set(IDENTITY_FIELDS)
-    return {name for fields in step.protected.values() for name in fields}
-
-
-def redacted(event: CaseEvent) -> dict[str, Any]:
-    hidden = protected_fields(event)
-    return {k: (REDACTED if k in hidden else v) for k, v in event.data.items()}

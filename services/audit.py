@@ -98,7 +98,7 @@ def render_html(document: dict[str, Any], breaks: list[Break]) -> str:
                "predecessor.</p>" if not breaks else
                "<p class=bad>Hash chain broken: " + esc("; ".join(map(str, breaks))) + "</p>")
     body = "".join(
-        f"<tr class={'received' if 'message_id' in r else 'local'}><td>{r['seq']}</td>"
+        f"<tr class={'received' if r['message_id'] else 'local'}><td>{r['seq']}</td>"
         f"<td>{esc(r['occurred_at'])}</td><td>{esc(r['type'])}</td><td>{esc(r['recorded_by'])}"
         f"</td><td>{esc(r['actor'])}</td><td><pre>{esc(json.dumps(r['data'], indent=1))}</pre>"
         f"</td><td><code>{esc(r['hash'][:16])}…</code></td></tr>"

@@ -17,6 +17,7 @@ from services.api.idempotency import Idempotency, SidecarIdempotency
 from services.api.sidecar import PostgresSidecar, Sidecar, SQLiteSidecar
 from services.application import Homeward
 from services.clock import Clock, SystemClock
+from services.read_models import ReadModels
 from services.settings import Settings, node_secret, persistence_env
 
 JWT_SECRET_FILE = "jwt.secret"
@@ -30,6 +31,7 @@ class Node:
     tokens: TokenVerifier
     idempotency: Idempotency
     access_log: AccessLog
+    read_models: ReadModels
     # Deadlines per corridor (referring, receiving); others use DOMAIN.md's defaults.
     corridors: dict[tuple[str, str], Deadlines] = field(default_factory=dict)
     # Readiness checks by name: each returns normally when its part is reachable.
@@ -43,6 +45,7 @@ class Node:
         return self.corridors.get((case.state.referring, case.state.receiving), Deadlines())
 
     def close(self) -> None:
+        self.read_models.close()
         self.app.close()
 
 
@@ -66,6 +69,9 @@ def build_node(settings: Settings, clock: Clock | None = None) -> Node:
     else:
         tokens = TokenVerifier(secret=jwt_secret(settings))
     db = sidecar(settings)
-    node = Node(settings, clock, app, tokens, SidecarIdempotency(db), AccessLog(db))
+    corridors: dict[tuple[str, str], Deadlines] = {}
+    read_models = ReadModels(app, deadlines_for=lambda r, c: corridors.get((r, c), Deadlines()))
+    node = Node(settings, clock, app, tokens, SidecarIdempotency(db), AccessLog(db), read_models,
+                corridors)
     node.checks["store"] = app.recorder.max_notification_id
     return node

@@ -7,9 +7,8 @@ from datetime import datetime
 from events.case import Case, CaseEvent
 from events.deadlines import Clock, Deadlines, clocks
 from events.progress import blocking, status
-from events.steps import BY_EVENT, CaseOpened
-from events.steps.opening import IDENTITY_FIELDS
 from events.values import Side
+from projections.timeline import entry
 from services.api.models import (
     Blocking,
     CaseSummary,
@@ -72,19 +71,5 @@ def summary(case: Case, agency: str, now: datetime, deadlines: Deadlines) -> Cas
     )
 
 
-def personal_fields(event: CaseEvent) -> tuple[str, ...]:
-    if isinstance(event, CaseOpened):
-        return IDENTITY_FIELDS
-    step = BY_EVENT.get(type(event))
-    return tuple(f for fields in (step.protected.values() if step else ()) for f in fields)
-
-
 def timeline_entry(event: CaseEvent, with_person: bool) -> TimelineEntry:
-    hidden = [] if with_person else [f for f in personal_fields(event) if f in event.data]
-    return TimelineEntry(
-        seq=event.originator_version, type=event.type, occurred_at=event.timestamp,
-        recorded_by=event.recorded_by, actor=event.actor,
-        data={k: v for k, v in event.data.items() if k not in hidden},
-        hash=event.hash, prev_hash=event.prev_hash,
-        message_id=(event.received or {}).get("message_id"), redacted=hidden,
-    )
+    return TimelineEntry.model_validate(entry(event, with_person))

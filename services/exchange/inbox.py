@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,7 @@ from services.exchange.directory import Directory
 log = logging.getLogger(__name__)
 RETRIES = 3  # a local user may save the same case at the same moment
 CACHED_CORRIDORS = 10_000
+POSITION_CHECK_SECONDS = 5.0
 
 
 class Rejected(Exception):
@@ -76,6 +78,7 @@ class Inbox:
         self.held: dict[tuple[UUID, str, int], tuple[ConsumerRecord, Fact]] = {}
         self.applied = self.dead = 0
         self._corridors: dict[UUID, tuple[str, str]] = {}
+        self._checked = time.monotonic()
         self.assigned = False  # the group gave this member its partitions (readiness)
 
     # -- one message ---------------------------------------------------------
@@ -194,6 +197,8 @@ class Inbox:
             self._consumer = self._new_consumer()
         batches = self._consumer.poll(timeout_ms=timeout_ms)
         self.assigned = bool(self._consumer.assignment())
+        if not batches and time.monotonic() - self._checked > POSITION_CHECK_SECONDS:
+            self._check_positions()
         handled = 0
         unfinished = dict(batches)
         for partition, records in batches.items():
@@ -214,6 +219,29 @@ class Inbox:
         assert self._consumer is not None
         for partition, records in unfinished.items():
             self._consumer.seek(partition, offset if partition == failed else records[0].offset)
+
+    def _check_positions(self) -> None:
+        """A broker that lost its log (restarted without storage; an unclean leader
+        election) may leave this consumer waiting past the end of a partition for ever.
+        Read such a partition again from its committed offset or its start: facts
+        already recorded are recognised, so re-reading is harmless."""
+        self._checked = time.monotonic()
+        assert self._consumer is not None
+        partitions = list(self._consumer.assignment())
+        if not partitions:
+            return
+        ends = self._consumer.end_offsets(partitions)
+        for partition in partitions:
+            end = ends.get(partition)
+            if end is None or self._consumer.position(partition) <= end:
+                continue
+            committed = self._consumer.committed(partition)
+            log.warning("inbox: %s is past the end of its log (%s): reading it again",
+                        partition, end)
+            if committed is not None and committed <= end:
+                self._consumer.seek(partition, committed)
+            else:
+                self._consumer.seek_to_beginning(partition)
 
     def _commit(self, partition: TopicPartition, after_last: int) -> None:
         held = [rec.offset for rec, _ in self.held.values()
@@ -253,6 +281,7 @@ def consumer(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=100,
+        metadata_max_age_ms=10_000,  # a re-created or re-partitioned inbox is seen soon
         # The broker may hold an empty fetch this long even after a message arrived:
         # kafka-python's 500 ms default is then most of the cross-border latency.
         fetch_max_wait_ms=fetch_max_wait_ms,

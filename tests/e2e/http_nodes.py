@@ -17,7 +17,6 @@ from scenario import Move
 from events.values import Received, Side
 from services.api.app import create_app
 from services.api.auth import issue
-from services.api.board import case_ids
 from services.clock import FixedClock
 from services.contract.codec import is_exported, message_id, message_type, shared_payload
 from services.node import Node, build_node, jwt_secret
@@ -81,7 +80,7 @@ class InTestRelay:
 
     def run(self) -> int:
         count = 0
-        for case_id in case_ids(self.source):
+        for case_id in self.source.app.case_ids():
             if self.source.app.case(case_id).state.referred_at is None:
                 continue
             exported = [e for e in self.source.app.timeline(case_id) if is_exported(e)]

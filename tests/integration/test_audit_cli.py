@@ -60,7 +60,8 @@ def test_exports_redact_personal_data_unless_asked(node_dir: Path, capsys: pytes
     assert main(["audit", "export", str(case_id), "--output", str(out)]) == 0
     document = json.loads(out.read_text())
     assert document["chain_intact"] and len(document["events"]) == 3
-    assert CANARY not in out.read_text()
+    assert CANARY not in out.read_text() and "family_name" not in out.read_text()
+    assert document["events"][0]["redacted"] == ["person", "reason"]
     assert main(["audit", "export", str(case_id), "--format", "html", "--personal"]) == 0
     page = capsys.readouterr().out
     assert page.startswith("<!doctype html>") and CANARY in page and "chain intact" in page

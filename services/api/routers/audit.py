@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.api.board import case_ids
 from services.api.deps import Auditor, NodeDep
 from services.api.models import ChainBreak, Verification
 
@@ -14,7 +13,7 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 @router.get("/verify", response_model=Verification)
 def verify(who: Auditor, node: NodeDep) -> Verification:
     breaks, cases, events = [], 0, 0
-    for case_id in case_ids(node):
+    for case_id in node.app.case_ids():
         cases += 1
         events += len(node.app.timeline(case_id))
         breaks += [ChainBreak(case_id=case_id, version=b.version, type=b.type, reason=b.reason)

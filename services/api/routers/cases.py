@@ -12,6 +12,7 @@ from pydantic import AwareDatetime
 from events.case import Case
 from events.steps import OpenCase
 from events.values import Role, Status
+from projections.board import BoardFilters
 from services.api import board as store_board
 from services.api.deps import (
     IDEMPOTENT,
@@ -52,7 +53,7 @@ def status_board(
 ) -> Board:
     if who.agency != node.agency:  # another agency's token sees no case
         return Board(items=[], total=0, limit=limit, offset=offset)
-    query = store_board.BoardQuery(status, overdue, partner, limit, offset)
+    query = BoardFilters(status, overdue, partner, limit, offset)
     return store_board.board(node, query)
 
 

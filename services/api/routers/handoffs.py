@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from projections.board import BoardFilters
 from services.api import board as store_board
 from services.api.deps import NodeDep, Reader
 from services.api.models import Handoffs
@@ -20,5 +21,5 @@ def in_transit(
 ) -> Handoffs:
     if who.agency != node.agency:  # another agency's token sees no case
         return Handoffs(items=[], total=0, limit=limit, offset=offset)
-    query = store_board.BoardQuery(overdue=overdue, limit=limit, offset=offset)
+    query = BoardFilters(overdue=overdue, limit=limit, offset=offset)
     return store_board.handoffs(node, query)
