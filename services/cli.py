@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from services import audit, projections_command
+from services import audit, network, projections_command
 from services.api import commands as api_commands
 from services.contract import check as schemas_check
 from services.exchange import broker_command
@@ -16,8 +16,8 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def _registrations() -> list[Register]:
     # Each command lives beside the code it drives; this list only wires them in.
-    return [audit.register, broker_command.register, schemas_check.register, api_commands.register,
-            projections_command.register]
+    return [network.register, api_commands.register, broker_command.register, audit.register,
+            projections_command.register, schemas_check.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

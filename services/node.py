@@ -17,6 +17,9 @@ from services.api.idempotency import Idempotency, SidecarIdempotency
 from services.api.sidecar import PostgresSidecar, Sidecar, SQLiteSidecar
 from services.application import Homeward
 from services.clock import Clock, SystemClock
+from services.exchange import exchange
+from services.exchange.directory import DirectoryFile, directory_path
+from services.projection_runner import ProjectionWorker
 from services.read_models import ReadModels
 from services.settings import Settings, node_secret, persistence_env
 
@@ -44,7 +47,23 @@ class Node:
     def deadlines(self, case: Case) -> Deadlines:
         return self.corridors.get((case.state.referring, case.state.receiving), Deadlines())
 
+    # The parts that run in the background once the node serves.
+    background: list[Callable[[], None]] = field(default_factory=list)
+
+    def start(self) -> Node:
+        """Keep the read models current and, with a broker, exchange with the partners."""
+        worker = ProjectionWorker(self.read_models.runners).start()
+        self.background.append(worker.stop)
+        if self.settings.kafka_bootstrap:
+            link = exchange.build(self.app, self.agency, self.settings.home,
+                                  self.settings.kafka_bootstrap, self.settings.directory).start()
+            self.background.insert(0, link.stop)
+            self.checks["inbox"] = lambda: _require(link.ready(), "no inbox partition assigned")
+        return self
+
     def close(self) -> None:
+        for stop in self.background:
+            stop()
         self.read_models.close()
         self.app.close()
 
@@ -61,15 +80,32 @@ def sidecar(settings: Settings) -> Sidecar:
     return SQLiteSidecar(settings.home / "api.sqlite")
 
 
+def token_verifier(settings: Settings) -> TokenVerifier:
+    if settings.jwks_url and not settings.jwt_secret:
+        return TokenVerifier(jwks_url=settings.jwks_url)
+    return TokenVerifier(secret=jwt_secret(settings))
+
+
+def _require(ok: bool, failure: str) -> None:
+    if not ok:
+        raise RuntimeError(failure)
+
+
+def corridor_deadlines(settings: Settings) -> dict[tuple[str, str], Deadlines]:
+    """The deadlines the trust directory sets per corridor (DOMAIN.md's defaults elsewhere)."""
+    path = directory_path(settings.home, settings.directory)
+    if not path.exists():
+        return {}
+    return {(c.referring, c.receiving): c.deadlines
+            for c in DirectoryFile(path).current().corridors if c.deadlines is not None}
+
+
 def build_node(settings: Settings, clock: Clock | None = None) -> Node:
     clock = clock or SystemClock()
     app = Homeward(persistence_env(settings), clock)
-    if settings.jwks_url and not settings.jwt_secret:
-        tokens = TokenVerifier(jwks_url=settings.jwks_url)
-    else:
-        tokens = TokenVerifier(secret=jwt_secret(settings))
+    tokens = token_verifier(settings)
     db = sidecar(settings)
-    corridors: dict[tuple[str, str], Deadlines] = {}
+    corridors = corridor_deadlines(settings)
     read_models = ReadModels(app, deadlines_for=lambda r, c: corridors.get((r, c), Deadlines()))
     node = Node(settings, clock, app, tokens, SidecarIdempotency(db), AccessLog(db), read_models,
                 corridors)

@@ -44,17 +44,24 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from services.api.app import create_app
+    from services.monitor_node import build_monitor, create_monitor_app
     from services.node import build_node
 
     try:
-        node = build_node(_settings(args.data_dir))
+        settings = _settings(args.data_dir)
+        if settings.agency == "monitor":
+            monitor = build_monitor(settings).start()
+            app, close = create_monitor_app(monitor), monitor.close
+        else:
+            node = build_node(settings).start()
+            app, close = create_app(node), node.close
     except SettingsError as error:
         print(f"homeward serve: {error}", file=sys.stderr)
         return 2
     try:
-        uvicorn.run(create_app(node), host=args.host, port=args.port)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     finally:
-        node.close()
+        close()
     return 0
 
 

@@ -79,6 +79,7 @@ class Inbox:
         self.applied = self.dead = 0
         self._corridors: dict[UUID, tuple[str, str]] = {}
         self._checked = time.monotonic()
+        self._partitions: set[int] | None = None
         self.assigned = False  # the group gave this member its partitions (readiness)
 
     # -- one message ---------------------------------------------------------
@@ -222,26 +223,30 @@ class Inbox:
 
     def _check_positions(self) -> None:
         """A broker that lost its log (restarted without storage; an unclean leader
-        election) may leave this consumer waiting past the end of a partition for ever.
-        Read such a partition again from its committed offset or its start: facts
-        already recorded are recognised, so re-reading is harmless."""
+        election) or a re-partitioned inbox can leave this member waiting for ever: past
+        the end of a partition, or never assigned the partition that now holds its
+        messages. Then it rejoins afresh and reads from the committed offsets (or the
+        start): facts already recorded are recognised, so re-reading is harmless."""
         self._checked = time.monotonic()
         assert self._consumer is not None
-        partitions = list(self._consumer.assignment())
-        if not partitions:
+        assigned = list(self._consumer.assignment())
+        if not assigned:
             return
-        ends = self._consumer.end_offsets(partitions)
-        for partition in partitions:
+        known = self._consumer.partitions_for_topic(topics.inbox(self.agency)) or set()
+        if self._partitions is not None and known != self._partitions:
+            return self._rejoin(f"the inbox now has partitions {sorted(known)}")
+        self._partitions = known
+        ends = self._consumer.end_offsets(assigned)
+        for partition in assigned:
             end = ends.get(partition)
-            if end is None or self._consumer.position(partition) <= end:
-                continue
-            committed = self._consumer.committed(partition)
-            log.warning("inbox: %s is past the end of its log (%s): reading it again",
-                        partition, end)
-            if committed is not None and committed <= end:
-                self._consumer.seek(partition, committed)
-            else:
-                self._consumer.seek_to_beginning(partition)
+            if end is not None and self._consumer.position(partition) > end:
+                return self._rejoin(f"{partition} is past the end of its log ({end})")
+
+    def _rejoin(self, why: str) -> None:
+        log.warning("inbox: %s: rejoining the group", why)
+        consumer, self._consumer, self._partitions = self._consumer, None, None
+        if consumer is not None:
+            consumer.close(autocommit=False)
 
     def _commit(self, partition: TopicPartition, after_last: int) -> None:
         held = [rec.offset for rec, _ in self.held.values()

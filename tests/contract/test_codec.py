@@ -13,15 +13,6 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from scenario import (
-    ALL_SCOPES,
-    PERSON,
-    REFERRING,
-    Move,
-    Story,
-    declined_after_override,
-    repatriation,
-)
 
 from events.case import Case, CaseEvent
 from events.steps import BY_EVENT, STEPS, OpenCase, open_case, open_received
@@ -40,6 +31,15 @@ from services.contract.codec import (
     to_envelope,
 )
 from services.contract.upcasting import upcast
+from services.demo_story import (
+    ALL_SCOPES,
+    PERSON,
+    REFERRING,
+    Move,
+    Story,
+    declined_after_override,
+    repatriation,
+)
 from services.exchange.keys import SigningKey
 
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)

@@ -12,13 +12,13 @@ from uuid import UUID
 
 from fastapi.testclient import TestClient
 from httpx import Response
-from scenario import Move
 
 from events.values import Received, Side
 from services.api.app import create_app
 from services.api.auth import issue
 from services.clock import FixedClock
 from services.contract.codec import is_exported, message_id, message_type, shared_payload
+from services.demo_story import Move
 from services.node import Node, build_node, jwt_secret
 from services.settings import load
 

@@ -7,7 +7,8 @@ from datetime import timedelta
 from uuid import UUID
 
 from http_nodes import XB, Pair, open_case, play
-from scenario import repatriation
+
+from services.demo_story import repatriation
 
 
 def test_person_only_for_caseworkers_and_supervisors(nodes: Pair) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from http_nodes import PRIVATE_BEFORE, XA, XB, Pair, open_case, play
-from scenario import Move, declined_after_override, repatriation
 
 from events.steps import STEPS
+from services.demo_story import Move, declined_after_override, repatriation
 
 
 def with_private_steps(moves: list[Move]) -> list[Move]:

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from http_nodes import PRIVATE_BEFORE, HttpNode, Pair, open_case, play
-from scenario import Move, repatriation
 
 from events.rules import RULES
 from services.api.problems import PROBLEM_JSON
+from services.demo_story import Move, repatriation
 
 
 @dataclass(frozen=True)

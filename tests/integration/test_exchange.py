@@ -16,11 +16,11 @@ import pytest
 from eventsourcing.cipher import AESCipher
 from exchange_nodes import Node, agency_code, open_case, pair, side_of, wait_until
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from scenario import PERSON, Move, repatriation
 from support import free_port
 
 from events.values import Actor, Side
 from services.contract.codec import decode, encode, pseudonym, sign
+from services.demo_story import PERSON, Move, repatriation
 from services.exchange import topics
 from services.exchange.broker import LocalBroker
 from services.exchange.directory import DirectoryFile

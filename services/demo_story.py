@@ -1,7 +1,8 @@
 """Whole cases as data: every step of a repatriation, by the side that owns it.
 
-Shared by the contract tests (two Case aggregates in memory) and the exchange tests
-(two nodes over Kafka), so both walk the same story.
+Seeds `homeward run --demo-cases`, and is shared by the contract tests (two Case
+aggregates in memory), the exchange tests (two nodes over Kafka) and the HTTP tests,
+so all walk the same story.
 """
 
 from __future__ import annotations
