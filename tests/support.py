@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
+from services.exchange.broker import LocalBroker, free_port
+from services.settings import postgres_env
+
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def services_required() -> bool:
@@ -85,8 +79,6 @@ def postgres_container() -> Iterator[str]:
 
 @contextmanager
 def local_broker(log_dir: Path) -> Iterator[str]:
-    from services.exchange.broker import LocalBroker
-
     with LocalBroker(port=free_port(), log_dir=log_dir) as broker:
         yield broker.bootstrap
 
@@ -97,16 +89,6 @@ def unique_schema_name(prefix: str = "test") -> str:
 
 def eventsourcing_postgres_env(url: str, schema: str) -> dict[str, str]:
     """The environment eventsourcing's `postgres` module reads, from a PostgreSQL URL."""
-    parts = urlsplit(url)
-    if parts.scheme.split("+")[0] not in ("postgresql", "postgres"):
+    if urlsplit(url).scheme.split("+")[0] not in ("postgresql", "postgres"):
         raise ValueError(f"not a PostgreSQL URL: {url!r}")
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")) or "postgres",
-        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(parts.port or 5432),
-        "POSTGRES_USER": unquote(parts.username or "postgres"),
-        # eventsourcing insists on the key being present, even for trust authentication.
-        "POSTGRES_PASSWORD": unquote(parts.password or ""),
-        "POSTGRES_SCHEMA": schema,
-    }
+    return {**postgres_env(url), "POSTGRES_SCHEMA": schema}

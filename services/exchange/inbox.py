@@ -1,10 +1,8 @@
 """The inbox: the partner's messages in, as received facts in this agency's stream.
 
 Like the HTTP route, it only turns primitives into a command on the application
-(`Homeward.receive`); what it adds is trust. Each message is parsed, validated against
-its schemas, its signature checked against the trust directory, its sender checked to
-be this case's partner on a known corridor; the domain then checks the step's owner
-and records the fact together with its message id, so a redelivery changes nothing.
+(`Homeward.receive`); what it adds is trust, in `admission`: schemas, signature,
+corridor, then the domain's own checks, with the message id recorded in the same save.
 
 A message that fails goes to `homeward.deadletter.<me>` with its reason and the
 consumer carries on. A message ahead of its predecessor is held until the predecessor
@@ -17,7 +15,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -26,42 +23,13 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.structs import OffsetAndMetadata
 
-from events.rules import RuleViolation
-from events.values import Received
-from services.application import (
-    CaseNotFound,
-    Homeward,
-    OutOfSequence,
-    UnknownStep,
-    VersionMismatch,
-)
-from services.contract import ContractError
-from services.contract.codec import decode, from_envelope, signature_valid
+from services.application import Homeward, OutOfSequence
 from services.exchange import topics
+from services.exchange.admission import Admission, Fact, Rejected
 from services.exchange.directory import Directory
 
 log = logging.getLogger(__name__)
-RETRIES = 3  # a local user may save the same case at the same moment
-CACHED_CORRIDORS = 10_000
 POSITION_CHECK_SECONDS = 5.0
-
-
-class Rejected(Exception):
-    """Why a message is not applied; `reason` is the dead-letter header."""
-
-    def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.reason = str(self)
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A verified message, ready to be recorded."""
-
-    case_id: UUID
-    message_type: str
-    payload: dict[str, Any]
-    received: Received
 
 
 class Inbox:
@@ -70,14 +38,14 @@ class Inbox:
         consumer: Callable[[], KafkaConsumer], producer: Callable[[], KafkaProducer],
         ack_timeout: float = 10.0,
     ) -> None:
-        self.app, self.agency, self.directory = app, agency, directory
+        self.app, self.agency = app, agency
+        self.admission = Admission(app, agency, directory)
         self._new_consumer, self._new_producer = consumer, producer
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self.ack_timeout = ack_timeout
         self.held: dict[tuple[UUID, str, int], tuple[ConsumerRecord, Fact]] = {}
         self.applied = self.dead = 0
-        self._corridors: dict[UUID, tuple[str, str]] = {}
         self._checked = time.monotonic()
         self._partitions: set[int] | None = None
         self.assigned = False  # the group gave this member its partitions (readiness)
@@ -85,99 +53,51 @@ class Inbox:
     # -- one message ---------------------------------------------------------
 
     def verify(self, value: bytes) -> Fact:
-        """The message as a fact this agency may record, or Rejected saying why not."""
-        try:
-            envelope = decode(value)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise Rejected("not-json", str(error)[:200]) from None
-        try:
-            case_id, kind, _, payload, received = from_envelope(envelope)
-        except ContractError as error:
-            raise Rejected("schema", str(error)[:1000]) from None
-        sender = envelope["sender"]
-        key = self.directory().key(sender, envelope["integrity"]["key_id"])
-        if key is None:
-            raise Rejected("unknown-sender", f"{sender} with key {envelope['integrity']['key_id']}"
-                           " is not in the trust directory")
-        if not signature_valid(envelope, key):
-            raise Rejected("bad-signature", f"message {received.message_id} from {sender}")
-        if envelope["recipient"] != self.agency:
-            raise Rejected("wrong-recipient", f"addressed to {envelope['recipient']}")
-        self._check_corridor(case_id, kind, payload, sender)
-        return Fact(case_id, kind, payload, received)
-
-    def _check_corridor(self, case_id: UUID, kind: str, payload: dict[str, Any], sender: str
-                        ) -> None:
-        if kind == "case-opened":
-            referring, receiving = payload["referring_agency"], payload["receiving_agency"]
-        else:
-            referring, receiving = self._corridor_of(case_id)
-        if {sender, self.agency} != {referring, receiving}:
-            raise Rejected("not-a-partner", f"{sender} is not this agency's partner on the case")
-        if self.directory().corridor(referring, receiving) is None:
-            raise Rejected("no-corridor", f"no corridor {referring} -> {receiving}")
-
-    def _corridor_of(self, case_id: UUID) -> tuple[str, str]:
-        # A case's corridor never changes, so it is read from the store once.
-        corridor = self._corridors.get(case_id)
-        if corridor is None:
-            try:
-                state = self.app.case(case_id).state
-            except CaseNotFound:
-                raise Rejected("case-not-found", f"case {case_id} is unknown here") from None
-            corridor = self._corridors[case_id] = (state.referring, state.receiving)
-            if len(self._corridors) > CACHED_CORRIDORS:
-                self._corridors.pop(next(iter(self._corridors)))
-        return corridor
+        return self.admission.verify(value)
 
     def apply(self, fact: Fact) -> None:
-        """Records the fact; Rejected if it was recorded before or a rule refuses it."""
-        for attempt in range(RETRIES):
-            try:
-                case = self.app.receive(fact.case_id, fact.message_type, fact.payload,
-                                        fact.received)
-                break
-            except VersionMismatch:
-                if attempt == RETRIES - 1:
-                    raise Rejected("conflict", "the case kept changing; not recorded") from None
-            except CaseNotFound:
-                raise Rejected("case-not-found", f"case {fact.case_id} is unknown here") from None
-            except UnknownStep as error:
-                raise Rejected("unknown-step", str(error)) from None
-            except RuleViolation as error:
-                raise Rejected(error.code, error.detail) from None
-        if case is None:
-            r = fact.received
-            raise Rejected("duplicate", f"message {r.message_id} (sequence {r.sequence} "
-                           f"from {r.sender}) was already recorded")
+        self.admission.apply(fact)
 
     def handle(self, record: ConsumerRecord) -> str:
-        """`applied`, `held` or `dead`: what became of the record."""
+        """`applied`, `held` or `dead`: what became of the record. A record applied
+        releases its held successors, in order."""
+        outcome, fact = self._handle_one(record)
+        released = fact if outcome == "applied" else None
+        while released is not None:
+            r = released.received
+            key = (released.case_id, r.sender, r.sequence + 1)
+            successor = self.held.pop(key, None)
+            if successor is None:
+                break
+            try:
+                then, released = self._handle_one(successor[0])
+            except BaseException:
+                self.held[key] = successor  # not handled: it stays held
+                raise
+            released = released if then == "applied" else None
+        return outcome
+
+    def _handle_one(self, record: ConsumerRecord) -> tuple[str, Fact | None]:
+        fact: Fact | None = None
         try:
             fact = self.verify(record.value)
             self.apply(fact)
         except OutOfSequence:
-            self.held[(fact.case_id, fact.received.sender, fact.received.sequence)] = (record, fact)
-            return "held"
+            assert fact is not None
+            r = fact.received
+            self.held[(fact.case_id, r.sender, r.sequence)] = (record, fact)
+            return "held", fact
         except Rejected as rejected:
             self.dead_letter(record, rejected.reason)
-            return "dead"
+            return "dead", fact
         except PersistenceError:
             raise  # the store is away, not the message: it is read again (see poll_once)
         except Exception as error:  # never stop on one message; an operator sees why
             log.exception("inbox: unexpected failure on offset %s", record.offset)
             self.dead_letter(record, f"error: {type(error).__name__}")
-            return "dead"
+            return "dead", fact
         self.applied += 1
-        self._release(fact)
-        return "applied"
-
-    def _release(self, fact: Fact) -> None:
-        """Applies the held successors of a fact just recorded, in order."""
-        r = fact.received
-        successor = self.held.pop((fact.case_id, r.sender, r.sequence + 1), None)
-        if successor is not None:
-            self.handle(successor[0])
+        return "applied", fact
 
     def dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         log.warning("inbox: dead letter at offset %s: %s", record.offset, reason)

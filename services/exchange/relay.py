@@ -167,8 +167,8 @@ class Relay:
                 failures = 0
             except Exception as error:
                 failures += 1
-                log.warning("relay: no acknowledgement, retrying from %s: %r",
-                            self.position(), error)
+                # Never skipped: what cannot be sent now is retried, in order.
+                log.warning("relay: not relayed, retrying from %s: %r", self.position(), error)
                 self._reset_producer()
                 stop.wait(min(backoff * failures, 5.0))
                 continue

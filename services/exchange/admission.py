@@ -1,0 +1,115 @@
+"""Admission: whether a message from a partner becomes a fact in this agency's stream.
+
+Parsed, validated against its schemas (and upcast), its signature checked against the
+trust directory, its sender checked to be this case's partner on a known corridor; the
+domain then checks the step's owner and records the fact with its message id, in one
+save, so a message recorded before changes nothing. Each refusal names its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from events.rules import RuleViolation
+from events.values import Received
+from services.application import CaseNotFound, Homeward, UnknownStep, VersionMismatch
+from services.contract import ContractError
+from services.contract.codec import decode, from_envelope, signature_valid
+from services.exchange.directory import Directory
+
+RETRIES = 3  # a local user may save the same case at the same moment
+CACHED_CORRIDORS = 10_000
+
+
+class Rejected(Exception):
+    """Why a message is not applied; `reason` is the dead-letter header."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.reason = str(self)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A verified message, ready to be recorded."""
+
+    case_id: UUID
+    message_type: str
+    payload: dict[str, Any]
+    received: Received
+
+
+class Admission:
+    def __init__(self, app: Homeward, agency: str, directory: Callable[[], Directory]) -> None:
+        self.app, self.agency, self.directory = app, agency, directory
+        self._corridors: dict[UUID, tuple[str, str]] = {}
+
+    def verify(self, value: bytes) -> Fact:
+        """The message as a fact this agency may record, or Rejected saying why not."""
+        try:
+            envelope = decode(value)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise Rejected("not-json", str(error)[:200]) from None
+        try:
+            case_id, kind, _, payload, received = from_envelope(envelope)
+        except ContractError as error:
+            raise Rejected("schema", str(error)[:1000]) from None
+        sender = envelope["sender"]
+        key = self.directory().key(sender, envelope["integrity"]["key_id"])
+        if key is None:
+            raise Rejected("unknown-sender", f"{sender} with key {envelope['integrity']['key_id']}"
+                           " is not in the trust directory")
+        if not signature_valid(envelope, key):
+            raise Rejected("bad-signature", f"message {received.message_id} from {sender}")
+        if envelope["recipient"] != self.agency:
+            raise Rejected("wrong-recipient", f"addressed to {envelope['recipient']}")
+        self._check_corridor(case_id, kind, payload, sender)
+        return Fact(case_id, kind, payload, received)
+
+    def _check_corridor(self, case_id: UUID, kind: str, payload: dict[str, Any], sender: str
+                        ) -> None:
+        if kind == "case-opened":
+            referring, receiving = payload["referring_agency"], payload["receiving_agency"]
+        else:
+            referring, receiving = self._corridor_of(case_id)
+        if {sender, self.agency} != {referring, receiving}:
+            raise Rejected("not-a-partner", f"{sender} is not this agency's partner on the case")
+        if self.directory().corridor(referring, receiving) is None:
+            raise Rejected("no-corridor", f"no corridor {referring} -> {receiving}")
+
+    def _corridor_of(self, case_id: UUID) -> tuple[str, str]:
+        # A case's corridor never changes, so it is read from the store once.
+        corridor = self._corridors.get(case_id)
+        if corridor is None:
+            try:
+                state = self.app.case(case_id).state
+            except CaseNotFound:
+                raise Rejected("case-not-found", f"case {case_id} is unknown here") from None
+            corridor = self._corridors[case_id] = (state.referring, state.receiving)
+            if len(self._corridors) > CACHED_CORRIDORS:
+                self._corridors.pop(next(iter(self._corridors)))
+        return corridor
+
+    def apply(self, fact: Fact) -> None:
+        """Records the fact; Rejected if it was recorded before or a rule refuses it."""
+        for attempt in range(RETRIES):
+            try:
+                case = self.app.receive(fact.case_id, fact.message_type, fact.payload,
+                                        fact.received)
+                break
+            except VersionMismatch:
+                if attempt == RETRIES - 1:
+                    raise Rejected("conflict", "the case kept changing; not recorded") from None
+            except CaseNotFound:
+                raise Rejected("case-not-found", f"case {fact.case_id} is unknown here") from None
+            except UnknownStep as error:
+                raise Rejected("unknown-step", str(error)) from None
+            except RuleViolation as error:
+                raise Rejected(error.code, error.detail) from None
+        if case is None:
+            r = fact.received
+            raise Rejected("duplicate", f"message {r.message_id} (sequence {r.sequence} "
+                           f"from {r.sender}) was already recorded")
