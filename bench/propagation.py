@@ -27,9 +27,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from exchange_nodes import Node, open_case, pair, side_of  # noqa: E402
 from kafka import KafkaConsumer  # noqa: E402
-from scenario import repatriation  # noqa: E402
 
 from services.contract.codec import message_id  # noqa: E402
+from services.demo_story import repatriation  # noqa: E402
 from services.exchange import topics  # noqa: E402
 from services.exchange.broker import LocalBroker  # noqa: E402
 from services.exchange.directory import DirectoryFile  # noqa: E402

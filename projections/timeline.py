@@ -34,6 +34,7 @@ def entry(event: CaseEvent, personal: bool = True) -> dict[str, Any]:
         "hash": event.hash,
         "prev_hash": event.prev_hash,
         "message_id": (event.received or {}).get("message_id"),
+        "sender_hash": (event.received or {}).get("sender_hash"),
         "redacted": hidden,
     }
 

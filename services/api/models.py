@@ -67,6 +67,7 @@ class TimelineEntry(BaseModel):
     hash: str
     prev_hash: str
     message_id: str | None  # set for facts received from the partner
+    sender_hash: str | None = None  # the hash of the fact in the partner's own stream
     redacted: list[str] = []  # personal fields left out for this reader
 
 

@@ -170,7 +170,7 @@ class Relay:
                 # Never skipped: what cannot be sent now is retried, in order.
                 log.warning("relay: not relayed, retrying from %s: %r", self.position(), error)
                 self._reset_producer()
-                stop.wait(min(backoff * failures, 5.0))
+                stop.wait(min(backoff * failures, 2.0))
                 continue
             if not passed:
                 stop.wait(idle)

@@ -4,6 +4,7 @@ Kafka exchange does this in production)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,9 +17,13 @@ from httpx import Response
 from events.values import Received, Side
 from services.api.app import create_app
 from services.api.auth import issue
+from services.application import CaseNotFound
 from services.clock import FixedClock
 from services.contract.codec import is_exported, message_id, message_type, shared_payload
 from services.demo_story import Move
+from services.exchange.directory import load as load_directory
+from services.exchange.directory import publish, save
+from services.exchange.keys import load_or_create
 from services.node import Node, build_node, jwt_secret
 from services.settings import load
 
@@ -106,7 +111,7 @@ class Pair:
     clock: FixedClock
     xa: HttpNode
     xb: HttpNode
-    relays: list[InTestRelay] = field(default_factory=list)
+    relays: list[InTestRelay | KafkaSync] = field(default_factory=list)
 
     def node(self, agency: str) -> HttpNode:
         return self.xa if agency == XA else self.xb
@@ -173,3 +178,47 @@ def play(p: Pair, case_id: str, moves: list[Move]) -> list[str]:
         p.sync()
         p.clock.advance(hours=1)
     return played
+
+
+class KafkaSync:
+    """Waits until every fact the source node exported is stored at the target: the real
+    relay and inbox carry them over the broker."""
+
+    def __init__(self, source: Node, target: Node, timeout: float = 15.0) -> None:
+        self.source, self.target, self.timeout = source, target, timeout
+
+    def run(self) -> int:
+        deadline = time.monotonic() + self.timeout
+        while not self._caught_up():
+            assert time.monotonic() < deadline, f"{self.target.agency} is behind"
+            time.sleep(0.02)
+        return 0
+
+    def _caught_up(self) -> bool:
+        for case_id in self.source.app.case_ids():
+            if self.source.app.case(case_id).state.referred_at is None:
+                continue
+            exported = sum(1 for e in self.source.app.timeline(case_id) if is_exported(e))
+            try:
+                case = self.target.app.case(case_id)
+            except CaseNotFound:
+                return False
+            if case.last_sequence.get(self.source.agency, 0) < exported:
+                return False
+        return True
+
+
+def kafka_pair(tmp_path: Path, bootstrap: str, xa: str, xb: str) -> Pair:
+    """Two nodes as `homeward serve` builds them, exchanging over a real broker."""
+    clock, directory = FixedClock(START), tmp_path / "directory.json"
+    nodes = []
+    for agency in (xa, xb):
+        settings = load(agency=agency, data_dir=tmp_path / agency.lower(),
+                        kafka_bootstrap=bootstrap, directory=directory)
+        publish(directory, load_or_create(settings.home, agency))
+        nodes.append(settings)
+    save(directory, load_directory(directory).with_corridor(xa, xb))
+    a, b = (build_node(s, clock).start() for s in nodes)
+    pair = Pair(clock, HttpNode(a, TestClient(create_app(a))), HttpNode(b, TestClient(create_app(b))))
+    pair.relays = [KafkaSync(a, b), KafkaSync(b, a)]
+    return pair

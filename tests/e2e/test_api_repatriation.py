@@ -3,9 +3,12 @@ each agency's timeline holding the partner's facts as received messages."""
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
 from typing import Any
 
-from http_nodes import PRIVATE_BEFORE, XA, XB, Pair, open_case, play
+import pytest
+from http_nodes import PRIVATE_BEFORE, XA, XB, Pair, kafka_pair, open_case, play
 
 from events.steps import STEPS
 from services.demo_story import Move, declined_after_override, repatriation
@@ -56,3 +59,25 @@ def test_each_timeline_holds_the_partners_facts(nodes: Pair) -> None:
     assert nodes.xb.state(case_id)["person"]["family_name"] == "Okafor"
     assert nodes.xa.get("/v1/audit/verify", "auditor").json()["ok"] is True
     assert nodes.xb.get("/v1/audit/verify", "auditor").json()["ok"] is True
+
+
+@pytest.mark.kafka
+def test_a_whole_repatriation_across_nodes_exchanging_over_the_broker(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """The same walk, the nodes built as `homeward serve` builds them, over a real broker."""
+    xa, xb = (f"{p}-{uuid.uuid4().hex[:6].upper()}" for p in ("XA", "XB"))
+    nodes = kafka_pair(tmp_path, kafka_bootstrap, xa, xb)
+    try:
+        story = repatriation(nodes.clock.now().date(), receiving=xb)
+        case_id = nodes.xa.post("/v1/cases", story.opening).json()["id"]
+        play(nodes, case_id, with_private_steps(story.moves))
+        xa_timeline, xb_timeline = nodes.xa.timeline(case_id), nodes.xb.timeline(case_id)
+        sent = [e["hash"] for e in xa_timeline if e["recorded_by"] == xa and e["type"]
+                not in ("AsylumClaimRecorded", "AsylumClaimClosed", "LegalProceedingLinked",
+                        "ProceedingsClearanceGiven")]
+        assert [e["sender_hash"] for e in xb_timeline if e["message_id"]] == sent
+        assert received(xa_timeline, xb) == [e["type"] for e in xb_timeline
+                                             if e["recorded_by"] == xb and not e["message_id"]]
+    finally:
+        nodes.close()

@@ -172,6 +172,29 @@ def test_an_inbox_killed_mid_stream_loses_nothing_and_applies_nothing_twice(
     assert all(r.startswith("duplicate:") for r in reasons)  # redelivered, recognised
 
 
+def test_a_relay_that_dies_before_recording_its_position_sends_again_and_the_partner_records_once(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    cases = referred_cases(a, b, count=2)
+    inbox = b.start_inbox()
+
+    class Dying(Relay):
+        def relay_once(self) -> int:
+            self.publish(self.messages(list(self.app.recorder.select_notifications(1, 1000))))
+            raise Crash  # acknowledged by the broker, but the position is never recorded
+
+    with pytest.raises(Crash):
+        Dying(a.app, a.key, a.new_producer).relay_once()
+    wait_until(lambda: complete(a, b, cases))
+    relay = a.start_relay()  # the restarted node starts from the last recorded position: 0
+    sent = sum(len(a.own_hashes(c)) for c in cases)
+    wait_until(lambda: relay.lag() == 0 and inbox.dead == sent)
+    assert complete(a, b, cases) and inbox.applied == sent
+    reasons = [r for r, _ in dead_letters(b, expected=sent)]
+    assert len(reasons) == sent and all(r.startswith("duplicate:") for r in reasons)
+
+
 def test_a_broker_outage_delays_the_partner_but_loses_nothing(tmp_path: Path) -> None:
     port, logs = free_port(), tmp_path / "broker"
     broker = LocalBroker(port=port, log_dir=logs).start()
