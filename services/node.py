@@ -24,6 +24,7 @@ from services.read_models import ReadModels
 from services.settings import Settings, node_secret, persistence_env
 
 JWT_SECRET_FILE = "jwt.secret"
+RELAY_LAG_LIMIT = 1000  # events recorded but not yet sent: more, and the node is not ready
 
 
 @dataclass
@@ -59,6 +60,8 @@ class Node:
                                   self.settings.kafka_bootstrap, self.settings.directory).start()
             self.background.insert(0, link.stop)
             self.checks["inbox"] = lambda: _require(link.ready(), "no inbox partition assigned")
+            self.checks["relay"] = lambda: _require(link.relay.lag() <= RELAY_LAG_LIMIT,
+                                                    "the relay is far behind the store")
         return self
 
     def close(self) -> None:
