@@ -36,8 +36,6 @@ class Node:
     idempotency: Idempotency
     access_log: AccessLog
     read_models: ReadModels
-    # Deadlines per corridor (referring, receiving); others use DOMAIN.md's defaults.
-    corridors: dict[tuple[str, str], Deadlines] = field(default_factory=dict)
     # Readiness checks by name: each returns normally when its part is reachable.
     checks: dict[str, Callable[[], object]] = field(default_factory=dict)
 
@@ -46,7 +44,8 @@ class Node:
         return self.settings.agency
 
     def deadlines(self, case: Case) -> Deadlines:
-        return self.corridors.get((case.state.referring, case.state.receiving), Deadlines())
+        # The same lookup the board and hand-offs use, so a case and its row agree.
+        return self.read_models.deadlines_for(case.state.referring, case.state.receiving)
 
     # The parts that run in the background once the node serves.
     background: list[Callable[[], None]] = field(default_factory=list)
@@ -109,8 +108,8 @@ def build_node(settings: Settings, clock: Clock | None = None) -> Node:
     tokens = token_verifier(settings)
     db = sidecar(settings)
     corridors = corridor_deadlines(settings)
+    # Deadlines per corridor (referring, receiving); others use DOMAIN.md's defaults.
     read_models = ReadModels(app, deadlines_for=lambda r, c: corridors.get((r, c), Deadlines()))
-    node = Node(settings, clock, app, tokens, SidecarIdempotency(db), AccessLog(db), read_models,
-                corridors)
+    node = Node(settings, clock, app, tokens, SidecarIdempotency(db), AccessLog(db), read_models)
     node.checks["store"] = app.recorder.max_notification_id
     return node

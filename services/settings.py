@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import binascii
 import secrets
+from base64 import b64decode
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -41,6 +43,29 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str | None) -> str | None:
         if value and urlparse(value).scheme not in ("sqlite", "postgresql", "postgres"):
             raise ValueError(f"must be sqlite:///PATH or postgresql://..., not {value!r}")
+        return value
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value and urlparse(value).scheme not in ("https", "http"):
+            raise ValueError(f"must be an https:// address, not {value!r}")
+        return value
+
+    @field_validator("cipher_key")
+    @classmethod
+    def _aes_key(cls, value: str | None) -> str | None:
+        # Checked here, not when the store first encrypts: a bad key must stop the node at
+        # start. The value is a secret, so the message never repeats it.
+        if value is None:
+            return value
+        try:
+            size = len(b64decode(value, validate=True))
+        except (binascii.Error, ValueError):
+            raise ValueError("must be a base64 AES key (make one with AESCipher.create_key)"
+                             ) from None
+        if size not in AESCipher.KEY_SIZES:
+            raise ValueError(f"an AES key has 16, 24 or 32 bytes, not {size}")
         return value
 
     @model_validator(mode="after")

@@ -20,9 +20,8 @@ KEY = AESCipher.create_key(num_bytes=32)
 
 
 def sqlite_env(tmp_path: Path) -> dict[str, str]:
-    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(tmp_path / "events.sqlite"),
-            "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": KEY}
+    return encrypted({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                      "SQLITE_DBNAME": str(tmp_path / "events.sqlite")})
 
 
 def encrypted(env: dict[str, str]) -> dict[str, str]:

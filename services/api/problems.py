@@ -38,7 +38,7 @@ class Problem(Exception):
                  headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status, self.detail, self.rule, self.errors = status, detail, rule, errors
-        self.slug = slug or TITLES.get(status, "error").lower().replace(" ", "-")
+        self.slug = slug  # None: `problem` names it after the status
         self.headers = dict(headers or {})
 
 

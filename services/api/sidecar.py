@@ -52,14 +52,37 @@ class PostgresSidecar:
         parts = urlparse(url)
         self.url = parts._replace(query="").geturl()
         self.schema = (parse_qs(parts.query).get("schema") or [""])[0]
+        # One connection, kept: every read of a case writes the access log, and a new
+        # connection per statement would cost more than the statement.
+        self._conn: Any = None
+        self._lock = threading.Lock()
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> Result:
         import psycopg
 
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            cursor = conn.execute(sql.replace("?", "%s"), tuple(params))
-            rows = cursor.fetchall() if cursor.description else []
-            return Result(cursor.rowcount, [tuple(r) for r in rows])
+        with self._lock:
+            try:
+                return self._run(sql, params)
+            except psycopg.OperationalError:
+                if not self._conn.broken:
+                    raise
+                # The kept connection was dead (the server restarted, an idle timeout):
+                # the statement never reached a server, so it runs once on a new one.
+                return self._run(sql, params)
+
+    def _run(self, sql: str, params: Sequence[Any]) -> Result:
+        import psycopg
+
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = psycopg.connect(self.url, autocommit=True)
+        cursor = self._conn.execute(sql.replace("?", "%s"), tuple(params))
+        rows = cursor.fetchall() if cursor.description else []
+        return Result(cursor.rowcount, [tuple(r) for r in rows])
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
 
     def table(self, name: str) -> str:
         return f'"{self.schema}".{name}' if self.schema else name

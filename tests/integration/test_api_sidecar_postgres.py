@@ -33,3 +33,18 @@ def test_the_access_log_on_postgres(postgres_url: str, pg_schema: str) -> None:
     log.record(case_id, "XA-NRM", "ana", "case", "referral", AT)
     [entry] = log.of_case(case_id)
     assert (entry.sub, entry.what, entry.purpose) == ("ana", "case", "referral")
+
+
+def test_one_connection_is_kept_and_replaced_when_it_dies(postgres_url: str,
+                                                          pg_schema: str) -> None:
+    import psycopg
+
+    db = PostgresSidecar(f"{postgres_url}?schema={pg_schema}")
+    [(pid,)] = db.run("SELECT pg_backend_pid()").rows
+    assert db.run("SELECT pg_backend_pid()").rows == [(pid,)]
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    log = AccessLog(db)  # the next statements run, on a new connection
+    log.record(uuid4(), "XA-NRM", "ana", "case", None, AT)
+    assert db.run("SELECT pg_backend_pid()").rows != [(pid,)]
+    db.close()

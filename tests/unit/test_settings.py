@@ -18,6 +18,9 @@ def test_a_missing_agency_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("name, value", [
     ("HOMEWARD_AGENCY", "xa nrm"),
     ("HOMEWARD_DATABASE_URL", "mysql://db/homeward"),
+    ("HOMEWARD_JWKS_URL", "file:///etc/keys.json"),
+    ("HOMEWARD_CIPHER_KEY", "not base64 at all!"),
+    ("HOMEWARD_CIPHER_KEY", "c2hvcnQ="),  # base64, but 5 bytes: no AES key
 ])
 def test_a_bad_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
@@ -25,6 +28,8 @@ def test_a_bad_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: str, valu
     with pytest.raises(SettingsError) as refused:
         load()
     assert str(refused.value).startswith(name) and "\n" not in str(refused.value)
+    if name == "HOMEWARD_CIPHER_KEY":  # a secret is never echoed
+        assert value not in str(refused.value)
 
 
 def test_sqlite_in_the_data_dir_by_default_and_postgres_when_asked(tmp_path: Path) -> None:
