@@ -207,6 +207,7 @@ def consumer(
         auto_offset_reset="earliest",
         max_poll_records=100,
         metadata_max_age_ms=10_000,  # a re-created or re-partitioned inbox is seen soon
+        reconnect_backoff_max_ms=topics.RECONNECT_BACKOFF_MAX_MS,
         # The broker may hold an empty fetch this long even after a message arrived:
         # kafka-python's 500 ms default is then most of the cross-border latency.
         fetch_max_wait_ms=fetch_max_wait_ms,

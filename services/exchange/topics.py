@@ -32,6 +32,11 @@ def headers(schema: str, message_id: str, sender: str) -> list[tuple[str, bytes]
             ("sender", sender.encode())]
 
 
+# kafka-python backs off up to 30 s between reconnects by default; after a broker outage
+# the exchange should resume within about a second of the broker's return.
+RECONNECT_BACKOFF_MAX_MS = 1000
+
+
 def producer(bootstrap: str, client: Mapping[str, Any] | None = None) -> KafkaProducer:
     """Acks from all in-sync replicas and idempotence (kafka-python 3's defaults, stated),
     and short timeouts so an unreachable broker is an error within seconds, not minutes."""
@@ -43,6 +48,7 @@ def producer(bootstrap: str, client: Mapping[str, Any] | None = None) -> KafkaPr
         max_block_ms=5000,
         request_timeout_ms=5000,
         delivery_timeout_ms=10000,
+        reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
         **dict(client or {}),
     )
 
