@@ -23,6 +23,8 @@ from events.steps.opening import IDENTITY_FIELDS
 from events.steps.referral import ReferralSent
 from events.values import Received, Scope
 from services.contract.registry import (
+    ContractError,
+    default_registry,
     parse_schema_name,
     schema_name,
     validate_envelope,
@@ -31,9 +33,6 @@ from services.contract.registry import (
 from services.contract.upcasting import accept
 from services.exchange.keys import verify
 
-# The domain writes the first version of every message type; a later version is
-# adopted here once the domain's events carry what it adds (consumers upcast).
-WRITTEN_VERSION = 1
 MILESTONE = "milestone"
 MONITOR = "monitor"
 # Milestones arrive at the monitor from the step's owner, so these carry the hand-off clock.
@@ -98,6 +97,22 @@ def shared_payload(case_at_event: Case, event: CaseEvent) -> dict[str, Any]:
     return data
 
 
+def written_version(kind: str, payload: dict[str, Any]) -> int:
+    """The newest version of the type that says all the event says: a transport plan that
+    names its escort organisation goes as v2, one that does not as v1 (the consumer upcasts).
+    Raises the oldest version's ContractError if none fits."""
+    registry = default_registry()
+    versions = registry.versions(kind)
+    for version in reversed(versions[1:]):
+        try:
+            registry.validate_payload(kind, version, payload)
+            return version
+        except ContractError:
+            continue
+    registry.validate_payload(kind, versions[0], payload)
+    return versions[0]
+
+
 def to_envelope(
     case_at_event: Case, event: CaseEvent, sequence: int, sender_key: Signer
 ) -> dict[str, Any]:
@@ -106,12 +121,12 @@ def to_envelope(
         raise ValueError(f"{event.type} v{event.originator_version} does not leave the agency")
     kind = message_type(event)
     payload = shared_payload(case_at_event, event)
-    validate_payload(kind, WRITTEN_VERSION, payload)
+    version = written_version(kind, payload)
     sender, case_id = event.recorded_by, case_at_event.id
     mid = str(message_id(case_id, sender, event.originator_version))
     envelope = {
         "message_id": mid,
-        "schema": schema_name(kind, WRITTEN_VERSION),
+        "schema": schema_name(kind, version),
         "case_id": str(case_id),
         "sender": sender,
         "recipient": partner(case_at_event, sender),

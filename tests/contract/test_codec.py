@@ -247,3 +247,18 @@ def test_a_bad_envelope_is_refused_naming_the_field() -> None:
         from_envelope({**env, "sequence": 0})
     with pytest.raises(ContractError, match="payload.scopes"):
         from_envelope({**env, "payload": {**env["payload"], "scopes": "all"}})
+
+
+def test_a_transport_plan_goes_as_the_newest_version_that_says_all_it_says() -> None:
+    story = repatriation(START.date())
+    named = next(m for m in story.moves if m.path == "transport")
+    organisation = Move(named.side, "transport",
+                        {**named.body, "escort_organisation": "Regional escort service"})
+    moves = story.moves[: story.moves.index(named)]
+    for plan, version, escort in ((named, 1, "unspecified"),
+                                  (organisation, 2, "Regional escort service")):
+        pair = Pair().play(Story(story.opening, [*moves, plan]))
+        sent = pair.exchanged[-1]
+        assert sent.envelope["schema"] == f"homeward.transport-planned.v{version}"
+        _, _, latest, payload, _ = sent.decoded
+        assert latest == 2 and payload["escort_organisation"] == escort
