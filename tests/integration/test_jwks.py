@@ -1,0 +1,64 @@
+"""The production option: tokens verified against an identity provider's JWKS URL,
+served here by a real HTTP server on a free port."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from services.api.auth import TokenVerifier, Unauthorized
+
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+STRANGER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="module")
+def jwks_url() -> Iterator[str]:
+    jwk = {**json.loads(RSAAlgorithm.to_jwk(KEY.public_key())), "kid": "idp-1", "use": "sig",
+           "alg": "RS256"}
+    document = json.dumps({"keys": [jwk]}).encode()
+
+    class Keys(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Keys)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    server.shutdown()
+
+
+def token(key: object, algorithm: str = "RS256", **claims: object) -> str:
+    now = datetime.now(UTC)
+    body = {"sub": "ana", "agency": "XA-NRM", "roles": ["caseworker"], "iat": now,
+            "exp": now + timedelta(hours=1), **claims}
+    return jwt.encode(body, key, algorithm=algorithm, headers={"kid": "idp-1"})  # type: ignore[arg-type]
+
+
+def test_a_token_signed_by_the_identity_provider_verifies(jwks_url: str) -> None:
+    who = TokenVerifier(jwks_url=jwks_url).principal(f"Bearer {token(KEY)}")
+    assert (who.sub, who.agency, [r.value for r in who.roles]) == ("ana", "XA-NRM", ["caseworker"])
+
+
+@pytest.mark.parametrize("forged", [
+    pytest.param(lambda: token(STRANGER), id="another key"),
+    pytest.param(lambda: token("a-shared-secret", "HS256"), id="a symmetric token"),
+    pytest.param(lambda: token(KEY, exp=datetime.now(UTC) - timedelta(minutes=1)), id="expired"),
+])
+def test_anything_else_is_unauthorized(jwks_url: str, forged: object) -> None:
+    with pytest.raises(Unauthorized):
+        TokenVerifier(jwks_url=jwks_url).principal(f"Bearer {forged()}")  # type: ignore[operator]
