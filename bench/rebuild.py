@@ -79,25 +79,27 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = environment(args, Path(tmp))
-        desk = Desk(env)
-        began = time.perf_counter()
-        events = fill(desk, args.cases)
-        print(f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; {args.cases} cases, "
-              f"{events} events written in {time.perf_counter() - began:.1f} s")
-        read, seconds = read_rate(desk)
-        raw = read / seconds
-        print(f"notification log read: {read} events in {seconds:.3f} s = {raw:,.0f} events/s")
-        read, seconds = read_rate(desk, decode=True)
-        print(f"  read and decoded:      {read} events in {seconds:.3f} s = "
-              f"{read / seconds:,.0f} events/s")
-        store = read_store_for(env)
-        for runner in runners(desk.app, store):
-            result = runner.rebuild()
-            print(f"rebuild {result.name}: {result.events} events in {result.seconds:.3f} s = "
-                  f"{result.rate:,.0f} events/s; {result.rate / raw:.3f} of the raw read rate")
-        store.close()
-        desk.app.close()
-        drop(args, env)
+        try:
+            desk = Desk(env)
+            began = time.perf_counter()
+            events = fill(desk, args.cases)
+            print(f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; {args.cases} cases, "
+                  f"{events} events written in {time.perf_counter() - began:.1f} s")
+            read, seconds = read_rate(desk)
+            raw = read / seconds
+            print(f"notification log read: {read} events in {seconds:.3f} s = {raw:,.0f} events/s")
+            read, seconds = read_rate(desk, decode=True)
+            print(f"  read and decoded:      {read} events in {seconds:.3f} s = "
+                  f"{read / seconds:,.0f} events/s")
+            store = read_store_for(env)
+            for runner in runners(desk.app, store):
+                result = runner.rebuild()
+                print(f"rebuild {result.name}: {result.events} events in {result.seconds:.3f} s = "
+                      f"{result.rate:,.0f} events/s; {result.rate / raw:.3f} of the raw read rate")
+            store.close()
+            desk.app.close()
+        finally:
+            drop(args, env)
     return 0
 
 
