@@ -14,6 +14,7 @@ from events.steps import OpenCase
 from events.values import Role, Status
 from projections.board import BoardFilters
 from services.api import board as store_board
+from services.api.corridors import check_corridor
 from services.api.deps import (
     IDEMPOTENT,
     CaseReader,
@@ -38,6 +39,7 @@ MAX_VERSION = 2**31 - 1  # far past any case, and within every store's integer c
 def open_case(body: OpenCase, who: Opener, node: NodeDep, metrics: MetricsDep,
               response: Response) -> Recorded:
     check_dates(body)
+    check_corridor(node.settings, body.receiving_agency)
     case = node.app.open_case(body, who.actor())
     metrics.steps.labels("CaseOpened").inc()
     response.headers["Location"] = f"/v1/cases/{case.id}"

@@ -1,0 +1,328 @@
+"""The inbox's admission, driven directly over real SQLite stores: every refusal names its
+reason, and a refused message leaves this agency's case as it was.
+
+Messages are built as the partner's relay builds them (the real codec and Ed25519 keys),
+then, where a test needs a bad one, changed and signed again by whoever sends it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from exchange_nodes import sqlite_env
+
+from events.case import Case
+from events.steps import OpenCase
+from events.values import Actor
+from services.application import CaseNotFound, Homeward
+from services.contract.codec import encode, pseudonym, sign
+from services.demo_story import PERSON, repatriation
+from services.exchange import topics
+from services.exchange.admission import RETRIES, Admission, Rejected
+from services.exchange.directory import Directory, DirectoryFile, save
+from services.exchange.keys import SigningKey
+from services.exchange.relay import Relay
+
+XA, XB, XC, XD = "XA-NRM", "XB-NRM", "XC-NRM", "XD-NRM"  # this agency is XB
+CORRIDORS = [(XA, XB), (XC, XB), (XC, XD)]
+
+
+def no_broker() -> Any:
+    raise AssertionError("admission tests build messages; they never publish")
+
+
+@dataclass
+class Referral:
+    """A case XA opened and referred to XB: what XA's relay sends, in order."""
+
+    case_id: UUID
+    messages: list[dict[str, Any]]  # case-opened, consent-recorded, referral-sent
+    milestones: list[dict[str, Any]]
+
+
+class World:
+    """XA (referring, its own store), XB (this agency: the store under test) and XC, an
+    agency the directory trusts on other corridors."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.keys = {code: SigningKey.generate(code) for code in (XA, XB, XC)}
+        self.directory_path = tmp_path / "directory.json"
+        self.write_directory(CORRIDORS)
+        self.a = Homeward(sqlite_env(tmp_path / "xa.sqlite"))
+        self.b_env = sqlite_env(tmp_path / "xb.sqlite")
+        self.b = Homeward(self.b_env)
+        self.directory = DirectoryFile(self.directory_path).current
+        self.admission = Admission(self.b, XB, self.directory)
+
+    def write_directory(self, corridors: list[tuple[str, str]]) -> None:
+        directory = Directory()
+        for key in self.keys.values():
+            directory = directory.with_agency(key)
+        for referring, receiving in corridors:
+            directory = directory.with_corridor(referring, receiving)
+        save(self.directory_path, directory)
+
+    def refer(self, scopes: list[str] | None = None) -> Referral:
+        story = repatriation(datetime.now(UTC).date(), scopes=scopes, receiving=XB)
+        case_id = self.a.open_case(OpenCase(**story.opening), Actor(XA, "worker")).id
+        for move in story.moves[:2]:
+            assert move.path in ("consent", "referral")
+            self.a.record(case_id, move.path, move.body, move.actor(XA, XB))
+        relay = Relay(self.a, self.keys[XA], no_broker)
+        out = relay.messages(list(self.a.recorder.select_notifications(1, 1000)))
+        messages = [m.envelope for m in out if m.topic == topics.inbox(XB)
+                    and m.envelope["case_id"] == str(case_id)]
+        milestones = [m.envelope for m in out if m.topic == topics.MONITORING
+                      and m.envelope["case_id"] == str(pseudonym(case_id))]
+        assert len(messages) == 3
+        return Referral(case_id, messages, milestones)
+
+    def admit(self, message: dict[str, Any] | bytes, admission: Admission | None = None) -> None:
+        admission = admission or self.admission
+        value = message if isinstance(message, bytes) else encode(message)
+        admission.apply(admission.verify(value))
+
+    def stream(self, case_id: UUID) -> list[tuple[str, str]]:
+        """This agency's stream of the case (empty while it does not know the case)."""
+        try:
+            return [(e.type, e.hash) for e in self.b.timeline(case_id)]
+        except CaseNotFound:
+            return []
+
+    def refused(self, message: dict[str, Any] | bytes, case_id: UUID) -> str:
+        """The reason code of the refusal; the case must be as it was before."""
+        before = self.stream(case_id)
+        with pytest.raises(Rejected) as refusal:
+            self.admit(message)
+        assert self.stream(case_id) == before
+        return refusal.value.reason.split(":")[0]
+
+
+@pytest.fixture
+def world(tmp_path: Path):  # type: ignore[no-untyped-def]
+    world = World(tmp_path)
+    yield world
+    world.a.close()
+    world.b.close()
+
+
+def signed(message: dict[str, Any], key: SigningKey, **changes: Any) -> dict[str, Any]:
+    """The message with `changes`, signed by `key` (its sender must sign what it sends)."""
+    return sign({**message, **changes}, key)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+# -- the message itself -------------------------------------------------------
+
+@pytest.mark.parametrize("value", [b"{this is not json", b'"\xff\xfe"'],
+                         ids=["not-json", "not-utf-8"])
+def test_bytes_that_are_not_json_are_refused(world: World, value: bytes) -> None:
+    referral = world.refer()
+    world.admit(referral.messages[0])
+
+    assert world.refused(value, referral.case_id) == "not-json"
+
+
+def test_a_message_its_schema_does_not_allow_is_refused(world: World) -> None:
+    referral = world.refer()
+    opening = referral.messages[0]
+    bad = signed(opening, world.keys[XA], payload={**opening["payload"], "unknown": 1})
+
+    assert world.refused(bad, referral.case_id) == "schema"
+    world.admit(opening)
+
+
+# -- who sent it --------------------------------------------------------------
+
+@pytest.mark.parametrize("sender", ["stranger", "rotated-key"])
+def test_a_sender_or_key_the_directory_does_not_list_is_refused(world: World,
+                                                               sender: str) -> None:
+    referral = world.refer()
+    # An agency nobody published, or XA signing with a key it has not published yet.
+    key = SigningKey.generate("XE-NRM" if sender == "stranger" else XA)
+    bad = signed(referral.messages[0], key, sender=key.agency)
+
+    assert world.refused(bad, referral.case_id) == "unknown-sender"
+    world.admit(referral.messages[0])
+
+
+def test_a_message_changed_after_it_was_signed_is_refused(world: World) -> None:
+    referral = world.refer()
+    world.admit(referral.messages[0])
+    world.admit(referral.messages[1])
+    genuine = referral.messages[2]
+    changed = {**genuine, "payload": {**genuine["payload"], "note": "changed on the way"}}
+
+    assert world.refused(encode(changed), referral.case_id) == "bad-signature"
+    world.admit(genuine)
+
+
+def test_a_message_addressed_to_another_agency_is_refused(world: World) -> None:
+    referral = world.refer()
+    elsewhere = signed(referral.messages[0], world.keys[XA], recipient=XC)
+
+    assert world.refused(elsewhere, referral.case_id) == "wrong-recipient"
+    world.admit(referral.messages[0])
+
+
+# -- on which corridor -------------------------------------------------------
+
+def test_a_trusted_agency_that_is_not_on_the_case_is_refused(world: World) -> None:
+    referral = world.refer()
+    for message in referral.messages:
+        world.admit(message)
+    # XC is trusted (and has a corridor to XB), but this case is XA's and XB's.
+    intruder = signed(referral.messages[0], world.keys[XC], sender=XC, message_id=new_id(),
+                      schema="homeward.referral-accepted.v1", payload={"note": "accepted"})
+
+    assert world.refused(intruder, referral.case_id) == "not-a-partner"
+
+
+def test_a_case_opened_between_two_other_agencies_is_refused(world: World) -> None:
+    referral = world.refer()
+    opening = referral.messages[0]
+    case_id = uuid.uuid4()
+    # XC -> XD is a corridor the directory lists, but not one this agency is on.
+    theirs = signed(opening, world.keys[XC], sender=XC, case_id=str(case_id),
+                    correlation_id=str(case_id), message_id=new_id(),
+                    payload={**opening["payload"], "referring_agency": XC,
+                             "receiving_agency": XD})
+
+    assert world.refused(theirs, case_id) == "not-a-partner"
+
+
+def test_a_case_opened_on_a_corridor_the_directory_does_not_list_is_refused(
+    world: World,
+) -> None:
+    world.write_directory([(XC, XB)])
+    referral = world.refer()
+
+    assert world.refused(referral.messages[0], referral.case_id) == "no-corridor"
+    world.write_directory(CORRIDORS)
+    world.admit(referral.messages[0])
+
+
+def test_a_corridor_taken_out_of_the_directory_stops_the_messages_of_its_cases(
+    world: World,
+) -> None:
+    referral = world.refer()
+    world.admit(referral.messages[0])
+    world.write_directory([(XC, XB), (XC, XD)])
+
+    assert world.refused(referral.messages[1], referral.case_id) == "no-corridor"
+
+
+@pytest.mark.parametrize("where", ["a-step", "an-opening-out-of-sequence"])
+def test_a_message_on_a_case_unknown_here_is_refused(world: World, where: str) -> None:
+    referral = world.refer()
+    case_id = uuid.uuid4()
+    # A step needs the case; an opening starts it only as the sender's first message.
+    message = referral.messages[1] if where == "a-step" else referral.messages[0]
+    unknown = signed(message, world.keys[XA], case_id=str(case_id), sequence=2,
+                     correlation_id=str(case_id), message_id=new_id())
+
+    assert world.refused(unknown, case_id) == "case-not-found"
+
+
+# -- recording it ------------------------------------------------------------
+
+def test_a_message_type_with_no_step_here_is_refused(world: World) -> None:
+    referral = world.refer()
+    for message in referral.messages:
+        world.admit(message)
+    # A milestone is valid and signed, but it is for the monitor, not a step of the case.
+    milestone = signed(referral.milestones[0], world.keys[XA], recipient=XB,
+                       case_id=str(referral.case_id), correlation_id=str(referral.case_id),
+                       sequence=len(referral.messages) + 1, message_id=new_id())
+
+    assert world.refused(milestone, referral.case_id) == "unknown-step"
+
+
+@pytest.mark.parametrize("copy", ["same-message", "same-sequence"])
+def test_a_message_recorded_before_is_refused_as_a_duplicate(world: World, copy: str) -> None:
+    referral = world.refer()
+    for message in referral.messages[:2]:
+        world.admit(message)
+    again = referral.messages[1]
+    if copy == "same-sequence":  # another id, a sequence already recorded
+        again = signed(again, world.keys[XA], message_id=new_id())
+
+    assert world.refused(again, referral.case_id) == "duplicate"
+
+
+def test_a_step_the_sender_does_not_own_is_refused_with_the_domain_rule(world: World) -> None:
+    referral = world.refer()
+    for message in referral.messages:
+        world.admit(message)
+    # Only the receiving agency accepts a referral.
+    own_acceptance = signed(referral.messages[2], world.keys[XA], message_id=new_id(),
+                            schema="homeward.referral-accepted.v1", sequence=4,
+                            payload={"note": "accepted on their behalf"})
+
+    assert world.refused(own_acceptance, referral.case_id) == "step-owner"
+
+
+def test_an_identity_sent_without_consent_to_share_it_is_refused(world: World) -> None:
+    referral = world.refer(scopes=["refer"])
+    for message in referral.messages[:2]:
+        world.admit(message)
+    sent = referral.messages[2]
+    assert "person" not in sent["payload"]
+    identified = signed(sent, world.keys[XA], payload={**sent["payload"], "person": PERSON})
+
+    assert world.refused(identified, referral.case_id) == "data-minimisation"
+    world.admit(sent)
+
+
+class Contended(Homeward):
+    """This agency's store where another worker saves the same case between each read
+    of it and the inbox's save (a second process on the same SQLite file)."""
+
+    rival: Homeward | None = None
+    rival_saves = 0
+
+    def case(self, case_id: UUID, version: int | None = None) -> Case:
+        case = super().case(case_id, version)
+        if self.rival is not None:
+            self.rival.record(case_id, "risk-assessment",
+                              {"level": "low", "factors": [], "valid_until": "2099-01-01"},
+                              Actor(XB, "rival"))
+            self.rival_saves += 1
+        return case
+
+
+def test_a_message_that_keeps_meeting_local_changes_is_refused_as_a_conflict(
+    world: World,
+) -> None:
+    referral = world.refer()
+    for message in referral.messages[:2]:
+        world.admit(message)
+    busy = Contended(world.b_env)
+    admission = Admission(busy, XB, world.directory)
+    fact = admission.verify(encode(referral.messages[2]))
+    received_before = [e.hash for e in world.b.timeline(referral.case_id) if e.received]
+    busy.rival = Homeward(world.b_env)
+    try:
+        with pytest.raises(Rejected) as refusal:
+            admission.apply(fact)
+    finally:
+        busy.rival.close()
+        busy.rival = None
+
+    assert refusal.value.reason.split(":")[0] == "conflict"
+    assert busy.rival_saves == RETRIES  # it tried again each time before giving up
+    timeline = world.b.timeline(referral.case_id)
+    assert [e.hash for e in timeline if e.received] == received_before
+    assert [e.type for e in timeline][-RETRIES:] == ["RiskAssessed"] * RETRIES
+    admission.apply(fact)  # once the case is quiet, the same message is recorded
+    assert world.b.timeline(referral.case_id)[-1].type == "ReferralSent"
+    busy.close()
