@@ -10,11 +10,12 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Request
 
 from events.values import Role
-from services.api import problems
+from services.api import pages, problems
 from services.api.auth import Principal, TokenVerifier
 from services.api.problems import Problem
 from services.clock import Clock, SystemClock
-from services.monitor_view import MilestoneConsumer, MonitorView
+from services.exchange.directory import directory_path
+from services.monitor_view import MilestoneConsumer, MilestoneGate, MonitorView
 from services.node import token_verifier
 from services.projection_store import ReadStore, SqliteReadStore
 from services.settings import Settings
@@ -26,13 +27,14 @@ class MonitorNode:
     clock: Clock
     view: MonitorView
     tokens: TokenVerifier
+    gate: MilestoneGate  # only milestones signed by an agency of the trust directory
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> MonitorNode:
         """Consume `homeward.monitoring` in the background, if a broker is configured."""
         if self.settings.kafka_bootstrap:
-            consumer = MilestoneConsumer(self.settings.kafka_bootstrap, self.view)
+            consumer = MilestoneConsumer(self.settings.kafka_bootstrap, self.view, self.gate)
             thread = threading.Thread(target=self._consume, args=(consumer,), daemon=True,
                                       name="monitor-consumer")
             thread.start()
@@ -65,7 +67,8 @@ def read_store(settings: Settings) -> ReadStore:
 
 def build_monitor(settings: Settings, clock: Clock | None = None) -> MonitorNode:
     return MonitorNode(settings, clock or SystemClock(), MonitorView(read_store(settings)),
-                       token_verifier(settings))
+                       token_verifier(settings),
+                       MilestoneGate.of_file(directory_path(settings.home, settings.directory)))
 
 
 def _monitor(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
@@ -103,5 +106,6 @@ def create_monitor_app(node: MonitorNode) -> FastAPI:
         node.view.store.all("monitor")
         return {"status": "ready"}
 
+    app.include_router(pages.monitor_router)  # the corridors page; its data needs a token
     problems.install(app)
     return app

@@ -2,6 +2,11 @@
 view out. The monitor has no case store: these documents are all it keeps, and they
 hold only the checked milestone fields (see `projections.monitor`).
 
+Only milestones an agency of the trust directory signed, for a corridor the directory
+lists and the agency is on, are merged (`MilestoneGate`): a forged milestone would
+skew the statistics published from here. With no agency in the directory the monitor
+trusts nobody and sees nothing, rather than accepting anything unsigned.
+
 The consumer commits its Kafka offsets only after the documents are written, so a
 crash redelivers; merging the same milestone twice changes nothing.
 """
@@ -10,8 +15,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +27,9 @@ from kafka import KafkaConsumer
 from projections.board import DeadlinesFor, default_deadlines
 from projections.monitor import K_ANONYMITY, NotAMilestone, corridors_view, merge, parse_milestone
 from projections.projection import Doc
-from services.contract.codec import decode
+from services.contract.codec import MILESTONE, MONITOR
+from services.exchange.admission import Rejected, authentic
+from services.exchange.directory import Directory, DirectoryFile
 from services.exchange.kafka_settings import consumer_group_settings
 from services.exchange.topics import MONITORING
 from services.projection_store import ReadStore
@@ -66,24 +75,65 @@ def _pseudonym(case: str) -> str:
         raise NotAMilestone("the key is not a pseudonymous case id") from None
 
 
-def milestone_of(key: bytes | None, value: bytes) -> tuple[str, Mapping[str, Any]]:
-    """A Kafka record as (case, payload): the value is a milestone envelope."""
-    try:
-        envelope = decode(value)
-    except ValueError:
-        raise NotAMilestone("the value is not JSON") from None
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("payload"), dict):
-        raise NotAMilestone("the value is not an envelope with a payload")
-    case = key.decode("utf-8", "replace") if key else str(envelope.get("case_id", ""))
-    return case, envelope["payload"]
+class MilestoneGate:
+    """Lets through only milestones signed with the key the trust directory lists for
+    their sender, naming a corridor the directory lists and the sender is on. Refusals
+    are counted per reason in `refused`."""
+
+    def __init__(self, directory: Callable[[], Directory]) -> None:
+        self.directory = directory
+        self.refused: Counter[str] = Counter()
+
+    @classmethod
+    def of_file(cls, path: Path) -> MilestoneGate:
+        """Trusts the directory file as it stands at each milestone; says once, now, if it
+        trusts nobody yet (the file is absent or lists no agency)."""
+        gate = cls(DirectoryFile(path).current)
+        if not gate.directory().agencies:
+            log.warning("the trust directory %s lists no agency: every milestone is refused "
+                        "until it does", path)
+        return gate
+
+    def admit(self, records: Iterable[tuple[str, bytes]]) -> list[tuple[str, dict[str, Any]]]:
+        """The trusted milestones of (where, value) records; each refusal is logged with
+        where the record was and the reason's code only (its detail may quote the message)."""
+        passed = []
+        for where, value in records:
+            try:
+                passed.append(self.check(value))
+            except Rejected as refusal:
+                log.warning("milestone %s refused: %s", where, refusal.code)
+        return passed
+
+    def check(self, value: bytes) -> tuple[str, dict[str, Any]]:
+        """The (pseudonymous case id, payload) of a trusted milestone, or Rejected. The
+        case id is the signed one, never the unsigned Kafka key."""
+        try:
+            return self._verify(value)
+        except Rejected as refusal:
+            self.refused[refusal.code] += 1
+            raise
+
+    def _verify(self, value: bytes) -> tuple[str, dict[str, Any]]:
+        directory = self.directory()
+        signed = authentic(value, directory)
+        if signed.kind != MILESTONE or signed.envelope["recipient"] != MONITOR:
+            raise Rejected("not-a-milestone")
+        corridor = signed.payload["corridor"]
+        referring, receiving = corridor["referring"], corridor["receiving"]
+        if signed.received.sender not in (referring, receiving):
+            raise Rejected("not-on-corridor")
+        if directory.corridor(referring, receiving) is None:
+            raise Rejected("no-corridor")
+        return str(signed.case_id), signed.payload
 
 
 class MilestoneConsumer:
     """Reads `homeward.monitoring` in a consumer group, with the explicit group timing."""
 
-    def __init__(self, bootstrap: str, view: MonitorView, group_id: str = GROUP,
-                 topic: str = MONITORING, **group: int) -> None:
-        self.view = view
+    def __init__(self, bootstrap: str, view: MonitorView, gate: MilestoneGate,
+                 group_id: str = GROUP, topic: str = MONITORING, **group: int) -> None:
+        self.view, self.gate = view, gate
         self.consumer = KafkaConsumer(
             topic, bootstrap_servers=bootstrap, group_id=group_id,
             enable_auto_commit=False, auto_offset_reset="earliest",
@@ -92,13 +142,8 @@ class MilestoneConsumer:
 
     def poll_once(self, timeout_ms: int = 1000) -> int:
         batches = self.consumer.poll(timeout_ms=timeout_ms)
-        pairs = []
-        for records in batches.values():
-            for record in records:
-                try:
-                    pairs.append(milestone_of(record.key, record.value))
-                except NotAMilestone as error:
-                    log.warning("record %s@%d refused: %s", record.topic, record.offset, error)
+        pairs = self.gate.admit((f"{record.topic}@{record.offset}", record.value)
+                                for records in batches.values() for record in records)
         kept = self.view.record(pairs) if pairs else 0
         if batches:
             self.consumer.commit()

@@ -33,6 +33,7 @@ from services.settings import load as load_settings
 REFERRING, RECEIVING, MONITOR = "XA-NRM", "XB-NRM", "monitor"
 ROLES = {REFERRING: ["caseworker", "supervisor", "auditor"],
          RECEIVING: ["caseworker", "supervisor", "auditor"], MONITOR: ["monitor"]}
+PAGES = {MONITOR: "/ui/corridors"}  # each agency node serves its status board at /ui/board
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ def _announce(nodes: list[Member], bootstrap: str) -> None:
     print(f"Homeward is running. Broker: {bootstrap}. Press Ctrl-C to stop.\n")
     for member in nodes:
         print(f"{member.agency:8} {member.url}   API docs: {member.url}/docs")
+        print(f"  web page    {member.url}{PAGES.get(member.agency, '/ui/board')}")
         for role in ROLES[member.agency]:
             print(f"  {role:11} token: {member.token(role)}")
         print()

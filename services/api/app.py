@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.api import problems
+from services.api import pages, problems
 from services.api.limits import BodyLimit
 from services.api.metrics import CountRequests, Metrics
 from services.api.replay import IdempotentPosts
@@ -21,6 +21,7 @@ def create_app(node: Node) -> FastAPI:
     app.state.metrics = Metrics()
     for router in (cases.router, steps.router, handoffs.router, audit.router, health.router):
         app.include_router(router)
+    app.include_router(pages.router)  # the status board page; its data needs a token
     problems.install(app)
     # The last added runs first: count everything, then bound the body, then replay.
     app.add_middleware(IdempotentPosts, tokens=node.tokens, store=node.idempotency,

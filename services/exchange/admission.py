@@ -29,7 +29,7 @@ class Rejected(Exception):
 
     def __init__(self, code: str, detail: str = "") -> None:
         super().__init__(f"{code}: {detail}" if detail else code)
-        self.reason = str(self)
+        self.code, self.reason = code, str(self)
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,39 @@ class Fact:
     received: Received
 
 
+@dataclass(frozen=True)
+class Signed:
+    """A message valid by its schemas (upcast) and signed with its sender's listed key."""
+
+    envelope: dict[str, Any]
+    case_id: UUID
+    kind: str
+    payload: dict[str, Any]
+    received: Received
+
+
+def authentic(value: bytes, directory: Directory) -> Signed:
+    """Parsed, validated, and its signature checked against the key the trust directory
+    lists for its sender; Rejected (not-json, schema, unknown-sender, bad-signature) if not.
+    The inbox and the monitor both trust a message only through this."""
+    try:
+        envelope = decode(value)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise Rejected("not-json", str(error)[:200]) from None
+    try:
+        case_id, kind, _, payload, received = from_envelope(envelope)
+    except ContractError as error:
+        raise Rejected("schema", str(error)[:1000]) from None
+    sender, key_id = envelope["sender"], envelope["integrity"]["key_id"]
+    key = directory.key(sender, key_id)
+    if key is None:
+        raise Rejected("unknown-sender",
+                       f"{sender} with key {key_id} is not in the trust directory")
+    if not signature_valid(envelope, key):
+        raise Rejected("bad-signature", f"message {received.message_id} from {sender}")
+    return Signed(envelope, case_id, kind, payload, received)
+
+
 class Admission:
     def __init__(self, app: Homeward, agency: str, directory: Callable[[], Directory]) -> None:
         self.app, self.agency, self.directory = app, agency, directory
@@ -49,25 +82,12 @@ class Admission:
 
     def verify(self, value: bytes) -> Fact:
         """The message as a fact this agency may record, or Rejected saying why not."""
-        try:
-            envelope = decode(value)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise Rejected("not-json", str(error)[:200]) from None
-        try:
-            case_id, kind, _, payload, received = from_envelope(envelope)
-        except ContractError as error:
-            raise Rejected("schema", str(error)[:1000]) from None
-        sender = envelope["sender"]
-        key = self.directory().key(sender, envelope["integrity"]["key_id"])
-        if key is None:
-            raise Rejected("unknown-sender", f"{sender} with key {envelope['integrity']['key_id']}"
-                           " is not in the trust directory")
-        if not signature_valid(envelope, key):
-            raise Rejected("bad-signature", f"message {received.message_id} from {sender}")
-        if envelope["recipient"] != self.agency:
-            raise Rejected("wrong-recipient", f"addressed to {envelope['recipient']}")
-        self._check_corridor(case_id, kind, payload, sender)
-        return Fact(case_id, kind, payload, received)
+        signed = authentic(value, self.directory())
+        recipient = signed.envelope["recipient"]
+        if recipient != self.agency:
+            raise Rejected("wrong-recipient", f"addressed to {recipient}")
+        self._check_corridor(signed.case_id, signed.kind, signed.payload, signed.received.sender)
+        return Fact(signed.case_id, signed.kind, signed.payload, signed.received)
 
     def _check_corridor(self, case_id: UUID, kind: str, payload: dict[str, Any], sender: str
                         ) -> None:

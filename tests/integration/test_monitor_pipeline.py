@@ -17,33 +17,48 @@ from builders import CANARY, T0, XA, XB
 from kafka import KafkaProducer
 from projection_desk import DEPARTED, Desk, sqlite_env
 
-from services.contract.codec import encode, pseudonym
+from services.contract.codec import encode, pseudonym, sign
 from services.exchange import topics
+from services.exchange.directory import Directory, save
 from services.exchange.keys import SigningKey
 from services.exchange.relay import Relay
-from services.monitor_view import MilestoneConsumer, MonitorView
+from services.monitor_view import MilestoneConsumer, MilestoneGate, MonitorView
 from services.projection_store import SqliteReadStore
 
 pytestmark = pytest.mark.kafka
+XA_KEY = SigningKey.generate(XA)
 
 
 @pytest.fixture
 def monitor(tmp_path: Path, kafka_bootstrap: str) -> Iterator[tuple[MonitorView, MilestoneConsumer]]:
     topics.ensure_topics(kafka_bootstrap, [topics.MONITORING])
+    directory = tmp_path / "directory.json"
+    save(directory, Directory().with_agency(XA_KEY).with_corridor(XA, XB))
     view = MonitorView(SqliteReadStore(tmp_path / "monitor.sqlite"))
-    consumer = MilestoneConsumer(kafka_bootstrap, view, group_id=f"monitor-{uuid.uuid4().hex}")
+    consumer = MilestoneConsumer(kafka_bootstrap, view, MilestoneGate.of_file(directory),
+                                 group_id=f"monitor-{uuid.uuid4().hex}")
     yield view, consumer
     consumer.close()
     view.store.close()
 
 
 def hostile_records(bootstrap: str, alias: str) -> None:
-    """Messages that try to smuggle the name in: an extra field, a bad key, no JSON."""
+    """Messages that try to smuggle the name in: an extra field, a bad key, no JSON; and
+    a well-formed arrival signed with a key the directory does not list for XA."""
     producer = KafkaProducer(bootstrap_servers=bootstrap)
     payload = {"corridor": {"referring": XA, "receiving": XB}, "kind": "repatriation",
                "milestone": "arrival-confirmed", "status": "arrived",
                "occurred_at": T0.isoformat(), "minor": False}
+    after_departure = (T0 + timedelta(days=11)).isoformat()  # so it would set the status
+    forged = sign({"message_id": str(uuid.uuid4()), "schema": "homeward.milestone.v1",
+                   "case_id": alias, "sender": XA, "recipient": "monitor", "sequence": 99,
+                   "occurred_at": after_departure, "correlation_id": alias,
+                   "causation_id": str(uuid.uuid4()),
+                   "payload": {**payload, "occurred_at": after_departure},
+                   "integrity": {"prev_hash": "0" * 64, "hash": "0" * 64}},
+                  SigningKey.generate(XA))
     for key, value in [
+        (alias, forged),
         (alias, {"payload": {**payload, "person": {"family_name": CANARY}}}),
         (alias, {"payload": {**payload, "status": CANARY}}),
         (CANARY, {"payload": payload}),
@@ -63,7 +78,7 @@ def test_the_monitor_sees_milestones_and_an_overdue_arrival_but_never_a_name(
     desk = Desk(sqlite_env(tmp_path))
     case_id = desk.open()  # the person's family name is the canary
     desk.run(case_id, DEPARTED)
-    relay = Relay(desk.app, SigningKey.generate(XA), lambda: topics.producer(kafka_bootstrap))
+    relay = Relay(desk.app, XA_KEY, lambda: topics.producer(kafka_bootstrap))
     while relay.relay_once():
         pass
     relay.close()

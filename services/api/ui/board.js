@@ -1,0 +1,143 @@
+// The status board: hand-offs, cases, and a case's timeline; all from the node's API.
+const PATHS = {cases: "/v1/cases", handoffs: "/v1/handoffs", timeline: "/v1/cases/{id}/timeline"};
+const PAGE = "200";
+const shown = {id: null, version: null};  // the case whose timeline is open
+
+function td(...children) { return el("td", null, ...children); }
+function nothing(text) { return el("span", {class: "muted", text: text || "—"}); }
+
+// A departure recorded for a later time has not happened yet: say so rather than count.
+function elapsed(since, now) {
+  return since > now ? nothing("departs in " + duration(since - now)) : duration(now - since);
+}
+
+function handoffRow(h, now) {
+  const late = h.overdue;
+  const state = late && h.confirm_by
+    ? el("span", {class: "late-text", text: "overdue by " + duration(now - Date.parse(h.confirm_by))})
+    : late ? el("span", {class: "late-text", text: "overdue"})
+      : h.confirm_by ? el("span", {text: "due in " + duration(Date.parse(h.confirm_by) - now)})
+        : nothing();
+  return el("tr", {class: late ? "late" : "", onclick: () => openTimeline(h.id, null)},
+    td(el("button", {class: "case", type: "button", title: h.id, text: short(h.id)})),
+    td(h.partner), td(when(h.departed_at)), td(elapsed(Date.parse(h.departed_at), now)),
+    td(when(h.expected_arrival)), td(when(h.confirm_by)), td(h.owed_by), td(state));
+}
+
+function renderHandoffs(page) {
+  const now = nodeNow();
+  // Overdue arrivals first, then the longest in transit.
+  const items = [...page.items].sort((a, b) => (b.overdue - a.overdue)
+    || (Date.parse(a.departed_at) - Date.parse(b.departed_at)));
+  $("handoffs").tBodies[0].replaceChildren(...items.map((h) => handoffRow(h, now)));
+  $("handoffs").hidden = items.length === 0;
+  $("no-handoffs").hidden = items.length !== 0;
+  const late = items.filter((h) => h.overdue).length;
+  $("handoff-count").textContent = `${page.total} in transit` + (late ? `, ${late} overdue` : "");
+}
+
+function waitingOn(blocking) {
+  if (!blocking.length) return nothing("nothing");
+  const byAgency = new Map();
+  for (const item of blocking) {
+    if (!byAgency.has(item.owed_by)) byAgency.set(item.owed_by, []);
+    byAgency.get(item.owed_by).push(item);
+  }
+  return el("div", {class: "waiting"}, ...[...byAgency].map(([agency, items]) =>
+    el("div", {class: "agency"}, el("strong", {text: agency}),
+      el("ul", null, ...items.map((b) => el("li", {title: b.rule, text: b.detail}))))));
+}
+
+function overdueClocks(clocks, now) {
+  if (!clocks.length) return nothing();
+  return el("ul", {class: "overdue"}, ...clocks.map((c) =>
+    el("li", {title: `due ${when(c.due_at)}`}, el("strong", {text: label(c.name)}),
+      ` ${duration(now - Date.parse(c.due_at))} overdue`,
+      el("span", {class: "muted owed", text: ` · ${c.owed_by}`}))));
+}
+
+function caseRow(c, now) {
+  const classes = [c.overdue.length ? "late" : "", c.id === shown.id ? "selected" : ""];
+  return el("tr", {class: classes.join(" ").trim(), "data-id": c.id,
+    onclick: () => openTimeline(c.id, c.version)},
+    td(el("button", {class: "case", type: "button", title: c.id, text: short(c.id)})),
+    td(pill(c.status)), td(c.partner, el("div", {class: "muted", text: "we are " + label(c.side)})),
+    td(label(c.kind)), td(waitingOn(c.blocking)), td(overdueClocks(c.overdue, now)),
+    td(when(c.updated_at)));
+}
+
+function renderCases(board) {
+  const now = nodeNow();
+  $("cases").tBodies[0].replaceChildren(...board.items.map((c) => caseRow(c, now)));
+  $("cases").hidden = board.items.length === 0;
+  $("no-cases").hidden = board.items.length !== 0;
+  const more = board.total > board.items.length ? ` (showing ${board.items.length})` : "";
+  $("case-count").textContent = `${board.total}${more}`;
+  const open = board.items.find((c) => c.id === shown.id);
+  // A new step on the open case: read its timeline again (each read is in the access log).
+  if (open && shown.version === null) shown.version = open.version;
+  else if (open && open.version !== shown.version) openTimeline(open.id, open.version);
+}
+
+// "ReferralAcknowledged" as "Referral acknowledged".
+function sentence(type) {
+  const words = String(type).replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function timelineRow(e) {
+  const received = e.message_id
+    ? el("span", {class: "received", title: `received from the partner, message ${e.message_id}`,
+      text: "from partner"})
+    : null;
+  const time = new Date(e.occurred_at).toLocaleString(undefined, {dateStyle: "short", timeStyle: "short"});
+  return el("tr", null, td(String(e.seq)), el("td", {class: "nowrap", title: e.occurred_at, text: time}),
+    td(sentence(e.type)), td(e.recorded_by), td(received),
+    td(el("span", {class: "mono", title: e.hash, text: e.hash.slice(0, 12)})));
+}
+
+async function openTimeline(id, version) {
+  if (shown.id !== id) $("timeline").querySelector("tbody").replaceChildren();
+  shown.id = id;
+  shown.version = version;
+  $("timeline").hidden = false;
+  $("timeline-case").textContent = id;
+  for (const row of $("cases").tBodies[0].rows) row.classList.toggle("selected", row.dataset.id === id);
+  try {
+    const timeline = await api(PATHS.timeline.replace("{id}", encodeURIComponent(id)),
+      {"X-Purpose": "status board: case timeline"});
+    if (shown.id !== id) return;
+    $("timeline").querySelector("tbody").replaceChildren(...timeline.events.map(timelineRow));
+    $("timeline-error").hidden = true;
+  } catch (error) {
+    $("timeline-error").textContent = "Could not read the timeline: " + error.message;
+    $("timeline-error").hidden = false;
+  }
+}
+
+function closeTimeline() {
+  shown.id = null;
+  shown.version = null;
+  $("timeline").hidden = true;
+  for (const row of $("cases").tBodies[0].rows) row.classList.remove("selected");
+}
+
+function filters(withStatus) {
+  const query = new URLSearchParams({limit: PAGE});
+  if (withStatus && $("status").value) query.set("status", $("status").value);
+  if ($("overdue").value) query.set("overdue", $("overdue").value);
+  return query;
+}
+
+async function refresh() {
+  const [handoffs, board] = await Promise.all([
+    api(PATHS.handoffs + "?" + filters(false)), api(PATHS.cases + "?" + filters(true))]);
+  renderHandoffs(handoffs);
+  renderCases(board);
+}
+
+const reload = start(refresh);
+$("status").addEventListener("change", reload);
+$("overdue").addEventListener("change", reload);
+$("close").addEventListener("click", closeTimeline);
+document.addEventListener("keydown", (event) => { if (event.key === "Escape") closeTimeline(); });

@@ -1,0 +1,228 @@
+"""The monitor trusts only milestones signed by an agency of its trust directory, for a
+corridor the directory lists and the agency is on. Milestones are made by the real relay
+with real Ed25519 keys; the directory is a real file and the view a real SQLite store.
+A forged milestone never reaches the corridor view, and its refusal is logged and
+counted without anything it carried."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from builders import CANARY, T0, XA, XB
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from projection_desk import DEPARTED, Desk, sqlite_env
+
+from services.contract.codec import encode, pseudonym, sign
+from services.exchange import topics
+from services.exchange.admission import Rejected
+from services.exchange.directory import Directory, save
+from services.exchange.keys import SigningKey, b64url
+from services.exchange.relay import Relay
+from services.monitor_node import build_monitor
+from services.monitor_view import MilestoneGate, MonitorView
+from services.projection_store import SqliteReadStore
+from services.settings import load
+
+XC, XD, XE = "XC-NRM", "XD-NRM", "XE-NRM"  # XC: trusted elsewhere; XE: listed nowhere
+KEYS = {code: SigningKey.generate(code) for code in (XA, XB, XC, XE)}
+
+
+def no_broker() -> Any:
+    raise AssertionError("these tests build milestones; they never publish")
+
+
+@dataclass(frozen=True)
+class Claiming:
+    """Signs with a key of its own under another key's id: a forger's signer."""
+
+    key_id: str
+    private: Ed25519PrivateKey
+
+    def sign(self, data: bytes) -> str:
+        return b64url(self.private.sign(data))
+
+
+@dataclass
+class Sent:
+    """What XA's relay published for one case that has departed."""
+
+    alias: str
+    milestones: list[dict[str, Any]]  # to the monitor
+    messages: list[dict[str, Any]]  # to XB
+
+
+@pytest.fixture(scope="module")
+def sent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sent]:
+    desk = Desk(sqlite_env(tmp_path_factory.mktemp("xa")))
+    case_id = desk.open()  # the person's family name is the canary
+    desk.run(case_id, DEPARTED)
+    relay = Relay(desk.app, KEYS[XA], no_broker)
+    out = relay.messages(list(desk.app.recorder.select_notifications(1, 1000)))
+    desk.app.close()
+    yield Sent(str(pseudonym(case_id)),
+               [m.envelope for m in out if m.topic == topics.MONITORING],
+               [m.envelope for m in out if m.topic == topics.inbox(XB)])
+
+
+def write_directory(path: Path) -> None:
+    directory = Directory()
+    for code in (XA, XB, XC):
+        directory = directory.with_agency(KEYS[code])
+    save(path, directory.with_corridor(XA, XB).with_corridor(XC, XD))
+
+
+@pytest.fixture
+def view(tmp_path: Path) -> Iterator[MonitorView]:
+    view = MonitorView(SqliteReadStore(tmp_path / "monitor.sqlite"))
+    yield view
+    view.store.close()
+
+
+@pytest.fixture
+def gate(tmp_path: Path) -> MilestoneGate:
+    write_directory(tmp_path / "directory.json")
+    return MilestoneGate.of_file(tmp_path / "directory.json")
+
+
+def deliver(gate: MilestoneGate, view: MonitorView, *messages: dict[str, Any]) -> int:
+    """What the consumer does with a batch of records, without the broker."""
+    records = [(f"monitoring@{i}", encode(m)) for i, m in enumerate(messages)]
+    return view.record(gate.admit(records))
+
+
+def arrived(milestone: dict[str, Any]) -> dict[str, Any]:
+    """The departure turned into an arrival: a milestone a forger would like counted."""
+    return {**milestone, "payload": {**milestone["payload"], "milestone": "arrival-confirmed",
+                                     "status": "arrived"}}
+
+
+def test_genuine_milestones_reach_the_corridor_view(
+    gate: MilestoneGate, view: MonitorView, sent: Sent
+) -> None:
+    # The receiving agency is on the corridor too: its milestones count as well.
+    from_xb = sign({**arrived(sent.milestones[-1]), "sender": XB}, KEYS[XB])
+
+    assert deliver(gate, view, *sent.milestones, from_xb) == len(sent.milestones) + 1
+
+    doc = view.store.all("monitor")[sent.alias]
+    assert {"departure-confirmed", "arrival-confirmed"} <= set(doc["reached"])
+    assert doc["status"] == "arrived"
+    [corridor] = view.corridors(T0)
+    assert corridor["corridor"] == {"referring": XA, "receiving": XB}
+    assert not gate.refused
+
+
+def forgeries(sent: Sent) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Each forgery: the reason it must be refused for, and the message."""
+    genuine = sent.milestones[-1]
+    impostor = Ed25519PrivateKey.generate()
+    claim_xa = Claiming(KEYS[XA].key_id, impostor)
+    naming = {**arrived(genuine)["payload"], "corridor": {"referring": XA, "receiving": XD}}
+    return {
+        "bad-signature": ("bad-signature", sign(arrived(genuine), claim_xa)),
+        "tampered-payload": ("bad-signature", arrived(genuine)),
+        "unknown-agency": ("unknown-sender", sign({**arrived(genuine), "sender": XE}, KEYS[XE])),
+        "unlisted-key": ("unknown-sender", sign(arrived(genuine), SigningKey(XA, impostor))),
+        "sender-not-on-corridor": ("not-on-corridor",
+                                   sign({**arrived(genuine), "sender": XC}, KEYS[XC])),
+        "corridor-not-listed": ("no-corridor", sign({**genuine, "payload": naming}, KEYS[XA])),
+        "addressed-to-an-agency": ("not-a-milestone",
+                                   sign({**arrived(genuine), "recipient": XB}, KEYS[XA])),
+        "an-agency-message": ("not-a-milestone",
+                              sign({**sent.messages[-1], "recipient": "monitor"}, KEYS[XA])),
+        "not-the-schema": ("schema", sign({**genuine, "payload": {**genuine["payload"],
+                                                                  "status": CANARY}}, KEYS[XA])),
+    }
+
+
+FORGERIES = ["bad-signature", "tampered-payload", "unknown-agency", "unlisted-key",
+             "sender-not-on-corridor", "corridor-not-listed", "addressed-to-an-agency",
+             "an-agency-message", "not-the-schema"]
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+def test_a_forged_milestone_never_reaches_the_corridor_view(
+    gate: MilestoneGate, view: MonitorView, sent: Sent, forgery: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    reason, message = forgeries(sent)[forgery]
+    with pytest.raises(Rejected) as refusal:
+        gate.check(encode(message))
+    assert refusal.value.code == reason
+
+    caplog.set_level(logging.WARNING)
+    assert deliver(gate, view, message) == 0
+    assert view.store.all("monitor") == {}
+    assert view.corridors(T0) == []
+    assert gate.refused == {reason: 2}
+    assert f"refused: {reason}" in caplog.text
+
+
+def test_the_forgeries_are_what_the_genuine_milestone_would_be_once_signed(
+    gate: MilestoneGate, view: MonitorView, sent: Sent
+) -> None:
+    # The forged arrival is a milestone the view would take if its signer were trusted:
+    # so each refusal above is the gate's doing, not the view's.
+    assert deliver(gate, view, sign(arrived(sent.milestones[-1]), KEYS[XA])) == 1
+    assert view.store.all("monitor")[sent.alias]["status"] == "arrived"
+
+
+def test_a_refusal_is_logged_without_anything_the_message_carried(
+    gate: MilestoneGate, view: MonitorView, sent: Sent, caplog: pytest.LogCaptureFixture
+) -> None:
+    genuine = sent.milestones[-1]
+    forged_key = {**genuine, "integrity": {**genuine["integrity"], "key_id": CANARY}}
+    forged_status = sign({**genuine, "payload": {**genuine["payload"], "status": CANARY}},
+                         KEYS[XA])
+    caplog.set_level(logging.WARNING)
+
+    assert deliver(gate, view, forged_key, forged_status) == 0
+
+    assert "refused: unknown-sender" in caplog.text and "refused: schema" in caplog.text
+    assert CANARY not in caplog.text
+    assert gate.refused == {"unknown-sender": 1, "schema": 1}
+
+
+def test_without_a_directory_the_monitor_says_so_once_and_trusts_nobody(
+    tmp_path: Path, view: MonitorView, sent: Sent, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    path = tmp_path / "directory.json"
+    gate = MilestoneGate.of_file(path)
+
+    assert deliver(gate, view, *sent.milestones) == 0
+    assert view.store.all("monitor") == {}
+    assert gate.refused == {"unknown-sender": len(sent.milestones)}
+    [warning] = [r for r in caplog.records if "lists no agency" in r.getMessage()]
+    assert str(path) in warning.getMessage()
+
+    write_directory(path)  # an operator installs the directory: no restart needed
+    assert deliver(gate, view, *sent.milestones) == len(sent.milestones)
+    assert sent.alias in view.store.all("monitor")
+
+
+@pytest.mark.parametrize("where", ["setting", "data-dir"])
+def test_the_monitor_node_trusts_the_directory_its_settings_name(
+    tmp_path: Path, sent: Sent, where: str
+) -> None:
+    data_dir = tmp_path / "monitor"
+    if where == "setting":  # HOMEWARD_DIRECTORY, as `homeward run` gives it
+        path = tmp_path / "shared" / "directory.json"
+        settings = load(agency="monitor", data_dir=data_dir, directory=path)
+    else:
+        path = data_dir / "directory.json"
+        settings = load(agency="monitor", data_dir=data_dir)
+    write_directory(path)
+    node = build_monitor(settings)
+    try:
+        assert deliver(node.gate, node.view, *sent.milestones) == len(sent.milestones)
+        assert deliver(node.gate, node.view, arrived(sent.milestones[-1])) == 0
+        assert node.gate.refused == {"bad-signature": 1}
+        assert node.view.store.all("monitor")[sent.alias]["status"] == "in_transit"
+    finally:
+        node.close()
