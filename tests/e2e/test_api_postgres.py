@@ -1,0 +1,42 @@
+"""An agency node on PostgreSQL, as production runs it: store, API tables and read
+models in one schema of a real server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from http_nodes import START, XA, opening, token
+
+from services.api.app import create_app
+from services.clock import FixedClock
+from services.node import build_node
+from services.settings import load
+
+
+@pytest.mark.postgres
+def test_a_node_on_postgresql_records_steps_and_serves_its_board(
+    tmp_path: Path, postgres_url: str, pg_schema: str
+) -> None:
+    settings = load(agency=XA, data_dir=tmp_path, database_url=f"{postgres_url}?schema={pg_schema}")
+    node = build_node(settings, FixedClock(START))
+    try:
+        http = TestClient(create_app(node))
+        auth = {"Authorization": f"Bearer {token(node)}"}
+        opened = http.post("/v1/cases", json=opening(), headers={**auth, "Idempotency-Key": "k1"})
+        assert opened.status_code == 201, opened.text
+        case_id = opened.json()["id"]
+        again = http.post("/v1/cases", json=opening(), headers={**auth, "Idempotency-Key": "k1"})
+        assert again.json() == opened.json()  # replayed from the PostgreSQL table
+        refused = http.post(f"/v1/cases/{case_id}/referral", json={}, headers=auth)
+        assert refused.status_code == 409 and refused.json()["rule"] == "consent-required"
+        consent = {"scopes": ["refer"], "language": "en", "interpreter": False, "given_by": "person"}
+        assert http.post(f"/v1/cases/{case_id}/consent", json=consent, headers=auth).status_code == 200
+        assert http.post(f"/v1/cases/{case_id}/referral", json={}, headers=auth).status_code == 200
+        board = http.get("/v1/cases", headers=auth).json()
+        assert [(i["id"], i["status"]) for i in board["items"]] == [(case_id, "referred")]
+        assert http.get(f"/v1/cases/{case_id}", headers=auth).json()["version"] == 3
+        assert not (tmp_path / "events.sqlite").exists()  # nothing fell back to SQLite
+    finally:
+        node.close()
