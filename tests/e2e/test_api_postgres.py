@@ -37,6 +37,6 @@ def test_a_node_on_postgresql_records_steps_and_serves_its_board(
         board = http.get("/v1/cases", headers=auth).json()
         assert [(i["id"], i["status"]) for i in board["items"]] == [(case_id, "referred")]
         assert http.get(f"/v1/cases/{case_id}", headers=auth).json()["version"] == 3
-        assert not (tmp_path / "events.sqlite").exists()  # nothing fell back to SQLite
+        assert not list(tmp_path.glob("*.sqlite"))  # nothing fell back to SQLite files
     finally:
         node.close()
