@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.settings import SettingsError, load, persistence_env
+from services.settings import SettingsError, load, persistence_env, postgres_env
 
 
 def test_a_missing_agency_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,8 +36,7 @@ def test_sqlite_in_the_data_dir_by_default_and_postgres_when_asked(tmp_path: Pat
     sqlite = persistence_env(load(agency="XA-NRM", data_dir=tmp_path))
     assert sqlite["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
     assert sqlite["SQLITE_DBNAME"] == str(tmp_path / "events.sqlite")
-    pg = persistence_env(load(agency="XA-NRM", data_dir=tmp_path,
-                              database_url="postgresql://homeward:s%40cret@db:6543/cases?schema=xa"))
+    pg = postgres_env("postgresql://homeward:s%40cret@db:6543/cases?schema=xa")
     assert pg["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
     assert (pg["POSTGRES_HOST"], pg["POSTGRES_PORT"], pg["POSTGRES_DBNAME"]) == ("db", "6543", "cases")
     assert (pg["POSTGRES_PASSWORD"], pg["POSTGRES_SCHEMA"]) == ("s@cret", "xa")
@@ -58,3 +57,24 @@ def test_a_store_without_its_key_refuses_to_start(tmp_path: Path) -> None:
     (tmp_path / "cipher.key").unlink()
     with pytest.raises(SettingsError, match="^HOMEWARD_CIPHER_KEY: the store exists"):
         persistence_env(settings)
+
+
+@pytest.mark.postgres
+def test_a_postgresql_store_without_its_key_refuses_to_start(
+    tmp_path: Path, postgres_url: str, pg_schema: str
+) -> None:
+    from services.application import Homeward
+
+    settings = load(agency="XA-NRM", data_dir=tmp_path, database_url=f"{postgres_url}?schema={pg_schema}")
+    Homeward(persistence_env(settings)).close()  # the store now exists, with its key
+    (tmp_path / "cipher.key").unlink()
+    with pytest.raises(SettingsError, match="^HOMEWARD_CIPHER_KEY: the store exists"):
+        persistence_env(settings)
+
+
+def test_an_unreachable_postgresql_is_named(tmp_path: Path) -> None:
+    from services.exchange.broker import free_port
+
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/test"
+    with pytest.raises(SettingsError, match="^HOMEWARD_DATABASE_URL: cannot connect"):
+        persistence_env(load(agency="XA-NRM", data_dir=tmp_path, database_url=url))
