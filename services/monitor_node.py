@@ -7,11 +7,13 @@ import threading
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from events.values import Role
 from services.api import pages, problems
 from services.api.auth import Principal, TokenVerifier
+from services.api.metrics import Metrics
 from services.api.problems import Problem
 from services.clock import Clock, SystemClock
 from services.exchange.directory import directory_path
@@ -105,6 +107,12 @@ def create_monitor_app(node: MonitorNode) -> FastAPI:
     def readyz() -> dict[str, str]:
         node.view.store.all("monitor")
         return {"status": "ready"}
+
+    metrics = Metrics({"homeward_milestones_refused": lambda: sum(node.gate.refused.values())})
+
+    @app.get("/metrics", tags=["operations"])
+    def prometheus() -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(pages.monitor_router)  # the corridors page; its data needs a token
     problems.install(app)

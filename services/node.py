@@ -49,6 +49,8 @@ class Node:
 
     # The parts that run in the background once the node serves.
     background: list[Callable[[], None]] = field(default_factory=list)
+    # Gauges read when /metrics is scraped, by name.
+    gauges: dict[str, Callable[[], float]] = field(default_factory=dict)
 
     def start(self) -> Node:
         """Keep the read models current and, with a broker, exchange with the partners."""
@@ -61,6 +63,7 @@ class Node:
             self.checks["inbox"] = lambda: _require(link.ready(), "no inbox partition assigned")
             self.checks["relay"] = lambda: _require(link.relay.lag() <= RELAY_LAG_LIMIT,
                                                     "the relay is far behind the store")
+            self.gauges["homeward_relay_lag_events"] = link.relay.lag
         return self
 
     def close(self) -> None:

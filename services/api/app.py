@@ -18,7 +18,7 @@ def create_app(node: Node) -> FastAPI:
         description="Cross-border referral and repatriation: one agency's cases (CONTRACT.md).",
     )
     app.state.node = node
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(node.gauges)
     for router in (cases.router, steps.router, handoffs.router, audit.router, health.router):
         app.include_router(router)
     app.include_router(pages.router)  # the status board page; its data needs a token

@@ -6,13 +6,30 @@ run`) keep their counts apart.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from collections.abc import Callable, Iterable, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Metric, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
+class Gauges(Collector):
+    """Values read when metrics are scraped (the relay's lag, refused milestones...)."""
+
+    def __init__(self, gauges: Mapping[str, Callable[[], float]]) -> None:
+        self.gauges = gauges
+
+    def collect(self) -> Iterable[Metric]:
+        for name, read in self.gauges.items():
+            yield GaugeMetricFamily(name, name.replace("_", " "), value=read())
+
+
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, gauges: Mapping[str, Callable[[], float]] | None = None) -> None:
         self.registry = CollectorRegistry()
+        if gauges is not None:
+            self.registry.register(Gauges(gauges))
         self.requests = Counter("homeward_http_requests", "HTTP requests answered",
                                 ["method", "route", "status"], registry=self.registry)
         self.steps = Counter("homeward_steps_recorded", "Steps recorded through the API",

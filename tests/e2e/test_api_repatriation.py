@@ -79,5 +79,7 @@ def test_a_whole_repatriation_across_nodes_exchanging_over_the_broker(
         assert [e["sender_hash"] for e in xb_timeline if e["message_id"]] == sent
         assert received(xa_timeline, xb) == [e["type"] for e in xb_timeline
                                              if e["recorded_by"] == xb and not e["message_id"]]
+        for http in (nodes.xa, nodes.xb):  # everything relayed, as operators see it
+            assert "homeward_relay_lag_events 0.0" in http.client.get("/metrics").text
     finally:
         nodes.close()

@@ -226,3 +226,20 @@ def test_the_monitor_node_trusts_the_directory_its_settings_name(
         assert node.view.store.all("monitor")[sent.alias]["status"] == "in_transit"
     finally:
         node.close()
+
+
+def test_operators_see_how_many_milestones_were_refused(tmp_path: Path, sent: Sent) -> None:
+    from fastapi.testclient import TestClient
+
+    from services.monitor_node import create_monitor_app
+
+    settings = load(agency="monitor", data_dir=tmp_path / "monitor")
+    node = build_monitor(settings)
+    try:
+        client = TestClient(create_monitor_app(node))
+        assert "homeward_milestones_refused 0.0" in client.get("/metrics").text
+        reason, message = forgeries(sent)["bad-signature"]
+        deliver(node.gate, node.view, message)
+        assert "homeward_milestones_refused 1.0" in client.get("/metrics").text
+    finally:
+        node.close()
