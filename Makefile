@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/homeward run
+	$(BIN)/homeward run $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
