@@ -36,6 +36,7 @@ class Node:
     idempotency: Idempotency
     access_log: AccessLog
     read_models: ReadModels
+    tables: Sidecar  # the API's own tables: idempotency keys and the access log
     # Readiness checks by name: each returns normally when its part is reachable.
     checks: dict[str, Callable[[], object]] = field(default_factory=dict)
 
@@ -70,6 +71,7 @@ class Node:
         for stop in self.background:
             stop()
         self.read_models.close()
+        self.tables.close()
         self.app.close()
 
 
@@ -113,6 +115,7 @@ def build_node(settings: Settings, clock: Clock | None = None) -> Node:
     corridors = corridor_deadlines(settings)
     # Deadlines per corridor (referring, receiving); others use DOMAIN.md's defaults.
     read_models = ReadModels(app, deadlines_for=lambda r, c: corridors.get((r, c), Deadlines()))
-    node = Node(settings, clock, app, tokens, SidecarIdempotency(db), AccessLog(db), read_models)
+    node = Node(settings, clock, app, tokens, SidecarIdempotency(db), AccessLog(db), read_models,
+                tables=db)
     node.checks["store"] = app.recorder.max_notification_id
     return node

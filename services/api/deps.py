@@ -50,20 +50,19 @@ def _allowing(*roles: Role) -> Callable[[Principal], Principal]:
 
 
 # Caseworkers and supervisors record steps; auditors only read; monitors read no case.
-Writer = Annotated[Principal, Depends(_allowing(Role.CASEWORKER, Role.SUPERVISOR))]
-Reader = Annotated[Principal, Depends(_allowing(Role.CASEWORKER, Role.SUPERVISOR, Role.AUDITOR))]
+WRITERS = (Role.CASEWORKER, Role.SUPERVISOR)
+READERS = (Role.CASEWORKER, Role.SUPERVISOR, Role.AUDITOR)
+Writer = Annotated[Principal, Depends(_allowing(*WRITERS))]
+Reader = Annotated[Principal, Depends(_allowing(*READERS))]
 
 
-def _case_writer(node: NodeDep, who: Writer) -> Principal:
-    if who.agency != node.agency:  # another agency's token sees no case here
-        raise CaseNotFound("not visible to this agency")
-    return who
+def _case_visible(*roles: Role) -> Callable[[Node, Principal], Principal]:
+    def check(node: NodeDep, who: Annotated[Principal, Depends(_allowing(*roles))]) -> Principal:
+        if who.agency != node.agency:  # another agency's token sees no case here
+            raise CaseNotFound("not visible to this agency")
+        return who
 
-
-def _case_reader(node: NodeDep, who: Reader) -> Principal:
-    if who.agency != node.agency:
-        raise CaseNotFound("not visible to this agency")
-    return who
+    return check
 
 
 def _own(*roles: Role) -> Callable[[Node, Principal], Principal]:
@@ -75,8 +74,8 @@ def _own(*roles: Role) -> Callable[[Node, Principal], Principal]:
     return check
 
 
-CaseWriter = Annotated[Principal, Depends(_case_writer)]
-CaseReader = Annotated[Principal, Depends(_case_reader)]
+CaseWriter = Annotated[Principal, Depends(_case_visible(*WRITERS))]
+CaseReader = Annotated[Principal, Depends(_case_visible(*READERS))]
 # For what is not one case: opening a case, the whole store's verification.
 Opener = Annotated[Principal, Depends(_own(Role.CASEWORKER, Role.SUPERVISOR))]
 Auditor = Annotated[Principal, Depends(_own(Role.AUDITOR))]

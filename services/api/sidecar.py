@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
+
+from services.settings import postgres_env
 
 Row = tuple[Any, ...]
 
@@ -31,17 +33,25 @@ class Sidecar(Protocol):
 
     def table(self, name: str) -> str: ...
 
+    def close(self) -> None: ...
+
 
 class SQLiteSidecar:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()  # one writer at a time; reads are short too
+        # One connection, kept, as on PostgreSQL: every read of a case writes the access log.
+        self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> Result:
-        with self._lock, sqlite3.connect(self.path, timeout=30) as conn:
-            cursor = conn.execute(sql, tuple(params))
+        with self._lock, self._conn:  # commits, or rolls back on error
+            cursor = self._conn.execute(sql, tuple(params))
             return Result(cursor.rowcount, cursor.fetchall())
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
 
     def table(self, name: str) -> str:
         return name
@@ -49,9 +59,8 @@ class SQLiteSidecar:
 
 class PostgresSidecar:
     def __init__(self, url: str) -> None:
-        parts = urlparse(url)
-        self.url = parts._replace(query="").geturl()
-        self.schema = (parse_qs(parts.query).get("schema") or [""])[0]
+        self.url = urlparse(url)._replace(query="").geturl()
+        self.schema = postgres_env(url).get("POSTGRES_SCHEMA", "")
         # One connection, kept: every read of a case writes the access log, and a new
         # connection per statement would cost more than the statement.
         self._conn: Any = None

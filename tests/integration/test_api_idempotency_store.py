@@ -56,3 +56,12 @@ def test_a_kept_response_is_not_abandoned(keys: SidecarIdempotency) -> None:
     keys.finish("XA-NRM/ana", "k", ANSWER)
     keys.abandon("XA-NRM/ana", "k")
     assert keys.begin("XA-NRM/ana", "k", "f1", AT).verdict is Verdict.REPLAY
+
+
+def test_what_is_stored_is_committed_for_the_next_process(tmp_path: Path) -> None:
+    first = SQLiteSidecar(tmp_path / "api.sqlite")
+    SidecarIdempotency(first).begin("XA-NRM/ana", "k", "f1", AT)
+    SidecarIdempotency(first).finish("XA-NRM/ana", "k", ANSWER)
+    first.close()
+    again = SidecarIdempotency(SQLiteSidecar(tmp_path / "api.sqlite")).begin("XA-NRM/ana", "k", "f1", AT)
+    assert again.verdict is Verdict.REPLAY and again.stored == ANSWER
