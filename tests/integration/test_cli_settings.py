@@ -1,0 +1,45 @@
+"""Each command stops on a bad setting or a busy port with one clear line and a
+non-zero status, before it starts anything."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from services.cli import main
+
+
+@pytest.mark.parametrize("command", [
+    ["serve", "--port", "1"],
+    ["audit", "verify"],
+])
+def test_a_missing_agency_stops_the_command(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("HOMEWARD_AGENCY", raising=False)
+    assert main(command) == 2
+    err = capsys.readouterr().err.strip()
+    assert "HOMEWARD_AGENCY" in err and "\n" not in err
+
+
+def test_a_store_without_its_key_stops_serve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
+    (tmp_path / "events.sqlite").write_bytes(b"")
+    assert main(["serve", "--data-dir", str(tmp_path), "--port", "1"]) == 2
+    assert "HOMEWARD_CIPHER_KEY: the store exists" in capsys.readouterr().err
+
+
+def test_run_refuses_a_busy_port_before_starting_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["run", "--data-dir", str(tmp_path), "--base-port", str(port)]) == 2
+    assert f"port {port} is in use" in capsys.readouterr().err
+    assert not (tmp_path / "broker").exists()  # no broker was started
