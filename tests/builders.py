@@ -1,7 +1,7 @@
 """Given-steps for domain tests: bring a case to a stage with realistic bodies.
 
-`Story` drives two agencies' streams of one case through the pure domain,
-feeding each side's shared facts to the other as received facts.
+`Story` drives two agencies' streams of one case through the domain, feeding each
+side's shared facts, minimised by the real codec, to the other as received facts.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from uuid import uuid4
 from events.case import Case, CaseEvent
 from events.steps import BY_EVENT, STEPS, OpenCase, open_case, open_received
 from events.values import Actor, Received, Role
+from services.contract.codec import shared_payload
 
 XA, XB = "XA-NRM", "XB-NRM"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -135,22 +136,16 @@ class Story:
         self._deliver(agency, event)
 
     def _deliver(self, sender: str, event: CaseEvent) -> None:
+        """What the relay and inbox do, without the broker: minimise, then record."""
         self.sequence[sender] += 1
         received = Received(sender, str(uuid4()), event.hash, self.sequence[sender])
-        data = dict(event.data)
+        data = shared_payload(self.stream(sender), event)
         if event.type == "CaseOpened":
-            data = {k: v for k, v in data.items() if k not in ("person", "reason")}
             self.xb = open_received(event.originator_id, data, received, self.at)
             return
-        if event.type == "ReferralSent" and "share_identity" in self.xa.state.consent:
-            data["person"] = self.xa.state.person
-        step = BY_EVENT[type(event)]
-        for scope, fields in step.protected.items():
-            if scope not in self.stream(sender).state.consent:
-                data = {k: v for k, v in data.items() if k not in fields}
         partner = self.xb if sender == XA else self.xa
         assert partner is not None
-        partner.record(step, data, Actor(sender, sender), self.at, received)
+        partner.record(BY_EVENT[type(event)], data, Actor(sender, sender), self.at, received)
 
 
 def path_of(event: CaseEvent) -> str:
