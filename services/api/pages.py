@@ -34,14 +34,19 @@ def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def _assemble(name: str, title: str) -> Page:
-    """The page's HTML with the shared and its own CSS and script inlined."""
+def _assemble(name: str, title: str, heading: str, signin_help: str, signin_button: str) -> Page:
+    """The shared layout around the page's own content, with the shared and its own CSS and
+    script inlined."""
     style = (UI / "common.css").read_text() + (UI / f"{name}.css").read_text()
     script = (UI / "common.js").read_text() + (UI / f"{name}.js").read_text()
     options = "".join(f'<option value="{s.value}">{html.escape(s.value.replace("_", " "))}'
                       "</option>" for s in Status)
-    body = ((UI / f"{name}.html").read_text()
+    body = ((UI / "layout.html").read_text()
+            .replace("{{content}}", (UI / f"{name}.html").read_text().rstrip("\n"))
             .replace("{{title}}", html.escape(title))
+            .replace("{{heading}}", html.escape(heading))
+            .replace("{{signin_help}}", html.escape(signin_help))
+            .replace("{{signin_button}}", html.escape(signin_button))
             .replace("{{statuses}}", " ".join(s.value for s in Status))
             .replace("{{status_options}}", options)
             .replace("{{style}}", style)
@@ -67,8 +72,18 @@ def _assemble(name: str, title: str) -> Page:
     return Page(body, headers)
 
 
-BOARD = _assemble("board", "Status board")
-CORRIDORS = _assemble("corridors", "Corridors")
+BOARD = _assemble(
+    "board", "Status board", "status board",
+    "Paste a bearer token of this agency (caseworker, supervisor or auditor). It is kept in "
+    "this browser tab only and sent to this node's API with each request.",
+    "Show the board",
+)
+CORRIDORS = _assemble(
+    "corridors", "Corridors", "corridors",
+    "Paste a monitor's bearer token. It is kept in this browser tab only and sent to this "
+    "node's API with each request. The monitor sees de-identified milestones, never a person.",
+    "Show the corridors",
+)
 
 
 def _respond(page: Page) -> HTMLResponse:
