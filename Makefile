@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done
+	for f in bench/[!_]*.py; do $(BIN)/python -m bench.$$(basename $$f .py) || exit 1; done
 
 clean:
 	rm -rf $(VENV) var

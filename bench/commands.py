@@ -1,6 +1,6 @@
 """Command and load rates of the application beside raw eventsourcing, same store, same run.
 
-    .venv/bin/python bench/commands.py [--quick] [--cases 40] [--events 3000]
+    .venv/bin/python -m bench.commands [--quick] [--cases 40] [--events 3000]
                                        [--postgres URL | --no-postgres]
 
 On SQLite (a temp dir) and PostgreSQL (a fresh schema, dropped afterwards):
@@ -28,19 +28,17 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT)]
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from rich.console import Console
+from rich.table import Table
 
-from eventsourcing.application import Application  # noqa: E402
-from eventsourcing.cipher import AESCipher  # noqa: E402
-from eventsourcing.domain import Aggregate, event  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from events.steps import STEPS, OpenCase  # noqa: E402
-from events.values import Received, Side  # noqa: E402
-from services.application import Homeward  # noqa: E402
-from services.demo_story import RECEIVING, REFERRING, Move, repatriation  # noqa: E402
+from events.steps import STEPS, OpenCase
+from events.values import Received, Side
+from services.application import Homeward
+from services.network.demo_cases import RECEIVING, REFERRING, Move, repatriation
+from tests.harness.stores import encrypted, sqlite_store
+from tests.harness.support import eventsourcing_postgres_env
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CIPHER = "eventsourcing.cipher:AESCipher"
@@ -91,10 +89,6 @@ def timed(call: Callable[[], object]) -> float:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-def encrypted(env: dict[str, str]) -> dict[str, str]:
-    return {**env, "CIPHER_TOPIC": CIPHER, "CIPHER_KEY": AESCipher.create_key(num_bytes=32)}
 
 
 # --- raw eventsourcing -------------------------------------------------------------------
@@ -237,7 +231,7 @@ def measure_http(rates: Rates, home: Path, cases: int, loads: int) -> None:
 
     from services.api.app import create_app
     from services.api.auth import issue
-    from services.node import build_node, jwt_secret
+    from services.bootstrap import build_node, jwt_secret
     from services.settings import load
 
     node = build_node(load(agency=REFERRING, data_dir=home))
@@ -293,17 +287,10 @@ def measure_http(rates: Rates, home: Path, cases: int, loads: int) -> None:
 
 # --- the stores --------------------------------------------------------------------------
 
-def sqlite_env(tmp: Path, name: str) -> dict[str, str]:
-    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(tmp / f"{name}.sqlite")}
-
-
 def postgres(url: str) -> tuple[dict[str, str], Callable[[], None]] | str:
     """A fresh schema and a way to drop it, or why PostgreSQL is not measured."""
     try:
         import psycopg
-
-        from services.settings import postgres_env
 
         schema = f"bench_commands_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
@@ -315,7 +302,7 @@ def postgres(url: str) -> tuple[dict[str, str], Callable[[], None]] | str:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
-    return {**postgres_env(url), "POSTGRES_SCHEMA": schema}, drop
+    return eventsourcing_postgres_env(url, schema), drop
 
 
 def main() -> int:
@@ -339,7 +326,7 @@ def main() -> int:
     notes: list[str] = []
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        run_store(rates, "SQLite", sqlite_env(Path(tmp), "events"), args, memory)
+        run_store(rates, "SQLite", sqlite_store(Path(tmp) / "events.sqlite"), args, memory)
         measure_http(rates, Path(tmp) / "node", args.requests, args.loads // 2)
         memory.append(("after HTTP (SQLite)", peak_rss_mb()))
         if args.no_postgres:

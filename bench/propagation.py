@@ -1,6 +1,6 @@
 """Cross-border propagation latency beside raw kafka-python latency, same broker, same run.
 
-    .venv/bin/python bench/propagation.py [--steps 200] [--bootstrap HOST:PORT]
+    .venv/bin/python -m bench.propagation [--steps 200] [--bootstrap HOST:PORT]
 
 Two agency nodes (SQLite, relay and inbox in threads) walk whole repatriations, one
 step at a time at its owner, both directions, until STEPS steps have crossed. For each
@@ -22,19 +22,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from kafka import KafkaConsumer
 
-from exchange_nodes import Node, open_case, pair, side_of  # noqa: E402
-from kafka import KafkaConsumer  # noqa: E402
-
-from services.contract.codec import message_id  # noqa: E402
-from services.demo_story import repatriation  # noqa: E402
-from services.exchange import topics  # noqa: E402
-from services.exchange.broker import LocalBroker  # noqa: E402
-from services.exchange.directory import DirectoryFile  # noqa: E402
-from services.exchange.inbox import Fact, Inbox  # noqa: E402
-from services.exchange.kafka_settings import consumer_group_settings  # noqa: E402
+from services.contract.codec import message_id
+from services.exchange import topics
+from services.exchange.broker import LocalBroker
+from services.exchange.directory import DirectoryFile
+from services.exchange.inbox import Fact, Inbox
+from services.exchange.kafka_settings import consumer_group_settings
+from services.network.demo_cases import repatriation
+from tests.harness.exchange_nodes import Node, open_case, pair, side_of
+from tests.harness.walks import actor
 
 
 class Stamped(Inbox):
@@ -86,7 +84,7 @@ def cross_border(bootstrap: str, steps: int, tmp: Path) -> list[float]:
             for move in story.moves:
                 owner = side_of((a, b), move.side)
                 case = owner.app.record(case_id, move.path, move.body,
-                                        move.actor(a.agency, b.agency))
+                                        actor(move, a.agency, b.agency))
                 committed = time.monotonic()
                 if case.state.referred_at is None:
                     continue  # it crosses with the referral

@@ -1,6 +1,6 @@
 """Rebuild rate of the read models beside the raw notification-log read rate, same run.
 
-    .venv/bin/python bench/rebuild.py [--cases 300] [--postgres URL]
+    .venv/bin/python -m bench.rebuild [--cases 300] [--postgres URL]
 
 Fills a fresh store with cases walked to different stages, then times (1) reading the
 whole notification log in batches, as a projection does, without decoding, and (2)
@@ -16,32 +16,24 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from eventsourcing.cipher import AESCipher  # noqa: E402
-from projection_desk import DEPARTED, HOME, READY, Desk  # noqa: E402
-
-from services.projection_runner import runners  # noqa: E402
-from services.projection_store import read_store_for  # noqa: E402
+from services.bootstrap import gap_barrier, read_store_for
+from services.readside.runner import runners
+from tests.harness.desk import DEPARTED, HOME, READY, Desk
+from tests.harness.stores import encrypted, sqlite_env
+from tests.harness.support import eventsourcing_postgres_env
 
 BATCH = 500
 
 
 def environment(args: argparse.Namespace, tmp: Path) -> dict[str, str]:
-    env = {"CIPHER_TOPIC": "eventsourcing.cipher:AESCipher",
-           "CIPHER_KEY": AESCipher.create_key(num_bytes=32)}
     if not args.postgres:
-        return {**env, "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(tmp / "events.sqlite")}
+        return sqlite_env(tmp / "events.sqlite")
     import psycopg
-
-    from services.settings import postgres_env
 
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(args.postgres, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
-    return {**env, **postgres_env(args.postgres), "POSTGRES_SCHEMA": schema}
+    return encrypted(eventsourcing_postgres_env(args.postgres, schema))
 
 
 def fill(desk: Desk, cases: int) -> int:
@@ -92,7 +84,7 @@ def main() -> int:
             print(f"  read and decoded:      {read} events in {seconds:.3f} s = "
                   f"{read / seconds:,.0f} events/s")
             store = read_store_for(env)
-            for runner in runners(desk.app, store):
+            for runner in runners(desk.app, store, gap_barrier(desk.app)):
                 result = runner.rebuild()
                 print(f"rebuild {result.name}: {result.events} events in {result.seconds:.3f} s = "
                       f"{result.rate:,.0f} events/s; {result.rate / raw:.3f} of the raw read rate")

@@ -6,14 +6,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from events.event import CaseEvent
 from events.values import Actor, Scope, Side
-
-if TYPE_CHECKING:
-    from events.case import Case, CaseEvent
 
 
 class Body(BaseModel):
@@ -29,7 +27,14 @@ class Owner(StrEnum):
     PHASE = "phase"  # whoever holds the current phase (closure, reopening)
 
 
-Guard = Callable[["Case", Any, Actor, datetime], None]
+class Phased(Protocol):
+    """What a step asks of a case (events.case.Case, which imports this module)."""
+
+    def phase_owner(self) -> Side: ...
+
+
+# A step's guard: (the case, the validated body, the actor, when); raises to refuse.
+Guard = Callable[[Any, Any, Actor, datetime], None]
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class Step:
     halted_on_hold: bool = False
     sided: bool = False  # the event records which side recorded it
 
-    def owner_side(self, case: Case, recorder: Side) -> Side:
+    def owner_side(self, case: Phased, recorder: Side) -> Side:
         if self.owner is Owner.EITHER:
             return recorder
         if self.owner is Owner.PHASE:

@@ -1,101 +1,77 @@
-"""The composition root: one agency node built from its settings.
+"""The composition root: an agency node or the monitor node, built from its settings.
 
-Only this module (and the tests) choose the concrete parts: the store the
-settings name, the token verifier, the API's own tables.
+Only this module chooses the concrete parts: the event store and the read store the
+settings name (SQLite or PostgreSQL), the gap barrier that goes with the store, the
+API's own tables, the token verifier, the Kafka clients, the clock. Each is a
+parameter with the production default, so tests and benchmarks build nodes here with
+fakes or test settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
-from events.case import Case
+from eventsourcing.application import Application
+
 from events.deadlines import Deadlines
+from projections.board import DeadlinesFor, default_deadlines
 from services.api.access import AccessLog
 from services.api.auth import TokenVerifier
-from services.api.idempotency import Idempotency, SidecarIdempotency
+from services.api.idempotency import SidecarIdempotency
+from services.api.node import MonitorNode, Node
 from services.api.sidecar import PostgresSidecar, Sidecar, SQLiteSidecar
 from services.application import Homeward
 from services.clock import Clock, SystemClock
-from services.exchange import exchange
+from services.exchange import topics
 from services.exchange.directory import DirectoryFile, directory_path
-from services.projection_runner import ProjectionWorker
-from services.read_models import ReadModels
-from services.settings import Settings, node_secret, persistence_env
+from services.exchange.exchange import Exchange
+from services.exchange.inbox import Inbox, consumer
+from services.exchange.kafka_settings import consumer_group_settings
+from services.exchange.relay import Relay
+from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
+from services.readside.postgres import PostgresGapBarrier, PostgresReadStore
+from services.readside.queries import ReadModels
+from services.readside.runner import GapBarrier, NoLateCommits
+from services.readside.sqlite import SqliteReadStore
+from services.readside.store import ReadStore
+from services.settings import Settings, node_secret, persistence_env, postgres_env
+from services.signing import load_or_create
 
 JWT_SECRET_FILE = "jwt.secret"
-RELAY_LAG_LIMIT = 1000  # events recorded but not yet sent: more, and the node is not ready
+POSTGRES = "eventsourcing.postgres"
 
 
-@dataclass
-class Node:
-    settings: Settings
-    clock: Clock
-    app: Homeward
-    tokens: TokenVerifier
-    idempotency: Idempotency
-    access_log: AccessLog
-    read_models: ReadModels
-    tables: Sidecar  # the API's own tables: idempotency keys and the access log
-    # Readiness checks by name: each returns normally when its part is reachable.
-    checks: dict[str, Callable[[], object]] = field(default_factory=dict)
+# -- the application and its read side ---------------------------------------
 
-    @property
-    def agency(self) -> str:
-        return self.settings.agency
-
-    def deadlines(self, case: Case) -> Deadlines:
-        # The same lookup the board and hand-offs use, so a case and its row agree.
-        return self.read_models.deadlines_for(case.state.referring, case.state.receiving)
-
-    # The parts that run in the background once the node serves.
-    background: list[Callable[[], None]] = field(default_factory=list)
-    # Gauges read when /metrics is scraped, by name.
-    gauges: dict[str, Callable[[], float]] = field(default_factory=dict)
-
-    def start(self) -> Node:
-        """Keep the read models current and, with a broker, exchange with the partners."""
-        worker = ProjectionWorker(self.read_models.runners).start()
-        self.background.append(worker.stop)
-        if self.settings.kafka_bootstrap:
-            link = exchange.build(self.app, self.agency, self.settings.home,
-                                  self.settings.kafka_bootstrap, self.settings.directory).start()
-            self.background.insert(0, link.stop)
-            self.checks["inbox"] = lambda: _require(link.ready(), "no inbox partition assigned")
-            self.checks["relay"] = lambda: _require(link.relay.lag() <= RELAY_LAG_LIMIT,
-                                                    "the relay is far behind the store")
-            self.gauges["homeward_relay_lag_events"] = link.relay.lag
-        return self
-
-    def close(self) -> None:
-        for stop in self.background:
-            stop()
-        self.read_models.close()
-        self.tables.close()
-        self.app.close()
+def application(settings: Settings, clock: Clock | None = None) -> Homeward:
+    """The case store the settings name (its cipher key checked), as the application."""
+    return Homeward(persistence_env(settings), clock or SystemClock())
 
 
-def jwt_secret(settings: Settings) -> str:
-    """The secret development tokens are signed with (and HS256 tokens verified with)."""
-    return settings.jwt_secret or node_secret(settings, JWT_SECRET_FILE)
+def read_store_for(env: Mapping[str, str]) -> ReadStore:
+    """The read store beside an eventsourcing store: the same PostgreSQL database and
+    schema, or a SQLite file next to the events file."""
+    if env.get("PERSISTENCE_MODULE") == POSTGRES:
+        return PostgresReadStore.from_env(env)
+    events = Path(env["SQLITE_DBNAME"])
+    return SqliteReadStore(events.with_name(events.stem + ".projections.sqlite"))
 
 
-def sidecar(settings: Settings) -> Sidecar:
-    if settings.is_postgres:
-        assert settings.database_url is not None
-        return PostgresSidecar(settings.database_url)
-    return SQLiteSidecar(settings.home / "api.sqlite")
+def gap_barrier(app: Application[Any]) -> GapBarrier:
+    """How a projection tells a lasting gap in the notification log from a late commit."""
+    if app.env.get("PERSISTENCE_MODULE") == POSTGRES:
+        recorder: Any = app.recorder
+        return PostgresGapBarrier(app.env, recorder.datastore.schema, recorder.events_table_name)
+    return NoLateCommits()
 
 
-def token_verifier(settings: Settings) -> TokenVerifier:
-    if settings.jwks_url and not settings.jwt_secret:
-        return TokenVerifier(jwks_url=settings.jwks_url)
-    return TokenVerifier(secret=jwt_secret(settings))
-
-
-def _require(ok: bool, failure: str) -> None:
-    if not ok:
-        raise RuntimeError(failure)
+def read_models(app: Application[Any], deadlines_for: DeadlinesFor = default_deadlines,
+                store: ReadStore | None = None, barrier: GapBarrier | None = None
+                ) -> ReadModels:
+    return ReadModels(app, store if store is not None else read_store_for(app.env),
+                      barrier if barrier is not None else gap_barrier(app), deadlines_for)
 
 
 def corridor_deadlines(settings: Settings) -> dict[tuple[str, str], Deadlines]:
@@ -107,15 +83,93 @@ def corridor_deadlines(settings: Settings) -> dict[tuple[str, str], Deadlines]:
             for c in DirectoryFile(path).current().corridors if c.deadlines is not None}
 
 
-def build_node(settings: Settings, clock: Clock | None = None) -> Node:
+# -- the API's parts ----------------------------------------------------------
+
+def jwt_secret(settings: Settings) -> str:
+    """The secret development tokens are signed with (and HS256 tokens verified with)."""
+    return settings.jwt_secret or node_secret(settings, JWT_SECRET_FILE)
+
+
+def token_verifier(settings: Settings) -> TokenVerifier:
+    if settings.jwks_url and not settings.jwt_secret:
+        return TokenVerifier(jwks_url=settings.jwks_url)
+    return TokenVerifier(secret=jwt_secret(settings))
+
+
+def sidecar(settings: Settings) -> Sidecar:
+    if settings.is_postgres:
+        assert settings.database_url is not None
+        return PostgresSidecar(settings.database_url)
+    return SQLiteSidecar(settings.home / "api.sqlite")
+
+
+# -- the exchange over Kafka --------------------------------------------------
+
+def kafka_exchange(
+    app: Homeward, agency: str, data_dir: Path, bootstrap: str,
+    directory: Path | None = None, client: Mapping[str, Any] | None = None,
+) -> Exchange:
+    """The relay and the inbox with their Kafka clients: the key pair in the data dir
+    (made on first start), the trust directory (HOMEWARD_DIRECTORY or the data dir's
+    file), the broker list and any client options a cluster needs (SASL, TLS)."""
+    key = load_or_create(data_dir, agency)
+    options = dict(client or {})
+    trust = DirectoryFile(directory_path(data_dir, directory))
+    relay = Relay(app, key, lambda: topics.producer(bootstrap, options))
+    inbox = Inbox(
+        app, agency, trust.current,
+        lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
+        lambda: topics.producer(bootstrap, options),
+    )
+    return Exchange(relay, inbox, bootstrap, options)
+
+
+# -- the nodes ----------------------------------------------------------------
+
+def build_node(
+    settings: Settings, clock: Clock | None = None, *,
+    app: Homeward | None = None,
+    tokens: TokenVerifier | None = None,
+    tables: Sidecar | None = None,
+    store: ReadStore | None = None,
+    barrier: GapBarrier | None = None,
+    exchange: Exchange | None = None,
+) -> Node:
+    """An agency node; `start()` it to run its projections and, with a broker, its
+    exchange. Each part left out is the one the settings name."""
     clock = clock or SystemClock()
-    app = Homeward(persistence_env(settings), clock)
-    tokens = token_verifier(settings)
-    db = sidecar(settings)
+    app = app or application(settings, clock)
+    db = tables or sidecar(settings)
     corridors = corridor_deadlines(settings)
     # Deadlines per corridor (referring, receiving); others use DOMAIN.md's defaults.
-    read_models = ReadModels(app, deadlines_for=lambda r, c: corridors.get((r, c), Deadlines()))
-    node = Node(settings, clock, app, tokens, SidecarIdempotency(db), AccessLog(db), read_models,
-                tables=db)
+    models = read_models(app, lambda r, c: corridors.get((r, c), Deadlines()), store, barrier)
+    if exchange is None and settings.kafka_bootstrap:
+        exchange = kafka_exchange(app, settings.agency, settings.home, settings.kafka_bootstrap,
+                                  settings.directory)
+    node = Node(settings, clock, app, tokens or token_verifier(settings), SidecarIdempotency(db),
+                AccessLog(db), models, tables=db, exchange=exchange)
     node.checks["store"] = app.recorder.max_notification_id
     return node
+
+
+def monitor_store(settings: Settings) -> ReadStore:
+    if settings.is_postgres:
+        assert settings.database_url is not None
+        return PostgresReadStore.from_env(postgres_env(settings.database_url))
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return SqliteReadStore(settings.home / "monitor.sqlite")
+
+
+def build_monitor(
+    settings: Settings, clock: Clock | None = None, *,
+    store: ReadStore | None = None,
+    tokens: TokenVerifier | None = None,
+    gate: MilestoneGate | None = None,
+) -> MonitorNode:
+    """The monitor node; `start()` it to consume `homeward.monitoring` with a broker."""
+    view = MonitorView(store if store is not None else monitor_store(settings))
+    gate = gate or MilestoneGate.of_file(directory_path(settings.home, settings.directory))
+    bootstrap = settings.kafka_bootstrap
+    consumer = (lambda: MilestoneConsumer(bootstrap, view, gate)) if bootstrap else None
+    return MonitorNode(settings, clock or SystemClock(), view, tokens or token_verifier(settings),
+                       gate, consumer)

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from psycopg import sql
-from support import (
+
+from tests.harness.support import (
     DEFAULT_POSTGRES_URL,
     docker_answers,
     eventsourcing_postgres_env,

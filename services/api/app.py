@@ -1,4 +1,5 @@
-"""The agency node's HTTP API: `create_app(node)`."""
+"""The HTTP API: `create_app(node)` for an agency node, `create_monitor_app(node)` for
+the monitor node. Both serve health, readiness and metrics the same way."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from fastapi import FastAPI
 from services.api import pages, problems
 from services.api.limits import BodyLimit
 from services.api.metrics import CountRequests, Metrics
+from services.api.node import MonitorNode, Node
 from services.api.replay import IdempotentPosts
-from services.api.routers import audit, cases, handoffs, health, steps
-from services.node import Node
+from services.api.routers import audit, cases, handoffs, health, monitor, steps
 
 
 def create_app(node: Node) -> FastAPI:
@@ -28,4 +29,16 @@ def create_app(node: Node) -> FastAPI:
                        clock=node.clock)
     app.add_middleware(BodyLimit)
     app.add_middleware(CountRequests, metrics=app.state.metrics)
+    return app
+
+
+def create_monitor_app(node: MonitorNode) -> FastAPI:
+    app = FastAPI(title="Homeward monitor node", version="1",
+                  description="Milestones and clocks per corridor; no personal data.")
+    app.state.node = node
+    app.state.metrics = Metrics(node.gauges)
+    app.include_router(monitor.router)
+    app.include_router(health.router)
+    app.include_router(pages.monitor_router)  # the corridors page; its data needs a token
+    problems.install(app)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from projections.board import BoardFilters
 from services.api.models import Board, CaseSummary, Handoff, Handoffs
-from services.node import Node
+from services.api.node import Node
 
 
 def board(node: Node, query: BoardFilters) -> Board:

@@ -10,9 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from events.values import Role
 from services.api.auth import Principal
 from services.api.metrics import Metrics
+from services.api.node import Node
 from services.api.problems import Problem
 from services.application import CaseNotFound
-from services.node import Node
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # it goes into the access log as it is
 _bearer = HTTPBearer(auto_error=False, description="a JWT with claims sub, agency, roles, exp")

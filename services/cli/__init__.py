@@ -1,23 +1,19 @@
-"""The `homeward` command line: one sub-command per module, registered below."""
+"""The `homeward` command line: one sub-command per module of this package, registered
+below. These modules parse arguments and call the core; the core hosts no argparse."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Sequence
 
-from services import audit, network, projections_command
-from services.api import commands as api_commands
-from services.contract import check as schemas_check
-from services.exchange import broker_command
+from services.cli import audit, broker, projections, run, schemas, serve
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
 def _registrations() -> list[Register]:
-    # Each command lives beside the code it drives; this list only wires them in.
-    return [network.register, api_commands.register, broker_command.register, audit.register,
-            projections_command.register, schemas_check.register]
+    return [run.register, serve.register, broker.register, audit.register,
+            projections.register, schemas.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,7 +24,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result: int = args.handler(args)
     return result
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -4,21 +4,20 @@ and exports a timeline file for a court or an inspector."""
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 from rich.console import Console
 from rich.table import Table
 
-from events.audit import Break, verify_chain
-from projections.timeline import rows
+from events.audit import verify_chain
+from projections.timeline import render_html, rows, timeline_file
 from services.application import CaseNotFound, Homeward
-from services.settings import SettingsError, load, persistence_env
+from services.bootstrap import application
+from services.settings import SettingsError, load
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,7 +38,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run(args: argparse.Namespace) -> int:
     try:
-        app = Homeward(persistence_env(load()))
+        app = application(load())
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
@@ -81,8 +80,7 @@ def verify(app: Homeward, case_ids: Iterable[UUID]) -> int:
 def export(app: Homeward, case_id: UUID, fmt: str, output: Path | None, personal: bool) -> int:
     events = app.timeline(case_id)
     breaks = verify_chain(events)
-    document = {"case_id": str(case_id), "chain_intact": not breaks,
-                "breaks": [str(b) for b in breaks], "events": rows(events, personal)}
+    document = timeline_file(case_id, events, breaks, personal)
     text = json.dumps(document, indent=2) if fmt == "json" else render_html(document, breaks)
     if output is None:
         sys.stdout.write(text + "\n")
@@ -90,27 +88,3 @@ def export(app: Homeward, case_id: UUID, fmt: str, output: Path | None, personal
         output.write_text(text)
         print(f"wrote {output}", file=sys.stderr)
     return 0
-
-
-def render_html(document: dict[str, Any], breaks: list[Break]) -> str:
-    esc = html.escape
-    verdict = ("<p class=ok>Hash chain intact: every event matches its content and its "
-               "predecessor.</p>" if not breaks else
-               "<p class=bad>Hash chain broken: " + esc("; ".join(map(str, breaks))) + "</p>")
-    body = "".join(
-        f"<tr class={'received' if r['message_id'] else 'local'}><td>{r['seq']}</td>"
-        f"<td>{esc(r['occurred_at'])}</td><td>{esc(r['type'])}</td><td>{esc(r['recorded_by'])}"
-        f"</td><td>{esc(r['actor'])}</td><td><pre>{esc(json.dumps(r['data'], indent=1))}</pre>"
-        f"</td><td><code>{esc(r['hash'][:16])}…</code></td></tr>"
-        for r in document["events"]
-    )
-    return f"""<!doctype html><html lang=en><meta charset=utf-8>
-<title>Case {esc(document['case_id'])}: timeline</title>
-<style>body{{font:14px system-ui;margin:2em}}table{{border-collapse:collapse;width:100%}}
-td,th{{border-bottom:1px solid #ddd;padding:4px 8px;vertical-align:top;text-align:left}}
-tr.received{{background:#f3f7ff}}pre{{margin:0;font-size:12px}}.ok{{color:#176117}}
-.bad{{color:#a11;font-weight:bold}}</style>
-<h1>Case {esc(document['case_id'])}</h1>{verdict}
-<p>Rows shaded blue are facts received from the partner agency.</p>
-<table><tr><th>#</th><th>occurred at</th><th>step</th><th>recorded by</th><th>actor</th>
-<th>data</th><th>hash</th></tr>{body}</table></html>"""

@@ -4,16 +4,14 @@ again, with a progress bar and the rate achieved."""
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from services.application import Homeward
-from services.projection_runner import PROJECTIONS, ProjectionRunner, Rebuilt, runners
-from services.projection_store import read_store_for
-from services.settings import SettingsError, load, persistence_env
+from services.bootstrap import application, gap_barrier, read_store_for
+from services.readside.runner import PROJECTIONS, ProjectionRunner, Rebuilt, runners
+from services.settings import SettingsError, load
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,14 +31,13 @@ def rebuild_command(args: argparse.Namespace) -> int:
             console.print("the monitor's view is built from homeward.monitoring, not a store: "
                           "reset its consumer group to read the topic again")
             return 2
-        env = persistence_env(settings)
+        app = application(settings)
     except SettingsError as error:
         console.print(f"[red]{error}[/red]")
         return 2
-    app = Homeward(env)
-    store = read_store_for(env)
+    store = read_store_for(app.env)
     try:
-        for runner in runners(app, store, [args.name] if args.name else None):
+        for runner in runners(app, store, gap_barrier(app), [args.name] if args.name else None):
             result = rebuild_with_progress(runner, console)
             print(f"{result.name}: {result.events} events in {result.seconds:.2f} s "
                   f"({result.rate:,.0f} events/s)")
@@ -59,7 +56,3 @@ def rebuild_with_progress(runner: ProjectionRunner, console: Any | None = None) 
         result = runner.rebuild(lambda n: bar.advance(task, n))
         bar.update(task, completed=total)
     return result
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(rebuild_command(argparse.Namespace(name=None)))

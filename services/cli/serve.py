@@ -43,9 +43,8 @@ def _settings(data_dir: Path | None, agency: str | None = None) -> Settings:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from services.api.app import create_app
-    from services.monitor_node import build_monitor, create_monitor_app
-    from services.node import build_node
+    from services.api.app import create_app, create_monitor_app
+    from services.bootstrap import build_monitor, build_node
 
     try:
         settings = _settings(args.data_dir)
@@ -67,7 +66,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_token(args: argparse.Namespace) -> int:
     from services.api.auth import issue
-    from services.node import jwt_secret
+    from services.bootstrap import jwt_secret
 
     if args.agency != "monitor" and not valid_agency(args.agency):
         print(f"homeward token: --agency {args.agency!r} is not an agency code like XA-NRM",

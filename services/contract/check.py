@@ -1,4 +1,4 @@
-"""`homeward schemas check`: every schema valid, its examples valid, its versions compatible.
+"""Every schema valid, its examples valid, its versions compatible.
 
 Partner agencies build against these files, so a broken example or a version that drops a
 field an older consumer relies on must fail here, before anything is published.
@@ -6,7 +6,6 @@ field an older consumer relies on must fail here, before anything is published.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,6 @@ from jsonschema.exceptions import SchemaError
 from services.contract.registry import (
     ENVELOPE,
     PROTECTED,
-    SCHEMAS_DIR,
     ContractError,
     Key,
     Registry,
@@ -161,16 +159,8 @@ def _check_versions(registry: Registry, message_type: str) -> list[Problem]:
     return problems
 
 
-def run(args: argparse.Namespace) -> int:
-    schemas_dir: Path = args.dir
-    if not schemas_dir.is_dir():
-        print(f"{schemas_dir}: not a directory")
-        return 1
-    problems = check(schemas_dir)
-    for problem in problems:
-        print(problem)
-    if problems:
-        return 1
+def summary(schemas_dir: Path) -> str:
+    """One line on a directory that passed `check`: how much was checked."""
     registry = Registry.load(schemas_dir)
     files = len(list(schemas_dir.glob("*.json")))
     examples = sum(
@@ -179,19 +169,7 @@ def run(args: argparse.Namespace) -> int:
         for v in registry.versions(t)
     )
     types = len(registry.message_types())
-    print(
+    return (
         f"schemas check: {files} files, {types} message types and the envelope, "
         f"{examples} examples: all valid"
     )
-    return 0
-
-
-def register(commands: argparse._SubParsersAction) -> None:
-    schemas = commands.add_parser("schemas", help="the cross-border contract in schemas/")
-    actions = schemas.add_subparsers(dest="schemas_command", required=True)
-    check_cmd = actions.add_parser(
-        "check",
-        help="validate every schema, its examples and its compatibility with earlier versions",
-    )
-    check_cmd.add_argument("--dir", type=Path, default=SCHEMAS_DIR, help="schemas directory")
-    check_cmd.set_defaults(handler=run)

@@ -31,7 +31,7 @@ from services.contract.registry import (
     validate_payload,
 )
 from services.contract.upcasting import accept
-from services.exchange.keys import verify
+from services.signing import verify
 
 MILESTONE = "milestone"
 MONITOR = "monitor"

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from events.deadlines import Deadlines
 from events.values import AGENCY_CODE
-from services.exchange.keys import SigningKey, public_key
+from services.signing import SigningKey, public_key
 
 DIRECTORY_FILE = "directory.json"
 

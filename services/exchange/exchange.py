@@ -1,8 +1,7 @@
 """An agency node's side of the exchange: its relay and its inbox, each in a thread.
 
-The composition root builds it from the settings: the key pair in the data dir (made on
-first start), the trust directory (HOMEWARD_DIRECTORY or the data dir's file), the broker
-list and any client options a cluster needs (SASL, TLS).
+The composition root (services/bootstrap.py, `kafka_exchange`) builds it from the
+settings, with its Kafka clients.
 """
 
 from __future__ import annotations
@@ -10,15 +9,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from services.application import Homeward
 from services.exchange import topics
-from services.exchange.directory import DirectoryFile, directory_path
-from services.exchange.inbox import Inbox, consumer
-from services.exchange.kafka_settings import consumer_group_settings
-from services.exchange.keys import SigningKey, load_or_create
+from services.exchange.inbox import Inbox
 from services.exchange.relay import Relay
 
 
@@ -54,19 +48,3 @@ class Exchange:
         for thread, _ in self._threads:
             thread.join(timeout)
         self._threads.clear()
-
-
-def build(
-    app: Homeward, agency: str, data_dir: Path, bootstrap: str,
-    directory: Path | None = None, client: Mapping[str, Any] | None = None,
-) -> Exchange:
-    key: SigningKey = load_or_create(data_dir, agency)
-    options = dict(client or {})
-    trust = DirectoryFile(directory_path(data_dir, directory))
-    relay = Relay(app, key, lambda: topics.producer(bootstrap, options))
-    inbox = Inbox(
-        app, agency, trust.current,
-        lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
-        lambda: topics.producer(bootstrap, options),
-    )
-    return Exchange(relay, inbox, bootstrap, options)

@@ -28,7 +28,7 @@ from events.case import Case, CaseEvent
 from services.application import Homeward
 from services.contract.codec import encode, is_exported, milestone_envelope, to_envelope
 from services.exchange import topics
-from services.exchange.keys import SigningKey
+from services.signing import SigningKey
 
 TRACKING_NAME = "homeward-relay"
 log = logging.getLogger(__name__)

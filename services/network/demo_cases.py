@@ -1,8 +1,8 @@
-"""Whole cases as data: every step of a repatriation, by the side that owns it.
+"""Demo cases as data: every step of a repatriation, by the side that owns it.
 
-Seeds `homeward run --demo-cases`, and is shared by the contract tests (two Case
-aggregates in memory), the exchange tests (two nodes over Kafka) and the HTTP tests,
-so all walk the same story.
+Seeds `homeward run --demo-cases`. The tests walk the same repatriation (the contract
+tests with two Case aggregates in memory, the exchange tests over Kafka, the HTTP
+tests); their other walks and builders are in tests/harness.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from events.values import Actor, Role, Side
+from events.values import Side
 
 REFERRING, RECEIVING = "XA-NRM", "XB-NRM"
 ALL_SCOPES = ["refer", "share_identity", "share_health", "return", "monitoring"]
@@ -32,14 +32,11 @@ class Move:
     body: dict[str, Any]
     supervisor: bool = False
 
-    def actor(self, referring: str = REFERRING, receiving: str = RECEIVING) -> Actor:
-        agency = referring if self.side is Side.REFERRING else receiving
-        roles = {Role.CASEWORKER, Role.SUPERVISOR} if self.supervisor else {Role.CASEWORKER}
-        return Actor(agency=agency, sub=f"{agency.lower()}-worker", roles=frozenset(roles))
-
 
 @dataclass
-class Story:
+class Walk:
+    """A case's opening body and its steps in order."""
+
     opening: dict[str, Any]
     moves: list[Move] = field(default_factory=list)
 
@@ -62,7 +59,7 @@ def _at(day: date, hour: int) -> str:
 
 def repatriation(
     today: date, scopes: list[str] | None = None, receiving: str = RECEIVING
-) -> Story:
+) -> Walk:
     """A minor's whole return, with a cancelled transport, a closure and a reopening."""
     R, C = Side.REFERRING, Side.RECEIVING
     leave, until = today + timedelta(days=20), (today + timedelta(days=200)).isoformat()
@@ -108,17 +105,4 @@ def repatriation(
     ]
     if "share_identity" not in (scopes or ALL_SCOPES):  # verifying identity would share it
         moves = [m for m in moves if not m.path.startswith("identity-verification")]
-    return Story(opening(receiving), moves)
-
-
-def declined_after_override(receiving: str = RECEIVING) -> Story:
-    """No consent at all: a supervisor's risk-to-life override, a referral, a decline."""
-    R, C = Side.REFERRING, Side.RECEIVING
-    return Story(opening(receiving, minor=False), [
-        Move(R, "risk-to-life-override", {"justification": "Imminent threat to life."},
-             supervisor=True),
-        Move(R, "referral", {}),
-        Move(C, "acknowledgement", {"contact": {"name": "Desk", "email": "d@xb.example"},
-                                    "deputy": {"name": "Deputy", "email": "e@xb.example"}}),
-        Move(C, "decline", {"reason": "No capacity."}),
-    ])
+    return Walk(opening(receiving), moves)

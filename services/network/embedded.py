@@ -8,7 +8,6 @@ stops every process this command started.
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import subprocess
@@ -17,77 +16,25 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from services.api.auth import issue
 from services.exchange.broker import BrokerError, LocalBroker, port_is_free
-from services.exchange.directory import load, save
-from services.exchange.keys import load_or_create
-from services.node import jwt_secret
-from services.settings import load as load_settings
-
-REFERRING, RECEIVING, MONITOR = "XA-NRM", "XB-NRM", "monitor"
-ROLES = {REFERRING: ["caseworker", "supervisor", "auditor"],
-         RECEIVING: ["caseworker", "supervisor", "auditor"], MONITOR: ["monitor"]}
-PAGES = {MONITOR: "/ui/corridors"}  # each agency node serves its status board at /ui/board
+from services.network.members import PAGES, ROLES, Member, members, trust
+from services.network.seed import seed
 
 
-@dataclass(frozen=True)
-class Member:
-    agency: str
-    port: int
-    data_dir: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def token(self, role: str, hours: float = 12.0) -> str:
-        secret = jwt_secret(load_settings(agency=self.agency, data_dir=self.data_dir))
-        sub = f"{self.agency.lower()}-{role}"
-        return issue(secret, sub, self.agency, [role], datetime.now(UTC), hours)
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    run = commands.add_parser("run", help="the embedded network: broker, two agencies, a monitor")
-    run.add_argument("--data-dir", type=Path, default=Path("var"))
-    run.add_argument("--demo-cases", type=int, default=0, metavar="N",
-                     help="seed N cases at different stages")
-    run.add_argument("--base-port", type=int, default=8001,
-                     help="XA-NRM listens here, XB-NRM on the next port, the monitor after")
-    run.add_argument("--broker-port", type=int, default=None,
-                     help="default: 9092 if free, else any free port")
-    run.set_defaults(handler=run_network)
-
-
-def members(data_dir: Path, base_port: int) -> list[Member]:
-    return [Member(agency, base_port + i, data_dir / agency.lower())
-            for i, agency in enumerate((REFERRING, RECEIVING, MONITOR))]
-
-
-def trust(data_dir: Path, nodes: list[Member]) -> Path:
-    """Each agency's key pair, and one directory file naming both and their corridor."""
-    path = data_dir / "directory.json"
-    directory = load(path)
-    for member in nodes:
-        if member.agency != MONITOR:
-            directory = directory.with_agency(load_or_create(member.data_dir, member.agency))
-    save(path, directory.with_corridor(REFERRING, RECEIVING))
-    return path
-
-
-def run_network(args: argparse.Namespace) -> int:
-    data_dir = args.data_dir.resolve()
-    nodes = members(data_dir, args.base_port)
+def run(data_dir: Path, base_port: int, broker_port: int | None = None, demo_cases: int = 0
+        ) -> int:
+    """Start the network, seed `demo_cases` cases, serve until Ctrl-C; the exit status."""
+    data_dir = data_dir.resolve()
+    nodes = members(data_dir, base_port)
     taken = [str(m.port) for m in nodes if not port_is_free(m.port)]
     if taken:
         print(f"homeward run: port {', '.join(taken)} is in use (try --base-port)", file=sys.stderr)
         return 2
-    broker_port = args.broker_port or (9092 if port_is_free(9092) else None)
+    broker_port = broker_port or (9092 if port_is_free(9092) else None)
     stopping = _stop_on_signals()
     with ExitStack() as running:
         try:
@@ -102,11 +49,9 @@ def run_network(args: argparse.Namespace) -> int:
             print("homeward run: a node did not start; see var/*.log", file=sys.stderr)
             return 1
         _announce(nodes, broker.bootstrap)
-        if args.demo_cases:
-            from services.demo import seed
-
+        if demo_cases:
             try:
-                seed(nodes[0], nodes[1], args.demo_cases)
+                seed(nodes[0], nodes[1], demo_cases)
             except httpx.HTTPError as error:  # the network stays up; the demo is incomplete
                 print(f"homeward run: seeding demo cases stopped: {error}", file=sys.stderr)
         while not stopping.is_set() and all(p.poll() is None for p in processes):

@@ -6,16 +6,14 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from rich.progress import Progress
 
 from events.values import Side
-from services.demo_story import Move, opening, repatriation
-
-if TYPE_CHECKING:
-    from services.network import Member
+from services.network.demo_cases import Move, opening, repatriation
+from services.network.members import Member
 
 # How far each demo case gets: referred, accepted, ready to travel, in transit, home.
 STAGES = ["referral", "acceptance", "reception", "departure", "follow-up"]

@@ -32,7 +32,7 @@ from services.exchange.admission import Rejected, authentic
 from services.exchange.directory import Directory, DirectoryFile
 from services.exchange.kafka_settings import consumer_group_settings
 from services.exchange.topics import MONITORING
-from services.projection_store import ReadStore
+from services.readside.store import ReadStore
 
 log = logging.getLogger(__name__)
 NAME = "monitor"

@@ -24,7 +24,7 @@ import psycopg
 from psycopg import sql
 
 from projections.projection import Doc
-from services.projection_store import Changes, _check_position, _table, dump
+from services.readside.store import Changes, check_position, dump, table_name
 
 
 def conninfo(env: Mapping[str, str]) -> str:
@@ -58,7 +58,7 @@ class PostgresReadStore:
             yield c
 
     def _ensure(self, c: psycopg.Cursor[Any], name: str) -> sql.Composed:
-        table = self._id(_table(name))
+        table = self._id(table_name(name))
         if name not in self._known:
             c.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, "
                               "doc text NOT NULL)").format(table))
@@ -97,7 +97,7 @@ class PostgresReadStore:
             table = self._ensure(c, name)
             if position is not None:
                 # The row lock makes the check and the move one step for concurrent workers.
-                _check_position(self._position(c, name, lock=True), expected, name)
+                check_position(self._position(c, name, lock=True), expected, name)
                 c.execute(sql.SQL("INSERT INTO {} (name, position) VALUES (%s, %s) "
                                   "ON CONFLICT (name) DO UPDATE SET position=excluded.position")
                           .format(self._id("projection_tracking")), (name, position))
@@ -111,7 +111,7 @@ class PostgresReadStore:
 
     def reset(self, name: str) -> None:
         with self._tx() as c:
-            c.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._id(_table(name))))
+            c.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._id(table_name(name))))
             self._known.discard(name)
             self._ensure(c, name)
             c.execute(sql.SQL("DELETE FROM {} WHERE name=%s").format(

@@ -13,16 +13,16 @@ from eventsourcing.application import Application
 
 from projections.board import BoardFilters, BoardPage, DeadlinesFor, board_view, default_deadlines
 from projections.handoffs import InTransit, in_transit
-from services.projection_runner import ProjectionRunner, runners
-from services.projection_store import ReadStore, read_store_for
+from services.readside.runner import GapBarrier, ProjectionRunner, runners
+from services.readside.store import ReadStore
 
 
 class ReadModels:
-    def __init__(self, app: Application[Any], store: ReadStore | None = None,
+    def __init__(self, app: Application[Any], store: ReadStore, barrier: GapBarrier,
                  deadlines_for: DeadlinesFor = default_deadlines) -> None:
-        self.store = store if store is not None else read_store_for(app.env)
+        self.store = store
         self.deadlines_for = deadlines_for
-        self.runners: list[ProjectionRunner] = runners(app, self.store)
+        self.runners: list[ProjectionRunner] = runners(app, self.store, barrier)
 
     def refresh(self) -> int:
         """Bring every read model up to the store (a node also runs a ProjectionWorker)."""

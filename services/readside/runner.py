@@ -4,7 +4,8 @@ position, fold it into documents, write documents and position in one transactio
 Pull, not subscribe: eventsourcing 9.5's SQLite recorder has no subscriptions, and a
 pull loop with its own tracking works the same on both stores. The loop never moves
 past a missing notification id until the store says the gap will not be filled (see
-`services.projection_store_pg`); on SQLite ids are given inside the database's write
+`services.readside.postgres`; the composition root gives each runner the barrier of
+its store); on SQLite ids are given inside the database's write
 lock, so a gap is never filled later.
 """
 
@@ -24,7 +25,7 @@ from events.case import CaseEvent
 from projections.board import StatusBoard
 from projections.handoffs import HandoffTracker
 from projections.projection import Doc, Projection
-from services.projection_store import ReadStore, StalePosition
+from services.readside.store import ReadStore, StalePosition
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +45,6 @@ class NoLateCommits:
         return True
 
 
-def barrier_for(app: Application[Any]) -> GapBarrier:
-    if app.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
-        from services.projection_store_pg import PostgresGapBarrier
-
-        recorder: Any = app.recorder
-        return PostgresGapBarrier(app.env, recorder.datastore.schema, recorder.events_table_name)
-    return NoLateCommits()
-
-
 @dataclass(frozen=True)
 class Rebuilt:
     name: str
@@ -66,13 +58,13 @@ class Rebuilt:
 
 class ProjectionRunner:
     def __init__(self, app: Application[Any], store: ReadStore, projection: Projection,
-                 batch_size: int = 500, barrier: GapBarrier | None = None) -> None:
+                 barrier: GapBarrier, batch_size: int = 500) -> None:
         self.recorder = app.recorder
         self.mapper = app.mapper
         self.store = store
         self.projection = projection
         self.batch_size = batch_size
-        self.barrier = barrier or barrier_for(app)
+        self.barrier = barrier
 
     @property
     def name(self) -> str:
@@ -133,9 +125,9 @@ class ProjectionRunner:
         return Rebuilt(self.name, events, time.perf_counter() - began)
 
 
-def runners(app: Application[Any], store: ReadStore,
+def runners(app: Application[Any], store: ReadStore, barrier: GapBarrier,
             names: Sequence[str] | None = None) -> list[ProjectionRunner]:
-    return [ProjectionRunner(app, store, PROJECTIONS[name]())
+    return [ProjectionRunner(app, store, PROJECTIONS[name](), barrier)
             for name in (names or list(PROJECTIONS))]
 
 

@@ -31,16 +31,9 @@ from services.contract.codec import (
     to_envelope,
 )
 from services.contract.upcasting import upcast
-from services.demo_story import (
-    ALL_SCOPES,
-    PERSON,
-    REFERRING,
-    Move,
-    Story,
-    declined_after_override,
-    repatriation,
-)
-from services.exchange.keys import SigningKey
+from services.network.demo_cases import ALL_SCOPES, PERSON, REFERRING, Move, Walk, repatriation
+from services.signing import SigningKey
+from tests.harness.walks import actor, declined_after_override
 
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 KEYS = {code: SigningKey.generate(code) for code in ("XA-NRM", "XB-NRM")}
@@ -63,7 +56,7 @@ class Pair:
     exchanged: list[Exchanged] = field(default_factory=list)
     at: datetime = START
 
-    def play(self, story: Story) -> Pair:
+    def play(self, story: Walk) -> Pair:
         actor = Actor(REFERRING, "worker")
         self.cases[Side.REFERRING] = open_case(OpenCase(**story.opening), actor, self.at)
         self._send(Side.REFERRING, self.cases[Side.REFERRING].pending_events[-1])
@@ -74,7 +67,7 @@ class Pair:
     def _move(self, move: Move) -> None:
         self.at += timedelta(minutes=5)
         case = self.cases[move.side]
-        event = case.record(STEPS[move.path], move.body, move.actor(), self.at)
+        event = case.record(STEPS[move.path], move.body, actor(move), self.at)
         self._send(move.side, event)
 
     def _send(self, side: Side, event: CaseEvent) -> None:
@@ -108,7 +101,7 @@ def test_every_shared_message_type_is_covered_by_the_stories() -> None:
 
 @pytest.mark.parametrize("story", [repatriation(START.date()), declined_after_override()],
                          ids=["repatriation", "declined"])
-def test_each_message_round_trips_into_the_partners_stream_unchanged(story: Story) -> None:
+def test_each_message_round_trips_into_the_partners_stream_unchanged(story: Walk) -> None:
     pair = Pair().play(story)
     referring, receiving = pair.cases[Side.REFERRING], pair.cases[Side.RECEIVING]
     for x in pair.exchanged:
@@ -257,7 +250,7 @@ def test_a_transport_plan_goes_as_the_newest_version_that_says_all_it_says() -> 
     moves = story.moves[: story.moves.index(named)]
     for plan, version, escort in ((named, 1, "unspecified"),
                                   (organisation, 2, "Regional escort service")):
-        pair = Pair().play(Story(story.opening, [*moves, plan]))
+        pair = Pair().play(Walk(story.opening, [*moves, plan]))
         sent = pair.exchanged[-1]
         assert sent.envelope["schema"] == f"homeward.transport-planned.v{version}"
         _, _, latest, payload, _ = sent.decoded

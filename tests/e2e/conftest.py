@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from http_nodes import Pair, pair
+
+from tests.harness.http_nodes import Pair, pair
 
 
 @pytest.fixture

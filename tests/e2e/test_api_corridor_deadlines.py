@@ -7,14 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from http_nodes import START, XA, XB, HttpNode, opening
 
 from events.deadlines import Deadlines
 from services.api.app import create_app
+from services.bootstrap import build_node
 from services.clock import FixedClock
 from services.exchange.directory import Corridor, Directory, save
-from services.node import build_node
 from services.settings import load
+from tests.harness.http_nodes import START, XA, XB, HttpNode, opening
 
 CONSENT = {"scopes": ["refer"], "language": "en", "interpreter": False, "given_by": "person"}
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from http_nodes import START, XA, XB, HttpNode, opening
 
 from services.api.app import create_app
 from services.api.problems import PROBLEM_JSON
+from services.bootstrap import build_node
 from services.clock import FixedClock
 from services.exchange.directory import Corridor, Directory, save
-from services.node import build_node
 from services.settings import load
+from tests.harness.http_nodes import START, XA, XB, HttpNode, opening
 
 XC, XD = "XC-NRM", "XD-NRM"
 

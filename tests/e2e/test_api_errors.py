@@ -7,10 +7,10 @@ from uuid import uuid4
 
 import jwt
 import pytest
-from http_nodes import XA, XB, Pair, open_case, opening, token
 
 from services.api.limits import MAX_BODY
 from services.api.problems import PROBLEM_JSON
+from tests.harness.http_nodes import XA, XB, Pair, open_case, opening, token
 
 
 def problem_of(response, status: int) -> dict:  # type: ignore[no-untyped-def,type-arg]
@@ -60,7 +60,7 @@ def test_an_expired_token_is_401(nodes: Pair) -> None:
     {"sub": "x", "agency": XA, "roles": "caseworker"},
 ])
 def test_a_token_missing_a_claim_is_401(nodes: Pair, claims: dict) -> None:  # type: ignore[type-arg]
-    from services.node import jwt_secret
+    from services.bootstrap import jwt_secret
 
     signed = jwt.encode({**claims, "exp": datetime.now(UTC) + timedelta(hours=1)},
                         jwt_secret(nodes.xa.node.settings))
@@ -69,7 +69,7 @@ def test_a_token_missing_a_claim_is_401(nodes: Pair, claims: dict) -> None:  # t
 
 
 def test_a_token_without_exp_is_401(nodes: Pair) -> None:
-    from services.node import jwt_secret
+    from services.bootstrap import jwt_secret
 
     signed = jwt.encode({"sub": "x", "agency": XA, "roles": ["caseworker"]},
                         jwt_secret(nodes.xa.node.settings))

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 import schemathesis
-from http_nodes import START, HttpNode, Pair, http_node, open_case
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from services.clock import FixedClock
+from tests.harness.http_nodes import START, HttpNode, Pair, http_node, open_case
 
 EXAMPLES = 10  # per operation and mode: the whole run stays well under a minute
 

@@ -3,9 +3,8 @@ more; the key reused with another request is a 422."""
 
 from __future__ import annotations
 
-from http_nodes import Pair, http_node, open_case, opening
-
 from services.api.problems import PROBLEM_JSON
+from tests.harness.http_nodes import Pair, http_node, open_case, opening
 
 
 def test_the_same_key_and_body_replay_the_first_response(nodes: Pair) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from http_nodes import XA, Pair, opening
-
 from services.api.problems import PROBLEM_JSON
+from tests.harness.http_nodes import XA, Pair, opening
 
 
 def test_an_id_already_taken_is_409_and_the_first_case_stands(nodes: Pair) -> None:

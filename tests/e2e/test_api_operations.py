@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from http_nodes import Pair, open_case
+from tests.harness.http_nodes import Pair, open_case
 
 RISK = {"level": "low", "factors": [], "valid_until": "2025-12-31"}
 

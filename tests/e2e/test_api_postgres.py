@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from http_nodes import START, XA, opening, token
 
 from services.api.app import create_app
+from services.bootstrap import build_node
 from services.clock import FixedClock
-from services.node import build_node
 from services.settings import load
+from tests.harness.http_nodes import START, XA, opening, token
 
 
 @pytest.mark.postgres

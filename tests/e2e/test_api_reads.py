@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-from http_nodes import XB, Pair, open_case, play
-
-from services.demo_story import repatriation
+from services.network.demo_cases import repatriation
+from tests.harness.http_nodes import XB, Pair, open_case, play
 
 
 def test_person_only_for_caseworkers_and_supervisors(nodes: Pair) -> None:

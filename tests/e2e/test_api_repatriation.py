@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from http_nodes import PRIVATE_BEFORE, XA, XB, Pair, kafka_pair, open_case, play
 
 from events.steps import STEPS
-from services.demo_story import Move, declined_after_override, repatriation
+from services.network.demo_cases import Move, repatriation
+from tests.harness.http_nodes import XA, XB, Pair, kafka_pair, open_case, play
+from tests.harness.walks import PRIVATE_BEFORE, declined_after_override
 
 
 def with_private_steps(moves: list[Move]) -> list[Move]:

@@ -9,11 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from http_nodes import PRIVATE_BEFORE, HttpNode, Pair, open_case, play
 
 from events.rules import RULES
 from services.api.problems import PROBLEM_JSON
-from services.demo_story import Move, repatriation
+from services.network.demo_cases import Move, repatriation
+from tests.harness.http_nodes import HttpNode, Pair, open_case, play
+from tests.harness.walks import PRIVATE_BEFORE
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 import httpx
-from support import free_port
+
+from tests.harness.support import free_port
 
 
 def test_serve_answers_over_http(tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import free_port
 
 from services.exchange.broker import port_is_free
+from tests.harness.support import free_port
 
 
 def three_free_ports() -> int:

@@ -13,17 +13,18 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from http_nodes import START, XB, Pair, open_case, play
 from httpx import Response
 
 from events.values import Status
+from services.api.app import create_monitor_app
 from services.api.auth import issue
+from services.bootstrap import build_monitor, jwt_secret
 from services.clock import FixedClock
-from services.demo_story import repatriation
-from services.monitor_node import build_monitor, create_monitor_app
-from services.network import _announce, members
-from services.node import jwt_secret
+from services.network.demo_cases import repatriation
+from services.network.embedded import _announce
+from services.network.members import members
 from services.settings import load
+from tests.harness.http_nodes import START, XB, Pair, open_case, play
 
 BOARD, CORRIDORS = "/ui/board", "/ui/corridors"
 # Ways to turn data into markup, or to keep the token beyond the tab.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from http_nodes import XA, XB, Pair
+from tests.harness.http_nodes import XA, XB, Pair
 
 README = Path(__file__).parents[2] / "README.md"
 # `curl -s -H "$XA" [-H 'Name: value'] localhost:PORT/PATH -d '{...}'`, over several lines.

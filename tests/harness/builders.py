@@ -1,4 +1,5 @@
-"""Given-steps for domain tests: bring a case to a stage with realistic bodies.
+"""Builders for the tests: the one opening builder, a valid body for every step, the
+actors of both agencies, and the one story builder.
 
 `Story` drives two agencies' streams of one case through the domain, feeding each
 side's shared facts, minimised by the real codec, to the other as received facts.
@@ -24,9 +25,12 @@ BEA = Actor(XB, "bea", frozenset({Role.CASEWORKER, Role.SUPERVISOR}))
 CANARY = "Zzyzxcanary"
 
 
-def opening(kind: str = "repatriation", minor: bool = False, **extra: Any) -> dict[str, Any]:
+def opening(kind: str = "repatriation", minor: bool = False, *, with_id: bool = True,
+            **extra: Any) -> dict[str, Any]:
+    """The body that opens a case, with its own id unless `with_id=False` (the node then
+    gives one); `extra` replaces any field, the person included."""
     return {
-        "id": str(uuid4()), "kind": kind, "receiving_agency": XB,
+        **({"id": str(uuid4())} if with_id else {}), "kind": kind, "receiving_agency": XB,
         "person": {"given_names": "Maria Elena", "family_name": CANARY,
                    "date_of_birth": "2008-05-01" if minor else "1994-03-12", "sex": "female",
                    "nationality": "XB", "languages": ["ro", "en"]},

@@ -3,29 +3,15 @@ partner's steps arrive as received facts, as the inbox would record them."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
-
-from builders import ANNA, SARA, T0, XA, XB, bodies, opening
-from eventsourcing.cipher import AESCipher
 
 from events.step import Owner
 from events.steps import STEPS, OpenCase
 from events.values import Received
 from services.application import Homeward
 from services.clock import FixedClock
-
-KEY = AESCipher.create_key(num_bytes=32)
-
-
-def sqlite_env(tmp_path: Path) -> dict[str, str]:
-    return encrypted({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                      "SQLITE_DBNAME": str(tmp_path / "events.sqlite")})
-
-
-def encrypted(env: dict[str, str]) -> dict[str, str]:
-    return {**env, "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": KEY}
+from tests.harness.builders import ANNA, SARA, T0, XA, XB, bodies, opening
 
 
 class Desk:

@@ -1,5 +1,6 @@
 """Agency nodes for exchange tests and the benchmark: a Homeward application on SQLite,
-its relay and its inbox, each running in a thread against a real broker."""
+its relay and its inbox (wired by services/bootstrap.py as a node's are), each started
+on its own in a thread against a real broker, so a test can stop and restart one."""
 
 from __future__ import annotations
 
@@ -12,20 +13,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.cipher import AESCipher
 from kafka import KafkaConsumer, KafkaProducer
 
 from events.case import CaseEvent
 from events.steps import OpenCase
 from events.values import Actor, Side
 from services.application import Homeward
+from services.bootstrap import kafka_exchange
 from services.contract.codec import is_exported
 from services.exchange import topics
-from services.exchange.directory import DirectoryFile, publish, save
+from services.exchange.directory import publish, save
+from services.exchange.exchange import Exchange
 from services.exchange.inbox import Inbox, consumer
 from services.exchange.kafka_settings import consumer_group_settings
-from services.exchange.keys import SigningKey, load_or_create
 from services.exchange.relay import Relay
+from services.signing import SigningKey, load_or_create
+from tests.harness.stores import sqlite_env
 
 T = TypeVar("T")
 
@@ -33,12 +36,6 @@ T = TypeVar("T")
 def agency_code(prefix: str) -> str:
     """A fresh agency code, so topics and consumer groups never collide between runs."""
     return f"{prefix}-{uuid.uuid4().hex[:8].upper()}"
-
-
-def sqlite_env(path: Path) -> dict[str, str]:
-    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path),
-            "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher",
-            "CIPHER_KEY": AESCipher.create_key(num_bytes=32)}
 
 
 def wait_until(check: Callable[[], T], timeout: float = 10.0, every: float = 0.005) -> T:
@@ -71,6 +68,12 @@ class Node:
         self.app = Homeward(self.env)
         self.key = load_or_create(self.home, self.agency)
 
+    def exchange(self) -> Exchange:
+        """A fresh relay and inbox, wired as the composition root wires a node's."""
+        return kafka_exchange(self.app, self.agency, self.home, self.bootstrap,
+                              self.directory_path)
+
+    # For tests that replace the relay or the inbox with one of their own.
     def new_producer(self) -> KafkaProducer:
         return topics.producer(self.bootstrap)
 
@@ -78,15 +81,14 @@ class Node:
         return consumer(self.bootstrap, self.agency, consumer_group_settings())
 
     def start_relay(self) -> Relay:
-        self.relay = Relay(self.app, self.key, self.new_producer)
+        self.relay = self.exchange().relay
         self._start("relay", self.relay.run)
         return self.relay
 
     def start_inbox(self) -> Inbox:
         topics.ensure_topics(self.bootstrap, [topics.inbox(self.agency),
                                               topics.deadletter(self.agency)])
-        self.inbox = Inbox(self.app, self.agency, DirectoryFile(self.directory_path).current,
-                           self.new_consumer, self.new_producer)
+        self.inbox = self.exchange().inbox
         self._start("inbox", self.inbox.run)
         inbox = self.inbox
         wait_until(lambda: inbox.assigned, timeout=30)  # the group's first join takes seconds

@@ -10,11 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from builders import REPATRIATION, T0, XA, XB, Story, snapshot
 
 from events.case import Case, CaseEvent
 from events.rules import RULES, RuleViolation
 from events.values import Actor, Received
+from tests.harness.builders import REPATRIATION, T0, XA, XB, Story, snapshot
 
 
 @dataclass

@@ -17,15 +17,17 @@ from httpx import Response
 from events.values import Received, Side
 from services.api.app import create_app
 from services.api.auth import issue
+from services.api.node import Node
 from services.application import CaseNotFound
+from services.bootstrap import build_node, jwt_secret
 from services.clock import FixedClock
 from services.contract.codec import is_exported, message_id, message_type, shared_payload
-from services.demo_story import Move
 from services.exchange.directory import load as load_directory
 from services.exchange.directory import publish, save
-from services.exchange.keys import load_or_create
-from services.node import Node, build_node, jwt_secret
+from services.network.demo_cases import Move
 from services.settings import load
+from services.signing import load_or_create
+from tests.harness import builders
 
 XA, XB = "XA-NRM", "XB-NRM"
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -138,15 +140,13 @@ def pair(tmp_path: Path, clock: FixedClock | None = None) -> Pair:
 
 
 def opening(minor: bool = False, **changes: Any) -> dict[str, Any]:
-    body = {
-        "kind": "repatriation", "receiving_agency": XB, "minor": minor,
-        "person": {"given_names": "Amina Grace", "family_name": "Okafor",
-                   "date_of_birth": "2010-07-14" if minor else "1995-02-11", "sex": "female",
-                   "nationality": "NG", "languages": ["en"]},
-        "identification": "formal", "reason": "Identified at a labour inspection.",
-        "urgency": "routine",
-    }
-    return {**body, **changes}
+    """An opening as a caseworker posts it: no id (the node gives one), the person of
+    the demo's walk."""
+    person = {"given_names": "Amina Grace", "family_name": "Okafor",
+              "date_of_birth": "2010-07-14" if minor else "1995-02-11", "sex": "female",
+              "nationality": "NG", "languages": ["en"]}
+    return builders.opening(minor=minor, with_id=False, **{
+        "person": person, "reason": "Identified at a labour inspection.", **changes})
 
 
 def open_case(p: Pair, **changes: Any) -> str:
@@ -154,16 +154,6 @@ def open_case(p: Pair, **changes: Any) -> str:
     assert response.status_code == 201, response.text
     case_id: str = response.json()["id"]
     return case_id
-
-
-# The steps that never leave the referring agency, placed where a caseworker records them.
-PRIVATE_BEFORE = {
-    "referral": [Move(Side.REFERRING, "asylum-claim", {"lodged_on": "2025-02-20"}),
-                 Move(Side.REFERRING, "asylum-claim-closure", {"outcome": "withdrawn"}),
-                 Move(Side.REFERRING, "legal-proceeding",
-                      {"reference": "CR-2025-118", "role": "witness"})],
-    "transport": [Move(Side.REFERRING, "proceedings-clearance", {"kind": "remote_testimony"})],
-}
 
 
 def play(p: Pair, case_id: str, moves: list[Move]) -> list[str]:

@@ -15,19 +15,20 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from exchange_nodes import sqlite_env
 
 from events.case import Case
 from events.steps import OpenCase
 from events.values import Actor
 from services.application import CaseNotFound, Homeward
 from services.contract.codec import encode, pseudonym, sign
-from services.demo_story import PERSON, repatriation
 from services.exchange import topics
 from services.exchange.admission import RETRIES, Admission, Rejected
 from services.exchange.directory import Directory, DirectoryFile, save
-from services.exchange.keys import SigningKey
 from services.exchange.relay import Relay
+from services.network.demo_cases import PERSON, repatriation
+from services.signing import SigningKey
+from tests.harness.stores import sqlite_env
+from tests.harness.walks import actor
 
 XA, XB, XC, XD = "XA-NRM", "XB-NRM", "XC-NRM", "XD-NRM"  # this agency is XB
 CORRIDORS = [(XA, XB), (XC, XB), (XC, XD)]
@@ -73,7 +74,7 @@ class World:
         case_id = self.a.open_case(OpenCase(**story.opening), Actor(XA, "worker")).id
         for move in story.moves[:2]:
             assert move.path in ("consent", "referral")
-            self.a.record(case_id, move.path, move.body, move.actor(XA, XB))
+            self.a.record(case_id, move.path, move.body, actor(move, XA, XB))
         relay = Relay(self.a, self.keys[XA], no_broker)
         out = relay.messages(list(self.a.recorder.select_notifications(1, 1000)))
         messages = [m.envelope for m in out if m.topic == topics.inbox(XB)

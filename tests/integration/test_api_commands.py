@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from services.api.auth import TokenVerifier
+from services.bootstrap import jwt_secret
 from services.cli import main
-from services.node import jwt_secret
 from services.settings import load
 
 

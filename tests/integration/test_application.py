@@ -7,7 +7,6 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
-from builders import ANNA, BORIS, CANARY, REPATRIATION, T0, XA, Story, bodies, opening
 from eventsourcing.cipher import AESCipher
 
 from events.rules import ConsentRequired, StepOwner
@@ -15,6 +14,7 @@ from events.steps import OpenCase
 from events.values import Received
 from services.application import CaseNotFound, Homeward, OutOfSequence, VersionMismatch
 from services.clock import FixedClock
+from tests.harness.builders import ANNA, BORIS, CANARY, REPATRIATION, T0, XA, Story, bodies, opening
 
 KEY = AESCipher.create_key(num_bytes=32)
 

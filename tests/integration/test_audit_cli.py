@@ -9,13 +9,13 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from builders import ANNA, CANARY, T0, bodies, opening
 
 from events.steps import OpenCase
 from services.application import Homeward
 from services.cli import main
 from services.clock import FixedClock
 from services.settings import load, persistence_env
+from tests.harness.builders import ANNA, CANARY, T0, bodies, opening
 
 
 @pytest.fixture

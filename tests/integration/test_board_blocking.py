@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import T0, XA, XB
-from projection_desk import READY, Desk, sqlite_env
 
 from projections.board import BoardFilters
-from services.read_models import ReadModels
+from services.bootstrap import read_models
+from services.readside.queries import ReadModels
+from tests.harness.builders import T0, XA, XB
+from tests.harness.desk import READY, Desk
+from tests.harness.stores import sqlite_env
 
 BASE = ["consent", "referral", "acknowledgement", "acceptance", "return-decision",
         "travel-document", "reception"]
@@ -111,8 +113,8 @@ CASES = {
 
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[tuple[Desk, ReadModels]]:
-    desk = Desk(sqlite_env(tmp_path))
-    models = ReadModels(desk.app)
+    desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
+    models = read_models(desk.app)
     yield desk, models
     models.close()
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from support import free_port
 
 from services.exchange.broker import BrokerError, LocalBroker, port_is_free
 from services.exchange.kafka_settings import consumer_group_settings
+from tests.harness.support import free_port
 
 CASES = ["case-a", "case-b", "case-c", "case-d"]
 STEPS_PER_CASE = 5

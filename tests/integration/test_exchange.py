@@ -14,19 +14,20 @@ from uuid import UUID
 
 import pytest
 from eventsourcing.cipher import AESCipher
-from exchange_nodes import Node, agency_code, open_case, pair, side_of, wait_until
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from support import free_port
 
 from events.values import Actor, Side
 from services.contract.codec import decode, encode, pseudonym, sign
-from services.demo_story import PERSON, Move, repatriation
 from services.exchange import topics
 from services.exchange.broker import LocalBroker
 from services.exchange.directory import DirectoryFile
 from services.exchange.inbox import Fact, Inbox
-from services.exchange.keys import SigningKey
 from services.exchange.relay import Relay
+from services.network.demo_cases import PERSON, Move, repatriation
+from services.signing import SigningKey
+from tests.harness.exchange_nodes import Node, agency_code, open_case, pair, side_of, wait_until
+from tests.harness.support import free_port
+from tests.harness.walks import actor
 
 pytestmark = pytest.mark.kafka
 PROPAGATION_LIMIT = 2.0
@@ -40,7 +41,7 @@ def play(nodes: tuple[Node, Node], moves: list[Move], case_id: UUID) -> list[flo
         other = side_of(nodes, Side.RECEIVING if move.side is Side.REFERRING else Side.REFERRING)
         started = time.monotonic()
         case = owner.app.record(case_id, move.path, move.body,
-                                move.actor(nodes[0].agency, nodes[1].agency))
+                                actor(move, nodes[0].agency, nodes[1].agency))
         if case.state.referred_at is None:
             continue  # the partner learns of the case with its referral
         expected = owner.own_hashes(case_id)
@@ -131,7 +132,7 @@ def referred_cases(node: Node, partner: Node, count: int) -> list[UUID]:
         for move in alone:
             if move.path in ("return-decision", "best-interests-determination"):
                 continue  # these wait for the acceptance
-            node.app.record(case_id, move.path, move.body, move.actor(node.agency, partner.agency))
+            node.app.record(case_id, move.path, move.body, actor(move, node.agency, partner.agency))
         cases.append(case_id)
     return cases
 
@@ -211,7 +212,7 @@ def test_a_broker_outage_delays_the_partner_but_loses_nothing(tmp_path: Path) ->
         broker.stop()
         during = [m for m in story.moves[6:11] if m.side is Side.REFERRING]
         for move in during:  # the referring agency keeps working without the broker
-            a.app.record(case_id, move.path, move.body, move.actor(a.agency, b.agency))
+            a.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
         time.sleep(1.0)
         assert a.relay is not None and a.relay.lag() > 0
         broker = LocalBroker(port=port, log_dir=logs).start()
@@ -264,7 +265,7 @@ def alone(node: Node, partner: Node) -> UUID:
     """A case the referring node opens and refers, with 8 messages for the partner."""
     story = repatriation(datetime.now(UTC).date(), receiving=partner.agency)
     case_id = open_case(node, partner, story.opening)
-    actor = story.moves[0].actor(node.agency, partner.agency)
+    worker = actor(story.moves[0], node.agency, partner.agency)
     risk = next(m for m in story.moves if m.path == "risk-assessment")
     for path, body in [
         ("consent", story.moves[0].body), ("referral", {}),
@@ -273,7 +274,7 @@ def alone(node: Node, partner: Node) -> UUID:
         ("consent-withdrawal", {"scopes": ["monitoring"]}),
         ("consent", {**story.moves[0].body, "scopes": ["monitoring"]}),
     ]:
-        node.app.record(case_id, path, body, actor)
+        node.app.record(case_id, path, body, worker)
     return case_id
 
 

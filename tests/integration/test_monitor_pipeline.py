@@ -13,17 +13,18 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from builders import CANARY, T0, XA, XB
 from kafka import KafkaProducer
-from projection_desk import DEPARTED, Desk, sqlite_env
 
 from services.contract.codec import encode, pseudonym, sign
 from services.exchange import topics
 from services.exchange.directory import Directory, save
-from services.exchange.keys import SigningKey
 from services.exchange.relay import Relay
-from services.monitor_view import MilestoneConsumer, MilestoneGate, MonitorView
-from services.projection_store import SqliteReadStore
+from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
+from services.readside.sqlite import SqliteReadStore
+from services.signing import SigningKey
+from tests.harness.builders import CANARY, T0, XA, XB
+from tests.harness.desk import DEPARTED, Desk
+from tests.harness.stores import sqlite_env
 
 pytestmark = pytest.mark.kafka
 XA_KEY = SigningKey.generate(XA)
@@ -75,7 +76,7 @@ def test_the_monitor_sees_milestones_and_an_overdue_arrival_but_never_a_name(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     view, consumer = monitor
-    desk = Desk(sqlite_env(tmp_path))
+    desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
     case_id = desk.open()  # the person's family name is the canary
     desk.run(case_id, DEPARTED)
     relay = Relay(desk.app, XA_KEY, lambda: topics.producer(kafka_bootstrap))

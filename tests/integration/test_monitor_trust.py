@@ -13,20 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import CANARY, T0, XA, XB
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from projection_desk import DEPARTED, Desk, sqlite_env
 
+from services.bootstrap import build_monitor
 from services.contract.codec import encode, pseudonym, sign
 from services.exchange import topics
 from services.exchange.admission import Rejected
 from services.exchange.directory import Directory, save
-from services.exchange.keys import SigningKey, b64url
 from services.exchange.relay import Relay
-from services.monitor_node import build_monitor
-from services.monitor_view import MilestoneGate, MonitorView
-from services.projection_store import SqliteReadStore
+from services.readside.monitor import MilestoneGate, MonitorView
+from services.readside.sqlite import SqliteReadStore
 from services.settings import load
+from services.signing import SigningKey, b64url
+from tests.harness.builders import CANARY, T0, XA, XB
+from tests.harness.desk import DEPARTED, Desk
+from tests.harness.stores import sqlite_env
 
 XC, XD, XE = "XC-NRM", "XD-NRM", "XE-NRM"  # XC: trusted elsewhere; XE: listed nowhere
 KEYS = {code: SigningKey.generate(code) for code in (XA, XB, XC, XE)}
@@ -58,7 +59,7 @@ class Sent:
 
 @pytest.fixture(scope="module")
 def sent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sent]:
-    desk = Desk(sqlite_env(tmp_path_factory.mktemp("xa")))
+    desk = Desk(sqlite_env(tmp_path_factory.mktemp("xa") / "events.sqlite"))
     case_id = desk.open()  # the person's family name is the canary
     desk.run(case_id, DEPARTED)
     relay = Relay(desk.app, KEYS[XA], no_broker)
@@ -231,7 +232,7 @@ def test_the_monitor_node_trusts_the_directory_its_settings_name(
 def test_operators_see_how_many_milestones_were_refused(tmp_path: Path, sent: Sent) -> None:
     from fastapi.testclient import TestClient
 
-    from services.monitor_node import create_monitor_app
+    from services.api.app import create_monitor_app
 
     settings = load(agency="monitor", data_dir=tmp_path / "monitor")
     node = build_monitor(settings)

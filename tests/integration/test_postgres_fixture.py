@@ -8,7 +8,8 @@ import psycopg
 import pytest
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from support import eventsourcing_postgres_env
+
+from tests.harness.support import eventsourcing_postgres_env
 
 
 @pytest.mark.postgres

@@ -12,16 +12,17 @@ from uuid import UUID
 
 import psycopg
 import pytest
-from builders import ANNA, T0, opening
-from projection_desk import encrypted
 from psycopg import sql
 
 from events.steps import STEPS, OpenCase, open_case
 from projections.board import StatusBoard
 from services.application import Homeward, VersionMismatch
+from services.bootstrap import gap_barrier
 from services.clock import FixedClock
-from services.projection_runner import NoLateCommits, ProjectionRunner
-from services.projection_store_pg import PostgresReadStore, conninfo
+from services.readside.postgres import PostgresReadStore, conninfo
+from services.readside.runner import NoLateCommits, ProjectionRunner
+from tests.harness.builders import ANNA, T0, opening
+from tests.harness.stores import encrypted
 
 pytestmark = pytest.mark.postgres
 
@@ -83,7 +84,7 @@ def test_a_slow_commit_is_not_skipped_when_a_later_id_commits_first(
     unlocked = {"POSTGRES_ENABLE_DB_FUNCTIONS": "y"}
     first, second = node(env, **unlocked), node(env, **unlocked)
     early = new_case(first)
-    runner = ProjectionRunner(first, store, StatusBoard())
+    runner = ProjectionRunner(first, store, StatusBoard(), gap_barrier(first))
     naive = ProjectionRunner(first, PostgresReadStore.from_env(env), _renamed("naive_board"),
                              barrier=NoLateCommits())
     assert runner.catch_up() == 1 and naive.catch_up() == 1
@@ -109,7 +110,7 @@ def test_the_recorder_lock_makes_a_later_writer_wait_for_the_slow_one(
     env: dict[str, str], store: PostgresReadStore,
 ) -> None:
     first, second = node(env), node(env)
-    runner = ProjectionRunner(first, store, StatusBoard())
+    runner = ProjectionRunner(first, store, StatusBoard(), gap_barrier(first))
     slow = SlowWriter(env, first, lock_table=True)
     done: list[str] = []
     later = threading.Thread(target=lambda: done.append(new_case(second)))
@@ -136,7 +137,7 @@ def test_an_id_left_by_a_rolled_back_save_does_not_stall_the_projection(
     later = new_case(first)
     ids = [n.id for n in first.recorder.select_notifications(start=1, limit=10)]
     assert ids[-1] - ids[0] + 1 > len(ids)  # there is a gap
-    runner = ProjectionRunner(first, store, StatusBoard())
+    runner = ProjectionRunner(first, store, StatusBoard(), gap_barrier(first))
     assert runner.catch_up() == len(ids)
     assert board_ids(store) == {case_id, later}
 

@@ -8,19 +8,21 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from builders import CANARY, T0, XA, XB
-from projection_desk import DEPARTED, HOME, READY, Desk, encrypted, sqlite_env
 
 from events.values import Status
 from projections.board import BoardFilters
-from services.projection_runner import ProjectionRunner, runners
-from services.read_models import ReadModels
+from services.bootstrap import gap_barrier, read_models
+from services.readside.queries import ReadModels
+from services.readside.runner import ProjectionRunner
+from tests.harness.builders import CANARY, T0, XA, XB
+from tests.harness.desk import DEPARTED, HOME, READY, Desk
+from tests.harness.stores import encrypted, sqlite_env
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     if request.param == "sqlite":
-        yield sqlite_env(tmp_path)
+        yield sqlite_env(tmp_path / "events.sqlite")
     else:
         yield encrypted(request.getfixturevalue("pg_env"))
 
@@ -32,7 +34,7 @@ def desk(store_env: dict[str, str]) -> Desk:
 
 @pytest.fixture
 def models(desk: Desk) -> Iterator[ReadModels]:
-    read = ReadModels(desk.app)
+    read = read_models(desk.app)
     yield read
     read.close()
 
@@ -63,8 +65,8 @@ def test_small_batches_and_a_second_worker_give_the_same_rows(desk: Desk, models
     desk.run(case_id, DEPARTED)
     models.refresh()
     expected = models.store.rows("board")
-    second = ProjectionRunner(desk.app, models.store, runners(desk.app, models.store)[0].projection,
-                              batch_size=3)
+    second = ProjectionRunner(desk.app, models.store, models.runners[0].projection,
+                              gap_barrier(desk.app), batch_size=3)
     second.rebuild()
     assert models.store.rows("board") == expected
     assert models.runners[0].catch_up() == 0  # nothing applied twice
@@ -137,7 +139,7 @@ def test_the_rebuild_command_rebuilds_each_read_model_and_reports_its_rate(
     out = capsys.readouterr().out
     assert f"board: {events} events in" in out and f"handoffs: {events} events in" in out
     assert "events/s" in out
-    models = ReadModels(desk.app)
+    models = read_models(desk.app)
     assert [e.id for e in models.board(BoardFilters(), T0).items] == [str(case_id)]
     assert main(["projections", "rebuild", "handoffs"]) == 0
     assert "board" not in capsys.readouterr().out

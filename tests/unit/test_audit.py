@@ -6,12 +6,12 @@ import copy
 from typing import Any
 
 import pytest
-from builders import XA, XB
-from domain_story import HAPPY, given
 
 from events.audit import Break, verify_chain
 from events.case import CaseEvent
 from events.chain import digest
+from tests.harness.builders import XA, XB
+from tests.harness.given import HAPPY, given
 
 
 def tampered(event: CaseEvent, **changes: Any) -> CaseEvent:

@@ -4,13 +4,13 @@ planned transport and holds the case on both sides; after departure it only stop
 from __future__ import annotations
 
 import pytest
-from builders import T0, XA, XB
-from domain_story import READY, C, Messages, R, given, when
 
 from events.progress import blocking, status
 from events.rules import DataMinimisation
 from events.steps import STEPS
 from events.values import Actor, Status
+from tests.harness.builders import T0, XA, XB
+from tests.harness.given import READY, C, Messages, R, given, when
 
 
 def test_withdrawal_before_departure_cancels_transport_and_holds_the_case() -> None:

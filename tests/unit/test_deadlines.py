@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from builders import T0, XB
-from domain_story import READY, C, R, given, upto
-
 from events.case import Case
 from events.deadlines import MONTH, Deadlines, clocks, overdue
+from tests.harness.builders import T0, XB
+from tests.harness.given import READY, C, R, given, upto
 
 MINUTE = timedelta(minutes=1)
 EXPECTED_ARRIVAL = T0 + timedelta(days=10, hours=4)  # the transport plan of the builders

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from builders import T0, XA, XB, Story
-from domain_story import ACCEPTED, HAPPY, READY, C, Do, R, given, upto, without
 
 from events.case import Case
 from events.progress import blocking, status
 from events.values import Status
+from tests.harness.builders import T0, XA, XB, Story
+from tests.harness.given import ACCEPTED, HAPPY, READY, C, Do, R, given, upto, without
 
 
 def waiting_on(case: Case, now: datetime = T0) -> list[tuple[str, str]]:

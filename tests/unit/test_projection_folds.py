@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from builders import CANARY, REPATRIATION, T0, XA, XB, Story
 
 from events.steps import BY_EVENT
 from projections.case_state import PLAN_RECORDED, decode_state, encode_state
@@ -20,6 +19,7 @@ from projections.monitor import (
     parse_milestone,
     suppress_cells,
 )
+from tests.harness.builders import CANARY, REPATRIATION, T0, XA, XB, Story
 
 
 def test_the_kept_state_decodes_to_the_same_state_without_personal_data() -> None:

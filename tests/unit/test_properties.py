@@ -8,7 +8,6 @@ import copy
 from datetime import date, timedelta
 from typing import Any
 
-from builders import ANNA, BEA, BORIS, REPATRIATION, SARA, XA, XB, Story
 from eventsourcing.application import Application
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +17,7 @@ from events.case import Case, CaseEvent
 from events.rules import RuleViolation
 from events.steps import BY_EVENT, STEPS
 from events.values import Kind, RiskLevel, Scope, Side
+from tests.harness.builders import ANNA, BEA, BORIS, REPATRIATION, SARA, XA, XB, Story
 
 VARIANTS: dict[str, list[dict[str, Any]]] = {
     "risk-assessment": [{}, {"level": "high", "safety_plan": None}, {"level": "critical"},

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pytest
-from builders import T0, XA, XB, Story, snapshot
-from domain_story import ACCEPTED, READY, Messages, R, given, refused, when, without
 
 from events.case import Case, CaseEvent
 from events.rules import DataMinimisation, StepOwner
 from events.steps import STEPS, open_received
 from events.values import Actor
+from tests.harness.builders import T0, XA, XB, Story, snapshot
+from tests.harness.given import ACCEPTED, READY, Messages, R, given, refused, when, without
 
 
 def receive(case: Case, messages: Messages, path: str, data: Mapping[str, object]) -> CaseEvent:

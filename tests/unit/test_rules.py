@@ -10,8 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from builders import BEA, SARA, T0
-from domain_story import (
+
+from events.rules import RULES
+from events.steps import STEPS
+from events.values import Actor
+from tests.harness.builders import BEA, SARA, T0
+from tests.harness.given import (
     ACCEPTED,
     HAPPY,
     READY,
@@ -26,10 +30,6 @@ from domain_story import (
     when,
     without,
 )
-
-from events.rules import RULES
-from events.steps import STEPS
-from events.values import Actor
 
 EVE_ELSEWHERE = Actor("XC-NRM", "eve")
 ARRIVED = upto("arrival")

@@ -7,13 +7,13 @@ other, as the exchange does, so both streams must end holding the same facts.
 from __future__ import annotations
 
 import pytest
-from builders import BEA, REPATRIATION, SARA, XA, XB, Story
 
 from events.case import Case, CaseEvent
 from events.progress import blocking, status
 from events.rules import AsylumGuard, ConsentWithdrawalHalts, ProceedingsClearance
 from events.steps import BY_EVENT
 from events.values import Status
+from tests.harness.builders import BEA, REPATRIATION, SARA, XA, XB, Story
 
 
 def shared_facts(own: Case, partner: Case, agency: str) -> tuple[list[str], list[str]]:

@@ -4,11 +4,11 @@ takes only a reopening. These refusals have no "later it succeeds": the first st
 from __future__ import annotations
 
 import pytest
-from builders import ANNA, SARA, T0, XA, XB, opening
-from domain_story import ACCEPTED, HAPPY, READY, C, Do, R, given, refused, upto
 
 from events.rules import StepOwner
 from events.steps import OpenCase, open_case
+from tests.harness.builders import ANNA, SARA, T0, XA, XB, opening
+from tests.harness.given import ACCEPTED, HAPPY, READY, C, Do, R, given, refused, upto
 
 TWICE = {
     "accepted twice": (upto("acceptance"), C("acceptance")),

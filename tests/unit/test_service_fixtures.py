@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from support import missing_service
+
+from tests.harness.support import missing_service
 
 
 def test_a_missing_service_skips_the_test(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,11 +25,11 @@ from services.api.deps import (
     Reader,
 )
 from services.api.models import Board, CaseView, Recorded, Timeline
+from services.api.node import Node
 from services.api.problems import Problem
 from services.api.sanity import check_dates
 from services.api.views import case_view, recorded, timeline_entry
 from services.application import CaseNotFound
-from services.node import Node
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 MAX_VERSION = 2**31 - 1  # far past any case, and within every store's integer column

@@ -1,14 +1,24 @@
-"""Liveness, readiness and metrics: for operators, without a token."""
+"""Liveness, readiness and metrics: for operators, without a token. Agency nodes and
+the monitor node serve the same three routes, over their own checks and gauges."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from collections.abc import Mapping
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from services.api.deps import MetricsDep, NodeDep
+from services.api.deps import MetricsDep
+from services.api.node import Check
 
 router = APIRouter(tags=["operations"])
+
+
+def _checks(request: Request) -> Mapping[str, Check]:
+    checks: Mapping[str, Check] = request.app.state.node.checks  # either kind of node
+    return checks
 
 
 @router.get("/healthz")
@@ -17,9 +27,9 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(node: NodeDep) -> JSONResponse:
+def readyz(checks: Annotated[Mapping[str, Check], Depends(_checks)]) -> JSONResponse:
     failed = {}
-    for name, check in node.checks.items():
+    for name, check in checks.items():
         try:
             check()
         except Exception as error:  # any failure of a part means "not ready"

@@ -1,0 +1,129 @@
+"""The nodes the API serves: an agency node and the monitor node, each with its parts,
+started and closed in order. services/bootstrap.py builds them; nothing here chooses
+a store, a broker client or a verifier.
+
+Both kinds share what operators see: readiness checks by name (`/readyz`) and gauges
+read when `/metrics` is scraped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from events.case import Case
+from events.deadlines import Deadlines
+from services.api.access import AccessLog
+from services.api.auth import TokenVerifier
+from services.api.idempotency import Idempotency
+from services.api.sidecar import Sidecar
+from services.application import Homeward
+from services.clock import Clock
+from services.exchange.exchange import Exchange
+from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
+from services.readside.queries import ReadModels
+from services.readside.runner import ProjectionWorker
+from services.settings import Settings
+
+RELAY_LAG_LIMIT = 1000  # events recorded but not yet sent: more, and the node is not ready
+
+Check = Callable[[], object]  # returns normally when its part is reachable
+Gauge = Callable[[], float]
+
+
+@dataclass
+class Node:
+    settings: Settings
+    clock: Clock
+    app: Homeward
+    tokens: TokenVerifier
+    idempotency: Idempotency
+    access_log: AccessLog
+    read_models: ReadModels
+    tables: Sidecar  # the API's own tables: idempotency keys and the access log
+    exchange: Exchange | None = None  # with a broker: the relay and the inbox, not yet started
+    # Readiness checks by name: each returns normally when its part is reachable.
+    checks: dict[str, Check] = field(default_factory=dict)
+
+    @property
+    def agency(self) -> str:
+        return self.settings.agency
+
+    def deadlines(self, case: Case) -> Deadlines:
+        # The same lookup the board and hand-offs use, so a case and its row agree.
+        return self.read_models.deadlines_for(case.state.referring, case.state.receiving)
+
+    # The parts that run in the background once the node serves.
+    background: list[Callable[[], None]] = field(default_factory=list)
+    # Gauges read when /metrics is scraped, by name.
+    gauges: dict[str, Gauge] = field(default_factory=dict)
+
+    def start(self) -> Node:
+        """Keep the read models current and, with a broker, exchange with the partners."""
+        worker = ProjectionWorker(self.read_models.runners).start()
+        self.background.append(worker.stop)
+        if self.exchange is not None:
+            link = self.exchange.start()
+            self.background.insert(0, link.stop)
+            self.checks["inbox"] = lambda: _require(link.ready(), "no inbox partition assigned")
+            self.checks["relay"] = lambda: _require(link.relay.lag() <= RELAY_LAG_LIMIT,
+                                                    "the relay is far behind the store")
+            self.gauges["homeward_relay_lag_events"] = link.relay.lag
+        return self
+
+    def close(self) -> None:
+        for stop in self.background:
+            stop()
+        self.read_models.close()
+        self.tables.close()
+        self.app.close()
+
+
+def _require(ok: bool, failure: str) -> None:
+    if not ok:
+        raise RuntimeError(failure)
+
+
+@dataclass
+class MonitorNode:
+    """De-identified milestones from every corridor in, the corridor view out. It keeps
+    no case store and serves nothing of any agency's cases."""
+
+    settings: Settings
+    clock: Clock
+    view: MonitorView
+    tokens: TokenVerifier
+    gate: MilestoneGate  # only milestones signed by an agency of the trust directory
+    # With a broker: makes the consumer of `homeward.monitoring`.
+    consumer: Callable[[], MilestoneConsumer] | None = None
+    checks: dict[str, Check] = field(default_factory=dict)
+    gauges: dict[str, Gauge] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.checks.setdefault("store", lambda: self.view.store.all("monitor"))
+        self.gauges.setdefault("homeward_milestones_refused",
+                               lambda: sum(self.gate.refused.values()))
+
+    def start(self) -> MonitorNode:
+        """Consume `homeward.monitoring` in the background, if a broker is configured."""
+        if self.consumer is not None:
+            thread = threading.Thread(target=self._consume, args=(self.consumer(),),
+                                      daemon=True, name="monitor-consumer")
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def _consume(self, consumer: MilestoneConsumer) -> None:
+        try:
+            consumer.run(self._stop)
+        finally:
+            consumer.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self.view.store.close()

@@ -1,0 +1,52 @@
+"""The members of the embedded network and the trust between them: the referring
+agency XA-NRM, the receiving agency XB-NRM and a monitor, each with its port and its
+data directory, and one directory file naming both agencies and their corridor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from services.api.auth import issue
+from services.bootstrap import jwt_secret
+from services.exchange.directory import load, save
+from services.settings import load as load_settings
+from services.signing import load_or_create
+
+REFERRING, RECEIVING, MONITOR = "XA-NRM", "XB-NRM", "monitor"
+ROLES = {REFERRING: ["caseworker", "supervisor", "auditor"],
+         RECEIVING: ["caseworker", "supervisor", "auditor"], MONITOR: ["monitor"]}
+PAGES = {MONITOR: "/ui/corridors"}  # each agency node serves its status board at /ui/board
+
+
+@dataclass(frozen=True)
+class Member:
+    agency: str
+    port: int
+    data_dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def token(self, role: str, hours: float = 12.0) -> str:
+        secret = jwt_secret(load_settings(agency=self.agency, data_dir=self.data_dir))
+        sub = f"{self.agency.lower()}-{role}"
+        return issue(secret, sub, self.agency, [role], datetime.now(UTC), hours)
+
+
+def members(data_dir: Path, base_port: int) -> list[Member]:
+    return [Member(agency, base_port + i, data_dir / agency.lower())
+            for i, agency in enumerate((REFERRING, RECEIVING, MONITOR))]
+
+
+def trust(data_dir: Path, nodes: list[Member]) -> Path:
+    """Each agency's key pair, and one directory file naming both and their corridor."""
+    path = data_dir / "directory.json"
+    directory = load(path)
+    for member in nodes:
+        if member.agency != MONITOR:
+            directory = directory.with_agency(load_or_create(member.data_dir, member.agency))
+    save(path, directory.with_corridor(REFERRING, RECEIVING))
+    return path

@@ -1,0 +1,102 @@
+"""The read store on SQLite: one file beside the node's events file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from projections.projection import Doc
+from services.readside.store import Changes, check_position, dump, table_name
+
+
+class SqliteReadStore:
+    def __init__(self, path: Path | str) -> None:
+        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                                     timeout=30)
+        self._lock = threading.Lock()
+        self._known: set[str] = set()
+        with self._tx(write=True) as c:
+            c.execute("CREATE TABLE IF NOT EXISTS projection_tracking "
+                      "(name TEXT PRIMARY KEY, position INTEGER NOT NULL)")
+
+    @contextmanager
+    def _tx(self, write: bool = False) -> Iterator[sqlite3.Cursor]:
+        with self._lock:
+            c = self._conn.cursor()
+            # A writer takes the database lock at once, so it never fails half-way.
+            c.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield c
+            except BaseException:
+                self._conn.rollback()
+                raise
+            self._conn.commit()
+
+    def _ensure(self, c: sqlite3.Cursor, name: str) -> str:
+        table = table_name(name)
+        if name not in self._known:
+            c.execute(f"CREATE TABLE IF NOT EXISTS {table} "
+                      "(key TEXT PRIMARY KEY, doc TEXT NOT NULL)")
+            self._known.add(name)
+        return table
+
+    def position(self, name: str) -> int:
+        with self._tx() as c:
+            row = c.execute("SELECT position FROM projection_tracking WHERE name=?",
+                            (name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def load(self, name: str, keys: Iterable[str]) -> dict[str, Doc]:
+        wanted = sorted(set(keys))
+        out: dict[str, Doc] = {}
+        with self._tx() as c:
+            table = self._ensure(c, name)
+            for i in range(0, len(wanted), 500):
+                part = wanted[i:i + 500]
+                marks = ",".join("?" * len(part))
+                for key, doc in c.execute(f"SELECT key, doc FROM {table} WHERE key IN ({marks})",
+                                          part):
+                    out[key] = json.loads(doc)
+        return out
+
+    def rows(self, name: str) -> list[tuple[str, str]]:
+        with self._tx() as c:
+            table = self._ensure(c, name)
+            return [(k, d) for k, d in c.execute(f"SELECT key, doc FROM {table} ORDER BY key")]
+
+    def all(self, name: str) -> dict[str, Doc]:
+        return {key: json.loads(doc) for key, doc in self.rows(name)}
+
+    def commit(self, name: str, changes: Changes, position: int | None = None,
+               expected: int | None = None) -> None:
+        with self._tx(write=True) as c:
+            table = self._ensure(c, name)
+            if position is not None:
+                check_position(_sqlite_position(c, name), expected, name)
+                c.execute("INSERT INTO projection_tracking (name, position) VALUES (?, ?) "
+                          "ON CONFLICT (name) DO UPDATE SET position=excluded.position",
+                          (name, position))
+            c.executemany(f"DELETE FROM {table} WHERE key=?",
+                          [(k,) for k, d in changes.items() if d is None])
+            c.executemany(f"INSERT INTO {table} (key, doc) VALUES (?, ?) "
+                          "ON CONFLICT (key) DO UPDATE SET doc=excluded.doc",
+                          [(k, dump(d)) for k, d in changes.items() if d is not None])
+
+    def reset(self, name: str) -> None:
+        with self._tx(write=True) as c:
+            c.execute(f"DROP TABLE IF EXISTS {table_name(name)}")
+            self._known.discard(name)
+            self._ensure(c, name)
+            c.execute("DELETE FROM projection_tracking WHERE name=?", (name,))
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _sqlite_position(c: sqlite3.Cursor, name: str) -> int:
+    row = c.execute("SELECT position FROM projection_tracking WHERE name=?", (name,)).fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,1 @@
+"""The tests; `tests.harness` is what they (and the benchmarks) build on."""

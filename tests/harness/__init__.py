@@ -1,0 +1,12 @@
+"""What the tests and the benchmarks build on: stores, cases, stories, nodes.
+
+- `stores`: the eventsourcing environment of a test store (`sqlite_env`, `encrypted`).
+- `builders`: the one opening builder, a valid body per step, the actors, and `Story`,
+  which drives both agencies' streams of one case through the domain.
+- `given`: given/when steps over a `Story` for the rule tests (`R(...)`, `C(...)`).
+- `walks`: walks through whole cases over the demo's moves (services/network/demo_cases.py).
+- `desk`: a referring node's application fed the partner's facts, for read-model tests.
+- `exchange_nodes`: agency nodes exchanging over a real broker, parts started one by one.
+- `http_nodes`: two agency nodes over HTTP, built by services/bootstrap.py.
+- `support`: the real services: ports, Docker, PostgreSQL, Kafka.
+"""

@@ -1,0 +1,38 @@
+"""Walks through whole cases for the tests, beside the demo's repatriation
+(services/network/demo_cases.py): who acts for a move, a declined referral, and the
+steps that never leave the referring agency."""
+
+from __future__ import annotations
+
+from events.values import Actor, Role, Side
+from services.network.demo_cases import RECEIVING, REFERRING, Move, Walk, opening
+
+
+def actor(move: Move, referring: str = REFERRING, receiving: str = RECEIVING) -> Actor:
+    """A caseworker (and supervisor, where the move needs one) of the side that owns it."""
+    agency = referring if move.side is Side.REFERRING else receiving
+    roles = {Role.CASEWORKER, Role.SUPERVISOR} if move.supervisor else {Role.CASEWORKER}
+    return Actor(agency=agency, sub=f"{agency.lower()}-worker", roles=frozenset(roles))
+
+
+def declined_after_override(receiving: str = RECEIVING) -> Walk:
+    """No consent at all: a supervisor's risk-to-life override, a referral, a decline."""
+    R, C = Side.REFERRING, Side.RECEIVING
+    return Walk(opening(receiving, minor=False), [
+        Move(R, "risk-to-life-override", {"justification": "Imminent threat to life."},
+             supervisor=True),
+        Move(R, "referral", {}),
+        Move(C, "acknowledgement", {"contact": {"name": "Desk", "email": "d@xb.example"},
+                                    "deputy": {"name": "Deputy", "email": "e@xb.example"}}),
+        Move(C, "decline", {"reason": "No capacity."}),
+    ])
+
+
+# The steps that never leave the referring agency, placed where a caseworker records them.
+PRIVATE_BEFORE = {
+    "referral": [Move(Side.REFERRING, "asylum-claim", {"lodged_on": "2025-02-20"}),
+                 Move(Side.REFERRING, "asylum-claim-closure", {"outcome": "withdrawn"}),
+                 Move(Side.REFERRING, "legal-proceeding",
+                      {"reference": "CR-2025-118", "role": "witness"})],
+    "transport": [Move(Side.REFERRING, "proceedings-clearance", {"kind": "remote_testimony"})],
+}

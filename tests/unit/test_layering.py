@@ -1,0 +1,199 @@
+"""The layout holds: no import cycle between project modules or between their
+packages, and every layer points inward (ARCHITECTURE.md, "The layout").
+
+Imports are read with `ast` from the source, so those under `TYPE_CHECKING` and
+inside functions count as much as those at the top of a module.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# The project's own code; test modules themselves import only these and the libraries.
+TREES = ("events", "projections", "services", "bench", "tests/harness")
+# What a layer must never import: the domain is pure, read models know no service.
+OUTWARD = {"events": ("projections", "services", "tests", "bench"),
+           "projections": ("services", "tests", "bench"),
+           "services": ("tests", "bench")}
+MAX_LOOSE_SERVICES = 8
+
+
+def module_name(path: Path, root: Path = ROOT) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def project_modules(root: Path = ROOT) -> dict[str, Path]:
+    found = {}
+    for tree in TREES:
+        for path in sorted((root / tree).rglob("*.py")):
+            found[module_name(path, root)] = path
+    return found
+
+
+def _resolve(name: str, known: Mapping[str, Path]) -> str | None:
+    """The project module an import reaches: the longest known prefix of `name`."""
+    parts = name.split(".")
+    while parts:
+        candidate = ".".join(parts)
+        if candidate in known:
+            return candidate
+        parts.pop()
+    return None
+
+
+def imports_of(module: str, path: Path, known: Mapping[str, Path]) -> set[str]:
+    """Every project module `module` imports, wherever the import statement stands."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            # `from a import b` reaches the module a.b when b is one, else a itself.
+            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
+                       for alias in node.names]
+        else:
+            continue
+        for target in targets:
+            reached = _resolve(target, known)
+            if reached is not None and reached != module:
+                found.add(reached)
+    return found
+
+
+def import_graph(known: Mapping[str, Path]) -> dict[str, set[str]]:
+    return {module: imports_of(module, path, known) for module, path in known.items()}
+
+
+def cycles(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one member (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def room(module: str) -> str:
+    """The package (or loose module) a module lives in: its first two name parts."""
+    return ".".join(module.split(".")[:2])
+
+
+def rooms(graph: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
+    collapsed: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        edges = collapsed.setdefault(room(module), set())
+        edges.update(room(t) for t in targets if room(t) != room(module))
+    return collapsed
+
+
+def outward(graph: Mapping[str, Iterable[str]]) -> Iterator[str]:
+    for module, targets in sorted(graph.items()):
+        forbidden = OUTWARD.get(module.split(".")[0], ())
+        for target in sorted(targets):
+            if target.split(".")[0] in forbidden:
+                yield f"{module} imports {target}"
+
+
+@pytest.fixture(scope="module")
+def graph() -> dict[str, set[str]]:
+    return import_graph(project_modules())
+
+
+def test_no_import_cycle_between_modules(graph: dict[str, set[str]]) -> None:
+    assert cycles(graph) == []
+
+
+def test_no_import_cycle_between_packages(graph: dict[str, set[str]]) -> None:
+    assert cycles(rooms(graph)) == []
+
+
+def test_layers_point_inward(graph: dict[str, set[str]]) -> None:
+    assert list(outward(graph)) == []
+
+
+def test_services_keeps_few_loose_modules() -> None:
+    loose = [p.name for p in (ROOT / "services").glob("*.py") if p.name != "__init__.py"]
+    assert len(loose) <= MAX_LOOSE_SERVICES, sorted(loose)
+
+
+# The checks themselves must be able to fail: small trees with the faults they look for.
+
+def _tree(tmp_path: Path, files: Mapping[str, str]) -> dict[str, set[str]]:
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return import_graph({module_name(p, tmp_path): p for p in sorted(tmp_path.rglob("*.py"))})
+
+
+def test_a_cycle_through_a_function_or_type_checking_import_is_found(tmp_path: Path) -> None:
+    graph = _tree(tmp_path, {
+        "events/__init__.py": "",
+        "events/case.py": "from typing import TYPE_CHECKING\n"
+                          "if TYPE_CHECKING:\n    from events.step import Step\n",
+        "events/step.py": "def f():\n    from events import case\n",
+        "events/values.py": "from . import step\n",
+    })
+    assert graph["events.values"] == {"events.step"}
+    assert cycles(graph) == [["events.case", "events.step"]]
+
+
+def test_a_cycle_between_packages_is_found(tmp_path: Path) -> None:
+    graph = _tree(tmp_path, {
+        "services/__init__.py": "", "services/api/__init__.py": "",
+        "services/api/deps.py": "from services.node import Node\n",
+        "services/api/auth.py": "",
+        "services/node.py": "from services.api.auth import TokenVerifier\n",
+    })
+    assert cycles(graph) == []
+    assert cycles(rooms(graph)) == [["services.api", "services.node"]]
+
+
+def test_a_layer_pointing_outward_is_found(tmp_path: Path) -> None:
+    graph = _tree(tmp_path, {
+        "events/__init__.py": "", "events/case.py": "import projections.board\n",
+        "projections/__init__.py": "", "projections/board.py": "",
+        "projections/monitor.py": "from services.clock import Clock\n",
+        "services/__init__.py": "", "services/clock.py": "from projections import board\n",
+    })
+    assert list(outward(graph)) == ["events.case imports projections.board",
+                                    "projections.monitor imports services.clock"]
