@@ -6,7 +6,7 @@
 On SQLite (a temp dir) and PostgreSQL (a fresh schema, dropped afterwards):
   raw       a trivial Aggregate with one @event method, one event a save, with the
             node's AES-GCM cipher and without; a load of an aggregate as long as a case.
-  Homeward  whole repatriations of demo_story: the referring agency's steps through
+  Homeward  whole repatriations of the demo walk (services/network/demo_cases.py): the referring agency's steps through
             Homeward.record (each loads the case, checks the rules, saves one event),
             the partner's steps fed through Homeward.receive; then Homeward.case loads.
 Then, on SQLite only, the HTTP API through FastAPI's TestClient (in-process, no network):
