@@ -39,6 +39,7 @@ from services.application import Homeward
 from services.network.demo_cases import RECEIVING, REFERRING, Move, repatriation
 from tests.harness.stores import encrypted, sqlite_store
 from tests.harness.support import eventsourcing_postgres_env
+from tests.harness.walks import actor
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CIPHER = "eventsourcing.cipher:AESCipher"
@@ -190,12 +191,12 @@ def measure_homeward(rates: Rates, store: str, env: dict[str, str], cases: int,
         for _ in range(cases):
             body = OpenCase.model_validate(story.opening)
             began = time.perf_counter()
-            case_id = app.open_case(body, story.moves[0].actor()).id
+            case_id = app.open_case(body, actor(story.moves[0])).id
             open_s += time.perf_counter() - began
             opens += 1
 
             def record(move: Move, c: UUID = case_id) -> None:
-                app.record(c, move.path, move.body, move.actor())
+                app.record(c, move.path, move.body, actor(move))
 
             n, s, f, fs = walk(app, case_id, story.moves, record)
             own, own_s, facts, facts_s = own + n, own_s + s, facts + f, facts_s + fs

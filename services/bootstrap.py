@@ -36,14 +36,45 @@ from services.readside.queries import ReadModels
 from services.readside.runner import GapBarrier, NoLateCommits
 from services.readside.sqlite import SqliteReadStore
 from services.readside.store import ReadStore
-from services.settings import Settings, node_secret, persistence_env, postgres_env
+from services.settings import Settings, SettingsError, cipher_key, node_secret, postgres_env
 from services.signing import load_or_create
 
 JWT_SECRET_FILE = "jwt.secret"
 POSTGRES = "eventsourcing.postgres"
+EVENTS_TABLE = "homeward_events"  # eventsourcing names it after the application
 
 
 # -- the application and its read side ---------------------------------------
+
+def persistence_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing environment for this node's store, encrypted at rest."""
+    if settings.is_postgres:
+        assert settings.database_url is not None
+        env = postgres_env(settings.database_url)
+        exists = postgres_store_exists(settings.database_url, env.get("POSTGRES_SCHEMA", "public"))
+    else:
+        db = settings.sqlite_path()
+        exists = db.exists()
+        db.parent.mkdir(parents=True, exist_ok=True)
+        env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)}
+    env["CIPHER_TOPIC"] = "eventsourcing.cipher:AESCipher"
+    env["CIPHER_KEY"] = cipher_key(settings, exists)
+    return env
+
+
+def postgres_store_exists(url: str, schema: str) -> bool:
+    """Whether the node's events table is already in the schema (so its key must exist)."""
+    import psycopg
+
+    plain = url.split("?", 1)[0]
+    try:
+        with psycopg.connect(plain, connect_timeout=5) as conn:
+            row = conn.execute("SELECT to_regclass(%s)", [f'"{schema}".{EVENTS_TABLE}']).fetchone()
+    except psycopg.Error as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SettingsError(f"HOMEWARD_DATABASE_URL: cannot connect ({reason})") from None
+    return row is not None and row[0] is not None
+
 
 def application(settings: Settings, clock: Clock | None = None) -> Homeward:
     """The case store the settings name (its cipher key checked), as the application."""

@@ -12,9 +12,10 @@ import pytest
 
 from events.steps import OpenCase
 from services.application import Homeward
+from services.bootstrap import persistence_env
 from services.cli import main
 from services.clock import FixedClock
-from services.settings import load, persistence_env
+from services.settings import load
 from tests.harness.builders import ANNA, CANARY, T0, bodies, opening
 
 

@@ -125,8 +125,9 @@ def test_read_models_hold_no_names(desk: Desk, models: ReadModels, store_env: di
 def test_the_rebuild_command_rebuilds_each_read_model_and_reports_its_rate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from services.bootstrap import persistence_env
     from services.cli import main
-    from services.settings import load, persistence_env
+    from services.settings import load
 
     monkeypatch.setenv("HOMEWARD_AGENCY", XA)
     monkeypatch.setenv("HOMEWARD_DATA_DIR", str(tmp_path))

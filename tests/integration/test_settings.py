@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from services.settings import SettingsError, load, persistence_env, postgres_env
+from services.bootstrap import persistence_env
+from services.settings import SettingsError, load, postgres_env
 
 
 def test_a_missing_agency_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
