@@ -21,6 +21,7 @@ OUTWARD = {"events": ("projections", "services", "tests", "bench"),
            "projections": ("services", "tests", "bench"),
            "services": ("tests", "bench")}
 MAX_LOOSE_SERVICES = 8
+READ_STORES = ("services.readside.sqlite", "services.readside.postgres")
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:
@@ -148,6 +149,12 @@ def test_no_import_cycle_between_packages(graph: dict[str, set[str]]) -> None:
 
 def test_layers_point_inward(graph: dict[str, set[str]]) -> None:
     assert list(outward(graph)) == []
+
+
+def test_each_read_store_imports_only_the_abstract_one(graph: dict[str, set[str]]) -> None:
+    for store in READ_STORES:
+        assert {m for m in graph[store] if m.startswith("services")} == {
+            "services.readside.store"}, store
 
 
 def test_services_keeps_few_loose_modules() -> None:
