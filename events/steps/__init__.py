@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from events.case import CaseEvent
+from events.case import Case, CaseEvent
 from events.step import Step
 from events.steps import (
     asylum,
@@ -17,6 +17,7 @@ from events.steps import (
     transport,
 )
 from events.steps.opening import CaseOpened, OpenCase, open_case, open_received
+from events.values import Actor, Kind
 
 STEPS: dict[str, Step] = {
     step.path: step
@@ -28,5 +29,21 @@ STEPS: dict[str, Step] = {
 BY_EVENT: dict[type[CaseEvent], Step] = {step.event: step for step in STEPS.values()}
 BY_MESSAGE_TYPE: dict[str, Step] = {step.message_type: step for step in STEPS.values()}
 
+
+
+def steps_open_to(case: Case, actor: Actor) -> list[Step]:
+    """The steps this actor's agency owns in the case as it stands, that its kind and state
+    allow and the actor's role may record: what a caseworker is offered a form for. Their
+    guards still decide (a refusal names the rule), so nothing is hidden that might pass."""
+    side = case.side_of(actor.agency)
+    if side is None:
+        return []
+    return [step for step in STEPS.values()
+            if step.owner_side(case, side) is side
+            and step.reopens == case.state.closed
+            and (not step.repatriation_only or case.state.kind is Kind.REPATRIATION)
+            and (not step.supervisor_only or actor.is_supervisor)]
+
+
 __all__ = ["STEPS", "BY_EVENT", "BY_MESSAGE_TYPE", "CaseOpened", "OpenCase", "Step",
-           "open_case", "open_received"]
+           "open_case", "open_received", "steps_open_to"]

@@ -10,7 +10,7 @@ from services.api.limits import BodyLimit
 from services.api.metrics import CountRequests, Metrics
 from services.api.node import MonitorNode, Node
 from services.api.replay import IdempotentPosts
-from services.api.routers import audit, cases, handoffs, health, monitor, steps
+from services.api.routers import audit, cases, forms, handoffs, health, monitor, steps
 
 
 def create_app(node: Node) -> FastAPI:
@@ -20,7 +20,8 @@ def create_app(node: Node) -> FastAPI:
     )
     app.state.node = node
     app.state.metrics = Metrics(node.gauges)
-    for router in (cases.router, steps.router, handoffs.router, audit.router, health.router):
+    for router in (cases.router, forms.router, steps.router, handoffs.router, audit.router,
+                   health.router):
         app.include_router(router)
     app.include_router(pages.router)  # the status board page; its data needs a token
     problems.install(app)

@@ -1,11 +1,13 @@
-"""Pages for people who would rather look than read: the agency's status board and the
-monitor's corridor view.
+"""Pages for people: the agency's status board, a case's page with its forms, the opening
+form, and the monitor's corridor view.
 
-Each page is one self-contained HTML document (inline CSS and script, nothing fetched
-from elsewhere) that holds no case data: it asks for a bearer token and reads the same
-API everyone else does, so it can show nothing the API would not. Its inline script and
-style are allowed by their SHA-256 hashes in the Content-Security-Policy, so no other
-script can run in it, and it renders every value with textContent, never as markup.
+Each page is one self-contained HTML document (inline CSS and script, nothing fetched from
+another origin) that holds no case data: it asks for a bearer token and reads the same API
+everyone else does, so it can show nothing the API would not, and its forms post to the
+same routes. Its inline script and style are allowed by their SHA-256 hashes in the
+Content-Security-Policy, so no other script can run in it, and it renders every value with
+textContent, never as markup. Its words come from the language's file (languages.py): the
+template's own as `{{t:key}}`, the script's from /ui/i18n/<lang>.json.
 """
 
 from __future__ import annotations
@@ -13,53 +15,78 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-from dataclasses import dataclass
-from pathlib import Path
+import re
+from functools import cache
+from typing import Annotated
+from uuid import UUID
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Cookie, Header, Query
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from events.values import Status
+from services.api.languages import COOKIE, I18N, Language, choose, languages
+from services.api.problems import Problem
 
-UI = Path(__file__).parent / "ui"
-
-
-@dataclass(frozen=True)
-class Page:
-    body: str
-    headers: dict[str, str]
+UI = I18N.parent
+YEAR = 365 * 24 * 3600
+# Which shared scripts each page runs, before its own.
+SCRIPTS = {"board": ["common"], "corridors": ["common", "charts"],
+           "case": ["common", "forms", "lanes"], "new": ["common", "forms"]}
+NAV = {"board": "/ui/board", "new": "/ui/cases/new"}
 
 
 def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def _assemble(name: str, title: str, heading: str, signin_help: str, signin_button: str) -> Page:
-    """The shared layout around the page's own content, with the shared and its own CSS and
-    script inlined."""
+def _translate(template: str, language: Language) -> str:
+    return re.sub(r"\{\{t:([a-z0-9_.-]+)\}\}", lambda m: html.escape(language.text(m[1])),
+                  template)
+
+
+def _languages(current: Language) -> str:
+    return "".join(
+        f'<a href="?lang={code}" hreflang="{code}" lang="{code}"'
+        + (' aria-current="true"' if code == current.code else "")
+        + f">{html.escape(lang.name)}</a>" for code, lang in languages().items())
+
+
+def _nav(name: str, language: Language) -> str:
+    if name == "corridors":
+        return ""
+    return "".join(f'<a href="{href}"' + (' aria-current="page"' if page == name else "")
+                   + f">{html.escape(language.text('nav.' + page))}</a>"
+                   for page, href in NAV.items())
+
+
+@cache
+def page(name: str, code: str) -> tuple[str, dict[str, str]]:
+    """The page in a language: its HTML and its headers (the CSP holds its hashes)."""
+    language = languages()[code]
     style = (UI / "common.css").read_text() + (UI / f"{name}.css").read_text()
-    script = (UI / "common.js").read_text() + (UI / f"{name}.js").read_text()
-    options = "".join(f'<option value="{s.value}">{html.escape(s.value.replace("_", " "))}'
+    script = "".join((UI / f"{part}.js").read_text() for part in [*SCRIPTS[name], name])
+    options = "".join(f'<option value="{s.value}">{html.escape(language.text("status." + s.value))}'
                       "</option>" for s in Status)
+    side = "monitor" if name == "corridors" else "agency"
     body = ((UI / "layout.html").read_text()
             .replace("{{content}}", (UI / f"{name}.html").read_text().rstrip("\n"))
-            .replace("{{title}}", html.escape(title))
-            .replace("{{heading}}", html.escape(heading))
-            .replace("{{signin_help}}", html.escape(signin_help))
-            .replace("{{signin_button}}", html.escape(signin_button))
+            .replace("{{title}}", f"{{{{t:page.{name}}}}}")
+            .replace("{{signin_help}}", f"{{{{t:signin.help.{side}}}}}")
+            .replace("{{nav}}", _nav(name, language))
+            .replace("{{languages}}", _languages(language))
+            .replace("{{lang}}", language.code).replace("{{dir}}", language.dir)
             .replace("{{statuses}}", " ".join(s.value for s in Status))
-            .replace("{{status_options}}", options)
-            .replace("{{style}}", style)
-            .replace("{{script}}", script))
+            .replace("{{status_options}}", options))
+    body = _translate(body, language).replace("{{style}}", style).replace("{{script}}", script)
     policy = "; ".join([
         "default-src 'self'",
         f"script-src {_sha256(script)}",
         f"style-src {_sha256(style)}",
         "connect-src 'self'",  # the API of the node that served the page, nothing else
-        "img-src 'self'",
+        "img-src 'self' blob:",  # an auditor's export is a blob the page made
         "object-src 'none'",
         "base-uri 'none'",
-        "form-action 'none'",  # the token form is handled by the script, never submitted
+        "form-action 'none'",  # every form is handled by the script, never submitted
         "frame-ancestors 'none'",
     ])
     headers = {
@@ -68,26 +95,26 @@ def _assemble(name: str, title: str, heading: str, signin_help: str, signin_butt
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "X-Frame-Options": "DENY",
+        "Content-Language": language.code,
+        "Vary": "Accept-Language, Cookie",
     }
-    return Page(body, headers)
+    return body, headers
 
 
-BOARD = _assemble(
-    "board", "Status board", "status board",
-    "Paste a bearer token of this agency (caseworker, supervisor or auditor). It is kept in "
-    "this browser tab only and sent to this node's API with each request.",
-    "Show the board",
-)
-CORRIDORS = _assemble(
-    "corridors", "Corridors", "corridors",
-    "Paste a monitor's bearer token. It is kept in this browser tab only and sent to this "
-    "node's API with each request. The monitor sees de-identified milestones, never a person.",
-    "Show the corridors",
-)
+Lang = Annotated[str | None, Query(max_length=12, description="en, fr, es, ar...")]
+Remembered = Annotated[str | None, Cookie(alias=COOKIE, max_length=12)]
+Accept = Annotated[str | None, Header(alias="Accept-Language", max_length=500)]
 
 
-def _respond(page: Page) -> HTMLResponse:
-    return HTMLResponse(page.body, headers=page.headers)
+def _respond(name: str, lang: str | None, remembered: str | None,
+             accept: str | None) -> HTMLResponse:
+    language = choose(lang, remembered, accept)
+    body, headers = page(name, language.code)
+    response = HTMLResponse(body, headers=headers)
+    if lang == language.code and lang != remembered:  # asked for: remember it in this browser
+        response.set_cookie(COOKIE, language.code, max_age=YEAR, path="/ui", httponly=True,
+                            samesite="strict")
+    return response
 
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -95,12 +122,45 @@ monitor_router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
 @router.get("/ui/board", response_class=HTMLResponse)
-def status_board_page() -> HTMLResponse:
+def status_board_page(lang: Lang = None, remembered: Remembered = None,
+                      accept: Accept = None) -> HTMLResponse:
     """The status board and the hand-off tracker; the data comes from /v1 with a token."""
-    return _respond(BOARD)
+    return _respond("board", lang, remembered, accept)
+
+
+@router.get("/ui/cases/new", response_class=HTMLResponse)
+def opening_page(lang: Lang = None, remembered: Remembered = None,
+                 accept: Accept = None) -> HTMLResponse:
+    """The opening form, built from the schema POST /v1/cases validates with."""
+    return _respond("new", lang, remembered, accept)
+
+
+@router.get("/ui/cases/{case_id}", response_class=HTMLResponse)
+def case_page(case_id: UUID, lang: Lang = None, remembered: Remembered = None,
+              accept: Accept = None) -> HTMLResponse:
+    """A case: status, blocking items, both agencies' timeline, a form per step open now."""
+    return _respond("case", lang, remembered, accept)
 
 
 @monitor_router.get("/ui/corridors", response_class=HTMLResponse)
-def corridors_page() -> HTMLResponse:
-    """Per corridor: cases per status, median days per stage, overdue clocks."""
-    return _respond(CORRIDORS)
+def corridors_page(lang: Lang = None, remembered: Remembered = None,
+                   accept: Accept = None) -> HTMLResponse:
+    """Per corridor: cases per status, median days per stage, overdue clocks, as charts."""
+    return _respond("corridors", lang, remembered, accept)
+
+
+def _strings(code: str) -> JSONResponse:
+    if code not in languages():
+        raise Problem(404, f"no language {code!r} here", slug="not-found")
+    return JSONResponse(languages()[code].strings, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/ui/i18n/{code}.json")
+def strings(code: str) -> JSONResponse:
+    """The words of the pages' scripts in one language."""
+    return _strings(code)
+
+
+@monitor_router.get("/ui/i18n/{code}.json")
+def monitor_strings(code: str) -> JSONResponse:
+    return _strings(code)

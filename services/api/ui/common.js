@@ -1,9 +1,27 @@
 "use strict";
-// Shared by the pages: the token, the API, and building elements from data as text only.
+// Shared by the pages: the language, the token, the API, and building elements from data
+// as text only.
 const TOKEN_KEY = "homeward-token";
 const REFRESH_MS = 10000;
 const STATUSES = document.body.dataset.statuses.split(" ");
+const LANG = document.documentElement.lang;
 const $ = (id) => document.getElementById(id);
+let STRINGS = {};
+
+// The page's words, from this node's file for the language (the same the server used).
+async function loadStrings() {
+  const response = await fetch(`/ui/i18n/${encodeURIComponent(LANG)}.json`,
+    {credentials: "omit", cache: "no-cache"});
+  STRINGS = await response.json();
+}
+
+// t("case.version", {n: 3}): the text for a key, with {name} filled in (as text).
+function t(key, vars) {
+  const text = Object.prototype.hasOwnProperty.call(STRINGS, key) ? STRINGS[key] : null;
+  if (text === null) return null;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (vars && name in vars ? String(vars[name]) : ""));
+}
+function tr(key, fallback, vars) { return t(key, vars) ?? fallback; }
 
 // Every value from the API goes into the page as a Text node or a property, never as markup.
 function el(tag, props, ...children) {
@@ -19,21 +37,28 @@ function el(tag, props, ...children) {
 }
 
 function label(value) { return String(value).replaceAll("_", " ").replaceAll("-", " "); }
+function statusName(status) { return tr("status." + status, label(status)); }
+function stepName(path) { return tr("step." + path, label(path)); }
 function statusClass(status) { return "s-" + (STATUSES.includes(status) ? status : "unknown"); }
-function pill(status) { return el("span", {class: "pill " + statusClass(status), text: label(status)}); }
+function pill(status) { return el("span", {class: "pill " + statusClass(status), text: statusName(status)}); }
 function short(id) { return String(id).slice(0, 8); }
+function number(n, digits) {
+  return new Intl.NumberFormat(LANG, {maximumFractionDigits: digits ?? 1}).format(n);
+}
 
-function when(iso) {
+function when(iso, style) {
   if (!iso) return "—";
-  return new Date(iso).toLocaleString(undefined, {dateStyle: "medium", timeStyle: "short"});
+  const options = style === "short" ? {dateStyle: "short", timeStyle: "short"}
+    : style === "date" ? {dateStyle: "medium"} : {dateStyle: "medium", timeStyle: "short"};
+  return new Intl.DateTimeFormat(LANG, options).format(new Date(iso));
 }
 
 function duration(ms) {
   const minutes = Math.floor(Math.abs(ms) / 60000);
   const d = Math.floor(minutes / 1440), h = Math.floor((minutes % 1440) / 60), m = minutes % 60;
-  if (d) return `${d}d ${h}h`;
-  if (h) return `${h}h ${m}m`;
-  return `${m}m`;
+  if (d) return t("duration.dh", {d: number(d), h: number(h)});
+  if (h) return t("duration.hm", {h: number(h), m: number(m)});
+  return t("duration.m", {m: number(m)});
 }
 
 // A token pasted as #token=... is moved out of the address bar (and its history) at once.
@@ -44,26 +69,51 @@ function takeTokenFromFragment() {
   history.replaceState(null, "", location.pathname + location.search);
 }
 
+// The roles the token claims: only to choose what to offer; the API decides.
+function roles() {
+  try {
+    const claims = JSON.parse(atob(sessionStorage.getItem(TOKEN_KEY).split(".")[1]
+      .replace(/-/g, "+").replace(/_/g, "/")));
+    return Array.isArray(claims.roles) ? claims.roles : [];
+  } catch (_) { return []; }
+}
+
 class Refused extends Error {}
+
+// A refusal or error from the API, with its problem+json body.
+class Problem extends Error {
+  constructor(status, body) {
+    super((body && (body.detail || body.title)) || String(status));
+    this.status = status;
+    this.body = body || {};
+  }
+}
 
 // Overdue durations count from the node's clock (its Date header), not this computer's.
 let skew = 0;
 function nodeNow() { return Date.now() + skew; }
 
-async function api(path, headers) {
+async function api(path, headers, method, payload) {
   const token = sessionStorage.getItem(TOKEN_KEY);
-  const response = await fetch(path, {
+  const init = {
+    method: method || "GET",
     headers: {Accept: "application/json", Authorization: "Bearer " + token, ...(headers || {})},
     cache: "no-store", credentials: "omit",
-  });
+  };
+  if (payload !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(payload);
+  }
+  const response = await fetch(path, init);
   const date = Date.parse(response.headers.get("Date") || "");
   if (!Number.isNaN(date)) skew = date - Date.now();
   let body = null;
   try { body = await response.json(); } catch (_) { body = null; }
-  if (response.status === 401 || response.status === 403) {
+  // A read refused for the token signs out; a refused step is the form's to show.
+  if (response.status === 401 || (response.status === 403 && init.method === "GET")) {
     throw new Refused((body && body.detail) || response.statusText);
   }
-  if (!response.ok) throw new Error((body && (body.detail || body.title)) || response.statusText);
+  if (!response.ok) throw new Problem(response.status, body);
   return body;
 }
 
@@ -75,10 +125,11 @@ function start(refresh) {
     try {
       await refresh();
       $("error").hidden = true;
-      $("updated").textContent = "updated " + new Date().toLocaleTimeString();
+      $("updated").textContent = t("updated", {time: new Intl.DateTimeFormat(LANG,
+        {timeStyle: "short"}).format(new Date())});
     } catch (error) {
-      if (error instanceof Refused) return signIn("The token was refused: " + error.message);
-      $("error").textContent = "Could not refresh: " + error.message;
+      if (error instanceof Refused) return signIn(t("signin.refused", {reason: error.message}));
+      $("error").textContent = t("refresh.failed", {reason: error.message});
       $("error").hidden = false;
     }
   };
@@ -109,6 +160,8 @@ function start(refresh) {
     show();
   });
   $("forget").addEventListener("click", () => signIn(""));
-  if (sessionStorage.getItem(TOKEN_KEY)) show(); else signIn("");
+  loadStrings().finally(() => {
+    if (sessionStorage.getItem(TOKEN_KEY)) show(); else signIn("");
+  });
   return run;
 }

@@ -1,0 +1,144 @@
+// A case: its status and what it waits on, both agencies' timeline, and a form for each
+// step the caller may record now, posted with If-Match: the version the forms opened on.
+const CASE_ID = decodeURIComponent(location.pathname.split("/").pop());
+const PATHS = {case: "/v1/cases/{id}", timeline: "/v1/cases/{id}/timeline",
+  open: "/v1/cases/{id}/steps", forms: "/v1/steps", verify: "/v1/audit/verify"};
+const PURPOSE = {"X-Purpose": "case page"};
+const opened = {version: null, steps: null};  // what the forms were built on
+let catalogue = null;
+let current = null;
+let timelineCache = null;  // what an auditor exports
+
+function path(template) { return template.replace("{id}", encodeURIComponent(CASE_ID)); }
+function dd(term, ...value) { return [el("dt", {text: term}), el("dd", null, ...value)]; }
+
+function renderSummary(c) {
+  $("case-id").textContent = c.id;
+  $("summary").replaceChildren(
+    ...dd(t("case.status"), pill(c.status), c.on_hold ? el("span", {class: "flag", text: " " + t("case.on-hold")}) : null),
+    ...dd(t("case.kind"), valueName(c.kind)),
+    ...dd(t("case.agencies"), t("case.between", {referring: c.referring, receiving: c.receiving})),
+    ...dd(t("case.side"), valueName(c.side)),
+    ...dd(t("case.minor"), c.minor ? t("form.yes") : t("form.no")),
+    ...dd(t("case.consent"), c.consent.length ? c.consent.map(valueName).join(", ") : "—"),
+    ...dd(t("case.version"), number(c.version)));
+}
+
+function renderBlocking(c, now) {
+  const items = c.blocking.map((b) => el("li", null,
+    el("strong", {text: b.owed_by}), " · ", tr("rule." + b.rule, b.rule),
+    el("span", {class: "muted", text: " (" + b.detail + ")"})));
+  const late = c.overdue.map((k) => el("li", {class: "late-text"},
+    el("strong", {text: k.owed_by}), " · ",
+    t("case.overdue", {clock: tr("clock." + k.name, label(k.name)), by: duration(now - Date.parse(k.due_at))})));
+  $("blocking").replaceChildren(items.length || late.length
+    ? el("ul", {class: "blocking"}, ...late, ...items)
+    : el("p", {class: "empty", text: t("case.nothing-blocking")}));
+}
+
+// The refusal beside the form: the rule in plain words, whom it waits on, the server's detail.
+function owedBy(rule) {
+  if (rule === "step-owner") return current.partner;
+  const owed = current.blocking.filter((b) => b.rule === rule).map((b) => b.owed_by);
+  return owed.length ? [...new Set(owed)].join(", ") : (current.side === "referring" ? current.referring : current.receiving);
+}
+
+function showProblem(box, form, error) {
+  const body = error.body || {};
+  box.replaceChildren();
+  box.hidden = false;
+  if (body.rule) {
+    box.append(el("h4", {text: t("refusal.title")}),
+      el("p", {class: "explanation", text: tr("rule." + body.rule, body.rule)}),
+      el("p", null, el("strong", {text: t("refusal.waits-on") + " "}), el("span", {class: "owed-by", text: owedBy(body.rule)})),
+      el("p", {class: "muted"}, el("span", {class: "mono", text: body.rule}), " · " + (body.detail || "")));
+  } else if (error.status === 412 || error.status === 409) {
+    box.append(el("h4", {text: t("conflict.title")}),
+      el("p", {text: t("conflict.text", {version: number(opened.version)})}),
+      el("button", {type: "button", text: t("conflict.reload"), onclick: () => rebuildForms()}));
+  } else {
+    box.append(el("h4", {text: t("problem.title")}), el("p", {text: body.detail || error.message}));
+    showFieldErrors(form, body.errors);
+  }
+  box.focus();
+}
+
+async function record(step, body, form, box) {
+  box.hidden = true;
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    await api(path(PATHS.case) + "/" + step, {"If-Match": `"${opened.version}"`}, "POST", body);
+    $("notice").textContent = t("recorded", {step: stepName(step)});
+    await refresh();
+    await rebuildForms();
+  } catch (error) {
+    if (error instanceof Refused) throw error;
+    showProblem(box, form, error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function stepForm(form) {
+  const box = el("div", {class: "refusal", role: "alert", tabindex: "-1", hidden: ""});
+  const built = schemaForm("f-" + form.path, form.body, t("form.record", {step: stepName(form.path)}),
+    (body, node) => record(form.path, body, node, box));
+  built.prepend(box);
+  return el("details", {class: "step", "data-step": form.path},
+    el("summary", null, stepName(form.path),
+      form.supervisor_only ? el("span", {class: "badge", text: " " + t("form.supervisor")}) : null),
+    el("div", {class: "step-body"}, built));
+}
+
+// Built once per version the caller acts on; a refresh never wipes what is being typed.
+async function rebuildForms() {
+  const open = await api(path(PATHS.open), PURPOSE);
+  catalogue = catalogue || await api(PATHS.forms);
+  opened.version = open.version;
+  opened.steps = open.steps;
+  const auditor = roles().includes("auditor") && !roles().some((r) => r === "caseworker" || r === "supervisor");
+  $("audit-tools").hidden = !auditor;
+  $("steps-section").hidden = auditor;
+  const forms = catalogue.steps.filter((s) => open.steps.includes(s.path));
+  $("forms").replaceChildren(...(forms.length ? forms.map(stepForm)
+    : [el("p", {class: "empty", text: t("case.no-steps")})]));
+  $("forms-version").textContent = t("case.forms-version", {version: number(open.version)});
+}
+
+async function refresh() {
+  const [c, timeline] = await Promise.all([api(path(PATHS.case), PURPOSE),
+    api(path(PATHS.timeline), PURPOSE)]);
+  current = c;
+  renderSummary(c);
+  renderBlocking(c, nodeNow());
+  $("lanes").replaceChildren(lanes(timeline.events, c, c.side === "referring" ? c.referring : c.receiving));
+  if (opened.version === null) await rebuildForms();
+  $("stale").hidden = c.version === opened.version;
+  timelineCache = timeline;
+}
+
+async function verify() {
+  try {
+    const result = await api(PATHS.verify);
+    $("verify-result").textContent = result.ok
+      ? t("audit.verified", {cases: number(result.cases), events: number(result.events)})
+      : t("audit.broken", {breaks: number(result.breaks.length)});
+  } catch (error) {
+    $("verify-result").textContent = t("refresh.failed", {reason: error.message});
+  }
+}
+
+// The timeline as this auditor read it, as a JSON file made in the page.
+function exportTimeline() {
+  const blob = new Blob([JSON.stringify(timelineCache, null, 2)], {type: "application/json"});
+  const link = el("a", {href: URL.createObjectURL(blob), download: `case-${CASE_ID}.json`});
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+start(refresh);
+$("stale-reload").addEventListener("click", () => rebuildForms().then(() => { $("stale").hidden = true; }));
+$("verify").addEventListener("click", verify);
+$("export").addEventListener("click", exportTimeline);

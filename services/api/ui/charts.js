@@ -1,0 +1,1 @@
+// Charts drawn as SVG by the page: no library, nothing fetched.

