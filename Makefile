@@ -3,7 +3,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+# axe-core, the accessibility engine the browser tests inject: from the npm registry at
+# install time into a git-ignored folder, never from a CDN at test time.
+AXE_VERSION := 4.10.3
+AXE := build/axe-core/axe.min.js
+
+.PHONY: run test lint bench clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +19,20 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/homeward run $(ARGS)
 
-test: $(STAMP)
+$(AXE):
+	@if command -v npm >/dev/null; then \
+		mkdir -p build/axe-core && cd build/axe-core && \
+		npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && \
+		tar -xzf axe-core-$(AXE_VERSION).tgz --strip-components=1 package/axe.min.js package/LICENSE && \
+		rm axe-core-$(AXE_VERSION).tgz; \
+	else echo "make: no npm, so no axe-core: the accessibility checks will not run"; fi
+
+test: $(STAMP) $(AXE)
 	$(BIN)/python -m pytest
+
+# The pictures of the pages in docs/, taken in headless Chromium from a seeded network.
+screenshots: $(STAMP) $(AXE)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/browser --screenshots docs/screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check events services projections tests bench

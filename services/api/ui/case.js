@@ -55,7 +55,8 @@ function showProblem(box, form, error) {
   } else if (error.status === 412 || error.status === 409) {
     box.append(el("h4", {text: t("conflict.title")}),
       el("p", {text: t("conflict.text", {version: number(opened.version)})}),
-      el("button", {type: "button", text: t("conflict.reload"), onclick: () => rebuildForms()}));
+      el("button", {type: "button", text: t("conflict.reload"),
+        onclick: () => { opened.version = null; refresh(); }}));
   } else {
     box.append(el("h4", {text: t("problem.title")}), el("p", {text: body.detail || error.message}));
     showFieldErrors(form, body.errors);
@@ -69,9 +70,9 @@ async function record(step, body, form, box) {
   button.disabled = true;
   try {
     await api(path(PATHS.case) + "/" + step, {"If-Match": `"${opened.version}"`}, "POST", body);
-    $("notice").textContent = t("recorded", {step: stepName(step)});
+    opened.version = null;  // the forms are built again on the new version
     await refresh();
-    await rebuildForms();
+    $("notice").textContent = t("recorded", {step: stepName(step)});
   } catch (error) {
     if (error instanceof Refused) throw error;
     showProblem(box, form, error);
@@ -139,6 +140,6 @@ function exportTimeline() {
 }
 
 start(refresh);
-$("stale-reload").addEventListener("click", () => rebuildForms().then(() => { $("stale").hidden = true; }));
+$("stale-reload").addEventListener("click", () => { opened.version = null; refresh(); });
 $("verify").addEventListener("click", verify);
 $("export").addEventListener("click", exportTimeline);

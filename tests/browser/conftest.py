@@ -1,0 +1,37 @@
+"""The browser tests' network: two agency nodes exchanging over the broker, each served over
+HTTP, and one Chromium with a fresh profile."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))  # the HTTP test nodes
+
+from http_nodes import XA, XB, Pair, kafka_pair  # noqa: E402
+from web import Browser, chromium, serving  # noqa: E402
+
+SHOTS = os.environ.get("HOMEWARD_SCREENSHOTS")  # a folder: `make screenshots` sets docs/...
+
+
+@dataclass
+class Web:
+    pair: Pair
+    urls: dict[str, str]
+    browser: Browser
+
+
+@pytest.fixture
+def web(tmp_path: Path, kafka_bootstrap: str) -> Iterator[Web]:
+    with chromium(tmp_path / "profile") as driver:
+        pair = kafka_pair(tmp_path, kafka_bootstrap, XA, XB)
+        try:
+            with serving(pair.xa.client.app) as xa, serving(pair.xb.client.app) as xb:  # type: ignore[arg-type]
+                yield Web(pair, {XA: xa, XB: xb}, Browser(driver, Path(SHOTS) if SHOTS else None))
+        finally:
+            pair.close()

@@ -1,0 +1,136 @@
+"""A case from the browser, as caseworkers at both agencies would take it: open it, record
+consent, see a referral refused and why, refer, and on the partner's page acknowledge and
+accept; then read the page in Arabic. axe-core checks every page on the way."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import Web
+from http_nodes import XA, XB, token
+from selenium.webdriver.common.by import By
+
+from services.api.languages import languages
+
+EN = languages()["en"].strings
+
+
+def open_form(web: Web, step: str) -> str:
+    """Unfold a step's form; returns the CSS of the form."""
+    details = web.browser.find(f'details[data-step="{step}"]')
+    if details.get_attribute("open") is None:
+        details.find_element(By.TAG_NAME, "summary").click()
+    return f'form[data-form="f-{step}"]'
+
+
+def submit(web: Web, form: str) -> None:
+    web.browser.find(f"{form} button[type=submit]").click()
+
+
+def recorded(web: Web, step: str) -> None:
+    expected = EN["recorded"].replace("{step}", EN[f"step.{step}"])
+    web.browser.wait(lambda d: d.find_element(By.ID, "notice").text == expected)
+
+
+def no_serious_violations(web: Web, page: str) -> None:
+    violations = web.browser.axe()
+    assert violations == [], f"{page}: {json.dumps(violations, indent=1)}"
+
+
+def test_a_case_goes_from_opening_to_acceptance_in_the_browser(web: Web) -> None:
+    b, pair = web.browser, web.pair
+    xa, xb = web.urls[XA], web.urls[XB]
+
+    # The referring caseworker opens the case from the opening form.
+    b.open(f"{xa}/ui/cases/new?lang=en")
+    b.sign_in(token(pair.xa.node))
+    b.find('form[data-form="open"]')
+    no_serious_violations(web, "opening form")
+    for field, value in {"kind": "repatriation", "receiving_agency": XB,
+                         "person-given_names": "Amina Grace", "person-family_name": "Okafor",
+                         "person-date_of_birth": "1995-02-11", "person-sex": "female",
+                         "person-nationality": "NG", "person-languages": "en, yo",
+                         "minor": "false", "identification": "formal",
+                         "reason": "Identified at a labour inspection.",
+                         "urgency": "routine"}.items():
+        b.fill(f"#open-{field}", value)
+    submit(web, 'form[data-form="open"]')
+    b.wait(lambda d: "/ui/cases/new" not in d.current_url)
+    case_id = b.driver.current_url.rsplit("/", 1)[-1]
+    assert pair.xa.state(case_id)["person"]["languages"] == ["en", "yo"]
+    b.find("#lanes .lane-row")
+    no_serious_violations(web, "case page")
+
+    # A referral before consent is refused: the rule in plain words, whom it waits on,
+    # and the note typed into the form is still there.
+    form = open_form(web, "referral")
+    b.fill(f"{form} #f-referral-note", "Referred after the inspection.")
+    submit(web, form)
+    refusal = b.find(f"{form} .refusal")
+    assert EN["rule.consent-required"] in refusal.text
+    assert b.text(f"{form} .refusal .owed-by") == XA
+    assert b.find(f"{form} #f-referral-note").get_attribute("value") == "Referred after the inspection."
+    assert pair.xa.state(case_id)["version"] == 1  # nothing was recorded
+
+    form = open_form(web, "consent")
+    for scope in ("refer", "share_identity", "return"):
+        b.find(f"#f-consent-scopes-{scope}").click()
+    b.fill("#f-consent-language", "en")
+    b.fill("#f-consent-interpreter", "false")
+    b.fill("#f-consent-given_by", "person")
+    submit(web, form)
+    recorded(web, "consent")
+    submit(web, open_form(web, "referral"))
+    recorded(web, "referral")
+    pair.sync()
+
+    # At the receiving agency: the referral arrived; acknowledge and accept it.
+    b.open(f"{xb}/ui/cases/{case_id}")
+    b.sign_in(token(pair.xb.node))
+    b.wait(lambda d: EN["event.ReferralSent"] in d.find_element(By.ID, "lanes").text)
+    form = open_form(web, "acknowledgement")
+    b.fill("#f-acknowledgement-contact-name", "Efe Adeyemi")
+    b.fill("#f-acknowledgement-contact-email", "efe@xb-nrm.example")
+    b.fill("#f-acknowledgement-deputy-name", "Tunde Bello")
+    b.fill("#f-acknowledgement-deputy-email", "tunde@xb-nrm.example")
+    submit(web, form)
+    recorded(web, "acknowledgement")
+    submit(web, open_form(web, "acceptance"))
+    recorded(web, "acceptance")
+    assert b.text("#summary .pill") == EN["status.accepted"]
+    no_serious_violations(web, "partner's case page")
+    pair.sync()
+
+    # Back at the referring agency (the tab still holds its token): the partner's steps
+    # are in its lane, with their receipts; transport is refused until return is agreed.
+    b.open(f"{xa}/ui/cases/{case_id}")
+    b.wait(lambda d: EN["event.ReferralAccepted"] in d.find_element(By.ID, "lanes").text)
+    crossed = b.driver.find_elements(By.CSS_SELECTOR, ".lane-row.end.crossed")
+    assert len(crossed) == 2 and all(EN["timeline.received"] in r.text for r in crossed)
+    form = open_form(web, "transport")
+    for field, value in {"mode": "air", "route": "Lisbon to Lagos", "escort": "A. Mensah",
+                         "departure_at": "2025-03-20T09:00", "arrival_at": "2025-03-20T17:00",
+                         "medical_escort": "false", "fit_to_travel": "true"}.items():
+        b.fill(f"#f-transport-{field}", value)
+    submit(web, form)
+    assert EN["rule.return-consent-required"] in b.text(f"{form} .refusal")
+    assert b.text(f"{form} .refusal .owed-by") == XA
+    b.screenshot("case-page")
+
+    # In Arabic: the same page, right to left, remembered for the next page.
+    b.find('a[hreflang="ar"]').click()
+    b.wait(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("dir") == "rtl")
+    assert b.driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ar"
+    ar = languages()["ar"].strings
+    b.wait(lambda d: ar["status.accepted"] in d.find_element(By.ID, "summary").text)
+    no_serious_violations(web, "case page in Arabic")
+    b.open(f"{xa}/ui/cases/new")
+    assert b.driver.find_element(By.TAG_NAME, "html").get_attribute("dir") == "rtl"
+    b.find('form[data-form="open"]')
+    no_serious_violations(web, "opening form in Arabic")
+    b.screenshot("opening-form-ar")
+
+    b.open(f"{xa}/ui/board?lang=en")
+    b.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#cases tbody tr")) == 1)
+    no_serious_violations(web, "status board")
+    b.screenshot("board")

@@ -1,0 +1,131 @@
+"""Real pages in a real browser: Debian's Chromium driven through its own chromedriver (no
+browser or driver is downloaded), two agency nodes served over HTTP on free ports, and
+axe-core injected from the copy `make` fetched from the npm registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
+from support import missing_service
+
+CHROMIUM = Path(os.environ.get("HOMEWARD_CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("HOMEWARD_CHROMEDRIVER", "/usr/bin/chromedriver"))
+AXE = Path(__file__).resolve().parents[2] / "build" / "axe-core" / "axe.min.js"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--window-size=1360,1000", "--lang=en"]
+WAIT = 20.0
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """The app on a free port of 127.0.0.1 until the block ends; yields its base URL."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + WAIT
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the page server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=WAIT)
+        sock.close()
+
+
+@contextmanager
+def chromium(profile: Path) -> Iterator[WebDriver]:
+    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+        missing_service(f"no {CHROMIUM} or {CHROMEDRIVER}: apt-get install chromium "
+                        "chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    # A driver path given: Selenium Manager is not asked to find (or fetch) one.
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    driver.set_script_timeout(WAIT)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+class Browser:
+    """One tab, with the few moves a caseworker makes."""
+
+    def __init__(self, driver: WebDriver, shots: Path | None) -> None:
+        self.driver, self.shots = driver, shots
+
+    def wait(self, condition: Any, timeout: float = WAIT) -> Any:
+        return WebDriverWait(self.driver, timeout).until(condition)
+
+    def find(self, css: str) -> WebElement:
+        return self.wait(lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, css)
+                                         if e.is_displayed()), None))
+
+    def open(self, url: str) -> None:
+        self.driver.get(url)
+        self.wait(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def sign_in(self, token: str) -> None:
+        self.find("#token").send_keys(token)
+        self.find("#signin button[type=submit]").click()
+        self.find("#main")
+
+    def text(self, css: str) -> str:
+        return self.find(css).text
+
+    def fill(self, css: str, value: str) -> None:
+        field = self.find(css)
+        if field.tag_name == "select" or field.get_attribute("type") in ("date", "datetime-local"):
+            self.driver.execute_script(  # typed dates depend on the browser's locale
+                "arguments[0].value = arguments[1];"
+                "arguments[0].dispatchEvent(new Event('change'))", field, value)
+        else:
+            field.clear()
+            field.send_keys(value)
+
+    def axe(self) -> list[dict[str, Any]]:
+        """axe-core's serious and critical violations on the page as it is now."""
+        if not AXE.exists():
+            missing_service(f"no {AXE}: `make test` fetches axe-core with npm")
+        self.driver.execute_script(AXE.read_text(encoding="utf-8"))
+        result = self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']})"
+            ".then((r) => done(JSON.stringify(r.violations)), (e) => done(String(e)));")
+        violations: list[dict[str, Any]] = json.loads(result)
+        return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+                 "nodes": [n["target"] for n in v["nodes"]][:5]}
+                for v in violations if v["impact"] in ("serious", "critical")]
+
+    def screenshot(self, name: str) -> None:
+        if self.shots is None:
+            return
+        self.shots.mkdir(parents=True, exist_ok=True)
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(1360, min(max(int(height), 800), 2400))
+        self.driver.save_screenshot(str(self.shots / f"{name}.png"))
+        self.driver.set_window_size(1360, 1000)
