@@ -26,7 +26,7 @@ from services.network.members import members
 from services.settings import load
 from tests.harness.http_nodes import START, XB, Pair, open_case, play
 
-BOARD, CORRIDORS = "/ui/board", "/ui/corridors"
+BOARD, CORRIDORS, NEW = "/ui/board", "/ui/corridors", "/ui/cases/new"
 # Ways to turn data into markup, or to keep the token beyond the tab.
 UNSAFE = ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
           "new Function", "localStorage", "cookie", "setAttribute(\"style\""]
@@ -71,7 +71,9 @@ def api_paths(page: str) -> set[str]:
 
 
 def pages(nodes: Pair, monitor: tuple[TestClient, str]) -> list[Response]:
-    return [nodes.xa.client.get(BOARD), monitor[0].get(CORRIDORS)]
+    case = f"/ui/cases/{open_case(nodes)}"
+    return [nodes.xa.client.get(BOARD), monitor[0].get(CORRIDORS), nodes.xa.client.get(case),
+            nodes.xa.client.get(NEW), nodes.xa.client.get(case + "?lang=ar")]
 
 
 def test_each_page_loads_without_a_token_as_html_never_cached(

@@ -8,15 +8,15 @@ function nothing(text) { return el("span", {class: "muted", text: text || "—"}
 
 // A departure recorded for a later time has not happened yet: say so rather than count.
 function elapsed(since, now) {
-  return since > now ? nothing("departs in " + duration(since - now)) : duration(now - since);
+  return since > now ? nothing(t("board.departs-in", {d: duration(since - now)})) : duration(now - since);
 }
 
 function handoffRow(h, now) {
   const late = h.overdue;
   const state = late && h.confirm_by
-    ? el("span", {class: "late-text", text: "overdue by " + duration(now - Date.parse(h.confirm_by))})
-    : late ? el("span", {class: "late-text", text: "overdue"})
-      : h.confirm_by ? el("span", {text: "due in " + duration(Date.parse(h.confirm_by) - now)})
+    ? el("span", {class: "late-text", text: t("board.overdue-by", {d: duration(now - Date.parse(h.confirm_by))})})
+    : late ? el("span", {class: "late-text", text: t("board.overdue")})
+      : h.confirm_by ? el("span", {text: t("board.due-in", {d: duration(Date.parse(h.confirm_by) - now)})})
         : nothing();
   return el("tr", {class: late ? "late" : "", onclick: () => openTimeline(h.id, null)},
     td(el("button", {class: "case", type: "button", title: h.id, text: short(h.id)})),
@@ -33,11 +33,12 @@ function renderHandoffs(page) {
   $("handoffs").hidden = items.length === 0;
   $("no-handoffs").hidden = items.length !== 0;
   const late = items.filter((h) => h.overdue).length;
-  $("handoff-count").textContent = `${page.total} in transit` + (late ? `, ${late} overdue` : "");
+  $("handoff-count").textContent = t("board.in-transit", {n: number(page.total)})
+    + (late ? t("board.overdue-count", {n: number(late)}) : "");
 }
 
 function waitingOn(blocking) {
-  if (!blocking.length) return nothing("nothing");
+  if (!blocking.length) return nothing(t("board.nothing"));
   const byAgency = new Map();
   for (const item of blocking) {
     if (!byAgency.has(item.owed_by)) byAgency.set(item.owed_by, []);
@@ -51,8 +52,9 @@ function waitingOn(blocking) {
 function overdueClocks(clocks, now) {
   if (!clocks.length) return nothing();
   return el("ul", {class: "overdue"}, ...clocks.map((c) =>
-    el("li", {title: `due ${when(c.due_at)}`}, el("strong", {text: label(c.name)}),
-      ` ${duration(now - Date.parse(c.due_at))} overdue`,
+    el("li", {title: t("board.due", {when: when(c.due_at)})},
+      el("strong", {text: tr("clock." + c.name, label(c.name))}),
+      t("board.clock-overdue", {d: duration(now - Date.parse(c.due_at))}),
       el("span", {class: "muted owed", text: ` · ${c.owed_by}`}))));
 }
 
@@ -61,8 +63,8 @@ function caseRow(c, now) {
   return el("tr", {class: classes.join(" ").trim(), "data-id": c.id,
     onclick: () => openTimeline(c.id, c.version)},
     td(el("button", {class: "case", type: "button", title: c.id, text: short(c.id)})),
-    td(pill(c.status)), td(c.partner, el("div", {class: "muted", text: "we are " + label(c.side)})),
-    td(label(c.kind)), td(waitingOn(c.blocking)), td(overdueClocks(c.overdue, now)),
+    td(pill(c.status)), td(c.partner, el("div", {class: "muted", text: t("board.we-are", {side: valueName(c.side)})})),
+    td(valueName(c.kind)), td(waitingOn(c.blocking)), td(overdueClocks(c.overdue, now)),
     td(when(c.updated_at)));
 }
 
@@ -71,8 +73,8 @@ function renderCases(board) {
   $("cases").tBodies[0].replaceChildren(...board.items.map((c) => caseRow(c, now)));
   $("cases").hidden = board.items.length === 0;
   $("no-cases").hidden = board.items.length !== 0;
-  const more = board.total > board.items.length ? ` (showing ${board.items.length})` : "";
-  $("case-count").textContent = `${board.total}${more}`;
+  const more = board.total > board.items.length ? t("board.showing", {n: number(board.items.length)}) : "";
+  $("case-count").textContent = number(board.total) + more;
   const open = board.items.find((c) => c.id === shown.id);
   // A new step on the open case: read its timeline again (each read is in the access log).
   if (open && shown.version === null) shown.version = open.version;
@@ -87,12 +89,12 @@ function sentence(type) {
 
 function timelineRow(e) {
   const received = e.message_id
-    ? el("span", {class: "received", title: `received from the partner, message ${e.message_id}`,
-      text: "from partner"})
+    ? el("span", {class: "received", title: t("board.from-partner-title", {id: e.message_id}),
+      text: t("board.from-partner")})
     : null;
-  const time = new Date(e.occurred_at).toLocaleString(undefined, {dateStyle: "short", timeStyle: "short"});
+  const time = when(e.occurred_at, "short");
   return el("tr", null, td(String(e.seq)), el("td", {class: "nowrap", title: e.occurred_at, text: time}),
-    td(sentence(e.type)), td(e.recorded_by), td(received),
+    td(tr("event." + e.type, sentence(e.type))), td(e.recorded_by), td(received),
     td(el("span", {class: "mono", title: e.hash, text: e.hash.slice(0, 12)})));
 }
 
@@ -102,6 +104,7 @@ async function openTimeline(id, version) {
   shown.version = version;
   $("timeline").hidden = false;
   $("timeline-case").textContent = id;
+  $("case-link").href = "/ui/cases/" + encodeURIComponent(id);
   for (const row of $("cases").tBodies[0].rows) row.classList.toggle("selected", row.dataset.id === id);
   try {
     const timeline = await api(PATHS.timeline.replace("{id}", encodeURIComponent(id)),
@@ -110,7 +113,7 @@ async function openTimeline(id, version) {
     $("timeline").querySelector("tbody").replaceChildren(...timeline.events.map(timelineRow));
     $("timeline-error").hidden = true;
   } catch (error) {
-    $("timeline-error").textContent = "Could not read the timeline: " + error.message;
+    $("timeline-error").textContent = t("board.timeline-failed", {reason: error.message});
     $("timeline-error").hidden = false;
   }
 }

@@ -38,6 +38,8 @@ function el(tag, props, ...children) {
 
 function label(value) { return String(value).replaceAll("_", " ").replaceAll("-", " "); }
 function statusName(status) { return tr("status." + status, label(status)); }
+function fieldName(name) { return tr("field." + name, label(name)); }
+function valueName(value) { return tr("value." + value, label(value)); }
 function stepName(path) { return tr("step." + path, label(path)); }
 function statusClass(status) { return "s-" + (STATUSES.includes(status) ? status : "unknown"); }
 function pill(status) { return el("span", {class: "pill " + statusClass(status), text: statusName(status)}); }

@@ -10,15 +10,15 @@ function byStatus(counts) {
   const order = [...known, ...other];
   const total = order.reduce((sum, s) => sum + counts[s], 0);
   const bar = el("div", {class: "stack", role: "img",
-    "aria-label": order.map((s) => `${label(s)}: ${counts[s]}`).join(", ")});
+    "aria-label": order.map((s) => `${statusName(s)}: ${number(counts[s])}`).join(", ")});
   for (const s of order) {
-    const seg = el("div", {class: "seg " + statusClass(s), title: `${label(s)}: ${counts[s]}`,
-      text: counts[s] / total >= 0.06 ? String(counts[s]) : ""});
+    const seg = el("div", {class: "seg " + statusClass(s), title: `${statusName(s)}: ${number(counts[s])}`,
+      text: counts[s] / total >= 0.06 ? number(counts[s]) : ""});
     seg.style.flexGrow = String(counts[s]);  // CSSOM: allowed under the page's CSP
     bar.append(seg);
   }
   const legend = el("div", {class: "legend"}, ...order.map((s) =>
-    el("span", null, pill(s), el("span", {class: "count", text: String(counts[s])}))));
+    el("span", null, pill(s), el("span", {class: "count", text: number(counts[s])}))));
   return [bar, legend];
 }
 
@@ -28,28 +28,29 @@ function stages(view) {
   const body = rows.map(([stage, s]) => {
     const bar = s.median_days ? el("div", {class: "days"}) : null;
     if (bar) bar.style.width = `${(100 * s.median_days) / longest}%`;
-    return el("tr", null, td(label(stage)), el("td", {class: "num", text: String(s.cases)}),
-      el("td", {class: "num", text: s.median_days === null ? "—" : `${s.median_days} d`}),
+    return el("tr", null, td(tr("stage." + stage, label(stage))), el("td", {class: "num", text: number(s.cases)}),
+      el("td", {class: "num", text: s.median_days === null ? "—" : t("corridors.days", {n: number(s.median_days)})}),
       el("td", {class: "bar"}, bar));
   });
   return el("table", {class: "stages"},
-    el("thead", null, el("tr", null, el("th", {text: "Stage"}),
-      el("th", {class: "num", text: "Cases through it"}), el("th", {class: "num", text: "Median"}),
-      el("th"))),
+    el("thead", null, el("tr", null, el("th", {text: t("corridors.stage")}),
+      el("th", {class: "num", text: t("corridors.through")}),
+      el("th", {class: "num", text: t("corridors.median")}), el("th"))),
     el("tbody", null, ...body));
 }
 
 function overdueRow(r) {
   return el("tr", {class: "late"},
-    td(el("span", {class: "mono", title: r.case, text: short(r.case)})), td(label(r.clock)),
+    td(el("span", {class: "mono", title: r.case, text: short(r.case)})),
+    td(tr("clock." + r.clock, label(r.clock))),
     td(r.owed_by), td(when(r.due_at)),
     td(el("span", {class: "late-text", text: duration(r.hours_overdue * 3600000)})));
 }
 
 function overdue(rows) {
-  if (!rows.length) return el("p", {class: "empty", text: "No clock is overdue."});
+  if (!rows.length) return el("p", {class: "empty", text: t("corridors.no-overdue")});
   const sorted = [...rows].sort((a, b) => b.hours_overdue - a.hours_overdue);
-  const heads = ["Case (pseudonym)", "Clock", "Owed by", "Was due", "Overdue by"];
+  const heads = ["col.pseudonym", "col.clock", "col.owed-by", "col.was-due", "col.overdue-by"].map((k) => t(k));
   return el("table", null,
     el("thead", null, el("tr", null, ...heads.map((t) => el("th", {text: t})))),
     el("tbody", null, ...sorted.map(overdueRow)));
@@ -59,16 +60,17 @@ function corridor(c) {
   const late = c.overdue.length;
   return el("section", {class: "corridor"},
     el("h2", null, `${c.corridor.referring} → ${c.corridor.receiving} `,
-      el("span", {class: "count", text: `${c.cases} cases` + (late ? `, ${late} overdue clocks` : "")})),
-    el("h3", {text: "Cases per status"}), ...byStatus(c.by_status),
-    el("h3", {text: "Median days per stage"}), stages(c.stages),
-    el("h3", {text: "Overdue clocks"}), overdue(c.overdue));
+      el("span", {class: "count", text: t("corridors.cases", {n: number(c.cases)})
+        + (late ? t("corridors.overdue-clocks", {n: number(late)}) : "")})),
+    el("h3", {text: t("corridors.by-status")}), ...byStatus(c.by_status),
+    el("h3", {text: t("corridors.stages")}), stages(c.stages),
+    el("h3", {text: t("corridors.overdue")}), overdue(c.overdue));
 }
 
 async function refresh() {
   const corridors = await api(PATHS.corridors);
   $("corridors").replaceChildren(...(corridors.length ? corridors.map(corridor)
-    : [el("p", {class: "empty", text: "No milestone has reached the monitor yet."})]));
+    : [el("p", {class: "empty", text: t("corridors.empty")})]));
 }
 
 start(refresh);

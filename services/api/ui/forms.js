@@ -1,7 +1,5 @@
 // Forms built from a step body's JSON Schema (the one the API validates with), and the
 // body read back from them: a new step gets its form with no page code.
-function fieldName(name) { return tr("field." + name, label(name)); }
-function valueName(value) { return tr("value." + value, label(value)); }
 
 // Follow $ref, and read `X | None` (anyOf with null) as an optional X.
 function resolve(schema, defs) {
