@@ -107,6 +107,9 @@ def merge(doc: Doc | None, m: Milestone) -> Doc:
     # Ties (one instant, two milestones) go to the later status, so redelivery is harmless.
     if (m.occurred_at, _rank(m.status)) >= (doc["status_at"], _rank(doc["status"])):
         doc["status"], doc["status_at"] = m.status, m.occurred_at
+    # Every status with its time, for the monitor's charts over time (a set: redelivery-safe).
+    doc["statuses"] = sorted({*map(tuple, statuses(doc)), (m.occurred_at, m.status)},
+                             key=lambda p: (p[0], _rank(p[1])))
     if m.milestone == "follow-up-recorded":
         doc["follow_ups"] = sorted({*doc["follow_ups"], m.occurred_at})
     if m.milestone in (*TRANSPORT, "transport-cancelled"):
@@ -116,6 +119,11 @@ def merge(doc: Doc | None, m: Milestone) -> Doc:
                 m.due_at or (known["due_at"] if known else None))
             doc["transport"] = {"at": m.occurred_at, "due_at": due}
     return doc
+
+
+def statuses(doc: Doc) -> list[tuple[str, str]]:
+    """(time, status) pairs in order; a document from before they were kept has its last."""
+    return [tuple(p) for p in doc.get("statuses") or [(doc["status_at"], doc["status"])]]
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from kafka import KafkaConsumer
 
 from projections.board import DeadlinesFor, default_deadlines
 from projections.monitor import K_ANONYMITY, NotAMilestone, corridors_view, merge, parse_milestone
+from projections.monitor_series import corridor_series
 from projections.projection import Doc
 from services.contract.codec import MILESTONE, MONITOR
 from services.exchange.admission import Rejected, authentic
@@ -65,6 +66,10 @@ class MonitorView:
 
     def statistics(self, now: datetime) -> list[dict[str, Any]]:
         return self.corridors(now, k=K_ANONYMITY)
+
+    def series(self, now: datetime) -> list[dict[str, Any]]:
+        """Per corridor and month, suppressed like the statistics: what the charts draw."""
+        return corridor_series(self.store.all(NAME), now, K_ANONYMITY)
 
 
 def _pseudonym(case: str) -> str:

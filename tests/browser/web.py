@@ -4,6 +4,7 @@ axe-core injected from the copy `make` fetched from the npm registry."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -122,10 +123,15 @@ class Browser:
                 for v in violations if v["impact"] in ("serious", "critical")]
 
     def screenshot(self, name: str) -> None:
+        """The whole page, from its top, as a PNG in the screenshots folder (if one is set)."""
         if self.shots is None:
             return
         self.shots.mkdir(parents=True, exist_ok=True)
-        height = self.driver.execute_script("return document.documentElement.scrollHeight")
-        self.driver.set_window_size(1360, min(max(int(height), 800), 2400))
-        self.driver.save_screenshot(str(self.shots / f"{name}.png"))
-        self.driver.set_window_size(1360, 1000)
+        self.driver.execute_script("window.scrollTo(0, 0); document.activeElement.blur()")
+        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})  # type: ignore[attr-defined]
+        size = metrics["cssContentSize"]
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {  # type: ignore[attr-defined]
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size["width"],
+                     "height": min(size["height"], 3000), "scale": 1}})
+        (self.shots / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))

@@ -44,3 +44,9 @@ def corridors(node: MonitorNodeDep, who: Monitor) -> list[dict[str, Any]]:
 def statistics(node: MonitorNodeDep, who: Monitor) -> list[dict[str, Any]]:
     """The same, for publication: every count below k = 11 is suppressed."""
     return node.view.statistics(node.clock.now())
+
+
+@router.get("/v1/monitor/series")
+def series(node: MonitorNodeDep, who: Monitor) -> list[dict[str, Any]]:
+    """Per corridor and month: cases per status, median days per stage; k-suppressed."""
+    return node.view.series(node.clock.now())

@@ -36,6 +36,19 @@ function el(tag, props, ...children) {
   return node;
 }
 
+// SVG drawn by the page, from data, as elements and attributes only. The namespace is a
+// name, not an address: nothing is fetched from it.
+const SVG_NS = ["http:", "", "www.w3.org", "2000", "svg"].join("/");
+function svgEl(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (key === "text") node.textContent = value;
+    else node.setAttribute(key, String(value));
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
 function label(value) { return String(value).replaceAll("_", " ").replaceAll("-", " "); }
 function statusName(status) { return tr("status." + status, label(status)); }
 function fieldName(name) { return tr("field." + name, label(name)); }

@@ -1,5 +1,5 @@
 // The monitor's corridor view: cases per status, median days per stage, overdue clocks.
-const PATHS = {corridors: "/v1/monitor/corridors"};
+const PATHS = {corridors: "/v1/monitor/corridors", series: "/v1/monitor/series"};
 
 function td(...children) { return el("td", null, ...children); }
 
@@ -51,25 +51,31 @@ function overdue(rows) {
   if (!rows.length) return el("p", {class: "empty", text: t("corridors.no-overdue")});
   const sorted = [...rows].sort((a, b) => b.hours_overdue - a.hours_overdue);
   const heads = ["col.pseudonym", "col.clock", "col.owed-by", "col.was-due", "col.overdue-by"].map((k) => t(k));
-  return el("table", null,
-    el("thead", null, el("tr", null, ...heads.map((t) => el("th", {text: t})))),
+  const table = el("table", null,
+    el("thead", null, el("tr", null, ...heads.map((h) => el("th", {text: h})))),
     el("tbody", null, ...sorted.map(overdueRow)));
+  // A long list folds away; its count is in the corridor's heading and the chart above.
+  return rows.length <= 10 ? table
+    : el("details", null, el("summary", {text: t("corridors.overdue-list", {n: number(rows.length)})}), table);
 }
 
-function corridor(c) {
+function corridor(c, series) {
   const late = c.overdue.length;
+  const mine = series.find((s) => s.corridor.referring === c.corridor.referring
+    && s.corridor.receiving === c.corridor.receiving);
   return el("section", {class: "corridor"},
     el("h2", null, `${c.corridor.referring} → ${c.corridor.receiving} `,
       el("span", {class: "count", text: t("corridors.cases", {n: number(c.cases)})
         + (late ? t("corridors.overdue-clocks", {n: number(late)}) : "")})),
+    el("div", {class: "charts"}, ...charts(mine)),
     el("h3", {text: t("corridors.by-status")}), ...byStatus(c.by_status),
     el("h3", {text: t("corridors.stages")}), stages(c.stages),
     el("h3", {text: t("corridors.overdue")}), overdue(c.overdue));
 }
 
 async function refresh() {
-  const corridors = await api(PATHS.corridors);
-  $("corridors").replaceChildren(...(corridors.length ? corridors.map(corridor)
+  const [corridors, series] = await Promise.all([api(PATHS.corridors), api(PATHS.series)]);
+  $("corridors").replaceChildren(...(corridors.length ? corridors.map((c) => corridor(c, series))
     : [el("p", {class: "empty", text: t("corridors.empty")})]));
 }
 

@@ -1,19 +1,11 @@
 // A case's path between the two agencies: one lane each, in order, every fact in the lane
 // of the agency that recorded it; a fact received from the partner is drawn as a hand-off
 // across the middle, with its receipt (the message and the sender's hash).
-// The SVG namespace is a name, not an address: nothing is fetched from it.
-const SVG = ["http:", "", "www.w3.org", "2000", "svg"].join("/");
 
 function arrow(toward) {
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", "0 0 100 20");
-  svg.setAttribute("class", "handoff");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("preserveAspectRatio", "none");
-  const line = document.createElementNS(SVG, "path");
   // Drawn left to right; the lane direction (and the page's) turns it round.
-  line.setAttribute("d", "M2 10 H88 M80 3 L96 10 L80 17");
-  svg.append(line);
+  const svg = svgEl("svg", {viewBox: "0 0 100 20", class: "handoff", "aria-hidden": "true",
+    preserveAspectRatio: "none"}, svgEl("path", {d: "M2 10 H88 M80 3 L96 10 L80 17"}));
   if (toward === "start") svg.classList.add("back");
   return svg;
 }
