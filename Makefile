@@ -32,7 +32,7 @@ test: $(STAMP) $(AXE)
 
 # The pictures of the pages in docs/, taken in headless Chromium from a seeded network.
 screenshots: $(STAMP) $(AXE)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/browser --screenshots docs/screenshots
+	HOMEWARD_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check events services projections tests bench

@@ -128,10 +128,13 @@ class Browser:
             return
         self.shots.mkdir(parents=True, exist_ok=True)
         self.driver.execute_script("window.scrollTo(0, 0); document.activeElement.blur()")
-        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})  # type: ignore[attr-defined]
-        size = metrics["cssContentSize"]
-        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {  # type: ignore[attr-defined]
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"],
-                     "height": min(size["height"], 3000), "scale": 1}})
+        cdp = self.driver.execute_cdp_cmd  # type: ignore[attr-defined]
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        # A viewport as tall as the page: the whole of it, with no scrollbar, in either direction.
+        cdp("Emulation.setDeviceMetricsOverride", {"width": 1360, "height": min(int(height), 3000),
+                                                   "deviceScaleFactor": 1, "mobile": False})
+        try:
+            shot = cdp("Page.captureScreenshot", {"format": "png"})
+        finally:
+            cdp("Emulation.clearDeviceMetricsOverride", {})
         (self.shots / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
