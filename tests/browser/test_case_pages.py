@@ -130,6 +130,17 @@ def test_a_case_goes_from_opening_to_acceptance_in_the_browser(web: Web) -> None
     no_serious_violations(web, "opening form in Arabic")
     b.screenshot("opening-form-ar")
 
+    # An auditor reads the same page with no form, and verifies the chains from it.
+    b.open(f"{xa}/ui/cases/{case_id}?lang=en")
+    b.find("#forget").click()
+    b.sign_in(token(pair.xa.node, "auditor"))
+    b.find("#verify").click()
+    b.wait(lambda d: d.find_element(By.ID, "verify-result").text.startswith("Every chain holds"))
+    assert not b.driver.find_element(By.ID, "steps-section").is_displayed()
+    assert b.driver.find_elements(By.CSS_SELECTOR, "details.step") == []
+    assert b.find("#export").is_displayed()
+    no_serious_violations(web, "case page for an auditor")
+
     b.open(f"{xa}/ui/board?lang=en")
     b.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#cases tbody tr")) == 1)
     no_serious_violations(web, "status board")
