@@ -59,6 +59,8 @@ def test_a_case_goes_from_opening_to_acceptance_in_the_browser(web: Web) -> None
     case_id = b.driver.current_url.rsplit("/", 1)[-1]
     assert pair.xa.state(case_id)["person"]["languages"] == ["en", "yo"]
     b.find("#lanes .lane-row")
+    offered = pair.xa.get(f"/v1/cases/{case_id}/steps").json()["steps"]
+    b.wait(lambda d: [e.get_attribute("data-step") for e in d.find_elements(By.CSS_SELECTOR, "details.step")] == offered)
     no_serious_violations(web, "case page")
 
     # A referral before consent is refused: the rule in plain words, whom it waits on,
@@ -116,6 +118,16 @@ def test_a_case_goes_from_opening_to_acceptance_in_the_browser(web: Web) -> None
     assert EN["rule.return-consent-required"] in b.text(f"{form} .refusal")
     assert b.text(f"{form} .refusal .owed-by") == XA
     b.screenshot("case-page")
+
+    # Someone else records a step meanwhile: the form, opened on the version before, is told
+    # so (If-Match), and nothing is overwritten.
+    version = pair.xa.state(case_id)["version"]
+    moved = pair.xa.step(case_id, "legal-proceeding", {"reference": "CR-2025-118", "role": "witness"})
+    assert moved.status_code == 200, moved.text
+    submit(web, form)
+    b.wait(lambda d: EN["conflict.title"] in d.find_element(By.CSS_SELECTOR, f"{form} .refusal").text)
+    assert pair.xa.state(case_id)["version"] == version + 1
+    assert b.find(f"{form} #f-transport-route").get_attribute("value") == "Lisbon to Lagos"
 
     # In Arabic: the same page, right to left, remembered for the next page.
     b.find('a[hreflang="ar"]').click()
