@@ -102,8 +102,9 @@ def page(name: str, code: str) -> tuple[str, dict[str, str]]:
 
 
 Lang = Annotated[str | None, Query(max_length=12, description="en, fr, es, ar...")]
-Remembered = Annotated[str | None, Cookie(alias=COOKIE, max_length=12)]
-Accept = Annotated[str | None, Header(alias="Accept-Language", max_length=500)]
+# Read as they come: `choose` takes only a language it has, so no value can fail a page.
+Remembered = Annotated[str | None, Cookie(alias=COOKIE)]
+Accept = Annotated[str | None, Header(alias="Accept-Language")]
 
 
 def _respond(name: str, lang: str | None, remembered: str | None,
