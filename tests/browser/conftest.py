@@ -3,20 +3,14 @@ HTTP, and one Chromium with a fresh profile."""
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))  # the HTTP test nodes
-
-from http_nodes import XA, XB, Pair, kafka_pair  # noqa: E402
-from web import Browser, chromium, serving  # noqa: E402
-
-SHOTS = os.environ.get("HOMEWARD_SCREENSHOTS")  # a folder: `make screenshots` sets docs/...
+from tests.browser.web import SHOTS, Browser, chromium, serving
+from tests.harness.http_nodes import XA, XB, Pair, kafka_pair
 
 
 @dataclass

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 
-from conftest import Web
-from http_nodes import XA, XB, token
 from selenium.webdriver.common.by import By
 
 from services.api.languages import languages
+from tests.browser.conftest import Web
+from tests.harness.http_nodes import XA, XB, token
 
 EN = languages()["en"].strings
 

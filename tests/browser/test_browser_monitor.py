@@ -11,16 +11,15 @@ from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
 import pytest
-from conftest import SHOTS
 from selenium.webdriver.common.by import By
-from web import Browser, chromium, serving
 
+from services.api.app import create_monitor_app
 from services.api.auth import issue
 from services.api.languages import languages
+from services.bootstrap import build_monitor, jwt_secret
 from services.clock import FixedClock
-from services.monitor_node import build_monitor, create_monitor_app
-from services.node import jwt_secret
 from services.settings import load
+from tests.browser.web import SHOTS, Browser, chromium, serving
 
 NOW = datetime(2025, 4, 20, 12, tzinfo=UTC)
 PATH = [("case-opened", "opened"), ("referral-sent", "referred"),

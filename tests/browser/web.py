@@ -23,8 +23,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
-from support import missing_service
 
+from tests.harness.support import missing_service
+
+SHOTS = os.environ.get("HOMEWARD_SCREENSHOTS")  # a folder: `make screenshots` sets docs/...
 CHROMIUM = Path(os.environ.get("HOMEWARD_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("HOMEWARD_CHROMEDRIVER", "/usr/bin/chromedriver"))
 AXE = Path(__file__).resolve().parents[2] / "build" / "axe-core" / "axe.min.js"

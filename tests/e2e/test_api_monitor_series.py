@@ -9,10 +9,10 @@ from uuid import NAMESPACE_URL, uuid5
 
 from fastapi.testclient import TestClient
 
+from services.api.app import create_monitor_app
 from services.api.auth import issue
+from services.bootstrap import build_monitor, jwt_secret
 from services.clock import FixedClock
-from services.monitor_node import build_monitor, create_monitor_app
-from services.node import jwt_secret
 from services.settings import load
 
 NOW = datetime(2025, 3, 15, tzinfo=UTC)

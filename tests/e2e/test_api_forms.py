@@ -7,9 +7,9 @@ import re
 from typing import Any
 
 import jsonschema
-from http_nodes import START, XB, Pair, open_case, opening, play, token
 
-from services.demo_story import repatriation
+from services.network.demo_cases import repatriation
+from tests.harness.http_nodes import START, XB, Pair, open_case, opening, play, token
 
 CASE_PAGE_READS = {"/v1/cases/{id}", "/v1/cases/{id}/timeline", "/v1/cases/{id}/steps",
                    "/v1/steps", "/v1/audit/verify"}
