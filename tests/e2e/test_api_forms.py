@@ -81,7 +81,7 @@ def test_the_case_page_reads_only_routes_that_exist_and_need_a_token(nodes: Pair
         assert nodes.xa.client.get(url).status_code == 401
         assert nodes.xa.get(url).status_code == 200
     assert nodes.xa.get("/v1/audit/verify", role="auditor").json()["ok"] is True
-    assert "If-Match" in script and "X-Purpose" in script
+    assert "If-Match" in script and "X-Purpose" in script and "Idempotency-Key" in script
 
 
 def test_a_bad_case_id_in_the_page_address_is_a_clear_4xx(nodes: Pair) -> None:

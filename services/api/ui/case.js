@@ -68,13 +68,17 @@ async function record(step, body, form, box) {
   box.hidden = true;
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
+  const key = idempotencyKey(form, body);
   try {
-    await api(path(PATHS.case) + "/" + step, {"If-Match": `"${opened.version}"`}, "POST", body);
+    await api(path(PATHS.case) + "/" + step,
+      {"If-Match": `"${opened.version}"`, "Idempotency-Key": key}, "POST", body);
+    delete form.dataset.pendingBody;
     opened.version = null;  // the forms are built again on the new version
     await refresh();
     $("notice").textContent = t("recorded", {step: stepName(step)});
   } catch (error) {
     if (error instanceof Refused) throw error;
+    if (error instanceof Problem) delete form.dataset.pendingBody;  // answered: a new try
     showProblem(box, form, error);
   } finally {
     button.disabled = false;

@@ -140,3 +140,15 @@ function showFieldErrors(form, errors) {
   }
   if (first && first.focus) first.focus();
 }
+
+// A retry after the network failed (no answer came) sends the same key, so the node records
+// the step once; any answer, even a refusal, ends that attempt.
+function idempotencyKey(form, body) {
+  const sent = JSON.stringify(body);
+  if (form.dataset.pendingBody !== sent) {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    form.dataset.pendingKey = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+    form.dataset.pendingBody = sent;
+  }
+  return form.dataset.pendingKey;
+}

@@ -4,11 +4,13 @@ let built = false;
 async function openCase(body, form) {
   const box = form.querySelector(".refusal");
   box.hidden = true;
+  const key = idempotencyKey(form, body);
   try {
-    const created = await api("/v1/cases", {}, "POST", body);
+    const created = await api("/v1/cases", {"Idempotency-Key": key}, "POST", body);
     location.assign("/ui/cases/" + encodeURIComponent(created.id));
   } catch (error) {
     if (error instanceof Refused) throw error;
+    if (error instanceof Problem) delete form.dataset.pendingBody;  // answered: a new try
     const problem = error.body || {};
     box.replaceChildren(el("h4", {text: problem.rule ? t("refusal.title") : t("problem.title")}),
       el("p", {class: "explanation", text: problem.rule ? tr("rule." + problem.rule, problem.detail)
