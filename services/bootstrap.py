@@ -37,7 +37,7 @@ from services.readside.runner import GapBarrier, NoLateCommits
 from services.readside.sqlite import SqliteReadStore
 from services.readside.store import ReadStore
 from services.settings import Settings, SettingsError, cipher_key, node_secret, postgres_env
-from services.signing import load_or_create
+from services.signing import load_or_create, load_or_create_sealing
 
 JWT_SECRET_FILE = "jwt.secret"
 POSTGRES = "eventsourcing.postgres"
@@ -146,9 +146,9 @@ def kafka_exchange(
     key = load_or_create(data_dir, agency)
     options = dict(client or {})
     trust = DirectoryFile(directory_path(data_dir, directory))
-    relay = Relay(app, key, lambda: topics.producer(bootstrap, options))
+    relay = Relay(app, key, lambda: topics.producer(bootstrap, options), trust.current)
     inbox = Inbox(
-        app, agency, trust.current,
+        app, key.sealing, trust.current,
         lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
         lambda: topics.producer(bootstrap, options),
     )
@@ -176,7 +176,7 @@ def build_node(
     models = read_models(app, lambda r, c: corridors.get((r, c), Deadlines()), store, barrier)
     if exchange is None and settings.kafka_bootstrap:
         exchange = kafka_exchange(app, settings.agency, settings.home, settings.kafka_bootstrap,
-                                  settings.directory)
+                                  settings.directory, settings.kafka_client())
     node = Node(settings, clock, app, tokens or token_verifier(settings), SidecarIdempotency(db),
                 AccessLog(db), models, tables=db, exchange=exchange)
     node.checks["store"] = app.recorder.max_notification_id
@@ -199,8 +199,10 @@ def build_monitor(
 ) -> MonitorNode:
     """The monitor node; `start()` it to consume `homeward.monitoring` with a broker."""
     view = MonitorView(store if store is not None else monitor_store(settings))
-    gate = gate or MilestoneGate.of_file(directory_path(settings.home, settings.directory))
-    bootstrap = settings.kafka_bootstrap
-    consumer = (lambda: MilestoneConsumer(bootstrap, view, gate)) if bootstrap else None
+    gate = gate or MilestoneGate.of_file(directory_path(settings.home, settings.directory),
+                                         load_or_create_sealing(settings.home, "monitor"))
+    bootstrap, client = settings.kafka_bootstrap, settings.kafka_client()
+    consumer = ((lambda: MilestoneConsumer(bootstrap, view, gate, client=client))
+                if bootstrap else None)
     return MonitorNode(settings, clock or SystemClock(), view, tokens or token_verifier(settings),
                        gate, consumer)

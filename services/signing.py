@@ -1,22 +1,28 @@
-"""The agency's Ed25519 signing key: made on first start, kept in the data dir.
+"""The agency's key pair: Ed25519 to sign, X25519 to open what is sealed to it. Both are
+made on first start and kept in the data dir (mode 0600 from creation).
 
-Partners verify every message against the public key the trust directory lists for
-the sender, so the private key never leaves the node and the key id names which
-public key to use (a rotated key gets a new id).
+Partners verify every message against the signing key the trust directory lists for the
+sender, and seal every payload to the sealing key it lists for the recipient, so the
+private keys never leave the node; key ids name which public key to use (a rotated key
+gets a new id).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+PrivateKey = TypeVar("PrivateKey", Ed25519PrivateKey, X25519PrivateKey)
 KEY_FILE = "signing-key.pem"
+SEALING_KEY_FILE = "sealing-key.pem"
 
 
 def b64url(raw: bytes) -> str:
@@ -29,11 +35,11 @@ def unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def raw_public(key: Ed25519PublicKey) -> bytes:
+def raw_public(key: Ed25519PublicKey | X25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def key_id_for(agency: str, key: Ed25519PublicKey) -> str:
+def key_id_for(agency: str, key: Ed25519PublicKey | X25519PublicKey) -> str:
     """The agency code and a fingerprint: stable for one key, new for a rotated one."""
     return f"{agency}-{hashlib.sha256(raw_public(key)).hexdigest()[:16]}"
 
@@ -41,6 +47,11 @@ def key_id_for(agency: str, key: Ed25519PublicKey) -> str:
 def public_key(text: str) -> Ed25519PublicKey:
     """A public key as the directory holds it: the 32 raw bytes, base64."""
     return Ed25519PublicKey.from_public_bytes(unb64(text))
+
+
+def sealing_public_key(text: str) -> X25519PublicKey:
+    """A sealing key as the directory holds it: the 32 raw bytes, base64."""
+    return X25519PublicKey.from_public_bytes(unb64(text))
 
 
 def verify(key: Ed25519PublicKey, signature: str, data: bytes) -> bool:
@@ -52,9 +63,40 @@ def verify(key: Ed25519PublicKey, signature: str, data: bytes) -> bool:
 
 
 @dataclass(frozen=True)
+class SealingKey:
+    """An X25519 key pair: partners seal payloads to its public half (see `sealing`)."""
+
+    owner: str
+    private: X25519PrivateKey
+
+    @property
+    def public(self) -> X25519PublicKey:
+        return self.private.public_key()
+
+    @property
+    def key_id(self) -> str:
+        return key_id_for(f"{self.owner}-sealing", self.public)
+
+    @property
+    def public_b64(self) -> str:
+        return b64url(raw_public(self.public))
+
+    @classmethod
+    def generate(cls, owner: str) -> SealingKey:
+        return cls(owner, X25519PrivateKey.generate())
+
+
+@dataclass(frozen=True)
 class SigningKey:
+    """The agency's keys: `private` signs what it sends, `sealing` opens what it receives."""
+
     agency: str
     private: Ed25519PrivateKey
+    sealing: SealingKey = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.sealing is None:  # a key made in memory (tests, tools) gets its own pair
+            object.__setattr__(self, "sealing", SealingKey.generate(self.agency))
 
     @property
     def public(self) -> Ed25519PublicKey:
@@ -77,16 +119,26 @@ class SigningKey:
 
 
 def load_or_create(data_dir: Path, agency: str) -> SigningKey:
-    """The node's key pair from the data dir; generated (mode 0600) on first start."""
-    path = data_dir / KEY_FILE
+    """The node's keys from the data dir; each generated (mode 0600) on first start."""
+    signing = _private(data_dir / KEY_FILE, Ed25519PrivateKey)  # type: ignore[type-abstract]
+    return SigningKey(agency, signing, load_or_create_sealing(data_dir, agency))
+
+
+def load_or_create_sealing(data_dir: Path, owner: str) -> SealingKey:
+    """A sealing key pair alone: what a monitor, which signs nothing, needs."""
+    private = _private(data_dir / SEALING_KEY_FILE, X25519PrivateKey)  # type: ignore[type-abstract]
+    return SealingKey(owner, private)
+
+
+def _private(path: Path, kind: type[PrivateKey]) -> PrivateKey:
     if path.exists():
         private = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(private, Ed25519PrivateKey):
-            raise ValueError(f"{path} does not hold an Ed25519 private key")
-        return SigningKey(agency, private)
-    key = SigningKey.generate(agency)
+        if not isinstance(private, kind):
+            raise ValueError(f"{path} does not hold an {kind.__name__[:-10]} private key")
+        return private
+    made = kind.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
-    pem = key.private.private_bytes(
+    pem = made.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
@@ -95,4 +147,4 @@ def load_or_create(data_dir: Path, agency: str) -> SigningKey:
     tmp.touch(mode=0o600)
     tmp.write_bytes(pem)
     tmp.replace(path)  # atomic: a crash never leaves half a key behind
-    return key
+    return made

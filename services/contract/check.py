@@ -55,8 +55,9 @@ def check(schemas_dir: Path) -> list[Problem]:
         problems += [Problem(path.name, reason) for reason in reasons]
         if not reasons:
             loaded[key] = schema
-    if (ENVELOPE, 1) not in loaded:
-        problems.append(Problem(file_name((ENVELOPE, 1)), "missing or invalid"))
+    for envelope in ((ENVELOPE, 1), (ENVELOPE, 2)):
+        if envelope not in loaded:
+            problems.append(Problem(file_name(envelope), "missing or invalid"))
     registry = Registry(loaded)
     for key, schema in sorted(loaded.items()):
         problems += [Problem(file_name(key), r) for r in _check_examples(registry, key, schema)]

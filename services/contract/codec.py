@@ -4,6 +4,12 @@
 payload holds only what the consent scopes active at that moment allow. `milestone`
 is the one place that decides what a monitor learns: no person, no free text, and
 nothing at all without consent scope `monitoring`.
+
+The digest a message carries (`integrity.hash`) covers the minimised payload only, chained
+to the sender's previous message of the case: a field withheld for lack of consent, or
+who recorded the step, cannot be recovered by trying candidates against it. (The event's
+own hash, which covers everything, stays in the sender's store.) These messages then
+travel sealed (`services.exchange.sealing`).
 """
 
 from __future__ import annotations
@@ -11,12 +17,13 @@ from __future__ import annotations
 import copy
 import json
 from typing import Any, Protocol
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID, uuid5
 
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from events.case import Case, CaseEvent
+from events.chain import GENESIS, digest
 from events.progress import status
 from events.steps import BY_EVENT, CaseOpened
 from events.steps.opening import IDENTITY_FIELDS
@@ -66,9 +73,11 @@ def message_id(case_id: UUID, sender: str, version: int) -> UUID:
     return uuid5(case_id, f"{sender}/{version}")
 
 
-def pseudonym(case_id: UUID) -> UUID:
-    """The case id the monitor sees: the same from both agencies, not reversible."""
-    return uuid5(NAMESPACE_URL, f"homeward-monitoring:{case_id}")
+def message_digest(case_id: UUID | str, kind: str, sequence: int, payload: dict[str, Any],
+                   prev_hash: str) -> str:
+    """What `integrity.hash` is: over what the recipient reads, and nothing else."""
+    return digest({"case_id": str(case_id), "message_type": kind, "sequence": sequence,
+                   "payload": payload, "prev_hash": prev_hash})
 
 
 def partner(case: Case, agency: str) -> str:
@@ -114,16 +123,19 @@ def written_version(kind: str, payload: dict[str, Any]) -> int:
 
 
 def to_envelope(
-    case_at_event: Case, event: CaseEvent, sequence: int, sender_key: Signer
+    case_at_event: Case, event: CaseEvent, sequence: int, sender_key: Signer,
+    prev_hash: str = GENESIS, case_ref: UUID | None = None,
 ) -> dict[str, Any]:
-    """The signed integration message of one of the agency's own events."""
+    """The signed integration message of one of the agency's own events; `prev_hash` is
+    the digest of the sender's previous message of the case. The message id derives from
+    the case's pseudonymous reference where given, as it is read in clear on the broker."""
     if not is_exported(event):
         raise ValueError(f"{event.type} v{event.originator_version} does not leave the agency")
     kind = message_type(event)
     payload = shared_payload(case_at_event, event)
     version = written_version(kind, payload)
     sender, case_id = event.recorded_by, case_at_event.id
-    mid = str(message_id(case_id, sender, event.originator_version))
+    mid = str(message_id(case_ref or case_id, sender, event.originator_version))
     envelope = {
         "message_id": mid,
         "schema": schema_name(kind, version),
@@ -135,9 +147,25 @@ def to_envelope(
         "correlation_id": str(case_id),
         "causation_id": mid,
         "payload": payload,
-        "integrity": {"prev_hash": event.prev_hash, "hash": event.hash},
+        "integrity": {"prev_hash": prev_hash,
+                      "hash": message_digest(case_id, kind, sequence, payload, prev_hash)},
     }
     return sign(envelope, sender_key)
+
+
+def sent_digests(events: list[CaseEvent]) -> list[str]:
+    """The digests the agency's messages of a case carry, from the case's stream: what
+    the partner's received facts must hold as `sender_hash`."""
+    case: Case | None = None
+    out: list[str] = []
+    for event in events:
+        case = event.mutate(case)
+        assert isinstance(case, Case)
+        if is_exported(event):
+            kind, payload = message_type(event), shared_payload(case, event)
+            prev = out[-1] if out else GENESIS
+            out.append(message_digest(case.id, kind, len(out) + 1, payload, prev))
+    return out
 
 
 def milestone(case: Case, event: CaseEvent) -> dict[str, Any] | None:
@@ -160,12 +188,13 @@ def milestone(case: Case, event: CaseEvent) -> dict[str, Any] | None:
 
 
 def milestone_envelope(
-    case: Case, event: CaseEvent, sequence: int, sender_key: Signer
+    case: Case, event: CaseEvent, sequence: int, sender_key: Signer, alias: UUID,
+    prev_hash: str = GENESIS,
 ) -> dict[str, Any] | None:
+    """The signed milestone of an event under the case's keyed pseudonym `alias`."""
     payload = milestone(case, event)
     if payload is None:
         return None
-    alias = pseudonym(case.id)
     mid = str(message_id(alias, event.recorded_by, event.originator_version))
     envelope = {
         "message_id": mid,
@@ -178,7 +207,8 @@ def milestone_envelope(
         "correlation_id": str(alias),
         "causation_id": mid,
         "payload": payload,
-        "integrity": {"prev_hash": event.prev_hash, "hash": event.hash},
+        "integrity": {"prev_hash": prev_hash,
+                      "hash": message_digest(alias, MILESTONE, sequence, payload, prev_hash)},
     }
     return sign(envelope, sender_key)
 

@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 ENVELOPE = "envelope"
+SEALED = "homeward.envelope.v2"  # the `envelope` field of a sealed envelope
 FILE_NAME = re.compile(
     r"^(?P<type>[a-z0-9]+(?:-[a-z0-9]+)*)\.v(?P<version>[1-9][0-9]*)\.schema\.json$"
 )
@@ -95,18 +96,16 @@ def _dotted(root: str, parts: Iterable[str | int]) -> str:
 
 
 def _short(message: str, limit: int = 200) -> str:
-    # jsonschema echoes the value; a 2,000-character note is no use in an error line.
+    # A long pattern or enum is no use in an error line.
     return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
-def field_errors(
-    errors: Iterable[ValidationError], root: str, protected: Iterable[str] = ()
-) -> list[FieldError]:
+def field_errors(errors: Iterable[ValidationError], root: str) -> list[FieldError]:
     """Turns jsonschema errors into one error per offending field, sorted by path.
 
-    Values of protected fields are never echoed: error text may reach logs and dead letters.
+    No value of the message is ever echoed (a free-text field may hold a name): error text
+    reaches logs, problem details and dead letters.
     """
-    hidden = tuple(protected)
     found: dict[str, FieldError] = {}
     for error in errors:
         parts = list(error.absolute_path)
@@ -118,11 +117,9 @@ def field_errors(
             extra = [n for n in error.instance if n not in known]
             pairs = [([*parts, name], "unexpected property") for name in extra]
         else:
-            dotted = ".".join(str(p) for p in parts)
-            is_hidden = any(dotted == h or dotted.startswith(f"{h}.") for h in hidden)
+            # jsonschema's own message quotes the value; only the rule it broke is told.
             hint = f"{error.validator}: {error.validator_value}"
-            message = f"invalid value ({_short(hint, 80)})" if is_hidden else _short(error.message)
-            pairs = [(parts, message)]
+            pairs = [(parts, f"invalid value ({_short(hint, 80)})")]
         for where, message in pairs:
             path = _dotted(root, where)
             found.setdefault(f"{path}\0{message}", FieldError(path, message))
@@ -165,19 +162,25 @@ class Registry:
     def validate_payload(self, message_type: str, version: int, payload: Any) -> None:
         self._known(message_type, version)
         errors = self._validators[(message_type, version)].iter_errors(payload)
-        problems = field_errors(errors, "payload", self.protected_fields(message_type, version))
+        problems = field_errors(errors, "payload")
         if problems:
             raise ContractError(problems)
 
-    def validate_envelope(self, envelope: Any) -> None:
-        """The envelope only; its payload is checked by `validate_payload` or `validate_message`."""
-        self._known(ENVELOPE, 1)
-        problems = field_errors(self._validators[(ENVELOPE, 1)].iter_errors(envelope), "")
+    def validate_envelope(self, envelope: Any, version: int = 1) -> None:
+        """The envelope only; its payload is checked by `validate_payload` or `validate_message`.
+        Version 2 is the sealed envelope, whose payload only its recipient can read."""
+        self._known(ENVELOPE, version)
+        validator = self._validators[(ENVELOPE, version)]
+        problems = field_errors(validator.iter_errors(envelope), "")
         if problems:
             raise ContractError(problems)
 
     def validate_message(self, envelope: Any) -> Key:
-        """Envelope and payload; returns the (type, version) the envelope names."""
+        """Envelope and payload; returns the (type, version) the envelope names. Of a sealed
+        envelope, only what is in clear: its payload opens at its recipient only."""
+        if isinstance(envelope, dict) and envelope.get("envelope") == SEALED:
+            self.validate_envelope(envelope, 2)
+            return parse_schema_name(envelope["schema"])
         self.validate_envelope(envelope)
         message_type, version = parse_schema_name(envelope["schema"])
         self.validate_payload(message_type, version, envelope["payload"])
@@ -199,8 +202,8 @@ def validate_payload(message_type: str, version: int, payload: Any) -> None:
     default_registry().validate_payload(message_type, version, payload)
 
 
-def validate_envelope(envelope: Any) -> None:
-    default_registry().validate_envelope(envelope)
+def validate_envelope(envelope: Any, version: int = 1) -> None:
+    default_registry().validate_envelope(envelope, version)
 
 
 def validate_message(envelope: Any) -> Key:

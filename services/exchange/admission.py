@@ -1,7 +1,9 @@
 """Admission: whether a message from a partner becomes a fact in this agency's stream.
 
-Parsed, validated against its schemas (and upcast), its signature checked against the
-trust directory, its sender checked to be this case's partner on a known corridor; the
+Parsed, its sealed envelope validated and its signature checked against the trust
+directory, opened with this agency's sealing key, the message inside validated against its
+schemas (and upcast) and signed by the same sender, its sender checked to be this case's
+partner on a known corridor; the
 domain then checks the step's owner and records the fact with its message id, in one
 save, so a message recorded before changes nothing. Each refusal names its reason.
 """
@@ -16,9 +18,11 @@ from uuid import UUID
 from events.rules import RuleViolation
 from events.values import Received
 from services.application import CaseNotFound, Homeward, UnknownStep, VersionMismatch
-from services.contract import ContractError
+from services.contract import ContractError, validate_envelope
 from services.contract.codec import decode, from_envelope, signature_valid
 from services.exchange.directory import Directory
+from services.exchange.sealing import SealError, is_sealed, open_sealed
+from services.signing import SealingKey
 
 RETRIES = 3  # a local user may save the same case at the same moment
 CACHED_CORRIDORS = 10_000
@@ -53,36 +57,54 @@ class Signed:
     received: Received
 
 
-def authentic(value: bytes, directory: Directory) -> Signed:
-    """Parsed, validated, and its signature checked against the key the trust directory
-    lists for its sender; Rejected (not-json, schema, unknown-sender, bad-signature) if not.
-    The inbox and the monitor both trust a message only through this."""
+def authentic(value: bytes, directory: Directory, key: SealingKey) -> Signed:
+    """Parsed, its sealed envelope valid and signed with the key the trust directory lists
+    for its sender, opened with `key`, and the message inside valid and signed by the same
+    sender; Rejected (not-json, not-sealed, schema, unknown-sender, bad-signature,
+    sealed-to-another, unsealable, header-mismatch) if not. The inbox and the monitor both
+    trust a message only through this."""
     try:
-        envelope = decode(value)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise Rejected("not-json", str(error)[:200]) from None
+        outer = decode(value)
+    except (ValueError, UnicodeDecodeError):
+        raise Rejected("not-json", "the value is not UTF-8 JSON") from None
+    if not is_sealed(outer):
+        raise Rejected("not-sealed", "only sealed envelopes (homeward.envelope.v2) are read")
+    try:
+        validate_envelope(outer, 2)
+    except ContractError as error:
+        raise Rejected("schema", str(error)[:1000]) from None
+    _check_signature(outer, directory)
+    try:
+        envelope = open_sealed(outer, key)
+    except SealError as error:
+        raise Rejected(error.code, error.detail) from None
     try:
         case_id, kind, _, payload, received = from_envelope(envelope)
     except ContractError as error:
         raise Rejected("schema", str(error)[:1000]) from None
+    _check_signature(envelope, directory)
+    return Signed(envelope, case_id, kind, payload, received)
+
+
+def _check_signature(envelope: dict[str, Any], directory: Directory) -> None:
     sender, key_id = envelope["sender"], envelope["integrity"]["key_id"]
     key = directory.key(sender, key_id)
     if key is None:
         raise Rejected("unknown-sender",
                        f"{sender} with key {key_id} is not in the trust directory")
     if not signature_valid(envelope, key):
-        raise Rejected("bad-signature", f"message {received.message_id} from {sender}")
-    return Signed(envelope, case_id, kind, payload, received)
+        raise Rejected("bad-signature", f"message {envelope['message_id']} from {sender}")
 
 
 class Admission:
-    def __init__(self, app: Homeward, agency: str, directory: Callable[[], Directory]) -> None:
-        self.app, self.agency, self.directory = app, agency, directory
+    def __init__(self, app: Homeward, key: SealingKey, directory: Callable[[], Directory]
+                 ) -> None:
+        self.app, self.key, self.agency, self.directory = app, key, key.owner, directory
         self._corridors: dict[UUID, tuple[str, str]] = {}
 
     def verify(self, value: bytes) -> Fact:
         """The message as a fact this agency may record, or Rejected saying why not."""
-        signed = authentic(value, self.directory())
+        signed = authentic(value, self.directory(), self.key)
         recipient = signed.envelope["recipient"]
         if recipient != self.agency:
             raise Rejected("wrong-recipient", f"addressed to {recipient}")
@@ -107,7 +129,7 @@ class Admission:
             try:
                 state = self.app.case(case_id).state
             except CaseNotFound:
-                raise Rejected("case-not-found", f"case {case_id} is unknown here") from None
+                raise Rejected("case-not-found", "the case is unknown here") from None
             corridor = self._corridors[case_id] = (state.referring, state.receiving)
             if len(self._corridors) > CACHED_CORRIDORS:
                 self._corridors.pop(next(iter(self._corridors)))
@@ -124,7 +146,7 @@ class Admission:
                 if attempt == RETRIES - 1:
                     raise Rejected("conflict", "the case kept changing; not recorded") from None
             except CaseNotFound:
-                raise Rejected("case-not-found", f"case {fact.case_id} is unknown here") from None
+                raise Rejected("case-not-found", "the case is unknown here") from None
             except UnknownStep as error:
                 raise Rejected("unknown-step", str(error)) from None
             except RuleViolation as error:

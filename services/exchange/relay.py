@@ -10,6 +10,11 @@ A case reaches the partner only once it is referred: until then its shared event
 and the referral is preceded by all of them (the opening, consent, ...). Sequences are
 the 1-based positions among the case's exported events, so they are the same however
 often a message is sent.
+
+Every message leaves sealed to its recipient's key (`sealing`), under the case's keyed
+reference (`pseudonyms`), which is also its Kafka key. A partner the trust directory lists
+no sealing key for gets nothing until it does (the relay retries, in order); milestones,
+when the directory lists no monitor, are not sent at all.
 """
 
 from __future__ import annotations
@@ -25,9 +30,13 @@ from eventsourcing.persistence import Notification, Tracking
 from kafka import KafkaProducer
 
 from events.case import Case, CaseEvent
+from events.chain import GENESIS
 from services.application import Homeward
-from services.contract.codec import encode, is_exported, milestone_envelope, to_envelope
+from services.contract.codec import MONITOR, encode, is_exported, milestone_envelope, to_envelope
 from services.exchange import topics
+from services.exchange.directory import Directory
+from services.exchange.pseudonyms import NoSealingKey, Pseudonyms
+from services.exchange.sealing import seal
 from services.signing import SigningKey
 
 TRACKING_NAME = "homeward-relay"
@@ -36,9 +45,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Outgoing:
+    """A signed message (`envelope`, v1) and where it goes; it is sealed as it is sent."""
+
     topic: str
-    key: bytes
+    case_ref: str  # the pseudonymous reference: the Kafka key and the sealed header's
     envelope: dict[str, Any]
+
+    @property
+    def key(self) -> bytes:
+        return self.case_ref.encode()
 
     @property
     def headers(self) -> list[tuple[str, bytes]]:
@@ -54,15 +69,19 @@ class Fold:
     version: int = 0
     exported: int = 0
     milestones: int = 0
+    last_digest: str = GENESIS  # of the last message to the partner
+    last_milestone: str = GENESIS
     waiting: list[Outgoing] = field(default_factory=list)
 
 
 class Relay:
     def __init__(
         self, app: Homeward, key: SigningKey, producer: Callable[[], KafkaProducer],
+        directory: Callable[[], Directory],
         batch_size: int = 200, ack_timeout: float = 10.0, cache_size: int = 10_000,
     ) -> None:
-        self.app, self.key, self.agency = app, key, key.agency
+        self.app, self.key, self.agency, self.directory = app, key, key.agency, directory
+        self.pseudonyms = Pseudonyms(key.sealing, directory)
         self._new_producer = producer
         self._producer: KafkaProducer | None = None
         self.batch_size, self.ack_timeout, self.cache_size = batch_size, ack_timeout, cache_size
@@ -110,13 +129,19 @@ class Relay:
         if not is_exported(event):
             return []
         out: list[Outgoing] = []
-        monitored = milestone_envelope(case, event, fold.milestones + 1, self.key)
+        s = case.state
+        alias = self.pseudonyms.monitoring(s.referring, s.receiving, case.id)
+        monitored = milestone_envelope(case, event, fold.milestones + 1, self.key, alias,
+                                       fold.last_milestone)
         if monitored is not None:
             fold.milestones += 1
-            out.append(Outgoing(topics.MONITORING, monitored["case_id"].encode(), monitored))
+            fold.last_milestone = monitored["integrity"]["hash"]
+            out.append(Outgoing(topics.MONITORING, str(alias), monitored))
         fold.exported += 1
-        envelope = to_envelope(case, event, fold.exported, self.key)
-        message = Outgoing(topics.inbox(envelope["recipient"]), str(case.id).encode(), envelope)
+        ref = self.pseudonyms.case_ref(s.referring, s.receiving, case.id)
+        envelope = to_envelope(case, event, fold.exported, self.key, fold.last_digest, ref)
+        fold.last_digest = envelope["integrity"]["hash"]
+        message = Outgoing(topics.inbox(envelope["recipient"]), str(ref), envelope)
         if case.state.referred_at is None:
             fold.waiting.append(message)  # the partner learns of the case with its referral
             return out
@@ -145,11 +170,16 @@ class Relay:
             return
         if self._producer is None:
             self._producer = self._new_producer()
-        producer = self._producer
-        sent = [
-            producer.send(m.topic, key=m.key, value=encode(m.envelope), headers=m.headers)
-            for m in messages
-        ]
+        producer, directory = self._producer, self.directory()
+        sent = []
+        for m in messages:
+            sealing = directory.sealing(m.envelope["recipient"])
+            if sealing is None and m.envelope["recipient"] == MONITOR:
+                continue  # no monitor listed: no milestone leaves
+            if sealing is None:
+                raise NoSealingKey(m.envelope["recipient"])  # nothing leaves in clear
+            value = encode(seal(m.envelope, m.case_ref, sealing, self.key))
+            sent.append(producer.send(m.topic, key=m.key, value=value, headers=m.headers))
         producer.flush(timeout=self.ack_timeout)
         for future in sent:
             future.get(timeout=self.ack_timeout)  # raises unless the broker acknowledged

@@ -12,7 +12,7 @@ from services.api.auth import issue
 from services.bootstrap import jwt_secret
 from services.exchange.directory import load, save
 from services.settings import load as load_settings
-from services.signing import load_or_create
+from services.signing import load_or_create, load_or_create_sealing
 
 REFERRING, RECEIVING, MONITOR = "XA-NRM", "XB-NRM", "monitor"
 ROLES = {REFERRING: ["caseworker", "supervisor", "auditor"],
@@ -42,11 +42,14 @@ def members(data_dir: Path, base_port: int) -> list[Member]:
 
 
 def trust(data_dir: Path, nodes: list[Member]) -> Path:
-    """Each agency's key pair, and one directory file naming both and their corridor."""
+    """Each agency's keys and the monitor's sealing key, and one directory file naming them
+    and the corridor."""
     path = data_dir / "directory.json"
     directory = load(path)
     for member in nodes:
-        if member.agency != MONITOR:
+        if member.agency == MONITOR:
+            directory = directory.with_monitor(load_or_create_sealing(member.data_dir, MONITOR))
+        else:
             directory = directory.with_agency(load_or_create(member.data_dir, member.agency))
     save(path, directory.with_corridor(REFERRING, RECEIVING))
     return path

@@ -2,8 +2,9 @@
 view out. The monitor has no case store: these documents are all it keeps, and they
 hold only the checked milestone fields (see `projections.monitor`).
 
-Only milestones an agency of the trust directory signed, for a corridor the directory
-lists and the agency is on, are merged (`MilestoneGate`): a forged milestone would
+Milestones arrive sealed to the monitor's own key. Only those an agency of the trust
+directory signed, for a corridor the directory lists and the agency is on, are merged
+(`MilestoneGate`): a forged milestone would
 skew the statistics published from here. With no agency in the directory the monitor
 trusts nobody and sees nothing, rather than accepting anything unsigned.
 
@@ -34,6 +35,7 @@ from services.exchange.directory import Directory, DirectoryFile
 from services.exchange.kafka_settings import consumer_group_settings
 from services.exchange.topics import MONITORING
 from services.readside.store import ReadStore
+from services.signing import SealingKey
 
 log = logging.getLogger(__name__)
 NAME = "monitor"
@@ -85,15 +87,15 @@ class MilestoneGate:
     their sender, naming a corridor the directory lists and the sender is on. Refusals
     are counted per reason in `refused`."""
 
-    def __init__(self, directory: Callable[[], Directory]) -> None:
-        self.directory = directory
+    def __init__(self, directory: Callable[[], Directory], key: SealingKey) -> None:
+        self.directory, self.key = directory, key
         self.refused: Counter[str] = Counter()
 
     @classmethod
-    def of_file(cls, path: Path) -> MilestoneGate:
+    def of_file(cls, path: Path, key: SealingKey) -> MilestoneGate:
         """Trusts the directory file as it stands at each milestone; says once, now, if it
         trusts nobody yet (the file is absent or lists no agency)."""
-        gate = cls(DirectoryFile(path).current)
+        gate = cls(DirectoryFile(path).current, key)
         if not gate.directory().agencies:
             log.warning("the trust directory %s lists no agency: every milestone is refused "
                         "until it does", path)
@@ -121,7 +123,7 @@ class MilestoneGate:
 
     def _verify(self, value: bytes) -> tuple[str, dict[str, Any]]:
         directory = self.directory()
-        signed = authentic(value, directory)
+        signed = authentic(value, directory, self.key)
         if signed.kind != MILESTONE or signed.envelope["recipient"] != MONITOR:
             raise Rejected("not-a-milestone")
         corridor = signed.payload["corridor"]
@@ -137,12 +139,13 @@ class MilestoneConsumer:
     """Reads `homeward.monitoring` in a consumer group, with the explicit group timing."""
 
     def __init__(self, bootstrap: str, view: MonitorView, gate: MilestoneGate,
-                 group_id: str = GROUP, topic: str = MONITORING, **group: int) -> None:
+                 group_id: str = GROUP, topic: str = MONITORING,
+                 client: Mapping[str, Any] | None = None, **group: int) -> None:
         self.view, self.gate = view, gate
         self.consumer = KafkaConsumer(
             topic, bootstrap_servers=bootstrap, group_id=group_id,
             enable_auto_commit=False, auto_offset_reset="earliest",
-            **consumer_group_settings(**group),
+            **consumer_group_settings(**group), **dict(client or {}),
         )
 
     def poll_once(self, timeout_ms: int = 1000) -> int:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import product
 from typing import Any
 from uuid import UUID
 
 import pytest
 
-from events.case import Case, CaseEvent
+from events.case import Case, CaseEvent, sealed_content
+from events.chain import digest
 from events.steps import BY_EVENT, STEPS, OpenCase, open_case, open_received
 from events.values import Actor, Scope, Side
 from services.contract import ContractError
@@ -23,20 +25,25 @@ from services.contract.codec import (
     encode,
     from_envelope,
     is_exported,
+    message_digest,
     message_type,
     milestone,
     milestone_envelope,
-    pseudonym,
+    sent_digests,
     signature_valid,
     to_envelope,
 )
 from services.contract.upcasting import upcast
+from services.exchange.directory import Directory
+from services.exchange.sealing import open_sealed, seal
 from services.network.demo_cases import ALL_SCOPES, PERSON, REFERRING, Move, Walk, repatriation
 from services.signing import SigningKey
 from tests.harness.walks import actor, declined_after_override
 
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 KEYS = {code: SigningKey.generate(code) for code in ("XA-NRM", "XB-NRM")}
+DIRECTORY = Directory().with_agency(KEYS["XA-NRM"]).with_agency(KEYS["XB-NRM"])
+GENESIS = "0" * 64
 
 
 @dataclass
@@ -53,6 +60,7 @@ class Pair:
 
     cases: dict[Side, Case] = field(default_factory=dict)
     sequence: dict[str, int] = field(default_factory=dict)
+    digest: dict[str, str] = field(default_factory=dict)  # of each sender's last message
     exchanged: list[Exchanged] = field(default_factory=list)
     at: datetime = START
 
@@ -74,8 +82,15 @@ class Pair:
         case = self.cases[side]
         sender = case.agency(side)
         self.sequence[sender] = self.sequence.get(sender, 0) + 1
-        envelope = to_envelope(case, event, self.sequence[sender], KEYS[sender])
-        wire = decode(encode(envelope))
+        prev = self.digest.get(sender, GENESIS)
+        envelope = to_envelope(case, event, self.sequence[sender], KEYS[sender], prev)
+        self.digest[sender] = envelope["integrity"]["hash"]
+        recipient = envelope["recipient"]
+        sealing = DIRECTORY.sealing(recipient)
+        assert sealing is not None
+        sealed = decode(encode(seal(envelope, str(case.id), sealing, KEYS[sender])))
+        assert signature_valid(sealed, KEYS[sender].public)
+        wire = open_sealed(sealed, KEYS[recipient].sealing)
         assert signature_valid(wire, KEYS[sender].public)
         decoded = from_envelope(wire)
         self.exchanged.append(Exchanged(event, envelope, _snapshot(case), decoded))
@@ -107,7 +122,8 @@ def test_each_message_round_trips_into_the_partners_stream_unchanged(story: Walk
     for x in pair.exchanged:
         case_id, kind, version, payload, received = x.decoded
         assert case_id == referring.id and kind == message_type(x.event)
-        assert (received.sender, received.sender_hash) == (x.event.recorded_by, x.event.hash)
+        assert received.sender == x.event.recorded_by
+        assert received.sender_hash == x.envelope["integrity"]["hash"] != x.event.hash
         assert received.message_id == x.envelope["message_id"]
         expected = dict(x.event.data)
         if kind == "case-opened":
@@ -115,10 +131,17 @@ def test_each_message_round_trips_into_the_partners_stream_unchanged(story: Walk
         if kind == "referral-sent" and x.case_at_event.consented(Scope.SHARE_IDENTITY):
             expected["person"] = PERSON
         assert (version, payload) == upcast(kind, 1, expected)
-        assert x.envelope["integrity"]["prev_hash"] == x.event.prev_hash
+    streams = {referring.state.referring: _events(referring),
+               referring.state.receiving: _events(receiving)}
+    for agency, stream in streams.items():
+        # Each message's digest is chained to its sender's previous one, from GENESIS, and
+        # the sender recomputes them all from its own stream.
+        sent = [x.envelope["integrity"] for x in pair.exchanged if x.event.recorded_by == agency]
+        assert [i["prev_hash"] for i in sent] == [GENESIS] + [i["hash"] for i in sent[:-1]]
+        assert [i["hash"] for i in sent] == sent_digests(stream)
     # Both streams hold the same facts: same types, same data, same resulting case.
-    mine = [(e.type, e.recorded_by) for e in _events(referring)]
-    theirs = [(e.type, e.recorded_by) for e in _events(receiving)]
+    mine = [(e.type, e.recorded_by) for e in streams[referring.state.referring]]
+    theirs = [(e.type, e.recorded_by) for e in streams[referring.state.receiving]]
     assert mine == theirs
     if referring.consented(Scope.SHARE_IDENTITY):
         assert _comparable(referring) == _comparable(receiving)
@@ -195,8 +218,9 @@ def test_milestones_are_de_identified_and_only_under_consent_to_monitoring() -> 
             continue
         assert found is not None and set(found) <= allowed
         assert found["milestone"] == message_type(x.event)
-        env = milestone_envelope(case, x.event, 1, KEYS[x.event.recorded_by])
-        assert env is not None and env["case_id"] == str(pseudonym(case.id)) != str(case.id)
+        alias = UUID(int=42)  # keyed per corridor by the relay (see test_pseudonyms)
+        env = milestone_envelope(case, x.event, 1, KEYS[x.event.recorded_by], alias)
+        assert env is not None and env["case_id"] == str(alias) != str(case.id)
         assert env["recipient"] == "monitor"
         assert PERSON["family_name"] not in encode(env).decode()
         assert signature_valid(env, KEYS[x.event.recorded_by].public)
@@ -255,3 +279,46 @@ def test_a_transport_plan_goes_as_the_newest_version_that_says_all_it_says() -> 
         assert sent.envelope["schema"] == f"homeward.transport-planned.v{version}"
         _, _, latest, payload, _ = sent.decoded
         assert latest == 2 and payload["escort_organisation"] == escort
+
+
+# -- the digest that crosses --------------------------------------------------
+# A security review recovered `medical_escort` and `fit_to_travel`, withheld for lack of
+# `share_health`, by trying 16 candidates (4 guessable subs x 2 x 2) against the event
+# hash the message used to carry. The message now carries a digest over the minimised
+# payload only; the same 16 guesses find nothing.
+
+WITHOUT_HEALTH = ["refer", "share_identity", "return", "monitoring"]
+
+
+def test_the_16_candidate_guess_finds_the_event_hash_but_not_the_digest_sent() -> None:
+    pair = Pair().play(repatriation(START.date(), scopes=WITHOUT_HEALTH))
+    plan = next(x for x in pair.exchanged if message_type(x.event) == "transport-planned")
+    event, envelope = plan.event, plan.envelope
+    payload, integrity = envelope["payload"], envelope["integrity"]
+    assert "medical_escort" not in payload and "fit_to_travel" not in payload
+    agency = event.recorded_by
+    subs = [f"{agency.lower()}-{role}" for role in ("worker", "caseworker", "supervisor", "admin")]
+    candidates = list(product(subs, (True, False), (True, False)))
+    assert len(candidates) == 16
+
+    def full(escort: bool, fit: bool) -> dict[str, object]:
+        return {**payload, "medical_escort": escort, "fit_to_travel": fit}
+
+    def as_event(sub: str, escort: bool, fit: bool, prev: str) -> str:
+        content = sealed_content(event.type, event.originator_id, event.originator_version,
+                                 event.timestamp, agency, sub, full(escort, fit), None, prev)
+        return digest(content)
+
+    # Against the event's own hash (what used to cross), the guess recovers the withheld fields.
+    hits = [c for c in candidates if as_event(*c, event.prev_hash) == event.hash]
+    assert hits == [(event.actor, event.data["medical_escort"], event.data["fit_to_travel"])]
+    # Against what crosses now, no candidate matches, whichever way it is hashed.
+    assert integrity["hash"] != event.hash
+    assert not [c for c in candidates if as_event(*c, integrity["prev_hash"]) == integrity["hash"]]
+    kind, sequence = message_type(event), envelope["sequence"]
+    guessed = [message_digest(envelope["case_id"], kind, sequence, full(e, f), integrity["prev_hash"])
+               for _, e, f in candidates]
+    assert integrity["hash"] not in guessed
+    # It is the digest of exactly what the partner reads, so the partner can check it.
+    assert integrity["hash"] == message_digest(envelope["case_id"], kind, sequence, payload,
+                                               integrity["prev_hash"])

@@ -125,7 +125,7 @@ def _cases() -> Iterator[Any]:
 
 def _validate(key: tuple[str, int], document: Any) -> None:
     if key[0] == ENVELOPE:
-        validate_envelope(document)
+        validate_envelope(document, key[1])
     else:
         validate_payload(*key, document)
 
@@ -192,7 +192,7 @@ def test_bad_message_is_refused_naming_the_field(
 
 
 def test_format_checking_is_really_on() -> None:
-    with pytest.raises(ContractError, match=r"payload\.valid_until: 'x' is not a 'date'"):
+    with pytest.raises(ContractError, match=r"payload\.valid_until: invalid value \(format: date\)"):
         validate_payload(
             "risk-assessed",
             1,
@@ -200,7 +200,7 @@ def test_format_checking_is_really_on() -> None:
         )
     envelope = copy.deepcopy(REGISTRY.schema(ENVELOPE, 1)["examples"][0])
     envelope["case_id"] = "0b9e4f3a-7c21-4d8e-a6f5-3e2d1c0b9a8"  # one hex digit short
-    with pytest.raises(ContractError, match=r"^case_id: '.*' is not a 'uuid'$"):
+    with pytest.raises(ContractError, match=r"^case_id: invalid value \(format: uuid\)$"):
         validate_envelope(envelope)
     with pytest.raises(ContractError, match="departed_at"):
         validate_payload("departure-confirmed", 1, {"departed_at": "2025-06-10T08:42:00"})

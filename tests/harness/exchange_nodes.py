@@ -13,22 +13,26 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from events.case import CaseEvent
 from events.steps import OpenCase
 from events.values import Actor, Side
 from services.application import Homeward
 from services.bootstrap import kafka_exchange
-from services.contract.codec import is_exported
+from services.contract.codec import encode, sent_digests
 from services.exchange import topics
+from services.exchange.directory import load as load_directory
 from services.exchange.directory import publish, save
 from services.exchange.exchange import Exchange
 from services.exchange.inbox import Inbox, consumer
 from services.exchange.kafka_settings import consumer_group_settings
 from services.exchange.relay import Relay
-from services.signing import SigningKey, load_or_create
+from services.exchange.sealing import seal
+from services.network.demo_cases import Move
+from services.signing import SealingKey, SigningKey, load_or_create, load_or_create_sealing
 from tests.harness.stores import sqlite_env
+from tests.harness.walks import actor
 
 T = TypeVar("T")
 
@@ -115,7 +119,15 @@ class Node:
     # -- what the node knows -------------------------------------------------
 
     def own_hashes(self, case_id: UUID) -> list[str]:
-        return [e.hash for e in self.app.timeline(case_id) if is_exported(e)]
+        """The digests of the messages this node sent of the case."""
+        return sent_digests(self.app.timeline(case_id))
+
+    def sealed(self, envelope: dict[str, Any], to: Node, signer: Any = None) -> bytes:
+        """A signed v1 message as it goes on the wire: sealed to `to`, signed by this node."""
+        sealing = load_directory(self.directory_path).sealing(to.agency)
+        assert sealing is not None
+        case_ref = str(uuid.uuid5(uuid.NAMESPACE_URL, envelope["message_id"]))
+        return encode(seal(envelope, case_ref, sealing, signer or self.key))
 
     def received_hashes(self, case_id: UUID) -> list[str]:
         try:
@@ -129,14 +141,20 @@ class Node:
 
 
 def pair(tmp_path: Path, bootstrap: str) -> tuple[Node, Node]:
-    """A referring and a receiving node that trust each other on one corridor."""
+    """A referring and a receiving node that trust each other on one corridor, and a
+    monitor's sealing key in their directory."""
     directory_path = tmp_path / "directory.json"
     a = Node(agency_code("XA"), tmp_path / "a", bootstrap, directory_path)
     b = Node(agency_code("XB"), tmp_path / "b", bootstrap, directory_path)
     publish(directory_path, a.key)
     directory = publish(directory_path, b.key).with_corridor(a.agency, b.agency)
-    save(directory_path, directory)
+    save(directory_path, directory.with_monitor(monitor_key(a)))
     return a, b
+
+
+def monitor_key(node: Node) -> SealingKey:
+    """The sealing key of the monitor listed in the node's directory (made on first use)."""
+    return load_or_create_sealing(node.directory_path.parent / "monitor", "monitor")
 
 
 def open_case(node: Node, partner: Node, opening: dict[str, Any]) -> UUID:
@@ -146,3 +164,49 @@ def open_case(node: Node, partner: Node, opening: dict[str, Any]) -> UUID:
 
 def side_of(nodes: tuple[Node, Node], side: Side) -> Node:
     return nodes[0] if side is Side.REFERRING else nodes[1]
+
+
+# -- what the partner sees -----------------------------------------------------
+
+
+def play(nodes: tuple[Node, Node], moves: list[Move], case_id: UUID) -> list[float]:
+    """Records each move at its owner; returns how long each took to reach the partner."""
+    latencies = []
+    for move in moves:
+        owner = side_of(nodes, move.side)
+        other = side_of(nodes, Side.RECEIVING if move.side is Side.REFERRING else Side.REFERRING)
+        started = time.monotonic()
+        case = owner.app.record(case_id, move.path, move.body,
+                                actor(move, nodes[0].agency, nodes[1].agency))
+        if case.state.referred_at is None:
+            continue  # the partner learns of the case with its referral
+        expected = owner.own_hashes(case_id)
+        wait_until(lambda o=other, e=expected: o.received_hashes(case_id) == e,  # type: ignore[misc]
+                   timeout=10)
+        latencies.append(time.monotonic() - started)
+    return latencies
+
+
+def dead_letters(node: Node, expected: int, within: float = 10.0) -> list[tuple[str, Any]]:
+    """(reason, record) of each message in the node's dead-letter topic."""
+    reader = KafkaConsumer(bootstrap_servers=node.bootstrap, auto_offset_reset="earliest",
+                           enable_auto_commit=False)
+    partition = TopicPartition(topics.deadletter(node.agency), 0)
+    reader.assign([partition])
+    reader.seek_to_beginning(partition)
+    records: list[Any] = []
+    deadline = time.monotonic() + within
+    try:
+        while time.monotonic() < deadline and len(records) < expected:
+            for batch in reader.poll(timeout_ms=200).values():
+                records.extend(batch)
+        time.sleep(0.2)
+        for batch in reader.poll(timeout_ms=200).values():
+            records.extend(batch)  # and nothing more than expected
+    finally:
+        reader.close()
+    return [(dict(r.headers)["reason"].decode(), r) for r in records]
+
+
+def send(producer: KafkaProducer, to: Node, value: bytes) -> int:
+    return int(producer.send(topics.inbox(to.agency), value=value).get(timeout=10).offset)

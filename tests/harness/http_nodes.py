@@ -21,7 +21,13 @@ from services.api.node import Node
 from services.application import CaseNotFound
 from services.bootstrap import build_node, jwt_secret
 from services.clock import FixedClock
-from services.contract.codec import is_exported, message_id, message_type, shared_payload
+from services.contract.codec import (
+    is_exported,
+    message_id,
+    message_type,
+    sent_digests,
+    shared_payload,
+)
 from services.exchange.directory import load as load_directory
 from services.exchange.directory import publish, save
 from services.network.demo_cases import Move
@@ -90,15 +96,18 @@ class InTestRelay:
         for case_id in self.source.app.case_ids():
             if self.source.app.case(case_id).state.referred_at is None:
                 continue
-            exported = [e for e in self.source.app.timeline(case_id) if is_exported(e)]
-            for sequence, event in enumerate(exported, start=1):
+            timeline = self.source.app.timeline(case_id)
+            exported = [e for e in timeline if is_exported(e)]
+            digests = sent_digests(timeline)
+            for sequence, (event, digest) in enumerate(zip(exported, digests, strict=True),
+                                                       start=1):
                 if sequence <= self.sent.get(case_id, 0):
                     continue
                 at_event = self.source.app.case(case_id, event.originator_version)
                 received = Received(self.source.agency,
                                     str(message_id(case_id, event.recorded_by,
                                                    event.originator_version)),
-                                    event.hash, sequence)
+                                    digest, sequence)
                 self.target.app.receive(case_id, message_type(event),
                                         shared_payload(at_event, event), received)
                 self.sent[case_id] = sequence
@@ -198,13 +207,14 @@ class KafkaSync:
         return True
 
 
-def kafka_pair(tmp_path: Path, bootstrap: str, xa: str, xb: str) -> Pair:
-    """Two nodes as `homeward serve` builds them, exchanging over a real broker."""
+def kafka_pair(tmp_path: Path, bootstrap: str, xa: str, xb: str, **kafka: Any) -> Pair:
+    """Two nodes as `homeward serve` builds them, exchanging over a real broker; `kafka`
+    holds further settings (e.g. kafka_security_protocol)."""
     clock, directory = FixedClock(START), tmp_path / "directory.json"
     nodes = []
     for agency in (xa, xb):
         settings = load(agency=agency, data_dir=tmp_path / agency.lower(),
-                        kafka_bootstrap=bootstrap, directory=directory)
+                        kafka_bootstrap=bootstrap, directory=directory, **kafka)
         publish(directory, load_or_create(settings.home, agency))
         nodes.append(settings)
     save(directory, load_directory(directory).with_corridor(xa, xb))

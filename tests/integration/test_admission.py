@@ -2,7 +2,8 @@
 reason, and a refused message leaves this agency's case as it was.
 
 Messages are built as the partner's relay builds them (the real codec and Ed25519 keys),
-then, where a test needs a bad one, changed and signed again by whoever sends it.
+then, where a test needs a bad one, changed and signed again by whoever sends it, and
+sealed to this agency's key as every message on the wire is.
 """
 
 from __future__ import annotations
@@ -20,18 +21,20 @@ from events.case import Case
 from events.steps import OpenCase
 from events.values import Actor
 from services.application import CaseNotFound, Homeward
-from services.contract.codec import encode, pseudonym, sign
+from services.contract.codec import decode, encode, sign
 from services.exchange import topics
 from services.exchange.admission import RETRIES, Admission, Rejected
 from services.exchange.directory import Directory, DirectoryFile, save
 from services.exchange.relay import Relay
+from services.exchange.sealing import SUITE, SUITE_NAME, header, info, seal
 from services.network.demo_cases import PERSON, repatriation
-from services.signing import SigningKey
+from services.signing import SigningKey, b64url
 from tests.harness.stores import sqlite_env
 from tests.harness.walks import actor
 
 XA, XB, XC, XD = "XA-NRM", "XB-NRM", "XC-NRM", "XD-NRM"  # this agency is XB
 CORRIDORS = [(XA, XB), (XC, XB), (XC, XD)]
+KEYS = {code: SigningKey.generate(code) for code in (XA, XB, XC)}
 
 
 def no_broker() -> Any:
@@ -52,14 +55,14 @@ class World:
     agency the directory trusts on other corridors."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.keys = {code: SigningKey.generate(code) for code in (XA, XB, XC)}
+        self.keys = KEYS
         self.directory_path = tmp_path / "directory.json"
         self.write_directory(CORRIDORS)
         self.a = Homeward(sqlite_env(tmp_path / "xa.sqlite"))
         self.b_env = sqlite_env(tmp_path / "xb.sqlite")
         self.b = Homeward(self.b_env)
         self.directory = DirectoryFile(self.directory_path).current
-        self.admission = Admission(self.b, XB, self.directory)
+        self.admission = Admission(self.b, KEYS[XB].sealing, self.directory)
 
     def write_directory(self, corridors: list[tuple[str, str]]) -> None:
         directory = Directory()
@@ -75,18 +78,19 @@ class World:
         for move in story.moves[:2]:
             assert move.path in ("consent", "referral")
             self.a.record(case_id, move.path, move.body, actor(move, XA, XB))
-        relay = Relay(self.a, self.keys[XA], no_broker)
+        relay = Relay(self.a, self.keys[XA], no_broker, self.directory)
         out = relay.messages(list(self.a.recorder.select_notifications(1, 1000)))
         messages = [m.envelope for m in out if m.topic == topics.inbox(XB)
                     and m.envelope["case_id"] == str(case_id)]
+        alias = relay.pseudonyms.monitoring(XA, XB, case_id)
         milestones = [m.envelope for m in out if m.topic == topics.MONITORING
-                      and m.envelope["case_id"] == str(pseudonym(case_id))]
+                      and m.envelope["case_id"] == str(alias)]
         assert len(messages) == 3
         return Referral(case_id, messages, milestones)
 
     def admit(self, message: dict[str, Any] | bytes, admission: Admission | None = None) -> None:
         admission = admission or self.admission
-        value = message if isinstance(message, bytes) else encode(message)
+        value = message if isinstance(message, bytes) else sealed(message)
         admission.apply(admission.verify(value))
 
     def stream(self, case_id: UUID) -> list[tuple[str, str]]:
@@ -113,9 +117,22 @@ def world(tmp_path: Path):  # type: ignore[no-untyped-def]
     world.b.close()
 
 
-def signed(message: dict[str, Any], key: SigningKey, **changes: Any) -> dict[str, Any]:
-    """The message with `changes`, signed by `key` (its sender must sign what it sends)."""
-    return sign({**message, **changes}, key)
+def signed(message: dict[str, Any], key: SigningKey, **changes: Any) -> bytes:
+    """The message with `changes`, signed by `key` (its sender must sign what it sends),
+    sealed to this agency and signed again."""
+    return sealed(sign({**message, **changes}, key), key)
+
+
+def sealed(message: dict[str, Any], key: SigningKey | None = None,
+           to: SigningKey = KEYS[XB]) -> bytes:
+    """The message on the wire: sealed to `to`, the sealed envelope signed by `key` (by
+    default the key of its sender)."""
+    directory = Directory().with_agency(to)
+    sealing = directory.sealing(to.agency)
+    assert sealing is not None
+    signer = key or KEYS[message["sender"]]
+    return encode(seal(message, str(uuid.uuid5(uuid.NAMESPACE_URL, message["message_id"])),
+                       sealing, signer))
 
 
 def new_id() -> str:
@@ -142,6 +159,57 @@ def test_a_message_its_schema_does_not_allow_is_refused(world: World) -> None:
     world.admit(opening)
 
 
+# -- sealed to whom ------------------------------------------------------------
+
+def test_a_message_in_clear_is_refused(world: World) -> None:
+    referral = world.refer()
+
+    assert world.refused(encode(referral.messages[0]), referral.case_id) == "not-sealed"
+    world.admit(referral.messages[0])
+
+
+def test_a_message_sealed_to_another_agency_is_refused(world: World) -> None:
+    referral = world.refer()
+    # Addressed to XB and signed by XA, but sealed to XC's key: XB cannot read it.
+    to_xc = sealed(referral.messages[0], to=KEYS[XC])
+
+    assert world.refused(to_xc, referral.case_id) == "sealed-to-another"
+    world.admit(referral.messages[0])
+
+
+def test_a_ciphertext_that_does_not_open_here_is_refused(world: World) -> None:
+    referral = world.refer()
+    genuine = decode(sealed(referral.messages[0]))
+    xb = Directory().with_agency(KEYS[XB]).sealing(XB)
+    assert xb is not None
+    # XC's ciphertext under XB's key id, signed again by XA: it does not open with XB's key.
+    to_xc = decode(sealed(referral.messages[0], to=KEYS[XC]))
+    swapped = {**genuine, "sealed": {**to_xc["sealed"], "key_id": xb.sealing_key_id}}
+    moved = {**genuine, "case_ref": new_id()}  # a genuine ciphertext under another header
+
+    for bad in (swapped, moved):
+        assert world.refused(encode(sign(bad, KEYS[XA])), referral.case_id) == "unsealable"
+    world.admit(referral.messages[0])
+
+
+def test_a_sealed_message_that_differs_from_its_header_is_refused(world: World) -> None:
+    referral = world.refer()
+    opening = referral.messages[0]
+    # The header says sequence 1; inside, the message says 2: the header would mislead.
+    inside = sign({**opening, "sequence": 2}, KEYS[XA])
+    directory = Directory().with_agency(KEYS[XB])
+    sealing = directory.sealing(XB)
+    assert sealing is not None
+    head = header(opening, new_id())
+    ciphertext = SUITE.encrypt(encode(inside), sealing.public, info=info(head))
+    lying = sign({**head, "sealed": {"suite": SUITE_NAME, "key_id": sealing.sealing_key_id,
+                                     "ciphertext": b64url(ciphertext)}, "integrity": {}},
+                 KEYS[XA])
+
+    assert world.refused(encode(lying), referral.case_id) == "header-mismatch"
+    world.admit(opening)
+
+
 # -- who sent it --------------------------------------------------------------
 
 @pytest.mark.parametrize("sender", ["stranger", "rotated-key"])
@@ -163,7 +231,7 @@ def test_a_message_changed_after_it_was_signed_is_refused(world: World) -> None:
     genuine = referral.messages[2]
     changed = {**genuine, "payload": {**genuine["payload"], "note": "changed on the way"}}
 
-    assert world.refused(encode(changed), referral.case_id) == "bad-signature"
+    assert world.refused(sealed(changed), referral.case_id) == "bad-signature"
     world.admit(genuine)
 
 
@@ -308,8 +376,8 @@ def test_a_message_that_keeps_meeting_local_changes_is_refused_as_a_conflict(
     for message in referral.messages[:2]:
         world.admit(message)
     busy = Contended(world.b_env)
-    admission = Admission(busy, XB, world.directory)
-    fact = admission.verify(encode(referral.messages[2]))
+    admission = Admission(busy, KEYS[XB].sealing, world.directory)
+    fact = admission.verify(sealed(referral.messages[2]))
     received_before = [e.hash for e in world.b.timeline(referral.case_id) if e.received]
     busy.rival = Homeward(world.b_env)
     try:
@@ -327,3 +395,20 @@ def test_a_message_that_keeps_meeting_local_changes_is_refused_as_a_conflict(
     admission.apply(fact)  # once the case is quiet, the same message is recorded
     assert world.b.timeline(referral.case_id)[-1].type == "ReferralSent"
     busy.close()
+
+
+@pytest.mark.parametrize("note", ["Okafor lives at 12 Harbour Road. " * 200,
+                                  {"family_name": "Okafor"}, ["Okafor"], 7],
+                         ids=["too-long", "object", "list", "number"])
+def test_a_refusal_names_the_field_and_the_rule_never_the_value(world: World, note: Any) -> None:
+    referral = world.refer()
+    for message in referral.messages[:2]:
+        world.admit(message)
+    sent = referral.messages[2]
+    bad = signed(sent, KEYS[XA], payload={**sent["payload"], "note": note})
+
+    with pytest.raises(Rejected) as refusal:
+        world.admit(bad)
+    assert refusal.value.code == "schema"
+    assert refusal.value.reason.startswith("schema: payload.note: invalid value (")
+    assert "Okafor" not in refusal.value.reason and "7" not in refusal.value.reason

@@ -15,28 +15,33 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from services.contract.codec import encode, pseudonym, sign
+from services.contract.codec import encode, sign
 from services.exchange import topics
 from services.exchange.directory import Directory, save
 from services.exchange.relay import Relay
 from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
 from services.readside.sqlite import SqliteReadStore
-from services.signing import SigningKey
+from services.signing import SealingKey, SigningKey
 from tests.harness.builders import CANARY, T0, XA, XB
 from tests.harness.desk import DEPARTED, Desk
+from tests.harness.sealed_wire import sealed_for
 from tests.harness.stores import sqlite_env
 
 pytestmark = pytest.mark.kafka
 XA_KEY = SigningKey.generate(XA)
+XB_KEY = SigningKey.generate(XB)
+MONITOR_KEY = SealingKey.generate("monitor")
+TRUST = Directory().with_agency(XA_KEY).with_agency(XB_KEY).with_monitor(MONITOR_KEY)
 
 
 @pytest.fixture
 def monitor(tmp_path: Path, kafka_bootstrap: str) -> Iterator[tuple[MonitorView, MilestoneConsumer]]:
     topics.ensure_topics(kafka_bootstrap, [topics.MONITORING])
     directory = tmp_path / "directory.json"
-    save(directory, Directory().with_agency(XA_KEY).with_corridor(XA, XB))
+    save(directory, TRUST.with_corridor(XA, XB))
     view = MonitorView(SqliteReadStore(tmp_path / "monitor.sqlite"))
-    consumer = MilestoneConsumer(kafka_bootstrap, view, MilestoneGate.of_file(directory),
+    gate = MilestoneGate.of_file(directory, MONITOR_KEY)
+    consumer = MilestoneConsumer(kafka_bootstrap, view, gate,
                                  group_id=f"monitor-{uuid.uuid4().hex}")
     yield view, consumer
     consumer.close()
@@ -45,27 +50,29 @@ def monitor(tmp_path: Path, kafka_bootstrap: str) -> Iterator[tuple[MonitorView,
 
 def hostile_records(bootstrap: str, alias: str) -> None:
     """Messages that try to smuggle the name in: an extra field, a bad key, no JSON; and
-    a well-formed arrival signed with a key the directory does not list for XA."""
+    a well-formed arrival signed with a key the directory does not list for XA, sealed."""
     producer = KafkaProducer(bootstrap_servers=bootstrap)
     payload = {"corridor": {"referring": XA, "receiving": XB}, "kind": "repatriation",
                "milestone": "arrival-confirmed", "status": "arrived",
                "occurred_at": T0.isoformat(), "minor": False}
     after_departure = (T0 + timedelta(days=11)).isoformat()  # so it would set the status
+    forger = SigningKey.generate(XA)
     forged = sign({"message_id": str(uuid.uuid4()), "schema": "homeward.milestone.v1",
                    "case_id": alias, "sender": XA, "recipient": "monitor", "sequence": 99,
                    "occurred_at": after_departure, "correlation_id": alias,
                    "causation_id": str(uuid.uuid4()),
                    "payload": {**payload, "occurred_at": after_departure},
                    "integrity": {"prev_hash": "0" * 64, "hash": "0" * 64}},
-                  SigningKey.generate(XA))
+                  forger)
     for key, value in [
-        (alias, forged),
+        (alias, sealed_for(forged, MONITOR_KEY, forger)),
         (alias, {"payload": {**payload, "person": {"family_name": CANARY}}}),
         (alias, {"payload": {**payload, "status": CANARY}}),
         (CANARY, {"payload": payload}),
         (alias, CANARY),
     ]:
-        raw = encode(value) if isinstance(value, dict) else value.encode()
+        raw = encode(value) if isinstance(value, dict) else (
+            value if isinstance(value, bytes) else value.encode())
         producer.send(topics.MONITORING, key=key.encode(), value=raw)
     producer.flush()
     producer.close()
@@ -79,11 +86,11 @@ def test_the_monitor_sees_milestones_and_an_overdue_arrival_but_never_a_name(
     desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
     case_id = desk.open()  # the person's family name is the canary
     desk.run(case_id, DEPARTED)
-    relay = Relay(desk.app, XA_KEY, lambda: topics.producer(kafka_bootstrap))
+    relay = Relay(desk.app, XA_KEY, lambda: topics.producer(kafka_bootstrap), lambda: TRUST)
     while relay.relay_once():
         pass
     relay.close()
-    alias = str(pseudonym(case_id))
+    alias = str(relay.pseudonyms.monitoring(XA, XB, case_id))
     hostile_records(kafka_bootstrap, alias)
 
     deadline = time.monotonic() + 60

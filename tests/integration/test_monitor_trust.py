@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.bootstrap import build_monitor
-from services.contract.codec import encode, pseudonym, sign
+from services.contract.codec import sign
 from services.exchange import topics
 from services.exchange.admission import Rejected
 from services.exchange.directory import Directory, save
@@ -24,13 +24,16 @@ from services.exchange.relay import Relay
 from services.readside.monitor import MilestoneGate, MonitorView
 from services.readside.sqlite import SqliteReadStore
 from services.settings import load
-from services.signing import SigningKey, b64url
+from services.signing import SealingKey, SigningKey, b64url
 from tests.harness.builders import CANARY, T0, XA, XB
 from tests.harness.desk import DEPARTED, Desk
+from tests.harness.sealed_wire import sealed_for
 from tests.harness.stores import sqlite_env
 
 XC, XD, XE = "XC-NRM", "XD-NRM", "XE-NRM"  # XC: trusted elsewhere; XE: listed nowhere
 KEYS = {code: SigningKey.generate(code) for code in (XA, XB, XC, XE)}
+MONITOR_KEY = SealingKey.generate("monitor")
+HOLDERS = {key.key_id: key for key in KEYS.values()}
 
 
 def no_broker() -> Any:
@@ -62,10 +65,11 @@ def sent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sent]:
     desk = Desk(sqlite_env(tmp_path_factory.mktemp("xa") / "events.sqlite"))
     case_id = desk.open()  # the person's family name is the canary
     desk.run(case_id, DEPARTED)
-    relay = Relay(desk.app, KEYS[XA], no_broker)
+    trust = Directory().with_agency(KEYS[XA]).with_agency(KEYS[XB])
+    relay = Relay(desk.app, KEYS[XA], no_broker, lambda: trust)
     out = relay.messages(list(desk.app.recorder.select_notifications(1, 1000)))
     desk.app.close()
-    yield Sent(str(pseudonym(case_id)),
+    yield Sent(str(relay.pseudonyms.monitoring(XA, XB, case_id)),
                [m.envelope for m in out if m.topic == topics.MONITORING],
                [m.envelope for m in out if m.topic == topics.inbox(XB)])
 
@@ -74,7 +78,7 @@ def write_directory(path: Path) -> None:
     directory = Directory()
     for code in (XA, XB, XC):
         directory = directory.with_agency(KEYS[code])
-    save(path, directory.with_corridor(XA, XB).with_corridor(XC, XD))
+    save(path, directory.with_corridor(XA, XB).with_corridor(XC, XD).with_monitor(MONITOR_KEY))
 
 
 @pytest.fixture
@@ -87,12 +91,19 @@ def view(tmp_path: Path) -> Iterator[MonitorView]:
 @pytest.fixture
 def gate(tmp_path: Path) -> MilestoneGate:
     write_directory(tmp_path / "directory.json")
-    return MilestoneGate.of_file(tmp_path / "directory.json")
+    return MilestoneGate.of_file(tmp_path / "directory.json", MONITOR_KEY)
+
+
+def wire(message: dict[str, Any], to: SealingKey = MONITOR_KEY) -> bytes:
+    """The milestone sealed to the monitor; the sealed envelope is signed by whoever holds
+    the key the message names (a stranger's key where nobody listed holds it)."""
+    signer = HOLDERS.get(message["integrity"]["key_id"], SigningKey.generate(XE))
+    return sealed_for(message, to, signer)
 
 
 def deliver(gate: MilestoneGate, view: MonitorView, *messages: dict[str, Any]) -> int:
     """What the consumer does with a batch of records, without the broker."""
-    records = [(f"monitoring@{i}", encode(m)) for i, m in enumerate(messages)]
+    records = [(f"monitoring@{i}", wire(m, gate.key)) for i, m in enumerate(messages)]
     return view.record(gate.admit(records))
 
 
@@ -153,7 +164,7 @@ def test_a_forged_milestone_never_reaches_the_corridor_view(
 ) -> None:
     reason, message = forgeries(sent)[forgery]
     with pytest.raises(Rejected) as refusal:
-        gate.check(encode(message))
+        gate.check(wire(message))
     assert refusal.value.code == reason
 
     caplog.set_level(logging.WARNING)
@@ -194,7 +205,7 @@ def test_without_a_directory_the_monitor_says_so_once_and_trusts_nobody(
 ) -> None:
     caplog.set_level(logging.WARNING)
     path = tmp_path / "directory.json"
-    gate = MilestoneGate.of_file(path)
+    gate = MilestoneGate.of_file(path, MONITOR_KEY)
 
     assert deliver(gate, view, *sent.milestones) == 0
     assert view.store.all("monitor") == {}

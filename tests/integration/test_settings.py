@@ -79,3 +79,45 @@ def test_an_unreachable_postgresql_is_named(tmp_path: Path) -> None:
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/test"
     with pytest.raises(SettingsError, match="^HOMEWARD_DATABASE_URL: cannot connect"):
         persistence_env(load(agency="XA-NRM", data_dir=tmp_path, database_url=url))
+
+
+def test_kafka_security_settings_reach_every_client_as_kafka_python_options(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("ca.pem", "client.pem", "client-key.pem"):
+        (tmp_path / name).write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
+    assert load().kafka_client() == {"security_protocol": "PLAINTEXT"}
+    for name, value in {"SECURITY_PROTOCOL": "SASL_SSL", "CA_FILE": tmp_path / "ca.pem",
+                        "CERT_FILE": tmp_path / "client.pem",
+                        "KEY_FILE": tmp_path / "client-key.pem",
+                        "SASL_MECHANISM": "SCRAM-SHA-512", "SASL_USERNAME": "xa-nrm",
+                        "SASL_PASSWORD": "s3cret"}.items():
+        monkeypatch.setenv(f"HOMEWARD_KAFKA_{name}", str(value))
+    settings = load()
+    assert settings.kafka_client() == {
+        "security_protocol": "SASL_SSL", "ssl_cafile": str(tmp_path / "ca.pem"),
+        "ssl_certfile": str(tmp_path / "client.pem"),
+        "ssl_keyfile": str(tmp_path / "client-key.pem"), "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "xa-nrm", "sasl_plain_password": "s3cret"}
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize("changes, named", [
+    ({"SECURITY_PROTOCOL": "SASL_PLAIN"}, "HOMEWARD_KAFKA_SECURITY_PROTOCOL"),
+    ({"SECURITY_PROTOCOL": "SSL", "CA_FILE": "/no/such/ca.pem"}, "HOMEWARD_KAFKA_CA_FILE"),
+    ({"CA_FILE": "{tmp}/ca.pem"}, "kafka_security_protocol"),  # TLS files without TLS
+    ({"SECURITY_PROTOCOL": "SSL", "CERT_FILE": "{tmp}/ca.pem"}, "kafka_cert_file"),
+    ({"SECURITY_PROTOCOL": "SASL_SSL", "SASL_MECHANISM": "PLAIN"}, "SASL_SSL needs"),
+    ({"SECURITY_PROTOCOL": "SSL", "SASL_USERNAME": "xa"}, "SASL settings need SASL_SSL"),
+])
+def test_a_bad_kafka_security_setting_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, changes: dict[str, str], named: str
+) -> None:
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
+    for name, value in changes.items():
+        monkeypatch.setenv(f"HOMEWARD_KAFKA_{name}", value.format(tmp=tmp_path))
+    with pytest.raises(SettingsError, match=named) as refused:
+        load()
+    assert "\n" not in str(refused.value)

@@ -1,0 +1,123 @@
+"""A whole repatriation between two nodes built as `homeward serve` builds them, and the
+monitor, over TLS: the local broker is reachable only through TLS, with a certificate from
+a CA made here, and every client of every node reaches it through the HOMEWARD_KAFKA_*
+settings. (The broker's own `--cert`/`--key` cannot be used together in tansu 0.6.0, so a
+TLS terminator stands in front of it and is the address the broker advertises.)"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
+
+from services.bootstrap import build_monitor
+from services.exchange.broker import LocalBroker, free_port
+from services.exchange.directory import load as load_directory
+from services.exchange.directory import save
+from services.network.demo_cases import repatriation
+from services.settings import load
+from services.signing import load_or_create_sealing
+from tests.harness.http_nodes import kafka_pair, play
+from tests.harness.tls_terminator import TlsTerminator
+
+pytestmark = pytest.mark.kafka
+
+
+def _name(common: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+
+def _pem(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def make_tls(where: Path) -> tuple[Path, Path, Path]:
+    """(CA certificate, broker certificate, broker key): a CA of this test's own, and a
+    certificate it issues for 127.0.0.1."""
+    now = datetime.now(UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(_name("homeward test CA"))
+          .issuer_name(_name("homeward test CA")).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number())
+          .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    names = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                         x509.DNSName("localhost")])
+    cert = (x509.CertificateBuilder().subject_name(_name("127.0.0.1"))
+            .issuer_name(ca.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+            .add_extension(names, critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return (_pem(where / "ca.pem", ca.public_bytes(pem)),
+            _pem(where / "broker.pem", cert.public_bytes(pem)),
+            _pem(where / "broker-key.pem", key_pem))
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    ca, cert, key = make_tls(tmp_path)
+    client = {"security_protocol": "SSL", "ssl_cafile": str(ca)}
+    port = free_port()
+    with TlsTerminator(cert, key, backend_port=port) as tls, LocalBroker(
+        port, tmp_path / "broker", advertised_port=tls.port, client=client,
+    ) as broker:
+        yield broker.bootstrap, ca
+
+
+def test_a_plaintext_client_does_not_reach_the_tls_broker(tls_broker: tuple[str, Path]) -> None:
+    bootstrap, _ = tls_broker
+    with pytest.raises(KafkaError):
+        KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000,
+                         api_version_auto_timeout_ms=2000).describe_cluster()
+
+
+def test_a_whole_repatriation_and_its_milestones_cross_over_tls(
+    tmp_path: Path, tls_broker: tuple[str, Path]
+) -> None:
+    bootstrap, ca = tls_broker
+    tls = {"kafka_security_protocol": "SSL", "kafka_ca_file": ca}
+    xa, xb = (f"{p}-{uuid.uuid4().hex[:6].upper()}" for p in ("XA", "XB"))
+    monitor_settings = load(agency="monitor", data_dir=tmp_path / "monitor",
+                            kafka_bootstrap=bootstrap, directory=tmp_path / "directory.json",
+                            **tls)
+    monitor_key = load_or_create_sealing(monitor_settings.home, "monitor")
+    save(tmp_path / "directory.json", load_directory(tmp_path / "directory.json")
+         .with_monitor(monitor_key))
+    nodes = kafka_pair(tmp_path, bootstrap, xa, xb, **tls)
+    monitor = build_monitor(monitor_settings).start()
+    try:
+        story = repatriation(nodes.clock.now().date(), receiving=xb)
+        case_id = nodes.xa.post("/v1/cases", story.opening).json()["id"]
+        play(nodes, case_id, story.moves)  # each move waits until the partner has it
+
+        at_xb = nodes.xb.timeline(case_id)
+        from_xa = [e["type"] for e in at_xb if e["message_id"]]
+        assert from_xa[0] == "CaseOpened" and "ArrivalConfirmed" in [
+            e["type"] for e in nodes.xa.timeline(case_id) if e["message_id"]]
+        assert nodes.xb.state(case_id)["person"]["family_name"] == "Okafor"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not monitor.view.store.all("monitor"):
+            time.sleep(0.2)
+        [doc] = monitor.view.store.all("monitor").values()
+        assert "arrival-confirmed" in doc["reached"]
+    finally:
+        monitor.close()
+        nodes.close()
