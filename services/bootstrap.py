@@ -178,7 +178,7 @@ def build_node(
         exchange = kafka_exchange(app, settings.agency, settings.home, settings.kafka_bootstrap,
                                   settings.directory, settings.kafka_client())
     node = Node(settings, clock, app, tokens or token_verifier(settings), SidecarIdempotency(db),
-                AccessLog(db), models, tables=db, exchange=exchange)
+                AccessLog(db, app.mapper.cipher), models, tables=db, exchange=exchange)
     node.checks["store"] = app.recorder.max_notification_id
     return node
 

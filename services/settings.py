@@ -14,6 +14,9 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.values import valid_agency
+from services.files import write_private
+
+CIPHER_KEY_FILE = "cipher.key"
 
 
 class SettingsError(Exception):
@@ -25,6 +28,7 @@ class Settings(BaseSettings):
 
     agency: str
     data_dir: Path | None = None
+    key_dir: Path | None = None
     database_url: str | None = None
     kafka_bootstrap: str | None = None
     directory: Path | None = None
@@ -128,6 +132,12 @@ class Settings(BaseSettings):
         return self.data_dir
 
     @property
+    def keys(self) -> Path:
+        """Where the cipher key is kept: HOMEWARD_KEY_DIR, by default `<data dir>.keys`
+        beside (not inside) the data dir."""
+        return self.key_dir or self.home.with_name(f"{self.home.name}.keys")
+
+    @property
     def is_postgres(self) -> bool:
         return bool(self.database_url) and urlparse(self.database_url or "").scheme != "sqlite"
 
@@ -168,24 +178,25 @@ def postgres_env(url: str) -> dict[str, str]:
 
 
 def cipher_key(settings: Settings, store_exists: bool) -> str:
-    """The key for personal data at rest: given, kept in the data dir, or made anew.
+    """The key for personal data at rest: given, kept in the key dir, or made anew.
 
-    A store without its key would be unreadable, so a node never makes a new key
-    for an existing store.
+    The key dir is outside the data dir, so a copy of the data dir (a backup, a disk
+    image) does not carry the key that opens it. A key an older node left in the data dir
+    is still used. A store without its key would be unreadable, so a node never makes a
+    new key for an existing store.
     """
     if settings.cipher_key:
         return settings.cipher_key
-    path = settings.home / "cipher.key"
-    if path.exists():
-        return path.read_text().strip()
+    path, legacy = settings.keys / CIPHER_KEY_FILE, settings.home / CIPHER_KEY_FILE
+    for found in (path, legacy):
+        if found.exists():
+            return found.read_text().strip()
     if store_exists:
         raise SettingsError(
             f"HOMEWARD_CIPHER_KEY: the store exists but its key is missing ({path} not found)"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = AESCipher.create_key(num_bytes=32)
-    path.write_text(key + "\n")
-    path.chmod(0o600)
+    write_private(path, (key + "\n").encode())
     return key
 
 
@@ -194,8 +205,6 @@ def node_secret(settings: Settings, name: str) -> str:
     path = settings.home / name
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
-    path.write_text(value + "\n")
-    path.chmod(0o600)
+    write_private(path, (value + "\n").encode())
     return value

@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from services.files import write_private
+
 PrivateKey = TypeVar("PrivateKey", Ed25519PrivateKey, X25519PrivateKey)
 KEY_FILE = "signing-key.pem"
 SEALING_KEY_FILE = "sealing-key.pem"
@@ -137,14 +139,10 @@ def _private(path: Path, kind: type[PrivateKey]) -> PrivateKey:
             raise ValueError(f"{path} does not hold an {kind.__name__[:-10]} private key")
         return private
     made = kind.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
     pem = made.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    tmp = path.with_suffix(".tmp")
-    tmp.touch(mode=0o600)
-    tmp.write_bytes(pem)
-    tmp.replace(path)  # atomic: a crash never leaves half a key behind
+    write_private(path, pem)  # 0600 from creation; a crash never leaves half a key behind
     return made

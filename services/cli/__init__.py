@@ -7,6 +7,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from services.cli import audit, broker, projections, run, schemas, serve
+from services.files import private_process
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -22,5 +23,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     for register in _registrations():
         register(commands)
     args = parser.parse_args(argv)
+    private_process()  # what any command creates (stores, keys, logs) is private from birth
     result: int = args.handler(args)
     return result

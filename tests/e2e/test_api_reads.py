@@ -37,6 +37,9 @@ def test_every_read_of_personal_data_is_recorded_with_its_purpose(nodes: Pair) -
         ("timeline", "court order 7", "xa-nrm-caseworker")]
     assert all(a.at == nodes.clock.now().isoformat() for a in log)
     assert "Okafor" not in str(log)
+    # The purpose is the reader's own words: kept encrypted, like personal data.
+    stored = nodes.xa.node.tables.run("SELECT purpose FROM homeward_access_log").rows
+    assert len(stored) == 2 and not any("court order" in str(row) for row in stored)
     bad = nodes.xa.get(f"/v1/cases/{case_id}", purpose="line\x00break")
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.purpose"
 

@@ -40,3 +40,48 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_what_a_node_creates_is_private_from_its_creation(tmp_path: Path) -> None:
+    """Directories 0700 and files 0600 (stores, their journals, keys, secrets), with the
+    cipher key outside the data dir: nothing is chmod-ed afterwards, so a file is never
+    readable by others, not even for a moment."""
+    port, data_dir = free_port(), tmp_path / "xa-nrm"
+    env = {**os.environ, "HOMEWARD_AGENCY": "XA-NRM", "HOMEWARD_DATA_DIR": str(data_dir)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, server.stderr
+            time.sleep(0.2)
+        token = subprocess.run(
+            [sys.executable, "-m", "services.cli", "token", "--agency", "XA-NRM", "--role",
+             "caseworker", "--sub", "ana"], env=env, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+        opening = {"kind": "repatriation", "receiving_agency": "XB-NRM", "minor": False,
+                   "person": {"given_names": "Ana", "family_name": "Okafor",
+                              "date_of_birth": "2001-01-01", "sex": "female",
+                              "nationality": "NG", "languages": ["en"]},
+                   "identification": "formal", "reason": "Identified.", "urgency": "routine"}
+        opened = httpx.post(f"{base}/v1/cases", json=opening, headers={
+            "Authorization": f"Bearer {token}", "Idempotency-Key": "k-1"})
+        assert opened.status_code == 201, opened.text
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    keys = tmp_path / "xa-nrm.keys"
+    assert (keys / "cipher.key").is_file() and not (data_dir / "cipher.key").exists()
+    created = [data_dir, *data_dir.rglob("*"), keys, *keys.rglob("*")]
+    assert any(p.name == "events.sqlite" for p in created)
+    for path in created:
+        mode = path.stat().st_mode & 0o777
+        assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))

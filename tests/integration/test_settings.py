@@ -48,16 +48,33 @@ def test_the_cipher_key_is_made_once_and_kept(tmp_path: Path) -> None:
     first = persistence_env(settings)["CIPHER_KEY"]
     (tmp_path / "events.sqlite").write_bytes(b"")
     assert persistence_env(settings)["CIPHER_KEY"] == first
-    assert (tmp_path / "cipher.key").stat().st_mode & 0o077 == 0
+    assert (settings.keys / "cipher.key").stat().st_mode & 0o077 == 0
 
 
 def test_a_store_without_its_key_refuses_to_start(tmp_path: Path) -> None:
     settings = load(agency="XA-NRM", data_dir=tmp_path)
     persistence_env(settings)
     (tmp_path / "events.sqlite").write_bytes(b"")
-    (tmp_path / "cipher.key").unlink()
+    (settings.keys / "cipher.key").unlink()
     with pytest.raises(SettingsError, match="^HOMEWARD_CIPHER_KEY: the store exists"):
         persistence_env(settings)
+
+
+def test_the_cipher_key_is_kept_outside_the_data_dir(tmp_path: Path) -> None:
+    settings = load(agency="XA-NRM", data_dir=tmp_path / "xa-nrm")
+    key = persistence_env(settings)["CIPHER_KEY"]
+    assert settings.keys == tmp_path / "xa-nrm.keys"
+    assert (settings.keys / "cipher.key").read_text().strip() == key
+    assert [p.name for p in settings.home.iterdir()] == []  # nothing in the data dir yet
+    elsewhere = load(agency="XA-NRM", data_dir=tmp_path / "xa-nrm", key_dir=tmp_path / "k")
+    assert persistence_env(elsewhere)["CIPHER_KEY"] != key  # HOMEWARD_KEY_DIR chooses
+
+
+def test_a_key_an_older_node_left_in_the_data_dir_is_still_used(tmp_path: Path) -> None:
+    older = load(agency="XA-NRM", data_dir=tmp_path, key_dir=tmp_path)  # as it used to be
+    key = persistence_env(older)["CIPHER_KEY"]
+    (tmp_path / "events.sqlite").write_bytes(b"")
+    assert persistence_env(load(agency="XA-NRM", data_dir=tmp_path))["CIPHER_KEY"] == key
 
 
 @pytest.mark.postgres
@@ -68,7 +85,7 @@ def test_a_postgresql_store_without_its_key_refuses_to_start(
 
     settings = load(agency="XA-NRM", data_dir=tmp_path, database_url=f"{postgres_url}?schema={pg_schema}")
     Homeward(persistence_env(settings)).close()  # the store now exists, with its key
-    (tmp_path / "cipher.key").unlink()
+    (settings.keys / "cipher.key").unlink()
     with pytest.raises(SettingsError, match="^HOMEWARD_CIPHER_KEY: the store exists"):
         persistence_env(settings)
 
