@@ -172,6 +172,9 @@ class Case(Aggregate):
             )
 
     def _check_minimised(self, step: Step, data: Mapping[str, Any]) -> None:
+        local = [f for f in step.local_only if f in data]
+        if local:
+            raise DataMinimisation(f"{', '.join(local)} never crosses the border")
         for scope, fields in step.protected.items():
             carried = [f for f in fields if f in data]
             if carried and not self.consented(scope):

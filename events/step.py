@@ -47,7 +47,10 @@ class Step:
     repatriation_only: bool = False
     supervisor_only: bool = False
     shared: bool = True  # the partner must learn it
+    # Fields that cross only under a consent scope, and fields that never cross (free text
+    # written for this agency alone). Every free-text field is one or the other.
     protected: Mapping[Scope, tuple[str, ...]] = field(default_factory=dict)
+    local_only: tuple[str, ...] = ()
     reopens: bool = False
     halted_on_hold: bool = False
     sided: bool = False  # the event records which side recorded it

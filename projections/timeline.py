@@ -2,8 +2,8 @@
 
 The same rows serve the API, the auditor's command line and exported files (JSON, or
 HTML for a court or an inspector). A reader
-who may not see personal data gets each protected field left out and named in
-`redacted`.
+who may not see personal data gets each protected field and each local-only free text
+left out and named in `redacted`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from events.steps.opening import IDENTITY_FIELDS
 
 
 def protected_fields(event: CaseEvent) -> tuple[str, ...]:
+    """Personal fields and free text, protected or local-only: none is for every reader."""
     step = BY_EVENT.get(type(event))
     if step is None:  # the opening
         return IDENTITY_FIELDS
-    return tuple(name for fields in step.protected.values() for name in fields)
+    return (*(name for fields in step.protected.values() for name in fields), *step.local_only)
 
 
 def entry(event: CaseEvent, personal: bool = True) -> dict[str, Any]:

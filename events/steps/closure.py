@@ -44,6 +44,7 @@ def check_closure(case: Case, body: Closure, actor: Actor, at: datetime) -> None
 
 
 STEPS = [
-    Step("closure", CaseClosed, Owner.PHASE, Closure, check_closure),
+    Step("closure", CaseClosed, Owner.PHASE, Closure, check_closure,
+         local_only=("justification",)),
     Step("reopening", CaseReopened, Owner.PHASE, Reason, reopens=True),
 ]

@@ -47,5 +47,8 @@ class ConsentWithdrawn(CaseEvent):
 
 STEPS = [
     Step("consent", ConsentRecorded, Owner.REFERRING, Consent),
-    Step("consent-withdrawal", ConsentWithdrawn, Owner.REFERRING, ConsentWithdrawal),
+    # Why a person withdrew (e.g. to seek a residence permit) is not the country of origin's
+    # business: the reason stays with the agency that heard it.
+    Step("consent-withdrawal", ConsentWithdrawn, Owner.REFERRING, ConsentWithdrawal,
+         local_only=("reason",)),
 ]

@@ -43,7 +43,7 @@ def check_requested(case: Case, body: Verification, actor: Actor, at: datetime) 
 
 STEPS = [
     Step("identity-verification-request", IdentityVerificationRequested, Owner.REFERRING, Note,
-         check_request),
+         check_request, protected={Scope.SHARE_IDENTITY: ("note",)}),
     Step("identity-verification", IdentityVerified, Owner.RECEIVING, Verification,
          check_requested),
 ]

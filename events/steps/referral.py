@@ -101,11 +101,12 @@ def check_undecided(case: Case, body: Note | Reason, actor: Actor, at: datetime)
 
 STEPS = [
     Step("referral", ReferralSent, Owner.REFERRING, Note, check_referral,
-         protected={Scope.SHARE_IDENTITY: ("person",)}),
+         protected={Scope.SHARE_IDENTITY: ("person", "note")}),
     Step("risk-to-life-override", RiskToLifeOverrideRecorded, Owner.REFERRING, Justification,
          check_override, supervisor_only=True),
     Step("acknowledgement", ReferralAcknowledged, Owner.RECEIVING, Acknowledgement,
          check_acknowledgeable),
-    Step("acceptance", ReferralAccepted, Owner.RECEIVING, Note, check_undecided),
+    Step("acceptance", ReferralAccepted, Owner.RECEIVING, Note, check_undecided,
+         protected={Scope.SHARE_IDENTITY: ("note",)}),
     Step("decline", ReferralDeclined, Owner.RECEIVING, Reason, check_undecided),
 ]

@@ -16,6 +16,7 @@ from jsonschema.exceptions import SchemaError
 
 from services.contract.registry import (
     ENVELOPE,
+    LOCAL_ONLY,
     PROTECTED,
     ContractError,
     Key,
@@ -94,6 +95,8 @@ def _check_objects(schema: Any, where: str) -> Iterator[str]:
         for name, sub in properties.items():
             if isinstance(sub, dict) and PROTECTED in sub and name in schema.get("required", []):
                 yield f"{where}{name}: a protected field must be optional (the codec may remove it)"
+            if isinstance(sub, dict) and sub.get(LOCAL_ONLY) and name in schema.get("required", []):
+                yield f"{where}{name}: a local-only field must be optional (it is never sent)"
             yield from _check_objects(sub, f"{where}{name}.")
     for keyword in ("items", "additionalProperties"):
         yield from _check_objects(schema.get(keyword), f"{where}{keyword}.")

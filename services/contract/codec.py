@@ -93,6 +93,8 @@ def shared_payload(case_at_event: Case, event: CaseEvent) -> dict[str, Any]:
             data.pop(name, None)
         return data
     step = BY_EVENT[type(event)]
+    for name in step.local_only:
+        data.pop(name, None)
     for scope, fields in step.protected.items():
         if not case_at_event.consented(scope):
             for name in fields:

@@ -25,6 +25,7 @@ FILE_NAME = re.compile(
 )
 SCHEMA_NAME = re.compile(r"^homeward\.(?P<type>[a-z0-9-]+)\.v(?P<version>[1-9][0-9]*)$")
 PROTECTED = "x-protected"  # annotation naming the consent scope a field needs to cross the border
+LOCAL_ONLY = "x-local-only"  # annotation of free text that never crosses the border
 
 Key = tuple[str, int]
 
@@ -86,6 +87,11 @@ def protected_fields(schema: Mapping[str, Any], prefix: str = "") -> dict[str, s
             found[path] = sub[PROTECTED]
         found.update(protected_fields(sub, f"{path}."))
     return found
+
+
+def local_only_fields(schema: Mapping[str, Any]) -> set[str]:
+    """Property names annotated as local-only: the codec never sends them."""
+    return {name for name, sub in schema.get("properties", {}).items() if sub.get(LOCAL_ONLY)}
 
 
 def _dotted(root: str, parts: Iterable[str | int]) -> str:

@@ -72,7 +72,7 @@ def repatriation(
                             "interpreter": True, "given_by": "guardian"}),
         Move(R, "referral", {"note": "Wishes to return before the school year."}),
         Move(C, "acknowledgement", {"contact": contact, "deputy": contact}),
-        Move(R, "identity-verification-request", {}),
+        Move(R, "identity-verification-request", {"note": "Born in the capital district."}),
         Move(C, "identity-verification", {"result": "confirmed", "nationality": "NG"}),
         Move(C, "acceptance", {"note": "Accepted."}),
         Move(R, "risk-assessment", {"level": "high", "factors": ["debt bondage"],

@@ -12,6 +12,7 @@ import pytest
 
 from events.steps import STEPS, OpenCase, Step
 from services.contract import default_registry
+from services.contract.registry import local_only_fields
 
 REGISTRY = default_registry()
 SHARED = [step for step in STEPS.values() if step.shared]
@@ -68,3 +69,10 @@ def test_schema_examples_are_valid_step_bodies(message_type: str, body: Any) -> 
             body.model_validate(fields)
             checked += 1
     assert checked, f"no example of {message_type} carries all of {sorted(required)}"
+
+
+@pytest.mark.parametrize("step", SHARED, ids=lambda step: step.message_type)
+def test_local_only_fields_agree_with_the_domain(step: Step) -> None:
+    for version in REGISTRY.versions(step.message_type):
+        schema = REGISTRY.schema(step.message_type, version)
+        assert local_only_fields(schema) == set(step.local_only) & set(schema["properties"])

@@ -238,7 +238,8 @@ def test_protected_fields_are_declared_with_their_consent_scope() -> None:
         "fit_to_travel": "share_health",
     }
     assert REGISTRY.protected_fields("follow-up-recorded", 1) == {"wellbeing": "share_health"}
-    assert REGISTRY.protected_fields("referral-sent", 1) == {"person": "share_identity"}
+    assert REGISTRY.protected_fields("referral-sent", 1) == {"person": "share_identity",
+                                                         "note": "share_identity"}
     assert REGISTRY.protected_fields("milestone", 1) == {}
 
 

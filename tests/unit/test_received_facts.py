@@ -139,9 +139,19 @@ def test_a_referral_without_the_person_needs_no_identity_consent() -> None:
     story = Story()
     case, messages = partner_knows_of(story, ["refer"])
 
-    receive(case, messages, "referral", {"note": "please assist"})
+    receive(case, messages, "referral", {})  # its note is free text: share_identity too
 
     assert case.state.person is None and case.state.referred_at == T0
+
+
+def test_free_text_crossing_without_its_scope_or_never_meant_to_cross_is_refused() -> None:
+    story = Story()
+    case, messages = partner_knows_of(story, ["refer"])
+    unchanged_after_refusal(case, DataMinimisation, messages, "referral",
+                            {"note": "please assist"})  # protected: share_identity
+    receive(case, messages, "referral", {})
+    unchanged_after_refusal(case, DataMinimisation, messages, "consent-withdrawal",
+                            {"scopes": ["refer"], "reason": "To apply for a residence permit."})
 
 
 def test_a_case_opening_carrying_the_person_is_refused() -> None:
