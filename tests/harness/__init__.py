@@ -6,7 +6,10 @@
 - `given`: given/when steps over a `Story` for the rule tests (`R(...)`, `C(...)`).
 - `walks`: walks through whole cases over the demo's moves (services/network/demo_cases.py).
 - `desk`: a referring node's application fed the partner's facts, for read-model tests.
-- `exchange_nodes`: agency nodes exchanging over a real broker, parts started one by one.
+- `exchange_nodes`: agency nodes exchanging over a real broker, parts started one by one,
+  and what a test reads back (`play`, `dead_letters`, `send`).
+- `sealed_wire`: a hand-crafted message sealed to its recipient, as it goes on the wire.
+- `tls_terminator`: TLS in front of the local broker, with a certificate a test's CA made.
 - `http_nodes`: two agency nodes over HTTP, built by services/bootstrap.py.
 - `support`: the real services: ports, Docker, PostgreSQL, Kafka.
 """
