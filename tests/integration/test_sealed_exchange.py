@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import confluent_kafka  # librdkafka: a Kafka client that is not the project's
 import pytest
 
 from services.exchange import topics
@@ -33,7 +34,6 @@ from tests.harness.exchange_nodes import (
 from tests.harness.sealed_wire import sealed_for
 from tests.harness.walks import actor
 
-confluent_kafka = pytest.importorskip("confluent_kafka")
 pytestmark = pytest.mark.kafka
 
 # What the person told the agencies, and what the caseworkers wrote: none may be read.
