@@ -42,6 +42,7 @@ class Assessment:
 class Transport:
     departure_at: datetime
     arrival_at: datetime
+    fit_to_travel: bool | None = None  # None: not shared without consent `share_health`
 
 
 @dataclass
@@ -56,6 +57,9 @@ class CaseState:
     consent: set[Scope] = field(default_factory=set)
     override: bool = False
     asylum_open: bool = False
+    protection_granted: bool = False
+    hold_announced: bool = False  # the referring agency told its partner the return is held
+    partner_held: bool = False  # the partner (referring agency) holds the return
     referred_at: datetime | None = None
     acknowledged_at: datetime | None = None
     accepted_at: datetime | None = None
@@ -73,11 +77,13 @@ class CaseState:
     reception_from: date | None = None
     transport: Transport | None = None
     departed_at: datetime | None = None
+    incident: str | None = None  # an unresolved incident in transit, by kind
     arrived_at: datetime | None = None
     in_shelter: bool = False
     plan_services: list[str] | None = None
     services_delivered: int = 0
     follow_up_months: set[int] = field(default_factory=set)
+    follow_ups_counted: set[int] = field(default_factory=set)  # recorded once they were due
     on_hold: bool = False
     closed: bool = False
     closure_reason: str | None = None
@@ -133,7 +139,10 @@ class Case(Aggregate):
         if step.repatriation_only and self.state.kind is not Kind.REPATRIATION:
             raise Sequence(f"{step.path} applies to repatriation cases only")
         if received is None:
+            if step.automatic:
+                raise Sequence(f"{step.path} is recorded by the case itself")
             body = step.body.model_validate(dict(data))
+            body.check_not_in_future(at)
             if step.guard is not None:
                 step.guard(self, body, actor, at)
             payload = body.model_dump(mode="json", exclude_none=True)
@@ -149,6 +158,8 @@ class Case(Aggregate):
         self._trigger(step.event, payload, actor, at, received)
         event = self.pending_events[-1]
         assert isinstance(event, CaseEvent)
+        if received is None and step.then is not None:
+            step.then(self, actor, at)
         return event
 
     def _check_owner(self, step: Step, actor: Actor, received: Received | None) -> Side:
@@ -182,6 +193,11 @@ class Case(Aggregate):
                     f"{', '.join(carried)} crossed the border "
                     f"without active consent scope {scope.value}"
                 )
+
+    def follow_with(self, event_class: type[CaseEvent], data: Mapping[str, Any], actor: Actor,
+                    at: datetime) -> None:
+        """Record an event the case itself owes after a step (see `Step.then`)."""
+        self._trigger(event_class, data, actor, at, None)
 
     def _trigger(
         self, event_class: type[CaseEvent], data: Mapping[str, Any], actor: Actor,

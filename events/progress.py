@@ -1,12 +1,16 @@
 """A case's status and its blocking items ("waiting on whom, for what"), derived
-from its state at a given moment."""
+from its state at a given moment.
+
+A case is `on_hold` after consent to return was withdrawn, while an incident in transit
+is unresolved, and while its planned return fails the standing gate
+(`events.readiness.gate`): both agencies derive it from their own stream."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from events.case import Case
-from events.readiness import Blocker, acceptance_blockers, return_blockers
+from events.readiness import Blocker, acceptance_blockers, gate, return_blockers
 from events.values import Kind, Scope, Side, Status
 
 
@@ -16,7 +20,7 @@ def status(case: Case, now: datetime) -> Status:
         return Status.CLOSED
     if s.declined_at is not None:
         return Status.DECLINED
-    if s.on_hold:
+    if s.on_hold or (s.incident is not None and s.arrived_at is None):
         return Status.ON_HOLD
     if s.arrived_at is not None or (s.kind is Kind.REFERRAL and s.accepted_at is not None):
         if s.follow_up_months:
@@ -27,7 +31,7 @@ def status(case: Case, now: datetime) -> Status:
     if s.departed_at is not None:
         return Status.IN_TRANSIT
     if s.transport is not None:
-        return Status.SCHEDULED
+        return Status.ON_HOLD if gate(case, now) else Status.SCHEDULED
     if s.accepted_at is not None:
         if not return_blockers(case, now):
             return Status.READY
@@ -65,5 +69,17 @@ def blocking(case: Case, now: datetime) -> list[Blocker]:
     if current in (Status.ARRIVED, Status.ACCEPTED):
         return [Blocker("sequence", Side.RECEIVING, "the reintegration plan")]
     if current is Status.ON_HOLD:
-        return [Blocker("consent-withdrawal-halts", Side.REFERRING, "renewed consent to return")]
+        return hold_items(case, now)
     return []
+
+
+def hold_items(case: Case, now: datetime) -> list[Blocker]:
+    s = case.state
+    if s.on_hold:
+        return [Blocker("consent-withdrawal-halts", Side.REFERRING, "renewed consent to return")]
+    if s.incident is not None:
+        # An escalation: the person's whereabouts or safety in transit are in question.
+        return [Blocker("transit-incident", Side.REFERRING,
+                        f"escalation: incident in transit ({s.incident.replace('_', ' ')}); "
+                        "confirm arrival or cancel the transport")]
+    return gate(case, now)

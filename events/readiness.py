@@ -1,11 +1,17 @@
-"""What a return still needs before transport can be planned, and who owes it.
+"""The return's standing gate: every precondition of the person's return, and who owes it.
 
-One list serves both the transport guard (which refuses with the first item's rule)
-and the status board (which shows every item).
+One list serves the transport guard and the departure guard (which refuse with the first
+unmet precondition's rule), the status (a planned return that no longer meets them is
+`on_hold`) and the status board (which shows every unmet one). The gate is evaluated
+from the case's state whenever it is asked, so a fact that breaks a precondition after
+transport was planned (the agency's own or a received one) holds the case at once.
+
+To add a safeguard, append a `Precondition` to `RETURN_PRECONDITIONS`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -23,63 +29,160 @@ class Blocker:
     detail: str
 
 
+@dataclass(frozen=True)
+class Trip:
+    """The travel the gate is asked about: the planned arrival date and fitness, if known."""
+
+    arrival: date | None = None
+    fit_to_travel: bool | None = None
+
+
+# What is missing (one line per unmet item), or nothing when the precondition holds.
+Missing = Callable[["Case", datetime, Trip], list[str]]
+
+
+@dataclass(frozen=True)
+class Precondition:
+    name: str
+    rule: str
+    owed_by: Side
+    missing: Missing
+
+    def blockers(self, case: Case, now: datetime, trip: Trip) -> list[Blocker]:
+        return [Blocker(self.rule, self.owed_by, d) for d in self.missing(case, now, trip)]
+
+
+def _acceptance(case: Case, now: datetime, trip: Trip) -> list[str]:
+    return ["acceptance of the referral"] if case.state.accepted_at is None else []
+
+
+def _no_asylum(case: Case, now: datetime, trip: Trip) -> list[str]:
+    # Only the referring agency's own stream knows of a claim; it never crosses the border.
+    if case.state.protection_granted:
+        return ["protection was granted: the person is not returned"]
+    if case.state.asylum_open:
+        return ["the open asylum claim to be decided"]
+    return []
+
+
+def _partner_hold(case: Case, now: datetime, trip: Trip) -> list[str]:
+    # What the receiving agency sees of the referring agency's private safeguards.
+    return ["the referring agency holds the return"] if case.state.partner_held else []
+
+
+def _return_consent(case: Case, now: datetime, trip: Trip) -> list[str]:
+    if case.consented(Scope.RETURN) and case.state.return_decision_ok:
+        return []
+    return ["consent to return and a voluntary, informed return decision taken after it"]
+
+
+def _risk(side: Side) -> Missing:
+    def missing(case: Case, now: datetime, trip: Trip) -> list[str]:
+        a = case.state.risk.get(side)
+        if a is None:
+            return [f"the {side.value} risk assessment"]
+        if a.valid_until < now.date():
+            days = (now.date() - a.valid_until).days
+            return [f"the {side.value} risk assessment, expired {days} "
+                    f"day{'' if days == 1 else 's'} ago"]
+        if a.level is RiskLevel.CRITICAL:
+            return [f"the {side.value} risk is critical: no return while it is"]
+        if a.level is RiskLevel.HIGH and not a.safety_plan:
+            return [f"a safety plan for the {side.value} high risk"]
+        return []
+    return missing
+
+
+def _best_interests(case: Case, now: datetime, trip: Trip) -> list[str]:
+    if case.state.minor and case.state.best_interests_in_favour is not True:
+        return ["a best-interests determination in favour of return"]
+    return []
+
+
+def _caregiver(case: Case, now: datetime, trip: Trip) -> list[str]:
+    if case.state.minor and not case.state.caregiver_confirmed:
+        return ["a confirmed caregiver"]
+    return []
+
+
+def _proceedings(case: Case, now: datetime, trip: Trip) -> list[str]:
+    if case.state.proceedings_open and not case.state.proceedings_cleared:
+        return ["clearance or remote testimony for the open proceedings"]
+    return []
+
+
+def _travel_document(case: Case, now: datetime, trip: Trip) -> list[str]:
+    until, through = case.state.travel_document_until, trip.arrival or now.date()
+    if until is None:
+        return ["a travel document"]
+    if until < through:
+        return [f"a travel document valid through {through} (the current one ends {until})"]
+    return []
+
+
+def _reception(case: Case, now: datetime, trip: Trip) -> list[str]:
+    start = case.state.reception_from
+    if start is None:
+        return ["reception arrangements"]
+    if trip.arrival is not None and start > trip.arrival:
+        return [f"reception from {trip.arrival} (arranged from {start})"]
+    return []
+
+
+def _fit_to_travel(case: Case, now: datetime, trip: Trip) -> list[str]:
+    return ["a person fit to travel"] if trip.fit_to_travel is False else []
+
+
+RETURN_PRECONDITIONS: list[Precondition] = [
+    Precondition("acceptance", "acceptance-required", Side.RECEIVING, _acceptance),
+    Precondition("no asylum claim or protection", "asylum-guard", Side.REFERRING, _no_asylum),
+    Precondition("return not held by the partner", "return-held", Side.REFERRING,
+                 _partner_hold),
+    Precondition("return consent and decision", "return-consent-required", Side.REFERRING,
+                 _return_consent),
+    Precondition("referring risk assessment", "risk-assessment-required", Side.REFERRING,
+                 _risk(Side.REFERRING)),
+    Precondition("receiving risk assessment", "risk-assessment-required", Side.RECEIVING,
+                 _risk(Side.RECEIVING)),
+    Precondition("best interests of the minor", "minor-safeguards", Side.REFERRING,
+                 _best_interests),
+    Precondition("minor's caregiver", "minor-safeguards", Side.RECEIVING, _caregiver),
+    Precondition("proceedings clearance", "proceedings-clearance", Side.REFERRING, _proceedings),
+    Precondition("travel document", "travel-document-valid", Side.RECEIVING, _travel_document),
+    Precondition("reception", "reception-required", Side.RECEIVING, _reception),
+    Precondition("fit to travel", "fit-to-travel", Side.REFERRING, _fit_to_travel),
+]
+
+
 def acceptance_blockers(case: Case) -> list[Blocker]:
     if case.state.accepted_at is None:
         return [Blocker("acceptance-required", Side.RECEIVING, "acceptance of the referral")]
     return []
 
 
-def return_blockers(case: Case, now: datetime, arrival: date | None = None) -> list[Blocker]:
-    """Every unmet precondition of planning transport (arrival: the planned date, if known)."""
-    s, items = case.state, acceptance_blockers(case)
-    if not case.consented(Scope.RETURN) or not s.return_decision_ok:
-        items.append(Blocker("return-consent-required", Side.REFERRING,
-                             "consent to return and a voluntary, informed return decision"))
-    for side in (Side.REFERRING, Side.RECEIVING):
-        items.extend(_risk_blockers(case, side, now))
-    if s.minor:
-        if s.best_interests_in_favour is not True:
-            items.append(Blocker("minor-safeguards", Side.REFERRING,
-                                 "a best-interests determination in favour of return"))
-        if not s.caregiver_confirmed:
-            items.append(Blocker("minor-safeguards", Side.RECEIVING, "a confirmed caregiver"))
-    if s.proceedings_open and not s.proceedings_cleared:
-        items.append(Blocker("proceedings-clearance", Side.REFERRING,
-                             "clearance or remote testimony for the open proceedings"))
-    items.extend(_document_blockers(case, now, arrival))
-    return items
+def return_blockers(case: Case, now: datetime, trip: Trip | None = None) -> list[Blocker]:
+    """Every unmet precondition of the return, for the travel given (none: not yet planned)."""
+    trip = trip or Trip()
+    return [b for p in RETURN_PRECONDITIONS for b in p.blockers(case, now, trip)]
 
 
-def _risk_blockers(case: Case, side: Side, now: datetime) -> list[Blocker]:
-    a = case.state.risk.get(side)
-    if a is None:
-        return [Blocker("risk-assessment-required", side, f"the {side.value} risk assessment")]
-    if a.valid_until < now.date():
-        days = (now.date() - a.valid_until).days
-        return [Blocker("risk-assessment-required", side,
-                        f"the {side.value} risk assessment, expired {days} "
-                        f"day{'' if days == 1 else 's'} ago")]
-    if a.level is RiskLevel.CRITICAL:
-        return [Blocker("risk-assessment-required", side,
-                        f"the {side.value} risk is critical: no return while it is")]
-    if a.level is RiskLevel.HIGH and not a.safety_plan:
-        return [Blocker("risk-assessment-required", side,
-                        f"a safety plan for the {side.value} high risk")]
-    return []
+def planned_trip(case: Case) -> Trip:
+    t = case.state.transport
+    if t is None:
+        return Trip()
+    return Trip(arrival=t.arrival_at.date(), fit_to_travel=t.fit_to_travel)
 
 
-def _document_blockers(case: Case, now: datetime, arrival: date | None) -> list[Blocker]:
-    s, items = case.state, []
-    through = arrival or now.date()
-    if s.travel_document_until is None:
-        items.append(Blocker("travel-document-valid", Side.RECEIVING, "a travel document"))
-    elif s.travel_document_until < through:
-        items.append(Blocker("travel-document-valid", Side.RECEIVING,
-                             f"a travel document valid through {through} "
-                             f"(the current one ends {s.travel_document_until})"))
-    if s.reception_from is None:
-        items.append(Blocker("reception-required", Side.RECEIVING, "reception arrangements"))
-    elif arrival is not None and s.reception_from > arrival:
-        items.append(Blocker("reception-required", Side.RECEIVING,
-                             f"reception from {arrival} (arranged from {s.reception_from})"))
-    return items
+def gate(case: Case, now: datetime) -> list[Blocker]:
+    """The standing gate of a planned return: what it no longer meets at `now`."""
+    if case.state.transport is None or case.state.departed_at is not None:
+        return []
+    return return_blockers(case, now, planned_trip(case))
+
+
+def private_hold(case: Case) -> bool:
+    """Whether a safeguard only the referring agency knows of holds the return (asylum,
+    proceedings). The partner learns the fact of the hold, never its reason."""
+    s = case.state
+    return s.asylum_open or s.protection_granted or (s.proceedings_open
+                                                      and not s.proceedings_cleared)

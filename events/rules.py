@@ -76,6 +76,14 @@ class ClosureJustified(RuleViolation):
     code = "closure-justified"
 
 
+class RiskDowngradeJustified(RuleViolation):
+    code = "risk-downgrade-justified"
+
+
+class FitToTravel(RuleViolation):
+    code = "fit-to-travel"
+
+
 RULES: dict[str, type[RuleViolation]] = {
     cls.code: cls
     for cls in (
@@ -93,5 +101,7 @@ RULES: dict[str, type[RuleViolation]] = {
         ConsentWithdrawalHalts,
         Sequence,
         ClosureJustified,
+        RiskDowngradeJustified,
+        FitToTravel,
     )
 }

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -14,10 +14,35 @@ from events.event import CaseEvent
 from events.values import Actor, Scope, Side
 
 
+# A clock may run a little fast or slow: a time further ahead than this is in the future.
+CLOCK_TOLERANCE = timedelta(minutes=15)
+# A date is in the future once it is later than today anywhere on Earth (UTC+14).
+EARLIEST_TIMEZONE = timedelta(hours=14)
+
+
+class InTheFuture(ValueError):
+    """A step says something happened at a time that has not come yet."""
+
+    def __init__(self, field_name: str, detail: str) -> None:
+        super().__init__(f"{field_name}: {detail}")
+        self.field, self.detail = field_name, detail
+
+
 class Body(BaseModel):
     """A step's request body: strict about unknown fields."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # The fields that say when something happened: none may lie in the future.
+    happened: ClassVar[tuple[str, ...]] = ()
+
+    def check_not_in_future(self, now: datetime) -> None:
+        for name in self.happened:
+            value = getattr(self, name)
+            if isinstance(value, datetime) and value > now + CLOCK_TOLERANCE:
+                raise InTheFuture(name, f"{value.isoformat()} is in the future")
+            if (isinstance(value, date) and not isinstance(value, datetime)
+                    and value > (now + CLOCK_TOLERANCE + EARLIEST_TIMEZONE).date()):
+                raise InTheFuture(name, f"{value.isoformat()} is in the future")
 
 
 class Owner(StrEnum):
@@ -35,6 +60,8 @@ class Phased(Protocol):
 
 # A step's guard: (the case, the validated body, the actor, when); raises to refuse.
 Guard = Callable[[Any, Any, Actor, datetime], None]
+# What the case records itself after a step: (the case, the actor, when).
+Then = Callable[[Any, Actor, datetime], None]
 
 
 @dataclass(frozen=True)
@@ -54,6 +81,10 @@ class Step:
     reopens: bool = False
     halted_on_hold: bool = False
     sided: bool = False  # the event records which side recorded it
+    # How the partner sees the shared data, where it must see less than the event says.
+    for_partner: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    then: Then | None = None  # what the case records itself right after this step
+    automatic: bool = False  # recorded by the case itself (`then`), never by a user
 
     def owner_side(self, case: Phased, recorder: Side) -> Side:
         if self.owner is Owner.EITHER:

@@ -66,6 +66,7 @@ class ClosureReason(StrEnum):
     STAYED_IN_DESTINATION = "stayed_in_destination"
     TRANSFERRED = "transferred"
     DECEASED = "deceased"
+    PROTECTION_GRANTED = "protection_granted"  # never crosses the border as such
     OTHER = "other"
 
 

@@ -9,11 +9,13 @@ from events.steps import (
     closure,
     consent,
     documents,
+    hold,
     identity,
     referral,
     reintegration,
     return_,
     risk,
+    transit,
     transport,
 )
 from events.steps.opening import CaseOpened, OpenCase, open_case, open_received
@@ -21,8 +23,8 @@ from events.values import Actor, Kind
 
 STEPS: dict[str, Step] = {
     step.path: step
-    for module in (consent, asylum, referral, identity, risk, return_, documents, transport,
-                   reintegration, closure)
+    for module in (consent, asylum, hold, referral, identity, risk, return_, documents,
+                   transport, transit, reintegration, closure)
     for step in module.STEPS
 }
 

@@ -33,7 +33,8 @@ class ConsentRecorded(CaseEvent):
 
 class ConsentWithdrawn(CaseEvent):
     """consent-withdrawal-halts: before departure, withdrawing `return` cancels
-    planned transport and holds the case; after departure it only stops sharing."""
+    planned transport, voids the return decision and holds the case; after departure
+    it only stops sharing."""
 
     def change(self, case: Case) -> None:
         s = case.state
@@ -42,7 +43,7 @@ class ConsentWithdrawn(CaseEvent):
         if Scope.RETURN in scopes and s.kind is Kind.REPATRIATION and s.departed_at is None:
             s.transport = None
             s.on_hold = True
-
+            s.return_decision_ok = False  # consent given again needs a new decision
 
 
 STEPS = [

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from events.case import Case, CaseEvent
+from events.deadlines import MONTH
 from events.rules import Sequence
 from events.step import Body, Owner, Step
 from events.values import Actor, Kind, Scope
@@ -22,11 +23,13 @@ ServiceName = Literal[
 class ShelterAdmission(Body):
     shelter: str = Field(min_length=1, max_length=200)
     admitted_on: date
+    happened = ("admitted_on",)
 
 
 class ShelterExit(Body):
     shelter: str = Field(min_length=1, max_length=200)
     left_on: date
+    happened = ("left_on",)
 
 
 class ReintegrationPlan(Body):
@@ -37,6 +40,7 @@ class Service(Body):
     service: ServiceName
     delivered_on: date
     provider: str = Field(min_length=1, max_length=200)
+    happened = ("delivered_on",)
 
 
 class FollowUp(Body):
@@ -67,7 +71,23 @@ class ServiceDelivered(CaseEvent):
 
 class FollowUpRecorded(CaseEvent):
     def change(self, case: Case) -> None:
-        case.state.follow_up_months.add(int(self.data["month"]))
+        month = int(self.data["month"])
+        case.state.follow_up_months.add(month)
+        counts_from = follow_up_counts_from(case, month)
+        if counts_from is not None and self.timestamp >= counts_from:
+            case.state.follow_ups_counted.add(month)
+
+
+def home_since(case: Case) -> datetime | None:
+    """When reintegration began: arrival, or for a referral the acceptance."""
+    s = case.state
+    return s.arrived_at if s.kind is Kind.REPATRIATION else s.accepted_at
+
+
+def follow_up_counts_from(case: Case, month: int) -> datetime | None:
+    """A follow-up for month M counts for closure only from M - 1 months after arrival."""
+    since = home_since(case)
+    return since + (month - 1) * MONTH if since is not None else None
 
 
 def check_home(case: Case, body: Body, actor: Actor, at: datetime) -> None:

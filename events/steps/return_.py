@@ -11,6 +11,8 @@ from events.case import Case, CaseEvent
 from events.readiness import acceptance_blockers
 from events.rules import AcceptanceRequired, MinorSafeguards, Sequence
 from events.step import Body, Owner, Step
+from events.steps.asylum import check_return_not_barred
+from events.steps.hold import tell_partner_of_hold
 from events.values import Actor, Scope
 
 
@@ -79,6 +81,11 @@ def check_accepted(case: Case, body: Body, actor: Actor, at: datetime) -> None:
         raise AcceptanceRequired(f"waiting on {case.agency(blocker.owed_by)}: {blocker.detail}")
 
 
+def check_decision(case: Case, body: ReturnDecision, actor: Actor, at: datetime) -> None:
+    check_accepted(case, body, actor, at)
+    check_return_not_barred(case)
+
+
 def check_minor(case: Case, body: Body, actor: Actor, at: datetime) -> None:
     check_accepted(case, body, actor, at)
     if not case.state.minor:
@@ -93,14 +100,14 @@ def check_linked(case: Case, body: Clearance, actor: Actor, at: datetime) -> Non
 
 STEPS = [
     Step("return-decision", ReturnDecisionRecorded, Owner.REFERRING, ReturnDecision,
-         check_accepted, repatriation_only=True),
+         check_decision, repatriation_only=True),
     Step("best-interests-determination", BestInterestsDetermined, Owner.REFERRING, BestInterests,
          check_minor, repatriation_only=True),
     Step("caregiver-confirmation", CaregiverConfirmed, Owner.RECEIVING, CaregiverConfirmation,
          check_minor, repatriation_only=True, protected={Scope.SHARE_IDENTITY: ("caregiver",)}),
     # A person may be a witness before any referral is accepted: linking is no return step.
     Step("legal-proceeding", LegalProceedingLinked, Owner.REFERRING, LegalProceeding,
-         repatriation_only=True, shared=False),
+         repatriation_only=True, shared=False, then=tell_partner_of_hold),
     Step("proceedings-clearance", ProceedingsClearanceGiven, Owner.REFERRING, Clearance,
-         check_linked, repatriation_only=True, shared=False),
+         check_linked, repatriation_only=True, shared=False, then=tell_partner_of_hold),
 ]

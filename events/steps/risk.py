@@ -1,4 +1,7 @@
-"""Step 8: each side assesses the risk of return on its own side of the border."""
+"""Step 8: each side assesses the risk of return on its own side of the border.
+
+A side that lowers its own `high` or `critical` finding needs a supervisor and a
+justification (`risk-downgrade-justified`); the justification stays with the agency."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from datetime import date, datetime
 from pydantic import Field
 
 from events.case import Assessment, Case, CaseEvent
-from events.rules import RiskAssessmentRequired
+from events.rules import RiskAssessmentRequired, RiskDowngradeJustified
 from events.step import Body, Owner, Step
 from events.values import Actor, RiskLevel, Side
 
@@ -17,6 +20,7 @@ class RiskAssessment(Body):
     factors: list[str] = Field(default_factory=list, max_length=50)
     safety_plan: str | None = Field(default=None, min_length=1, max_length=4000)
     valid_until: date
+    justification: str | None = Field(default=None, min_length=1, max_length=4000)
 
 
 class RiskAssessed(CaseEvent):
@@ -34,9 +38,28 @@ def check_assessment(case: Case, body: RiskAssessment, actor: Actor, at: datetim
         raise RiskAssessmentRequired(f"an assessment valid until {body.valid_until} is past")
     if body.level is RiskLevel.HIGH and not body.safety_plan:
         raise RiskAssessmentRequired("a high risk needs a safety plan")
+    check_downgrade(case, body, actor)
+
+
+SERIOUS = (RiskLevel.HIGH, RiskLevel.CRITICAL)
+ORDER = list(RiskLevel)
+
+
+def check_downgrade(case: Case, body: RiskAssessment, actor: Actor) -> None:
+    side = case.side_of(actor.agency)
+    current = case.state.risk.get(side) if side is not None else None
+    if current is None or current.level not in SERIOUS:
+        return
+    if ORDER.index(body.level) >= ORDER.index(current.level):
+        return
+    if not (actor.is_supervisor and body.justification):
+        raise RiskDowngradeJustified(
+            f"lowering the {current.level.value} risk to {body.level.value} needs a "
+            "supervisor and a justification"
+        )
 
 
 STEPS = [
     Step("risk-assessment", RiskAssessed, Owner.EITHER, RiskAssessment, check_assessment,
-         sided=True),
+         sided=True, local_only=("justification",)),
 ]

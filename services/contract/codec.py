@@ -95,6 +95,8 @@ def shared_payload(case_at_event: Case, event: CaseEvent) -> dict[str, Any]:
     step = BY_EVENT[type(event)]
     for name in step.local_only:
         data.pop(name, None)
+    if step.for_partner is not None:
+        data = step.for_partner(data)
     for scope, fields in step.protected.items():
         if not case_at_event.consented(scope):
             for name in fields:

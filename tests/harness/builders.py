@@ -7,7 +7,7 @@ side's shared facts, minimised by the real codec, to the other as received facts
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -118,7 +118,8 @@ class Story:
     def step(self, agency: str, path: str, actor: Actor | None = None, **changes: Any) -> CaseEvent:
         body = {**self.bodies[path], **changes}
         case = self.stream(agency)
-        event = case.record(STEPS[path], body, actor or ACTORS[agency], self.at)
+        at = recorded_at(path, body, self.at)
+        event = case.record(STEPS[path], body, actor or ACTORS[agency], at)
         self._share(agency, event)
         return event
 
@@ -150,6 +151,19 @@ class Story:
         partner = self.xb if sender == XA else self.xa
         assert partner is not None
         partner.record(BY_EVENT[type(event)], data, Actor(sender, sender), self.at, received)
+
+
+def recorded_at(path: str, body: dict[str, Any], at: datetime) -> datetime:
+    """A caseworker records what happened once it happened: no earlier than the body's
+    "it happened at" fields (departure, arrival, a service delivered...)."""
+    times = [at]
+    for name in STEPS[path].body.happened:
+        value = body.get(name)
+        if isinstance(value, str) and "T" in value:
+            times.append(datetime.fromisoformat(value))
+        elif isinstance(value, str):
+            times.append(datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC))
+    return max(times)
 
 
 def path_of(event: CaseEvent) -> str:
