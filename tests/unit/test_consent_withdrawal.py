@@ -39,6 +39,7 @@ def test_renewed_consent_to_return_lifts_the_hold() -> None:
     story = given([*READY, R("transport"), R("consent-withdrawal")])
 
     when(story, R("consent", scopes=["return"]))
+    when(story, R("return-decision"))  # the decision taken before the withdrawal is void
 
     assert status(story.stream(XA), T0) is Status.READY  # the transport must be planned again
     assert status(story.stream(XB), T0) is Status.READY

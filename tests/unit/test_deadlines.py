@@ -98,7 +98,7 @@ def test_the_reintegration_plan_is_due_thirty_days_after_arrival() -> None:
 
 
 def test_a_closed_case_has_no_overdue_clocks() -> None:
-    story = given([*upto("arrival"), C("reintegration-plan"), C("closure")])
+    story = given([*upto("arrival"), C("reintegration-plan"), C("closure", reason="other")])
 
     assert overdue_names(story.xa, EXPECTED_ARRIVAL + 13 * MONTH) == []
 

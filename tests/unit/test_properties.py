@@ -1,5 +1,9 @@
 """Random commands from both agencies never give a state that breaks a rule, and a
-case rebuilt from its stored events has the same state and the same chain."""
+case rebuilt from its stored events has the same state and the same chain.
+
+Above all: no `DepartureConfirmed` is ever recorded while any precondition of the
+return is unmet at that moment, whatever either agency recorded after the transport
+was planned (checked by rules written out again here, apart from `events.readiness`)."""
 
 from __future__ import annotations
 
@@ -21,20 +25,33 @@ from tests.harness.builders import ANNA, BEA, BORIS, REPATRIATION, SARA, XA, XB,
 
 VARIANTS: dict[str, list[dict[str, Any]]] = {
     "risk-assessment": [{}, {"level": "high", "safety_plan": None}, {"level": "critical"},
-                        {"level": "high"}],
+                        {"level": "high"}, {"level": "low", "justification": "threat gone"},
+                        {"valid_until": "2026-11-08"}],
     "return-decision": [{}, {"voluntary": False}],
+    "asylum-claim-closure": [{}, {"outcome": "granted"}],
+    "transport": [{}, {"fit_to_travel": False}],
+    "transit-incident": [{}, {"kind": "missing"}, {"kind": "not_arrived"}],
+    "reception": [{}, {"from_date": "2026-11-30"}],
     "best-interests-determination": [{}, {"in_favour_of_return": False}],
     "consent": [{}, {"scopes": ["refer"]}, {"scopes": ["return"]}],
     "consent-withdrawal": [{}, {"scopes": ["refer", "share_identity"]}],
-    "closure": [{}, {"reason": "lost_contact", "justification": "unreachable for 90 days"}],
+    "closure": [{}, {"reason": "lost_contact", "justification": "unreachable for 90 days"},
+                {"reason": "protection_granted"}, {"reason": "other"}],
     "travel-document": [{}, {"valid_until": "2026-11-05"}],
 }
 ACTORS = {XA: [ANNA, SARA], XB: [BORIS, BEA]}
 
+# Steps that can break a precondition of the return once transport is planned: drawn
+# more often, so that runs reach departure with the gate broken in every way.
+BREAKERS = ["risk-assessment", "asylum-claim", "asylum-claim-closure", "legal-proceeding",
+            "travel-document", "reception", "best-interests-determination",
+            "consent-withdrawal", "transit-incident"]
 # `None` takes the next step of the happy path, so random runs get far into a case.
 commands = st.lists(
-    st.one_of(st.none(), st.none(), st.none(), st.tuples(st.sampled_from([XA, XB]), st.sampled_from(sorted(STEPS)),
-                                   st.integers(0, 3), st.booleans())),
+    st.one_of(st.none(), st.none(), st.none(), st.tuples(
+        st.sampled_from([XA, XB]),
+        st.one_of(st.sampled_from(sorted(STEPS)), st.sampled_from(BREAKERS)),
+        st.integers(0, 5), st.booleans())),
     min_size=10, max_size=50,
 )
 REACHED: list[int] = []
@@ -93,10 +110,21 @@ def assert_allowed(before: Case, event: CaseEvent) -> None:
         assert_ready_to_travel(before, event)
     if name == "DepartureConfirmed":
         assert s.transport is not None and not s.on_hold
+        assert_safe_to_depart(before, event)
     if name == "ArrivalConfirmed":
         assert s.departed_at is not None
     if name == "CaseClosed" and s.arrived_at is not None and s.plan_services is None:
         assert event.data.get("justification")
+    home = s.arrived_at if s.kind is Kind.REPATRIATION else s.accepted_at
+    if name == "CaseClosed" and event.data["reason"] == "completed" and (
+            home is None or s.plan_services is None or not s.services_delivered):
+        assert event.data.get("justification")
+    if name in ("ReturnDecisionRecorded", "TransportPlanned"):
+        assert not s.asylum_open and not s.protection_granted
+    if name == "TransportPlanned":
+        assert event.data["fit_to_travel"] is True
+    if name == "TransitIncidentRecorded":
+        assert s.departed_at is not None and s.arrived_at is None
 
 
 def assert_ready_to_travel(before: Case, event: CaseEvent) -> None:
@@ -112,6 +140,27 @@ def assert_ready_to_travel(before: Case, event: CaseEvent) -> None:
     assert not s.proceedings_open or s.proceedings_cleared
     assert s.travel_document_until is not None and s.travel_document_until >= arrival
     assert s.reception_from is not None and s.reception_from <= arrival
+
+
+def assert_safe_to_depart(before: Case, event: CaseEvent) -> None:
+    """Every precondition of the return, at the moment of departure, from the state the
+    departing agency held then (its own facts and every fact received by then)."""
+    s, now = before.state, event.timestamp
+    assert s.transport is not None
+    arrival = s.transport.arrival_at.date()
+    assert s.accepted_at is not None
+    assert not s.asylum_open and not s.protection_granted
+    assert Scope.RETURN in s.consent and s.return_decision_ok
+    for side in Side:
+        risk = s.risk[side]
+        assert risk.valid_until >= now.date() and risk.level is not RiskLevel.CRITICAL
+        assert risk.level is not RiskLevel.HIGH or risk.safety_plan
+    assert not s.minor or (s.best_interests_in_favour is True and s.caregiver_confirmed)
+    assert not s.proceedings_open or s.proceedings_cleared
+    assert s.travel_document_until is not None and s.travel_document_until >= arrival
+    assert s.reception_from is not None and s.reception_from <= arrival
+    assert s.transport.fit_to_travel is not False
+    assert date.fromisoformat(event.data["departed_at"][:10]) <= (now + timedelta(days=1)).date()
 
 
 def check_rebuilds_the_same(case: Case) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from events.rules import RULES
-from events.steps import STEPS
+from events.steps import BY_EVENT, STEPS
 from events.values import Actor
 from tests.harness.builders import BEA, SARA, T0
 from tests.harness.given import (
@@ -60,9 +60,10 @@ RULE_CASES = {
     "an agency outside the corridor sends the referral": Rule(
         "step-owner", [R("consent")], R("referral", actor=EVE_ELSEWHERE), [], then_ok=R("referral")),
     "the receiving agency closes before arrival": Rule(
-        "step-owner", ACCEPTED, C("closure"), [], then_ok=R("closure")),
+        "step-owner", ACCEPTED, C("closure"), [], then_ok=R("closure", reason="other")),
     "the referring agency closes after arrival": Rule(
-        "step-owner", [*ARRIVED, C("reintegration-plan")], R("closure"), [], then_ok=C("closure")),
+        "step-owner", [*ARRIVED, C("reintegration-plan")], R("closure"), [],
+        then_ok=C("closure", reason="other")),
     # consent-required
     "a referral without consent": Rule(
         "consent-required", [], R("referral"), [R("consent")]),
@@ -82,6 +83,18 @@ RULE_CASES = {
     "identity verification while an asylum claim is open": Rule(
         "asylum-guard", [R("consent"), R("referral"), R("asylum-claim")],
         R("identity-verification-request"), [R("asylum-claim-closure")]),
+    "a return decision while an asylum claim is open": Rule(
+        "asylum-guard", [*ACCEPTED, R("asylum-claim")], R("return-decision"),
+        [R("asylum-claim-closure")]),
+    "transport while an asylum claim is open": Rule(
+        "asylum-guard", [*READY, R("asylum-claim")], R("transport"),
+        [R("asylum-claim-closure")]),
+    "departure after an asylum claim was lodged": Rule(
+        "asylum-guard", [*READY, R("transport"), R("asylum-claim")], R("departure"),
+        [R("asylum-claim-closure", outcome="withdrawn")]),
+    "transport after protection was granted": Rule(
+        "asylum-guard", [*READY, R("asylum-claim"), R("asylum-claim-closure", outcome="granted")],
+        R("transport"), [], then_ok=R("closure", reason="protection_granted")),
     # acceptance-required
     "a return decision before acceptance": Rule(
         "acceptance-required", upto("acknowledgement"), R("return-decision"), [C("acceptance")]),
@@ -100,6 +113,9 @@ RULE_CASES = {
     "transport after an uninformed return decision": Rule(
         "return-consent-required", changed(READY, R("return-decision", informed=False)),
         R("transport"), [R("return-decision")]),
+    "transport after consent to return was withdrawn and given again": Rule(
+        "return-consent-required", [*READY, R("consent-withdrawal"), R("consent")],
+        R("transport"), [R("return-decision")]),
     # risk-assessment-required
     "transport without the referring risk assessment": Rule(
         "risk-assessment-required", without(READY, "XA-NRM", "risk-assessment"), R("transport"),
@@ -112,13 +128,32 @@ RULE_CASES = {
         R("transport", day=3), [R("risk-assessment", day=3)]),
     "transport while the receiving risk is critical": Rule(
         "risk-assessment-required", changed(READY, C("risk-assessment", level="critical")),
-        R("transport"), [C("risk-assessment", level="medium")]),
+        R("transport"), [C("risk-assessment", actor=BEA, level="medium",
+                           justification="the trafficker was convicted")]),
     "a high risk assessed without a safety plan": Rule(
         "risk-assessment-required", ACCEPTED, R("risk-assessment", level="high", safety_plan=None),
         [], then_ok=R("risk-assessment", level="high")),
     "a risk assessment already past its validity": Rule(
         "risk-assessment-required", ACCEPTED, R("risk-assessment", valid_until=day(-1)),
         [], then_ok=R("risk-assessment", valid_until=day(0))),
+    "departure after the receiving risk became critical": Rule(
+        "risk-assessment-required", [*READY, R("transport"), C("risk-assessment", level="critical")],
+        R("departure"), [C("risk-assessment", actor=BEA, level="low",
+                           justification="the recruiter was arrested")]),
+    # risk-downgrade-justified
+    "a caseworker lowers the side's critical risk": Rule(
+        "risk-downgrade-justified", [*ACCEPTED, C("risk-assessment", level="critical")],
+        C("risk-assessment", level="low", justification="the recruiter was arrested"), [],
+        then_ok=C("risk-assessment", actor=BEA, level="low",
+                  justification="the recruiter was arrested")),
+    "a supervisor lowers the side's high risk without a justification": Rule(
+        "risk-downgrade-justified", [*ACCEPTED, R("risk-assessment", level="high")],
+        R("risk-assessment", actor=SARA, level="medium"), [],
+        then_ok=R("risk-assessment", actor=SARA, level="medium",
+                  justification="the debt was settled by the court")),
+    # fit-to-travel
+    "transport for a person not fit to travel": Rule(
+        "fit-to-travel", READY, R("transport", fit_to_travel=False), [], then_ok=R("transport")),
     # minor-safeguards
     "a minor's transport without a best-interests determination": Rule(
         "minor-safeguards", [*READY, C("caregiver-confirmation")], R("transport"),
@@ -127,12 +162,19 @@ RULE_CASES = {
         "minor-safeguards", changed(MINOR_READY, R("best-interests-determination",
                                                    in_favour_of_return=False)),
         R("transport"), [R("best-interests-determination")], opening={"minor": True}),
+    "a minor's departure after the best-interests determination turned against return": Rule(
+        "minor-safeguards", [*MINOR_READY, R("transport"),
+                             R("best-interests-determination", in_favour_of_return=False)],
+        R("departure"), [R("best-interests-determination")], opening={"minor": True}),
     "a minor's transport without a confirmed caregiver": Rule(
         "minor-safeguards", [*READY, R("best-interests-determination")], R("transport"),
         [C("caregiver-confirmation")], opening={"minor": True}),
     # proceedings-clearance
     "transport while the person is a witness in open proceedings": Rule(
         "proceedings-clearance", [R("legal-proceeding"), *READY], R("transport"),
+        [R("proceedings-clearance")]),
+    "departure after the person became a witness in open proceedings": Rule(
+        "proceedings-clearance", [*READY, R("transport"), R("legal-proceeding")], R("departure"),
         [R("proceedings-clearance")]),
     # travel-document-valid
     "transport without a travel document": Rule(
@@ -141,6 +183,9 @@ RULE_CASES = {
     "transport with a travel document expiring before arrival": Rule(
         "travel-document-valid", changed(READY, C("travel-document", valid_until=day(9))),
         R("transport"), [C("travel-document", valid_until=day(10))]),
+    "departure after a travel document expiring before arrival replaced the valid one": Rule(
+        "travel-document-valid", [*READY, R("transport"), C("travel-document", valid_until=day(9))],
+        R("departure"), [C("travel-document")]),
     # reception-required
     "transport without reception arrangements": Rule(
         "reception-required", without(READY, "XB-NRM", "reception"), R("transport"),
@@ -148,13 +193,16 @@ RULE_CASES = {
     "transport with reception only from after the arrival date": Rule(
         "reception-required", changed(READY, C("reception", from_date=day(11))), R("transport"),
         [C("reception", from_date=day(10))]),
+    "departure after reception was moved past the arrival": Rule(
+        "reception-required", [*READY, R("transport"), C("reception", from_date=day(11))],
+        R("departure"), [C("reception")]),
     # consent-withdrawal-halts
     "transport after consent to return was withdrawn": Rule(
         "consent-withdrawal-halts", [*READY, R("consent-withdrawal")], R("transport"),
-        [R("consent", scopes=["return"])]),
+        [R("consent", scopes=["return"]), R("return-decision")]),
     "departure after consent to return was withdrawn": Rule(
         "consent-withdrawal-halts", [*READY, R("transport"), R("consent-withdrawal")],
-        R("departure"), [R("consent", scopes=["return"]), R("transport")]),
+        R("departure"), [R("consent", scopes=["return"]), R("return-decision"), R("transport")]),
     # sequence
     "departure before transport is planned": Rule(
         "sequence", READY, R("departure"), [R("transport")]),
@@ -170,10 +218,15 @@ RULE_CASES = {
         "sequence", ACCEPTED, R("proceedings-clearance"), [R("legal-proceeding")]),
     # closure-justified
     "a caseworker closes an arrived case without a plan": Rule(
-        "closure-justified", ARRIVED, C("closure"), [C("reintegration-plan")]),
+        "closure-justified", ARRIVED, C("closure", reason="other"), [C("reintegration-plan")]),
     "a supervisor closes an arrived case without a justification": Rule(
         "closure-justified", ARRIVED, C("closure", actor=BEA), [],
         then_ok=C("closure", actor=BEA, justification="the person moved abroad")),
+    "a closure as completed without any service delivered": Rule(
+        "closure-justified", [*ARRIVED, C("reintegration-plan")], C("closure"), [C("service")]),
+    "a closure as completed before arrival": Rule(
+        "closure-justified", READY, R("closure"), [],
+        then_ok=R("closure", actor=SARA, justification="the person stays: residence permit")),
     "a caseworker justifies closing an arrived case without a plan": Rule(
         "closure-justified", ARRIVED, C("closure", justification="the person moved abroad"), [],
         then_ok=C("closure", actor=BEA, justification="the person moved abroad")),
@@ -202,5 +255,6 @@ def test_the_step_is_recorded_once_the_precondition_holds(rule: Rule) -> None:
     event = when(story, command)
 
     assert event.type == STEPS[command.path].event.__name__
-    assert case.pending_events[-1] is event and case.version == version + 1
+    recorded = case.pending_events[version:]  # the step, then what the case announces itself
+    assert recorded[0] is event and all(BY_EVENT[type(e)].automatic for e in recorded[1:])
     assert event.recorded_by == command.agency

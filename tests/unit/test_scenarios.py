@@ -66,6 +66,7 @@ def test_3_consent_withdrawn_before_departure_cancels_transport_and_holds_the_ca
         story.step(XA, "transport")
     assert [b.rule for b in blocking(story.xa, story.at)] == ["consent-withdrawal-halts"]
     story.step(XA, "consent", scopes=["return"])
+    story.step(XA, "return-decision")  # the decision before the withdrawal no longer counts
     story.step(XA, "transport")
     assert status(story.xa, story.at) is Status.SCHEDULED
 
