@@ -14,11 +14,12 @@ import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from events.case import utc
 from events.deadlines import MONTH, Deadlines
 from events.steps import BY_MESSAGE_TYPE
+from events.steps.transit import IncidentKind
 from events.values import AGENCY_CODE, Kind, Status
 from projections.board import DeadlinesFor, default_deadlines
 from projections.projection import Doc
@@ -26,7 +27,9 @@ from projections.projection import Doc
 K_ANONYMITY = 11  # the smallest cell statistics that leave the system may show
 MILESTONES = frozenset(BY_MESSAGE_TYPE) | {"case-opened"}
 TRANSPORT = ("transport-planned", "departure-confirmed")  # their due_at: the expected arrival
-FIELDS = {"corridor", "kind", "milestone", "status", "occurred_at", "due_at", "minor"}
+FIELDS = {"corridor", "kind", "milestone", "status", "occurred_at", "due_at", "minor",
+          "incident"}
+INCIDENTS = frozenset(get_args(IncidentKind))
 # (stage, from milestone, to any of these milestones)
 STAGES = (
     ("referral", "case-opened", ("referral-sent",)),
@@ -53,6 +56,7 @@ class Milestone:
     occurred_at: str
     due_at: str | None
     minor: bool
+    incident: str | None = None  # the kind of an incident in transit, nothing more
 
 
 def parse_milestone(payload: Mapping[str, Any]) -> Milestone:
@@ -71,12 +75,15 @@ def parse_milestone(payload: Mapping[str, Any]) -> Milestone:
             raise NotAMilestone("unknown milestone")
         if not isinstance(payload["minor"], bool):
             raise NotAMilestone("minor is not a boolean")
-        due = payload.get("due_at")
+        due, incident = payload.get("due_at"), payload.get("incident")
+        if incident is not None and incident not in INCIDENTS:
+            raise NotAMilestone("unknown incident kind")
         return Milestone(
             referring=referring, receiving=receiving, kind=Kind(payload["kind"]).value,
             milestone=payload["milestone"], status=Status(payload["status"]).value,
             occurred_at=_instant(payload["occurred_at"]),
             due_at=_instant(due) if due is not None else None, minor=payload["minor"],
+            incident=incident,
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, NotAMilestone):

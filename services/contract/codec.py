@@ -44,6 +44,7 @@ MILESTONE = "milestone"
 MONITOR = "monitor"
 # Milestones arrive at the monitor from the step's owner, so these carry the hand-off clock.
 EXPECTED_ARRIVAL = ("transport-planned", "departure-confirmed")
+INCIDENT = "transit-incident-recorded"
 
 
 class Signer(Protocol):
@@ -187,7 +188,9 @@ def milestone(case: Case, event: CaseEvent) -> dict[str, Any] | None:
     }
     if payload["milestone"] in EXPECTED_ARRIVAL and s.transport is not None:
         payload["due_at"] = s.transport.arrival_at.isoformat()
-    validate_payload(MILESTONE, 1, payload)
+    if payload["milestone"] == INCIDENT:
+        payload["incident"] = event.data["kind"]  # the kind only: never the details
+    written_version(MILESTONE, payload)  # validates
     return payload
 
 
@@ -202,7 +205,7 @@ def milestone_envelope(
     mid = str(message_id(alias, event.recorded_by, event.originator_version))
     envelope = {
         "message_id": mid,
-        "schema": schema_name(MILESTONE, 1),
+        "schema": schema_name(MILESTONE, written_version(MILESTONE, payload)),
         "case_id": str(alias),
         "sender": event.recorded_by,
         "recipient": MONITOR,

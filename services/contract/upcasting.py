@@ -27,8 +27,14 @@ def _transport_planned_v1_to_v2(payload: Payload) -> Payload:
     return {**payload, "escort_organisation": "unspecified"}
 
 
+def _milestone_v1_to_v2(payload: Payload) -> Payload:
+    # v2 only adds milestones (the return's hold, incidents in transit) and `incident`.
+    return dict(payload)
+
+
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("transport-planned", 1): _transport_planned_v1_to_v2,
+    ("milestone", 1): _milestone_v1_to_v2,
 }
 
 

@@ -60,9 +60,11 @@ def _at(day: date, hour: int) -> str:
 def repatriation(
     today: date, scopes: list[str] | None = None, receiving: str = RECEIVING
 ) -> Walk:
-    """A minor's whole return, with a cancelled transport, a closure and a reopening."""
+    """A minor's whole return, with a cancelled transport, an incident in transit, a closure
+    and a reopening. The journey was yesterday: what a step says happened is never in the
+    future of the clock that records it."""
     R, C = Side.REFERRING, Side.RECEIVING
-    leave, until = today + timedelta(days=20), (today + timedelta(days=200)).isoformat()
+    leave, until = today - timedelta(days=1), (today + timedelta(days=200)).isoformat()
     transport = {"mode": "air", "route": "XA-City to XB-City", "departure_at": _at(leave, 9),
                  "arrival_at": _at(leave, 15), "escort": "Agency escort",
                  "medical_escort": True, "fit_to_travel": True}
@@ -92,6 +94,8 @@ def repatriation(
         Move(R, "transport-cancellation", {"reason": "Flight cancelled."}),
         Move(R, "transport", transport),
         Move(R, "departure", {"departed_at": _at(leave, 9)}),
+        Move(R, "transit-incident", {"kind": "medical", "occurred_at": _at(leave, 11),
+                                     "details": "Felt faint at the transfer; seen by medics."}),
         Move(C, "arrival", {"arrived_at": _at(leave, 15), "received_by": "Reception officer"}),
         Move(C, "shelter-admission", {"shelter": "Shelter 7", "admitted_on": leave.isoformat()}),
         Move(C, "shelter-exit", {"shelter": "Shelter 7", "left_on": leave.isoformat()}),

@@ -144,6 +144,7 @@ def test_every_cross_border_step_has_a_schema() -> None:
         "transport-planned", "transport-cancelled", "departure-confirmed", "arrival-confirmed",
         "shelter-admitted", "shelter-left", "reintegration-plan-agreed", "service-delivered",
         "follow-up-recorded", "case-closed", "case-reopened", "milestone",
+        "return-hold-changed", "transit-incident-recorded",
     }  # fmt: skip
     assert set(REGISTRY.message_types()) == expected
     # Asylum and legal proceedings never leave the referring agency.

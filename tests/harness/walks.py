@@ -4,8 +4,10 @@ steps that never leave the referring agency."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from events.values import Actor, Role, Side
-from services.network.demo_cases import RECEIVING, REFERRING, Move, Walk, opening
+from services.network.demo_cases import RECEIVING, REFERRING, Move, Walk, opening, repatriation
 
 
 def actor(move: Move, referring: str = REFERRING, receiving: str = RECEIVING) -> Actor:
@@ -26,6 +28,16 @@ def declined_after_override(receiving: str = RECEIVING) -> Walk:
                                     "deputy": {"name": "Deputy", "email": "e@xb.example"}}),
         Move(C, "decline", {"reason": "No capacity."}),
     ])
+
+
+def held_after_transport(today: date, receiving: str = RECEIVING) -> Walk:
+    """An asylum claim lodged after transport was planned, then withdrawn: the partner
+    learns only that the return was held and released."""
+    walk = repatriation(today, receiving=receiving)
+    R = Side.REFERRING
+    moves = walk.moves[:[m.path for m in walk.moves].index("transport-cancellation")]
+    return Walk(walk.opening, [*moves, Move(R, "asylum-claim", {"lodged_on": today.isoformat()}),
+                               Move(R, "asylum-claim-closure", {"outcome": "withdrawn"})])
 
 
 # The steps that never leave the referring agency, placed where a caseworker records them.
