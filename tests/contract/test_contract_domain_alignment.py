@@ -17,7 +17,8 @@ from services.contract.registry import local_only_fields
 REGISTRY = default_registry()
 SHARED = [step for step in STEPS.values() if step.shared]
 # Fields the message carries beyond the step's request body.
-ADDED = {"case-opened": {"referring_agency"}, "risk-assessed": {"side"}}
+ADDED = {"case-opened": {"referring_agency"}, "risk-assessed": {"side"},
+         "transit-incident-recorded": {"side"}}
 
 
 def _latest(message_type: str) -> dict[str, Any]:
