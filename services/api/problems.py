@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from events.rules import RuleViolation, StepOwner
+from events.step import InTheFuture
 from services.api.auth import Unauthorized
 from services.application import CaseNotFound, UnknownStep, VersionMismatch
 
@@ -110,6 +111,12 @@ async def _invalid(request: Request, error: Exception) -> JSONResponse:
     return problem(422, detail, slug="invalid", errors=field_errors(errors))
 
 
+async def _future(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, InTheFuture)
+    return problem(422, "a step cannot record what has not happened yet", slug="invalid",
+                   errors=[{"field": error.field, "message": error.detail}])
+
+
 async def _http(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     return problem(error.status_code, str(error.detail), headers=error.headers)
@@ -126,6 +133,7 @@ def install(app: FastAPI) -> None:
         Problem: _problem, RuleViolation: _rule, CaseNotFound: _not_found,
         UnknownStep: _unknown_step, VersionMismatch: _version, Unauthorized: _unauthorized,
         RequestValidationError: _invalid, ValidationError: _invalid, HTTPException: _http,
+        InTheFuture: _future,
         Exception: _bug,
     }
     for exception, handler in handlers.items():

@@ -109,7 +109,7 @@ def proceedings_clearance(p: Pair) -> Refusal:
 
 
 def travel_document_valid(p: Pair) -> Refusal:
-    soon = (p.clock.now() + timedelta(days=10)).date().isoformat()
+    soon = (p.clock.now() - timedelta(days=2)).date().isoformat()  # ends before the arrival
     story = moves(p, travel_document={"valid_until": soon})
     return Refusal(p.xa, ready(p, story), "transport", body_of(story, "transport"))
 
@@ -126,6 +126,21 @@ def consent_withdrawal_halts(p: Pair) -> Refusal:
     assert p.xa.step(case_id, "consent-withdrawal", {"scopes": ["return"]}).status_code == 200
     assert p.xa.state(case_id)["status"] == "on_hold"
     return Refusal(p.xa, case_id, "transport", body_of(story, "transport"))
+
+
+def risk_downgrade_justified(p: Pair) -> Refusal:
+    case_id = open_case(p)
+    play(p, case_id, until(moves(p, risk_assessment={"level": "critical", "safety_plan": None}),
+                           "return-decision"))
+    body = {**body_of(moves(p), "risk-assessment"), "level": "low",
+            "justification": "The recruiter was arrested."}
+    return Refusal(p.xa, case_id, "risk-assessment", body)  # a caseworker, not a supervisor
+
+
+def fit_to_travel(p: Pair) -> Refusal:
+    story = moves(p)
+    body = {**body_of(story, "transport"), "fit_to_travel": False}
+    return Refusal(p.xa, ready(p, story), "transport", body)
 
 
 def sequence(p: Pair) -> Refusal:
@@ -148,6 +163,7 @@ REFUSALS: dict[str, Callable[[Pair], Refusal]] = {
     "travel-document-valid": travel_document_valid, "reception-required": reception_required,
     "consent-withdrawal-halts": consent_withdrawal_halts, "sequence": sequence,
     "closure-justified": closure_justified,
+    "risk-downgrade-justified": risk_downgrade_justified, "fit-to-travel": fit_to_travel,
 }
 
 

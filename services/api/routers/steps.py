@@ -46,7 +46,7 @@ def step_route(step: Step) -> Callable[..., Recorded]:
     return record_step
 
 
-for _step in STEPS.values():
+for _step in (s for s in STEPS.values() if not s.automatic):  # the case records those itself
     router.add_api_route(
         f"/{{case_id}}/{_step.path}", step_route(_step), methods=["POST"],
         response_model=Recorded, name=_step.path,
