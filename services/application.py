@@ -23,7 +23,6 @@ from events.steps import BY_MESSAGE_TYPE, STEPS, CaseOpened, OpenCase, open_case
 from events.values import Actor, Received
 from services.clock import Clock, SystemClock
 
-
 RETRIES = 20  # attempts of a step whose save lost a race with another writer of the case
 
 
@@ -98,19 +97,6 @@ class Homeward(Application[UUID]):
             case = open_received(case_id, dict(payload), received, at)
             self._save(case)
             return case
-        for attempt in range(RETRIES):
-            try:
-                return self._receive_once(case, message_type, payload, received, at)
-            except VersionMismatch:
-                if attempt == RETRIES - 1:
-                    raise
-                case = self.case(case_id)  # a local step landed meanwhile: apply on top
-        raise AssertionError("unreachable")
-
-    def _receive_once(
-        self, case: Case, message_type: str, payload: Mapping[str, Any], received: Received,
-        at: datetime,
-    ) -> Case | None:
         if received.message_id in case.message_ids:
             return None
         last = case.last_sequence.get(received.sender, 0)

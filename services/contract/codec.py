@@ -35,7 +35,6 @@ from services.contract.registry import (
     parse_schema_name,
     schema_name,
     validate_envelope,
-    validate_payload,
 )
 from services.contract.upcasting import accept
 from services.signing import verify

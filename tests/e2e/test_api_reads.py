@@ -3,7 +3,7 @@ each such read recorded; the state as it was; the board and the hand-offs."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from services.network.demo_cases import repatriation
@@ -99,12 +99,15 @@ def test_handoffs_list_persons_in_transit_and_overdue_arrivals(nodes: Pair) -> N
     case_id = open_case(nodes, minor=True)
     departure = [m.path for m in story.moves].index("departure")
     play(nodes, case_id, story.moves[:departure + 1])
+    # The story's journey was yesterday: look at the hand-offs an hour after departure.
+    departed = datetime.fromisoformat(story.moves[departure].body["departed_at"])
+    nodes.clock.at = departed + timedelta(hours=1)
     for http in (nodes.xa, nodes.xb):
         items = http.get("/v1/handoffs").json()["items"]
         assert [(i["id"], i["overdue"], i["owed_by"]) for i in items] == [(case_id, False, XB)]
     nodes.clock.at = nodes.clock.now() + timedelta(days=30)  # long past arrival + 12 h
     assert nodes.xa.get("/v1/handoffs", overdue="true").json()["items"][0]["overdue"] is True
-    arrival = story.moves[departure + 1]
+    arrival = next(m for m in story.moves if m.path == "arrival")
     assert nodes.xb.step(case_id, arrival.path, arrival.body).status_code == 200
     assert nodes.xb.get("/v1/handoffs").json()["items"] == []
 

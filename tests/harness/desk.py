@@ -11,7 +11,7 @@ from events.steps import STEPS, OpenCase
 from events.values import Received
 from services.application import Homeward
 from services.clock import FixedClock
-from tests.harness.builders import ANNA, SARA, T0, XA, XB, bodies, opening
+from tests.harness.builders import ANNA, SARA, T0, XA, XB, bodies, opening, recorded_at
 
 
 class Desk:
@@ -28,7 +28,15 @@ class Desk:
         body = {**bodies(T0)[path], **changes}
         agency = by or self._owner(case_id, step.owner)
         if agency == XA:
-            self.app.record(case_id, path, body, SARA if step.supervisor_only else ANNA)
+            # Recorded once it happened (a departure), then the desk's clock is as it was.
+            now = self.clock.at
+            self.clock.at = recorded_at(path, body, now)
+            # A supervisor where the step needs one, or where a justification is given.
+            senior = step.supervisor_only or "justification" in changes
+            try:
+                self.app.record(case_id, path, body, SARA if senior else ANNA)
+            finally:
+                self.clock.at = now
             return
         payload = step.body.model_validate(body).model_dump(mode="json", exclude_none=True)
         if step.sided:

@@ -71,7 +71,8 @@ CASES = {
         "receiving risk assessment", [Do("risk-assessment", XB)]),
     "critical risk": Blocked(
         [*steps(*BASE), Do("risk-assessment", XB), Do("risk-assessment", XA, {"level": "critical"})],
-        "risk-assessment-required", XA, "critical", [Do("risk-assessment", XA)]),
+        "risk-assessment-required", XA, "critical",
+        [Do("risk-assessment", XA, {"justification": "the network was dismantled"})]),
     # The local guard refuses this; only a partner's message can bring it.
     "partner's high risk without a plan": Blocked(
         [*steps(*BASE), Do("risk-assessment", XA),
