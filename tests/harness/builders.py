@@ -122,8 +122,11 @@ class Story:
         body = {**self.bodies[path], **changes}
         case = self.stream(agency)
         at = recorded_at(path, body, self.at)
+        version = case.version
         event = case.record(STEPS[path], body, actor or ACTORS[agency], at)
-        self._share(agency, event)
+        for recorded in case.pending_events[version:]:  # the step, and what the case adds
+            assert isinstance(recorded, CaseEvent)
+            self._share(agency, recorded)
         return event
 
     def run(self, steps: list[tuple[str, str]]) -> None:
