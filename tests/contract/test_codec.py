@@ -338,3 +338,36 @@ def test_the_16_candidate_guess_finds_the_event_hash_but_not_the_digest_sent() -
     # It is the digest of exactly what the partner reads, so the partner can check it.
     assert integrity["hash"] == message_digest(envelope["case_id"], kind, sequence, payload,
                                                integrity["prev_hash"])
+
+
+def _asylum_story(outcome: str) -> Story:
+    story = held_after_transport(START.date())
+    R = Side.REFERRING
+    moves = [m if m.path != "asylum-claim-closure" else
+             Move(R, m.path, {"outcome": outcome}) for m in story.moves]
+    if outcome == "granted":
+        moves += [Move(R, "transport-cancellation", {"reason": "Return no longer possible."}),
+                  Move(R, "closure", {"reason": "protection_granted",
+                                      "justification": "Asylum granted: refugee status."},
+                       supervisor=True)]
+    return Story(story.opening, moves)
+
+
+@pytest.mark.parametrize("outcome", ["withdrawn", "granted"])
+def test_no_cross_border_message_of_a_case_with_an_asylum_claim_mentions_asylum(
+    outcome: str,
+) -> None:
+    pair = Pair().play(_asylum_story(outcome))
+    kinds = [message_type(x.event) for x in pair.exchanged]
+
+    assert "return-hold-changed" in kinds  # the partner learns of the hold, not its reason
+    for x in pair.exchanged:
+        wire = encode(x.envelope).decode().lower()
+        assert "asylum" not in wire and "protection" not in wire and "refugee" not in wire
+        milestone_env = milestone_envelope(x.case_at_event, x.event, 1,
+                                           KEYS[x.event.recorded_by])
+        if milestone_env is not None:
+            assert "asylum" not in encode(milestone_env).decode().lower()
+    receiving = pair.cases[Side.RECEIVING]
+    assert not receiving.state.asylum_open and not receiving.state.protection_granted
+    assert receiving.state.partner_held is (outcome == "granted")
