@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict
 from events.event import CaseEvent
 from events.values import Actor, Scope, Side
 
-
 # A clock may run a little fast or slow: a time further ahead than this is in the future.
 CLOCK_TOLERANCE = timedelta(minutes=15)
 # A date is in the future once it is later than today anywhere on Earth (UTC+14).

@@ -340,7 +340,7 @@ def test_the_16_candidate_guess_finds_the_event_hash_but_not_the_digest_sent() -
                                                integrity["prev_hash"])
 
 
-def _asylum_story(outcome: str) -> Story:
+def _asylum_story(outcome: str) -> Walk:
     story = held_after_transport(START.date())
     R = Side.REFERRING
     moves = [m if m.path != "asylum-claim-closure" else
@@ -350,7 +350,7 @@ def _asylum_story(outcome: str) -> Story:
                   Move(R, "closure", {"reason": "protection_granted",
                                       "justification": "Asylum granted: refugee status."},
                        supervisor=True)]
-    return Story(story.opening, moves)
+    return Walk(story.opening, moves)
 
 
 @pytest.mark.parametrize("outcome", ["withdrawn", "granted"])

@@ -9,10 +9,9 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from http_nodes import XA, XB, Pair, open_case, play
-
 from services.api.problems import PROBLEM_JSON
-from services.demo_story import Move, repatriation
+from services.network.demo_cases import Move, repatriation
+from tests.harness.http_nodes import XA, XB, Pair, open_case, play
 
 
 def story(p: Pair) -> list[Move]:

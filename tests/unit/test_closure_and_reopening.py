@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from builders import BEA, T0, XA, XB
-from domain_story import C, R, given, refused, upto, when
-
 from events.deadlines import MONTH
 from events.progress import status
 from events.values import Status
+from tests.harness.builders import BEA, T0, XA, XB
+from tests.harness.given import C, R, given, refused, upto, when
 
 ARRIVAL = T0 + timedelta(days=10, hours=4)
 SERVED = upto("service")

@@ -13,12 +13,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from builders import BEA, SARA, T0, XA, XB
-from domain_story import READY, C, Do, R, given, play, refused, when
 
 from events.progress import blocking, status
 from events.readiness import RETURN_PRECONDITIONS
 from events.values import Status
+from tests.harness.builders import BEA, SARA, T0, XA, XB
+from tests.harness.given import READY, C, Do, R, given, play, refused, when
 
 PLANNED = [*READY, R("transport")]
 MINOR_PLANNED = [*READY, R("best-interests-determination"), C("caregiver-confirmation"),

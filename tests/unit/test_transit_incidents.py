@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from builders import ANNA, BORIS, T0, XA, XB
-from domain_story import READY, C, R, given, refused, when
 
 from events.progress import blocking, status
 from events.step import InTheFuture
 from events.steps import STEPS
 from events.values import Status
+from tests.harness.builders import ANNA, BORIS, T0, XA, XB
+from tests.harness.given import READY, C, R, given, refused, when
 
 DEPARTED = [*READY, R("transport"), R("departure")]
 ARRIVAL = T0 + timedelta(days=10, hours=4)  # the planned arrival (builders.bodies)
