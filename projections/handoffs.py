@@ -16,6 +16,7 @@ from events.case import CaseEvent, utc
 from events.steps import CaseOpened
 from events.steps.closure import CaseClosed, CaseReopened
 from events.steps.consent import ConsentWithdrawn
+from events.steps.transit import TransitIncidentRecorded
 from events.steps.transport import (
     ArrivalConfirmed,
     DepartureConfirmed,
@@ -55,14 +56,16 @@ def _changes(doc: Doc, event: CaseEvent) -> Doc:
     d = event.data
     if isinstance(event, TransportPlanned):
         return {"expected_arrival": _utc(d["arrival_at"])}
-    if isinstance(event, TransportCancelled):
-        return {"expected_arrival": None}
+    if isinstance(event, TransportCancelled):  # before departure, or after an incident
+        return {"expected_arrival": None, "departed_at": None, "incident": None}
+    if isinstance(event, TransitIncidentRecorded):
+        return {"incident": d["kind"]}
     if isinstance(event, ConsentWithdrawn) and "return" in d["scopes"] and not doc["departed_at"]:
         return {"expected_arrival": None}  # the withdrawal cancelled the planned transport
     if isinstance(event, DepartureConfirmed):
         return {"departed_at": _utc(d["departed_at"])}
     if isinstance(event, ArrivalConfirmed):
-        return {"arrived_at": _utc(d["arrived_at"])}
+        return {"arrived_at": _utc(d["arrived_at"]), "incident": None}
     if isinstance(event, CaseClosed | CaseReopened):
         return {"closed": isinstance(event, CaseClosed)}
     return {}
@@ -84,6 +87,7 @@ class InTransit:
     overdue: bool
     hours_in_transit: float
     hours_overdue: float
+    incident: str | None = None  # an unresolved incident in transit, by kind
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,7 +110,7 @@ def in_transit(
             departed_at=doc["departed_at"], expected_arrival=doc["expected_arrival"],
             confirm_by=due.isoformat(), owed_by=doc["receiving"], overdue=now > due,
             hours_in_transit=round(max((now - departed).total_seconds(), 0.0) / HOUR, 2),
-            hours_overdue=round(late, 2),
+            hours_overdue=round(late, 2), incident=doc.get("incident"),
         ))
     out.sort(key=lambda t: (-t.hours_overdue, t.departed_at, t.id))
     return out

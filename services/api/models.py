@@ -104,6 +104,7 @@ class Handoff(BaseModel):
     confirm_by: datetime | None  # when the arrival clock runs out
     owed_by: str
     overdue: bool
+    incident: str | None = None  # an unresolved incident in transit (its kind)
 
 
 class Handoffs(BaseModel):

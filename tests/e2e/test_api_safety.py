@@ -185,3 +185,25 @@ def test_a_partners_fact_landing_between_load_and_save_is_no_conflict(
         "RiskAssessed", "TravelDocumentIssued"]
     assert len([e for e in xb if e["recorded_by"] == XA]) == len(
         [e for e in nodes.xa.timeline(case_id) if e["recorded_by"] == XA])
+
+
+def test_the_hand_off_tracker_shows_the_incident_and_drops_a_cancelled_journey(
+    nodes: Pair,
+) -> None:
+    case_id, moves = planned(nodes)
+    departed = body(moves, "departure")
+    assert nodes.xa.step(case_id, "departure", departed).status_code == 200
+    incident = {"kind": "did_not_board", "occurred_at": departed["departed_at"]}
+    assert nodes.xa.step(case_id, "transit-incident", incident).status_code == 200
+    nodes.sync()
+
+    for agency in (XA, XB):
+        [item] = nodes.node(agency).get("/v1/handoffs").json()["items"]
+        assert (item["id"], item["incident"]) == (case_id, "did_not_board")
+    cancel = {"reason": "She did not board; the journey is called off."}
+    assert nodes.xa.step(case_id, "transport-cancellation", cancel).status_code == 200
+    nodes.sync()
+
+    for agency in (XA, XB):
+        assert nodes.node(agency).get("/v1/handoffs").json()["items"] == []
+        assert nodes.node(agency).state(case_id)["status"] == "ready"
