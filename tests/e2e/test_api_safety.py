@@ -207,3 +207,30 @@ def test_the_hand_off_tracker_shows_the_incident_and_drops_a_cancelled_journey(
     for agency in (XA, XB):
         assert nodes.node(agency).get("/v1/handoffs").json()["items"] == []
         assert nodes.node(agency).state(case_id)["status"] == "ready"
+
+
+def test_an_asylum_claim_after_planning_holds_the_return_and_never_crosses(nodes: Pair) -> None:
+    case_id, moves = planned(nodes)
+    today = nodes.clock.now().date().isoformat()
+    assert nodes.xa.step(case_id, "asylum-claim", {"lodged_on": today}).status_code == 200
+    nodes.sync()
+
+    refused(nodes, case_id, "departure", body(moves, "departure"), "asylum-guard")
+    assert items(nodes, XA, case_id) == [("asylum-guard", XA)]
+    assert items(nodes, XB, case_id) == [("return-held", XA)]
+    assert nodes.xb.state(case_id)["status"] == "on_hold"
+    assert "asylum" not in str(nodes.xb.timeline(case_id)).lower()
+    assert "asylum" not in str(nodes.xb.state(case_id)).lower()
+
+    closed = {"outcome": "granted"}
+    assert nodes.xa.step(case_id, "asylum-claim-closure", closed).status_code == 200
+    refused(nodes, case_id, "departure", body(moves, "departure"), "asylum-guard")
+    cancel = {"reason": "Return no longer possible."}
+    assert nodes.xa.step(case_id, "transport-cancellation", cancel).status_code == 200
+    refused(nodes, case_id, "transport", body(moves, "transport"), "asylum-guard")
+    closure = {"reason": "protection_granted", "justification": "Refugee status granted."}
+    assert nodes.xa.step(case_id, "closure", closure).status_code == 200
+    nodes.sync()
+    assert nodes.xb.state(case_id)["closure_reason"] == "other"
+    assert "asylum" not in str(nodes.xb.timeline(case_id)).lower()
+    assert "refugee" not in str(nodes.xb.timeline(case_id)).lower()
