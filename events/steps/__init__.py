@@ -41,7 +41,8 @@ def steps_open_to(case: Case, actor: Actor) -> list[Step]:
     if side is None:
         return []
     return [step for step in STEPS.values()
-            if step.owner_side(case, side) is side
+            if not step.automatic  # the case records those itself
+            and step.owner_side(case, side) is side
             and step.reopens == case.state.closed
             and (not step.repatriation_only or case.state.kind is Kind.REPATRIATION)
             and (not step.supervisor_only or actor.is_supervisor)]

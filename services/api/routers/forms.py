@@ -47,7 +47,8 @@ def _form(step: Step) -> StepForm:
 @router.get("/steps", response_model=Forms)
 def forms(who: Reader) -> Forms:
     """Every step's body schema, and the opening's."""
-    return Forms(opening=OpenCase.model_json_schema(), steps=[_form(s) for s in STEPS.values()])
+    return Forms(opening=OpenCase.model_json_schema(),
+                 steps=[_form(s) for s in STEPS.values() if not s.automatic])
 
 
 @router.get("/cases/{case_id}/steps", response_model=OpenSteps)
