@@ -7,6 +7,7 @@ optimistic concurrency on the case version, so no update is lost.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,14 @@ class Homeward(Application[UUID]):
     def __init__(self, env: Mapping[str, str], clock: Clock | None = None) -> None:
         super().__init__(env=env)
         self.clock = clock or SystemClock()
+        # One writer of a case at a time in this process (the API's threads and the inbox);
+        # another process (a replica) is settled by the version check and a retry.
+        self._case_locks: dict[UUID, threading.RLock] = {}
+        self._locks_lock = threading.Lock()
+
+    def serialised(self, case_id: UUID) -> threading.RLock:
+        with self._locks_lock:
+            return self._case_locks.setdefault(case_id, threading.RLock())
 
     def open_case(self, body: OpenCase, actor: Actor) -> Case:
         case = open_case(body, actor, self.clock.now())
@@ -68,6 +77,13 @@ class Homeward(Application[UUID]):
         step = STEPS.get(path)
         if step is None:
             raise UnknownStep(path)
+        with self.serialised(case_id):
+            return self._record_step(case_id, step, data, actor, expected_version)
+
+    def _record_step(
+        self, case_id: UUID, step: Step, data: Mapping[str, Any], actor: Actor,
+        expected_version: int | None,
+    ) -> Case:
         for attempt in range(RETRIES):
             case = self.case(case_id)
             if expected_version is not None and case.version != expected_version:
@@ -88,6 +104,12 @@ class Homeward(Application[UUID]):
         self, case_id: UUID, message_type: str, payload: Mapping[str, Any], received: Received,
     ) -> Case | None:
         """Record a partner's fact once; None if it was already recorded."""
+        with self.serialised(case_id):
+            return self._receive_fact(case_id, message_type, payload, received)
+
+    def _receive_fact(
+        self, case_id: UUID, message_type: str, payload: Mapping[str, Any], received: Received,
+    ) -> Case | None:
         at = self.clock.now()
         try:
             case = self.case(case_id)
