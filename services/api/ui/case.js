@@ -4,7 +4,7 @@ const CASE_ID = decodeURIComponent(location.pathname.split("/").pop());
 const PATHS = {case: "/v1/cases/{id}", timeline: "/v1/cases/{id}/timeline",
   open: "/v1/cases/{id}/steps", forms: "/v1/steps", verify: "/v1/audit/verify"};
 const PURPOSE = {"X-Purpose": "case page"};
-const opened = {version: null, steps: null};  // what the forms were built on
+const opened = {version: null, steps: null, token: null};  // what the forms were built on, for whom
 let catalogue = null;
 let current = null;
 let timelineCache = null;  // what an auditor exports
@@ -98,10 +98,12 @@ function stepForm(form) {
 
 // Built once per version the caller acts on; a refresh never wipes what is being typed.
 async function rebuildForms() {
+  const token = sessionStorage.getItem(TOKEN_KEY);  // another sign-in builds them again
   const open = await api(path(PATHS.open), PURPOSE);
   catalogue = catalogue || await api(PATHS.forms);
   opened.version = open.version;
   opened.steps = open.steps;
+  opened.token = token;
   const auditor = roles().includes("auditor") && !roles().some((r) => r === "caseworker" || r === "supervisor");
   $("audit-tools").hidden = !auditor;
   $("steps-section").hidden = auditor;
@@ -118,7 +120,9 @@ async function refresh() {
   renderSummary(c);
   renderBlocking(c, nodeNow());
   $("lanes").replaceChildren(lanes(timeline.events, c, c.side === "referring" ? c.referring : c.receiving));
-  if (opened.version === null) await rebuildForms();
+  if (opened.version === null || opened.token !== sessionStorage.getItem(TOKEN_KEY)) {
+    await rebuildForms();
+  }
   $("stale").hidden = c.version === opened.version;
   timelineCache = timeline;
 }
