@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from events.case import CaseEvent
-from events.chain import GENESIS, digest
+from events.chain import GENESIS, commitment, digest
 
 
 @dataclass(frozen=True)
@@ -29,5 +29,16 @@ def verify_chain(events: Iterable[CaseEvent]) -> list[Break]:
         if digest(event.content()) != event.hash:
             breaks.append(Break(event.originator_version, event.type,
                                 "hash does not match the event's content"))
+        for name in mismatched_personal_fields(event):
+            breaks.append(Break(event.originator_version, event.type,
+                                f"{name} does not match its commitment"))
         previous = event.hash
     return breaks
+
+
+def mismatched_personal_fields(event: CaseEvent) -> list[str]:
+    """Personal fields still readable (not erased) whose value is not the one committed."""
+    if event.commitments is None or event.salts is None:
+        return []
+    return [name for name, salt in event.salts.items()
+            if commitment(salt, event.data.get(name)) != event.commitments.get(name)]

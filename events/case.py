@@ -8,6 +8,7 @@ a refused step leaves the case unchanged. Every event carries `prev_hash` and
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,7 +17,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from events.chain import GENESIS, digest
+from events.chain import GENESIS, commitment, digest
 from events.event import CaseEvent, sealed_content
 from events.rules import ConsentWithdrawalHalts, DataMinimisation, Sequence, StepOwner
 from events.values import Actor, Kind, Received, RiskLevel, Scope, Side
@@ -88,6 +89,7 @@ class CaseState:
     closed: bool = False
     closure_reason: str | None = None
     phase_owner_at_closure: Side | None = None
+    erased: bool = False
 
 
 class Case(Aggregate):
@@ -155,7 +157,7 @@ class Case(Aggregate):
                                 f"side of {step.path}")
             self._check_minimised(step, data)
             payload = dict(data)
-        self._trigger(step.event, payload, actor, at, received)
+        self._trigger(step.event, payload, actor, at, received, step.personal)
         event = self.pending_events[-1]
         assert isinstance(event, CaseEvent)
         if received is None and step.then is not None:
@@ -173,7 +175,9 @@ class Case(Aggregate):
         return side
 
     def _check_sequence(self, step: Step) -> None:
-        if self.state.closed and not step.reopens:
+        if self.state.erased:
+            raise Sequence(f"the case's personal data was erased; nothing follows, not {step.path}")
+        if self.state.closed and not step.reopens and not step.after_closure:
             raise Sequence(f"the case is closed; only a reopening may follow, not {step.path}")
         if step.reopens and not self.state.closed:
             raise Sequence("only a closed case can be reopened")
@@ -201,39 +205,43 @@ class Case(Aggregate):
 
     def _trigger(
         self, event_class: type[CaseEvent], data: Mapping[str, Any], actor: Actor,
-        at: datetime, received: Received | None,
+        at: datetime, received: Received | None, personal: tuple[str, ...],
     ) -> None:
         self.trigger_event(
             event_class,
-            **sealed(
-                event_class, self.id, self.version + 1, at, data, actor, received, self.last_hash
-            ),
+            **sealed(event_class, self.id, self.version + 1, at, data, actor, received,
+                     self.last_hash, personal),
         )
 
     @classmethod
     def opened(
         cls, event_class: type[CaseEvent], case_id: UUID, data: Mapping[str, Any], actor: Actor,
-        at: datetime, received: Received | None = None,
+        at: datetime, received: Received | None = None, personal: tuple[str, ...] = (),
     ) -> Case:
         """Start a stream: locally by the referring agency, or from the partner's message."""
-        kwargs = sealed(
-            event_class, case_id, cls.INITIAL_VERSION, utc(at), data, actor, received, GENESIS
-        )
+        kwargs = sealed(event_class, case_id, cls.INITIAL_VERSION, utc(at), data, actor,
+                        received, GENESIS, personal)
         return cls._create(event_class, id=case_id, **kwargs)  # type: ignore[arg-type]
 
 
 def sealed(
     event_class: type[CaseEvent], case_id: UUID, version: int, at: datetime,
     data: Mapping[str, Any], actor: Actor, received: Received | None, prev_hash: str,
+    personal: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """The event's attributes, with the hash over its content and its predecessor's hash."""
+    """The event's attributes, with the hash over its content and its predecessor's hash;
+    each personal field is hashed as a salted commitment (events.chain.commitment)."""
     recorded_by = received.sender if received is not None else actor.agency
     who = f"{received.sender} (message)" if received is not None else actor.sub
     rec = received.as_dict() if received is not None else None
+    salts = {name: secrets.token_hex(16) for name in personal if name in data}
+    commitments = {name: commitment(salt, data[name]) for name, salt in salts.items()}
     content = sealed_content(
-        event_class.__name__, case_id, version, at, recorded_by, who, data, rec, prev_hash
+        event_class.__name__, case_id, version, at, recorded_by, who, data, rec, prev_hash,
+        commitments,
     )
     return {
         "timestamp": at, "data": dict(data), "recorded_by": recorded_by, "actor": who,
         "received": rec, "prev_hash": prev_hash, "hash": digest(content),
+        "commitments": commitments, "salts": salts,
     }

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 GENESIS = "0" * 64
+ERASED = "[erased]"  # what a personal field reads as once its case's key is destroyed
 
 
 def canonical(value: Any) -> bytes:
@@ -20,3 +21,10 @@ def canonical(value: Any) -> bytes:
 
 def digest(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(content)).hexdigest()
+
+
+def commitment(salt: str, value: Any) -> str:
+    """What the chain covers in place of a personal field: a salted hash of its value.
+    The salt is as personal as the value and is destroyed with it, so what stays
+    neither reveals nor lets anyone test a guess of what was erased."""
+    return digest({"salt": salt, "value": value})

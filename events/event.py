@@ -6,6 +6,7 @@ Each step's own event (events/steps/<group>.py) says how it changes the case.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -22,6 +23,11 @@ class CaseEvent(Aggregate.Event):
     received: dict[str, Any] | None
     prev_hash: str
     hash: str
+    # Personal fields (identity, protected and local-only free text), each hashed as a
+    # salted commitment so the chain outlives their erasure. None on events recorded
+    # before commitments (their hash covers the clear data, as it always did).
+    commitments: dict[str, str] | None = field(default=None, kw_only=True)
+    salts: dict[str, str] | None = field(default=None, kw_only=True)  # None once erased
 
     @property
     def type(self) -> str:
@@ -31,6 +37,7 @@ class CaseEvent(Aggregate.Event):
         return sealed_content(
             self.type, self.originator_id, self.originator_version, self.timestamp,
             self.recorded_by, self.actor, self.data, self.received, self.prev_hash,
+            self.commitments,
         )
 
     def apply(self, aggregate: Any) -> None:
@@ -49,8 +56,11 @@ class CaseEvent(Aggregate.Event):
 def sealed_content(
     type_: str, case_id: UUID | str, version: int, at: datetime, recorded_by: str, actor: str,
     data: Mapping[str, Any], received: Mapping[str, Any] | None, prev_hash: str,
+    commitments: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    return {
+    """What an event's hash covers: with commitments, each personal field's commitment
+    stands in for its value (and the marker `personal` says which fields they are)."""
+    content = {
         "type": type_,
         "case_id": str(case_id),
         "version": version,
@@ -61,3 +71,7 @@ def sealed_content(
         "received": dict(received) if received is not None else None,
         "prev_hash": prev_hash,
     }
+    if commitments is not None:
+        content["data"] = {k: commitments.get(k, v) for k, v in data.items()}
+        content["personal"] = sorted(commitments)
+    return content

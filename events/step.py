@@ -78,12 +78,19 @@ class Step:
     protected: Mapping[Scope, tuple[str, ...]] = field(default_factory=dict)
     local_only: tuple[str, ...] = ()
     reopens: bool = False
+    after_closure: bool = False  # may follow a closure without reopening (erasure)
     halted_on_hold: bool = False
     sided: bool = False  # the event records which side recorded it
     # How the partner sees the shared data, where it must see less than the event says.
     for_partner: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     then: Then | None = None  # what the case records itself right after this step
     automatic: bool = False  # recorded by the case itself (`then`), never by a user
+
+    @property
+    def personal(self) -> tuple[str, ...]:
+        """Fields the case's own key encrypts and an erasure destroys."""
+        return (*(name for names in self.protected.values() for name in names),
+                *self.local_only)
 
     def owner_side(self, case: Phased, recorder: Side) -> Side:
         if self.owner is Owner.EITHER:

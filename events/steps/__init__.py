@@ -9,6 +9,7 @@ from events.steps import (
     closure,
     consent,
     documents,
+    erasure,
     hold,
     identity,
     referral,
@@ -24,7 +25,7 @@ from events.values import Actor, Kind
 STEPS: dict[str, Step] = {
     step.path: step
     for module in (consent, asylum, hold, referral, identity, risk, return_, documents,
-                   transport, transit, reintegration, closure)
+                   transport, transit, reintegration, closure, erasure)
     for step in module.STEPS
 }
 
@@ -43,7 +44,7 @@ def steps_open_to(case: Case, actor: Actor) -> list[Step]:
     return [step for step in STEPS.values()
             if not step.automatic  # the case records those itself
             and step.owner_side(case, side) is side
-            and step.reopens == case.state.closed
+            and (step.reopens == case.state.closed or step.after_closure)
             and (not step.repatriation_only or case.state.kind is Kind.REPATRIATION)
             and (not step.supervisor_only or actor.is_supervisor)]
 

@@ -45,7 +45,8 @@ class CaseOpened(CaseEvent, Aggregate.Created):
         s.referring = d["referring_agency"]
         s.receiving = d["receiving_agency"]
         s.minor = bool(d["minor"])
-        s.person = d.get("person")
+        person = d.get("person")
+        s.person = person if isinstance(person, dict) else None  # a string once erased
 
 
 def open_case(body: OpenCase, actor: Actor, at: datetime) -> Case:
@@ -53,7 +54,7 @@ def open_case(body: OpenCase, actor: Actor, at: datetime) -> Case:
         raise StepOwner("a case is opened with a partner agency, not with oneself")
     data = body.model_dump(mode="json", exclude={"id"}, exclude_none=True)
     data["referring_agency"] = actor.agency
-    return Case.opened(CaseOpened, body.id or uuid4(), data, actor, at)
+    return Case.opened(CaseOpened, body.id or uuid4(), data, actor, at, personal=IDENTITY_FIELDS)
 
 
 def open_received(case_id: UUID, payload: dict[str, Any], received: Received, at: datetime) -> Case:

@@ -86,6 +86,7 @@ def bodies(at: datetime) -> dict[str, dict[str, Any]]:
         "follow-up": {"month": 3, "wellbeing": "good", "retrafficking_risk": False},
         "closure": {"reason": "completed"},
         "reopening": {"reason": "new risk reported"},
+        "erasure": {"reason": "subject-request"},
     }
 
 

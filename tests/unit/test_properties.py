@@ -99,7 +99,8 @@ def assert_allowed(before: Case, event: CaseEvent) -> None:
     s, name = before.state, event.type
     step = BY_EVENT[type(event)]
     assert event.recorded_by == before.agency(step.owner_side(before, before.side_of(event.recorded_by)))  # type: ignore[arg-type]
-    assert not s.closed or name == "CaseReopened", name
+    assert not s.erased, name  # nothing follows an erasure
+    assert not s.closed or name in ("CaseReopened", "CaseErased"), name
     if name == "ReferralSent":
         assert (Scope.REFER in s.consent or s.override) and not s.asylum_open
     if name == "IdentityVerificationRequested":
