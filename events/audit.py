@@ -31,7 +31,8 @@ def verify_chain(events: Iterable[CaseEvent]) -> list[Break]:
                                 "hash does not match the event's content"))
         for name in mismatched_personal_fields(event):
             breaks.append(Break(event.originator_version, event.type,
-                                f"{name} does not match its commitment"))
+                                f"hash does not match the event's content ({name} is not "
+                                "the value its commitment covers)"))
         previous = event.hash
     return breaks
 

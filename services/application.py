@@ -8,21 +8,28 @@ optimistic concurrency on the case version, so no update is lost.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.cipher import Cipher
+from eventsourcing.persistence import IntegrityError, Mapper
 from eventsourcing.utils import get_topic
 
 from events.audit import Break, verify_chain
 from events.case import Case, CaseEvent
 from events.step import Step
 from events.steps import BY_MESSAGE_TYPE, STEPS, CaseOpened, OpenCase, open_case, open_received
+from events.steps.erasure import CaseErased
 from events.values import Actor, Received
 from services.clock import Clock, SystemClock
+from services.erasure.keys import CaseKeys, case_keys_for
+from services.erasure.mapper import PersonalDataMapper
+
+# The per-case key table beside the store the environment names, wrapped by the node's cipher.
+KeysFor = Callable[[Mapping[str, str], Cipher | None], CaseKeys]
 
 RETRIES = 20  # attempts of a step whose save lost a race with another writer of the case
 
@@ -50,7 +57,11 @@ class OutOfSequence(Exception):
 class Homeward(Application[UUID]):
     name = "homeward"
 
-    def __init__(self, env: Mapping[str, str], clock: Clock | None = None) -> None:
+    keys: CaseKeys
+
+    def __init__(self, env: Mapping[str, str], clock: Clock | None = None,
+                 keys_for: KeysFor = case_keys_for) -> None:
+        self._keys_for = keys_for
         super().__init__(env=env)
         self.clock = clock or SystemClock()
         # One writer of a case at a time in this process (the API's threads and the inbox);
@@ -61,6 +72,16 @@ class Homeward(Application[UUID]):
     def serialised(self, case_id: UUID) -> threading.RLock:
         with self._locks_lock:
             return self._case_locks.setdefault(case_id, threading.RLock())
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """Events are stored with each case's personal fields under the case's own key."""
+        mapper = super().construct_mapper()
+        self.keys = self._keys_for(self.env, mapper.cipher)
+        return PersonalDataMapper.around(mapper, self.keys)
+
+    def close(self) -> None:
+        super().close()
+        self.keys.close()
 
     def open_case(self, body: OpenCase, actor: Actor) -> Case:
         case = open_case(body, actor, self.clock.now())
@@ -168,6 +189,11 @@ class Homeward(Application[UUID]):
             last = batch[-1].id
 
     def _save(self, case: Case) -> None:
+        erasure = next((e for e in case.pending_events if isinstance(e, CaseErased)), None)
+        if erasure is not None:
+            # The key goes first: a crash before the event is saved leaves the data erased
+            # and the step to record again, never the step recorded and the data readable.
+            self.keys.destroy(case.id, erasure.timestamp)
         try:
             self.save(case)
         except IntegrityError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 import secrets
 from base64 import b64decode
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
@@ -208,3 +209,14 @@ def node_secret(settings: Settings, name: str) -> str:
     value = secrets.token_urlsafe(32)
     write_private(path, (value + "\n").encode())
     return value
+
+
+def conninfo(env: Mapping[str, str]) -> str:
+    """The libpq connection string for the PostgreSQL store eventsourcing's `env` names."""
+    import psycopg
+
+    return psycopg.conninfo.make_conninfo(
+        host=env.get("POSTGRES_HOST", "127.0.0.1"), port=env.get("POSTGRES_PORT", "5432"),
+        dbname=env.get("POSTGRES_DBNAME", "postgres"), user=env.get("POSTGRES_USER", "postgres"),
+        password=env.get("POSTGRES_PASSWORD") or None,
+    )

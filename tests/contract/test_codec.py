@@ -16,7 +16,7 @@ from uuid import UUID
 import pytest
 
 from events.case import Case, CaseEvent, sealed_content
-from events.chain import digest
+from events.chain import commitment, digest
 from events.steps import BY_EVENT, STEPS, OpenCase, open_case, open_received
 from events.values import Actor, Scope, Side
 from services.contract import ContractError
@@ -38,7 +38,12 @@ from services.exchange.directory import Directory
 from services.exchange.sealing import open_sealed, seal
 from services.network.demo_cases import ALL_SCOPES, PERSON, REFERRING, Move, Walk, repatriation
 from services.signing import SigningKey
-from tests.harness.walks import actor, declined_after_override, held_after_transport
+from tests.harness.walks import (
+    actor,
+    declined_after_override,
+    erased_after_decline,
+    held_after_transport,
+)
 
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 KEYS = {code: SigningKey.generate(code) for code in ("XA-NRM", "XB-NRM")}
@@ -115,6 +120,7 @@ def test_every_shared_message_type_is_covered_by_the_stories() -> None:
     played = Pair().play(repatriation(START.date())).exchanged
     played += Pair().play(declined_after_override()).exchanged
     played += Pair().play(held_after_transport(START.date())).exchanged
+    played += Pair().play(erased_after_decline()).exchanged
     assert {message_type(x.event) for x in played} == shared
 
 
@@ -319,11 +325,15 @@ def test_the_16_candidate_guess_finds_the_event_hash_but_not_the_digest_sent() -
         return {**payload, "medical_escort": escort, "fit_to_travel": fit}
 
     def as_event(sub: str, escort: bool, fit: bool, prev: str) -> str:
+        # Hashed as the event is: personal fields as commitments under the event's salts.
+        data, salts = full(escort, fit), event.salts or {}
+        committed = {name: commitment(salt, data[name]) for name, salt in salts.items()}
         content = sealed_content(event.type, event.originator_id, event.originator_version,
-                                 event.timestamp, agency, sub, full(escort, fit), None, prev)
+                                 event.timestamp, agency, sub, data, None, prev, committed)
         return digest(content)
 
-    # Against the event's own hash (what used to cross), the guess recovers the withheld fields.
+    # Against the event's own hash (what used to cross), the guess recovers the withheld fields
+    # for whoever holds the salts (they never leave the node, and erasure destroys them).
     hits = [c for c in candidates if as_event(*c, event.prev_hash) == event.hash]
     assert hits == [(event.actor, event.data["medical_escort"], event.data["fit_to_travel"])]
     # Against what crosses now, no candidate matches, whichever way it is hashed.

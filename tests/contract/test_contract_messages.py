@@ -143,7 +143,7 @@ def test_every_cross_border_step_has_a_schema() -> None:
         "caregiver-confirmed", "travel-document-issued", "reception-arranged",
         "transport-planned", "transport-cancelled", "departure-confirmed", "arrival-confirmed",
         "shelter-admitted", "shelter-left", "reintegration-plan-agreed", "service-delivered",
-        "follow-up-recorded", "case-closed", "case-reopened", "milestone",
+        "follow-up-recorded", "case-closed", "case-reopened", "case-erased", "milestone",
         "return-hold-changed", "transit-incident-recorded",
     }  # fmt: skip
     assert set(REGISTRY.message_types()) == expected

@@ -14,7 +14,7 @@ from events.steps import STEPS
 from services.contract.codec import sent_digests
 from services.network.demo_cases import Move, repatriation
 from tests.harness.http_nodes import XA, XB, Pair, kafka_pair, open_case, play
-from tests.harness.walks import PRIVATE_BEFORE, declined_after_override
+from tests.harness.walks import PRIVATE_BEFORE, declined_after_override, erased_after_decline
 
 
 def with_private_steps(moves: list[Move]) -> list[Move]:
@@ -40,6 +40,8 @@ def test_every_step_endpoint_of_a_repatriation(nodes: Pair) -> None:
 
     second = open_case(nodes)
     played += play(nodes, second, declined_after_override().moves)
+    third = open_case(nodes)
+    played += play(nodes, third, erased_after_decline().moves)
 
     assert set(played) == {path for path, step in STEPS.items() if not step.automatic}
     assert nodes.xa.state(case_id)["status"] == nodes.xb.state(case_id)["status"] == "follow_up"

@@ -40,6 +40,13 @@ def held_after_transport(today: date, receiving: str = RECEIVING) -> Walk:
                                Move(R, "asylum-claim-closure", {"outcome": "withdrawn"})])
 
 
+def erased_after_decline(receiving: str = RECEIVING) -> Walk:
+    """A declined referral whose personal data the referring supervisor then erases."""
+    walk = declined_after_override(receiving)
+    return Walk(walk.opening, [*walk.moves, Move(Side.REFERRING, "erasure",
+                                                 {"reason": "subject-request"}, supervisor=True)])
+
+
 # The steps that never leave the referring agency, placed where a caseworker records them.
 PRIVATE_BEFORE = {
     "referral": [Move(Side.REFERRING, "asylum-claim", {"lodged_on": "2025-02-20"}),

@@ -1,0 +1,86 @@
+"""Storing events with their personal fields sealed under the case's own key.
+
+What is stored of a case event: everything as before, except that the values of its
+personal fields and their salts (events.event.CaseEvent.commitments names the fields)
+leave `data` and travel as one AES-GCM ciphertext under the case's key, bound to the
+case and version. Read back with the key, the event is whole again; once the key is
+destroyed each personal field reads as `ERASED` and the salts are gone, while the
+commitments, which the chain hashes, stay. The node's cipher then encrypts the whole,
+as it encrypts every event.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from base64 import b64decode, b64encode
+from typing import Any, cast
+from uuid import UUID
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, StoredEvent
+
+from events.chain import ERASED
+from events.event import CaseEvent
+from services.erasure.keys import CaseKeys
+
+SEALED = "sealed_personal"  # the stored attribute that holds the ciphertext
+NONCE_BYTES = 12
+
+
+class PersonalDataErased(Exception):
+    """Personal data was to be written for a case whose key is destroyed."""
+
+
+class PersonalDataMapper(Mapper[UUID]):
+    keys: CaseKeys
+
+    @classmethod
+    def around(cls, mapper: Mapper[UUID], keys: CaseKeys) -> PersonalDataMapper:
+        sealing = cls(mapper.transcoder, mapper.compressor, mapper.cipher)
+        sealing.keys = keys
+        return sealing
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        if not isinstance(domain_event, CaseEvent) or not domain_event.salts:
+            return super().to_stored_event(domain_event)
+        event = domain_event
+        key = self.keys.key(event.originator_id, create=True)
+        if key is None:
+            raise PersonalDataErased(f"case {event.originator_id} was erased")
+        salts = event.salts
+        assert salts is not None
+        state = dict(vars(event))
+        state["data"] = {k: v for k, v in event.data.items() if k not in salts}
+        state["salts"] = None
+        personal = {"data": {k: event.data[k] for k in salts}, "salts": salts}
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = AESGCM(key).encrypt(nonce, json.dumps(personal).encode(), _bound(event))
+        state[SEALED] = b64encode(nonce + sealed).decode()
+        stored: Any = object.__new__(type(event))
+        object.__setattr__(stored, "__dict__", state)
+        return super().to_stored_event(stored)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        event = super().to_domain_event(stored_event)
+        state = cast(dict[str, Any], vars(event))
+        if SEALED not in state:
+            return event
+        sealed = b64decode(state.pop(SEALED))
+        key = self.keys.key(cast(UUID, event.originator_id))
+        commitments = state.get("commitments") or {}
+        if key is None:
+            state["data"] = {**state["data"], **{name: ERASED for name in commitments}}
+            return event
+        plain = AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
+                                    _bound(cast(CaseEvent, event)))
+        personal = json.loads(plain)
+        state["data"] = {**state["data"], **personal["data"]}
+        state["salts"] = personal["salts"]
+        return event
+
+
+def _bound(event: CaseEvent) -> bytes:
+    """What the ciphertext is bound to: it opens only as this version of this case."""
+    return f"{event.originator_id}/{event.originator_version}".encode()
