@@ -23,7 +23,7 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from events.case import Case, CaseEvent
-from events.chain import GENESIS, digest
+from events.chain import ERASED, GENESIS, digest
 from events.progress import status
 from events.steps import BY_EVENT, CaseOpened
 from events.steps.opening import IDENTITY_FIELDS
@@ -107,7 +107,9 @@ def shared_payload(case_at_event: Case, event: CaseEvent) -> dict[str, Any]:
     ):
         # The referral is where the identity crosses, taken from the case as it stands.
         data["person"] = copy.deepcopy(person)
-    return data
+    # An event sent after its case was erased (the relay was behind) carries nothing erased.
+    return {k: v for k, v in data.items()
+            if not (v == ERASED and k in (event.commitments or {}))}
 
 
 def written_version(kind: str, payload: dict[str, Any]) -> int:
