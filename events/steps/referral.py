@@ -38,8 +38,8 @@ class Justification(Body):
 class ReferralSent(CaseEvent):
     def change(self, case: Case) -> None:
         case.state.referred_at = self.timestamp
-        if "person" in self.data:  # the identity the referring agency was allowed to share
-            case.state.person = self.data["person"]
+        if isinstance(self.data.get("person"), dict):  # the identity it was allowed to share
+            case.state.person = self.data["person"]  # (a string once erased)
 
 
 class RiskToLifeOverrideRecorded(CaseEvent):

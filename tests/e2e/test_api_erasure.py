@@ -1,0 +1,128 @@
+"""Erasure over HTTP between two nodes: `POST /v1/cases/{id}/erasure` by a supervisor with
+a ground. Afterwards the canary name is in no answer, no export and no byte of either
+node's data directory; both chains verify; the partner erased its copy too."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from uuid import UUID
+
+from events.chain import ERASED
+from events.values import Side
+from services.cli.audit import export, verify
+from services.network.demo_cases import Move
+from tests.harness.builders import CANARY
+from tests.harness.http_nodes import Pair, open_case, play
+
+R, C = Side.REFERRING, Side.RECEIVING
+PERSON = {"given_names": "Maria Elena", "family_name": CANARY, "date_of_birth": "1994-03-12",
+          "sex": "female", "nationality": "XB", "languages": ["ro"]}
+MOVES = [
+    Move(R, "consent", {"scopes": ["refer", "share_identity", "share_health", "return",
+                                   "monitoring"], "language": "ro", "interpreter": True,
+                        "given_by": "person"}),
+    Move(R, "referral", {"note": f"{CANARY} asks to travel with her sister."}),
+    Move(C, "acknowledgement", {"contact": {"name": "Desk", "email": "d@xb.example"},
+                                "deputy": {"name": "Deputy", "email": "e@xb.example"}}),
+    Move(R, "identity-verification-request", {"note": f"{CANARY}, born in the capital."}),
+]
+
+
+def answers(nodes: Pair, case_id: str) -> str:
+    """Every answer a caseworker and a supervisor of either node get about the case."""
+    texts = []
+    for http in (nodes.xa, nodes.xb):
+        for role in ("caseworker", "supervisor"):
+            for path in (f"/v1/cases/{case_id}", f"/v1/cases/{case_id}/timeline", "/v1/cases"):
+                response = http.get(path, role)
+                assert response.status_code == 200, response.text
+                texts.append(response.text)
+    return "\n".join(texts)
+
+
+def files_holding(root: Path, word: str | bytes) -> list[Path]:
+    """Every file under `root` whose bytes hold `word` (SQLite journals and WAL included)."""
+    needle = word.encode() if isinstance(word, str) else word
+    return [path for path in root.rglob("*") if path.is_file() and needle in path.read_bytes()]
+
+
+def wrapped_key(data_dir: Path, case_id: str) -> bytes:
+    """The case's key as the node keeps it (encrypted under the node's key)."""
+    with sqlite3.connect(data_dir / "events.keys.sqlite") as db:
+        row = db.execute("SELECT wrapped_key FROM homeward_case_keys WHERE case_id = ?",
+                         (case_id,)).fetchone()
+    assert row is not None and row[0] is not None
+    return bytes(row[0])
+
+
+def test_erasure_asks_a_supervisor_and_a_ground(nodes: Pair) -> None:
+    case_id = open_case(nodes, person=PERSON)
+    refused = nodes.xa.step(case_id, "erasure", {"reason": "subject-request"})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert nodes.xa.step(case_id, "erasure", {}, "supervisor").status_code == 422
+    assert nodes.xa.step(case_id, "erasure", {"reason": "because"}, "supervisor").status_code == 422
+    assert nodes.xa.state(case_id)["version"] == 1
+    assert nodes.xa.state(case_id)["person"]["family_name"] == CANARY
+
+
+def test_after_erasure_no_answer_export_or_file_holds_the_name_and_both_chains_verify(
+    nodes: Pair, tmp_path: Path,
+) -> None:
+    case_id = open_case(nodes, person=PERSON)
+    play(nodes, case_id, MOVES)
+    assert nodes.xb.state(case_id)["person"]["family_name"] == CANARY  # it crossed
+    assert CANARY in answers(nodes, case_id)
+    # The node's files are encrypted under the node's key, so the name is in none of them
+    # even now; what erasure must leave nowhere is the case's key, which opens the name.
+    wrapped = {side: wrapped_key(tmp_path / side, case_id) for side in ("xa", "xb")}
+    for side, key in wrapped.items():
+        assert files_holding(tmp_path / side, key) == [tmp_path / side / "events.keys.sqlite"]
+    assert files_holding(tmp_path, CANARY) == []
+
+    erased = nodes.xa.step(case_id, "erasure", {"reason": "subject-request"}, "supervisor")
+    assert erased.status_code == 200, erased.text
+    nodes.sync()
+
+    assert CANARY not in answers(nodes, case_id)
+    for http in (nodes.xa, nodes.xb):
+        assert http.state(case_id)["person"] is None
+        timeline = http.timeline(case_id, "supervisor")
+        assert timeline[-1]["type"] == "CaseErased" and timeline[-1]["data"] == {
+            "reason": "subject-request"}
+        assert timeline[-1]["recorded_by"] == "XA-NRM"
+        referral = next(e for e in timeline if e["type"] == "ReferralSent")
+        assert referral["data"]["note"] == ERASED
+    at_xb = nodes.xb.timeline(case_id, "supervisor")
+    assert next(e for e in at_xb if e["type"] == "ReferralSent")["data"]["person"] == ERASED
+    assert nodes.xa.timeline(case_id, "supervisor")[0]["data"]["person"] == ERASED
+
+    for http in (nodes.xa, nodes.xb):
+        app = http.node.app
+        assert verify(app, [UUID(case_id)]) == 0
+        for fmt in ("json", "html"):
+            out = tmp_path / f"{http.agency}.{fmt}"
+            assert export(app, UUID(case_id), fmt, out, personal=True) == 0
+            assert CANARY not in out.read_text() and ERASED in out.read_text()
+        for runner in http.node.read_models.runners:
+            runner.rebuild()
+    assert CANARY not in answers(nodes, case_id)  # read models rebuilt after the erasure
+
+    for side, key in wrapped.items():  # free pages and journals included, before closing
+        assert files_holding(tmp_path / side, key) == []
+    nodes.close()
+    assert files_holding(tmp_path, CANARY) == []
+    for side, key in wrapped.items():
+        assert files_holding(tmp_path / side, key) == []
+
+
+def test_a_step_after_erasure_is_refused_with_its_rule(nodes: Pair) -> None:
+    case_id = open_case(nodes, person=PERSON)
+    play(nodes, case_id, MOVES[:1])
+    assert nodes.xa.step(case_id, "erasure", {"reason": "retention-ended"},
+                         "supervisor").status_code == 200
+    again = nodes.xa.step(case_id, "referral", {"note": CANARY})
+    assert again.status_code == 409 and again.json()["rule"] == "sequence"
+    assert nodes.xa.step(case_id, "erasure", {"reason": "retention-ended"},
+                         "supervisor").json()["rule"] == "sequence"
