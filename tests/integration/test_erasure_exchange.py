@@ -1,0 +1,53 @@
+"""Erasure over a real broker: the erasure request leaves sealed and signed like every
+other message, and the partner destroys its own key of the case."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from events.chain import ERASED
+from events.values import Actor, Role
+from services.network.demo_cases import PERSON, repatriation
+from tests.harness.exchange_nodes import Node, open_case, pair, play, wait_until
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture
+def nodes(tmp_path: Path, kafka_bootstrap: str) -> Iterator[tuple[Node, Node]]:
+    a, b = pair(tmp_path, kafka_bootstrap)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_the_partner_erases_its_copy_when_the_erasure_request_arrives(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    for node in nodes:
+        node.start_inbox()
+        node.start_relay()
+    story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
+    case_id = open_case(a, b, story.opening)
+    play(nodes, story.moves[:6], case_id)  # consent ... acceptance: the identity crossed
+    assert b.app.case(case_id).state.person == PERSON
+
+    supervisor = Actor(a.agency, "supervisor", frozenset({Role.CASEWORKER, Role.SUPERVISOR}))
+    a.app.record(case_id, "erasure", {"reason": "subject-request"}, supervisor)
+
+    wait_until(lambda: b.app.case(case_id).state.erased, timeout=10)
+    assert b.app.keys.erased(case_id)
+    received = b.app.timeline(case_id)
+    assert received[-1].type == "CaseErased" and received[-1].recorded_by == a.agency
+    referral = next(e for e in received if e.type == "ReferralSent")
+    assert referral.data["person"] == ERASED
+    assert PERSON["family_name"] not in json.dumps([e.data for e in received])
+    assert a.app.verify(case_id) == [] and b.app.verify(case_id) == []
+    assert a.inbox is not None and b.inbox is not None
+    assert (a.inbox.dead, b.inbox.dead) == (0, 0)
