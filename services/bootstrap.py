@@ -1,8 +1,8 @@
 """The composition root: an agency node or the monitor node, built from its settings.
 
-Only this module chooses the concrete parts: the event store and the read store the
-settings name (SQLite or PostgreSQL), the gap barrier that goes with the store, the
-API's own tables, the token verifier, the Kafka clients, the clock. Each is a
+Only this module chooses the concrete parts: the event store, the per-case key table
+and the read store the settings name (SQLite or PostgreSQL), the gap barrier that goes
+with the store, the API's own tables, the token verifier, the Kafka clients, the clock. Each is a
 parameter with the production default, so tests and benchmarks build nodes here with
 fakes or test settings.
 """
@@ -22,8 +22,9 @@ from services.api.auth import TokenVerifier
 from services.api.idempotency import SidecarIdempotency
 from services.api.node import MonitorNode, Node
 from services.api.sidecar import PostgresSidecar, Sidecar, SQLiteSidecar
-from services.application import Homeward
+from services.application import Homeward, KeysFor
 from services.clock import Clock, SystemClock
+from services.erasure.keys import case_keys_for
 from services.exchange import topics
 from services.exchange.directory import DirectoryFile, directory_path
 from services.exchange.exchange import Exchange
@@ -76,9 +77,11 @@ def postgres_store_exists(url: str, schema: str) -> bool:
     return row is not None and row[0] is not None
 
 
-def application(settings: Settings, clock: Clock | None = None) -> Homeward:
-    """The case store the settings name (its cipher key checked), as the application."""
-    return Homeward(persistence_env(settings), clock or SystemClock())
+def application(settings: Settings, clock: Clock | None = None,
+                keys_for: KeysFor = case_keys_for) -> Homeward:
+    """The case store the settings name (its cipher key checked), as the application,
+    with each case's key in the key table beside that store."""
+    return Homeward(persistence_env(settings), clock or SystemClock(), keys_for)
 
 
 def read_store_for(env: Mapping[str, str]) -> ReadStore:
