@@ -68,6 +68,9 @@ class Homeward(Application[UUID]):
         # another process (a replica) is settled by the version check and a retry.
         self._case_locks: dict[UUID, threading.RLock] = {}
         self._locks_lock = threading.Lock()
+        # What else holds traces of a case's personal data, told of its erasure (the API's
+        # idempotency records): called once the key is destroyed.
+        self.on_erasure: list[Callable[[UUID], None]] = []
 
     def serialised(self, case_id: UUID) -> threading.RLock:
         with self._locks_lock:
@@ -194,6 +197,8 @@ class Homeward(Application[UUID]):
             # The key goes first: a crash before the event is saved leaves the data erased
             # and the step to record again, never the step recorded and the data readable.
             self.keys.destroy(case.id, erasure.timestamp)
+            for forget in self.on_erasure:
+                forget(case.id)
         try:
             self.save(case)
         except IntegrityError:

@@ -180,7 +180,9 @@ def build_node(
     if exchange is None and settings.kafka_bootstrap:
         exchange = kafka_exchange(app, settings.agency, settings.home, settings.kafka_bootstrap,
                                   settings.directory, settings.kafka_client())
-    node = Node(settings, clock, app, tokens or token_verifier(settings), SidecarIdempotency(db),
+    replays = SidecarIdempotency(db)
+    app.on_erasure.append(replays.forget_case)
+    node = Node(settings, clock, app, tokens or token_verifier(settings), replays,
                 AccessLog(db, app.mapper.cipher), models, tables=db, exchange=exchange)
     node.checks["store"] = app.recorder.max_notification_id
     return node

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Protocol
+from uuid import UUID
 
 from services.api.sidecar import Sidecar
 
 # A reservation left by a request that died mid-way is taken over after this long.
 STALE = timedelta(minutes=5)
+ERASED_FINGERPRINT = "erased"  # matches no request: hashes are hex
 
 
 @dataclass(frozen=True)
@@ -90,3 +92,11 @@ class SidecarIdempotency:
     def abandon(self, scope: str, key: str) -> None:
         self.db.run(f"DELETE FROM {self.t} WHERE scope = ? AND key = ? AND status IS NULL",
                     (scope, key))
+
+    def forget_case(self, case_id: UUID) -> None:
+        """After an erasure: a request's fingerprint is an unsalted hash of its body (a
+        person's name and date of birth, for an opening), so each answer about the case
+        keeps its response (id, version, status) but loses it. A retry with such a key is
+        then refused as another request's, never run twice."""
+        self.db.run(f"UPDATE {self.t} SET fingerprint = ? WHERE body LIKE ?",
+                    (ERASED_FINGERPRINT, f"%{case_id}%"))

@@ -43,6 +43,7 @@ class SQLiteSidecar:
         self._lock = threading.Lock()  # one writer at a time; reads are short too
         # One connection, kept, as on PostgreSQL: every read of a case writes the access log.
         self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self._conn.execute("PRAGMA secure_delete = ON")  # what erasure overwrites is gone
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> Result:
         with self._lock, self._conn:  # commits, or rolls back on error

@@ -13,7 +13,7 @@ from events.values import Side
 from services.cli.audit import export, verify
 from services.network.demo_cases import Move
 from tests.harness.builders import CANARY
-from tests.harness.http_nodes import Pair, open_case, play
+from tests.harness.http_nodes import Pair, open_case, opening, play
 
 R, C = Side.REFERRING, Side.RECEIVING
 PERSON = {"given_names": "Maria Elena", "family_name": CANARY, "date_of_birth": "1994-03-12",
@@ -126,3 +126,31 @@ def test_a_step_after_erasure_is_refused_with_its_rule(nodes: Pair) -> None:
     assert again.status_code == 409 and again.json()["rule"] == "sequence"
     assert nodes.xa.step(case_id, "erasure", {"reason": "retention-ended"},
                          "supervisor").json()["rule"] == "sequence"
+
+
+def test_erasure_leaves_no_hash_of_the_opening_in_the_idempotency_records(
+    nodes: Pair, tmp_path: Path,
+) -> None:
+    body = opening(person=PERSON)
+    first = nodes.xa.post("/v1/cases", body, **{"Idempotency-Key": "open-1"})
+    assert first.status_code == 201
+    case_id = first.json()["id"]
+
+    def fingerprints() -> list[str]:
+        with sqlite3.connect(tmp_path / "xa" / "api.sqlite") as db:
+            return [row[0] for row in db.execute("SELECT fingerprint FROM homeward_idempotency")]
+
+    [fingerprint] = fingerprints()  # an unsalted hash of a body that names the person
+    assert files_holding(tmp_path / "xa", fingerprint) == [tmp_path / "xa" / "api.sqlite"]
+    replay = nodes.xa.post("/v1/cases", body, **{"Idempotency-Key": "open-1"})
+    assert replay.status_code == 201 and replay.json()["id"] == case_id
+
+    erased = nodes.xa.step(case_id, "erasure", {"reason": "subject-request"}, "supervisor",
+                           **{"Idempotency-Key": "erase-1"})
+    assert erased.status_code == 200
+
+    assert fingerprint not in fingerprints()
+    assert files_holding(tmp_path / "xa", fingerprint) == []
+    retry = nodes.xa.post("/v1/cases", body, **{"Idempotency-Key": "open-1"})
+    assert retry.status_code == 422  # refused, never a second case
+    assert nodes.xa.get("/v1/cases").json()["total"] == 1
