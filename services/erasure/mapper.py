@@ -33,6 +33,10 @@ class PersonalDataErased(Exception):
     """Personal data was to be written for a case whose key is destroyed."""
 
 
+class MissingCaseKey(Exception):
+    """A case's key is neither there nor erased: the key table was lost, not the data."""
+
+
 class PersonalDataMapper(Mapper[UUID]):
     keys: CaseKeys
 
@@ -68,9 +72,13 @@ class PersonalDataMapper(Mapper[UUID]):
         if SEALED not in state:
             return event
         sealed = b64decode(state.pop(SEALED))
-        key = self.keys.key(cast(UUID, event.originator_id))
+        case_id = cast(UUID, event.originator_id)
+        key = self.keys.key(case_id)
         commitments = state.get("commitments") or {}
         if key is None:
+            if not self.keys.erased(case_id):
+                raise MissingCaseKey(f"case {case_id} has sealed personal data but no key row: "
+                                     "was the store restored without its key table?")
             state["data"] = {**state["data"], **{name: ERASED for name in commitments}}
             return event
         plain = AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],

@@ -22,6 +22,7 @@ from events.steps import OpenCase
 from events.values import Actor
 from services.application import Homeward
 from services.clock import FixedClock
+from services.erasure.mapper import MissingCaseKey
 from tests.harness.builders import ANNA, CANARY, SARA, T0, opening
 
 KEY = AESCipher.create_key(num_bytes=32)
@@ -135,3 +136,17 @@ def test_a_refused_erasure_destroys_no_key(store_env: dict[str, str]) -> None:
                    Actor("XC-NRM", "someone", SARA.roles))
     assert not app.keys.erased(case_id)
     assert node(store_env).timeline(case_id)[0].data["person"]["family_name"] == CANARY
+
+
+def test_a_store_without_its_key_table_says_so_rather_than_reading_as_erased(
+    tmp_path: Path,
+) -> None:
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+           "SQLITE_DBNAME": str(tmp_path / "events.sqlite"),
+           "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": KEY}
+    app = node(env)
+    case_id = a_case(app)
+    app.close()
+    (tmp_path / "events.keys.sqlite").unlink()  # restored from a backup without it
+    with pytest.raises(MissingCaseKey):
+        node(env).timeline(case_id)
