@@ -205,7 +205,7 @@ class Case(Aggregate):
 
     def _trigger(
         self, event_class: type[CaseEvent], data: Mapping[str, Any], actor: Actor,
-        at: datetime, received: Received | None, personal: tuple[str, ...],
+        at: datetime, received: Received | None, personal: tuple[str, ...] = (),
     ) -> None:
         self.trigger_event(
             event_class,
