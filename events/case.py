@@ -47,6 +47,17 @@ class Transport:
 
 
 @dataclass
+class Proceeding:
+    """A legal proceeding the person takes part in, and whether they were told of its news."""
+
+    role: str
+    stage: str | None = None
+    next_hearing_on: date | None = None
+    open: bool = True
+    uninformed_since: datetime | None = None  # an update the person was not yet told of
+
+
+@dataclass
 class CaseState:
     """Everything the rules and the status need, derived from the events."""
 
@@ -54,6 +65,12 @@ class CaseState:
     referring: str = ""
     receiving: str = ""
     minor: bool = False
+    urgent: bool = False
+    age_assessment: str | None = None  # disputed, minor, adult
+    guardian_appointed: bool = False
+    incapacity_found: bool = False
+    reflection_ends: date | None = None
+    early_return_requested: bool = False  # by the person, within the reflection period
     person: dict[str, Any] | None = None
     consent: set[Scope] = field(default_factory=set)
     override: bool = False
@@ -74,6 +91,11 @@ class CaseState:
     caregiver_confirmed: bool = False
     proceedings_open: bool = False
     proceedings_cleared: bool = False
+    proceedings: dict[str, Proceeding] = field(default_factory=dict)
+    legal_assistance_from: date | None = None
+    compensation: str | None = None  # claimed, awarded, refused
+    stay_decided_on: date | None = None
+    residence_permit: str | None = None  # applied, granted, refused
     travel_document_until: date | None = None
     reception_from: date | None = None
     transport: Transport | None = None

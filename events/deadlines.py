@@ -6,7 +6,7 @@ Nothing here reads the time: `now` is always passed in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
@@ -26,10 +26,15 @@ def later(at: datetime, delta: timedelta) -> datetime:
 
 
 class Deadlines(BaseModel):
-    """Per corridor; the defaults come from RIAT and the TRM SOPs."""
+    """Per corridor; the defaults come from RIAT and the TRM SOPs. An urgent case is
+    acknowledged and decided on its own, shorter profile."""
 
     acknowledge: timedelta = timedelta(days=2)
     decide: timedelta = timedelta(days=7)
+    urgent_acknowledge: timedelta = timedelta(hours=4)
+    urgent_decide: timedelta = timedelta(hours=24)
+    reflection_period: timedelta = timedelta(days=30)
+    inform_person: timedelta = timedelta(days=14)
     verify_identity: timedelta = timedelta(days=30)
     confirm_arrival: timedelta = timedelta(hours=12)
     reintegration_plan: timedelta = timedelta(days=30)
@@ -55,8 +60,10 @@ def clocks(case: Case, deadlines: Deadlines | None = None) -> list[Clock]:
         out.append(Clock(name, Side.RECEIVING, later(start, delta), met))
 
     if s.referred_at is not None:
-        clock("acknowledge referral", s.referred_at, d.acknowledge, s.acknowledged_at is not None)
-        clock("accept or decline", s.referred_at, d.decide,
+        acknowledge, decide = ((d.urgent_acknowledge, d.urgent_decide) if s.urgent
+                               else (d.acknowledge, d.decide))
+        clock("acknowledge referral", s.referred_at, acknowledge, s.acknowledged_at is not None)
+        clock("accept or decline", s.referred_at, decide,
               s.accepted_at is not None or s.declined_at is not None)
     if s.identity_requested_at is not None:
         clock("verify identity", s.identity_requested_at, d.verify_identity,
@@ -70,9 +77,19 @@ def clocks(case: Case, deadlines: Deadlines | None = None) -> list[Clock]:
         for month in d.follow_up_months:
             clock(f"follow-up month {month}", s.arrived_at, month * MONTH,
                   month in s.follow_up_months)
+    for reference, proceeding in sorted(s.proceedings.items()):
+        if proceeding.uninformed_since is not None:  # news the person was not yet told of
+            out.append(Clock(f"inform the person: proceeding {reference}", Side.REFERRING,
+                             later(proceeding.uninformed_since, d.inform_person), False))
     if s.closed:
         return [c for c in out if c.met]
     return out
+
+
+def reflection_ends(case: Case, now: datetime) -> date | None:
+    """The last day of a running reflection and recovery period (None once it is over)."""
+    ends = case.state.reflection_ends
+    return ends if ends is not None and now.date() < ends else None
 
 
 def overdue(case: Case, now: datetime, deadlines: Deadlines | None = None) -> list[Clock]:

@@ -51,6 +51,9 @@ def blocking(case: Case, now: datetime) -> list[Blocker]:
         items = []
         if s.asylum_open:
             items.append(Blocker("asylum-guard", Side.REFERRING, "the open asylum claim to close"))
+        if s.minor and not s.guardian_appointed and not case.consented(Scope.REFER):
+            items.append(Blocker("minor-safeguards", Side.REFERRING,
+                                 "a guardian, who consents for the child"))
         if not case.consented(Scope.REFER) and not s.override:
             items.append(Blocker("consent-required", Side.REFERRING, "consent to refer"))
         return items or [Blocker("sequence", Side.REFERRING, "the referral")]
@@ -67,6 +70,8 @@ def blocking(case: Case, now: datetime) -> list[Blocker]:
     if current is Status.IN_TRANSIT:
         return [Blocker("sequence", Side.RECEIVING, "confirmation of arrival")]
     if current in (Status.ARRIVED, Status.ACCEPTED):
+        if s.stay_decided_on is not None:
+            return []  # the person stays: help at home is given when asked for, nothing is owed
         return [Blocker("sequence", Side.RECEIVING, "the reintegration plan")]
     if current is Status.ON_HOLD:
         return hold_items(case, now)
@@ -83,3 +88,19 @@ def hold_items(case: Case, now: datetime) -> list[Blocker]:
                         f"escalation: incident in transit ({s.incident.replace('_', ' ')}); "
                         "confirm arrival or cancel the transport")]
     return gate(case, now)
+
+
+def legal_matters(case: Case) -> list[str]:
+    """The person's open legal matters: proceedings, legal assistance, a compensation claim."""
+    s, out = case.state, []
+    for reference, p in sorted(s.proceedings.items()):
+        if p.open:
+            out.append(f"proceeding {reference} ({p.role}"
+                       + (f", {p.stage}" if p.stage else "")
+                       + (f", next hearing {p.next_hearing_on}" if p.next_hearing_on else "")
+                       + ")")
+    if s.legal_assistance_from is not None:
+        out.append(f"legal assistance from {s.legal_assistance_from}")
+    if s.compensation == "claimed":
+        out.append("compensation claim pending")
+    return out

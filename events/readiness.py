@@ -99,6 +99,21 @@ def _best_interests(case: Case, now: datetime, trip: Trip) -> list[str]:
     return []
 
 
+def _reflection(case: Case, now: datetime, trip: Trip) -> list[str]:
+    ends = case.state.reflection_ends  # known to the referring agency only
+    if ends is None or now.date() >= ends or case.state.early_return_requested:
+        return []
+    return [f"the end of the reflection period on {ends}, "
+            "or the person's own request to return earlier"]
+
+
+def _guardian(case: Case, now: datetime, trip: Trip) -> list[str]:
+    # A disputed age recorded after planning makes the person a minor: the return holds.
+    if case.state.minor and not case.state.guardian_appointed:
+        return ["a guardian for the child"]
+    return []
+
+
 def _caregiver(case: Case, now: datetime, trip: Trip) -> list[str]:
     if case.state.minor and not case.state.caregiver_confirmed:
         return ["a confirmed caregiver"]
@@ -140,10 +155,12 @@ RETURN_PRECONDITIONS: list[Precondition] = [
                  _partner_hold),
     Precondition("return consent and decision", "return-consent-required", Side.REFERRING,
                  _return_consent),
+    Precondition("reflection period", "reflection-period", Side.REFERRING, _reflection),
     Precondition("referring risk assessment", "risk-assessment-required", Side.REFERRING,
                  _risk(Side.REFERRING)),
     Precondition("receiving risk assessment", "risk-assessment-required", Side.RECEIVING,
                  _risk(Side.RECEIVING)),
+    Precondition("guardian of the minor", "minor-safeguards", Side.REFERRING, _guardian),
     Precondition("best interests of the minor", "minor-safeguards", Side.REFERRING,
                  _best_interests),
     Precondition("minor's caregiver", "minor-safeguards", Side.RECEIVING, _caregiver),

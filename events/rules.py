@@ -84,6 +84,19 @@ class FitToTravel(RuleViolation):
     code = "fit-to-travel"
 
 
+class ReflectionPeriod(RuleViolation):
+    code = "reflection-period"
+
+
+class InvalidField(ValueError):
+    """A body that is well-formed but contradicts the case (the minor flag and the date of
+    birth, a language the person does not speak without an interpreter): 422 naming it."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field, self.detail = field, detail
+
+
 RULES: dict[str, type[RuleViolation]] = {
     cls.code: cls
     for cls in (
@@ -103,5 +116,6 @@ RULES: dict[str, type[RuleViolation]] = {
         ClosureJustified,
         RiskDowngradeJustified,
         FitToTravel,
+        ReflectionPeriod,
     )
 }

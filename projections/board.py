@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from events.case import CaseEvent
-from events.deadlines import Deadlines, overdue
-from events.progress import blocking, status
+from events.deadlines import Deadlines, overdue, reflection_ends
+from events.progress import blocking, legal_matters, status
 from events.steps import CaseOpened
 from events.values import Status
 from projections.case_state import advance, decode_state, encode_state, shell
@@ -90,6 +90,9 @@ class BoardEntry:
     updated_at: str
     blocking: list[Item] = field(default_factory=list)
     overdue: list[OverdueClock] = field(default_factory=list)
+    urgent: bool = False
+    legal_matters: list[str] = field(default_factory=list)
+    reflection_period_ends: str | None = None  # while the period runs
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,14 +114,20 @@ def entry(doc: Doc, now: datetime, deadlines_for: DeadlinesFor = default_deadlin
         blocking=[Item(b.rule, case.agency(b.owed_by), b.detail) for b in blocking(case, now)],
         overdue=[OverdueClock(c.name, case.agency(c.owed_by), c.due_at.isoformat())
                  for c in overdue(case, now, limits)],
+        urgent=case.state.urgent, legal_matters=legal_matters(case),
+        reflection_period_ends=_iso(reflection_ends(case, now)),
     )
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 def board_view(
     docs: Iterable[Doc], filters: BoardFilters, now: datetime,
     deadlines_for: DeadlinesFor = default_deadlines,
 ) -> BoardPage:
-    """The board at `now`: most recently changed cases first."""
+    """The board at `now`: urgent cases first, then the most recently changed."""
     chosen = [
         e for e in (entry(d, now, deadlines_for) for d in docs
                     if filters.partner is None or d["partner"] == filters.partner)
@@ -126,4 +135,5 @@ def board_view(
         and (filters.overdue is None or bool(e.overdue) == filters.overdue)
     ]
     chosen.sort(key=lambda e: (e.updated_at, e.id), reverse=True)
+    chosen.sort(key=lambda e: not e.urgent)  # stable: recency holds within each group
     return BoardPage(chosen[filters.offset:filters.offset + filters.limit], len(chosen))

@@ -20,6 +20,7 @@ from eventsourcing.utils import get_topic
 
 from events.audit import Break, verify_chain
 from events.case import Case, CaseEvent
+from events.deadlines import Deadlines
 from events.step import Step
 from events.steps import BY_MESSAGE_TYPE, STEPS, CaseOpened, OpenCase, open_case, open_received
 from events.steps.erasure import CaseErased
@@ -86,8 +87,10 @@ class Homeward(Application[UUID]):
         super().close()
         self.keys.close()
 
-    def open_case(self, body: OpenCase, actor: Actor) -> Case:
-        case = open_case(body, actor, self.clock.now())
+    def open_case(self, body: OpenCase, actor: Actor, deadlines: Deadlines | None = None) -> Case:
+        """Open a case on its corridor's deadlines (the reflection period's length)."""
+        reflection = (deadlines or Deadlines()).reflection_period
+        case = open_case(body, actor, self.clock.now(), reflection)
         try:
             self.save(case)
         except IntegrityError:

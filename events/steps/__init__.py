@@ -10,12 +10,15 @@ from events.steps import (
     consent,
     documents,
     erasure,
+    guardianship,
     hold,
     identity,
+    justice,
     referral,
     reintegration,
     return_,
     risk,
+    stay,
     transit,
     transport,
 )
@@ -24,8 +27,8 @@ from events.values import Actor, Kind
 
 STEPS: dict[str, Step] = {
     step.path: step
-    for module in (consent, asylum, hold, referral, identity, risk, return_, documents,
-                   transport, transit, reintegration, closure, erasure)
+    for module in (guardianship, consent, asylum, hold, referral, identity, risk, return_,
+                   justice, stay, documents, transport, transit, reintegration, closure, erasure)
     for step in module.STEPS
 }
 

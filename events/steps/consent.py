@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
 
 from events.case import Case, CaseEvent
+from events.rules import ConsentRequired, InvalidField, MinorSafeguards
 from events.step import Body, Owner, Step
-from events.values import Kind, Scope
+from events.values import Actor, Kind, Scope
 
 
 class Consent(Body):
@@ -16,6 +18,7 @@ class Consent(Body):
     language: str = Field(min_length=2, max_length=35)
     interpreter: bool
     given_by: Literal["person", "guardian"]
+    child_views_heard: bool | None = None  # a child's consent needs it true
 
 
 class ConsentWithdrawal(Body):
@@ -45,9 +48,31 @@ class ConsentWithdrawn(CaseEvent):
             s.on_hold = True
             s.return_decision_ok = False  # consent given again needs a new decision
 
+def check_consent(case: Case, body: Consent, actor: Actor, at: datetime) -> None:
+    check_language(case, body)
+    s = case.state
+    if s.minor:
+        if body.given_by != "guardian":
+            raise MinorSafeguards("a child's consent is given by the guardian")
+        if not s.guardian_appointed:
+            raise MinorSafeguards("a child's consent needs a guardian recorded first")
+        if body.child_views_heard is not True:
+            raise MinorSafeguards("a child's consent needs the child's views heard")
+    elif body.given_by == "guardian" and not s.incapacity_found:
+        raise ConsentRequired("a guardian consents for an adult only after a capacity "
+                              "assessment found incapacity")
+
+
+def check_language(case: Case, body: Consent) -> None:
+    """Consent explained in a language the person does not speak needs an interpreter."""
+    spoken = {lang.lower() for lang in (case.state.person or {}).get("languages", [])}
+    if body.language.lower() not in spoken and not body.interpreter:
+        raise InvalidField("interpreter", f"the person does not speak {body.language!r}: "
+                                          "consent in it needs an interpreter")
+
 
 STEPS = [
-    Step("consent", ConsentRecorded, Owner.REFERRING, Consent),
+    Step("consent", ConsentRecorded, Owner.REFERRING, Consent, check_consent),
     # Why a person withdrew (e.g. to seek a residence permit) is not the country of origin's
     # business: the reason stays with the agency that heard it.
     Step("consent-withdrawal", ConsentWithdrawn, Owner.REFERRING, ConsentWithdrawal,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
@@ -10,11 +10,15 @@ from eventsourcing.domain import Aggregate
 from pydantic import Field
 
 from events.case import Case, CaseEvent
-from events.rules import DataMinimisation, StepOwner
+from events.rules import DataMinimisation, InvalidField, StepOwner
 from events.step import Body
 from events.values import AGENCY_CODE, Actor, Kind, Received, Scope
 
 IDENTITY_FIELDS = ("person", "reason")
+# Worked out at opening from the corridor's reflection period; the partner learns the start only.
+LOCAL_FIELDS = ("reflection_period_end",)
+REFLECTION_PERIOD = timedelta(days=30)
+ADULT_AGE = 18
 
 
 class Person(Body):
@@ -31,7 +35,7 @@ class OpenCase(Body):
     kind: Kind
     receiving_agency: str = Field(pattern=AGENCY_CODE.pattern)
     person: Person
-    minor: bool
+    minor: bool | None = None  # derived from the date of birth; if given, it must agree
     identification: Literal["formal", "presumed"]
     reason: str = Field(min_length=1, max_length=4000)
     urgency: Literal["routine", "urgent"]
@@ -45,15 +49,36 @@ class CaseOpened(CaseEvent, Aggregate.Created):
         s.referring = d["referring_agency"]
         s.receiving = d["receiving_agency"]
         s.minor = bool(d["minor"])
+        s.urgent = d["urgency"] == "urgent"
         person = d.get("person")
         s.person = person if isinstance(person, dict) else None  # a string once erased
+        if "reflection_period_end" in d:
+            s.reflection_ends = date.fromisoformat(d["reflection_period_end"])
 
 
-def open_case(body: OpenCase, actor: Actor, at: datetime) -> Case:
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def is_minor(body: OpenCase, at: datetime) -> bool:
+    """A child is anyone under 18 on the day the case is opened; the flag cannot say otherwise."""
+    minor = age_on(body.person.date_of_birth, at.date()) < ADULT_AGE
+    if body.minor is not None and body.minor != minor:
+        raise InvalidField("minor", f"the date of birth makes the person "
+                                    f"{'a minor' if minor else 'an adult'} on {at.date()}")
+    return minor
+
+
+def open_case(body: OpenCase, actor: Actor, at: datetime,
+              reflection: timedelta = REFLECTION_PERIOD) -> Case:
+    """Open a case; `reflection` is the corridor's length of the reflection period."""
     if body.receiving_agency == actor.agency:
         raise StepOwner("a case is opened with a partner agency, not with oneself")
     data = body.model_dump(mode="json", exclude={"id"}, exclude_none=True)
+    data["minor"] = is_minor(body, at)
     data["referring_agency"] = actor.agency
+    if body.reflection_period_start is not None:
+        data["reflection_period_end"] = (body.reflection_period_start + reflection).isoformat()
     return Case.opened(CaseOpened, body.id or uuid4(), data, actor, at, personal=IDENTITY_FIELDS)
 
 
@@ -61,10 +86,11 @@ def open_received(case_id: UUID, payload: dict[str, Any], received: Received, at
     """The partner's case-opened message starts this agency's stream of the case."""
     if payload.get("referring_agency") != received.sender:
         raise StepOwner(f"only the referring agency opens a case, not {received.sender}")
-    if "person" in payload or "reason" in payload:
+    if any(name in payload for name in IDENTITY_FIELDS + LOCAL_FIELDS):
         # Consent always follows the opening, so nothing personal may come with it.
         raise DataMinimisation(
-            f"a case opening carries no personal data; identity needs {Scope.SHARE_IDENTITY.value}"
+            "a case opening carries no personal data and nothing kept local; identity "
+            f"needs {Scope.SHARE_IDENTITY.value}"
         )
     actor = Actor(agency=received.sender, sub=received.sender)
     return Case.opened(CaseOpened, case_id, payload, actor, at, received)

@@ -1,4 +1,5 @@
-"""Steps 9-11: the return decision, the safeguards for minors, and legal proceedings."""
+"""Steps 9-10: the return decision, after the reflection period, and the safeguards for
+minors. An urgent case's referring agency prepares its side before the partner accepts."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ from pydantic import Field
 
 from events.case import Case, CaseEvent
 from events.readiness import acceptance_blockers
-from events.rules import AcceptanceRequired, MinorSafeguards, Sequence
+from events.rules import AcceptanceRequired, MinorSafeguards, ReflectionPeriod
 from events.step import Body, Owner, Step
 from events.steps.asylum import check_return_not_barred
-from events.steps.hold import tell_partner_of_hold
 from events.values import Actor, Scope
 
 
@@ -20,6 +20,7 @@ class ReturnDecision(Body):
     voluntary: bool
     informed: bool
     options_explained: list[Literal["stay", "residence_permit", "third_country"]]
+    early_return_requested: bool | None = None  # the person's own request, within the period
 
 
 class BestInterests(Body):
@@ -36,18 +37,10 @@ class CaregiverConfirmation(Body):
     caregiver: Caregiver
 
 
-class LegalProceeding(Body):
-    reference: str = Field(min_length=1, max_length=200)
-    role: Literal["witness", "party"]
-
-
-class Clearance(Body):
-    kind: Literal["clearance", "remote_testimony"]
-
-
 class ReturnDecisionRecorded(CaseEvent):
     def change(self, case: Case) -> None:
         case.state.return_decision_ok = bool(self.data["voluntary"] and self.data["informed"])
+        case.state.early_return_requested = bool(self.data.get("early_return_requested"))
         case.state.return_steps += 1
 
 
@@ -63,51 +56,49 @@ class CaregiverConfirmed(CaseEvent):
         case.state.return_steps += 1
 
 
-class LegalProceedingLinked(CaseEvent):
-    def change(self, case: Case) -> None:
-        case.state.proceedings_open = True
-        case.state.proceedings_cleared = False
-
-
-class ProceedingsClearanceGiven(CaseEvent):
-    def change(self, case: Case) -> None:
-        case.state.proceedings_cleared = True
-        case.state.return_steps += 1
-
-
 def check_accepted(case: Case, body: Body, actor: Actor, at: datetime) -> None:
     """acceptance-required: no return step before the receiving agency accepted."""
     for blocker in acceptance_blockers(case):
         raise AcceptanceRequired(f"waiting on {case.agency(blocker.owed_by)}: {blocker.detail}")
 
 
-def check_decision(case: Case, body: ReturnDecision, actor: Actor, at: datetime) -> None:
-    check_accepted(case, body, actor, at)
+def check_prepared(case: Case, body: Body, actor: Actor, at: datetime) -> None:
+    """acceptance-required, except that in an urgent case the referring agency records its
+    own return preparations before the partner accepts, so no day is lost."""
+    if not case.state.urgent:
+        check_accepted(case, body, actor, at)
+
+
+def check_return_decision(case: Case, body: ReturnDecision, actor: Actor, at: datetime) -> None:
+    check_prepared(case, body, actor, at)
     check_return_not_barred(case)
+    ends = case.state.reflection_ends
+    if ends is not None and at.date() < ends and not body.early_return_requested:
+        raise ReflectionPeriod(f"the reflection and recovery period runs until {ends}; a return "
+                               "decision before then needs the person's own request "
+                               "(early_return_requested)")
 
 
-def check_minor(case: Case, body: Body, actor: Actor, at: datetime) -> None:
-    check_accepted(case, body, actor, at)
+def check_is_minor(case: Case) -> None:
     if not case.state.minor:
         raise MinorSafeguards("best-interests and caregiver steps are for minors")
 
 
-def check_linked(case: Case, body: Clearance, actor: Actor, at: datetime) -> None:
+def check_best_interests(case: Case, body: BestInterests, actor: Actor, at: datetime) -> None:
+    check_prepared(case, body, actor, at)
+    check_is_minor(case)
+
+
+def check_minor(case: Case, body: Body, actor: Actor, at: datetime) -> None:
     check_accepted(case, body, actor, at)
-    if not case.state.proceedings_open:
-        raise Sequence("no legal proceeding is linked to this case")
+    check_is_minor(case)
 
 
 STEPS = [
     Step("return-decision", ReturnDecisionRecorded, Owner.REFERRING, ReturnDecision,
-         check_decision, repatriation_only=True),
+         check_return_decision, repatriation_only=True),
     Step("best-interests-determination", BestInterestsDetermined, Owner.REFERRING, BestInterests,
-         check_minor, repatriation_only=True),
+         check_best_interests, repatriation_only=True),
     Step("caregiver-confirmation", CaregiverConfirmed, Owner.RECEIVING, CaregiverConfirmation,
          check_minor, repatriation_only=True, protected={Scope.SHARE_IDENTITY: ("caregiver",)}),
-    # A person may be a witness before any referral is accepted: linking is no return step.
-    Step("legal-proceeding", LegalProceedingLinked, Owner.REFERRING, LegalProceeding,
-         repatriation_only=True, shared=False, then=tell_partner_of_hold),
-    Step("proceedings-clearance", ProceedingsClearanceGiven, Owner.REFERRING, Clearance,
-         check_linked, repatriation_only=True, shared=False, then=tell_partner_of_hold),
 ]

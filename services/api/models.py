@@ -3,7 +3,7 @@ step's `Step.body`.)"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -53,6 +53,9 @@ class CaseView(BaseModel):
     blocking: list[Blocking]
     clocks: list[ClockView]
     overdue: list[ClockView]
+    urgent: bool = False
+    legal_matters: list[str] = []  # the referring agency's: proceedings, legal aid, compensation
+    reflection_period_ends: date | None = None  # while the reflection period runs
     as_of: datetime
     person: dict[str, Any] | None = None  # only for the agency's caseworkers and supervisors
 
@@ -86,6 +89,9 @@ class CaseSummary(BaseModel):
     updated_at: datetime | None
     blocking: list[Blocking]
     overdue: list[ClockView]
+    urgent: bool = False
+    legal_matters: list[str] = []
+    reflection_period_ends: date | None = None
 
 
 class Board(BaseModel):

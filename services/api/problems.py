@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from events.rules import RuleViolation, StepOwner
+from events.rules import InvalidField, RuleViolation, StepOwner
 from events.step import InTheFuture
 from services.api.auth import Unauthorized
 from services.application import CaseNotFound, UnknownStep, VersionMismatch
@@ -83,6 +83,12 @@ async def _rule(request: Request, error: Exception) -> JSONResponse:
     return problem(status, error.detail, slug=error.code, rule=error.code)
 
 
+async def _contradicts(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, InvalidField)
+    return problem(422, "the request contradicts the case", slug="invalid",
+                   errors=[{"field": error.field, "message": error.detail}])
+
+
 async def _not_found(request: Request, error: Exception) -> JSONResponse:
     return problem(404, "no such case visible to this agency", slug="not-found")
 
@@ -130,7 +136,8 @@ async def _bug(request: Request, error: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     handlers = {
-        Problem: _problem, RuleViolation: _rule, CaseNotFound: _not_found,
+        Problem: _problem, RuleViolation: _rule, InvalidField: _contradicts,
+        CaseNotFound: _not_found,
         UnknownStep: _unknown_step, VersionMismatch: _version, Unauthorized: _unauthorized,
         RequestValidationError: _invalid, ValidationError: _invalid, HTTPException: _http,
         InTheFuture: _future,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from events.case import Case, CaseEvent
-from events.deadlines import Clock, Deadlines, clocks
-from events.progress import blocking, status
+from events.deadlines import Clock, Deadlines, clocks, reflection_ends
+from events.progress import blocking, legal_matters, status
 from events.values import Side
 from projections.timeline import entry
 from services.api.models import (
@@ -56,7 +56,9 @@ def case_view(case: Case, agency: str, now: datetime, deadlines: Deadlines,
         on_hold=s.on_hold, closed=s.closed, closure_reason=s.closure_reason,
         referred_at=s.referred_at, accepted_at=s.accepted_at, departed_at=s.departed_at,
         arrived_at=s.arrived_at, blocking=blocking_items(case, now), clocks=all_clocks,
-        overdue=[c for c in all_clocks if c.overdue], as_of=now,
+        overdue=[c for c in all_clocks if c.overdue], urgent=s.urgent,
+        legal_matters=legal_matters(case), reflection_period_ends=reflection_ends(case, now),
+        as_of=now,
         person=s.person if with_person else None,
     )
 
@@ -68,6 +70,8 @@ def summary(case: Case, agency: str, now: datetime, deadlines: Deadlines) -> Cas
         side=side_of(case, agency), partner=partner(case, agency), updated_at=case.last_at,
         blocking=blocking_items(case, now),
         overdue=[c for c in clock_views(case, now, deadlines) if c.overdue],
+        urgent=s.urgent, legal_matters=legal_matters(case),
+        reflection_period_ends=reflection_ends(case, now),
     )
 
 

@@ -26,7 +26,7 @@ from events.case import Case, CaseEvent
 from events.chain import ERASED, GENESIS, digest
 from events.progress import status
 from events.steps import BY_EVENT, CaseOpened
-from events.steps.opening import IDENTITY_FIELDS
+from events.steps.opening import IDENTITY_FIELDS, LOCAL_FIELDS
 from events.steps.referral import ReferralSent
 from events.values import Received, Scope
 from services.contract.registry import (
@@ -89,11 +89,11 @@ def shared_payload(case_at_event: Case, event: CaseEvent) -> dict[str, Any]:
     data = copy.deepcopy(event.data)
     if isinstance(event, CaseOpened):
         # Consent always comes after the opening: the opening never carries identity.
-        for name in IDENTITY_FIELDS:
+        for name in IDENTITY_FIELDS + LOCAL_FIELDS:
             data.pop(name, None)
         return data
     step = BY_EVENT[type(event)]
-    for name in step.local_only:
+    for name in step.local_only:  # a withdrawal's reason, a stay's basis: they never cross
         data.pop(name, None)
     if step.for_partner is not None:
         data = step.for_partner(data)

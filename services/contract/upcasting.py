@@ -32,9 +32,19 @@ def _milestone_v1_to_v2(payload: Payload) -> Payload:
     return dict(payload)
 
 
+def _unchanged(payload: Payload) -> Payload:
+    # The next version only adds an optional field (a child's views heard; an early return
+    # requested) or milestone names, which an older sender never knew of: its message is
+    # valid as it is.
+    return dict(payload)
+
+
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("transport-planned", 1): _transport_planned_v1_to_v2,
     ("milestone", 1): _milestone_v1_to_v2,
+    ("milestone", 2): _unchanged,
+    ("consent-recorded", 1): _unchanged,
+    ("return-decision-recorded", 1): _unchanged,
 }
 
 

@@ -18,11 +18,14 @@ ALL_SCOPES = ["refer", "share_identity", "share_health", "return", "monitoring"]
 PERSON = {
     "given_names": "Amina Grace",
     "family_name": "Okafor",
-    "date_of_birth": "2010-07-14",
+    "date_of_birth": "1994-02-11",
     "sex": "female",
     "nationality": "NG",
     "languages": ["en", "yo"],
 }
+CHILD = {**PERSON, "given_names": "Amina", "date_of_birth": "2016-07-14"}  # a minor until 2034
+GUARDIAN = {"name": "Ioana Marin", "authority": "XA family court"}
+FOR_CHILDREN = {"guardian", "best-interests-determination", "caregiver-confirmation"}
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def opening(receiving: str = RECEIVING, minor: bool = True) -> dict[str, Any]:
     return {
         "kind": "repatriation",
         "receiving_agency": receiving,
-        "person": PERSON,
+        "person": CHILD if minor else PERSON,
         "minor": minor,
         "identification": "formal",
         "reason": "Identified at a labour inspection; wishes to return home.",
@@ -58,20 +61,25 @@ def _at(day: date, hour: int) -> str:
 
 
 def repatriation(
-    today: date, scopes: list[str] | None = None, receiving: str = RECEIVING
+    today: date, scopes: list[str] | None = None, receiving: str = RECEIVING,
+    minor: bool = False,
 ) -> Walk:
-    """A minor's whole return, with a cancelled transport, an incident in transit, a closure
-    and a reopening. The journey was yesterday: what a step says happened is never in the
-    future of the clock that records it."""
+    """A whole return, with a cancelled transport, an incident in transit, a closure and a
+    reopening. A child's (`minor`) adds the guardian, who consents once the child was heard,
+    the best-interests determination and the caregiver. The journey was yesterday: what a
+    step says happened is never in the future of the clock that records it."""
     R, C = Side.REFERRING, Side.RECEIVING
     leave, until = today - timedelta(days=1), (today + timedelta(days=200)).isoformat()
     transport = {"mode": "air", "route": "XA-City to XB-City", "departure_at": _at(leave, 9),
                  "arrival_at": _at(leave, 15), "escort": "Agency escort",
                  "medical_escort": True, "fit_to_travel": True}
     contact = {"name": "Desk officer", "email": "desk@xb.example"}
+    by_guardian = {"given_by": "guardian", "child_views_heard": True}
     moves = [
+        Move(R, "guardian", GUARDIAN),
         Move(R, "consent", {"scopes": scopes or ALL_SCOPES, "language": "en",
-                            "interpreter": True, "given_by": "guardian"}),
+                            "interpreter": True,
+                            **(by_guardian if minor else {"given_by": "person"})}),
         Move(R, "referral", {"note": "Wishes to return before the school year."}),
         Move(C, "acknowledgement", {"contact": contact, "deputy": contact}),
         Move(R, "identity-verification-request", {"note": "Born in the capital district."}),
@@ -109,4 +117,6 @@ def repatriation(
     ]
     if "share_identity" not in (scopes or ALL_SCOPES):  # verifying identity would share it
         moves = [m for m in moves if not m.path.startswith("identity-verification")]
-    return Walk(opening(receiving), moves)
+    if not minor:
+        moves = [m for m in moves if m.path not in FOR_CHILDREN]
+    return Walk(opening(receiving, minor), moves)

@@ -12,12 +12,11 @@ import httpx
 from rich.progress import Progress
 
 from events.values import Side
-from services.network.demo_cases import Move, opening, repatriation
+from services.network.demo_cases import Move, repatriation
 from services.network.members import Member
 
 # How far each demo case gets: referred, accepted, ready to travel, in transit, home.
 STAGES = ["referral", "acceptance", "reception", "departure", "follow-up"]
-MINORS_ONLY = {"best-interests-determination", "caregiver-confirmation"}
 
 
 def seed(xa: Member, xb: Member, count: int, patience: float = 30.0) -> None:
@@ -25,17 +24,16 @@ def seed(xa: Member, xb: Member, count: int, patience: float = 30.0) -> None:
         Side.REFERRING: _client(xa, "caseworker"),
         Side.RECEIVING: _client(xb, "caseworker"),
     }
-    story = repatriation(datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
     with Progress() as progress:
         task = progress.add_task("seeding demo cases", total=count)
         for i in range(count):
             minor = i % 3 == 0
-            body = {**opening(minor=minor), "id": str(uuid.uuid4())}
+            story = repatriation(today, minor=minor)
+            body = {**story.opening, "id": str(uuid.uuid4())}
             clients[Side.REFERRING].post("/v1/cases", json=body).raise_for_status()
             last = [m.path for m in story.moves].index(STAGES[i % len(STAGES)])
             for move in story.moves[: last + 1]:
-                if not minor and move.path in MINORS_ONLY:
-                    continue
                 _record(clients[move.side], body["id"], move, patience)
             progress.advance(task)
     for client in clients.values():

@@ -145,12 +145,14 @@ def test_every_cross_border_step_has_a_schema() -> None:
         "shelter-admitted", "shelter-left", "reintegration-plan-agreed", "service-delivered",
         "follow-up-recorded", "case-closed", "case-reopened", "case-erased", "milestone",
         "return-hold-changed", "transit-incident-recorded",
+        "age-assessed", "guardian-appointed", "stay-decided",
     }  # fmt: skip
     assert set(REGISTRY.message_types()) == expected
     # Asylum and legal proceedings never leave the referring agency.
     milestones = REGISTRY.schema("milestone", 1)["properties"]["milestone"]["enum"]
     assert set(milestones) == expected - {"milestone", "return-hold-changed",
-                                          "transit-incident-recorded", "case-erased"}
+                                          "transit-incident-recorded", "case-erased",
+                                          "age-assessed", "guardian-appointed", "stay-decided"}
     latest = REGISTRY.schema("milestone", REGISTRY.latest("milestone"))
     assert set(latest["properties"]["milestone"]["enum"]) == expected - {"milestone"}
 

@@ -38,7 +38,7 @@ def test_no_generated_request_gives_a_500(tmp_path: Path) -> None:
         found = operations(http)
         # open and board, a case, its timeline, the steps, hand-offs, audit, operations,
         # and the forms' schemas and a case's open steps
-        assert len(found) == 2 + 1 + 1 + 32 + 1 + 1 + 3 + 2
+        assert len(found) == 2 + 1 + 1 + 42 + 1 + 1 + 3 + 2
         calls = [check(operation, case_id, http) for operation in found]
         assert sum(calls) >= len(found) * EXAMPLES // 2  # generated and sent, not skipped
     finally:

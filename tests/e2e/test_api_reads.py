@@ -95,7 +95,7 @@ def test_the_board_filters_and_pages(nodes: Pair) -> None:
 
 
 def test_handoffs_list_persons_in_transit_and_overdue_arrivals(nodes: Pair) -> None:
-    story = repatriation(nodes.clock.now().date())
+    story = repatriation(nodes.clock.now().date(), minor=True)
     case_id = open_case(nodes, minor=True)
     departure = [m.path for m in story.moves].index("departure")
     play(nodes, case_id, story.moves[:departure + 1])

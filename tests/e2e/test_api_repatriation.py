@@ -11,10 +11,16 @@ from uuid import UUID
 import pytest
 
 from events.steps import STEPS
+from events.values import Side
 from services.contract.codec import sent_digests
 from services.network.demo_cases import Move, repatriation
 from tests.harness.http_nodes import XA, XB, Pair, kafka_pair, open_case, play
-from tests.harness.walks import PRIVATE_BEFORE, declined_after_override, erased_after_decline
+from tests.harness.walks import (
+    PRIVATE_BEFORE,
+    declined_after_override,
+    erased_after_decline,
+    stayed,
+)
 
 
 def with_private_steps(moves: list[Move]) -> list[Move]:
@@ -26,12 +32,25 @@ def with_private_steps(moves: list[Move]) -> list[Move]:
     return out
 
 
+JUSTICE = [Move(Side.REFERRING, path, body) for path, body in [
+    ("residence-permit", {"applied_on": "2025-03-01", "outcome": "granted",
+                          "decided_on": "2025-03-03"}),
+    ("legal-assistance", {"provider": "Legal aid clinic", "from_date": "2025-03-03"}),
+    ("proceeding-update", {"reference": "CR-2025-118", "stage": "trial",
+                           "next_hearing_on": "2025-04-01", "person_informed": True}),
+    ("proceeding-closure", {"reference": "CR-2025-118", "outcome": "conviction",
+                            "person_informed": True}),
+    ("compensation-claim", {"filed_on": "2025-03-03", "amount": "1500.00", "currency": "EUR"}),
+    ("compensation-decision", {"decided_on": "2025-03-04", "awarded": True}),
+]]
+
+
 def received(timeline: list[dict[str, Any]], sender: str) -> list[str]:
     return [e["type"] for e in timeline if e["recorded_by"] == sender and e["message_id"]]
 
 
 def test_every_step_endpoint_of_a_repatriation(nodes: Pair) -> None:
-    story = repatriation(nodes.clock.now().date())
+    story = repatriation(nodes.clock.now().date(), minor=True)
     response = nodes.xa.post("/v1/cases", story.opening)
     assert response.status_code == 201
     case_id = response.json()["id"]
@@ -42,6 +61,12 @@ def test_every_step_endpoint_of_a_repatriation(nodes: Pair) -> None:
     played += play(nodes, second, declined_after_override().moves)
     third = open_case(nodes)
     played += play(nodes, third, erased_after_decline().moves)
+    stays = stayed(nodes.clock.now().date())
+    fourth = nodes.xa.post("/v1/cases", stays.opening).json()["id"]
+    played += play(nodes, fourth, with_private_steps(stays.moves) + JUSTICE)
+    fifth = open_case(nodes)
+    played += play(nodes, fifth, [Move(Side.REFERRING, "capacity-assessment",
+                                       {"assessed_on": "2025-03-03", "incapacity_found": True})])
 
     assert set(played) == {path for path, step in STEPS.items() if not step.automatic}
     assert nodes.xa.state(case_id)["status"] == nodes.xb.state(case_id)["status"] == "follow_up"

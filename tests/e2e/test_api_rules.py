@@ -26,9 +26,10 @@ class Refusal:
     role: str = "caseworker"
 
 
-def moves(p: Pair, *, scopes: list[str] | None = None, **bodies: dict[str, Any]) -> list[Move]:
+def moves(p: Pair, *, scopes: list[str] | None = None, minor: bool = False,
+          **bodies: dict[str, Any]) -> list[Move]:
     """The repatriation story, each named step's body changed as given."""
-    story = repatriation(p.clock.now().date(), scopes)
+    story = repatriation(p.clock.now().date(), scopes, minor=minor)
     return [replace(m, body={**m.body, **bodies.get(m.path.replace("-", "_"), {})})
             for m in story.moves]
 
@@ -46,7 +47,7 @@ def minor_case(p: Pair) -> str:
 
 
 def ready(p: Pair, story: list[Move], *, proceedings: bool = False) -> str:
-    case_id = minor_case(p)
+    case_id = minor_case(p) if "caregiver-confirmation" in [m.path for m in story] else open_case(p)
     extra = PRIVATE_BEFORE["referral"][2:] if proceedings else []
     play(p, case_id, extra + until(story, "transport"))
     return case_id
@@ -99,7 +100,7 @@ def risk_assessment_required(p: Pair) -> Refusal:
 def minor_safeguards(p: Pair) -> Refusal:
     case_id = open_case(p)  # an adult
     play(p, case_id, until(moves(p), "risk-assessment"))
-    body = body_of(moves(p), "best-interests-determination")
+    body = body_of(moves(p, minor=True), "best-interests-determination")
     return Refusal(p.xa, case_id, "best-interests-determination", body)
 
 
@@ -143,12 +144,19 @@ def fit_to_travel(p: Pair) -> Refusal:
     return Refusal(p.xa, ready(p, story), "transport", body)
 
 
+def reflection_period(p: Pair) -> Refusal:
+    case_id = open_case(p, reflection_period_start=p.clock.now().date().isoformat())
+    story = moves(p)
+    play(p, case_id, until(story, "return-decision"))
+    return Refusal(p.xa, case_id, "return-decision", body_of(story, "return-decision"))
+
+
 def sequence(p: Pair) -> Refusal:
     return Refusal(p.xa, open_case(p), "reopening", {"reason": "Nothing to reopen."})
 
 
 def closure_justified(p: Pair) -> Refusal:
-    case_id = minor_case(p)
+    case_id = open_case(p)
     play(p, case_id, until(moves(p), "shelter-admission"))
     return Refusal(p.xb, case_id, "closure", {"reason": "completed"})
 
@@ -164,6 +172,7 @@ REFUSALS: dict[str, Callable[[Pair], Refusal]] = {
     "consent-withdrawal-halts": consent_withdrawal_halts, "sequence": sequence,
     "closure-justified": closure_justified,
     "risk-downgrade-justified": risk_downgrade_justified, "fit-to-travel": fit_to_travel,
+    "reflection-period": reflection_period,
 }
 
 

@@ -32,7 +32,7 @@ def opening(kind: str = "repatriation", minor: bool = False, *, with_id: bool = 
     return {
         **({"id": str(uuid4())} if with_id else {}), "kind": kind, "receiving_agency": XB,
         "person": {"given_names": "Maria Elena", "family_name": CANARY,
-                   "date_of_birth": "2008-05-01" if minor else "1994-03-12", "sex": "female",
+                   "date_of_birth": "2012-05-01" if minor else "1994-03-12", "sex": "female",
                    "nationality": "XB", "languages": ["ro", "en"]},
         "minor": minor, "identification": "formal", "reason": "identified during a labour inspection",
         "urgency": "routine", **extra,
@@ -47,6 +47,20 @@ def bodies(at: datetime) -> dict[str, dict[str, Any]]:
         "consent": {"scopes": ["refer", "share_identity", "share_health", "return", "monitoring"],
                     "language": "ro", "interpreter": True, "given_by": "person"},
         "consent-withdrawal": {"scopes": ["return"], "reason": "changed her mind"},
+        "guardian": {"name": "Ioana Marin", "authority": "XA family court"},
+        "age-assessment": {"assessed_on": str(day), "outcome": "disputed"},
+        "capacity-assessment": {"assessed_on": str(day), "incapacity_found": True},
+        "stay-decision": {"decided_on": str(day), "basis": "residence_permit"},
+        "residence-permit": {"applied_on": str(day), "outcome": "pending"},
+        "proceeding-update": {"reference": "CR-2026-1187", "stage": "trial",
+                              "next_hearing_on": str(day + timedelta(days=20)),
+                              "person_informed": True},
+        "proceeding-closure": {"reference": "CR-2026-1187", "outcome": "conviction",
+                               "person_informed": True},
+        "legal-assistance": {"provider": "Legal aid clinic", "from_date": str(day)},
+        "compensation-claim": {"filed_on": str(day), "amount": "5000.00", "currency": "EUR"},
+        "compensation-decision": {"decided_on": str(day), "awarded": True, "amount": "3000.00",
+                                  "currency": "EUR"},
         "asylum-claim": {"lodged_on": str(day)},
         "asylum-claim-closure": {"outcome": "refused"},
         "referral": {"note": "please assist with return"},
@@ -112,7 +126,13 @@ class Story:
         self.xb: Case | None = None
         self.outbox: list[tuple[Case, CaseEvent]] = []  # XA events the partner has not seen yet
         self.sequence = {XA: 0, XB: 0}
-        self.backlog: list[CaseEvent] = [self.xa.pending_events[0]]  # type: ignore[list-item]
+        opened: CaseEvent = self.xa.pending_events[0]  # type: ignore[assignment]
+        # XA's shared events before the referral, minimised as they happened.
+        self.backlog = [(opened, shared_payload(self.xa, opened))]
+        if self.xa.state.minor:  # a child consents through a guardian, having been heard
+            self.bodies["consent"] = {**self.bodies["consent"], "given_by": "guardian",
+                                      "child_views_heard": True}
+            self.step(XA, "guardian")
 
     def stream(self, agency: str) -> Case:
         case = self.xa if agency == XA else self.xb
@@ -138,20 +158,20 @@ class Story:
         step = BY_EVENT[type(event)]
         if not step.shared:
             return
+        data = shared_payload(self.stream(agency), event)
         if agency == XA and self.xb is None:
-            self.backlog.append(event)
+            self.backlog.append((event, data))
             if path_of(event) != "referral":
                 return
-            for earlier in self.backlog:
-                self._deliver(XA, earlier)
+            for earlier, its_data in self.backlog:
+                self._deliver(XA, earlier, its_data)
             return
-        self._deliver(agency, event)
+        self._deliver(agency, event, data)
 
-    def _deliver(self, sender: str, event: CaseEvent) -> None:
+    def _deliver(self, sender: str, event: CaseEvent, data: dict[str, Any]) -> None:
         """What the relay and inbox do, without the broker: minimise, then record."""
         self.sequence[sender] += 1
         received = Received(sender, str(uuid4()), event.hash, self.sequence[sender])
-        data = shared_payload(self.stream(sender), event)
         if event.type == "CaseOpened":
             self.xb = open_received(event.originator_id, data, received, self.at)
             return

@@ -19,13 +19,21 @@ class Desk:
         self.clock = clock or FixedClock(T0)
         self.app = Homeward(env, self.clock)
         self.sequence: dict[UUID, int] = {}
+        self.children: set[UUID] = set()
 
     def open(self, **fields: Any) -> UUID:
-        return self.app.open_case(OpenCase.model_validate(opening(**fields)), ANNA).id
+        case_id = self.app.open_case(OpenCase.model_validate(opening(**fields)), ANNA).id
+        if self.app.case(case_id).state.minor:  # a child consents through a guardian
+            self.children.add(case_id)
+            self.step(case_id, "guardian")
+        return case_id
 
     def step(self, case_id: UUID, path: str, by: str | None = None, **changes: Any) -> None:
         step = STEPS[path]
         body = {**bodies(T0)[path], **changes}
+        if path == "consent" and case_id in self.children:
+            body = {**bodies(T0)[path], "given_by": "guardian", "child_views_heard": True,
+                    **changes}
         agency = by or self._owner(case_id, step.owner)
         if agency == XA:
             # Recorded once it happened (a departure), then the desk's clock is as it was.

@@ -1,13 +1,22 @@
 """Walks through whole cases for the tests, beside the demo's repatriation
-(services/network/demo_cases.py): who acts for a move, a declined referral, and the
-steps that never leave the referring agency."""
+(services/network/demo_cases.py): who acts for a move, a declined referral, a person who
+stays, and the steps that never leave the referring agency."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from events.values import Actor, Role, Side
-from services.network.demo_cases import RECEIVING, REFERRING, Move, Walk, opening, repatriation
+from services.network.demo_cases import (
+    ALL_SCOPES,
+    GUARDIAN,
+    RECEIVING,
+    REFERRING,
+    Move,
+    Walk,
+    opening,
+    repatriation,
+)
 
 
 def actor(move: Move, referring: str = REFERRING, receiving: str = RECEIVING) -> Actor:
@@ -55,3 +64,26 @@ PRIVATE_BEFORE = {
                       {"reference": "CR-2025-118", "role": "witness"})],
     "transport": [Move(Side.REFERRING, "proceedings-clearance", {"kind": "remote_testimony"})],
 }
+
+
+def stayed(today: date, receiving: str = RECEIVING) -> Walk:
+    """A young person whose age is disputed (so treated as a child) chooses to stay; the
+    case goes on as a referral, and the partner helps at home years later. (Only shared
+    steps: the residence permit and the stay's basis never leave the referring agency.)"""
+    R, C = Side.REFERRING, Side.RECEIVING
+    contact = {"name": "Desk officer", "email": "desk@xb.example"}
+    later = today + timedelta(days=730)
+    start = {**opening(receiving, minor=False), "reflection_period_start": today.isoformat()}
+    return Walk(start, [
+        Move(R, "age-assessment", {"assessed_on": today.isoformat(), "outcome": "disputed"}),
+        Move(R, "guardian", GUARDIAN),
+        Move(R, "consent", {"scopes": ALL_SCOPES, "language": "yo", "interpreter": True,
+                            "given_by": "guardian", "child_views_heard": True}),
+        Move(R, "referral", {"note": "Family tracing and documents."}),
+        Move(C, "acknowledgement", {"contact": contact, "deputy": contact}),
+        Move(C, "acceptance", {"note": "Accepted."}),
+        Move(R, "stay-decision", {"decided_on": today.isoformat(), "basis": "asylum"}),
+        Move(C, "reintegration-plan", {"services": ["family", "vocational"]}),
+        Move(C, "service", {"service": "vocational", "delivered_on": later.isoformat(),
+                            "provider": "NGO at home"}),
+    ])

@@ -200,13 +200,13 @@ def test_a_broker_outage_delays_the_partner_but_loses_nothing(tmp_path: Path) ->
         for node in (a, b):
             node.start_inbox()
             node.start_relay()
-        story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
+        story = repatriation(datetime.now(UTC).date(), receiving=b.agency, minor=True)
         case_id = open_case(a, b, story.opening)
-        assert story.moves[5].path == "acceptance"
-        play((a, b), story.moves[:6], case_id)
+        assert story.moves[6].path == "acceptance"  # after the guardian, consent, ...
+        play((a, b), story.moves[:7], case_id)
 
         broker.stop()
-        during = [m for m in story.moves[6:11] if m.side is Side.REFERRING]
+        during = [m for m in story.moves[7:12] if m.side is Side.REFERRING]
         for move in during:  # the referring agency keeps working without the broker
             a.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
         time.sleep(1.0)

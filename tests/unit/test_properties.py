@@ -21,19 +21,22 @@ from events.case import Case, CaseEvent
 from events.rules import RuleViolation
 from events.steps import BY_EVENT, STEPS
 from events.values import Kind, RiskLevel, Scope, Side
-from tests.harness.builders import ANNA, BEA, BORIS, REPATRIATION, SARA, XA, XB, Story
+from tests.harness.builders import ANNA, BEA, BORIS, REPATRIATION, SARA, T0, XA, XB, Story
 
 VARIANTS: dict[str, list[dict[str, Any]]] = {
     "risk-assessment": [{}, {"level": "high", "safety_plan": None}, {"level": "critical"},
                         {"level": "high"}, {"level": "low", "justification": "threat gone"},
                         {"valid_until": "2026-11-08"}],
-    "return-decision": [{}, {"voluntary": False}],
+    "return-decision": [{}, {"voluntary": False}, {"early_return_requested": True}],
     "asylum-claim-closure": [{}, {"outcome": "granted"}],
     "transport": [{}, {"fit_to_travel": False}],
     "transit-incident": [{}, {"kind": "missing"}, {"kind": "not_arrived"}],
     "reception": [{}, {"from_date": "2026-11-30"}],
     "best-interests-determination": [{}, {"in_favour_of_return": False}],
-    "consent": [{}, {"scopes": ["refer"]}, {"scopes": ["return"]}],
+    "consent": [{}, {"scopes": ["refer"]}, {"scopes": ["return"]}, {"given_by": "guardian"},
+                {"given_by": "person", "child_views_heard": None}],
+    "age-assessment": [{}, {"outcome": "adult"}],
+    "capacity-assessment": [{}, {"incapacity_found": False}],
     "consent-withdrawal": [{}, {"scopes": ["refer", "share_identity"]}],
     "closure": [{}, {"reason": "lost_contact", "justification": "unreachable for 90 days"},
                 {"reason": "protection_granted"}, {"reason": "other"}],
@@ -59,11 +62,14 @@ REACHED: list[int] = []
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kind=st.sampled_from(["repatriation", "referral"]), minor=st.booleans(),
+       urgency=st.sampled_from(["routine", "urgent"]), reflection=st.booleans(),
        script=commands)
 def test_random_commands_never_break_a_rule(
-    kind: str, minor: bool, script: list[tuple[str, str, int, bool] | None]
+    kind: str, minor: bool, urgency: str, reflection: bool,
+    script: list[tuple[str, str, int, bool] | None]
 ) -> None:
-    story = Story(kind=kind, minor=minor)
+    period = {"reflection_period_start": str(T0.date())} if reflection else {}
+    story = Story(kind=kind, minor=minor, urgency=urgency, **period)
     happy = iter(REPATRIATION)
     for command in script:
         agency, path, variant, senior = command or (*next(happy, (XA, "consent")), 0, False)
@@ -105,8 +111,19 @@ def assert_allowed(before: Case, event: CaseEvent) -> None:
         assert (Scope.REFER in s.consent or s.override) and not s.asylum_open
     if name == "IdentityVerificationRequested":
         assert Scope.SHARE_IDENTITY in s.consent and not s.asylum_open
-    if step.repatriation_only and name not in ("LegalProceedingLinked",):
-        assert s.kind is Kind.REPATRIATION and s.accepted_at is not None, name
+    if step.repatriation_only:
+        early = s.urgent and name in ("ReturnDecisionRecorded", "BestInterestsDetermined")
+        assert s.kind is Kind.REPATRIATION and (s.accepted_at is not None or early), name
+    if name == "ReturnDecisionRecorded" and s.reflection_ends is not None:
+        assert event.timestamp.date() >= s.reflection_ends or event.data.get(
+            "early_return_requested")
+    if name == "ConsentRecorded":
+        d = event.data
+        if s.minor:
+            assert d["given_by"] == "guardian" and d.get("child_views_heard") is True
+            assert s.guardian_appointed
+        elif d["given_by"] == "guardian":
+            assert s.incapacity_found
     if name == "TransportPlanned":
         assert_ready_to_travel(before, event)
     if name == "DepartureConfirmed":

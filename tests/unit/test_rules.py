@@ -72,6 +72,11 @@ RULE_CASES = {
     "a risk-to-life override by a caseworker": Rule(
         "consent-required", [], R("risk-to-life-override"), [],
         then_ok=R("risk-to-life-override", actor=SARA)),
+    "a guardian consents for an adult without a capacity assessment": Rule(
+        "consent-required", [], R("consent", given_by="guardian"), [R("capacity-assessment")]),
+    "a guardian consents for an adult found to have capacity": Rule(
+        "consent-required", [R("capacity-assessment", incapacity_found=False)],
+        R("consent", given_by="guardian"), [R("capacity-assessment")]),
     # data-minimisation
     "identity verification without consent to share identity": Rule(
         "data-minimisation", [R("consent", scopes=["refer"]), R("referral")],
@@ -169,6 +174,23 @@ RULE_CASES = {
     "a minor's transport without a confirmed caregiver": Rule(
         "minor-safeguards", [*READY, R("best-interests-determination")], R("transport"),
         [C("caregiver-confirmation")], opening={"minor": True}),
+    "a child consents without the guardian": Rule(
+        "minor-safeguards", [], R("consent", given_by="person"), [], then_ok=R("consent"),
+        opening={"minor": True}),
+    "a guardian consents for a child whose views were not heard": Rule(
+        "minor-safeguards", [], R("consent", child_views_heard=False), [], then_ok=R("consent"),
+        opening={"minor": True}),
+    "a person of disputed age consents before a guardian is recorded": Rule(
+        "minor-safeguards", [R("age-assessment")],
+        R("consent", given_by="guardian", child_views_heard=True), [R("guardian")]),
+    # reflection-period
+    "a return decision within the reflection period": Rule(
+        "reflection-period", ACCEPTED, R("return-decision"), [],
+        then_ok=R("return-decision", early_return_requested=True),
+        opening={"reflection_period_start": day(0)}),
+    "a return decision on the last day of the reflection period": Rule(
+        "reflection-period", ACCEPTED, R("return-decision", day=29), [],
+        then_ok=R("return-decision", day=30), opening={"reflection_period_start": day(0)}),
     # proceedings-clearance
     "transport while the person is a witness in open proceedings": Rule(
         "proceedings-clearance", [R("legal-proceeding"), *READY], R("transport"),
@@ -216,6 +238,19 @@ RULE_CASES = {
         "sequence", ACCEPTED, R("reopening"), [R("closure", reason="declined")]),
     "a clearance without linked proceedings": Rule(
         "sequence", ACCEPTED, R("proceedings-clearance"), [R("legal-proceeding")]),
+    "a stay decided after departure": Rule(
+        "sequence", [*READY, R("transport"), R("departure")], R("stay-decision"),
+        [], then_ok=C("arrival")),
+    "a return decision after the person chose to stay": Rule(
+        "sequence", [*ACCEPTED, R("stay-decision")], R("return-decision"), [],
+        then_ok=R("legal-proceeding")),
+    "an update of a proceeding never linked": Rule(
+        "sequence", ACCEPTED, R("proceeding-update"), [R("legal-proceeding")]),
+    "a proceeding closed twice": Rule(
+        "sequence", [R("legal-proceeding"), R("proceeding-closure")], R("proceeding-closure"),
+        [R("legal-proceeding")]),
+    "a compensation decision without a claim": Rule(
+        "sequence", ACCEPTED, R("compensation-decision"), [R("compensation-claim")]),
     # closure-justified
     "a caseworker closes an arrived case without a plan": Rule(
         "closure-justified", ARRIVED, C("closure", reason="other"), [C("reintegration-plan")]),

@@ -40,7 +40,8 @@ def open_case(body: OpenCase, who: Opener, node: NodeDep, metrics: MetricsDep,
               response: Response) -> Recorded:
     check_dates(body)
     check_corridor(node.settings, body.receiving_agency)
-    case = node.app.open_case(body, who.actor())
+    corridor = node.read_models.deadlines_for(who.agency, body.receiving_agency)
+    case = node.app.open_case(body, who.actor(), corridor)
     metrics.steps.labels("CaseOpened").inc()
     response.headers["Location"] = f"/v1/cases/{case.id}"
     response.headers["ETag"] = f'"{case.version}"'
