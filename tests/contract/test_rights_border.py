@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from uuid import uuid4
 
 from events.case import Case, CaseEvent
 from services.contract.codec import is_exported, milestone_envelope, to_envelope
@@ -30,7 +31,7 @@ def envelopes(case: Case) -> list[dict[str, Any]]:
         sequence += 1
         key = KEYS[event.recorded_by]
         out.append(to_envelope(at_event, event, sequence, key))
-        milestone = milestone_envelope(at_event, event, sequence, key)
+        milestone = milestone_envelope(at_event, event, sequence, key, uuid4())
         if milestone is not None:
             out.append(milestone)
     return out
