@@ -4,7 +4,7 @@ stays, and the steps that never leave the referring agency."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from events.values import Actor, Role, Side
 from services.network.demo_cases import (
@@ -68,11 +68,10 @@ PRIVATE_BEFORE = {
 
 def stayed(today: date, receiving: str = RECEIVING) -> Walk:
     """A young person whose age is disputed (so treated as a child) chooses to stay; the
-    case goes on as a referral, and the partner helps at home years later. (Only shared
-    steps: the residence permit and the stay's basis never leave the referring agency.)"""
+    case goes on as a referral, and the partner goes on helping. (Only shared steps: the
+    residence permit and the stay's basis never leave the referring agency.)"""
     R, C = Side.REFERRING, Side.RECEIVING
     contact = {"name": "Desk officer", "email": "desk@xb.example"}
-    later = today + timedelta(days=730)
     start = {**opening(receiving, minor=False), "reflection_period_start": today.isoformat()}
     return Walk(start, [
         Move(R, "age-assessment", {"assessed_on": today.isoformat(), "outcome": "disputed"}),
@@ -84,6 +83,6 @@ def stayed(today: date, receiving: str = RECEIVING) -> Walk:
         Move(C, "acceptance", {"note": "Accepted."}),
         Move(R, "stay-decision", {"decided_on": today.isoformat(), "basis": "asylum"}),
         Move(C, "reintegration-plan", {"services": ["family", "vocational"]}),
-        Move(C, "service", {"service": "vocational", "delivered_on": later.isoformat(),
+        Move(C, "service", {"service": "vocational", "delivered_on": today.isoformat(),
                             "provider": "NGO at home"}),
     ])
