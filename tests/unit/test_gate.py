@@ -18,7 +18,7 @@ from events.progress import blocking, status
 from events.readiness import RETURN_PRECONDITIONS
 from events.values import Status
 from tests.harness.builders import BEA, SARA, T0, XA, XB
-from tests.harness.given import READY, C, Do, R, given, play, refused, when
+from tests.harness.given import ACCEPTED, READY, C, Do, R, given, play, refused, when
 
 PLANNED = [*READY, R("transport")]
 MINOR_PLANNED = [*READY, R("best-interests-determination"), C("caregiver-confirmation"),
@@ -161,3 +161,31 @@ def test_every_precondition_is_a_named_check_with_its_rule_and_owing_agency() ->
         "asylum-guard", "return-consent-required", "risk-assessment-required",
         "minor-safeguards", "proceedings-clearance", "travel-document-valid",
         "reception-required", "fit-to-travel"}
+
+
+def test_a_disputed_age_after_planning_holds_the_return_until_a_childs_safeguards_hold() -> None:
+    story = given(PLANNED)
+    when(story, R("age-assessment"))  # disputed: a minor from now on, at both agencies
+
+    expected = [("minor-safeguards", XA, "a guardian for the child"),
+                ("minor-safeguards", XA, "a best-interests determination in favour of return"),
+                ("minor-safeguards", XB, "a confirmed caregiver")]
+    for agency in (XA, XB):
+        assert status(story.stream(agency), T0) is Status.ON_HOLD, agency
+        assert items(story, agency) == expected
+    refused(story, R("departure"), "minor-safeguards")
+
+    play(story, [R("guardian"), R("best-interests-determination"), C("caregiver-confirmation")])
+
+    for agency in (XA, XB):
+        assert status(story.stream(agency), T0) is Status.SCHEDULED, agency
+    assert when(story, R("departure")).type == "DepartureConfirmed"
+
+
+def test_the_reflection_period_is_a_check_of_the_gate() -> None:
+    story = given(ACCEPTED, reflection_period_start=day(0))  # before any return decision
+    names = [p.name for p in RETURN_PRECONDITIONS]
+    assert names.index("reflection period") == names.index("return consent and decision") + 1
+    during = [(r, o) for r, o, _ in items(story, XA)]
+    after = [(r, o) for r, o, _ in items(story, XA, T0 + timedelta(days=30))]
+    assert ("reflection-period", XA) in during and ("reflection-period", XA) not in after
