@@ -8,7 +8,9 @@ STAMP := $(VENV)/.installed
 AXE_VERSION := 4.10.3
 AXE := build/axe-core/axe.min.js
 
-.PHONY: run test lint bench clean screenshots
+.PHONY: run test lint bench fuzz clean screenshots
+
+FUZZ_SECONDS ?= 60
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +40,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check events services projections tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_layering.py
+
+# The inbox's admission of raw Kafka records, coverage-guided (atheris), for FUZZ_SECONDS.
+fuzz: $(STAMP)
+	PYTHONPATH=.:tests $(BIN)/python tests/fuzz/fuzz_inbox.py -max_total_time=$(FUZZ_SECONDS)
 
 bench: $(STAMP)
 	for f in bench/[!_]*.py; do $(BIN)/python -m bench.$$(basename $$f .py) || exit 1; done

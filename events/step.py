@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from types import CodeType, FunctionType, ModuleType
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -103,3 +104,55 @@ class Step:
     def message_type(self) -> str:
         name = self.event.__name__
         return "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+
+
+def refusals(step: Step) -> frozenset[str]:
+    """The rule codes that can refuse recording `step` at its owner's node: ownership
+    and sequence for every step, the hold where it applies, and what its guard raises
+    (read from the guard's code, so the list cannot drift from the rules)."""
+    from events.rules import ConsentWithdrawalHalts, Sequence, StepOwner
+
+    codes = {StepOwner.code, Sequence.code}
+    if step.halted_on_hold:
+        codes.add(ConsentWithdrawalHalts.code)
+    if step.guard is not None:
+        codes |= _raised_by(step.guard, set())
+    return frozenset(codes)
+
+
+def _raised_by(function: Callable[..., Any], seen: set[Any]) -> set[str]:
+    """The codes of the rules a function of the domain names (as a class, as a code like
+    a blocker's `rule`, or in a table of preconditions), and those its helpers name."""
+    from events.rules import RULES, RuleViolation
+
+    if function in seen:
+        return set()
+    seen.add(function)
+    names, literals = _names(function.__code__)
+    scope = function.__globals__
+    found = [scope.get(name) for name in names]
+    found += [getattr(module, name, None) for module in list(found)
+              if isinstance(module, ModuleType) and module.__name__.startswith("events")
+              for name in names]
+    codes = {text for text in literals if text in RULES}
+    for thing in found:
+        if isinstance(thing, type) and issubclass(thing, RuleViolation):
+            codes.add(thing.code)
+        elif isinstance(thing, FunctionType) and thing.__module__.startswith("events"):
+            codes |= _raised_by(thing, seen)
+        elif isinstance(thing, list | tuple):  # a table of the domain's, e.g. the gate's
+            codes |= {rule for item in thing
+                      if isinstance(rule := getattr(item, "rule", item), str) and rule in RULES}
+    return codes
+
+
+def _names(code: CodeType) -> tuple[set[str], set[str]]:
+    """The global and attribute names a code object uses, and its string constants."""
+    names, literals = set(code.co_names), set[str]()
+    for const in code.co_consts:  # lambdas, comprehensions, nested functions
+        if isinstance(const, CodeType):
+            inner, texts = _names(const)
+            names, literals = names | inner, literals | texts
+        elif isinstance(const, str):
+            literals.add(const)
+    return names, literals

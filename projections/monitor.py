@@ -101,8 +101,17 @@ def _instant(value: Any) -> str:
     return utc(datetime.fromisoformat(value)).isoformat()
 
 
+class OtherCorridor(NotAMilestone):
+    """A milestone naming another corridor than its case's document: whoever knows a
+    pseudonym of one corridor must not move that case from another corridor."""
+
+
 def merge(doc: Doc | None, m: Milestone) -> Doc:
-    """The case's document after one more milestone (the same one again changes nothing)."""
+    """The case's document after one more milestone (the same one again changes nothing).
+    A milestone for another corridor than the document's is OtherCorridor."""
+    corridor = {"referring": m.referring, "receiving": m.receiving}
+    if doc is not None and doc["corridor"] != corridor:
+        raise OtherCorridor("the milestone's corridor is not its case's")
     doc = doc or {"corridor": {"referring": m.referring, "receiving": m.receiving},
                   "kind": m.kind, "minor": m.minor, "status": m.status,
                   "status_at": m.occurred_at, "reached": {}, "follow_ups": [],

@@ -10,6 +10,7 @@ fakes or test settings.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from eventsourcing.application import Application
 from events.deadlines import Deadlines
 from projections.board import DeadlinesFor, default_deadlines
 from services.api.access import AccessLog
-from services.api.auth import TokenVerifier
+from services.api.auth import TokenVerifier, issue
 from services.api.idempotency import SidecarIdempotency
 from services.api.node import MonitorNode, Node
 from services.api.sidecar import PostgresSidecar, Sidecar, SQLiteSidecar
@@ -30,17 +31,25 @@ from services.exchange.directory import DirectoryFile, directory_path
 from services.exchange.exchange import Exchange
 from services.exchange.inbox import Inbox, consumer
 from services.exchange.kafka_settings import consumer_group_settings
-from services.exchange.relay import Relay
+from services.exchange.relay import DeadLetters, Relay
+from services.notification_log import GapBarrier, NoLateCommits
 from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
 from services.readside.postgres import PostgresGapBarrier, PostgresReadStore
 from services.readside.queries import ReadModels
-from services.readside.runner import GapBarrier, NoLateCommits
 from services.readside.sqlite import SqliteReadStore
 from services.readside.store import ReadStore
-from services.settings import Settings, SettingsError, cipher_key, node_secret, postgres_env
+from services.settings import (
+    MIN_SECRET_BYTES,
+    Settings,
+    SettingsError,
+    cipher_key,
+    node_secret,
+    postgres_env,
+)
 from services.signing import load_or_create, load_or_create_sealing
 
 JWT_SECRET_FILE = "jwt.secret"
+RELAY_DEAD_LETTERS = "relay-dead-letters.jsonl"  # in the data dir: what could not be sent
 POSTGRES = "eventsourcing.postgres"
 EVENTS_TABLE = "homeward_events"  # eventsourcing names it after the application
 
@@ -121,13 +130,27 @@ def corridor_deadlines(settings: Settings) -> dict[tuple[str, str], Deadlines]:
 
 def jwt_secret(settings: Settings) -> str:
     """The secret development tokens are signed with (and HS256 tokens verified with)."""
-    return settings.jwt_secret or node_secret(settings, JWT_SECRET_FILE)
+    secret = settings.jwt_secret or node_secret(settings, JWT_SECRET_FILE)
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise SettingsError(f"HOMEWARD_JWT_SECRET: the secret in {settings.home / JWT_SECRET_FILE}"
+                            f" is shorter than {MIN_SECRET_BYTES} bytes")
+    return secret
 
 
 def token_verifier(settings: Settings) -> TokenVerifier:
-    if settings.jwks_url and not settings.jwt_secret:
-        return TokenVerifier(jwks_url=settings.jwks_url)
-    return TokenVerifier(secret=jwt_secret(settings))
+    """Tokens issued for this node only: its agency, issuer, audience and longest lifetime."""
+    identity: dict[str, Any] = {
+        "agency": settings.agency, "issuer": settings.issuer, "audience": settings.audience,
+        "max_lifetime": timedelta(hours=settings.token_max_hours)}
+    if settings.jwks_url:
+        return TokenVerifier(jwks_url=settings.jwks_url, **identity)
+    return TokenVerifier(secret=jwt_secret(settings), **identity)
+
+
+def mint(settings: Settings, sub: str, roles: list[str], hours: float = 8.0) -> str:
+    """A development token for this node's own agency, signed with its secret."""
+    return issue(jwt_secret(settings), sub, settings.agency, roles, datetime.now(UTC), hours,
+                 issuer=settings.issuer, audience=settings.audience)
 
 
 def sidecar(settings: Settings) -> Sidecar:
@@ -142,20 +165,24 @@ def sidecar(settings: Settings) -> Sidecar:
 def kafka_exchange(
     app: Homeward, agency: str, data_dir: Path, bootstrap: str,
     directory: Path | None = None, client: Mapping[str, Any] | None = None,
+    replication: int = 1,
 ) -> Exchange:
     """The relay and the inbox with their Kafka clients: the key pair in the data dir
     (made on first start), the trust directory (HOMEWARD_DIRECTORY or the data dir's
-    file), the broker list and any client options a cluster needs (SASL, TLS)."""
+    file), the broker list and any client options a cluster needs (SASL, TLS); topics it
+    creates get `replication` copies (HOMEWARD_KAFKA_REPLICATION). What the relay cannot
+    send waits in the data dir's RELAY_DEAD_LETTERS."""
     key = load_or_create(data_dir, agency)
     options = dict(client or {})
     trust = DirectoryFile(directory_path(data_dir, directory))
-    relay = Relay(app, key, lambda: topics.producer(bootstrap, options), trust.current)
+    relay = Relay(app, key, lambda: topics.producer(bootstrap, options), trust.current,
+                  barrier=gap_barrier(app), dead_letters=DeadLetters(data_dir / RELAY_DEAD_LETTERS))
     inbox = Inbox(
         app, key.sealing, trust.current,
         lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
         lambda: topics.producer(bootstrap, options),
     )
-    return Exchange(relay, inbox, bootstrap, options)
+    return Exchange(relay, inbox, bootstrap, options, replication)
 
 
 # -- the nodes ----------------------------------------------------------------
@@ -179,8 +206,9 @@ def build_node(
     models = read_models(app, lambda r, c: corridors.get((r, c), Deadlines()), store, barrier)
     if exchange is None and settings.kafka_bootstrap:
         exchange = kafka_exchange(app, settings.agency, settings.home, settings.kafka_bootstrap,
-                                  settings.directory, settings.kafka_client())
-    replays = SidecarIdempotency(db)
+                                  settings.directory, settings.kafka_client(),
+                                  replication=settings.kafka_replication)
+    replays = SidecarIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))
     app.on_erasure.append(replays.forget_case)
     node = Node(settings, clock, app, tokens or token_verifier(settings), replays,
                 AccessLog(db, app.mapper.cipher), models, tables=db, exchange=exchange)

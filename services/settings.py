@@ -19,6 +19,8 @@ from services.files import write_private
 
 CIPHER_KEY_FILE = "cipher.key"
 
+MIN_SECRET_BYTES = 32  # the same floor as services.api.auth: HS256 needs 256 bits
+
 
 class SettingsError(Exception):
     """A bad or missing setting: the node does not start. The message is one line."""
@@ -32,9 +34,17 @@ class Settings(BaseSettings):
     key_dir: Path | None = None
     database_url: str | None = None
     kafka_bootstrap: str | None = None
+    # Copies of each partition of the topics the node creates: 1 for the local broker,
+    # 3 on a cluster (infra/ sets it); the operator's topics.sh reads the same variable.
+    kafka_replication: int = Field(default=1, ge=1, le=16)
     directory: Path | None = None
     jwt_secret: str | None = Field(default=None, repr=False)
     jwks_url: str | None = None
+    # Tokens are accepted only when issued for this node: `iss` and `aud` must be these
+    # (both default to the agency code) and they may live no longer than this.
+    token_issuer: str | None = None
+    token_audience: str | None = None
+    token_max_hours: float = Field(default=12.0, gt=0, le=24 * 7)
     cipher_key: str | None = Field(default=None, repr=False)
     # How every Kafka client of the node (producer, consumer, admin) reaches the cluster.
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL"] = "PLAINTEXT"
@@ -44,6 +54,11 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: str | None = Field(default=None, repr=False)
+    # How long an Idempotency-Key replays its first response.
+    idempotency_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    # /metrics: behind this bearer token, or served only on this host:port.
+    metrics_token: str | None = Field(default=None, repr=False)
+    metrics_addr: str | None = None
 
     @field_validator("agency")
     @classmethod
@@ -62,8 +77,35 @@ class Settings(BaseSettings):
     @field_validator("jwks_url")
     @classmethod
     def _web_address(cls, value: str | None) -> str | None:
-        if value and urlparse(value).scheme not in ("https", "http"):
+        # Keys fetched in the clear could be swapped on the way: anyone could sign.
+        if value and urlparse(value).scheme != "https":
             raise ValueError(f"must be an https:// address, not {value!r}")
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_secret(cls, value: str | None) -> str | None:
+        # A secret, so the message never repeats it.
+        if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"an HS256 secret needs at least {MIN_SECRET_BYTES} bytes "
+                             "(make one with `openssl rand -hex 32`)")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_metrics_token(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"a metrics token needs at least {MIN_SECRET_BYTES} bytes")
+        return value
+
+    @field_validator("metrics_addr")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"must be HOST:PORT, e.g. 127.0.0.1:9100, not {value!r}")
         return value
 
     @field_validator("cipher_key")
@@ -122,6 +164,13 @@ class Settings(BaseSettings):
         return options
 
     @model_validator(mode="after")
+    def _one_token_source(self) -> Settings:
+        if self.jwt_secret and self.jwks_url:
+            raise ValueError("HOMEWARD_JWT_SECRET and HOMEWARD_JWKS_URL are both set; "
+                             "a node trusts its own secret or its identity provider, not both")
+        return self
+
+    @model_validator(mode="after")
     def _default_data_dir(self) -> Settings:
         if self.data_dir is None:
             self.data_dir = Path("var") / self.agency.lower()
@@ -137,6 +186,14 @@ class Settings(BaseSettings):
         """Where the cipher key is kept: HOMEWARD_KEY_DIR, by default `<data dir>.keys`
         beside (not inside) the data dir."""
         return self.key_dir or self.home.with_name(f"{self.home.name}.keys")
+
+    @property
+    def issuer(self) -> str:
+        return self.token_issuer or self.agency
+
+    @property
+    def audience(self) -> str:
+        return self.token_audience or self.agency
 
     @property
     def is_postgres(self) -> bool:
@@ -156,7 +213,9 @@ def load(**overrides: object) -> Settings:
         errors = getattr(error, "errors", None)
         if callable(errors):
             first = errors()[0]
-            name = "HOMEWARD_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+            if not first["loc"]:  # a rule across settings names them in its message
+                raise SettingsError(str(first["msg"]).removeprefix("Value error, ")) from None
+            name = "HOMEWARD_" + str(first["loc"][0]).upper()
             raise SettingsError(f"{name}: {first['msg']}") from None
         raise SettingsError(str(error)) from None
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.api import pages, problems
+from services.api import openapi, pages, problems
+from services.api.deps import WRITERS
 from services.api.limits import BodyLimit
-from services.api.metrics import CountRequests, Metrics
+from services.api.metrics import CountRequests, Metrics, scrape
 from services.api.node import MonitorNode, Node
 from services.api.replay import IdempotentPosts
 from services.api.routers import audit, cases, forms, handoffs, health, monitor, steps
@@ -20,14 +21,16 @@ def create_app(node: Node) -> FastAPI:
     )
     app.state.node = node
     app.state.metrics = Metrics(node.gauges)
+    app.state.scrape = scrape(app.state.metrics, node.settings, node.background)
     for router in (cases.router, forms.router, steps.router, handoffs.router, audit.router,
                    health.router):
         app.include_router(router)
     app.include_router(pages.router)  # the status board page; its data needs a token
     problems.install(app)
+    openapi.install(app)
     # The last added runs first: count everything, then bound the body, then replay.
     app.add_middleware(IdempotentPosts, tokens=node.tokens, store=node.idempotency,
-                       clock=node.clock)
+                       clock=node.clock, writers=WRITERS, agency=node.agency)
     app.add_middleware(BodyLimit)
     app.add_middleware(CountRequests, metrics=app.state.metrics)
     return app
@@ -38,6 +41,7 @@ def create_monitor_app(node: MonitorNode) -> FastAPI:
                   description="Milestones and clocks per corridor; no personal data.")
     app.state.node = node
     app.state.metrics = Metrics(node.gauges)
+    app.state.scrape = scrape(app.state.metrics, node.settings, node.background)
     app.include_router(monitor.router)
     app.include_router(health.router)
     app.include_router(pages.monitor_router)  # the corridors page; its data needs a token

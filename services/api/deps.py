@@ -2,6 +2,7 @@
 they may do, the If-Match version, the purpose of a read."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
@@ -9,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from events.values import Role
 from services.api.auth import Principal
-from services.api.metrics import Metrics
+from services.api.metrics import Metrics, Scrape
 from services.api.node import Node
 from services.api.problems import Problem
 from services.application import CaseNotFound
@@ -28,8 +29,14 @@ def _metrics(request: Request) -> Metrics:
     return metrics
 
 
+def _scrape(request: Request) -> Scrape:
+    scrape: Scrape = request.app.state.scrape
+    return scrape
+
+
 NodeDep = Annotated[Node, Depends(_node)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
+ScrapeDep = Annotated[Scrape, Depends(_scrape)]
 
 
 def _principal(
@@ -81,15 +88,26 @@ Opener = Annotated[Principal, Depends(_own(Role.CASEWORKER, Role.SUPERVISOR))]
 Auditor = Annotated[Principal, Depends(_own(Role.AUDITOR))]
 
 
-def _if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
-    """The version the caller last saw, from `If-Match: "<version>"` (or `*`: any)."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
-    if not (tag.isascii() and tag.isdigit()):
-        raise Problem(412, f"If-Match {if_match!r} names no version of this case",
-                      slug="version-mismatch")
-    return int(tag)
+@dataclass(frozen=True)
+class IfMatch:
+    """The `If-Match` header as sent. It is judged only in the route, once the request
+    passed validation: a malformed body is a 422 whatever version the caller names."""
+
+    header: str | None
+
+    def version(self) -> int | None:
+        """The version the caller last saw, from `If-Match: "<version>"` (`*`: any)."""
+        if self.header is None or self.header.strip() == "*":
+            return None
+        tag = self.header.strip().removeprefix("W/").strip('"')
+        if not (tag.isascii() and tag.isdigit()):
+            raise Problem(412, f"If-Match {self.header!r} names no version of this case",
+                          slug="version-mismatch")
+        return int(tag)
+
+
+def _if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> IfMatch:
+    return IfMatch(if_match)
 
 
 def _purpose(
@@ -108,7 +126,7 @@ def _idempotency_key(
     """Only documents the header: the idempotency layer in front of the routes acts on it."""
 
 
-ExpectedVersion = Annotated[int | None, Depends(_if_match)]
+ExpectedVersion = Annotated[IfMatch, Depends(_if_match)]
 # For the `dependencies` of every POST route.
 IDEMPOTENT = [Depends(_idempotency_key)]
 Purpose = Annotated[str | None, Depends(_purpose)]

@@ -1,14 +1,19 @@
 """Idempotency keys: a retried POST gets the first response again, not a second effect.
 
 A key is reserved before the command runs, so two requests racing with one key
-cannot both act; the response is kept once the command took effect.
+cannot both act; the response is kept once the command took effect. A key lives for
+a day (HOMEWARD_IDEMPOTENCY_HOURS) from its reservation: after that the same key is a
+new request, and a background purge deletes it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Protocol
 from uuid import UUID
@@ -18,6 +23,9 @@ from services.api.sidecar import Sidecar
 # A reservation left by a request that died mid-way is taken over after this long.
 STALE = timedelta(minutes=5)
 ERASED_FINGERPRINT = "erased"  # matches no request: hashes are hex
+KEEP = timedelta(hours=24)  # how long a key replays its first response
+PURGE_EVERY = timedelta(hours=1)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,20 +55,30 @@ class Idempotency(Protocol):
 
     def abandon(self, scope: str, key: str) -> None: ...
 
+    def purge(self, at: datetime) -> int: ...
+
+
+def _stamp(at: datetime) -> str:
+    """One text form for every instant, so the table's text order is time order."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
 
 class SidecarIdempotency:
     """Keys in a table of the node's own database (see `sidecar`)."""
 
-    def __init__(self, db: Sidecar) -> None:
-        self.db, self.t = db, db.table("homeward_idempotency")
+    def __init__(self, db: Sidecar, keep: timedelta = KEEP) -> None:
+        self.db, self.t, self.keep = db, db.table("homeward_idempotency"), keep
         db.run(f"CREATE TABLE IF NOT EXISTS {self.t} (scope TEXT NOT NULL, key TEXT NOT NULL, "
                "fingerprint TEXT NOT NULL, reserved_at TEXT NOT NULL, status INTEGER, "
                "headers TEXT, body TEXT, PRIMARY KEY (scope, key))")
 
     def begin(self, scope: str, key: str, fingerprint: str, at: datetime) -> Outcome:
+        # An expired key is forgotten first, whether or not the purge has run yet.
+        self.db.run(f"DELETE FROM {self.t} WHERE scope = ? AND key = ? AND reserved_at < ?",
+                    (scope, key, _stamp(at - self.keep)))
         inserted = self.db.run(
             f"INSERT INTO {self.t} (scope, key, fingerprint, reserved_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT DO NOTHING", (scope, key, fingerprint, at.isoformat()))
+            "ON CONFLICT DO NOTHING", (scope, key, fingerprint, _stamp(at)))
         if inserted.rowcount == 1:
             return Outcome(Verdict.NEW)
         rows = self.db.run(f"SELECT fingerprint, reserved_at, status, headers, body FROM {self.t} "
@@ -80,7 +98,7 @@ class SidecarIdempotency:
             return Outcome(Verdict.BUSY)
         taken = self.db.run(f"UPDATE {self.t} SET reserved_at = ? WHERE scope = ? AND key = ? "
                             "AND reserved_at = ? AND status IS NULL",
-                            (at.isoformat(), scope, key, reserved_at))
+                            (_stamp(at), scope, key, reserved_at))
         return Outcome(Verdict.NEW if taken.rowcount == 1 else Verdict.BUSY)
 
     def finish(self, scope: str, key: str, response: Stored) -> None:
@@ -100,3 +118,36 @@ class SidecarIdempotency:
         then refused as another request's, never run twice."""
         self.db.run(f"UPDATE {self.t} SET fingerprint = ? WHERE body LIKE ?",
                     (ERASED_FINGERPRINT, f"%{case_id}%"))
+
+    def purge(self, at: datetime) -> int:
+        """Deletes the keys that expired by `at`; returns how many."""
+        return self.db.run(f"DELETE FROM {self.t} WHERE reserved_at < ?",
+                           (_stamp(at - self.keep),)).rowcount
+
+
+class KeyPurge:
+    """Purges expired keys at start and then every `every`, in a thread of its own."""
+
+    def __init__(self, keys: Idempotency, now: Callable[[], datetime],
+                 every: timedelta = PURGE_EVERY) -> None:
+        self.keys, self.now, self.every = keys, now, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="idempotency-purge", daemon=True)
+
+    def start(self) -> KeyPurge:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                purged = self.keys.purge(self.now())
+                if purged:
+                    log.info("idempotency: %d expired key(s) purged", purged)
+            except Exception:  # the table is unreachable now: the next round tries again
+                log.exception("idempotency: the purge failed")
+            self._stop.wait(self.every.total_seconds())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)

@@ -1,17 +1,35 @@
 """Prometheus metrics: requests by route and status, steps recorded by type.
 
 Each app has its own registry, so two nodes in one process (tests, `homeward
-run`) keep their counts apart.
+run`) keep their counts apart. Label values come from fixed sets (methods, route
+templates), so no request can add a series. Who may read them: anyone, holders of
+HOMEWARD_METRICS_TOKEN, or only whoever reaches HOMEWARD_METRICS_ADDR.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Iterable, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Metric, generate_latest
+from fastapi import Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Metric,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.api.auth import Unauthorized
+from services.api.problems import Problem
+from services.settings import Settings
+
+# The methods a route can answer; any other is counted as OTHER.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Gauges(Collector):
@@ -39,6 +57,44 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+class Scrape:
+    """The `/metrics` route's gate: open, behind a bearer token, or not served here at
+    all because the metrics have an address of their own."""
+
+    def __init__(self, metrics: Metrics, token: str | None = None, apart: bool = False) -> None:
+        self.metrics, self.token, self.apart = metrics, token, apart
+
+    def response(self, authorization: str | None) -> Response:
+        if self.apart:
+            raise Problem(404, "metrics are served on their own address", slug="not-found")
+        if self.token is not None:
+            scheme, _, given = (authorization or "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                    given.strip().encode(), self.token.encode()):
+                raise Unauthorized("metrics need the metrics token")
+        return Response(self.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+def serve_apart(metrics: Metrics, address: str) -> Callable[[], None]:
+    """Serves the metrics alone on `host:port` (HOMEWARD_METRICS_ADDR); returns the stop."""
+    host, _, port = address.rpartition(":")
+    server, thread = start_http_server(int(port), host or "127.0.0.1", registry=metrics.registry)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop
+
+
+def scrape(metrics: Metrics, settings: Settings, stops: list[Callable[[], None]]) -> Scrape:
+    """The gate the settings ask for; a separate metrics server's stop joins `stops`."""
+    if settings.metrics_addr:
+        stops.append(serve_apart(metrics, settings.metrics_addr))
+    return Scrape(metrics, settings.metrics_token, apart=bool(settings.metrics_addr))
+
+
 class CountRequests:
     """Counts each answered request under its route template, not its raw path,
     so case ids do not become label values."""
@@ -63,4 +119,5 @@ class CountRequests:
             route = getattr(scope.get("route"), "path", None)
             if route is None:  # the OpenAPI pages are fixed paths; anything else is noise
                 route = scope["path"] if "endpoint" in scope else "unmatched"
-            self.metrics.requests.labels(scope["method"], route, str(status[0])).inc()
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
+            self.metrics.requests.labels(method, route, str(status[0])).inc()

@@ -2,8 +2,9 @@
 started and closed in order. services/bootstrap.py builds them; nothing here chooses
 a store, a broker client or a verifier.
 
-Both kinds share what operators see: readiness checks by name (`/readyz`) and gauges
-read when `/metrics` is scraped.
+Both kinds share what operators see: readiness checks by name (`/readyz`), alerts (in
+`/readyz` too, without making the node unready) and gauges read when `/metrics` is
+scraped.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from events.case import Case
 from events.deadlines import Deadlines
 from services.api.access import AccessLog
 from services.api.auth import TokenVerifier
-from services.api.idempotency import Idempotency
+from services.api.idempotency import Idempotency, KeyPurge
 from services.api.sidecar import Sidecar
 from services.application import Homeward
 from services.clock import Clock
@@ -30,6 +31,7 @@ RELAY_LAG_LIMIT = 1000  # events recorded but not yet sent: more, and the node i
 
 Check = Callable[[], object]  # returns normally when its part is reachable
 Gauge = Callable[[], float]
+Alert = Callable[[], str | None]  # what an operator must act on, or None
 
 
 @dataclass
@@ -45,6 +47,8 @@ class Node:
     exchange: Exchange | None = None  # with a broker: the relay and the inbox, not yet started
     # Readiness checks by name: each returns normally when its part is reachable.
     checks: dict[str, Check] = field(default_factory=dict)
+    # What an operator must see though the node still serves (in /readyz), by name.
+    alerts: dict[str, Alert] = field(default_factory=dict)
 
     @property
     def agency(self) -> str:
@@ -63,6 +67,7 @@ class Node:
         """Keep the read models current and, with a broker, exchange with the partners."""
         worker = ProjectionWorker(self.read_models.runners).start()
         self.background.append(worker.stop)
+        self.background.append(KeyPurge(self.idempotency, self.clock.now).start().stop)
         if self.exchange is not None:
             link = self.exchange.start()
             self.background.insert(0, link.stop)
@@ -70,6 +75,11 @@ class Node:
             self.checks["relay"] = lambda: _require(link.relay.lag() <= RELAY_LAG_LIMIT,
                                                     "the relay is far behind the store")
             self.gauges["homeward_relay_lag_events"] = link.relay.lag
+            dead = link.relay.dead_letters
+            self.gauges["homeward_relay_dead_letters"] = dead.count
+            self.alerts["relay"] = lambda: (
+                f"{dead.count()} event(s) could not be sent and wait in {dead.path}"
+                if dead.count() else None)
         return self
 
     def close(self) -> None:
@@ -98,14 +108,17 @@ class MonitorNode:
     # With a broker: makes the consumer of `homeward.monitoring`.
     consumer: Callable[[], MilestoneConsumer] | None = None
     checks: dict[str, Check] = field(default_factory=dict)
+    alerts: dict[str, Alert] = field(default_factory=dict)
     gauges: dict[str, Gauge] = field(default_factory=dict)
+    background: list[Callable[[], None]] = field(default_factory=list)  # e.g. a metrics server
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.checks.setdefault("store", lambda: self.view.store.all("monitor"))
+        # Refused by the gate (trust) or by the view (another corridor than the case's).
         self.gauges.setdefault("homeward_milestones_refused",
-                               lambda: sum(self.gate.refused.values()))
+                               lambda: sum((self.gate.refused + self.view.refused).values()))
 
     def start(self) -> MonitorNode:
         """Consume `homeward.monitoring` in the background, if a broker is configured."""
@@ -126,4 +139,6 @@ class MonitorNode:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=10)
+        for stop in self.background:
+            stop()
         self.view.store.close()

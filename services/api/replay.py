@@ -3,7 +3,9 @@ the same key with another request is a 422.
 
 Keys belong to the caller (agency and `sub` of a valid token), so nobody can
 replay someone else's answer; a request without a valid token passes through
-to be refused by the route.
+to be refused by the route. A replay skips the route, so it checks here what every
+keyed route needs: a writer's role, of the node's own agency; a caller whose roles
+were taken away since gets a 403, not the stored answer.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Iterable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from events.values import Role
 from services.api.auth import TokenVerifier, Unauthorized
 from services.api.idempotency import Idempotency, Stored, Verdict
 from services.api.limits import BODY
@@ -26,8 +30,9 @@ MAX_KEY = 255
 
 class IdempotentPosts:
     def __init__(self, app: ASGIApp, tokens: TokenVerifier, store: Idempotency,
-                 clock: Clock) -> None:
+                 clock: Clock, writers: Iterable[Role], agency: str) -> None:
         self.app, self.tokens, self.store, self.clock = app, tokens, store, clock
+        self.writers, self.agency = tuple(writers), agency
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
@@ -51,6 +56,11 @@ class IdempotentPosts:
         if outcome.verdict is Verdict.NEW:
             await self._run(owner, key, scope, receive, send)
         elif outcome.verdict is Verdict.REPLAY and outcome.stored is not None:
+            if who.agency != self.agency or not who.has(*self.writers):
+                allowed = ", ".join(r.value for r in self.writers)
+                await problem(403, f"this needs one of the roles: {allowed}",
+                              slug="forbidden")(scope, receive, send)
+                return
             await _send(outcome.stored, send)
         elif outcome.verdict is Verdict.MISMATCH:
             detail = "this Idempotency-Key was used with another request"

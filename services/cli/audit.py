@@ -1,12 +1,19 @@
 """`homeward audit`: an auditor replays a case's timeline, verifies the hash chains,
-and exports a timeline file for a court or an inspector."""
+and exports a timeline file for a court or an inspector.
+
+An export with personal data is a read of the case's personal data like any other: it
+is written to the access log (who: `--by`, else the operating-system user; why:
+`--purpose`), and its file is readable by its owner only (mode 0600)."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
@@ -15,9 +22,11 @@ from rich.table import Table
 
 from events.audit import verify_chain
 from projections.timeline import render_html, rows, timeline_file
+from services.api.access import AccessLog
 from services.application import CaseNotFound, Homeward
-from services.bootstrap import application
-from services.settings import SettingsError, load
+from services.bootstrap import application, sidecar
+from services.clock import SystemClock
+from services.settings import Settings, SettingsError, load
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,12 +42,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
     export.add_argument("--personal", action="store_true",
                         help="include personal data (default: protected fields are redacted)")
+    export.add_argument("--by", help="who exports, for the access log (default: cli:<user>)")
+    export.add_argument("--purpose", help="why personal data is exported, for the access log")
     audit.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        app = application(load())
+        settings = load()
+        app = application(settings)
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
@@ -47,12 +59,24 @@ def run(args: argparse.Namespace) -> int:
             return show_timeline(app, args.case_id)
         if args.verb == "verify":
             return verify(app, [args.case_id] if args.case_id else app.case_ids())
-        return export(app, args.case_id, args.format, args.output, args.personal)
+        if args.personal:
+            logged = Reader(settings.agency, args.by or f"cli:{getpass.getuser()}", args.purpose)
+            return export(app, args.case_id, args.format, args.output, logged, settings)
+        return export(app, args.case_id, args.format, args.output)
     except CaseNotFound as missing:
         print(f"no such case: {missing}", file=sys.stderr)
         return 1
     finally:
         app.close()
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who exports personal data, for the access log."""
+
+    agency: str
+    sub: str
+    purpose: str | None
 
 
 def show_timeline(app: Homeward, case_id: UUID) -> int:
@@ -77,14 +101,40 @@ def verify(app: Homeward, case_ids: Iterable[UUID]) -> int:
     return 1 if broken else 0
 
 
-def export(app: Homeward, case_id: UUID, fmt: str, output: Path | None, personal: bool) -> int:
+def export(app: Homeward, case_id: UUID, fmt: str, output: Path | None,
+           personal: Reader | None = None, settings: Settings | None = None) -> int:
+    """Writes the timeline; with a `personal` reader, unredacted, logged and private."""
     events = app.timeline(case_id)
     breaks = verify_chain(events)
-    document = timeline_file(case_id, events, breaks, personal)
+    document = timeline_file(case_id, events, breaks, personal is not None)
     text = json.dumps(document, indent=2) if fmt == "json" else render_html(document, breaks)
+    if personal is not None:
+        assert settings is not None
+        log_export(settings, case_id, personal, fmt)  # before any personal data leaves
     if output is None:
         sys.stdout.write(text + "\n")
+    elif personal is not None:
+        write_private(output, text)
+        print(f"wrote {output} (readable by its owner only)", file=sys.stderr)
     else:
         output.write_text(text)
         print(f"wrote {output}", file=sys.stderr)
     return 0
+
+
+def log_export(settings: Settings, case_id: UUID, reader: Reader, fmt: str) -> None:
+    tables = sidecar(settings)
+    try:
+        AccessLog(tables).record(case_id, reader.agency, reader.sub, f"export:{fmt}",
+                                 reader.purpose, SystemClock().now())
+    finally:
+        tables.close()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Writes `text` to a file only its owner can read, whatever the umask, even if the
+    file was there before with wider permissions."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from events.values import Role, valid_agency
@@ -65,8 +64,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_token(args: argparse.Namespace) -> int:
-    from services.api.auth import issue
-    from services.bootstrap import jwt_secret
+    from services.bootstrap import mint
 
     if args.agency != "monitor" and not valid_agency(args.agency):
         print(f"homeward token: --agency {args.agency!r} is not an agency code like XA-NRM",
@@ -74,13 +72,17 @@ def run_token(args: argparse.Namespace) -> int:
         return 2
     try:
         settings = _settings(args.data_dir, args.agency)
+        if settings.agency != args.agency:
+            # The secret here is this node's: a token for another agency would be a forgery.
+            print(f"homeward token: this environment holds the secret of {settings.agency}, "
+                  f"not of {args.agency}", file=sys.stderr)
+            return 2
+        if settings.jwks_url:
+            print("homeward token: this node trusts HOMEWARD_JWKS_URL; ask its identity provider",
+                  file=sys.stderr)
+            return 2
+        print(mint(settings, args.sub, args.roles, args.hours))
     except SettingsError as error:
         print(f"homeward token: {error}", file=sys.stderr)
         return 2
-    if settings.jwks_url and not settings.jwt_secret:
-        print("homeward token: this node trusts HOMEWARD_JWKS_URL; ask its identity provider",
-              file=sys.stderr)
-        return 2
-    print(issue(jwt_secret(settings), args.sub, args.agency, args.roles, datetime.now(UTC),
-                args.hours))
     return 0

@@ -22,12 +22,13 @@ class Exchange:
     inbox: Inbox
     bootstrap: str
     client: Mapping[str, Any] = field(default_factory=dict)
+    replication: int = 1  # copies of each topic partition it creates
     _threads: list[tuple[threading.Thread, threading.Event]] = field(default_factory=list)
 
     def start(self) -> Exchange:
         agency = self.inbox.agency
         topics.ensure_topics(self.bootstrap, [topics.inbox(agency), topics.deadletter(agency)],
-                             self.client)
+                             self.client, self.replication)
         for name, run in (("relay", self.relay.run), ("inbox", self.inbox.run)):
             self._spawn(f"{agency}-{name}", run)
         return self

@@ -15,14 +15,24 @@ Every message leaves sealed to its recipient's key (`sealing`), under the case's
 reference (`pseudonyms`), which is also its Kafka key. A partner the trust directory lists
 no sealing key for gets nothing until it does (the relay retries, in order); milestones,
 when the directory lists no monitor, are not sent at all.
+
+Like the projection runner, it never passes a missing notification id that a
+transaction in flight may still fill (`contiguous`). An event that cannot be turned
+into a message (its payload no longer fits the contract, say) does not stop the relay:
+it is dead-lettered here, on the sender's side (`DeadLetters`), with the later events
+of its case, since the partner could not apply them without it; the node reports the
+count (metric and /readyz) for an operator to act on.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -37,6 +47,7 @@ from services.exchange import topics
 from services.exchange.directory import Directory
 from services.exchange.pseudonyms import NoSealingKey, Pseudonyms
 from services.exchange.sealing import seal
+from services.notification_log import GapBarrier, NoLateCommits, contiguous
 from services.signing import SigningKey
 
 TRACKING_NAME = "homeward-relay"
@@ -72,6 +83,36 @@ class Fold:
     last_digest: str = GENESIS  # of the last message to the partner
     last_milestone: str = GENESIS
     waiting: list[Outgoing] = field(default_factory=list)
+    poisoned: bool = False  # one of its events could not be sent: the rest wait with it
+
+
+class Unencodable(Exception):
+    """An event that cannot become a message; the reason names no field value."""
+
+
+class DeadLetters:
+    """Events the relay could not send, kept on the sender's side: one JSON line each
+    (notification id, case, event type and version, reason; no payload) in the data dir,
+    or in memory without a path. An event is kept once, however often it is met."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._ids: set[int] = set()
+        if path is not None and path.exists():
+            self._ids = {json.loads(line)["notification_id"]
+                         for line in path.read_text().splitlines() if line.strip()}
+
+    def add(self, entry: dict[str, Any]) -> None:
+        if entry["notification_id"] in self._ids:
+            return
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a") as file:
+                file.write(json.dumps(entry, sort_keys=True) + "\n")
+        self._ids.add(entry["notification_id"])
+
+    def count(self) -> int:
+        return len(self._ids)
 
 
 class Relay:
@@ -79,6 +120,7 @@ class Relay:
         self, app: Homeward, key: SigningKey, producer: Callable[[], KafkaProducer],
         directory: Callable[[], Directory],
         batch_size: int = 200, ack_timeout: float = 10.0, cache_size: int = 10_000,
+        dead_letters: DeadLetters | None = None, barrier: GapBarrier | None = None,
     ) -> None:
         self.app, self.key, self.agency, self.directory = app, key, key.agency, directory
         self.pseudonyms = Pseudonyms(key.sealing, directory)
@@ -87,6 +129,9 @@ class Relay:
         self.batch_size, self.ack_timeout, self.cache_size = batch_size, ack_timeout, cache_size
         self.tracking = app.factory.tracking_recorder()
         self._folds: dict[UUID, Fold] = {}
+        self.dead_letters = dead_letters or DeadLetters()
+        # The store's own barrier (services/bootstrap.py); SQLite never fills a gap late.
+        self.barrier = barrier or NoLateCommits()
 
     # -- where it is ---------------------------------------------------------
 
@@ -104,8 +149,19 @@ class Relay:
         for notification in notifications:
             event = self.app.mapper.to_domain_event(notification)
             if isinstance(event, CaseEvent):
-                out += self._advance(self._fold_before(event), event)
+                try:
+                    out += self._advance(self._fold_before(event), event)
+                except Unencodable as poison:
+                    self._dead_letter(notification.id, event, str(poison))
         return out
+
+    def _dead_letter(self, notification_id: int, event: CaseEvent, reason: str) -> None:
+        log.error("relay: notification %d (%s v%d of case %s) cannot be sent: %s",
+                  notification_id, event.type, event.originator_version,
+                  event.originator_id, reason)
+        self.dead_letters.add({
+            "notification_id": notification_id, "case_id": str(event.originator_id),
+            "type": event.type, "version": event.originator_version, "reason": reason})
 
     def _fold_before(self, event: CaseEvent) -> Fold:
         case_id, version = event.originator_id, event.originator_version
@@ -114,7 +170,9 @@ class Relay:
             fold = Fold()  # not cached (or out of step): replay the case from the store
             for earlier in self.app.repository.event_store.get(case_id, lte=version - 1):
                 if isinstance(earlier, CaseEvent):
-                    self._advance(fold, earlier)
+                    # Dead-lettered when it was met; the fold is marked poisoned.
+                    with contextlib.suppress(Unencodable):
+                        self._advance(fold, earlier)
         self._folds[case_id] = fold  # most recently used last
         if len(self._folds) > self.cache_size:
             self._folds.pop(next(iter(self._folds)))
@@ -128,18 +186,29 @@ class Relay:
         assert isinstance(case, Case)
         if not is_exported(event):
             return []
-        out: list[Outgoing] = []
+        if fold.poisoned:
+            raise Unencodable("an earlier event of its case could not be sent")
         s = case.state
+        # Outside the poison check: a partner without a sealing key yet is retried, in order.
         alias = self.pseudonyms.monitoring(s.referring, s.receiving, case.id)
-        monitored = milestone_envelope(case, event, fold.milestones + 1, self.key, alias,
-                                       fold.last_milestone)
+        ref = self.pseudonyms.case_ref(s.referring, s.receiving, case.id)
+        try:
+            monitored = milestone_envelope(case, event, fold.milestones + 1, self.key, alias,
+                                           fold.last_milestone)
+            envelope = to_envelope(case, event, fold.exported + 1, self.key, fold.last_digest,
+                                   ref)
+            encode(envelope)
+        except NoSealingKey:
+            raise
+        except Exception as error:  # a contract or encoding failure of this event alone
+            fold.poisoned = True
+            raise Unencodable(f"{type(error).__name__} while encoding") from None
+        out: list[Outgoing] = []
         if monitored is not None:
             fold.milestones += 1
             fold.last_milestone = monitored["integrity"]["hash"]
             out.append(Outgoing(topics.MONITORING, str(alias), monitored))
         fold.exported += 1
-        ref = self.pseudonyms.case_ref(s.referring, s.receiving, case.id)
-        envelope = to_envelope(case, event, fold.exported, self.key, fold.last_digest, ref)
         fold.last_digest = envelope["integrity"]["hash"]
         message = Outgoing(topics.inbox(envelope["recipient"]), str(ref), envelope)
         if case.state.referred_at is None:
@@ -153,8 +222,9 @@ class Relay:
 
     def relay_once(self) -> int:
         """Relays the next batch; returns how many notifications it passed."""
-        start = self.position() + 1
-        notifications = list(self.app.recorder.select_notifications(start, self.batch_size))
+        position = self.position()
+        found = self.app.recorder.select_notifications(position + 1, self.batch_size)
+        notifications = contiguous(TRACKING_NAME, position, found, self.barrier)
         if not notifications:
             return 0
         try:

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from services.exchange.broker import BrokerError, LocalBroker, port_is_free
-from services.network.members import PAGES, ROLES, Member, members, trust
+from services.network.members import OWN_IDENTITY, PAGES, ROLES, Member, members, trust
 from services.network.seed import seed
 
 
@@ -64,7 +64,9 @@ def run(data_dir: Path, base_port: int, broker_port: int | None = None, demo_cas
 @contextmanager
 def _serve(member: Member, bootstrap: str, directory: Path, data_dir: Path
            ) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "HOMEWARD_AGENCY": member.agency,
+    env = {name: value for name, value in os.environ.items()
+           if name.removeprefix("HOMEWARD_").lower() not in OWN_IDENTITY}
+    env |= {"HOMEWARD_AGENCY": member.agency,
            "HOMEWARD_DATA_DIR": str(member.data_dir), "HOMEWARD_KAFKA_BOOTSTRAP": bootstrap,
            "HOMEWARD_DIRECTORY": str(directory)}
     log = (data_dir / f"{member.agency.lower()}.log").open("ab")

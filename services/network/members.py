@@ -5,18 +5,20 @@ data directory, and one directory file naming both agencies and their corridor."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from services.api.auth import issue
-from services.bootstrap import jwt_secret
+from services.bootstrap import mint
 from services.exchange.directory import load, save
+from services.settings import Settings
 from services.settings import load as load_settings
 from services.signing import load_or_create, load_or_create_sealing
 
 REFERRING, RECEIVING, MONITOR = "XA-NRM", "XB-NRM", "monitor"
 ROLES = {REFERRING: ["caseworker", "supervisor", "auditor"],
          RECEIVING: ["caseworker", "supervisor", "auditor"], MONITOR: ["monitor"]}
+# Settings each embedded node takes from its own data dir, never from this environment.
+OWN_IDENTITY: dict[str, object] = {"jwt_secret": None, "jwks_url": None, "token_issuer": None,
+                                   "token_audience": None}
 PAGES = {MONITOR: "/ui/corridors"}  # each agency node serves its status board at /ui/board
 
 
@@ -31,9 +33,12 @@ class Member:
         return f"http://127.0.0.1:{self.port}"
 
     def token(self, role: str, hours: float = 12.0) -> str:
-        secret = jwt_secret(load_settings(agency=self.agency, data_dir=self.data_dir))
-        sub = f"{self.agency.lower()}-{role}"
-        return issue(secret, sub, self.agency, [role], datetime.now(UTC), hours)
+        return mint(self.settings(), f"{self.agency.lower()}-{role}", [role], hours)
+
+    def settings(self) -> Settings:
+        # Each node its own secret, kept in its data dir: one shared from the
+        # environment would let one agency sign for the others.
+        return load_settings(agency=self.agency, data_dir=self.data_dir, **OWN_IDENTITY)
 
 
 def members(data_dir: Path, base_port: int) -> list[Member]:

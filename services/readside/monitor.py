@@ -26,7 +26,14 @@ from uuid import UUID
 from kafka import KafkaConsumer
 
 from projections.board import DeadlinesFor, default_deadlines
-from projections.monitor import K_ANONYMITY, NotAMilestone, corridors_view, merge, parse_milestone
+from projections.monitor import (
+    K_ANONYMITY,
+    NotAMilestone,
+    OtherCorridor,
+    corridors_view,
+    merge,
+    parse_milestone,
+)
 from projections.monitor_series import corridor_series
 from projections.projection import Doc
 from services.contract.codec import MILESTONE, MONITOR
@@ -46,21 +53,31 @@ class MonitorView:
     def __init__(self, store: ReadStore, deadlines_for: DeadlinesFor = default_deadlines) -> None:
         self.store = store
         self.deadlines_for = deadlines_for
+        self.refused: Counter[str] = Counter()  # milestones the view itself left out
 
     def record(self, milestones: Iterable[tuple[str, Mapping[str, Any]]]) -> int:
         """Merge (pseudonymous case id, milestone payload) pairs; returns how many were
-        kept. A malformed one is left out and logged without anything it carried."""
+        kept. A malformed one, or one for another corridor than its case's, is left out,
+        counted and logged without anything it carried."""
         parsed = []
         for case, payload in milestones:
             try:
                 parsed.append((_pseudonym(case), parse_milestone(payload)))
             except NotAMilestone as error:
+                self.refused["malformed"] += 1
                 log.warning("a milestone was refused: %s", error)
         docs: dict[str, Doc | None] = dict(self.store.load(NAME, {c for c, _ in parsed}))
+        merged: list[str] = []
         for case, milestone in parsed:
-            docs[case] = merge(docs.get(case), milestone)
-        self.store.commit(NAME, {c: docs[c] for c, _ in parsed})
-        return len(parsed)
+            try:
+                docs[case] = merge(docs.get(case), milestone)
+            except OtherCorridor as error:
+                self.refused["other-corridor"] += 1
+                log.warning("a milestone was refused: %s", error)
+                continue
+            merged.append(case)
+        self.store.commit(NAME, {c: docs[c] for c in set(merged)})
+        return len(merged)
 
     def corridors(self, now: datetime, k: int | None = None) -> list[dict[str, Any]]:
         """Per corridor at `now`. `k` (e.g. K_ANONYMITY) for statistics that leave the system."""

@@ -13,7 +13,8 @@ from eventsourcing.application import Application
 
 from projections.board import BoardFilters, BoardPage, DeadlinesFor, board_view, default_deadlines
 from projections.handoffs import InTransit, in_transit
-from services.readside.runner import GapBarrier, ProjectionRunner, runners
+from services.notification_log import GapBarrier
+from services.readside.runner import ProjectionRunner, runners
 from services.readside.store import ReadStore
 
 

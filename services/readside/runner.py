@@ -3,10 +3,8 @@ position, fold it into documents, write documents and position in one transactio
 
 Pull, not subscribe: eventsourcing 9.5's SQLite recorder has no subscriptions, and a
 pull loop with its own tracking works the same on both stores. The loop never moves
-past a missing notification id until the store says the gap will not be filled (see
-`services.readside.postgres`; the composition root gives each runner the barrier of
-its store); on SQLite ids are given inside the database's write
-lock, so a gap is never filled later.
+past a missing notification id until the store says the gap will not be filled
+(`services.notification_log`, which the relay reads the log with too).
 """
 
 from __future__ import annotations
@@ -16,15 +14,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification
 
 from events.case import CaseEvent
 from projections.board import StatusBoard
 from projections.handoffs import HandoffTracker
 from projections.projection import Doc, Projection
+from services.notification_log import GapBarrier, contiguous
 from services.readside.store import ReadStore, StalePosition
 
 log = logging.getLogger(__name__)
@@ -32,17 +30,6 @@ log = logging.getLogger(__name__)
 PROJECTIONS: dict[str, Callable[[], Projection]] = {
     "board": StatusBoard, "handoffs": HandoffTracker,
 }
-
-
-class GapBarrier(Protocol):
-    def settled(self, first: int, before: int) -> bool: ...
-
-
-class NoLateCommits:
-    """SQLite: ids are given inside the write lock, so a gap is never filled later."""
-
-    def settled(self, first: int, before: int) -> bool:
-        return True
 
 
 @dataclass(frozen=True)
@@ -74,7 +61,7 @@ class ProjectionRunner:
         """Process one batch; the number of notifications it covered (0: caught up)."""
         start = self.store.position(self.name)
         found = self.recorder.select_notifications(start=start + 1, limit=self.batch_size)
-        ready = self._contiguous(start, found)
+        ready = contiguous(self.name, start, found, self.barrier)
         if not ready:
             return 0
         work: dict[str, Doc | None] = {}
@@ -90,18 +77,6 @@ class ProjectionRunner:
             work[key] = changed[key] = self.projection.apply(work.get(key), event)
         self.store.commit(self.name, changed, position=ready[-1].id, expected=start)
         return len(ready)
-
-    def _contiguous(self, start: int, found: Sequence[Notification]) -> list[Notification]:
-        ready: list[Notification] = []
-        expected = start + 1
-        for note in found:
-            if note.id != expected and not self.barrier.settled(expected, note.id):
-                log.info("%s waits at notification %d: a transaction may still fill it",
-                         self.name, expected)
-                break
-            ready.append(note)
-            expected = note.id + 1
-        return ready
 
     def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
         """Run batches until nothing is left (or a gap must wait); the events covered."""

@@ -114,14 +114,16 @@ def test_an_unknown_case_is_404(nodes: Pair) -> None:
 
 
 def test_another_agencys_token_sees_no_case(nodes: Pair) -> None:
+    # Signed with XA's own secret, but for XB: a forgery, refused before any route.
     case_id = open_case(nodes)
-    theirs = {"Authorization": f"Bearer {token(nodes.xa.node, agency=XB)}"}
+    theirs = {"Authorization": f"Bearer {token(nodes.xa.node, 'supervisor', agency=XB)}"}
     client = nodes.xa.client
-    problem_of(client.get(f"/v1/cases/{case_id}", headers=theirs), 404)
-    problem_of(client.get(f"/v1/cases/{case_id}/timeline", headers=theirs), 404)
-    problem_of(client.post(f"/v1/cases/{case_id}/referral", json={}, headers=theirs), 404)
-    assert client.get("/v1/cases", headers=theirs).json()["items"] == []
-    problem_of(client.post("/v1/cases", json=opening(receiving_agency=XA), headers=theirs), 403)
+    problem_of(client.get(f"/v1/cases/{case_id}", headers=theirs), 401)
+    problem_of(client.get(f"/v1/cases/{case_id}/timeline", headers=theirs), 401)
+    problem_of(client.post(f"/v1/cases/{case_id}/referral", json={}, headers=theirs), 401)
+    problem_of(client.get("/v1/cases", headers=theirs), 401)
+    problem_of(client.post("/v1/cases", json=opening(receiving_agency=XA), headers=theirs), 401)
+    assert nodes.xa.state(case_id)["version"] == 1
 
 
 def test_a_stale_if_match_is_412_and_changes_nothing(nodes: Pair) -> None:

@@ -4,7 +4,7 @@ more; the key reused with another request is a 422."""
 from __future__ import annotations
 
 from services.api.problems import PROBLEM_JSON
-from tests.harness.http_nodes import Pair, http_node, open_case, opening
+from tests.harness.http_nodes import Pair, http_node, open_case, opening, token
 
 
 def test_the_same_key_and_body_replay_the_first_response(nodes: Pair) -> None:
@@ -73,3 +73,29 @@ def test_an_unusable_key_is_422(nodes: Pair) -> None:
     response = nodes.xa.post("/v1/cases", opening(), **{"Idempotency-Key": "k" * 300})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+def test_a_key_older_than_a_day_is_a_new_request(nodes: Pair) -> None:
+    first = nodes.xa.post("/v1/cases", opening(), **{"Idempotency-Key": "daily"})
+    nodes.clock.advance(hours=23)
+    assert nodes.xa.post("/v1/cases", opening(), **{"Idempotency-Key": "daily"}).headers[
+        "idempotent-replayed"] == "true"
+    nodes.clock.advance(hours=2)
+    again = nodes.xa.post("/v1/cases", opening(), **{"Idempotency-Key": "daily"})
+    assert again.status_code == 201 and "idempotent-replayed" not in again.headers
+    assert again.json()["id"] != first.json()["id"]
+
+
+def test_a_replay_checks_the_callers_roles_again(nodes: Pair) -> None:
+    def as_ana(role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token(nodes.xa.node, role, sub='ana')}",
+                "Idempotency-Key": "mine"}
+
+    first = nodes.xa.client.post("/v1/cases", json=opening(), headers=as_ana("caseworker"))
+    assert first.status_code == 201
+    # Ana is an auditor now: she may not open cases, so she gets no answer of one either.
+    replay = nodes.xa.client.post("/v1/cases", json=opening(), headers=as_ana("auditor"))
+    assert replay.status_code == 403
+    assert replay.headers["content-type"] == PROBLEM_JSON
+    assert first.json()["id"] not in replay.text
+    assert nodes.xa.get("/v1/cases").json()["total"] == 1

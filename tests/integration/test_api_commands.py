@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from services.api.auth import TokenVerifier
-from services.bootstrap import jwt_secret
+from services.api.auth import TokenVerifier, Unauthorized
+from services.bootstrap import jwt_secret, token_verifier
 from services.cli import main
 from services.settings import load
 
@@ -20,7 +20,7 @@ def test_token_prints_a_token_the_node_accepts(
                  "--sub", "ana", "--data-dir", str(tmp_path)]) == 0
     token = capsys.readouterr().out.strip()
     secret = jwt_secret(load(agency="XA-NRM", data_dir=tmp_path))
-    who = TokenVerifier(secret=secret).principal(f"Bearer {token}")
+    who = TokenVerifier(secret=secret, agency="XA-NRM").principal(f"Bearer {token}")
     assert (who.sub, who.agency, sorted(who.roles)) == ("ana", "XA-NRM",
                                                         ["caseworker", "supervisor"])
 
@@ -46,3 +46,29 @@ def test_serve_without_an_agency_exits_2(
     monkeypatch.delenv("HOMEWARD_AGENCY", raising=False)
     assert main(["serve"]) == 2
     assert "HOMEWARD_AGENCY" in capsys.readouterr().err
+
+
+def test_token_mints_only_for_the_agency_whose_secret_it_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
+    for agency in ("XB-NRM", "monitor"):
+        assert main(["token", "--agency", agency, "--role", "supervisor", "--sub", "eve",
+                     "--data-dir", str(tmp_path)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and "holds the secret of XA-NRM" in captured.err
+
+
+def test_token_signs_for_the_nodes_issuer_and_audience(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
+    monkeypatch.setenv("HOMEWARD_TOKEN_AUDIENCE", "homeward-xa")
+    assert main(["token", "--agency", "XA-NRM", "--role", "caseworker", "--sub", "ana",
+                 "--data-dir", str(tmp_path)]) == 0
+    token = capsys.readouterr().out.strip()
+    settings = load(data_dir=tmp_path)
+    who = token_verifier(settings).principal(f"Bearer {token}")
+    assert who.agency == "XA-NRM"
+    with pytest.raises(Unauthorized):  # the default audience is not this node's any more
+        TokenVerifier(secret=jwt_secret(settings), agency="XA-NRM").principal(f"Bearer {token}")

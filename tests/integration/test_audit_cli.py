@@ -72,3 +72,41 @@ def test_an_unknown_case_is_a_clear_error(node_dir: Path, capsys: pytest.Capture
     a_case(node_dir)
     assert main(["audit", "timeline", "00000000-0000-4000-8000-000000000000"]) == 1
     assert "no such case" in capsys.readouterr().err
+
+
+def access_entries(data_dir: Path, case_id: UUID) -> list[tuple[str, str, str, str | None]]:
+    from services.api.access import AccessLog
+    from services.api.sidecar import SQLiteSidecar
+
+    tables = SQLiteSidecar(data_dir / "api.sqlite")
+    try:
+        return [(a.agency, a.sub, a.what, a.purpose) for a in AccessLog(tables).of_case(case_id)]
+    finally:
+        tables.close()
+
+
+def test_a_personal_export_is_logged_and_readable_by_its_owner_only(
+    node_dir: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    import os
+    import stat
+
+    _, case_id = a_case(node_dir)
+    redacted, personal = node_dir / "redacted.json", node_dir / "personal.json"
+    personal.write_text("an older file, world-readable")
+    personal.chmod(0o644)
+    previous = os.umask(0o000)  # the most permissive umask: the mode must not depend on it
+    try:
+        assert main(["audit", "export", str(case_id), "--output", str(redacted)]) == 0
+        assert access_entries(node_dir, case_id) == []  # nothing personal was read
+        assert main(["audit", "export", str(case_id), "--personal", "--output", str(personal),
+                     "--by", "inspector-7", "--purpose", "court order 12/2025"]) == 0
+        assert main(["audit", "export", str(case_id), "--personal", "--format", "html"]) == 0
+    finally:
+        os.umask(previous)
+    assert CANARY in personal.read_text()
+    assert stat.S_IMODE(personal.stat().st_mode) == 0o600
+    entries = access_entries(node_dir, case_id)
+    assert entries[0] == ("XA-NRM", "inspector-7", "export:json", "court order 12/2025")
+    assert entries[1][1].startswith("cli:") and entries[1][2:] == ("export:html", None)
+    assert len(entries) == 2

@@ -11,8 +11,8 @@ from services.api.app import create_monitor_app
 from services.api.auth import TokenVerifier
 from services.bootstrap import build_monitor, build_node, gap_barrier, read_store_for
 from services.clock import FixedClock
+from services.notification_log import NoLateCommits
 from services.readside.postgres import PostgresGapBarrier, PostgresReadStore
-from services.readside.runner import NoLateCommits
 from services.readside.sqlite import SqliteReadStore
 from services.settings import load
 from tests.harness.builders import T0
@@ -47,7 +47,7 @@ def test_each_part_given_replaces_the_one_the_settings_name(tmp_path: Path) -> N
     clock = FixedClock(T0)
     store = SqliteReadStore(tmp_path / "elsewhere.sqlite")
     barrier = NoLateCommits()
-    tokens = TokenVerifier(secret="a test secret of thirty-two bytes!")
+    tokens = TokenVerifier(secret="a test secret of thirty-two bytes!", agency="XA-NRM")
     node = build_node(load(agency="XA-NRM", data_dir=tmp_path), clock, store=store,
                       barrier=barrier, tokens=tokens)
     try:

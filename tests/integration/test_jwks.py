@@ -16,6 +16,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from services.api.auth import TokenVerifier, Unauthorized
 
+ISSUER, AUDIENCE = "https://idp.xa-nrm.example/realms/homeward", "homeward-xa-nrm"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 STRANGER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
@@ -45,20 +46,30 @@ def jwks_url() -> Iterator[str]:
 def token(key: object, algorithm: str = "RS256", **claims: object) -> str:
     now = datetime.now(UTC)
     body = {"sub": "ana", "agency": "XA-NRM", "roles": ["caseworker"], "iat": now,
-            "exp": now + timedelta(hours=1), **claims}
+            "exp": now + timedelta(hours=1), "iss": ISSUER, "aud": [AUDIENCE, "account"],
+            **claims}
     return jwt.encode(body, key, algorithm=algorithm, headers={"kid": "idp-1"})  # type: ignore[arg-type]
 
 
+def verifier(jwks_url: str) -> TokenVerifier:
+    return TokenVerifier(jwks_url=jwks_url, agency="XA-NRM", issuer=ISSUER, audience=AUDIENCE)
+
+
 def test_a_token_signed_by_the_identity_provider_verifies(jwks_url: str) -> None:
-    who = TokenVerifier(jwks_url=jwks_url).principal(f"Bearer {token(KEY)}")
+    who = verifier(jwks_url).principal(f"Bearer {token(KEY)}")
     assert (who.sub, who.agency, [r.value for r in who.roles]) == ("ana", "XA-NRM", ["caseworker"])
 
 
 @pytest.mark.parametrize("forged", [
     pytest.param(lambda: token(STRANGER), id="another key"),
-    pytest.param(lambda: token("a-shared-secret", "HS256"), id="a symmetric token"),
+    pytest.param(lambda: token("a-shared-secret-of-thirty-two-bytes!", "HS256"), id="a symmetric token"),
     pytest.param(lambda: token(KEY, exp=datetime.now(UTC) - timedelta(minutes=1)), id="expired"),
+    pytest.param(lambda: token(KEY, aud="another-client"), id="another audience"),
+    pytest.param(lambda: token(KEY, iss="https://elsewhere.example"), id="another issuer"),
+    pytest.param(lambda: token(KEY, agency="XB-NRM"), id="another agency"),
+    pytest.param(lambda: token(KEY, exp=datetime.now(UTC) + timedelta(days=3650)),
+                 id="ten years"),
 ])
 def test_anything_else_is_unauthorized(jwks_url: str, forged: object) -> None:
     with pytest.raises(Unauthorized):
-        TokenVerifier(jwks_url=jwks_url).principal(f"Bearer {forged()}")  # type: ignore[operator]
+        verifier(jwks_url).principal(f"Bearer {forged()}")  # type: ignore[operator]

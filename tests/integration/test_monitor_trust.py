@@ -255,3 +255,70 @@ def test_operators_see_how_many_milestones_were_refused(tmp_path: Path, sent: Se
         assert "homeward_milestones_refused 1.0" in client.get("/metrics").text
     finally:
         node.close()
+
+
+def from_another_corridor(sent: Sent) -> dict[str, Any]:
+    """XC, trusted on its own corridor XC -> XD, names a pseudonym of XA -> XB."""
+    arrival = arrived(sent.milestones[-1])
+    payload = {**arrival["payload"], "corridor": {"referring": XC, "receiving": XD}}
+    return sign({**arrival, "sender": XC, "payload": payload}, KEYS[XC])
+
+
+def test_a_milestone_for_another_corridor_does_not_move_the_case(
+    gate: MilestoneGate, view: MonitorView, sent: Sent, caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert deliver(gate, view, *sent.milestones) == len(sent.milestones)
+    before = view.store.all("monitor")[sent.alias]
+    caplog.set_level(logging.WARNING)
+
+    assert deliver(gate, view, from_another_corridor(sent)) == 0
+
+    assert view.store.all("monitor")[sent.alias] == before
+    assert before["status"] == "in_transit"
+    assert view.refused == {"other-corridor": 1}
+    assert "refused" in caplog.text and CANARY not in caplog.text
+    [corridor] = view.corridors(T0)
+    assert corridor["corridor"] == {"referring": XA, "receiving": XB}
+
+
+def test_operators_see_cross_corridor_milestones_counted(tmp_path: Path, sent: Sent) -> None:
+    from fastapi.testclient import TestClient
+
+    from services.api.app import create_monitor_app
+
+    settings = load(agency="monitor", data_dir=tmp_path / "monitor")
+    write_directory(settings.home / "directory.json")
+    node = build_monitor(settings)
+    try:
+        client = TestClient(create_monitor_app(node))
+        deliver(node.gate, node.view, *sent.milestones)
+        deliver(node.gate, node.view, from_another_corridor(sent))
+        assert "homeward_milestones_refused 1.0" in client.get("/metrics").text
+    finally:
+        node.close()
+
+
+def test_the_corridor_view_takes_only_tokens_of_agency_monitor(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from fastapi.testclient import TestClient
+
+    from services.api.app import create_monitor_app
+    from services.api.auth import issue
+    from services.bootstrap import jwt_secret
+
+    settings = load(agency="monitor", data_dir=tmp_path / "monitor")
+    node = build_monitor(settings)
+    secret, now = jwt_secret(settings), datetime.now(UTC)
+    try:
+        client = TestClient(create_monitor_app(node))
+
+        def status(agency: str) -> int:
+            token = issue(secret, "m", agency, ["monitor"], now, 1, "monitor", "monitor")
+            return client.get("/v1/monitor/corridors",
+                              headers={"Authorization": f"Bearer {token}"}).status_code
+
+        assert status("monitor") == 200
+        assert status(XA) == 401  # a listed agency's token with the monitor role: refused
+    finally:
+        node.close()

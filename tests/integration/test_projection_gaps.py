@@ -19,8 +19,9 @@ from projections.board import StatusBoard
 from services.application import Homeward, VersionMismatch
 from services.bootstrap import gap_barrier
 from services.clock import FixedClock
+from services.notification_log import NoLateCommits
 from services.readside.postgres import PostgresReadStore, conninfo
-from services.readside.runner import NoLateCommits, ProjectionRunner
+from services.readside.runner import ProjectionRunner
 from tests.harness.builders import ANNA, T0, opening
 from tests.harness.stores import encrypted
 

@@ -20,6 +20,10 @@ def test_a_missing_agency_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     ("HOMEWARD_AGENCY", "xa nrm"),
     ("HOMEWARD_DATABASE_URL", "mysql://db/homeward"),
     ("HOMEWARD_JWKS_URL", "file:///etc/keys.json"),
+    ("HOMEWARD_JWKS_URL", "http://idp.example/keys.json"),  # keys in the clear: refused
+    ("HOMEWARD_JWT_SECRET", "q"),
+    ("HOMEWARD_JWT_SECRET", "31-bytes-is-one-byte-too-short!"),
+    ("HOMEWARD_TOKEN_MAX_HOURS", "0"),
     ("HOMEWARD_CIPHER_KEY", "not base64 at all!"),
     ("HOMEWARD_CIPHER_KEY", "c2hvcnQ="),  # base64, but 5 bytes: no AES key
 ])
@@ -29,7 +33,7 @@ def test_a_bad_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: str, valu
     with pytest.raises(SettingsError) as refused:
         load()
     assert str(refused.value).startswith(name) and "\n" not in str(refused.value)
-    if name == "HOMEWARD_CIPHER_KEY":  # a secret is never echoed
+    if name in ("HOMEWARD_CIPHER_KEY", "HOMEWARD_JWT_SECRET"):  # a secret is never echoed
         assert value not in str(refused.value)
 
 
@@ -138,3 +142,27 @@ def test_a_bad_kafka_security_setting_is_named(
     with pytest.raises(SettingsError, match=named) as refused:
         load()
     assert "\n" not in str(refused.value)
+def test_a_secret_and_a_jwks_url_together_stop_the_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
+    monkeypatch.setenv("HOMEWARD_JWT_SECRET", "s" * 32)
+    monkeypatch.setenv("HOMEWARD_JWKS_URL", "https://idp.example/keys.json")
+    with pytest.raises(SettingsError, match="^HOMEWARD_JWT_SECRET and HOMEWARD_JWKS_URL"):
+        load()
+
+
+def test_a_short_secret_in_the_data_dir_stops_the_node(tmp_path: Path) -> None:
+    from services.bootstrap import JWT_SECRET_FILE, jwt_secret
+
+    (tmp_path / JWT_SECRET_FILE).write_text("short\n")
+    with pytest.raises(SettingsError, match="^HOMEWARD_JWT_SECRET: .* shorter than 32 bytes"):
+        jwt_secret(load(agency="XA-NRM", data_dir=tmp_path))
+
+
+def test_the_issuer_and_audience_default_to_the_agency(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
+    settings = load()
+    assert (settings.issuer, settings.audience, settings.token_max_hours) == (
+        "XA-NRM", "XA-NRM", 12.0)
+    monkeypatch.setenv("HOMEWARD_TOKEN_ISSUER", "https://idp.xa.example")
+    monkeypatch.setenv("HOMEWARD_TOKEN_AUDIENCE", "homeward")
+    assert (load().issuer, load().audience) == ("https://idp.xa.example", "homeward")

@@ -14,58 +14,121 @@ SECRET = "a-node-secret-that-is-long-enough-for-hs256"
 
 
 def bearer(**claims: object) -> str:
-    base = {"sub": "ana", "agency": "XA-NRM", "roles": ["caseworker"],
-            "exp": datetime.now(UTC) + timedelta(hours=1)}
+    now = datetime.now(UTC)
+    base = {"sub": "ana", "agency": "XA-NRM", "roles": ["caseworker"], "iss": "XA-NRM",
+            "aud": "XA-NRM", "iat": now, "exp": now + timedelta(hours=1)}
     return "Bearer " + jwt.encode({**base, **claims}, SECRET)
 
 
 def test_a_development_token_verifies_with_the_same_secret() -> None:
     token = issue(SECRET, "ana", "XA-NRM", ["supervisor", "caseworker"], datetime.now(UTC))
-    who = TokenVerifier(secret=SECRET).principal(f"Bearer {token}")
+    who = TokenVerifier(secret=SECRET, agency="XA-NRM").principal(f"Bearer {token}")
     assert (who.sub, who.agency) == ("ana", "XA-NRM")
     assert who.roles == {Role.SUPERVISOR, Role.CASEWORKER}
     assert who.actor().is_supervisor
 
 
 def test_roles_the_node_does_not_know_grant_nothing() -> None:
-    who = TokenVerifier(secret=SECRET).principal(bearer(roles=["admin", "auditor"]))
+    who = TokenVerifier(secret=SECRET, agency="XA-NRM").principal(bearer(roles=["admin", "auditor"]))
     assert who.roles == {Role.AUDITOR}
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer  ", "Token abc", "Basic abc"])
 def test_no_bearer_token_is_unauthorized(header: str | None) -> None:
     with pytest.raises(Unauthorized, match="bearer token is required"):
-        TokenVerifier(secret=SECRET).principal(header)
+        TokenVerifier(secret=SECRET, agency="XA-NRM").principal(header)
 
 
 def test_an_expired_token_says_so() -> None:
     with pytest.raises(Unauthorized, match="expired"):
-        TokenVerifier(secret=SECRET).principal(bearer(exp=datetime.now(UTC) - timedelta(1)))
+        TokenVerifier(secret=SECRET, agency="XA-NRM").principal(bearer(exp=datetime.now(UTC) - timedelta(1)))
 
 
-@pytest.mark.parametrize("missing", ["sub", "agency", "roles", "exp"])
+@pytest.mark.parametrize("missing", ["sub", "agency", "roles", "exp", "iat", "iss", "aud"])
 def test_every_claim_is_required(missing: str) -> None:
-    claims = jwt.decode(bearer()[7:], SECRET, algorithms=["HS256"])
+    claims = jwt.decode(bearer()[7:], SECRET, algorithms=["HS256"], audience="XA-NRM")
     del claims[missing]
     with pytest.raises(Unauthorized):
-        TokenVerifier(secret=SECRET).principal("Bearer " + jwt.encode(claims, SECRET))
+        TokenVerifier(secret=SECRET, agency="XA-NRM").principal("Bearer " + jwt.encode(claims, SECRET))
 
 
 @pytest.mark.parametrize("sub", ["", "a\x00b", "x" * 201, 7])
 def test_the_sub_is_a_short_printable_string(sub: object) -> None:
     with pytest.raises(Unauthorized, match="(?i)sub"):
-        TokenVerifier(secret=SECRET).principal(bearer(sub=sub))
+        TokenVerifier(secret=SECRET, agency="XA-NRM").principal(bearer(sub=sub))
 
 
 def test_only_hs256_with_the_node_secret() -> None:
-    none_alg = jwt.encode({"sub": "x", "agency": "XA-NRM", "roles": ["caseworker"],
-                           "exp": datetime.now(UTC) + timedelta(hours=1)}, None, algorithm="none")
+    claims = jwt.decode(bearer()[7:], SECRET, algorithms=["HS256"], audience="XA-NRM")
+    none_alg = jwt.encode(claims, None, algorithm="none")
     with pytest.raises(Unauthorized):
-        TokenVerifier(secret=SECRET).principal(f"Bearer {none_alg}")
+        TokenVerifier(secret=SECRET, agency="XA-NRM").principal(f"Bearer {none_alg}")
     with pytest.raises(Unauthorized):
-        TokenVerifier(secret="another-secret-that-is-long-enough-too").principal(bearer())
+        TokenVerifier(secret="another-secret-that-is-long-enough-too", agency="XA-NRM").principal(bearer())
 
 
 def test_a_verifier_needs_a_secret_or_a_jwks_url() -> None:
     with pytest.raises(ValueError):
-        TokenVerifier()
+        TokenVerifier(agency="XA-NRM")
+
+
+# The identity findings: a token is accepted only when issued for this node.
+
+def test_a_token_for_another_agency_is_refused_though_signed_with_this_secret() -> None:
+    forged = issue(SECRET, "ana", "XB-NRM", ["supervisor"], datetime.now(UTC),
+                   issuer="XA-NRM", audience="XA-NRM")  # even with this node's iss and aud
+    with pytest.raises(Unauthorized, match="for XB-NRM; this node serves XA-NRM"):
+        TokenVerifier(secret=SECRET, agency="XA-NRM").principal(f"Bearer {forged}")
+
+
+def test_the_monitor_accepts_only_monitor_tokens() -> None:
+    monitor = TokenVerifier(secret=SECRET, agency="monitor")
+    assert monitor.principal(bearer(agency="monitor", iss="monitor", aud="monitor")).agency == \
+        "monitor"
+    with pytest.raises(Unauthorized, match="for XA-NRM"):
+        monitor.principal(bearer(roles=["monitor"], iss="monitor", aud="monitor"))
+
+
+@pytest.mark.parametrize("claims, reason", [
+    ({"aud": "XB-NRM"}, "not for this node"),
+    ({"aud": ["XB-NRM", "monitor"]}, "not for this node"),
+    ({"iss": "XB-NRM"}, "issuer"),
+    ({"iss": "https://idp.example"}, "issuer"),
+])
+def test_the_issuer_and_audience_must_be_the_nodes(claims: dict[str, object], reason: str) -> None:
+    with pytest.raises(Unauthorized, match=reason):
+        TokenVerifier(secret=SECRET, agency="XA-NRM").principal(bearer(**claims))
+
+
+def test_a_configured_issuer_and_audience_replace_the_agency_code() -> None:
+    verifier = TokenVerifier(secret=SECRET, agency="XA-NRM", issuer="https://idp.xa.example",
+                             audience="homeward-xa")
+    who = verifier.principal(bearer(iss="https://idp.xa.example", aud=["homeward-xa", "mail"]))
+    assert who.agency == "XA-NRM"
+    with pytest.raises(Unauthorized):
+        verifier.principal(bearer())  # iss and aud are the agency code: not this node's
+
+
+def test_a_ten_year_token_is_refused() -> None:
+    now = datetime.now(UTC)
+    for claims in ({"exp": now + timedelta(days=3650)},  # honest iat, far exp
+                   {"iat": now - timedelta(hours=1), "exp": now + timedelta(hours=12)},
+                   {"iat": now + timedelta(days=3649), "exp": now + timedelta(days=3650)}):
+        with pytest.raises(Unauthorized):
+            TokenVerifier(secret=SECRET, agency="XA-NRM").principal(bearer(**claims))
+    token = issue(SECRET, "ana", "XA-NRM", ["caseworker"], now, hours=12)
+    assert TokenVerifier(secret=SECRET, agency="XA-NRM").principal(f"Bearer {token}")
+    shorter = TokenVerifier(secret=SECRET, agency="XA-NRM", max_lifetime=timedelta(hours=1))
+    with pytest.raises(Unauthorized, match="longer than this node allows"):
+        shorter.principal(f"Bearer {token}")
+
+
+@pytest.mark.parametrize("secret", ["x", "s" * 31, "é" * 15])
+def test_a_short_secret_does_not_make_a_verifier(secret: str) -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        TokenVerifier(secret=secret, agency="XA-NRM")
+
+
+def test_a_verifier_takes_a_secret_or_a_jwks_url_not_both() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        TokenVerifier(secret=SECRET, jwks_url="https://idp.example/jwks", agency="XA-NRM")

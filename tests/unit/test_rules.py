@@ -293,3 +293,19 @@ def test_the_step_is_recorded_once_the_precondition_holds(rule: Rule) -> None:
     recorded = case.pending_events[version:]  # the step, then what the case announces itself
     assert recorded[0] is event and all(BY_EVENT[type(e)].automatic for e in recorded[1:])
     assert event.recorded_by == command.agency
+
+
+@pytest.mark.parametrize("name", list(RULE_CASES))
+def test_the_refusal_is_among_the_codes_the_step_declares(name: str) -> None:
+    # The OpenAPI document lists `refusals(step)` as each step's 409 rule codes.
+    from events.step import refusals
+
+    rule = RULE_CASES[name]
+    assert rule.code in refusals(STEPS[rule.when.path]), (rule.when.path, rule.code)
+
+
+def test_every_rule_is_declared_by_some_step() -> None:
+    from events.step import refusals
+
+    declared = set().union(*(refusals(step) for step in STEPS.values()))
+    assert declared == set(RULES)

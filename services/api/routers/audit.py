@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from events.audit import verify_chain
+from services.api import openapi
 from services.api.deps import Auditor, NodeDep
 from services.api.models import ChainBreak, Verification
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
-@router.get("/verify", response_model=Verification)
+@router.get("/verify", response_model=Verification, responses=openapi.problems(401, 403))
 def verify(who: Auditor, node: NodeDep) -> Verification:
     breaks, cases, events = [], 0, 0
     for case_id in node.app.case_ids():

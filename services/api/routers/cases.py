@@ -14,6 +14,7 @@ from events.steps import OpenCase
 from events.values import Role, Status
 from projections.board import BoardFilters
 from services.api import board as store_board
+from services.api import openapi
 from services.api.corridors import check_corridor
 from services.api.deps import (
     IDEMPOTENT,
@@ -35,7 +36,8 @@ router = APIRouter(prefix="/v1/cases", tags=["cases"])
 MAX_VERSION = 2**31 - 1  # far past any case, and within every store's integer column
 
 
-@router.post("", status_code=201, response_model=Recorded, dependencies=IDEMPOTENT)
+@router.post("", status_code=201, response_model=Recorded, dependencies=IDEMPOTENT,
+             responses=openapi.OPEN)
 def open_case(body: OpenCase, who: Opener, node: NodeDep, metrics: MetricsDep,
               response: Response) -> Recorded:
     check_dates(body)
@@ -48,7 +50,7 @@ def open_case(body: OpenCase, who: Opener, node: NodeDep, metrics: MetricsDep,
     return recorded(case, node.clock.now())
 
 
-@router.get("", response_model=Board)
+@router.get("", response_model=Board, responses=openapi.READ)
 def status_board(
     who: Reader, node: NodeDep, status: Status | None = None, overdue: bool | None = None,
     partner: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -60,7 +62,7 @@ def status_board(
     return store_board.board(node, query)
 
 
-@router.get("/{case_id}", response_model=CaseView)
+@router.get("/{case_id}", response_model=CaseView, responses=openapi.CASE_READ)
 def read_case(
     case_id: UUID, who: CaseReader, node: NodeDep, purpose: Purpose, response: Response,
     version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
@@ -87,7 +89,7 @@ def _as_of(node: Node, case_id: UUID, version: int | None,
     return case, node.clock.now()
 
 
-@router.get("/{case_id}/timeline", response_model=Timeline)
+@router.get("/{case_id}/timeline", response_model=Timeline, responses=openapi.CASE_READ)
 def read_timeline(case_id: UUID, who: CaseReader, node: NodeDep, purpose: Purpose) -> Timeline:
     events = node.app.timeline(case_id)
     with_person = who.has(Role.CASEWORKER, Role.SUPERVISOR)

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from events.step import Step
 from events.steps import STEPS, OpenCase, steps_open_to
+from services.api import openapi
 from services.api.deps import WRITERS, CaseReader, NodeDep, Reader
 
 router = APIRouter(prefix="/v1", tags=["forms"])
@@ -44,14 +45,14 @@ def _form(step: Step) -> StepForm:
                     body=step.body.model_json_schema())
 
 
-@router.get("/steps", response_model=Forms)
+@router.get("/steps", response_model=Forms, responses=openapi.problems(401, 403))
 def forms(who: Reader) -> Forms:
     """Every step's body schema, and the opening's."""
     return Forms(opening=OpenCase.model_json_schema(),
                  steps=[_form(s) for s in STEPS.values() if not s.automatic])
 
 
-@router.get("/cases/{case_id}/steps", response_model=OpenSteps)
+@router.get("/cases/{case_id}/steps", response_model=OpenSteps, responses=openapi.CASE_READ)
 def open_steps(case_id: UUID, who: CaseReader, node: NodeDep) -> OpenSteps:
     """The steps the caller may record on the case now (none for an auditor)."""
     case = node.app.case(case_id)

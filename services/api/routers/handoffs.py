@@ -8,13 +8,14 @@ from fastapi import APIRouter, Query
 
 from projections.board import BoardFilters
 from services.api import board as store_board
+from services.api import openapi
 from services.api.deps import NodeDep, Reader
 from services.api.models import Handoffs
 
 router = APIRouter(prefix="/v1/handoffs", tags=["handoffs"])
 
 
-@router.get("", response_model=Handoffs)
+@router.get("", response_model=Handoffs, responses=openapi.READ)
 def in_transit(
     who: Reader, node: NodeDep, overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0,

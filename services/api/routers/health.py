@@ -1,17 +1,19 @@
-"""Liveness, readiness and metrics: for operators, without a token. Agency nodes and
-the monitor node serve the same three routes, over their own checks and gauges."""
+"""Liveness, readiness and metrics: for operators, without a user's token. Agency nodes
+and the monitor node serve the same three routes, over their own checks, alerts and
+gauges."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from services.api.deps import MetricsDep
-from services.api.node import Check
+from services.api import openapi
+from services.api.deps import ScrapeDep
+from services.api.node import Alert, Check
 
 router = APIRouter(tags=["operations"])
 
@@ -21,23 +23,39 @@ def _checks(request: Request) -> Mapping[str, Check]:
     return checks
 
 
+def _alerts(request: Request) -> Mapping[str, Alert]:
+    alerts: Mapping[str, Alert] = request.app.state.node.alerts
+    return alerts
+
+
 @router.get("/healthz")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
-def readyz(checks: Annotated[Mapping[str, Check], Depends(_checks)]) -> JSONResponse:
+@router.get("/readyz", responses={503: {"description": "a part of the node is unreachable"}})
+def readyz(checks: Annotated[Mapping[str, Check], Depends(_checks)],
+           alerts: Annotated[Mapping[str, Alert], Depends(_alerts)]) -> JSONResponse:
+    """Ready when every part is reachable; `alerts`, when there are any, is what an
+    operator must see though the node still serves (events the relay could not send)."""
     failed = {}
     for name, check in checks.items():
         try:
             check()
         except Exception as error:  # any failure of a part means "not ready"
             failed[name] = type(error).__name__
-    body = {"status": "not ready" if failed else "ready", "failed": failed}
+    body: dict[str, object] = {"status": "not ready" if failed else "ready", "failed": failed}
+    raised = {name: text for name, alert in alerts.items() if (text := alert())}
+    if raised:
+        body["alerts"] = raised
     return JSONResponse(body, status_code=503 if failed else 200)
 
 
-@router.get("/metrics")
-def metrics(metrics: MetricsDep) -> Response:
-    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+@router.get("/metrics", response_class=Response, responses={
+    200: {"description": "Prometheus text format", "content": {CONTENT_TYPE_LATEST: {}}},
+    **openapi.problems(401, 404)})
+def metrics(scrape: ScrapeDep,
+            authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+            ) -> Response:
+    """Prometheus metrics; with HOMEWARD_METRICS_TOKEN set, they need that bearer token."""
+    return scrape.response(authorization)

@@ -11,6 +11,7 @@ from events.values import Role
 from services.api.auth import Principal
 from services.api.node import MonitorNode
 from services.api.problems import Problem
+from services.contract.codec import MONITOR
 
 router = APIRouter(tags=["monitor"])
 
@@ -25,8 +26,8 @@ MonitorNodeDep = Annotated[MonitorNode, Depends(_node)]
 
 def _monitor(node: MonitorNodeDep,
              authorization: Annotated[str | None, Header()] = None) -> Principal:
-    who = node.tokens.principal(authorization)
-    if not who.has(Role.MONITOR):
+    who = node.tokens.principal(authorization)  # the verifier takes only agency `monitor`
+    if who.agency != MONITOR or not who.has(Role.MONITOR):
         raise Problem(403, "the corridor view is for monitors", slug="forbidden")
     return who
 

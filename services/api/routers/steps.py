@@ -9,8 +9,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Response
 
-from events.step import Step
+from events.step import Step, refusals
 from events.steps import STEPS
+from services.api import openapi
 from services.api.deps import IDEMPOTENT, CaseWriter, ExpectedVersion, MetricsDep, NodeDep
 from services.api.models import Recorded
 from services.api.problems import Problem
@@ -23,11 +24,12 @@ router = APIRouter(prefix="/v1/cases", tags=["steps"], dependencies=IDEMPOTENT)
 def step_route(step: Step) -> Callable[..., Recorded]:
     def record_step(case_id: UUID, who: CaseWriter, node: NodeDep, metrics: MetricsDep,
                     expected: ExpectedVersion, response: Response, body: Any = None) -> Recorded:
+        version = expected.version()  # judged after validation: a bad body is 422 first
         if step.supervisor_only and not who.actor().is_supervisor:
             raise Problem(403, f"only a supervisor records {step.path}", slug="forbidden")
         check_dates(body)
         data = (body or step.body()).model_dump(mode="json", exclude_none=True)
-        case = node.app.record(case_id, step.path, data, who.actor(), expected)
+        case = node.app.record(case_id, step.path, data, who.actor(), version)
         metrics.steps.labels(step.event.__name__).inc()
         response.headers["ETag"] = f'"{case.version}"'
         return recorded(case, node.clock.now())
@@ -49,7 +51,7 @@ def step_route(step: Step) -> Callable[..., Recorded]:
 for _step in (s for s in STEPS.values() if not s.automatic):  # the case records those itself
     router.add_api_route(
         f"/{{case_id}}/{_step.path}", step_route(_step), methods=["POST"],
-        response_model=Recorded, name=_step.path,
+        response_model=Recorded, name=_step.path, responses=openapi.step(refusals(_step)),
         summary=f"Record {_step.event.__name__}",
         operation_id=f"record_{_step.path.replace('-', '_')}",
     )

@@ -1,0 +1,246 @@
+"""The relay on the sender's side: an event that cannot become a message is dead-lettered
+here and does not hold up the others, and a missing notification id that a transaction
+may still fill is never passed over. Real SQLite stores; a producer that records what it
+is given stands in for the broker."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from events.steps import OpenCase
+from services.exchange import relay as relay_module
+from services.exchange import topics
+from services.exchange.directory import Directory
+from services.exchange.relay import DeadLetters, Relay
+from services.exchange.sealing import open_sealed
+from services.signing import SigningKey
+from tests.harness.builders import ANNA, T0, XA, XB, bodies, opening
+from tests.harness.desk import READY, Desk
+from tests.harness.stores import sqlite_env
+
+KEY, PARTNER = SigningKey.generate(XA), SigningKey.generate(XB)
+TRUST = Directory().with_agency(KEY).with_agency(PARTNER).with_corridor(XA, XB)
+
+
+def trust() -> Directory:
+    return TRUST
+
+
+class Acknowledged:
+    def get(self, timeout: float | None = None) -> None:
+        return None
+
+
+class Recording:
+    """A producer the broker acknowledges at once: what was sent, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def send(self, topic: str, key: bytes, value: bytes, headers: Any) -> Acknowledged:
+        # What the partner reads once it opens the sealed envelope.
+        self.sent.append((topic, open_sealed(json.loads(value), PARTNER.sealing)))
+        return Acknowledged()
+
+    def flush(self, timeout: float | None = None) -> None:
+        pass
+
+    def close(self, timeout: float | None = None) -> None:
+        pass
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Desk]:
+    desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
+    yield desk
+    desk.app.close()
+
+
+def two_cases(desk: Desk) -> tuple[UUID, UUID]:
+    poisoned, healthy = desk.open(), desk.open()
+    desk.run(poisoned, READY)
+    desk.run(healthy, READY)
+    return poisoned, healthy
+
+
+def to_partner(sent: list[tuple[str, dict[str, Any]]], case_id: UUID) -> list[dict[str, Any]]:
+    return [e for topic, e in sent if topic == topics.inbox(XB) and e["case_id"] == str(case_id)]
+
+
+def drain(relay: Relay) -> None:
+    while relay.relay_once():
+        pass
+
+
+def test_a_poison_event_is_dead_lettered_and_the_others_are_sent(
+    desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    poisoned, healthy = two_cases(desk)
+    everything = list(desk.app.recorder.select_notifications(1, 10_000))
+    clean = [(m.topic, m.envelope) for m in Relay(desk.app, KEY, Recording, trust).messages(everything)]
+    expected = to_partner(clean, poisoned)
+    assert len(expected) >= 5
+    fourth = expected[3]["sequence"], poisoned
+
+    real = relay_module.to_envelope
+
+    def failing(case: Any, event: Any, sequence: int, *rest: Any) -> dict[str, Any]:
+        if (sequence, case.id) == fourth:  # e.g. a payload the contract no longer takes
+            raise ValueError("Ana Example does not fit the schema")
+        return real(case, event, sequence, *rest)
+
+    monkeypatch.setattr(relay_module, "to_envelope", failing)
+    producer = Recording()
+    dead = DeadLetters(tmp_path / "relay-dead-letters.jsonl")
+    relay = Relay(desk.app, KEY, lambda: producer, trust, dead_letters=dead)
+    drain(relay)
+
+    # Everything of the healthy case left; the poisoned case up to its poison only.
+    assert to_partner(producer.sent, healthy) == to_partner(clean, healthy)
+    assert to_partner(producer.sent, poisoned) == expected[:3]
+    assert relay.position() == desk.app.recorder.max_notification_id()
+    assert relay.lag() == 0
+    # The poison and the later events of its case wait on the sender's side.
+    kept = [json.loads(line) for line in dead.path.read_text().splitlines()]  # type: ignore[union-attr]
+    assert dead.count() == len(kept) == len(expected) - 3
+    assert {k["case_id"] for k in kept} == {str(poisoned)}
+    assert kept[0]["reason"] == "ValueError while encoding"
+    assert all(k["reason"] == "an earlier event of its case could not be sent" for k in kept[1:])
+    assert "Ana Example" not in dead.path.read_text() + caplog.text  # type: ignore[union-attr]
+    assert DeadLetters(dead.path).count() == dead.count()  # read back from the file
+
+
+def test_the_poisoned_case_stays_held_after_a_restart(
+    desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    poisoned, healthy = two_cases(desk)
+    real = relay_module.to_envelope
+
+    def failing(case: Any, event: Any, sequence: int, *rest: Any) -> dict[str, Any]:
+        if case.id == poisoned and sequence == 2:
+            raise ValueError("no longer fits")
+        return real(case, event, sequence, *rest)
+
+    monkeypatch.setattr(relay_module, "to_envelope", failing)
+    path = tmp_path / "relay-dead-letters.jsonl"
+    first = Relay(desk.app, KEY, Recording, trust, dead_letters=DeadLetters(path))
+    drain(first)
+    held = DeadLetters(path).count()
+    # A later step of each case, read by a new relay without the first one's cache.
+    desk.step(poisoned, "transport")
+    desk.step(healthy, "transport")
+    producer = Recording()
+    restarted = Relay(desk.app, KEY, lambda: producer, trust, dead_letters=DeadLetters(path))
+    drain(restarted)
+    assert to_partner(producer.sent, poisoned) == []
+    assert len(to_partner(producer.sent, healthy)) == 1
+    assert DeadLetters(path).count() == held + 1
+
+
+class Unsettled:
+    """A store where a transaction may still fill any missing id (PostgreSQL's case)."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[int, int]] = []
+        self.answer = False
+
+    def settled(self, first: int, before: int) -> bool:
+        self.asked.append((first, before))
+        return self.answer
+
+
+def test_the_relay_does_not_pass_a_gap_a_transaction_may_fill(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    case_id = desk.open()
+    desk.run(case_id, READY)
+    last = desk.app.recorder.max_notification_id()
+    select = desk.app.recorder.select_notifications
+    in_flight = {4}  # a transaction holds id 4 and has not committed yet
+
+    def committed(start: int, limit: int, *args: Any, **kwargs: Any) -> list[Any]:
+        return [n for n in select(start, limit, *args, **kwargs) if n.id not in in_flight]
+
+    monkeypatch.setattr(desk.app.recorder, "select_notifications", committed)
+    barrier = Unsettled()
+    producer = Recording()
+    relay = Relay(desk.app, KEY, lambda: producer, trust, barrier=barrier)
+
+    assert relay.relay_once() == 3
+    assert relay.relay_once() == 0  # it waits at the gap
+    assert relay.position() == 3 and barrier.asked == [(4, 5), (4, 5)]
+
+    in_flight.clear()  # the slow transaction commits: id 4 is sent, in its place
+    assert relay.relay_once() == last - 3
+    sent = [e["sequence"] for topic, e in producer.sent if topic == topics.inbox(XB)]
+    assert sent == sorted(sent) == list(range(1, len(sent) + 1))
+
+
+def test_the_relay_passes_a_gap_the_store_says_will_stay(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    case_id = desk.open()
+    desk.run(case_id, READY)
+    last = desk.app.recorder.max_notification_id()
+    select = desk.app.recorder.select_notifications
+
+    def rolled_back(start: int, limit: int, *args: Any, **kwargs: Any) -> list[Any]:
+        return [n for n in select(start, limit, *args, **kwargs) if n.id != 2]
+
+    monkeypatch.setattr(desk.app.recorder, "select_notifications", rolled_back)
+    barrier = Unsettled()
+    barrier.answer = True
+    relay = Relay(desk.app, KEY, Recording, trust, barrier=barrier)
+    assert relay.relay_once() == last - 1
+    assert relay.position() == last and barrier.asked == [(2, 3)]
+
+
+@pytest.mark.kafka
+def test_operators_see_the_dead_letters_in_readyz_and_metrics(
+    kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from services.api.app import create_app
+    from services.bootstrap import RELAY_DEAD_LETTERS, build_node
+    from services.settings import load
+
+    def failing(*args: Any) -> dict[str, Any]:
+        raise ValueError("no longer fits")
+
+    monkeypatch.setattr(relay_module, "to_envelope", failing)
+    from services.exchange.directory import save
+    from services.signing import load_or_create
+
+    own = load_or_create(tmp_path, XA)  # the node's key pair, and its partner's in the directory
+    save(tmp_path / "directory.json",
+         Directory().with_agency(own).with_agency(PARTNER).with_corridor(XA, XB))
+    node = build_node(load(agency=XA, data_dir=tmp_path, kafka_bootstrap=kafka_bootstrap))
+    try:
+        node.start()
+        client = TestClient(create_app(node))
+        assert "alerts" not in client.get("/readyz").json()
+        case_id = node.app.open_case(OpenCase.model_validate(opening()), ANNA).id
+        for path in ("consent", "referral"):
+            node.app.record(case_id, path, bodies(T0)[path], ANNA)
+        deadline = time.monotonic() + 30  # the inbox's first group join takes seconds
+        while (node.gauges["homeward_relay_dead_letters"]() < 3
+               or client.get("/readyz").status_code != 200):
+            assert time.monotonic() < deadline, "the relay did not reach the poison"
+            time.sleep(0.05)
+        ready = client.get("/readyz")  # the node still serves, and says what waits
+        assert ready.json()["alerts"]["relay"].startswith("3 event(s) could not be sent")
+        assert str(tmp_path / RELAY_DEAD_LETTERS) in ready.json()["alerts"]["relay"]
+        assert "homeward_relay_dead_letters 3.0" in client.get("/metrics").text
+        assert node.gauges["homeward_relay_lag_events"]() == 0
+    finally:
+        node.close()
