@@ -83,3 +83,18 @@ def test_bad_metrics_settings_stop_the_node(name: str, value: str) -> None:
 
     with pytest.raises(SettingsError, match=f"^HOMEWARD_{name.upper()}: "):
         load(agency="XA-NRM", **{name: value})
+
+
+def test_the_monitor_honours_the_metrics_token(node_settings: Path) -> None:
+    from services.api.app import create_monitor_app
+    from services.bootstrap import build_monitor
+
+    node = build_monitor(load(agency="monitor", data_dir=node_settings,
+                              metrics_token=METRICS_TOKEN))
+    try:
+        client = TestClient(create_monitor_app(node))
+        assert client.get("/metrics").status_code == 401
+        allowed = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        assert "homeward_milestones_refused 0.0" in allowed.text
+    finally:
+        node.close()
