@@ -52,9 +52,10 @@ def test_each_agency_is_offered_only_its_own_steps_and_supervisors_theirs(nodes:
     assert {"acknowledgement", "acceptance", "decline"} <= set(partner)
     assert "consent" not in partner and "referral" not in partner
     assert nodes.xa.client.get(f"/v1/cases/{case_id}/steps").status_code == 401
+    # A token for another agency is not issued for this node: refused before any route.
     stranger = nodes.xa.client.get(f"/v1/cases/{case_id}/steps", headers={
         "Authorization": f"Bearer {token(nodes.xa.node, agency=XB)}"})
-    assert stranger.status_code == 404
+    assert stranger.status_code == 401
 
 
 def test_every_offered_step_is_one_the_api_records(nodes: Pair) -> None:
