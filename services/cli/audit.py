@@ -59,10 +59,11 @@ def run(args: argparse.Namespace) -> int:
             return show_timeline(app, args.case_id)
         if args.verb == "verify":
             return verify(app, [args.case_id] if args.case_id else app.case_ids())
-        if args.personal:
-            logged = Reader(settings.agency, args.by or f"cli:{getpass.getuser()}", args.purpose)
-            return export(app, args.case_id, args.format, args.output, logged, settings)
-        return export(app, args.case_id, args.format, args.output)
+        if args.personal:  # a read of personal data: on the record before anything leaves
+            app.case(args.case_id)
+            reader = Reader(settings.agency, args.by or f"cli:{getpass.getuser()}", args.purpose)
+            log_export(settings, args.case_id, reader, args.format)
+        return export(app, args.case_id, args.format, args.output, args.personal)
     except CaseNotFound as missing:
         print(f"no such case: {missing}", file=sys.stderr)
         return 1
@@ -102,18 +103,16 @@ def verify(app: Homeward, case_ids: Iterable[UUID]) -> int:
 
 
 def export(app: Homeward, case_id: UUID, fmt: str, output: Path | None,
-           personal: Reader | None = None, settings: Settings | None = None) -> int:
-    """Writes the timeline; with a `personal` reader, unredacted, logged and private."""
+           personal: bool = False) -> int:
+    """Writes the timeline; `personal`, unredacted to a file only its owner can read (the
+    command line has written the access log's entry first)."""
     events = app.timeline(case_id)
     breaks = verify_chain(events)
-    document = timeline_file(case_id, events, breaks, personal is not None)
+    document = timeline_file(case_id, events, breaks, personal)
     text = json.dumps(document, indent=2) if fmt == "json" else render_html(document, breaks)
-    if personal is not None:
-        assert settings is not None
-        log_export(settings, case_id, personal, fmt)  # before any personal data leaves
     if output is None:
         sys.stdout.write(text + "\n")
-    elif personal is not None:
+    elif personal:
         write_private(output, text)
         print(f"wrote {output} (readable by its owner only)", file=sys.stderr)
     else:
