@@ -36,7 +36,7 @@ def utc(at: datetime) -> datetime:
 class Assessment:
     level: RiskLevel
     valid_until: date
-    safety_plan: str | None
+    safety_plan_in_place: bool  # the plan's text stays in the event of the side that wrote it
 
 
 @dataclass

@@ -87,7 +87,7 @@ def _risk(side: Side) -> Missing:
                     f"day{'' if days == 1 else 's'} ago"]
         if a.level is RiskLevel.CRITICAL:
             return [f"the {side.value} risk is critical: no return while it is"]
-        if a.level is RiskLevel.HIGH and not a.safety_plan:
+        if a.level is RiskLevel.HIGH and not a.safety_plan_in_place:
             return [f"a safety plan for the {side.value} high risk"]
         return []
     return missing

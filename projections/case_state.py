@@ -3,8 +3,8 @@
 The status board needs the whole `CaseState` because status and blocking items depend
 on the time of the query (an assessment expires, a document runs out), so the board
 stores the state the events determined and asks `events.progress` at query time.
-Names and free text never reach a read model: `person` is dropped and a safety plan
-is kept only as the fact that one exists.
+Names and free text never reach a read model: `person` is dropped, and the state holds
+of a safety plan only the fact that one is in place.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from events.values import Kind, RiskLevel, Scope, Side
 _ENUMS: dict[str, type[Enum]] = {e.__name__: e for e in (Kind, RiskLevel, Scope, Side)}
 _RECORDS: dict[str, type[Any]] = {c.__name__: c for c in (Assessment, Proceeding, Transport)}
 PERSONAL = ("person",)
-PLAN_RECORDED = "(recorded)"
 
 
 def encode_state(state: CaseState) -> dict[str, Any]:
@@ -58,8 +57,6 @@ def _encode(value: Any) -> Any:
         return {"~d": value.isoformat()}
     if isinstance(value, set | frozenset):
         return {"~s": sorted((_encode(v) for v in value), key=repr)}
-    if isinstance(value, Assessment) and value.safety_plan:
-        value = dataclasses.replace(value, safety_plan=PLAN_RECORDED)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         if type(value).__name__ not in _RECORDS:
             raise TypeError(f"no read-model encoding for {type(value).__name__}")
@@ -88,7 +85,10 @@ def _decode(value: Any) -> Any:
     if "~s" in value:
         return {_decode(v) for v in value["~s"]}
     if "~c" in value:
-        return _RECORDS[value["~c"]](**{k: _decode(v) for k, v in value["f"].items()})
+        fields = {k: _decode(v) for k, v in value["f"].items()}
+        if value["~c"] == "Assessment" and "safety_plan" in fields:  # kept before the flag
+            fields["safety_plan_in_place"] = bool(fields.pop("safety_plan"))
+        return _RECORDS[value["~c"]](**fields)
     if "~m" in value:
         return {_decode(k): _decode(v) for k, v in value["~m"]}
     raise ValueError(f"not a read-model encoding: {sorted(value)}")

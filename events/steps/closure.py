@@ -86,5 +86,6 @@ def for_partner(data: dict[str, Any]) -> dict[str, Any]:
 STEPS = [
     Step("closure", CaseClosed, Owner.PHASE, Closure, check_closure,
          local_only=("justification",), for_partner=for_partner),
-    Step("reopening", CaseReopened, Owner.PHASE, Reason, reopens=True),
+    Step("reopening", CaseReopened, Owner.PHASE, Reason, reopens=True,
+         local_only=("reason",)),
 ]

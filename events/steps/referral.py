@@ -103,10 +103,11 @@ STEPS = [
     Step("referral", ReferralSent, Owner.REFERRING, Note, check_referral,
          protected={Scope.SHARE_IDENTITY: ("person", "note")}),
     Step("risk-to-life-override", RiskToLifeOverrideRecorded, Owner.REFERRING, Justification,
-         check_override, supervisor_only=True),
+         check_override, supervisor_only=True, local_only=("justification",)),
     Step("acknowledgement", ReferralAcknowledged, Owner.RECEIVING, Acknowledgement,
          check_acknowledgeable),
     Step("acceptance", ReferralAccepted, Owner.RECEIVING, Note, check_undecided,
          protected={Scope.SHARE_IDENTITY: ("note",)}),
-    Step("decline", ReferralDeclined, Owner.RECEIVING, Reason, check_undecided),
+    Step("decline", ReferralDeclined, Owner.RECEIVING, Reason, check_undecided,
+         protected={Scope.SHARE_IDENTITY: ("reason",)}),
 ]

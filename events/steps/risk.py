@@ -1,18 +1,22 @@
 """Step 8: each side assesses the risk of return on its own side of the border.
 
 A side that lowers its own `high` or `critical` finding needs a supervisor and a
-justification (`risk-downgrade-justified`); the justification stays with the agency."""
+justification (`risk-downgrade-justified`); the justification stays with the agency.
+The safety plan's text stays too: the partner learns only that a plan is in place
+(`safety_plan_in_place`), all its transport readiness needs. The risk factors cross
+under consent scope `share_identity`."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import Field
 
 from events.case import Assessment, Case, CaseEvent
 from events.rules import RiskAssessmentRequired, RiskDowngradeJustified
 from events.step import Body, Owner, Step
-from events.values import Actor, RiskLevel, Side
+from events.values import Actor, RiskLevel, Scope, Side
 
 
 class RiskAssessment(Body):
@@ -29,7 +33,8 @@ class RiskAssessed(CaseEvent):
         case.state.risk[Side(d["side"])] = Assessment(
             level=RiskLevel(d["level"]),
             valid_until=date.fromisoformat(d["valid_until"]),
-            safety_plan=d.get("safety_plan"),
+            # The side's own event holds the plan; a partner's, only whether there is one.
+            safety_plan_in_place=bool(d.get("safety_plan") or d.get("safety_plan_in_place")),
         )
 
 
@@ -59,7 +64,13 @@ def check_downgrade(case: Case, body: RiskAssessment, actor: Actor) -> None:
         )
 
 
+def for_partner(data: dict[str, Any]) -> dict[str, Any]:
+    """The plan's text stays home (local-only); whether there is one crosses."""
+    return {**data, "safety_plan_in_place": bool(data.get("safety_plan"))}
+
+
 STEPS = [
     Step("risk-assessment", RiskAssessed, Owner.EITHER, RiskAssessment, check_assessment,
-         sided=True, local_only=("justification",)),
+         sided=True, local_only=("safety_plan", "justification"),
+         protected={Scope.SHARE_IDENTITY: ("factors",)}, for_partner=for_partner),
 ]

@@ -130,7 +130,7 @@ STEPS = [
          repatriation_only=True, halted_on_hold=True,
          protected={Scope.SHARE_HEALTH: ("medical_escort", "fit_to_travel")}),
     Step("transport-cancellation", TransportCancelled, Owner.REFERRING, Reason, check_cancellable,
-         repatriation_only=True),
+         repatriation_only=True, protected={Scope.SHARE_IDENTITY: ("reason",)}),
     Step("departure", DepartureConfirmed, Owner.REFERRING, Departure, check_departure,
          repatriation_only=True, halted_on_hold=True),
     Step("arrival", ArrivalConfirmed, Owner.RECEIVING, Arrival, check_arrival,

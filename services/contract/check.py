@@ -22,6 +22,7 @@ from services.contract.registry import (
     Key,
     Registry,
     load_file,
+    local_only_fields,
     protected_fields,
     schema_id,
 )
@@ -148,7 +149,10 @@ def _check_versions(registry: Registry, message_type: str) -> list[Problem]:
         old = registry.schema(message_type, earlier)
         for later in versions[position + 1 :]:
             new = registry.schema(message_type, later)
-            for path in sorted(required_paths(old) - required_paths(new)):
+            # Free text a later version classifies may no longer be required: the codec
+            # drops it without consent (protected) or always (local-only).
+            classified = {*protected_fields(new), *local_only_fields(new)}
+            for path in sorted(required_paths(old) - required_paths(new) - classified):
                 reason = f"drops {path}, which v{earlier} requires"
                 problems.append(Problem(file_name((message_type, later)), reason))
         if earlier == latest:

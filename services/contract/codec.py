@@ -93,10 +93,10 @@ def shared_payload(case_at_event: Case, event: CaseEvent) -> dict[str, Any]:
             data.pop(name, None)
         return data
     step = BY_EVENT[type(event)]
+    if step.for_partner is not None:  # first: it may say what a local-only field held
+        data = step.for_partner(data)
     for name in step.local_only:  # a withdrawal's reason, a stay's basis: they never cross
         data.pop(name, None)
-    if step.for_partner is not None:
-        data = step.for_partner(data)
     for scope, fields in step.protected.items():
         if not case_at_event.consented(scope):
             for name in fields:

@@ -39,12 +39,32 @@ def _unchanged(payload: Payload) -> Payload:
     return dict(payload)
 
 
+def _without(*names: str) -> Upcaster:
+    """v1 of these types required free text that v2 classifies (docs/cross-border.md, free
+    text has a class). A v1 sender sent it whatever the consent, so the receiver cannot know
+    whether it was allowed to cross: it is not kept. The fact itself is."""
+    def upcaster(payload: Payload) -> Payload:
+        return {k: v for k, v in payload.items() if k not in names}
+    return upcaster
+
+
+def _risk_assessed_v1_to_v2(payload: Payload) -> Payload:
+    # v2 sends that a safety plan is in place, never its text; the factors only under consent.
+    kept = _without("safety_plan", "factors")(payload)
+    return {**kept, "safety_plan_in_place": bool(payload.get("safety_plan"))}
+
+
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("transport-planned", 1): _transport_planned_v1_to_v2,
     ("milestone", 1): _milestone_v1_to_v2,
     ("milestone", 2): _unchanged,
     ("consent-recorded", 1): _unchanged,
     ("return-decision-recorded", 1): _unchanged,
+    ("risk-to-life-override-recorded", 1): _without("justification"),
+    ("case-reopened", 1): _without("reason"),
+    ("referral-declined", 1): _without("reason"),
+    ("transport-cancelled", 1): _without("reason"),
+    ("risk-assessed", 1): _risk_assessed_v1_to_v2,
 }
 
 

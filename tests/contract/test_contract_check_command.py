@@ -52,6 +52,14 @@ def _drop_nested_required(schema: dict[str, Any]) -> None:
     schema["properties"]["deputy"]["required"].remove("email")
 
 
+def _unclassify_reason(schema: dict[str, Any]) -> None:
+    del schema["properties"]["reason"]["x-local-only"]
+
+
+def _unprotect_factors(schema: dict[str, Any]) -> None:
+    del schema["properties"]["factors"]["x-protected"]
+
+
 def _break_an_example(schema: dict[str, Any]) -> None:
     schema["examples"][0]["valid_until"] = "end of June"
 
@@ -89,6 +97,9 @@ def _only_protected_examples(schema: dict[str, Any]) -> None:
             "drops route, which v1 requires",
         ),
         ("transport-planned.v2.schema.json", _make_route_optional, "drops route"),
+        # Required free text may become optional only as it gets a class.
+        ("case-reopened.v2.schema.json", _unclassify_reason, "drops reason, which v1 requires"),
+        ("risk-assessed.v2.schema.json", _unprotect_factors, "drops factors, which v1 requires"),
         ("transport-planned.v2.schema.json", _break_a_transport_example, "examples[0] is invalid"),
         ("risk-assessed.v1.schema.json", _break_an_example, "payload.valid_until"),
         ("risk-assessed.v1.schema.json", _wrong_id, "$id is"),
@@ -104,6 +115,8 @@ def _only_protected_examples(schema: dict[str, Any]) -> None:
     ids=[
         "drops required",
         "required made optional",
+        "required local-only text unclassified",
+        "required protected text unprotected",
         "broken v2 example",
         "broken example",
         "wrong $id",

@@ -39,6 +39,19 @@ def declined_after_override(receiving: str = RECEIVING) -> Walk:
     ])
 
 
+def declined_under_consent(scopes: list[str], receiving: str = RECEIVING) -> Walk:
+    """Consent to `scopes`, a referral, a decline with its reason."""
+    R, C = Side.REFERRING, Side.RECEIVING
+    return Walk(opening(receiving, minor=False), [
+        Move(R, "consent", {"scopes": scopes, "language": "en", "interpreter": False,
+                            "given_by": "person"}),
+        Move(R, "referral", {"note": "Referred by the shelter."}),
+        Move(C, "acknowledgement", {"contact": {"name": "Desk", "email": "d@xb.example"},
+                                    "deputy": {"name": "Deputy", "email": "e@xb.example"}}),
+        Move(C, "decline", {"reason": "Mother named the recruiter; no safe placement."}),
+    ])
+
+
 def held_after_transport(today: date, receiving: str = RECEIVING) -> Walk:
     """An asylum claim lodged after transport was planned, then withdrawn: the partner
     learns only that the return was held and released."""

@@ -12,15 +12,6 @@ from events.steps import STEPS
 from projections.timeline import entry
 from tests.harness.builders import XA, XB, Story
 
-# Still crossing unprotected, each needing a new schema version first (not yet made): the
-# required ones, since a protected or local-only field must be optional in its schema; and
-# the safety plan, whose presence the partner's transport readiness checks (a v2 would
-# send that it exists, not its text).
-NOT_YET_CLASSIFIED = {
-    ("risk-to-life-override", "justification"), ("decline", "reason"),
-    ("transport-cancellation", "reason"), ("reopening", "reason"),
-    ("risk-assessment", "factors"), ("risk-assessment", "safety_plan"),
-}
 
 
 def is_free_text(field: FieldInfo) -> bool:
@@ -41,7 +32,7 @@ def test_every_free_text_field_is_protected_or_local_only() -> None:
         for name, field in step.body.model_fields.items():
             if is_free_text(field) and name not in classified:
                 unclassified.add((path, name))
-    assert unclassified == NOT_YET_CLASSIFIED
+    assert unclassified == set()
 
 
 def test_the_free_text_test_knows_free_text_when_it_sees_it() -> None:

@@ -153,7 +153,7 @@ def assert_ready_to_travel(before: Case, event: CaseEvent) -> None:
     for side in Side:
         risk = s.risk[side]
         assert risk.valid_until >= today and risk.level is not RiskLevel.CRITICAL
-        assert risk.level is not RiskLevel.HIGH or risk.safety_plan
+        assert risk.level is not RiskLevel.HIGH or risk.safety_plan_in_place
     assert not s.minor or (s.best_interests_in_favour is True and s.caregiver_confirmed)
     assert not s.proceedings_open or s.proceedings_cleared
     assert s.travel_document_until is not None and s.travel_document_until >= arrival
@@ -172,7 +172,7 @@ def assert_safe_to_depart(before: Case, event: CaseEvent) -> None:
     for side in Side:
         risk = s.risk[side]
         assert risk.valid_until >= now.date() and risk.level is not RiskLevel.CRITICAL
-        assert risk.level is not RiskLevel.HIGH or risk.safety_plan
+        assert risk.level is not RiskLevel.HIGH or risk.safety_plan_in_place
     assert not s.minor or (s.best_interests_in_favour is True and s.caregiver_confirmed)
     assert not s.proceedings_open or s.proceedings_cleared
     assert s.travel_document_until is not None and s.travel_document_until >= arrival

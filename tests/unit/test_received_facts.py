@@ -91,14 +91,15 @@ def test_a_closure_sent_by_the_agency_not_holding_the_phase_is_refused() -> None
 def test_a_partners_high_risk_without_a_safety_plan_blocks_transport() -> None:
     # The partner's own stream refuses such an assessment; a received one is still its fact.
     story = given(without(READY, XB, "risk-assessment"))
-    high = {"level": "high", "factors": [], "valid_until": "2027-01-01", "side": "receiving"}
+    high = {"level": "high", "factors": [], "valid_until": "2027-01-01", "side": "receiving",
+            "safety_plan_in_place": False}
     receive(story.stream(XA), Messages(XB, first=20), "risk-assessment", high)
 
     refusal = refused(story, R("transport"), "risk-assessment-required")
 
     assert "safety plan" in refusal.detail
     receive(story.stream(XA), Messages(XB, first=21), "risk-assessment",
-            {**high, "safety_plan": "met at the airport, safe house"})
+            {**high, "safety_plan_in_place": True})  # the plan's text stays with the partner
     assert when(story, R("transport")).type == "TransportPlanned"
 
 
