@@ -10,7 +10,7 @@ from pydantic.fields import FieldInfo
 
 from events.steps import STEPS
 from projections.timeline import entry
-from tests.harness.builders import XA, XB, Story
+from tests.harness.builders import SARA, XA, XB, Story
 
 
 
@@ -59,3 +59,36 @@ def test_the_non_personal_export_redacts_both_classes() -> None:
     assert at_partner[-1].type == "ConsentWithdrawn" and "reason" not in at_partner[-1].data
     received_referral = next(e for e in at_partner if e.type == "ReferralSent")
     assert received_referral.data["note"] == referral.data["note"]
+
+
+def test_a_risk_assessment_sends_that_a_plan_is_in_place_and_the_export_redacts_the_text() -> None:
+    story = Story()
+    story.run([(XA, "consent"), (XA, "referral"), (XB, "acknowledgement"), (XB, "acceptance")])
+    assessed = story.step(XA, "risk-assessment", factors=["recruiter in home town"],
+                          safety_plan="Stays with her aunt in the capital.")
+    row = entry(assessed, personal=False)
+    assert {"factors", "safety_plan"} <= set(row["redacted"])
+    assert "factors" not in row["data"] and "safety_plan" not in row["data"]
+    at_partner = story.stream(XB).collect_events()[-1]
+    assert at_partner.type == "RiskAssessed" and "safety_plan" not in at_partner.data
+    assert at_partner.data["safety_plan_in_place"] is True
+    assert at_partner.data["factors"] == ["recruiter in home town"]  # under share_identity
+    assert entry(at_partner, personal=False)["redacted"] == ["factors"]
+
+
+def test_the_reclassified_texts_are_redacted_from_the_non_personal_export() -> None:
+    story = Story()
+    override = story.step(XA, "risk-to-life-override", SARA,
+                          justification="Threat by the network in her home town.")
+    story.run([(XA, "referral"), (XB, "acknowledgement")])
+    declined = story.step(XB, "decline", reason="Her mother is the recruiter.")
+    for event, field in ((override, "justification"), (declined, "reason")):
+        row = entry(event, personal=False)
+        assert field not in row["data"] and field in row["redacted"]
+        assert entry(event, personal=True)["data"][field] == event.data[field]
+    at_referring = [e for e in story.xa.collect_events() if e.received is not None]
+    assert at_referring[-1].type == "ReferralDeclined"
+    assert "reason" not in at_referring[-1].data  # no consent to share identity
+    at_partner = story.stream(XB).collect_events()
+    received_override = next(e for e in at_partner if e.type == "RiskToLifeOverrideRecorded")
+    assert received_override.data == {}

@@ -10,7 +10,7 @@ import pytest
 from events.case import Case, CaseEvent
 from events.rules import DataMinimisation, StepOwner
 from events.steps import STEPS, open_received
-from events.values import Actor
+from events.values import Actor, Side
 from tests.harness.builders import T0, XA, XB, Story, snapshot
 from tests.harness.given import ACCEPTED, READY, Messages, R, given, refused, when, without
 
@@ -103,6 +103,16 @@ def test_a_partners_high_risk_without_a_safety_plan_blocks_transport() -> None:
     assert when(story, R("transport")).type == "TransportPlanned"
 
 
+def test_a_partners_safety_plan_crosses_as_a_fact_never_as_text() -> None:
+    story = given(without(READY, XB, "risk-assessment"))
+    high = {"level": "high", "factors": [], "valid_until": "2027-01-01", "side": "receiving",
+            "safety_plan_in_place": True}
+    unchanged_after_refusal(story.stream(XA), DataMinimisation, Messages(XB, first=20),
+                            "risk-assessment", {**high, "safety_plan": "met at the airport"})
+    receive(story.stream(XA), Messages(XB, first=20), "risk-assessment", high)
+    assert story.stream(XA).state.risk[Side.RECEIVING].safety_plan_in_place
+
+
 # -- data-minimisation -------------------------------------------------------
 
 def partner_knows_of(story: Story, consent_scopes: list[str]) -> tuple[Case, Messages]:
@@ -153,6 +163,16 @@ def test_free_text_crossing_without_its_scope_or_never_meant_to_cross_is_refused
     receive(case, messages, "referral", {})
     unchanged_after_refusal(case, DataMinimisation, messages, "consent-withdrawal",
                             {"scopes": ["refer"], "reason": "To apply for a residence permit."})
+
+
+def test_a_decline_reason_crosses_only_under_share_identity() -> None:
+    story = Story()
+    case, messages = partner_knows_of(story, ["refer"])
+    receive(case, messages, "referral", {})
+    unchanged_after_refusal(case, DataMinimisation, Messages(XB), "decline",
+                            {"reason": "Mother named the recruiter."})
+    receive(case, Messages(XB), "decline", {})
+    assert case.state.declined_at is not None
 
 
 def test_a_case_opening_carrying_the_person_is_refused() -> None:
