@@ -47,6 +47,10 @@ class Desk:
                 self.clock.at = now
             return
         payload = step.body.model_validate(body).model_dump(mode="json", exclude_none=True)
+        # As the partner's codec sends it: what a local-only field says, never the field.
+        if step.for_partner is not None:
+            payload = step.for_partner(payload)
+        payload = {k: v for k, v in payload.items() if k not in step.local_only}
         if step.sided:
             payload["side"] = "receiving"
         self.sequence[case_id] = self.sequence.get(case_id, 0) + 1
