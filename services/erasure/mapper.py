@@ -24,6 +24,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from events.chain import ERASED
 from events.event import CaseEvent
 from services.erasure.keys import CaseKeys
+from services.stored_topics import NeutralTopicMapper
 
 SEALED = "sealed_personal"  # the stored attribute that holds the ciphertext
 NONCE_BYTES = 12
@@ -37,7 +38,9 @@ class MissingCaseKey(Exception):
     """A case's key is neither there nor erased: the key table was lost, not the data."""
 
 
-class PersonalDataMapper(Mapper[UUID]):
+class PersonalDataMapper(NeutralTopicMapper):
+    """Also stores the steps that never leave the agency under a neutral topic."""
+
     keys: CaseKeys
 
     @classmethod

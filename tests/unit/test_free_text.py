@@ -13,7 +13,6 @@ from projections.timeline import entry
 from tests.harness.builders import SARA, XA, XB, Story
 
 
-
 def is_free_text(field: FieldInfo) -> bool:
     """Prose (a string of up to a thousand characters or more), or a list of strings."""
     annotation: Any = field.annotation
