@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from events.readiness import RETURN_PRECONDITIONS
 from events.rules import RULES
 from events.steps import BY_EVENT, STEPS, OpenCase
 from events.steps.opening import CaseOpened
@@ -34,10 +35,23 @@ def schema_words(schema: dict[str, Any], defs: dict[str, Any]) -> Iterator[str]:
         yield from schema_words(prop, defs)
 
 
+# The statuses in which the next step in order is what blocks a case (events.progress).
+SEQUENCE_STATUSES = [Status.OPENED, Status.REFERRED, Status.READY, Status.SCHEDULED,
+                     Status.IN_TRANSIT, Status.ARRIVED, Status.ACCEPTED]
+
+
+def blocking_rules() -> set[str]:
+    """Every code a blocking item can carry: each rule, each return precondition's, and the
+    holds that are not refusals."""
+    return {*RULES, *(p.rule for p in RETURN_PRECONDITIONS), "transit-incident"}
+
+
 def needed() -> set[str]:
     keys = {f"step.{path}" for path in STEPS} | {f"rule.{code}" for code in RULES}
     keys |= {f"status.{s.value}" for s in Status} | {f"value.{s.value}" for s in Side}
     keys |= {f"event.{e.__name__}" for e in [*BY_EVENT, CaseOpened]}
+    keys |= {f"need.{code}" for code in blocking_rules()}  # what a blocking item reads as
+    keys |= {f"need.sequence.{s.value}" for s in SEQUENCE_STATUSES}
     for schema in [OpenCase.model_json_schema(), *(s.body.model_json_schema() for s in STEPS.values())]:
         keys |= set(schema_words(schema, schema.get("$defs", {})))
     keys -= {"field.id"}  # the server names a new case: no field for it

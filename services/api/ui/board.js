@@ -37,37 +37,52 @@ function renderHandoffs(page) {
     + (late ? t("board.overdue-count", {n: number(late)}) : "");
 }
 
-function waitingOn(blocking) {
-  if (!blocking.length) return nothing(t("board.nothing"));
+function waitingOn(c) {
+  if (!c.blocking.length) return nothing(t("board.nothing"));
   const byAgency = new Map();
-  for (const item of blocking) {
+  for (const item of c.blocking) {
     if (!byAgency.has(item.owed_by)) byAgency.set(item.owed_by, []);
     byAgency.get(item.owed_by).push(item);
   }
   return el("div", {class: "waiting"}, ...[...byAgency].map(([agency, items]) =>
     el("div", {class: "agency"}, el("strong", {text: agency}),
-      el("ul", null, ...items.map((b) => el("li", {title: b.rule, text: b.detail}))))));
+      el("ul", null, ...items.map((b) => el("li", {title: tr("rule." + b.rule, b.rule),
+        "data-rule": b.rule, text: need(b, c.status)}))))));
 }
 
-function overdueClocks(clocks, now) {
-  if (!clocks.length) return nothing();
-  return el("ul", {class: "overdue"}, ...clocks.map((c) =>
-    el("li", {title: t("board.due", {when: when(c.due_at)})},
-      el("strong", {text: tr("clock." + c.name, label(c.name))}),
-      t("board.clock-overdue", {d: duration(now - Date.parse(c.due_at))}),
-      el("span", {class: "muted owed", text: ` · ${c.owed_by}`}))));
+// The reflection period's end, while it runs, then each overdue clock.
+function clocks(c, now) {
+  const items = c.overdue.map((k) =>
+    el("li", {class: "late-text", title: t("board.due", {when: when(k.due_at)})},
+      el("strong", {text: tr("clock." + k.name, label(k.name))}),
+      t("board.clock-overdue", {d: duration(now - Date.parse(k.due_at))}),
+      el("span", {class: "muted owed", text: ` · ${k.owed_by}`})));
+  if (c.reflection_period_ends) {
+    const ends = Date.parse(c.reflection_period_ends + "T00:00:00Z");
+    items.unshift(el("li", {class: "reflection"}, t("board.reflection", {when: day(c.reflection_period_ends)}),
+      ends > now ? el("span", {class: "muted", text: t("board.reflection-left", {d: duration(ends - now)})}) : null));
+  }
+  return items.length ? el("ul", {class: "clocks"}, ...items) : nothing();
 }
 
+function legalMatters(matters) {
+  if (!matters.length) return nothing();
+  return el("ul", {class: "legal"}, ...matters.map((m) => el("li", {text: m})));
+}
+
+// An urgent case says so in words, and its row is marked at its start edge too.
 function caseRow(c, now) {
-  const classes = [c.overdue.length ? "late" : "", c.id === shown.id ? "selected" : ""];
+  const classes = [c.overdue.length ? "late" : "", c.urgent ? "urgent" : "", c.id === shown.id ? "selected" : ""];
   return el("tr", {class: classes.join(" ").trim(), "data-id": c.id,
     onclick: () => openTimeline(c.id, c.version)},
-    td(el("button", {class: "case", type: "button", title: c.id, text: short(c.id)})),
+    td(el("button", {class: "case", type: "button", title: c.id, text: short(c.id)}),
+      c.urgent ? el("div", null, el("span", {class: "urgent-badge", text: t("board.urgent")})) : null),
     td(pill(c.status)), td(c.partner, el("div", {class: "muted", text: t("board.we-are", {side: valueName(c.side)})})),
-    td(valueName(c.kind)), td(waitingOn(c.blocking)), td(overdueClocks(c.overdue, now)),
+    td(valueName(c.kind)), td(waitingOn(c)), td(legalMatters(c.legal_matters)), td(clocks(c, now)),
     td(when(c.updated_at)));
 }
 
+// In the API's order: urgent cases first, then the most recently changed.
 function renderCases(board) {
   const now = nodeNow();
   $("cases").tBodies[0].replaceChildren(...board.items.map((c) => caseRow(c, now)));

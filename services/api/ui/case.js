@@ -25,9 +25,10 @@ function renderSummary(c) {
 }
 
 function renderBlocking(c, now) {
-  const items = c.blocking.map((b) => el("li", null,
-    el("strong", {text: b.owed_by}), " · ", tr("rule." + b.rule, b.rule),
-    el("span", {class: "muted", text: " (" + b.detail + ")"})));
+  // What is needed in the page's language, then the rule it comes from in plain words.
+  const items = c.blocking.map((b) => el("li", {"data-rule": b.rule},
+    el("strong", {text: b.owed_by}), " · ", el("span", {class: "need", text: need(b, c.status)}),
+    el("div", {class: "muted", text: tr("rule." + b.rule, b.rule)})));
   const late = c.overdue.map((k) => el("li", {class: "late-text"},
     el("strong", {text: k.owed_by}), " · ",
     t("case.overdue", {clock: tr("clock." + k.name, label(k.name)), by: duration(now - Date.parse(k.due_at))})));

@@ -55,6 +55,17 @@ function fieldName(name) { return tr("field." + name, label(name)); }
 function valueName(value) { return tr("value." + value, label(value)); }
 function stepName(path) { return tr("step." + path, label(path)); }
 function statusClass(status) { return "s-" + (STATUSES.includes(status) ? status : "unknown"); }
+// A blocking item in the page's language: a short phrase per rule code (the next step, for
+// `sequence`, by the case's status); the server's English detail only for a code unknown here.
+function need(item, status) {
+  if (item.rule === "sequence") return tr("need.sequence." + status, t("need.sequence"));
+  return tr("need." + item.rule, item.detail);
+}
+// A day (YYYY-MM-DD) as the language writes it; a day is not shifted by the browser's zone.
+function day(iso) {
+  return new Intl.DateTimeFormat(LANG, {dateStyle: "medium", timeZone: "UTC"})
+    .format(new Date(iso + "T00:00:00Z"));
+}
 function pill(status) { return el("span", {class: "pill " + statusClass(status), text: statusName(status)}); }
 function short(id) { return String(id).slice(0, 8); }
 function number(n, digits) {

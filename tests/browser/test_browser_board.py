@@ -1,0 +1,157 @@
+"""The status board in the browser, with the rights and safety fields the API returns: an
+urgent case first and marked in words, a case's open legal matters, the reflection
+period's end as a clock, a case on hold; and what blocks each case in the page's language,
+on the board and on the case page. axe-core checks the board in English and in Arabic."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from services.api.languages import languages
+from services.clock import FixedClock
+from tests.browser.web import SHOTS, Browser, chromium, serving
+from tests.harness.http_nodes import Pair, open_case, pair, token
+
+EN, FR, AR = (languages()[code].strings for code in ("en", "fr", "ar"))
+CONSENT = {"scopes": ["refer", "share_identity", "return"], "language": "en",
+           "interpreter": False, "given_by": "person"}
+
+
+@pytest.fixture
+def board(tmp_path: Path) -> Iterator[tuple[Browser, Pair, str]]:
+    # The node's clock at the wall clock's time: the page counts the reflection period's
+    # days left from the time the server's responses carry.
+    p = pair(tmp_path, FixedClock(datetime.now(UTC).replace(microsecond=0)))
+    try:
+        with chromium(tmp_path / "profile") as driver, serving(p.xa.client.app) as url:  # type: ignore[arg-type]
+            yield Browser(driver, Path(SHOTS) if SHOTS else None), p, url
+    finally:
+        p.close()
+
+
+def step(p: Pair, case_id: str, path: str, body: dict[str, object]) -> None:
+    response = p.xa.step(case_id, path, body)
+    assert response.status_code == 200, (path, response.text)
+    p.clock.advance(minutes=5)
+
+
+def cases(p: Pair) -> dict[str, str]:
+    """Three cases at the referring agency, the urgent one the oldest."""
+    urgent = open_case(p, urgency="urgent")
+    p.clock.advance(minutes=5)
+    started = (p.clock.now() - timedelta(days=2)).date().isoformat()
+    witness = open_case(p, reflection_period_start=started)
+    p.clock.advance(minutes=5)
+    step(p, witness, "consent", CONSENT)
+    step(p, witness, "legal-proceeding", {"reference": "CR-2025-118", "role": "witness"})
+    held = open_case(p)
+    p.clock.advance(minutes=5)
+    step(p, held, "consent", CONSENT)
+    step(p, held, "consent-withdrawal", {"scopes": ["return"]})
+    return {"urgent": urgent, "witness": witness, "held": held}
+
+
+def rows(b: Browser) -> list[str]:
+    return [r.get_attribute("data-id") for r in b.driver.find_elements(By.CSS_SELECTOR, "#cases tbody tr")]
+
+
+def row(b: Browser, case_id: str) -> str:
+    return f'#cases tbody tr[data-id="{case_id}"]'
+
+
+def no_serious_violations(b: Browser, page: str) -> None:
+    violations = b.axe()
+    assert violations == [], f"{page}: {json.dumps(violations, indent=1)}"
+
+
+def test_the_board_shows_urgency_legal_matters_reflection_and_holds(
+        board: tuple[Browser, Pair, str]) -> None:
+    b, p, url = board
+    made = cases(p)
+    api = p.xa.get("/v1/cases").json()["items"]
+    by_id = {c["id"]: c for c in api}
+    # What the page is checked against: the API's own fields and order.
+    assert [c["id"] for c in api] == [made["urgent"], made["held"], made["witness"]]
+    assert by_id[made["urgent"]]["urgent"] and by_id[made["held"]]["status"] == "on_hold"
+    assert by_id[made["witness"]]["legal_matters"] and by_id[made["witness"]]["reflection_period_ends"]
+
+    b.open(f"{url}/ui/board?lang=en")
+    b.sign_in(token(p.xa.node))
+    b.wait(lambda d: rows(b) == [c["id"] for c in api])  # urgent first, as the API sorts
+
+    # Urgency in words, not only by colour; only on the urgent case.
+    assert b.text(f'{row(b, made["urgent"])} .urgent-badge') == EN["board.urgent"]
+    assert len(b.driver.find_elements(By.CSS_SELECTOR, "#cases .urgent-badge")) == 1
+    assert "urgent" in (b.find(row(b, made["urgent"])).get_attribute("class") or "").split()
+
+    # A case on hold: its own label and colour, and what it waits on.
+    held = row(b, made["held"])
+    assert b.text(f"{held} .pill") == EN["status.on_hold"]
+    assert "s-on_hold" in (b.find(f"{held} .pill").get_attribute("class") or "").split()
+    assert b.text(f"{held} .waiting li") == EN["need.consent-withdrawal-halts"]
+
+    # The witness's open proceeding, and the reflection period's end with the days left.
+    witness = row(b, made["witness"])
+    matters = [li.text for li in b.driver.find_elements(By.CSS_SELECTOR, f"{witness} .legal li")]
+    assert matters == by_id[made["witness"]]["legal_matters"]
+    assert "CR-2025-118" in matters[0]
+    ends = by_id[made["witness"]]["reflection_period_ends"]
+    reflection = b.text(f"{witness} .clocks .reflection")
+    day = b.driver.execute_script(
+        "return new Intl.DateTimeFormat('en', {dateStyle: 'medium', timeZone: 'UTC'})"
+        ".format(new Date(arguments[0] + 'T00:00:00Z'))", ends)
+    assert reflection.startswith(EN["board.reflection"].replace("{when}", day)), reflection
+    assert "(in 27d" in reflection, reflection
+
+    # What blocks the urgent case: the phrase for its rule, not the server's English detail.
+    urgent = row(b, made["urgent"])
+    item = b.find(f'{urgent} .waiting li[data-rule="consent-required"]')
+    assert item.text == EN["need.consent-required"]
+    assert item.get_attribute("title") == EN["rule.consent-required"]
+    no_serious_violations(b, "status board")
+    b.screenshot("board-urgent")
+
+    # In French: every blocking item reads in French.
+    b.open(f"{url}/ui/board?lang=fr")
+    b.wait(lambda d: rows(b) == [c["id"] for c in api])
+    assert b.text(f'{urgent} .waiting li[data-rule="consent-required"]') == FR["need.consent-required"]
+    assert b.text(f"{held} .waiting li") == FR["need.consent-withdrawal-halts"]
+    assert b.text(f'{urgent} .urgent-badge') == FR["board.urgent"]
+    assert FR["board.reflection"].split("{when}")[0] in b.text(f"{witness} .clocks .reflection")
+    english = {c["blocking"][0]["detail"] for c in api}
+    assert not english & {li.text for li in b.driver.find_elements(By.CSS_SELECTOR, "#cases .waiting li")}
+
+    # And on the case page, in French.
+    b.open(f"{url}/ui/cases/{made['held']}")
+    b.wait(lambda d: FR["need.consent-withdrawal-halts"] in d.find_element(By.ID, "blocking").text)
+    assert b.text('#blocking li[data-rule="consent-withdrawal-halts"] .need') == FR["need.consent-withdrawal-halts"]
+    assert by_id[made["held"]]["blocking"][0]["detail"] not in b.text("#blocking")
+
+    # In Arabic, right to left, still without a serious accessibility issue.
+    b.open(f"{url}/ui/board?lang=ar")
+    b.wait(lambda d: rows(b) == [c["id"] for c in api])
+    assert b.text(f'{urgent} .urgent-badge') == AR["board.urgent"]
+    assert b.text(f"{held} .waiting li") == AR["need.consent-withdrawal-halts"]
+    no_serious_violations(b, "status board in Arabic")
+    b.screenshot("board-ar")
+
+
+def test_a_blocking_item_of_a_code_the_page_does_not_know_shows_the_servers_detail(
+        board: tuple[Browser, Pair, str]) -> None:
+    b, p, url = board
+    b.open(f"{url}/ui/board?lang=fr")
+    b.sign_in(token(p.xa.node))
+    b.find("#no-cases")
+    phrases = b.driver.execute_script(
+        "return [need({rule: 'some-new-rule', detail: 'the detail'}, 'opened'),"
+        " need({rule: 'sequence', detail: 'x'}, 'scheduled'),"
+        " need({rule: 'sequence', detail: 'x'}, 'some-new-status'),"
+        " need({rule: 'reception-required', detail: 'x'}, 'accepted')]")
+    assert phrases == ["the detail", FR["need.sequence.scheduled"], FR["need.sequence"],
+                       FR["need.reception-required"]]
