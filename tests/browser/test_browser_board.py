@@ -38,20 +38,20 @@ def board(tmp_path: Path) -> Iterator[tuple[Browser, Pair, str]]:
 def step(p: Pair, case_id: str, path: str, body: dict[str, object]) -> None:
     response = p.xa.step(case_id, path, body)
     assert response.status_code == 200, (path, response.text)
-    p.clock.advance(minutes=5)
+    p.clock.advance(seconds=20)
 
 
 def cases(p: Pair) -> dict[str, str]:
     """Three cases at the referring agency, the urgent one the oldest."""
     urgent = open_case(p, urgency="urgent")
-    p.clock.advance(minutes=5)
+    p.clock.advance(seconds=20)
     started = (p.clock.now() - timedelta(days=2)).date().isoformat()
     witness = open_case(p, reflection_period_start=started)
-    p.clock.advance(minutes=5)
+    p.clock.advance(seconds=20)
     step(p, witness, "consent", CONSENT)
     step(p, witness, "legal-proceeding", {"reference": "CR-2025-118", "role": "witness"})
     held = open_case(p)
-    p.clock.advance(minutes=5)
+    p.clock.advance(seconds=20)
     step(p, held, "consent", CONSENT)
     step(p, held, "consent-withdrawal", {"scopes": ["return"]})
     return {"urgent": urgent, "witness": witness, "held": held}

@@ -67,7 +67,7 @@ function clocks(c, now) {
 
 function legalMatters(matters) {
   if (!matters.length) return nothing();
-  return el("ul", {class: "legal"}, ...matters.map((m) => el("li", {text: m})));
+  return el("ul", {class: "legal"}, ...matters.map((m) => el("li", {dir: "auto", text: m})));
 }
 
 // An urgent case says so in words, and its row is marked at its start edge too.
