@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -13,40 +15,10 @@ import httpx
 from tests.harness.support import free_port
 
 
-def test_serve_answers_over_http(tmp_path: Path) -> None:
+@contextmanager
+def served(data_dir: Path) -> Iterator[tuple[str, str]]:
+    """`homeward serve` for XA-NRM on a free port, once ready: its URL and a caseworker token."""
     port = free_port()
-    env = {**os.environ, "HOMEWARD_AGENCY": "XA-NRM", "HOMEWARD_DATA_DIR": str(tmp_path)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, server.stderr
-            time.sleep(0.2)
-        token = subprocess.run(
-            [sys.executable, "-m", "services.cli", "token", "--agency", "XA-NRM", "--role",
-             "caseworker", "--sub", "ana"], env=env, capture_output=True, text=True, check=True,
-        ).stdout.strip()
-        board = httpx.get(f"{base}/v1/cases", headers={"Authorization": f"Bearer {token}"})
-        assert board.status_code == 200 and board.json()["total"] == 0
-        assert httpx.get(f"{base}/v1/cases").status_code == 401
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def test_what_a_node_creates_is_private_from_its_creation(tmp_path: Path) -> None:
-    """Directories 0700 and files 0600 (stores, their journals, keys, secrets), with the
-    cipher key outside the data dir: nothing is chmod-ed afterwards, so a file is never
-    readable by others, not even for a moment."""
-    port, data_dir = free_port(), tmp_path / "xa-nrm"
     env = {**os.environ, "HOMEWARD_AGENCY": "XA-NRM", "HOMEWARD_DATA_DIR": str(data_dir)}
     server = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "serve", "--port", str(port)],
@@ -66,6 +38,25 @@ def test_what_a_node_creates_is_private_from_its_creation(tmp_path: Path) -> Non
             [sys.executable, "-m", "services.cli", "token", "--agency", "XA-NRM", "--role",
              "caseworker", "--sub", "ana"], env=env, capture_output=True, text=True, check=True,
         ).stdout.strip()
+        yield base, token
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_serve_answers_over_http(tmp_path: Path) -> None:
+    with served(tmp_path) as (base, token):
+        board = httpx.get(f"{base}/v1/cases", headers={"Authorization": f"Bearer {token}"})
+        assert board.status_code == 200 and board.json()["total"] == 0
+        assert httpx.get(f"{base}/v1/cases").status_code == 401
+
+
+def test_what_a_node_creates_is_private_from_its_creation(tmp_path: Path) -> None:
+    """Directories 0700 and files 0600 (stores, their journals, keys, secrets), with the
+    cipher key outside the data dir: nothing is chmod-ed afterwards, so a file is never
+    readable by others, not even for a moment."""
+    data_dir = tmp_path / "xa-nrm"
+    with served(data_dir) as (base, token):
         opening = {"kind": "repatriation", "receiving_agency": "XB-NRM", "minor": False,
                    "person": {"given_names": "Ana", "family_name": "Okafor",
                               "date_of_birth": "2001-01-01", "sex": "female",
@@ -74,9 +65,6 @@ def test_what_a_node_creates_is_private_from_its_creation(tmp_path: Path) -> Non
         opened = httpx.post(f"{base}/v1/cases", json=opening, headers={
             "Authorization": f"Bearer {token}", "Idempotency-Key": "k-1"})
         assert opened.status_code == 201, opened.text
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
     keys = tmp_path / "xa-nrm.keys"
     assert (keys / "cipher.key").is_file() and not (data_dir / "cipher.key").exists()
