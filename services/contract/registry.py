@@ -17,7 +17,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
-SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+# `schemas/` at the top of the source tree, reached through the link beside this module, so
+# the schemas are package data and an installed node reads the ones its wheel carries.
+SCHEMAS_DIR = Path(__file__).resolve().parent / "schemas"
 ENVELOPE = "envelope"
 SEALED = "homeward.envelope.v2"  # the `envelope` field of a sealed envelope
 FILE_NAME = re.compile(
