@@ -158,6 +158,10 @@ def partner_fact(move: Move) -> dict[str, Any]:
     step = STEPS[move.path]
     payload: dict[str, Any] = step.body.model_validate(move.body).model_dump(
         mode="json", exclude_none=True)
+    # As the partner's codec sends it: what a local-only field says, never the field.
+    if step.for_partner is not None:
+        payload = step.for_partner(payload)
+    payload = {k: v for k, v in payload.items() if k not in step.local_only}
     if step.sided:
         payload["side"] = "receiving"
     return payload

@@ -7,6 +7,7 @@ optimistic concurrency on the case version, so no update is lost.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
@@ -33,6 +34,10 @@ from services.erasure.mapper import PersonalDataMapper
 KeysFor = Callable[[Mapping[str, str], Cipher | None], CaseKeys]
 
 RETRIES = 20  # attempts of a step whose save lost a race with another writer of the case
+# Cases kept in memory between commands: a command reads only the events saved since
+# (eventsourcing's fast-forward), not the whole stream. Another process's events are
+# read the same way, so replicas stay exact; the version check settles their races.
+CACHED_CASES = "1000"
 
 
 class CaseNotFound(Exception):
@@ -57,6 +62,7 @@ class OutOfSequence(Exception):
 
 class Homeward(Application[UUID]):
     name = "homeward"
+    env = {"AGGREGATE_CACHE_MAXSIZE": CACHED_CASES}  # the environment may say otherwise
 
     keys: CaseKeys
 
@@ -159,11 +165,18 @@ class Homeward(Application[UUID]):
         return case
 
     def case(self, case_id: UUID, version: int | None = None) -> Case:
+        """The case (a copy the caller may change), at `version` or as it is now."""
         try:
-            case: Case = self.repository.get(case_id, version=version)
+            if version is not None:
+                case: Case = self.repository.get(case_id, version=version)
+                return case
+            # Under the case's lock: the cached case is brought forward and copied by one
+            # thread at a time, never copied while another thread moves it on.
+            with self.serialised(case_id):
+                case = self.repository.get(case_id)
+                return case
         except AggregateNotFoundError:
             raise CaseNotFound(str(case_id)) from None
-        return case
 
     def case_at(self, case_id: UUID, at: datetime) -> Case:
         version = None
@@ -200,12 +213,21 @@ class Homeward(Application[UUID]):
             # The key goes first: a crash before the event is saved leaves the data erased
             # and the step to record again, never the step recorded and the data readable.
             self.keys.destroy(case.id, erasure.timestamp)
+            self.forget_cached(case.id)
             for forget in self.on_erasure:
                 forget(case.id)
         try:
             self.save(case)
         except IntegrityError:
             raise VersionMismatch("the case was changed at the same time; try again") from None
+
+
+    def forget_cached(self, case_id: UUID) -> None:
+        """Drop the case's copy in memory (its personal data, on erasure)."""
+        cache = self.repository.cache
+        if cache is not None:
+            with self.serialised(case_id), contextlib.suppress(KeyError):
+                cache.get(case_id, evict=True)
 
 
 def _step_for_message(message_type: str) -> Step:

@@ -52,6 +52,9 @@ JWT_SECRET_FILE = "jwt.secret"
 RELAY_DEAD_LETTERS = "relay-dead-letters.jsonl"  # in the data dir: what could not be sent
 POSTGRES = "eventsourcing.postgres"
 EVENTS_TABLE = "homeward_events"  # eventsourcing names it after the application
+# AES-GCM through OpenSSL (`cryptography`): the same layout (nonce, tag, ciphertext) as
+# pycryptodome's `eventsourcing.cipher:AESCipher`, so rows written with either read alike.
+CIPHER = "eventsourcing.cryptography:AESCipher"
 
 
 # -- the application and its read side ---------------------------------------
@@ -67,7 +70,7 @@ def persistence_env(settings: Settings) -> dict[str, str]:
         exists = db.exists()
         db.parent.mkdir(parents=True, exist_ok=True)
         env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)}
-    env["CIPHER_TOPIC"] = "eventsourcing.cipher:AESCipher"
+    env["CIPHER_TOPIC"] = CIPHER
     env["CIPHER_KEY"] = cipher_key(settings, exists)
     return env
 

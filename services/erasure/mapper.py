@@ -70,14 +70,25 @@ class PersonalDataMapper(NeutralTopicMapper):
         return super().to_stored_event(stored)
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        return self._read(stored_event, with_personal=True)
+
+    def without_personal(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        """The event with each personal field read as `ERASED`, its case key not looked up
+        nor its personal data decrypted: what read models fold, which keep nothing personal."""
+        return self._read(stored_event, with_personal=False)
+
+    def _read(self, stored_event: StoredEvent, with_personal: bool) -> DomainEventProtocol[UUID]:
         event = super().to_domain_event(stored_event)
         state = cast(dict[str, Any], vars(event))
         if SEALED not in state:
             return event
         sealed = b64decode(state.pop(SEALED))
         case_id = cast(UUID, event.originator_id)
-        key = self.keys.key(case_id)
         commitments = state.get("commitments") or {}
+        if not with_personal:
+            state["data"] = {**state["data"], **{name: ERASED for name in commitments}}
+            return event
+        key = self.keys.key(case_id)
         if key is None:
             if not self.keys.erased(case_id):
                 raise MissingCaseKey(f"case {case_id} has sealed personal data but no key row: "

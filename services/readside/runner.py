@@ -22,6 +22,7 @@ from events.case import CaseEvent
 from projections.board import StatusBoard
 from projections.handoffs import HandoffTracker
 from projections.projection import Doc, Projection
+from services.erasure.mapper import PersonalDataMapper
 from services.notification_log import GapBarrier, contiguous
 from services.readside.store import ReadStore, StalePosition
 
@@ -47,7 +48,10 @@ class ProjectionRunner:
     def __init__(self, app: Application[Any], store: ReadStore, projection: Projection,
                  barrier: GapBarrier, batch_size: int = 500) -> None:
         self.recorder = app.recorder
-        self.mapper = app.mapper
+        # Read models keep nothing personal: they skip each case's key and its decryption.
+        mapper = app.mapper
+        self.decode = (mapper.without_personal if isinstance(mapper, PersonalDataMapper)
+                       else mapper.to_domain_event)
         self.store = store
         self.projection = projection
         self.batch_size = batch_size
@@ -65,7 +69,7 @@ class ProjectionRunner:
         if not ready:
             return 0
         work: dict[str, Doc | None] = {}
-        events = [self.mapper.to_domain_event(n) for n in ready]
+        events = [self.decode(n) for n in ready]
         keys = {k for e in events if isinstance(e, CaseEvent) and (k := self.projection.key(e))}
         work.update(self.store.load(self.name, keys))
         changed: dict[str, Doc | None] = {}

@@ -82,7 +82,7 @@ def no_consumer() -> Any:
 
 def sqlite(path: Path) -> dict[str, str]:
     return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path),
-            "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher",
+            "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
             "CIPHER_KEY": AESCipher.create_key(num_bytes=32)}
 
 

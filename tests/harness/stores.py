@@ -9,7 +9,7 @@ from pathlib import Path
 from eventsourcing.cipher import AESCipher
 
 KEY = AESCipher.create_key(num_bytes=32)
-CIPHER = "eventsourcing.cipher:AESCipher"
+CIPHER = "eventsourcing.cryptography:AESCipher"  # the node's (services.bootstrap.CIPHER)
 
 
 def sqlite_store(path: Path) -> dict[str, str]:

@@ -26,7 +26,7 @@ def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[s
                "SQLITE_DBNAME": str(tmp_path / "events.sqlite")}
     else:
         env = dict(request.getfixturevalue("pg_env"))
-    yield {**env, "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": KEY}
+    yield {**env, "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": KEY}
 
 
 def node(env: dict[str, str]) -> Homeward:
@@ -116,7 +116,7 @@ def test_the_state_as_it_was_at_a_version_and_a_time(store_env: dict[str, str]) 
 def test_the_family_name_never_rests_in_plain_text(tmp_path: Path) -> None:
     db = tmp_path / "events.sqlite"
     env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db),
-           "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": KEY}
+           "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": KEY}
     app = node(env)
     case_id = opened(app)
     app.record(case_id, "consent", bodies(T0)["consent"], ANNA)

@@ -36,7 +36,7 @@ def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[s
                "SQLITE_DBNAME": str(tmp_path / "events.sqlite")}
     else:
         env = dict(request.getfixturevalue("pg_env"))
-    yield {**env, "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": KEY}
+    yield {**env, "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": KEY}
 
 
 def node(env: dict[str, str]) -> Homeward:
@@ -143,7 +143,7 @@ def test_a_store_without_its_key_table_says_so_rather_than_reading_as_erased(
 ) -> None:
     env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
            "SQLITE_DBNAME": str(tmp_path / "events.sqlite"),
-           "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": KEY}
+           "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": KEY}
     app = node(env)
     case_id = a_case(app)
     app.close()

@@ -340,7 +340,7 @@ def test_a_message_ahead_of_its_predecessor_waits_for_it_even_across_a_restart(
 def test_the_relay_keeps_its_position_in_a_postgres_store_too(
     pg_env: dict[str, str], kafka_bootstrap: str, tmp_path: Path,
 ) -> None:
-    env = {**pg_env, "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher",
+    env = {**pg_env, "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
            "CIPHER_KEY": AESCipher.create_key(num_bytes=32)}
     a = Node(agency_code("XA"), tmp_path / "a", kafka_bootstrap, tmp_path / "d.json", env=env)
     b = Node(agency_code("XB"), tmp_path / "b", kafka_bootstrap, tmp_path / "d.json")
