@@ -22,6 +22,7 @@ from services.api.access import AccessLog
 from services.api.auth import TokenVerifier, issue
 from services.api.idempotency import SidecarIdempotency
 from services.api.node import MonitorNode, Node
+from services.api.oidc import Provider
 from services.api.sidecar import PostgresSidecar, Sidecar, SQLiteSidecar
 from services.application import Homeward, KeysFor
 from services.clock import Clock, SystemClock
@@ -140,11 +141,19 @@ def jwt_secret(settings: Settings) -> str:
     return secret
 
 
-def token_verifier(settings: Settings) -> TokenVerifier:
-    """Tokens issued for this node only: its agency, issuer, audience and longest lifetime."""
+def signin_provider(settings: Settings) -> Provider | None:
+    """The OpenID provider the pages sign in through, if the settings name one."""
+    return Provider(settings) if settings.oidc_issuer else None
+
+
+def token_verifier(settings: Settings, provider: Provider | None = None) -> TokenVerifier:
+    """Tokens issued for this node only: its agency, issuer, audience and longest lifetime;
+    with single sign-on, signed with the provider's keys."""
     identity: dict[str, Any] = {
         "agency": settings.agency, "issuer": settings.issuer, "audience": settings.audience,
         "max_lifetime": timedelta(hours=settings.token_max_hours)}
+    if provider is not None:
+        return TokenVerifier(keys=provider, **identity)
     if settings.jwks_url:
         return TokenVerifier(jwks_url=settings.jwks_url, **identity)
     return TokenVerifier(secret=jwt_secret(settings), **identity)
@@ -213,8 +222,10 @@ def build_node(
                                   replication=settings.kafka_replication)
     replays = SidecarIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))
     app.on_erasure.append(replays.forget_case)
-    node = Node(settings, clock, app, tokens or token_verifier(settings), replays,
-                AccessLog(db, app.mapper.cipher), models, tables=db, exchange=exchange)
+    provider = signin_provider(settings)
+    node = Node(settings, clock, app, tokens or token_verifier(settings, provider), replays,
+                AccessLog(db, app.mapper.cipher), models, tables=db, exchange=exchange,
+                signin=provider)
     node.checks["store"] = app.recorder.max_notification_id
     return node
 
@@ -240,5 +251,7 @@ def build_monitor(
     bootstrap, client = settings.kafka_bootstrap, settings.kafka_client()
     consumer = ((lambda: MilestoneConsumer(bootstrap, view, gate, client=client))
                 if bootstrap else None)
-    return MonitorNode(settings, clock or SystemClock(), view, tokens or token_verifier(settings),
-                       gate, consumer)
+    provider = signin_provider(settings)
+    return MonitorNode(settings, clock or SystemClock(), view,
+                       tokens or token_verifier(settings, provider), gate, consumer,
+                       signin=provider)

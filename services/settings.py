@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     token_issuer: str | None = None
     token_audience: str | None = None
     token_max_hours: float = Field(default=12.0, gt=0, le=24 * 7)
+    # Single sign-on for the pages: the agency's OpenID Connect provider (its issuer
+    # address, found through its discovery document) and this node's client there.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = Field(default=None, repr=False)
+    oidc_scopes: str = "openid"
+    oidc_redirect_url: str | None = None
+    oidc_ca_file: Path | None = None
     cipher_key: str | None = Field(default=None, repr=False)
     # How every Kafka client of the node (producer, consumer, admin) reaches the cluster.
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL"] = "PLAINTEXT"
@@ -81,6 +89,53 @@ class Settings(BaseSettings):
         if value and urlparse(value).scheme != "https":
             raise ValueError(f"must be an https:// address, not {value!r}")
         return value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _provider_address(cls, value: str | None) -> str | None:
+        # The provider's documents, keys and tokens come from here: never in the clear.
+        parts = urlparse(value or "")
+        if value is not None and (parts.scheme != "https" or not parts.hostname):
+            raise ValueError(f"must be an https:// address, not {value!r}")
+        return value
+
+    @field_validator("oidc_redirect_url")
+    @classmethod
+    def _callback_address(cls, value: str | None) -> str | None:
+        # The code comes back here; http only on this machine's loopback (RFC 8252, 7.3).
+        if value is None:
+            return value
+        parts = urlparse(value)
+        local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not (parts.scheme == "https" or local) or parts.path != "/ui/signin/callback":
+            raise ValueError("must be https://<this node>/ui/signin/callback (http only on "
+                             f"localhost), not {value!r}")
+        return value
+
+    @field_validator("oidc_scopes")
+    @classmethod
+    def _openid_scope(cls, value: str) -> str:
+        if "openid" not in value.split():
+            raise ValueError(f"must include openid, not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _single_sign_on(self) -> Settings:
+        client = (self.oidc_client_id, self.oidc_client_secret, self.oidc_redirect_url,
+                  self.oidc_ca_file)
+        if self.oidc_issuer is None:
+            if any(client):
+                raise ValueError("HOMEWARD_OIDC_ISSUER: the OIDC client settings need the "
+                                 "provider's issuer")
+            return self
+        if not self.oidc_client_id:
+            raise ValueError("HOMEWARD_OIDC_CLIENT_ID: single sign-on needs this node's client "
+                             "id at the provider")
+        if self.jwt_secret or self.jwks_url:
+            raise ValueError("HOMEWARD_OIDC_ISSUER: a node with single sign-on trusts its "
+                             "provider's keys only; unset HOMEWARD_JWT_SECRET and "
+                             "HOMEWARD_JWKS_URL")
+        return self
 
     @field_validator("jwt_secret")
     @classmethod
@@ -124,7 +179,7 @@ class Settings(BaseSettings):
             raise ValueError(f"an AES key has 16, 24 or 32 bytes, not {size}")
         return value
 
-    @field_validator("kafka_ca_file", "kafka_cert_file", "kafka_key_file")
+    @field_validator("kafka_ca_file", "kafka_cert_file", "kafka_key_file", "oidc_ca_file")
     @classmethod
     def _readable_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
@@ -189,11 +244,11 @@ class Settings(BaseSettings):
 
     @property
     def issuer(self) -> str:
-        return self.token_issuer or self.agency
+        return self.token_issuer or self.oidc_issuer or self.agency
 
     @property
     def audience(self) -> str:
-        return self.token_audience or self.agency
+        return self.token_audience or self.oidc_client_id or self.agency
 
     @property
     def is_postgres(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.api import openapi, pages, problems
+from services.api import openapi, pages, problems, signin
 from services.api.deps import WRITERS
 from services.api.limits import BodyLimit
 from services.api.metrics import CountRequests, Metrics, scrape
@@ -26,6 +26,7 @@ def create_app(node: Node) -> FastAPI:
                    health.router):
         app.include_router(router)
     app.include_router(pages.router)  # the status board page; its data needs a token
+    app.include_router(signin.router)  # single sign-on, where the node has a provider
     problems.install(app)
     openapi.install(app)
     # The last added runs first: count everything, then bound the body, then replay.
@@ -45,5 +46,6 @@ def create_monitor_app(node: MonitorNode) -> FastAPI:
     app.include_router(monitor.router)
     app.include_router(health.router)
     app.include_router(pages.monitor_router)  # the corridors page; its data needs a token
+    app.include_router(signin.router)
     problems.install(app)
     return app

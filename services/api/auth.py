@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 
@@ -24,6 +24,13 @@ MIN_SECRET_BYTES = 32  # HS256 with a shorter secret can be brute-forced (RFC 75
 MAX_LIFETIME = timedelta(hours=12)
 LEEWAY = timedelta(seconds=30)  # clock skew between the issuer and this node
 ROLE_NAMES = frozenset(role.value for role in Role)
+
+
+class KeySource(Protocol):
+    """Where an identity provider's signing keys come from (a `jwt.PyJWKClient`, or the
+    provider the pages sign in through, which finds its JWKS by discovery)."""
+
+    def get_signing_key_from_jwt(self, token: str) -> jwt.PyJWK: ...
 
 
 class Unauthorized(Exception):
@@ -52,15 +59,17 @@ class TokenVerifier:
 
     def __init__(self, secret: str | None = None, jwks_url: str | None = None, *,
                  agency: str, issuer: str | None = None, audience: str | None = None,
-                 max_lifetime: timedelta = MAX_LIFETIME) -> None:
-        if not secret and not jwks_url:
+                 max_lifetime: timedelta = MAX_LIFETIME, keys: KeySource | None = None
+                 ) -> None:
+        sources = sum(1 for source in (secret, jwks_url) if source) + (keys is not None)
+        if not sources:
             raise ValueError("a token verifier needs a secret or a JWKS URL")
-        if secret and jwks_url:
+        if sources > 1:
             raise ValueError("a token verifier takes a secret or a JWKS URL, not both")
         if secret and len(secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"an HS256 secret needs at least {MIN_SECRET_BYTES} bytes")
         self.secret = secret
-        self.jwks = jwt.PyJWKClient(jwks_url) if jwks_url else None
+        self.jwks: KeySource | None = jwt.PyJWKClient(jwks_url) if jwks_url else keys
         self.agency = agency
         self.issuer = issuer or agency
         self.audience = audience or agency

@@ -18,6 +18,7 @@ from events.deadlines import Deadlines
 from services.api.access import AccessLog
 from services.api.auth import TokenVerifier
 from services.api.idempotency import Idempotency, KeyPurge
+from services.api.oidc import Provider
 from services.api.sidecar import Sidecar
 from services.application import Homeward
 from services.clock import Clock
@@ -45,6 +46,7 @@ class Node:
     read_models: ReadModels
     tables: Sidecar  # the API's own tables: idempotency keys and the access log
     exchange: Exchange | None = None  # with a broker: the relay and the inbox, not yet started
+    signin: Provider | None = None  # the OpenID provider the pages sign in through, if any
     # Readiness checks by name: each returns normally when its part is reachable.
     checks: dict[str, Check] = field(default_factory=dict)
     # What an operator must see though the node still serves (in /readyz), by name.
@@ -107,6 +109,7 @@ class MonitorNode:
     gate: MilestoneGate  # only milestones signed by an agency of the trust directory
     # With a broker: makes the consumer of `homeward.monitoring`.
     consumer: Callable[[], MilestoneConsumer] | None = None
+    signin: Provider | None = None  # the OpenID provider the pages sign in through, if any
     checks: dict[str, Check] = field(default_factory=dict)
     alerts: dict[str, Alert] = field(default_factory=dict)
     gauges: dict[str, Gauge] = field(default_factory=dict)

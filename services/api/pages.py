@@ -20,7 +20,7 @@ from functools import cache
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Cookie, Header, Query
+from fastapi import APIRouter, Cookie, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from events.values import Status
@@ -35,7 +35,7 @@ SCRIPTS = {"board": ["common"], "corridors": ["common", "charts"],
 NAV = {"board": "/ui/board", "new": "/ui/cases/new"}
 
 
-def _sha256(text: str) -> str:
+def source_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
@@ -59,9 +59,23 @@ def _nav(name: str, language: Language) -> str:
                    for page, href in NAV.items())
 
 
+# How a page asks for its token: pasted (development), or from the agency's provider.
+SIGNIN = {
+    "token": ('  <p>{{signin_help}}</p>\n'
+              '  <label for="token">{{t:signin.token}}</label>\n'
+              '  <input id="token" type="password" autocomplete="off" spellcheck="false" '
+              'required>\n  <button type="submit">{{t:signin.button}}</button>',
+              "{{t:signin.forget}}"),
+    "oidc": ('  <p>{{t:signin.help.oidc}}</p>\n'
+             '  <p><a id="signin-provider" class="button" href="/ui/signin">'
+             '{{t:signin.provider}}</a></p>', "{{t:signin.signout}}"),
+}
+
+
 @cache
-def page(name: str, code: str) -> tuple[str, dict[str, str]]:
-    """The page in a language: its HTML and its headers (the CSP holds its hashes)."""
+def page(name: str, code: str, signin: str = "token") -> tuple[str, dict[str, str]]:
+    """The page in a language, signing in by pasted token or single sign-on (`oidc`): its
+    HTML and its headers (the CSP holds its hashes)."""
     language = languages()[code]
     style = (UI / "common.css").read_text() + (UI / f"{name}.css").read_text()
     script = "".join((UI / f"{part}.js").read_text() for part in [*SCRIPTS[name], name])
@@ -69,6 +83,8 @@ def page(name: str, code: str) -> tuple[str, dict[str, str]]:
                       "</option>" for s in Status)
     side = "monitor" if name == "corridors" else "agency"
     body = ((UI / "layout.html").read_text()
+            .replace("{{signin_form}}", SIGNIN[signin][0]).replace("{{forget}}", SIGNIN[signin][1])
+            .replace("{{signin_mode}}", signin)
             .replace("{{content}}", (UI / f"{name}.html").read_text().rstrip("\n"))
             .replace("{{title}}", f"{{{{t:page.{name}}}}}")
             .replace("{{signin_help}}", f"{{{{t:signin.help.{side}}}}}")
@@ -80,8 +96,8 @@ def page(name: str, code: str) -> tuple[str, dict[str, str]]:
     body = _translate(body, language).replace("{{style}}", style).replace("{{script}}", script)
     policy = "; ".join([
         "default-src 'self'",
-        f"script-src {_sha256(script)}",
-        f"style-src {_sha256(style)}",
+        f"script-src {source_hash(script)}",
+        f"style-src {source_hash(style)}",
         "connect-src 'self'",  # the API of the node that served the page, nothing else
         "img-src 'self' blob:",  # an auditor's export is a blob the page made
         "object-src 'none'",
@@ -107,10 +123,11 @@ Remembered = Annotated[str | None, Cookie(alias=COOKIE)]
 Accept = Annotated[str | None, Header(alias="Accept-Language")]
 
 
-def _respond(name: str, lang: str | None, remembered: str | None,
+def _respond(request: Request, name: str, lang: str | None, remembered: str | None,
              accept: str | None) -> HTMLResponse:
     language = choose(lang, remembered, accept)
-    body, headers = page(name, language.code)
+    signin = "oidc" if request.app.state.node.signin is not None else "token"
+    body, headers = page(name, language.code, signin)
     response = HTMLResponse(body, headers=headers)
     if lang == language.code and lang != remembered:  # asked for: remember it in this browser
         response.set_cookie(COOKIE, language.code, max_age=YEAR, path="/ui", httponly=True,
@@ -123,31 +140,31 @@ monitor_router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
 @router.get("/ui/board", response_class=HTMLResponse)
-def status_board_page(lang: Lang = None, remembered: Remembered = None,
+def status_board_page(request: Request, lang: Lang = None, remembered: Remembered = None,
                       accept: Accept = None) -> HTMLResponse:
     """The status board and the hand-off tracker; the data comes from /v1 with a token."""
-    return _respond("board", lang, remembered, accept)
+    return _respond(request, "board", lang, remembered, accept)
 
 
 @router.get("/ui/cases/new", response_class=HTMLResponse)
-def opening_page(lang: Lang = None, remembered: Remembered = None,
+def opening_page(request: Request, lang: Lang = None, remembered: Remembered = None,
                  accept: Accept = None) -> HTMLResponse:
     """The opening form, built from the schema POST /v1/cases validates with."""
-    return _respond("new", lang, remembered, accept)
+    return _respond(request, "new", lang, remembered, accept)
 
 
 @router.get("/ui/cases/{case_id}", response_class=HTMLResponse)
-def case_page(case_id: UUID, lang: Lang = None, remembered: Remembered = None,
+def case_page(request: Request, case_id: UUID, lang: Lang = None, remembered: Remembered = None,
               accept: Accept = None) -> HTMLResponse:
     """A case: status, blocking items, both agencies' timeline, a form per step open now."""
-    return _respond("case", lang, remembered, accept)
+    return _respond(request, "case", lang, remembered, accept)
 
 
 @monitor_router.get("/ui/corridors", response_class=HTMLResponse)
-def corridors_page(lang: Lang = None, remembered: Remembered = None,
+def corridors_page(request: Request, lang: Lang = None, remembered: Remembered = None,
                    accept: Accept = None) -> HTMLResponse:
     """Per corridor: cases per status, median days per stage, overdue clocks, as charts."""
-    return _respond("corridors", lang, remembered, accept)
+    return _respond(request, "corridors", lang, remembered, accept)
 
 
 def _strings(code: str) -> JSONResponse:

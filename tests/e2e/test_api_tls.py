@@ -6,18 +6,12 @@ TLS terminator stands in front of it and is the address the broker advertises.)"
 
 from __future__ import annotations
 
-import ipaddress
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
@@ -28,47 +22,11 @@ from services.exchange.directory import save
 from services.network.demo_cases import repatriation
 from services.settings import load
 from services.signing import load_or_create_sealing
+from tests.harness.certificates import make_tls
 from tests.harness.http_nodes import kafka_pair, play
 from tests.harness.tls_terminator import TlsTerminator
 
 pytestmark = pytest.mark.kafka
-
-
-def _name(common: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-
-def _pem(path: Path, data: bytes) -> Path:
-    path.write_bytes(data)
-    return path
-
-
-def make_tls(where: Path) -> tuple[Path, Path, Path]:
-    """(CA certificate, broker certificate, broker key): a CA of this test's own, and a
-    certificate it issues for 127.0.0.1."""
-    now = datetime.now(UTC)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder().subject_name(_name("homeward test CA"))
-          .issuer_name(_name("homeward test CA")).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number())
-          .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    names = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                         x509.DNSName("localhost")])
-    cert = (x509.CertificateBuilder().subject_name(_name("127.0.0.1"))
-            .issuer_name(ca.subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
-            .add_extension(names, critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .sign(ca_key, hashes.SHA256()))
-    pem = serialization.Encoding.PEM
-    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    return (_pem(where / "ca.pem", ca.public_bytes(pem)),
-            _pem(where / "broker.pem", cert.public_bytes(pem)),
-            _pem(where / "broker-key.pem", key_pem))
 
 
 @pytest.fixture

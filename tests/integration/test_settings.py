@@ -21,6 +21,8 @@ def test_a_missing_agency_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     ("HOMEWARD_DATABASE_URL", "mysql://db/homeward"),
     ("HOMEWARD_JWKS_URL", "file:///etc/keys.json"),
     ("HOMEWARD_JWKS_URL", "http://idp.example/keys.json"),  # keys in the clear: refused
+    ("HOMEWARD_OIDC_ISSUER", "http://idp.example/realms/xa"),  # a provider in the clear
+    ("HOMEWARD_OIDC_ISSUER", "idp.example"),
     ("HOMEWARD_JWT_SECRET", "q"),
     ("HOMEWARD_JWT_SECRET", "31-bytes-is-one-byte-too-short!"),
     ("HOMEWARD_TOKEN_MAX_HOURS", "0"),
@@ -166,3 +168,50 @@ def test_the_issuer_and_audience_default_to_the_agency(monkeypatch: pytest.Monke
     monkeypatch.setenv("HOMEWARD_TOKEN_ISSUER", "https://idp.xa.example")
     monkeypatch.setenv("HOMEWARD_TOKEN_AUDIENCE", "homeward")
     assert (load().issuer, load().audience) == ("https://idp.xa.example", "homeward")
+
+
+IDP = "https://idp.example/realms/xa"
+
+
+@pytest.mark.parametrize("settings, named", [
+    pytest.param({"HOMEWARD_OIDC_ISSUER": IDP}, "HOMEWARD_OIDC_CLIENT_ID", id="no client id"),
+    pytest.param({"HOMEWARD_OIDC_CLIENT_ID": "homeward"}, "HOMEWARD_OIDC_ISSUER",
+                 id="a client without its provider"),
+    pytest.param({"HOMEWARD_OIDC_ISSUER": IDP, "HOMEWARD_OIDC_CLIENT_ID": "homeward",
+                  "HOMEWARD_JWT_SECRET": "s" * 32}, "HOMEWARD_OIDC_ISSUER", id="and a secret"),
+    pytest.param({"HOMEWARD_OIDC_ISSUER": IDP, "HOMEWARD_OIDC_CLIENT_ID": "homeward",
+                  "HOMEWARD_JWKS_URL": "https://idp.example/keys"}, "HOMEWARD_OIDC_ISSUER",
+                 id="and a JWKS URL"),
+    pytest.param({"HOMEWARD_OIDC_ISSUER": IDP, "HOMEWARD_OIDC_CLIENT_ID": "homeward",
+                  "HOMEWARD_OIDC_REDIRECT_URL": "http://node.example/ui/signin/callback"},
+                 "HOMEWARD_OIDC_REDIRECT_URL", id="a callback in the clear"),
+    pytest.param({"HOMEWARD_OIDC_ISSUER": IDP, "HOMEWARD_OIDC_CLIENT_ID": "homeward",
+                  "HOMEWARD_OIDC_REDIRECT_URL": "https://node.example/elsewhere"},
+                 "HOMEWARD_OIDC_REDIRECT_URL", id="a callback elsewhere"),
+    pytest.param({"HOMEWARD_OIDC_ISSUER": IDP, "HOMEWARD_OIDC_CLIENT_ID": "homeward",
+                  "HOMEWARD_OIDC_SCOPES": "profile email"}, "HOMEWARD_OIDC_SCOPES",
+                 id="no openid scope"),
+    pytest.param({"HOMEWARD_OIDC_ISSUER": IDP, "HOMEWARD_OIDC_CLIENT_ID": "homeward",
+                  "HOMEWARD_OIDC_CA_FILE": "/nonexistent/ca.pem"}, "HOMEWARD_OIDC_CA_FILE",
+                 id="no CA file"),
+])
+def test_a_bad_single_sign_on_setting_is_named(monkeypatch: pytest.MonkeyPatch,
+                                               settings: dict[str, str], named: str) -> None:
+    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as refused:
+        load()
+    assert str(refused.value).startswith(named + ":") and "\n" not in str(refused.value)
+
+
+def test_single_sign_on_trusts_the_provider_for_this_client(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
+    monkeypatch.setenv("HOMEWARD_OIDC_ISSUER", IDP)
+    monkeypatch.setenv("HOMEWARD_OIDC_CLIENT_ID", "homeward-xa")
+    monkeypatch.setenv("HOMEWARD_OIDC_REDIRECT_URL", "http://localhost:8001/ui/signin/callback")
+    settings = load()
+    assert (settings.issuer, settings.audience) == (IDP, "homeward-xa")
+    monkeypatch.setenv("HOMEWARD_TOKEN_AUDIENCE", "homeward-api")
+    assert load().audience == "homeward-api"

@@ -2,6 +2,9 @@
 // Shared by the pages: the language, the token, the API, and building elements from data
 // as text only.
 const TOKEN_KEY = "homeward-token";
+const SIGNED_OUT = "homeward-signed-out";  // set on signing out: do not sign in again by itself
+// "oidc": the node signs in through the agency's provider; "token": a token is pasted.
+const SINGLE_SIGN_ON = document.body.dataset.signin === "oidc";
 const REFRESH_MS = 10000;
 const STATUSES = document.body.dataset.statuses.split(" ");
 const LANG = document.documentElement.lang;
@@ -89,6 +92,7 @@ function duration(ms) {
 
 // A token pasted as #token=... is moved out of the address bar (and its history) at once.
 function takeTokenFromFragment() {
+  if (SINGLE_SIGN_ON) return;  // tokens come from the provider only
   const match = /^#token=([^&]+)/.exec(location.hash);
   if (!match) return;
   sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
@@ -166,6 +170,8 @@ function start(refresh) {
     run();
     if (timer === null) timer = setInterval(run, REFRESH_MS);
   };
+  // With single sign-on: the provider's sign-in, back to this very page.
+  const provider = "/ui/signin?next=" + encodeURIComponent(location.pathname + location.search);
   const signIn = (message) => {
     clearInterval(timer);
     timer = null;
@@ -175,19 +181,29 @@ function start(refresh) {
     $("updated").textContent = "";
     $("signin-error").textContent = message || "";
     $("signin").hidden = false;
-    $("token").focus();
+    if (SINGLE_SIGN_ON) $("signin-provider").focus(); else $("token").focus();
   };
   $("signin").addEventListener("submit", (event) => {
     event.preventDefault();
+    if (SINGLE_SIGN_ON) return;
     const token = $("token").value.trim();
     $("token").value = "";
     if (!token) return;
     sessionStorage.setItem(TOKEN_KEY, token);
     show();
   });
-  $("forget").addEventListener("click", () => signIn(""));
+  if (SINGLE_SIGN_ON) $("signin-provider").setAttribute("href", provider);
+  $("forget").addEventListener("click", () => {
+    if (!SINGLE_SIGN_ON) return signIn("");
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.setItem(SIGNED_OUT, "1");
+    location.assign("/ui/signout?next=" + encodeURIComponent(location.pathname + location.search));
+  });
   loadStrings().finally(() => {
-    if (sessionStorage.getItem(TOKEN_KEY)) show(); else signIn("");
+    if (sessionStorage.getItem(TOKEN_KEY)) show();
+    // Sent to the provider at once, unless this tab has just signed out.
+    else if (SINGLE_SIGN_ON && !sessionStorage.getItem(SIGNED_OUT)) location.assign(provider);
+    else signIn(sessionStorage.getItem(SIGNED_OUT) ? t("signin.signed-out") : "");
   });
   return run;
 }

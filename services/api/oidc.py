@@ -1,0 +1,205 @@
+"""The agency's OpenID Connect provider, as this node's pages sign in through it.
+
+The provider is found through its discovery document (`<issuer>/.well-known/openid-
+configuration`, fetched when first needed, so a node starts while its provider is down)
+and reached over https only, trusting `HOMEWARD_OIDC_CA_FILE` if set, else the system's
+CAs. The node is a client of the provider using the authorization code flow with PKCE
+(S256); it checks the ID token the code buys (signature from the provider's JWKS,
+issuer, audience = the client id, nonce), and the API verifies the access token with the
+same keys (`TokenVerifier`, given this provider as its key source).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode, urlparse
+from urllib.request import Request, urlopen
+
+import jwt
+
+from services.api.auth import ASYMMETRIC, LEEWAY
+from services.settings import Settings
+
+TIMEOUT = 10.0  # seconds for one call to the provider
+MAX_DOCUMENT = 1 << 20  # bytes read from the provider at most
+
+
+class SigninRefused(Exception):
+    """The sign-in cannot go on; `status` is the HTTP status the node answers with."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What the node uses of the provider's discovery document."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    end_session_endpoint: str | None
+
+    @classmethod
+    def of(cls, issuer: str, document: Any) -> Discovery:
+        if not isinstance(document, dict):
+            raise SigninRefused(502, "the provider's discovery document is not a JSON object")
+        if document.get("issuer") != issuer:  # OpenID Connect Discovery 1.0, 4.3
+            raise SigninRefused(502, f"the provider's discovery document names the issuer "
+                                f"{document.get('issuer')!r}, not {issuer!r}")
+        methods = document.get("code_challenge_methods_supported")
+        if isinstance(methods, list) and "S256" not in methods:
+            raise SigninRefused(502, "the provider does not offer PKCE with S256")
+        endpoints: dict[str, str] = {}
+        for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
+            address = document.get(name)
+            if not isinstance(address, str) or urlparse(address).scheme != "https":
+                raise SigninRefused(502, f"the provider's {name} must be an https:// address")
+            endpoints[name] = address
+        ending = document.get("end_session_endpoint")
+        if not (isinstance(ending, str) and urlparse(ending).scheme == "https"):
+            ending = None
+        return cls(issuer, end_session_endpoint=ending, **endpoints)
+
+
+def challenge(verifier: str) -> str:
+    """The PKCE code challenge of a verifier, method S256 (RFC 7636, 4.2)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+class Provider:
+    """One OpenID provider and this node's client there."""
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.oidc_issuer and settings.oidc_client_id
+        self.issuer, self.client_id = settings.oidc_issuer, settings.oidc_client_id
+        self.client_secret = settings.oidc_client_secret
+        self.scopes = settings.oidc_scopes
+        self.redirect_url = settings.oidc_redirect_url
+        ca = str(settings.oidc_ca_file) if settings.oidc_ca_file else None
+        self.tls = ssl.create_default_context(cafile=ca)
+        self._lock = threading.Lock()
+        self._discovery: Discovery | None = None
+        self._keys: jwt.PyJWKClient | None = None
+
+    # -- what the provider publishes ------------------------------------------
+
+    def discovery(self) -> Discovery:
+        with self._lock:
+            if self._discovery is None:  # a failure is tried again on the next call
+                address = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+                self._discovery = Discovery.of(self.issuer, self._fetch(Request(address)))
+            return self._discovery
+
+    def get_signing_key_from_jwt(self, token: str) -> jwt.PyJWK:
+        """The provider's key that signed `token`, from its JWKS (the key source of the
+        API's `TokenVerifier`)."""
+        try:
+            found = self.discovery()
+        except SigninRefused as error:
+            raise jwt.PyJWKClientConnectionError(error.detail) from None
+        with self._lock:
+            if self._keys is None:
+                self._keys = jwt.PyJWKClient(found.jwks_uri, ssl_context=self.tls,
+                                             timeout=TIMEOUT)
+            keys = self._keys
+        return keys.get_signing_key_from_jwt(token)
+
+    # -- the authorization code flow ------------------------------------------
+
+    def authorization_url(self, redirect_uri: str, state: str, nonce: str,
+                          verifier: str) -> str:
+        query = {"response_type": "code", "client_id": self.client_id,
+                 "redirect_uri": redirect_uri, "scope": self.scopes, "state": state,
+                 "nonce": nonce, "code_challenge": challenge(verifier),
+                 "code_challenge_method": "S256"}
+        endpoint = self.discovery().authorization_endpoint
+        return endpoint + ("&" if "?" in endpoint else "?") + urlencode(query)
+
+    def exchange(self, code: str, verifier: str, redirect_uri: str) -> dict[str, Any]:
+        """The tokens the code buys, with the PKCE verifier (and the client's secret, for a
+        confidential client: HTTP Basic, RFC 6749 2.3.1)."""
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+                "code_verifier": verifier, "client_id": self.client_id}
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "Accept": "application/json"}
+        if self.client_secret:
+            pair = f"{_form(self.client_id)}:{_form(self.client_secret)}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        request = Request(self.discovery().token_endpoint, urlencode(form).encode(), headers)
+        tokens = self._fetch(request, refused="the provider refused the code")
+        if not isinstance(tokens, dict) or not all(
+                isinstance(tokens.get(name), str) for name in ("id_token", "access_token")):
+            raise SigninRefused(502, "the provider's token response has no ID token or "
+                                "access token")
+        return tokens
+
+    def identity(self, id_token: str, nonce: str) -> dict[str, Any]:
+        """The ID token's claims, once it is the provider's, for this client, and for the
+        sign-in this browser started (its nonce)."""
+        try:
+            key = self.get_signing_key_from_jwt(id_token).key
+            claims: dict[str, Any] = jwt.decode(
+                id_token, key, algorithms=ASYMMETRIC, audience=self.client_id,
+                issuer=self.issuer, leeway=LEEWAY,
+                options={"require": ["iss", "sub", "aud", "exp", "iat", "nonce"]})
+        except jwt.PyJWKClientConnectionError as error:
+            raise SigninRefused(502, f"the provider's keys cannot be read: {error}") from None
+        except jwt.PyJWTError as error:
+            raise SigninRefused(401, f"the provider's ID token does not verify: {error}"
+                                ) from None
+        if claims.get("nonce") != nonce:
+            raise SigninRefused(401, "the ID token's nonce is not the one this sign-in sent")
+        return claims
+
+    def signout_url(self, back: str) -> str | None:
+        """The provider's end of session (RP-Initiated Logout 1.0), coming back to `back`."""
+        ending = self.discovery().end_session_endpoint
+        if ending is None:
+            return None
+        query = urlencode({"client_id": self.client_id, "post_logout_redirect_uri": back})
+        return ending + ("&" if "?" in ending else "?") + query
+
+    # -- the wire -----------------------------------------------------------------
+
+    def _fetch(self, request: Request, refused: str | None = None) -> Any:
+        if urlparse(request.full_url).scheme != "https":
+            raise SigninRefused(502, f"the provider must be reached over https, not "
+                                f"{request.full_url!r}")
+        try:
+            with urlopen(request, timeout=TIMEOUT, context=self.tls) as response:  # noqa: S310
+                return json.loads(response.read(MAX_DOCUMENT))
+        except HTTPError as error:
+            if refused and 400 <= error.code < 500:
+                raise SigninRefused(401, f"{refused}: {_oauth_error(error)}") from None
+            raise SigninRefused(502, f"the provider answered {error.code} at "
+                                f"{request.full_url}") from None
+        except (URLError, OSError, ValueError) as error:
+            reason = getattr(error, "reason", error)
+            raise SigninRefused(502, f"the provider cannot be reached at {request.full_url}: "
+                                f"{reason}") from None
+
+
+def _form(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _oauth_error(error: HTTPError) -> str:
+    """The provider's `error` code (RFC 6749, 5.2), printable and short."""
+    try:
+        body = json.loads(error.read(4096))
+        code = body.get("error") if isinstance(body, dict) else None
+    except ValueError:
+        code = None
+    text = str(code) if code else f"status {error.code}"
+    return "".join(ch for ch in text if ch.isprintable())[:80]

@@ -1,0 +1,172 @@
+"""Single sign-on for the pages: `/ui/signin` sends the browser to the agency's OpenID
+provider, `/ui/signin/callback` takes it back signed in, `/ui/signout` ends the session.
+
+What a sign-in needs to remember between leaving and coming back (its `state`, `nonce`,
+PKCE verifier and the page to return to) lives in one cookie of this browser only
+(`HttpOnly`, `SameSite=Lax` so it comes back with the provider's redirect, for
+`/ui/signin` only, ten minutes), so any replica of the node can finish a sign-in another
+began, and a callback this browser did not start is refused (login CSRF).
+
+The access token the code buys is handed to the page, which keeps it in the tab's
+`sessionStorage` as a pasted token is kept: the API keeps reading bearer tokens only and
+accepts no cookie, so no other site can make a browser call it (no CSRF to defend), and
+the token is gone when the tab closes. What could read it is a script in the page, which
+the pages' CSP (their own hashed scripts only, `connect-src 'self'`) rules out.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import json
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Cookie, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from services.api.auth import Unauthorized
+from services.api.oidc import Provider, SigninRefused
+from services.api.pages import UI, source_hash
+from services.api.problems import Problem
+
+COOKIE = "homeward-signin"
+COOKIE_PATH = "/ui/signin"
+PENDING_SECONDS = 600  # a sign-in not finished in ten minutes starts again
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+HANDOVER = (UI / "signin.js").read_text()
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+Next = Annotated[str | None, Query(max_length=512)]
+Param = Annotated[str | None, Query(max_length=4096)]
+
+
+def _provider(request: Request) -> Provider:
+    provider: Provider | None = request.app.state.node.signin
+    if provider is None:
+        raise Problem(404, "single sign-on is not configured on this node (HOMEWARD_OIDC_"
+                      "ISSUER); paste a token instead", slug="not-found")
+    return provider
+
+
+def _local(page: str | None, default: str) -> str:
+    """A page of this node to come back to; anything else (another site) is the default."""
+    if page and page.startswith("/ui/") and not page.startswith("//") and "\\" not in page:
+        return page
+    return default
+
+
+def _callback(request: Request, provider: Provider) -> str:
+    return provider.redirect_url or str(request.url_for("signin_callback"))
+
+
+def _refused(error: SigninRefused) -> Problem:
+    return Problem(error.status, error.detail, slug="signin-refused")
+
+
+@router.get("/ui/signin")
+def begin_signin(request: Request, next: Next = None) -> RedirectResponse:
+    """Off to the provider, with a fresh state, nonce and PKCE verifier for this browser."""
+    provider = _provider(request)
+    pending = {"state": secrets.token_urlsafe(32), "nonce": secrets.token_urlsafe(32),
+               "verifier": secrets.token_urlsafe(48), "next": _local(next, "/ui/board")}
+    try:
+        address = provider.authorization_url(_callback(request, provider), pending["state"],
+                                             pending["nonce"], pending["verifier"])
+    except SigninRefused as error:
+        raise _refused(error) from None
+    response = RedirectResponse(address, status_code=303, headers=NO_STORE)
+    response.set_cookie(COOKIE, _encode(pending), max_age=PENDING_SECONDS, path=COOKIE_PATH,
+                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/ui/signin/callback", name="signin_callback")
+def finish_signin(request: Request, code: Param = None, state: Param = None,
+                  error: Param = None,
+                  pending: Annotated[str | None, Cookie(alias=COOKIE)] = None) -> HTMLResponse:
+    """Back from the provider: the state is this browser's, the code buys tokens with the
+    verifier, the ID token carries the nonce, and the access token opens this node."""
+    provider = _provider(request)
+    started = _decode(pending)
+    if started is None:
+        raise Problem(400, "no sign-in was started in this browser in the last ten minutes; "
+                      "open the page again to sign in", slug="signin-state")
+    if error is not None:
+        raise Problem(401, f"the identity provider refused the sign-in: {_printable(error)}",
+                      slug="signin-refused")
+    if state is None or not secrets.compare_digest(state.encode(), started["state"].encode()):
+        raise Problem(400, "the sign-in's state is not the one this browser started; "
+                      "open the page again to sign in", slug="signin-state")
+    if not code:
+        raise Problem(400, "the provider sent no authorization code", slug="signin-refused")
+    try:
+        tokens = provider.exchange(code, started["verifier"], _callback(request, provider))
+        provider.identity(tokens["id_token"], started["nonce"])
+    except SigninRefused as refused:
+        raise _refused(refused) from None
+    access = tokens["access_token"]
+    try:
+        request.app.state.node.tokens.principal(f"Bearer {access}")
+    except Unauthorized as refused:
+        raise Problem(401, f"signed in at the provider, but this node does not accept the "
+                      f"token: {refused}", slug="unauthorized") from None
+    response = _handover(access, started["next"])
+    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    return response
+
+
+@router.get("/ui/signout")
+def signout(request: Request, next: Next = None) -> RedirectResponse:
+    """The page has forgotten its token; the provider ends its session (if it offers to)
+    and sends the browser back to the page, which then waits to be signed in again."""
+    provider = _provider(request)
+    # Absolute, on the address the provider knows this node by.
+    back = _origin(_callback(request, provider)) + _local(next, "/ui/board")
+    try:
+        address = provider.signout_url(back)
+    except SigninRefused as error:
+        raise _refused(error) from None
+    return RedirectResponse(address or back, status_code=303, headers=NO_STORE)
+
+
+def _origin(address: str) -> str:
+    scheme, _, rest = address.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def _handover(token: str, next_page: str) -> HTMLResponse:
+    """A page that puts the token in the tab's sessionStorage and goes on to `next_page`,
+    replacing itself in the history (the callback's address is not kept)."""
+    body = ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="referrer" content="no-referrer"><title>Homeward</title></head>'
+            f'<body data-token="{html.escape(token)}" data-next="{html.escape(next_page)}">'
+            f"<script>{HANDOVER}</script></body></html>")
+    policy = (f"default-src 'none'; script-src {source_hash(HANDOVER)}; base-uri 'none'; "
+              "form-action 'none'; frame-ancestors 'none'")
+    return HTMLResponse(body, headers={**NO_STORE, "Content-Security-Policy": policy})
+
+
+def _encode(pending: dict[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(pending).encode()).decode().rstrip("=")
+
+
+def _decode(value: str | None) -> dict[str, str] | None:
+    if not value:
+        return None
+    try:
+        data: Any = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+    names = ("state", "nonce", "verifier", "next")
+    if not isinstance(data, dict) or not all(isinstance(data.get(n), str) for n in names):
+        return None
+    return {n: data[n] for n in names} | {"next": _local(data["next"], "/ui/board")}
+
+
+def _printable(text: str) -> str:
+    return "".join(ch for ch in text if ch.isprintable())[:80]
+
