@@ -58,13 +58,13 @@ def serving(app: FastAPI) -> Iterator[str]:
 
 
 @contextmanager
-def chromium(profile: Path) -> Iterator[WebDriver]:
+def chromium(profile: Path, flags: tuple[str, ...] = ()) -> Iterator[WebDriver]:
     if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
         missing_service(f"no {CHROMIUM} or {CHROMEDRIVER}: apt-get install chromium "
                         "chromium-driver")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
+    for flag in [*FLAGS, *flags, f"--user-data-dir={profile}"]:
         options.add_argument(flag)
     # A driver path given: Selenium Manager is not asked to find (or fetch) one.
     driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))

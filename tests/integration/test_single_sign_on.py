@@ -19,8 +19,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from services.api.app import create_app
-from services.bootstrap import build_node
+from services.api.app import create_app, create_monitor_app
+from services.bootstrap import build_monitor, build_node
 from services.settings import load
 from tests.harness.http_nodes import XA, opening
 from tests.harness.openid_provider import OpenIdProvider
@@ -249,3 +249,16 @@ def test_a_provider_the_node_cannot_trust_or_whose_discovery_lies_is_a_502(
     provider.discovery_changes = {"issuer": "https://another-provider.example"}
     answer = signin.client.get("/ui/signin", follow_redirects=False)
     assert answer.status_code == 502 and "names the issuer" in answer.json()["detail"]
+
+
+def test_the_monitor_signs_in_through_its_provider_too(
+        provider: OpenIdProvider, tmp_path: Path) -> None:
+    provider.user = {**provider.user, "agency": "monitor", "roles": ["monitor"]}
+    monitor = build_monitor(load(agency="monitor", data_dir=tmp_path / "monitor",
+                                 oidc_issuer=provider.issuer, oidc_client_id=provider.client_id,
+                                 oidc_ca_file=provider.ca))
+    with TestClient(create_monitor_app(monitor)) as client:
+        assert 'data-signin="oidc"' in client.get("/ui/corridors").text
+        token = Signin(provider, client).token("/ui/corridors")
+        answer = client.get("/v1/monitor/corridors", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200, answer.text

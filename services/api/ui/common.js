@@ -99,13 +99,17 @@ function takeTokenFromFragment() {
   history.replaceState(null, "", location.pathname + location.search);
 }
 
-// The roles the token claims: only to choose what to offer; the API decides.
-function roles() {
+// What the token claims: only to choose what to offer and to say who is signed in; the API
+// decides.
+function claims() {
   try {
-    const claims = JSON.parse(atob(sessionStorage.getItem(TOKEN_KEY).split(".")[1]
+    return JSON.parse(atob(sessionStorage.getItem(TOKEN_KEY).split(".")[1]
       .replace(/-/g, "+").replace(/_/g, "/")));
-    return Array.isArray(claims.roles) ? claims.roles : [];
-  } catch (_) { return []; }
+  } catch (_) { return {}; }
+}
+function roles() {
+  const said = claims().roles;
+  return Array.isArray(said) ? said : [];
 }
 
 class Refused extends Error {}
@@ -167,6 +171,9 @@ function start(refresh) {
     $("signin").hidden = true;
     $("main").hidden = false;
     $("forget").hidden = false;
+    const sub = claims().sub;
+    $("who").textContent = typeof sub === "string" ? t("signin.as", {who: sub}) : "";
+    $("who").hidden = typeof sub !== "string";
     run();
     if (timer === null) timer = setInterval(run, REFRESH_MS);
   };
@@ -178,6 +185,7 @@ function start(refresh) {
     sessionStorage.removeItem(TOKEN_KEY);
     $("main").hidden = true;
     $("forget").hidden = true;
+    $("who").hidden = true;
     $("updated").textContent = "";
     $("signin-error").textContent = message || "";
     $("signin").hidden = false;
