@@ -158,6 +158,10 @@ class Provider:
         except jwt.PyJWTError as error:
             raise SigninRefused(401, f"the provider's ID token does not verify: {error}"
                                 ) from None
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        if len(audiences) > 1 and claims.get("azp") != self.client_id:  # OIDC Core 3.1.3.7
+            raise SigninRefused(401, "the ID token is for several clients, and `azp` is not "
+                                "this one")
         if claims.get("nonce") != nonce:
             raise SigninRefused(401, "the ID token's nonce is not the one this sign-in sent")
         return claims

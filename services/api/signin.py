@@ -73,14 +73,17 @@ def begin_signin(request: Request, next: Next = None) -> RedirectResponse:
     provider = _provider(request)
     pending = {"state": secrets.token_urlsafe(32), "nonce": secrets.token_urlsafe(32),
                "verifier": secrets.token_urlsafe(48), "next": _local(next, "/ui/board")}
+    callback = _callback(request, provider)
     try:
-        address = provider.authorization_url(_callback(request, provider), pending["state"],
-                                             pending["nonce"], pending["verifier"])
+        address = provider.authorization_url(callback, pending["state"], pending["nonce"],
+                                             pending["verifier"])
     except SigninRefused as error:
         raise _refused(error) from None
     response = RedirectResponse(address, status_code=303, headers=NO_STORE)
+    # Secure whenever the browser comes back over https (also behind a proxy that ends TLS).
     response.set_cookie(COOKIE, _encode(pending), max_age=PENDING_SECONDS, path=COOKIE_PATH,
-                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+                        httponly=True, samesite="lax",
+                        secure=callback.startswith("https://") or request.url.scheme == "https")
     return response
 
 

@@ -77,8 +77,9 @@ def run_token(args: argparse.Namespace) -> int:
             print(f"homeward token: this environment holds the secret of {settings.agency}, "
                   f"not of {args.agency}", file=sys.stderr)
             return 2
-        if settings.jwks_url:
-            print("homeward token: this node trusts HOMEWARD_JWKS_URL; ask its identity provider",
+        if settings.jwks_url or settings.oidc_issuer:
+            trusted = "HOMEWARD_JWKS_URL" if settings.jwks_url else "HOMEWARD_OIDC_ISSUER"
+            print(f"homeward token: this node trusts {trusted}; ask its identity provider",
                   file=sys.stderr)
             return 2
         print(mint(settings, args.sub, args.roles, args.hours))

@@ -72,3 +72,16 @@ def test_token_signs_for_the_nodes_issuer_and_audience(
     assert who.agency == "XA-NRM"
     with pytest.raises(Unauthorized):  # the default audience is not this node's any more
         TokenVerifier(secret=jwt_secret(settings), agency="XA-NRM").principal(f"Bearer {token}")
+
+
+def test_token_refuses_a_node_that_signs_in_through_its_provider(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
+    monkeypatch.setenv("HOMEWARD_OIDC_ISSUER", "https://idp.example/realms/xa")
+    monkeypatch.setenv("HOMEWARD_OIDC_CLIENT_ID", "homeward-xa")
+    assert main(["token", "--agency", "XA-NRM", "--role", "caseworker", "--sub", "ana",
+                 "--data-dir", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "HOMEWARD_OIDC_ISSUER" in captured.err
+    assert not (tmp_path / "jwt.secret").exists()  # no secret made that nothing would trust

@@ -173,12 +173,15 @@ def test_the_id_token_must_carry_the_nonce_of_this_sign_in(signin: Signin) -> No
     refused(signin.finish(signin.approve(signin.begin())), 401, "nonce")
 
 
-@pytest.mark.parametrize("claim, value", [
-    ("iss", "https://another-provider.example"), ("aud", "another-client")])
+@pytest.mark.parametrize("changes, says", [
+    ({"iss": "https://another-provider.example"}, "ID token does not verify"),
+    ({"aud": "another-client"}, "ID token does not verify"),
+    ({"aud": ["another-client", "homeward-xa-nrm"], "azp": "another-client"}, "azp"),
+])
 def test_an_id_token_from_another_issuer_or_for_another_client_is_refused(
-        signin: Signin, claim: str, value: str) -> None:
-    signin.provider.id_token_changes = {claim: value}
-    refused(signin.finish(signin.approve(signin.begin())), 401, "ID token does not verify")
+        signin: Signin, changes: dict[str, object], says: str) -> None:
+    signin.provider.id_token_changes = changes
+    refused(signin.finish(signin.approve(signin.begin())), 401, says)
 
 
 @pytest.mark.parametrize("changes", [
@@ -262,3 +265,15 @@ def test_the_monitor_signs_in_through_its_provider_too(
         token = Signin(provider, client).token("/ui/corridors")
         answer = client.get("/v1/monitor/corridors", headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 200, answer.text
+
+
+def test_the_sign_in_cookie_is_secure_when_the_callback_is_https(
+        provider: OpenIdProvider, tmp_path: Path) -> None:
+    callback = "https://xa-nrm.example/ui/signin/callback"  # behind a proxy that ends TLS
+    with node_client(tmp_path / "proxied", oidc_issuer=provider.issuer,
+                     oidc_client_id=provider.client_id, oidc_ca_file=provider.ca,
+                     oidc_redirect_url=callback) as client:
+        start = client.get("/ui/signin", follow_redirects=False)
+        assert "secure" in cookie_of(start).lower().split("; ")
+        assert parse_qs(urlparse(start.headers["location"]).query)["redirect_uri"] == [callback]
+        client.app.state.node.close()  # type: ignore[attr-defined]
