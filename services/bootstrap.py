@@ -32,6 +32,7 @@ from services.exchange.directory import DirectoryFile, directory_path
 from services.exchange.exchange import Exchange
 from services.exchange.inbox import Inbox, consumer
 from services.exchange.kafka_settings import consumer_group_settings
+from services.exchange.leadership import AdvisoryLock, Role, Sole
 from services.exchange.relay import DeadLetters, Relay
 from services.notification_log import GapBarrier, NoLateCommits
 from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
@@ -44,6 +45,7 @@ from services.settings import (
     Settings,
     SettingsError,
     cipher_key,
+    conninfo,
     node_secret,
     postgres_env,
 )
@@ -130,6 +132,16 @@ def corridor_deadlines(settings: Settings) -> dict[tuple[str, str], Deadlines]:
             for c in DirectoryFile(path).current().corridors if c.deadlines is not None}
 
 
+def replica_roles(app: Application[Any]) -> dict[str, Role]:
+    """The roles one replica of the node holds at a time: on PostgreSQL, whichever replica
+    holds the role's advisory lock in this store; a SQLite node, one process, holds both."""
+    names = ("relay", "projections")
+    if app.env.get("PERSISTENCE_MODULE") == POSTGRES:
+        scope = app.env.get("POSTGRES_SCHEMA") or "public"
+        return {name: AdvisoryLock(conninfo(app.env), scope, name) for name in names}
+    return {name: Sole(name) for name in names}
+
+
 # -- the API's parts ----------------------------------------------------------
 
 def jwt_secret(settings: Settings) -> str:
@@ -177,13 +189,15 @@ def sidecar(settings: Settings) -> Sidecar:
 def kafka_exchange(
     app: Homeward, agency: str, data_dir: Path, bootstrap: str,
     directory: Path | None = None, client: Mapping[str, Any] | None = None,
-    replication: int = 1,
+    replication: int = 1, inbox_partitions: int = 3, relay_role: Role | None = None,
 ) -> Exchange:
     """The relay and the inbox with their Kafka clients: the key pair in the data dir
     (made on first start), the trust directory (HOMEWARD_DIRECTORY or the data dir's
     file), the broker list and any client options a cluster needs (SASL, TLS); topics it
-    creates get `replication` copies (HOMEWARD_KAFKA_REPLICATION). What the relay cannot
-    send waits in the data dir's RELAY_DEAD_LETTERS."""
+    creates get `replication` copies (HOMEWARD_KAFKA_REPLICATION), the inbox
+    `inbox_partitions` (HOMEWARD_KAFKA_INBOX_PARTITIONS). The relay runs while this replica
+    holds `relay_role`. What the relay cannot send waits in the data dir's
+    RELAY_DEAD_LETTERS."""
     key = load_or_create(data_dir, agency)
     options = dict(client or {})
     trust = DirectoryFile(directory_path(data_dir, directory))
@@ -194,7 +208,8 @@ def kafka_exchange(
         lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
         lambda: topics.producer(bootstrap, options),
     )
-    return Exchange(relay, inbox, bootstrap, options, replication)
+    return Exchange(relay, inbox, bootstrap, options, replication, inbox_partitions,
+                    relay_role or Sole("relay"))
 
 
 # -- the nodes ----------------------------------------------------------------
@@ -207,25 +222,32 @@ def build_node(
     store: ReadStore | None = None,
     barrier: GapBarrier | None = None,
     exchange: Exchange | None = None,
+    roles: Mapping[str, Role] | None = None,
 ) -> Node:
     """An agency node; `start()` it to run its projections and, with a broker, its
-    exchange. Each part left out is the one the settings name."""
+    exchange. Each part left out is the one the settings name; `roles` (relay,
+    projections) are those of `replica_roles`."""
     clock = clock or SystemClock()
     app = app or application(settings, clock)
     db = tables or sidecar(settings)
     corridors = corridor_deadlines(settings)
     # Deadlines per corridor (referring, receiving); others use DOMAIN.md's defaults.
     models = read_models(app, lambda r, c: corridors.get((r, c), Deadlines()), store, barrier)
+    held = dict(roles) if roles is not None else replica_roles(app)
     if exchange is None and settings.kafka_bootstrap:
         exchange = kafka_exchange(app, settings.agency, settings.home, settings.kafka_bootstrap,
                                   settings.directory, settings.kafka_client(),
-                                  replication=settings.kafka_replication)
+                                  replication=settings.kafka_replication,
+                                  inbox_partitions=settings.kafka_inbox_partitions,
+                                  relay_role=held["relay"])
+    if exchange is None:
+        held.pop("relay", None)  # nothing to relay without a broker
     replays = SidecarIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))
     app.on_erasure.append(replays.forget_case)
     provider = signin_provider(settings)
     node = Node(settings, clock, app, tokens or token_verifier(settings, provider), replays,
                 AccessLog(db, app.mapper.cipher), models, tables=db, exchange=exchange,
-                signin=provider)
+                signin=provider, roles=held)
     node.checks["store"] = app.recorder.max_notification_id
     return node
 

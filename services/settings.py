@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # Copies of each partition of the topics the node creates: 1 for the local broker,
     # 3 on a cluster (infra/ sets it); the operator's topics.sh reads the same variable.
     kafka_replication: int = Field(default=1, ge=1, le=16)
+    # Partitions of the inbox topic the node creates (topics.sh reads the same variable):
+    # the replicas of a node share them, so at least as many as replicas.
+    kafka_inbox_partitions: int = Field(default=3, ge=1, le=256)
     directory: Path | None = None
     jwt_secret: str | None = Field(default=None, repr=False)
     jwks_url: str | None = None

@@ -23,6 +23,7 @@ from services.api.sidecar import Sidecar
 from services.application import Homeward
 from services.clock import Clock
 from services.exchange.exchange import Exchange
+from services.exchange.leadership import Role, Sole
 from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
 from services.readside.queries import ReadModels
 from services.readside.runner import ProjectionWorker
@@ -51,6 +52,10 @@ class Node:
     checks: dict[str, Check] = field(default_factory=dict)
     # What an operator must see though the node still serves (in /readyz), by name.
     alerts: dict[str, Alert] = field(default_factory=dict)
+    # The roles one replica holds at a time (relay, projections), shown in /readyz; the
+    # exchange's relay runs under `roles["relay"]` (services/bootstrap.py).
+    roles: dict[str, Role] = field(
+        default_factory=lambda: {"projections": Sole("projections")})
 
     @property
     def agency(self) -> str:
@@ -67,7 +72,8 @@ class Node:
 
     def start(self) -> Node:
         """Keep the read models current and, with a broker, exchange with the partners."""
-        worker = ProjectionWorker(self.read_models.runners).start()
+        worker = ProjectionWorker(self.read_models.runners,
+                                  role=self.roles.get("projections")).start()
         self.background.append(worker.stop)
         self.background.append(KeyPurge(self.idempotency, self.clock.now).start().stop)
         if self.exchange is not None:
@@ -82,6 +88,8 @@ class Node:
             self.alerts["relay"] = lambda: (
                 f"{dead.count()} event(s) could not be sent and wait in {dead.path}"
                 if dead.count() else None)
+        for name, role in self.roles.items():
+            self.gauges[f"homeward_{name}_held"] = _held(role)
         return self
 
     def close(self) -> None:
@@ -90,6 +98,11 @@ class Node:
         self.read_models.close()
         self.tables.close()
         self.app.close()
+
+
+def _held(role: Role) -> Gauge:
+    """1 while this replica holds the role, else 0."""
+    return lambda: float(role.held())
 
 
 def _require(ok: bool, failure: str) -> None:
@@ -114,6 +127,7 @@ class MonitorNode:
     alerts: dict[str, Alert] = field(default_factory=dict)
     gauges: dict[str, Gauge] = field(default_factory=dict)
     background: list[Callable[[], None]] = field(default_factory=list)  # e.g. a metrics server
+    roles: dict[str, Role] = field(default_factory=dict)  # one process: none to share
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from services.exchange import topics
 from services.exchange.inbox import Inbox
+from services.exchange.leadership import Role, Sole
 from services.exchange.relay import Relay
 
 
@@ -23,14 +24,21 @@ class Exchange:
     bootstrap: str
     client: Mapping[str, Any] = field(default_factory=dict)
     replication: int = 1  # copies of each topic partition it creates
+    # Partitions of the inbox it creates: the case is the key, so the replicas of a node,
+    # one consumer group, share the inbox a partition each and a case stays in order.
+    inbox_partitions: int = 3
+    # Who relays: the one replica holding the role (always this one, on a one-process node).
+    relay_role: Role = field(default_factory=lambda: Sole("relay"))
     _threads: list[tuple[threading.Thread, threading.Event]] = field(default_factory=list)
 
     def start(self) -> Exchange:
         agency = self.inbox.agency
-        topics.ensure_topics(self.bootstrap, [topics.inbox(agency), topics.deadletter(agency)],
-                             self.client, self.replication)
-        for name, run in (("relay", self.relay.run), ("inbox", self.inbox.run)):
-            self._spawn(f"{agency}-{name}", run)
+        topics.ensure_topics(self.bootstrap, [topics.inbox(agency)], self.client,
+                             self.replication, self.inbox_partitions)
+        topics.ensure_topics(self.bootstrap, [topics.deadletter(agency)], self.client,
+                             self.replication)
+        self._spawn(f"{agency}-relay", lambda stop: self.relay_role.run(self.relay.run, stop))
+        self._spawn(f"{agency}-inbox", self.inbox.run)
         return self
 
     def _spawn(self, name: str, run: Callable[[threading.Event], None]) -> None:

@@ -55,17 +55,18 @@ def producer(bootstrap: str, client: Mapping[str, Any] | None = None) -> KafkaPr
 
 def ensure_topics(
     bootstrap: str, names: Iterable[str], client: Mapping[str, Any] | None = None,
-    replication: int = 1,
+    replication: int = 1, partitions: int = 1,
 ) -> None:
-    """Creates the topics that do not exist yet, each partition on `replication` brokers
-    (HOMEWARD_KAFKA_REPLICATION; 1 suits only the local broker). Where ACLs forbid it, the
-    operator has created them (infra/), so a refusal is logged, not raised."""
+    """Creates the topics that do not exist yet, with `partitions` partitions each on
+    `replication` brokers (HOMEWARD_KAFKA_REPLICATION; 1 suits only the local broker). A
+    topic that exists keeps its partitions. Where ACLs forbid it, the operator has created
+    them (infra/), so a refusal is logged, not raised."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000,
                              **dict(client or {}))
     try:
         for name in names:
             try:
-                admin.create_topics([NewTopic(name, num_partitions=1,
+                admin.create_topics([NewTopic(name, num_partitions=partitions,
                                               replication_factor=replication)])
             except TopicAlreadyExistsError:
                 pass

@@ -23,6 +23,7 @@ from projections.board import StatusBoard
 from projections.handoffs import HandoffTracker
 from projections.projection import Doc, Projection
 from services.erasure.mapper import PersonalDataMapper
+from services.exchange.leadership import Role, Sole
 from services.notification_log import GapBarrier, contiguous
 from services.readside.store import ReadStore, StalePosition
 
@@ -111,27 +112,31 @@ def runners(app: Application[Any], store: ReadStore, barrier: GapBarrier,
 
 
 class ProjectionWorker:
-    """Keeps read models current in a background thread of the node."""
+    """Keeps read models current in a background thread of the node, while this replica
+    holds the `projections` role (always, on a node that is one process)."""
 
-    def __init__(self, runners: Sequence[ProjectionRunner], interval: float = 0.5) -> None:
+    def __init__(self, runners: Sequence[ProjectionRunner], interval: float = 0.5,
+                 role: Role | None = None) -> None:
         self.runners = list(runners)
         self.interval = interval
+        self.role: Role = role or Sole("projections")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> ProjectionWorker:
-        self._thread = threading.Thread(target=self._loop, name="projections", daemon=True)
+        self._thread = threading.Thread(target=self.role.run, args=(self.run, self._stop),
+                                        name="projections", daemon=True)
         self._thread.start()
         return self
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             for runner in self.runners:
                 try:
                     runner.catch_up()
                 except Exception:  # a store hiccup: keep the node up, try again shortly
                     log.exception("projection %s failed; retrying", runner.name)
-            self._stop.wait(self.interval)
+            stop.wait(self.interval)
 
     def stop(self) -> None:
         self._stop.set()

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from services.api import openapi
 from services.api.deps import ScrapeDep
 from services.api.node import Alert, Check
+from services.exchange.leadership import Role
 
 router = APIRouter(tags=["operations"])
 
@@ -28,6 +29,11 @@ def _alerts(request: Request) -> Mapping[str, Alert]:
     return alerts
 
 
+def _roles(request: Request) -> Mapping[str, Role]:
+    roles: Mapping[str, Role] = request.app.state.node.roles
+    return roles
+
+
 @router.get("/healthz")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
@@ -35,9 +41,12 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "a part of the node is unreachable"}})
 def readyz(checks: Annotated[Mapping[str, Check], Depends(_checks)],
-           alerts: Annotated[Mapping[str, Alert], Depends(_alerts)]) -> JSONResponse:
+           alerts: Annotated[Mapping[str, Alert], Depends(_alerts)],
+           roles: Annotated[Mapping[str, Role], Depends(_roles)]) -> JSONResponse:
     """Ready when every part is reachable; `alerts`, when there are any, is what an
-    operator must see though the node still serves (events the relay could not send)."""
+    operator must see though the node still serves (events the relay could not send);
+    `roles`, on an agency node, whether this replica holds the relay and the projection
+    worker (one replica of the node holds each; every replica serves the API)."""
     failed = {}
     for name, check in checks.items():
         try:
@@ -48,6 +57,8 @@ def readyz(checks: Annotated[Mapping[str, Check], Depends(_checks)],
     raised = {name: text for name, alert in alerts.items() if (text := alert())}
     if raised:
         body["alerts"] = raised
+    if roles:  # which roles this replica holds; another replica of the node holds the rest
+        body["roles"] = {name: role.held() for name, role in roles.items()}
     return JSONResponse(body, status_code=503 if failed else 200)
 
 

@@ -1,0 +1,123 @@
+"""One replica at a time holds a role, through a PostgreSQL advisory lock on a connection
+of its own: a second waits, takes over within seconds when the holder lets go or its
+connection dies, and a holder that lost its connection stops working."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+
+from services.exchange.leadership import AdvisoryLock, Sole, lock_key
+from services.settings import conninfo
+from tests.harness.support import eventsourcing_postgres_env
+
+pytestmark = pytest.mark.postgres
+
+
+class Counter:
+    """Work that counts how many holders run it at once."""
+
+    def __init__(self) -> None:
+        self.running: list[str] = []
+        self.most = 0
+        self.lock = threading.Lock()
+
+    def work(self, who: str) -> Callable[[threading.Event], None]:
+        def run(stop: threading.Event) -> None:
+            with self.lock:
+                self.running.append(who)
+                self.most = max(self.most, len(self.running))
+            stop.wait()
+            with self.lock:
+                self.running.remove(who)
+        return run
+
+
+@contextmanager
+def replica(role: AdvisoryLock, work: Callable[[threading.Event], None]
+            ) -> Iterator[threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(target=role.run, args=(work, stop), daemon=True)
+    thread.start()
+    try:
+        yield stop
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+
+
+def until(condition: Callable[[], bool], timeout: float = 10.0) -> float:
+    began = time.monotonic()
+    while not condition():
+        assert time.monotonic() - began < timeout, "not within the time allowed"
+        time.sleep(0.02)
+    return time.monotonic() - began
+
+
+def lock(postgres_url: str, schema: str, name: str = "relay", retry: float = 0.2
+         ) -> AdvisoryLock:
+    env = eventsourcing_postgres_env(postgres_url, schema)
+    return AdvisoryLock(conninfo(env), schema, name, retry=retry, check=0.2)
+
+
+def test_one_holder_at_a_time_and_the_next_takes_over(postgres_url: str,
+                                                      pg_schema: str) -> None:
+    first, second = lock(postgres_url, pg_schema), lock(postgres_url, pg_schema)
+    counter = Counter()
+    with replica(first, counter.work("first")) as stop_first:
+        until(first.held)
+        with replica(second, counter.work("second")):
+            time.sleep(1.0)  # five of its tries
+            assert counter.running == ["first"] and not second.held()
+            stop_first.set()  # the holder stops (a replica shutting down)
+            took = until(second.held)
+            until(lambda: counter.running == ["second"])
+            assert took < 2.0, took
+    assert counter.most == 1
+
+
+def test_a_holder_whose_connection_dies_stops_and_another_takes_over(
+        postgres_url: str, pg_schema: str) -> None:
+    # The first waits longer after losing the role than the second between its tries.
+    first, second = lock(postgres_url, pg_schema, retry=5), lock(postgres_url, pg_schema)
+    counter = Counter()
+    with replica(first, counter.work("first")):
+        until(first.held)
+        with replica(second, counter.work("second")):
+            time.sleep(0.5)
+            with psycopg.connect(postgres_url, autocommit=True) as admin:
+                killed = admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND granted AND classid::bigint = %s AND objid::bigint = %s",
+                    [(first.key >> 32) & 0xFFFFFFFF, first.key & 0xFFFFFFFF]).fetchall()
+            assert killed == [(True,)]
+            took = until(lambda: counter.running == ["second"])
+            assert took < 5.0, took
+            assert not first.held()  # it let go of its work: no second sender
+    assert counter.most == 1
+
+
+def test_roles_of_two_stores_in_one_database_do_not_wait_for_each_other(
+        postgres_url: str, pg_schema: str) -> None:
+    other_schema = pg_schema + "_b"
+    assert lock_key(pg_schema, "relay") != lock_key(other_schema, "relay")
+    assert lock_key(pg_schema, "relay") != lock_key(pg_schema, "projections")
+    here, there = lock(postgres_url, pg_schema), lock(postgres_url, other_schema)
+    counter = Counter()
+    with replica(here, counter.work("here")), replica(there, counter.work("there")):
+        until(lambda: here.held() and there.held())
+
+
+def test_a_one_process_node_holds_its_role_while_it_works() -> None:
+    role, stop = Sole("relay"), threading.Event()
+    seen: list[bool] = []
+    thread = threading.Thread(target=role.run, args=(lambda s: seen.append(role.held()), stop))
+    thread.start()
+    thread.join(timeout=5)
+    assert seen == [True] and not role.held()
