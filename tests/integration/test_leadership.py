@@ -8,15 +8,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 
+from services.api.app import create_app
+from services.bootstrap import build_node
 from services.exchange.leadership import AdvisoryLock, Sole, lock_key
-from services.settings import conninfo
+from services.settings import conninfo, load
 from tests.harness.support import eventsourcing_postgres_env
-
-pytestmark = pytest.mark.postgres
 
 
 class Counter:
@@ -66,6 +68,7 @@ def lock(postgres_url: str, schema: str, name: str = "relay", retry: float = 0.2
     return AdvisoryLock(conninfo(env), schema, name, retry=retry, check=0.2)
 
 
+@pytest.mark.postgres
 def test_one_holder_at_a_time_and_the_next_takes_over(postgres_url: str,
                                                       pg_schema: str) -> None:
     first, second = lock(postgres_url, pg_schema), lock(postgres_url, pg_schema)
@@ -82,6 +85,7 @@ def test_one_holder_at_a_time_and_the_next_takes_over(postgres_url: str,
     assert counter.most == 1
 
 
+@pytest.mark.postgres
 def test_a_holder_whose_connection_dies_stops_and_another_takes_over(
         postgres_url: str, pg_schema: str) -> None:
     # The first waits longer after losing the role than the second between its tries.
@@ -103,6 +107,7 @@ def test_a_holder_whose_connection_dies_stops_and_another_takes_over(
     assert counter.most == 1
 
 
+@pytest.mark.postgres
 def test_roles_of_two_stores_in_one_database_do_not_wait_for_each_other(
         postgres_url: str, pg_schema: str) -> None:
     other_schema = pg_schema + "_b"
@@ -121,3 +126,39 @@ def test_a_one_process_node_holds_its_role_while_it_works() -> None:
     thread.start()
     thread.join(timeout=5)
     assert seen == [True] and not role.held()
+
+
+def ready_roles(client: TestClient) -> dict[str, bool]:
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.text
+    roles: dict[str, bool] = response.json()["roles"]
+    return roles
+
+
+@pytest.mark.postgres
+def test_readyz_names_the_roles_each_replica_holds(tmp_path: Path, postgres_url: str,
+                                                   pg_schema: str) -> None:
+    url = f"{postgres_url}?schema={pg_schema}"
+    first = build_node(load(agency="XA-NRM", data_dir=tmp_path / "a", database_url=url)).start()
+    key = first.app.env["CIPHER_KEY"]  # the replicas share the store's key
+    second = build_node(load(agency="XA-NRM", data_dir=tmp_path / "b", database_url=url,
+                             cipher_key=key)).start()
+    try:
+        a, b = TestClient(create_app(first)), TestClient(create_app(second))
+        until(lambda: ready_roles(a) == {"projections": True})
+        time.sleep(1.5)  # the second tries for the role every second
+        assert ready_roles(b) == {"projections": False}
+    finally:
+        first.close()
+    until(lambda: ready_roles(b) == {"projections": True})
+    second.close()
+
+
+def test_a_sqlite_node_holds_its_roles(tmp_path: Path) -> None:
+    node = build_node(load(agency="XA-NRM", data_dir=tmp_path)).start()
+    try:
+        client = TestClient(create_app(node))
+        until(lambda: ready_roles(client) == {"projections": True})
+        assert "homeward_projections_held 1.0" in client.get("/metrics").text
+    finally:
+        node.close()
