@@ -22,11 +22,15 @@ import html
 import json
 import secrets
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Cookie, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.api.auth import Unauthorized
+from services.api.languages import COOKIE as LANGUAGE_COOKIE
+from services.api.languages import choose
+from services.api.node import MonitorNode
 from services.api.oidc import Provider, SigninRefused
 from services.api.pages import UI, source_hash
 from services.api.problems import Problem
@@ -37,6 +41,7 @@ PENDING_SECONDS = 600  # a sign-in not finished in ten minutes starts again
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
 HANDOVER = (UI / "signin.js").read_text()
+REFUSAL_STYLE = (UI / "signin.css").read_text()
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -50,6 +55,10 @@ def _provider(request: Request) -> Provider:
         raise Problem(404, "single sign-on is not configured on this node (HOMEWARD_OIDC_"
                       "ISSUER); paste a token instead", slug="not-found")
     return provider
+
+
+def _home(request: Request) -> str:
+    return "/ui/corridors" if isinstance(request.app.state.node, MonitorNode) else "/ui/board"
 
 
 def _local(page: str | None, default: str) -> str:
@@ -68,11 +77,18 @@ def _refused(error: SigninRefused) -> Problem:
 
 
 @router.get("/ui/signin")
-def begin_signin(request: Request, next: Next = None) -> RedirectResponse:
+def begin_signin(request: Request, next: Next = None) -> Response:
     """Off to the provider, with a fresh state, nonce and PKCE verifier for this browser."""
+    try:
+        return _begin(request, next)
+    except Problem as refused:
+        return _refusal(request, refused, next)
+
+
+def _begin(request: Request, next: str | None) -> Response:
     provider = _provider(request)
     pending = {"state": secrets.token_urlsafe(32), "nonce": secrets.token_urlsafe(32),
-               "verifier": secrets.token_urlsafe(48), "next": _local(next, "/ui/board")}
+               "verifier": secrets.token_urlsafe(48), "next": _local(next, _home(request))}
     callback = _callback(request, provider)
     try:
         address = provider.authorization_url(callback, pending["state"], pending["nonce"],
@@ -90,11 +106,19 @@ def begin_signin(request: Request, next: Next = None) -> RedirectResponse:
 @router.get("/ui/signin/callback", name="signin_callback")
 def finish_signin(request: Request, code: Param = None, state: Param = None,
                   error: Param = None,
-                  pending: Annotated[str | None, Cookie(alias=COOKIE)] = None) -> HTMLResponse:
+                  pending: Annotated[str | None, Cookie(alias=COOKIE)] = None) -> Response:
     """Back from the provider: the state is this browser's, the code buys tokens with the
     verifier, the ID token carries the nonce, and the access token opens this node."""
-    provider = _provider(request)
     started = _decode(pending)
+    try:
+        return _finish(request, code, state, error, started)
+    except Problem as refused:
+        return _refusal(request, refused, started["next"] if started else None)
+
+
+def _finish(request: Request, code: str | None, state: str | None, error: str | None,
+            started: dict[str, str] | None) -> Response:
+    provider = _provider(request)
     if started is None:
         raise Problem(400, "no sign-in was started in this browser in the last ten minutes; "
                       "open the page again to sign in", slug="signin-state")
@@ -123,17 +147,49 @@ def finish_signin(request: Request, code: Param = None, state: Param = None,
 
 
 @router.get("/ui/signout")
-def signout(request: Request, next: Next = None) -> RedirectResponse:
+def signout(request: Request, next: Next = None) -> Response:
     """The page has forgotten its token; the provider ends its session (if it offers to)
     and sends the browser back to the page, which then waits to be signed in again."""
+    try:
+        return _signout(request, next)
+    except Problem as refused:
+        return _refusal(request, refused, next)
+
+
+def _signout(request: Request, next: str | None) -> Response:
     provider = _provider(request)
     # Absolute, on the address the provider knows this node by.
-    back = _origin(_callback(request, provider)) + _local(next, "/ui/board")
+    back = _origin(_callback(request, provider)) + _local(next, _home(request))
     try:
         address = provider.signout_url(back)
     except SigninRefused as error:
         raise _refused(error) from None
     return RedirectResponse(address or back, status_code=303, headers=NO_STORE)
+
+
+def _refusal(request: Request, refused: Problem, next_page: str | None) -> Response:
+    """A refusal as problem+json; for a browser asking for a page, the same status as a page
+    in its language that says what went wrong and offers to sign in again."""
+    if "text/html" not in request.headers.get("accept", ""):
+        raise refused
+    language = choose(None, request.cookies.get(LANGUAGE_COOKIE),
+                      request.headers.get("accept-language"))
+    again = "/ui/signin?" + urlencode({"next": _local(next_page, _home(request))})
+    title = html.escape(language.text("signin.failed"))
+    link = (f'<p><a class="button" href="{html.escape(again)}">'
+            f'{html.escape(language.text("signin.again"))}</a></p>'
+            if request.app.state.node.signin is not None else "")
+    body = (f'<!doctype html><html lang="{language.code}" dir="{language.dir}"><head>'
+            '<meta charset="utf-8"><meta name="viewport" content="width=device-width, '
+            'initial-scale=1"><meta name="referrer" content="no-referrer">'
+            f"<title>{title} · Homeward</title><style>{REFUSAL_STYLE}</style></head><body>"
+            f'<main class="signin"><h1>{title}</h1>'
+            f'<p role="alert" class="detail">{html.escape(refused.detail)}</p>{link}</main>'
+            "</body></html>")
+    policy = (f"default-src 'none'; style-src {source_hash(REFUSAL_STYLE)}; base-uri 'none'; "
+              "form-action 'none'; frame-ancestors 'none'")
+    return HTMLResponse(body, status_code=refused.status, headers={
+        **NO_STORE, "Content-Security-Policy": policy, "Content-Language": language.code})
 
 
 def _origin(address: str) -> str:
@@ -167,7 +223,9 @@ def _decode(value: str | None) -> dict[str, str] | None:
     names = ("state", "nonce", "verifier", "next")
     if not isinstance(data, dict) or not all(isinstance(data.get(n), str) for n in names):
         return None
-    return {n: data[n] for n in names} | {"next": _local(data["next"], "/ui/board")}
+    if _local(data["next"], "") != data["next"]:  # only this node's pages, as made
+        return None
+    return {n: data[n] for n in names}
 
 
 def _printable(text: str) -> str:

@@ -144,3 +144,13 @@ def test_a_caseworker_signs_in_at_the_provider_records_a_step_and_signs_out(
     b.wait(lambda d: d.find_elements(By.CSS_SELECTOR, 'details[data-step]'))
     assert len(provider.authorizations) == 2 and stored_token(b) is not None
     assert b.driver.current_url.startswith(f"{desk.url}/ui/cases/{case_id}")
+
+    # A callback this tab did not start (a forged or replayed one) is refused, in words.
+    b.open(f"{desk.url}/ui/signin/callback?code=stolen&state=forged")
+    assert b.text("h1") == EN["signin.failed"]
+    assert "no sign-in was started in this browser" in b.text("[role=alert]")
+    assert len(provider.token_requests) == 2  # no code was spent on it
+    no_serious_violations(b, "a refused sign-in")
+    b.find("a.button").click()
+    b.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#cases tbody tr"))
+    assert len(provider.authorizations) == 3

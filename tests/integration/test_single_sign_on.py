@@ -277,3 +277,15 @@ def test_the_sign_in_cookie_is_secure_when_the_callback_is_https(
         assert "secure" in cookie_of(start).lower().split("; ")
         assert parse_qs(urlparse(start.headers["location"]).query)["redirect_uri"] == [callback]
         client.app.state.node.close()  # type: ignore[attr-defined]
+
+
+def test_a_browser_is_told_in_its_language_why_the_sign_in_failed(signin: Signin) -> None:
+    query = signin.approve(signin.begin("/ui/cases/new"))
+    page = signin.client.get("/ui/signin/callback", params={**query, "state": "forged"},
+                             headers={"Accept": "text/html", "Accept-Language": "fr"})
+    assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+    assert "La connexion n&#x27;a pas abouti" in page.text or "La connexion n'a pas abouti" in page.text
+    assert "state is not the one this browser started" in page.text
+    assert 'href="/ui/signin?next=%2Fui%2Fcases%2Fnew"' in page.text  # to sign in again
+    assert "data-token" not in page.text and signin.provider.token_requests == []
+    assert "style-src 'sha256-" in page.headers["content-security-policy"]
