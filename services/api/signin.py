@@ -63,7 +63,8 @@ def _home(request: Request) -> str:
 
 def _local(page: str | None, default: str) -> str:
     """A page of this node to come back to; anything else (another site) is the default."""
-    if page and page.startswith("/ui/") and not page.startswith("//") and "\\" not in page:
+    if (page and page.startswith("/ui/") and not page.startswith("/ui/sign")
+            and ".." not in page and "\\" not in page and page.isprintable()):
         return page
     return default
 

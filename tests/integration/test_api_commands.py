@@ -85,3 +85,14 @@ def test_token_refuses_a_node_that_signs_in_through_its_provider(
     captured = capsys.readouterr()
     assert captured.out == "" and "HOMEWARD_OIDC_ISSUER" in captured.err
     assert not (tmp_path / "jwt.secret").exists()  # no secret made that nothing would trust
+
+
+def test_serve_refuses_a_provider_in_the_clear(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
+    monkeypatch.setenv("HOMEWARD_OIDC_ISSUER", "http://idp.example/realms/xa")
+    monkeypatch.setenv("HOMEWARD_OIDC_CLIENT_ID", "homeward-xa")
+    assert main(["serve", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "HOMEWARD_OIDC_ISSUER" in err and "https://" in err

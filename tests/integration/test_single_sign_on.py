@@ -209,7 +209,8 @@ def test_a_sign_in_the_provider_refused_is_a_401(signin: Signin) -> None:
 
 
 def test_the_page_to_return_to_is_one_of_this_node(signin: Signin) -> None:
-    for elsewhere in ("https://elsewhere.example/", "//elsewhere.example/ui/board", "/v1/cases"):
+    for elsewhere in ("https://elsewhere.example/", "//elsewhere.example/ui/board", "/v1/cases",
+                      "/ui/../v1/cases", "/ui/signout", "/ui/signin/callback?code=x"):
         signin.begin(elsewhere)
         assert pending(signin)["next"] == "/ui/board"
     page = signin.finish(signin.approve(signin.begin("/ui/board?lang=fr")))
