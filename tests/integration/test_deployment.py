@@ -59,13 +59,21 @@ def test_topics_sh_defaults_to_three_copies(tmp_path: Path) -> None:
     assert all("--replication-factor 1" in c for c in creates[3:])
 
 
-def replicas(bootstrap: str, topic: str) -> int:
+def described(bootstrap: str, topic: str) -> dict[str, Any]:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        [described] = admin.describe_topics([topic])
-        return len(described["partitions"][0]["replica_nodes"])
+        [found] = admin.describe_topics([topic])
+        return dict(found)
     finally:
         admin.close()
+
+
+def replicas(bootstrap: str, topic: str) -> int:
+    return len(described(bootstrap, topic)["partitions"][0]["replica_nodes"])
+
+
+def partitions(bootstrap: str, topic: str) -> int:
+    return len(described(bootstrap, topic)["partitions"])
 
 
 @pytest.mark.kafka
@@ -79,8 +87,25 @@ def test_the_node_creates_its_topics_with_the_configured_replication(
         node.start()
         assert replicas(kafka_bootstrap, topics.inbox(agency)) == 3
         assert replicas(kafka_bootstrap, topics.deadletter(agency)) == 3
+        # The replicas of a node share the inbox's partitions; dead letters need one.
+        assert partitions(kafka_bootstrap, topics.inbox(agency)) == 3
+        assert partitions(kafka_bootstrap, topics.deadletter(agency)) == 1
     finally:
         node.close()
     assert load(agency=agency).kafka_replication == 3
     monkeypatch.delenv("HOMEWARD_KAFKA_REPLICATION")
     assert load(agency=agency).kafka_replication == 1  # the local broker's default
+
+
+@pytest.mark.kafka
+def test_the_inbox_gets_the_partitions_the_setting_names(
+    kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    agency = f"XR-{uuid4().hex[:8].upper()}"
+    monkeypatch.setenv("HOMEWARD_KAFKA_INBOX_PARTITIONS", "5")
+    node = build_node(load(agency=agency, data_dir=tmp_path, kafka_bootstrap=kafka_bootstrap))
+    try:
+        node.start()
+        assert partitions(kafka_bootstrap, topics.inbox(agency)) == 5
+    finally:
+        node.close()
