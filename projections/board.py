@@ -8,13 +8,13 @@ so they are worked out by `events.progress` and `events.deadlines` when asked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from events.case import CaseEvent
-from events.deadlines import Deadlines, overdue, reflection_ends
+from events.case import Case, CaseEvent, utc
+from events.deadlines import Deadlines, clocks, overdue, reflection_ends
 from events.progress import blocking, legal_matters, status
 from events.steps import CaseOpened
 from events.values import Status
@@ -29,7 +29,18 @@ def default_deadlines(referring: str, receiving: str) -> Deadlines:
 
 
 class StatusBoard:
+    """`today` and `deadlines_for` decide only the indexed columns (`index`), which the
+    query refreshes once the day moves past a row's `status_until`."""
+
     name = "board"
+
+    def __init__(self, deadlines_for: DeadlinesFor | None = None,
+                 today: Callable[[], date] | None = None) -> None:
+        self.deadlines_for = deadlines_for or default_deadlines
+        self.today = today or (lambda: datetime.now(UTC).date())
+
+    def index(self, doc: Doc) -> BoardRow:
+        return board_row(doc, self.today(), self.deadlines_for)
 
     def key(self, event: CaseEvent) -> str | None:
         return case_key(event)
@@ -53,6 +64,16 @@ class StatusBoard:
         }
 
 
+class Order:
+    """How a page of the board is sorted."""
+
+    URGENT = "urgent"  # urgent cases first, then the most recently changed (the default)
+    RECENT = "recent"  # the most recently changed first
+    OLDEST = "oldest"  # the least recently changed first
+    OVERDUE = "overdue"  # the longest overdue first, then those never overdue
+    ALL = (URGENT, RECENT, OLDEST, OVERDUE)
+
+
 @dataclass(frozen=True)
 class BoardFilters:
     status: Status | None = None
@@ -60,6 +81,86 @@ class BoardFilters:
     partner: str | None = None
     limit: int = 50
     offset: int = 0
+    open: bool | None = None  # neither closed nor declined
+    sort: str = Order.URGENT
+
+
+# -- what a read store indexes of a board document -----------------------------------
+
+NEVER_DAY = "9999-12-31"  # a status no date changes; only an event does
+NEVER = "9999-12-31T23:59:59.999999Z"  # no clock that can run out
+ENDED = (Status.CLOSED.value, Status.DECLINED.value)
+
+
+def instant(at: datetime | str) -> str:
+    """A time as the index keeps it: UTC, fixed width, so text order is time order."""
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """The indexed columns of one case on the board. `status` holds from the day
+    `status_from` until the day `status_until` (a date of the state, such as an
+    assessment's expiry, may change it then); `overdue_at` is when its first unmet clock
+    runs out."""
+
+    version: int
+    status: str
+    open: bool
+    status_from: str
+    status_until: str
+    partner: str
+    urgent: bool
+    updated_at: str
+    overdue_at: str
+
+    def fresh(self, today: date) -> bool:
+        return self.status_from <= today.isoformat() < self.status_until
+
+
+def board_row(doc: Doc, today: date, deadlines_for: DeadlinesFor = default_deadlines) -> BoardRow:
+    case = shell(decode_state(doc["state"]))
+    current, until = status_span(case, doc["state"], today)
+    limits = deadlines_for(doc["referring"], doc["receiving"])
+    due = [c.due_at for c in clocks(case, limits) if not c.met]
+    return BoardRow(
+        version=doc["version"], status=current.value, open=current.value not in ENDED,
+        status_from=today.isoformat(), status_until=until.isoformat() if until else NEVER_DAY,
+        partner=doc["partner"], urgent=bool(case.state.urgent),
+        updated_at=instant(doc["updated_at"]), overdue_at=instant(min(due)) if due else NEVER)
+
+
+def status_span(case: Case, encoded: Any, today: date) -> tuple[Status, date | None]:
+    """The status on `today`, and the first later day it differs (None: no day does).
+    A status reads the time only as the day (`events.progress`), compared with the
+    dates and times in the case's state; so it can change only on one of those days or
+    the day after one, and those are the only days to try."""
+    current = status(case, _noon(today))
+    days = sorted({d + timedelta(days=n) for d in _days(encoded) for n in (0, 1)} - {today})
+    for day in days:
+        if day > today and status(case, _noon(day)) is not current:
+            return current, day
+    return current, None
+
+
+def _noon(day: date) -> datetime:
+    return datetime.combine(day, time(12), UTC)
+
+
+def _days(encoded: Any) -> Iterator[date]:
+    """Every date and time in an encoded state (`projections.case_state`), as days."""
+    if isinstance(encoded, list):
+        for value in encoded:
+            yield from _days(value)
+    elif isinstance(encoded, dict):
+        if "~d" in encoded:
+            yield date.fromisoformat(encoded["~d"])
+        elif "~t" in encoded:
+            yield utc(datetime.fromisoformat(encoded["~t"])).date()
+        else:
+            for value in encoded.values():
+                yield from _days(value)
 
 
 @dataclass(frozen=True)
@@ -127,13 +228,22 @@ def board_view(
     docs: Iterable[Doc], filters: BoardFilters, now: datetime,
     deadlines_for: DeadlinesFor = default_deadlines,
 ) -> BoardPage:
-    """The board at `now`: urgent cases first, then the most recently changed."""
+    """The board at `now`, every document read: what the read stores' indexed query
+    (`services.readside`) answers without reading them all."""
+    docs = list(docs)
     chosen = [
         e for e in (entry(d, now, deadlines_for) for d in docs
                     if filters.partner is None or d["partner"] == filters.partner)
         if (filters.status is None or e.status == filters.status.value)
         and (filters.overdue is None or bool(e.overdue) == filters.overdue)
+        and (filters.open is None or (e.status not in ENDED) == filters.open)
     ]
-    chosen.sort(key=lambda e: (e.updated_at, e.id), reverse=True)
-    chosen.sort(key=lambda e: not e.urgent)  # stable: recency holds within each group
+    if filters.sort == Order.OVERDUE:
+        due = {d["id"]: board_row(d, utc(now).date(), deadlines_for).overdue_at for d in docs}
+        chosen.sort(key=lambda e: (due[e.id], e.id))
+    else:
+        chosen.sort(key=lambda e: (instant(e.updated_at), e.id),
+                    reverse=filters.sort != Order.OLDEST)
+        if filters.sort == Order.URGENT:
+            chosen.sort(key=lambda e: not e.urgent)  # stable: recency holds within each group
     return BoardPage(chosen[filters.offset:filters.offset + filters.limit], len(chosen))

@@ -24,7 +24,7 @@ from events.steps.transport import (
     TransportPlanned,
 )
 from events.values import Kind
-from projections.board import DeadlinesFor, default_deadlines
+from projections.board import NEVER, DeadlinesFor, default_deadlines, instant
 from projections.projection import Doc, case_key, own_side
 
 HOUR = 3600.0
@@ -32,6 +32,12 @@ HOUR = 3600.0
 
 class HandoffTracker:
     name = "handoffs"
+
+    def __init__(self, deadlines_for: DeadlinesFor | None = None) -> None:
+        self.deadlines_for = deadlines_for or default_deadlines
+
+    def index(self, doc: Doc) -> HandoffRow:
+        return handoff_row(doc, self.deadlines_for)
 
     def key(self, event: CaseEvent) -> str | None:
         return case_key(event)
@@ -93,17 +99,56 @@ class InTransit:
         return asdict(self)
 
 
+class HandoffOrder:
+    OVERDUE = "overdue"  # the longest overdue first, then the longest in transit (default)
+    DEPARTED = "departed"  # the longest in transit first
+    ALL = (OVERDUE, DEPARTED)
+
+
+@dataclass(frozen=True)
+class HandoffFilters:
+    overdue: bool | None = None
+    partner: str | None = None
+    limit: int = 50
+    offset: int = 0
+    sort: str = HandoffOrder.OVERDUE
+
+
+@dataclass(frozen=True)
+class HandoffRow:
+    """The indexed columns of one case on the hand-off tracker: whether the person is
+    in transit, since when, and when the arrival clock runs out."""
+
+    in_transit: bool
+    partner: str
+    departed_at: str
+    confirm_by: str
+
+
+def handoff_row(doc: Doc, deadlines_for: DeadlinesFor = default_deadlines) -> HandoffRow:
+    travelling = bool(doc["departed_at"]) and not doc["arrived_at"] and not doc["closed"]
+    return HandoffRow(
+        in_transit=travelling, partner=doc["partner"],
+        departed_at=instant(doc["departed_at"]) if travelling else NEVER,
+        confirm_by=instant(_confirm_by(doc, deadlines_for)) if travelling else NEVER)
+
+
+def _confirm_by(doc: Doc, deadlines_for: DeadlinesFor) -> datetime:
+    expected = datetime.fromisoformat(doc["expected_arrival"])
+    return expected + deadlines_for(doc["referring"], doc["receiving"]).confirm_arrival
+
+
 def in_transit(
     docs: Iterable[Doc], now: datetime, deadlines_for: DeadlinesFor = default_deadlines,
 ) -> list[InTransit]:
-    """Everyone departed and not arrived at `now`, the longest overdue first."""
+    """Everyone departed and not arrived at `now`, the longest overdue first, then the
+    longest in transit."""
     out = []
     for doc in docs:
         if not doc["departed_at"] or doc["arrived_at"] or doc["closed"]:
             continue
         departed = datetime.fromisoformat(doc["departed_at"])
-        expected = datetime.fromisoformat(doc["expected_arrival"])
-        due = expected + deadlines_for(doc["referring"], doc["receiving"]).confirm_arrival
+        due = _confirm_by(doc, deadlines_for)
         late = max((now - due).total_seconds(), 0.0) / HOUR
         out.append(InTransit(
             id=doc["id"], partner=doc["partner"], side=doc["side"],
@@ -112,5 +157,6 @@ def in_transit(
             hours_in_transit=round(max((now - departed).total_seconds(), 0.0) / HOUR, 2),
             hours_overdue=round(late, 2), incident=doc.get("incident"),
         ))
-    out.sort(key=lambda t: (-t.hours_overdue, t.departed_at, t.id))
+    out.sort(key=lambda t: (instant(t.confirm_by) if t.overdue else NEVER,
+                            instant(t.departed_at), t.id))
     return out

@@ -25,6 +25,13 @@ class Projection(Protocol):
         """The document after the event (None: there is no document)."""
 
 
+class Indexed(Projection, Protocol):
+    """A projection whose documents a read store also indexes, to find a page of them."""
+
+    def index(self, doc: Doc) -> Any:
+        """The document's indexed columns (a dataclass of `services.readside.store.INDEXED`)."""
+
+
 def case_key(event: object) -> str | None:
     """Case read models have one document per case."""
     return str(event.originator_id) if isinstance(event, CaseEvent) else None

@@ -117,10 +117,17 @@ def gap_barrier(app: Application[Any]) -> GapBarrier:
 
 
 def read_models(app: Application[Any], deadlines_for: DeadlinesFor = default_deadlines,
-                store: ReadStore | None = None, barrier: GapBarrier | None = None
-                ) -> ReadModels:
+                store: ReadStore | None = None, barrier: GapBarrier | None = None,
+                clock: Clock | None = None) -> ReadModels:
     return ReadModels(app, store if store is not None else read_store_for(app.env),
-                      barrier if barrier is not None else gap_barrier(app), deadlines_for)
+                      barrier if barrier is not None else gap_barrier(app), deadlines_for,
+                      clock)
+
+
+def deadlines_of(settings: Settings) -> DeadlinesFor:
+    """Deadlines per corridor (referring, receiving); others use DOMAIN.md's defaults."""
+    corridors = corridor_deadlines(settings)
+    return lambda r, c: corridors.get((r, c), Deadlines())
 
 
 def corridor_deadlines(settings: Settings) -> dict[tuple[str, str], Deadlines]:
@@ -230,9 +237,7 @@ def build_node(
     clock = clock or SystemClock()
     app = app or application(settings, clock)
     db = tables or sidecar(settings)
-    corridors = corridor_deadlines(settings)
-    # Deadlines per corridor (referring, receiving); others use DOMAIN.md's defaults.
-    models = read_models(app, lambda r, c: corridors.get((r, c), Deadlines()), store, barrier)
+    models = read_models(app, deadlines_of(settings), store, barrier, clock)
     held = dict(roles) if roles is not None else replica_roles(app)
     if exchange is None and settings.kafka_bootstrap:
         exchange = kafka_exchange(app, settings.agency, settings.home, settings.kafka_bootstrap,

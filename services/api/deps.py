@@ -3,12 +3,12 @@ they may do, the If-Match version, the purpose of a read."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from events.values import Role
+from events.values import AGENCY_CODE, Role
 from services.api.auth import Principal
 from services.api.metrics import Metrics, Scrape
 from services.api.node import Node
@@ -130,3 +130,34 @@ ExpectedVersion = Annotated[IfMatch, Depends(_if_match)]
 # For the `dependencies` of every POST route.
 IDEMPOTENT = [Depends(_idempotency_key)]
 Purpose = Annotated[str | None, Depends(_purpose)]
+
+
+# -- paging the board and the hand-offs ----------------------------------------------
+
+MAX_OFFSET = 1_000_000  # past any agency's cases
+Limit = Annotated[int, Query(ge=1, le=200, description="items per page")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items skipped before the page")]
+Partner = Annotated[str | None, Query(pattern=AGENCY_CODE.pattern,
+                                      description="the partner agency's code, e.g. XB-NRM")]
+BoardSort = Literal["urgent", "recent", "oldest", "overdue"]
+BOARD_SORT = ("urgent: urgent cases first, then the most recently changed; recent; oldest; "
+              "overdue: the longest overdue first")
+HandoffSort = Literal["overdue", "departed"]
+HANDOFF_SORT = ("overdue: the longest overdue first, then the longest in transit; "
+                "departed: the longest in transit first")
+
+
+def only_parameters(*names: str) -> Any:
+    """Refuses a query parameter the route does not take (422), rather than ignore a
+    misspelt filter and answer as if none were asked for."""
+    known = set(names)
+
+    def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            raise Problem(422, f"unknown query parameter: {', '.join(unknown)}", slug="invalid",
+                          errors=[{"field": f"query.{name}",
+                                   "message": "not a parameter of this route"}
+                                  for name in unknown])
+
+    return Depends(check)

@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from services.bootstrap import application, gap_barrier, read_store_for
+from services.bootstrap import application, deadlines_of, gap_barrier, read_store_for
 from services.readside.runner import PROJECTIONS, ProjectionRunner, Rebuilt, runners
 from services.settings import SettingsError, load
 
@@ -37,7 +37,8 @@ def rebuild_command(args: argparse.Namespace) -> int:
         return 2
     store = read_store_for(app.env)
     try:
-        for runner in runners(app, store, gap_barrier(app), [args.name] if args.name else None):
+        for runner in runners(app, store, gap_barrier(app), [args.name] if args.name else None,
+                              deadlines_of(settings)):
             result = rebuild_with_progress(runner, console)
             print(f"{result.name}: {result.events} events in {result.seconds:.2f} s "
                   f"({result.rate:,.0f} events/s)")

@@ -24,7 +24,25 @@ import psycopg
 from psycopg import sql
 
 from projections.projection import Doc
-from services.readside.store import Changes, check_position, dump, table_name
+from services.readside.store import (
+    INDEXED,
+    Changes,
+    Index,
+    Query,
+    check_position,
+    dump,
+    index_ddl,
+    index_table,
+    page_params,
+    query_sql,
+    reindex_sql,
+    reindex_values,
+    row_values,
+    table_name,
+    upsert_sql,
+)
+
+TEXT = 'TEXT COLLATE "C"'  # ordered as bytes: the order of fixed-width times and of ids
 
 
 def conninfo(env: Mapping[str, str]) -> str:
@@ -37,7 +55,8 @@ def conninfo(env: Mapping[str, str]) -> str:
 
 class PostgresReadStore:
     def __init__(self, dsn: str, schema: str = "public") -> None:
-        self._conn = psycopg.connect(dsn)
+        # The schema first on the search path: index tables are named without it.
+        self._conn = psycopg.connect(dsn, options=f"-c search_path={schema}")
         self._schema = schema
         self._lock = threading.Lock()
         self._known: set[str] = set()
@@ -62,8 +81,45 @@ class PostgresReadStore:
         if name not in self._known:
             c.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, "
                               "doc text NOT NULL)").format(table))
+            for statement in index_ddl(name, TEXT) if name in INDEXED else []:
+                c.execute(_sql(statement))
             self._known.add(name)
         return table
+
+    def indexed(self, name: str) -> bool:
+        """Whether the index table is there (a store written before it was is not)."""
+        with self._tx() as c:
+            row = c.execute("SELECT to_regclass(%s)",
+                            (f'"{self._schema}".{index_table(name)}',)).fetchone()
+        return row is not None and row[0] is not None
+
+    def page(self, name: str, query: Query) -> tuple[list[tuple[Any, ...]], int]:
+        page, count, params = query_sql(name, query, "%s")
+        with self._tx() as c:
+            self._ensure(c, name)
+            rows = [tuple(r) for r in c.execute(_sql(page), page_params(query, params))]
+            found = c.execute(_sql(count), params).fetchone()
+        return rows, int(found[0]) if found else 0
+
+    def plan(self, name: str, query: Query) -> str:
+        """How PostgreSQL finds the page (EXPLAIN), for operators and tests."""
+        page, _, params = query_sql(name, query, "%s")
+        with self._tx() as c:
+            self._ensure(c, name)
+            steps = c.execute(_sql("EXPLAIN " + page), page_params(query, params))
+            return "\n".join(str(step[0]) for step in steps)
+
+    def reindex(self, name: str, rows: Index, versions: Mapping[str, int]) -> None:
+        with self._tx() as c:
+            self._ensure(c, name)
+            c.executemany(_sql(reindex_sql(name, "%s")),
+                          [reindex_values(name, k, r, versions[k]) for k, r in rows.items()])
+
+    def analyse(self, name: str) -> None:
+        """Fresh planner statistics for the index table (after a bulk load)."""
+        with self._tx() as c:
+            self._ensure(c, name)
+            c.execute(_sql(f"ANALYZE {index_table(name)}"))
 
     def position(self, name: str) -> int:
         with self._tx() as c:
@@ -92,7 +148,7 @@ class PostgresReadStore:
         return {key: json.loads(doc) for key, doc in self.rows(name)}
 
     def commit(self, name: str, changes: Changes, position: int | None = None,
-               expected: int | None = None) -> None:
+               expected: int | None = None, index: Index | None = None) -> None:
         with self._tx() as c:
             table = self._ensure(c, name)
             if position is not None:
@@ -108,10 +164,19 @@ class PostgresReadStore:
             if kept:
                 c.executemany(sql.SQL("INSERT INTO {} (key, doc) VALUES (%s, %s) ON CONFLICT "
                                       "(key) DO UPDATE SET doc=excluded.doc").format(table), kept)
+            if index:
+                gone = [k for k, r in index.items() if r is None]
+                if gone:
+                    c.execute(_sql(f"DELETE FROM {index_table(name)} WHERE key = ANY(%s)"),
+                              (gone,))
+                rows = [row_values(name, k, r) for k, r in index.items() if r is not None]
+                if rows:
+                    c.executemany(_sql(upsert_sql(name, "%s")), rows)
 
     def reset(self, name: str) -> None:
         with self._tx() as c:
             c.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._id(table_name(name))))
+            c.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._id(index_table(name))))
             self._known.discard(name)
             self._ensure(c, name)
             c.execute(sql.SQL("DELETE FROM {} WHERE name=%s").format(
@@ -119,6 +184,11 @@ class PostgresReadStore:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _sql(text: str) -> sql.SQL:
+    # Statements built from the fixed names in services.readside.store, never from input.
+    return sql.SQL(text)
 
 
 class PostgresGapBarrier:

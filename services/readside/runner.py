@@ -14,23 +14,25 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from eventsourcing.application import Application
 
 from events.case import CaseEvent
-from projections.board import StatusBoard
+from projections.board import DeadlinesFor, StatusBoard, default_deadlines
 from projections.handoffs import HandoffTracker
 from projections.projection import Doc, Projection
 from services.erasure.mapper import PersonalDataMapper
 from services.exchange.leadership import Role, Sole
 from services.notification_log import GapBarrier, contiguous
-from services.readside.store import ReadStore, StalePosition
+from services.readside.store import INDEXED, ReadStore, StalePosition
 
 log = logging.getLogger(__name__)
 
-PROJECTIONS: dict[str, Callable[[], Projection]] = {
-    "board": StatusBoard, "handoffs": HandoffTracker,
+# Each read model, made for the node's corridor deadlines and its clock's day.
+PROJECTIONS: dict[str, Callable[[DeadlinesFor, Callable[[], date]], Projection]] = {
+    "board": StatusBoard, "handoffs": lambda deadlines_for, today: HandoffTracker(deadlines_for),
 }
 
 
@@ -80,7 +82,11 @@ class ProjectionRunner:
                 continue
             assert isinstance(event, CaseEvent)
             work[key] = changed[key] = self.projection.apply(work.get(key), event)
-        self.store.commit(self.name, changed, position=ready[-1].id, expected=start)
+        # Only the read models the store has index tables for (store.INDEXED).
+        index = getattr(self.projection, "index", None) if self.name in INDEXED else None
+        rows = ({k: index(d) if d is not None else None for k, d in changed.items()}
+                if index is not None else None)
+        self.store.commit(self.name, changed, position=ready[-1].id, expected=start, index=rows)
         return len(ready)
 
     def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
@@ -106,8 +112,11 @@ class ProjectionRunner:
 
 
 def runners(app: Application[Any], store: ReadStore, barrier: GapBarrier,
-            names: Sequence[str] | None = None) -> list[ProjectionRunner]:
-    return [ProjectionRunner(app, store, PROJECTIONS[name](), barrier)
+            names: Sequence[str] | None = None,
+            deadlines_for: DeadlinesFor = default_deadlines,
+            today: Callable[[], date] = lambda: datetime.now(UTC).date(),
+            ) -> list[ProjectionRunner]:
+    return [ProjectionRunner(app, store, PROJECTIONS[name](deadlines_for, today), barrier)
             for name in (names or list(PROJECTIONS))]
 
 

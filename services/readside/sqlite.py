@@ -5,12 +5,29 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from projections.projection import Doc
-from services.readside.store import Changes, check_position, dump, table_name
+from services.readside.store import (
+    INDEXED,
+    Changes,
+    Index,
+    Query,
+    check_position,
+    dump,
+    index_ddl,
+    index_table,
+    page_params,
+    query_sql,
+    reindex_sql,
+    reindex_values,
+    row_values,
+    table_name,
+    upsert_sql,
+)
 
 
 class SqliteReadStore:
@@ -41,8 +58,39 @@ class SqliteReadStore:
         if name not in self._known:
             c.execute(f"CREATE TABLE IF NOT EXISTS {table} "
                       "(key TEXT PRIMARY KEY, doc TEXT NOT NULL)")
+            for statement in index_ddl(name) if name in INDEXED else []:
+                c.execute(statement)
             self._known.add(name)
         return table
+
+    def indexed(self, name: str) -> bool:
+        """Whether the index table is there (a store written before it was is not)."""
+        with self._tx() as c:
+            row = c.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                            (index_table(name),)).fetchone()
+        return row is not None
+
+    def page(self, name: str, query: Query) -> tuple[list[tuple[Any, ...]], int]:
+        page, count, params = query_sql(name, query, "?")
+        with self._tx() as c:
+            self._ensure(c, name)
+            rows = [tuple(r) for r in c.execute(page, page_params(query, params))]
+            total = c.execute(count, params).fetchone()[0]
+        return rows, int(total)
+
+    def plan(self, name: str, query: Query) -> str:
+        """How SQLite finds the page (EXPLAIN QUERY PLAN), for operators and tests."""
+        page, _, params = query_sql(name, query, "?")
+        with self._tx() as c:
+            self._ensure(c, name)
+            steps = c.execute("EXPLAIN QUERY PLAN " + page, page_params(query, params))
+            return "\n".join(str(step[-1]) for step in steps)
+
+    def reindex(self, name: str, rows: Index, versions: Mapping[str, int]) -> None:
+        with self._tx(write=True) as c:
+            self._ensure(c, name)
+            c.executemany(reindex_sql(name, "?"),
+                          [reindex_values(name, k, r, versions[k]) for k, r in rows.items()])
 
     def position(self, name: str) -> int:
         with self._tx() as c:
@@ -72,7 +120,7 @@ class SqliteReadStore:
         return {key: json.loads(doc) for key, doc in self.rows(name)}
 
     def commit(self, name: str, changes: Changes, position: int | None = None,
-               expected: int | None = None) -> None:
+               expected: int | None = None, index: Index | None = None) -> None:
         with self._tx(write=True) as c:
             table = self._ensure(c, name)
             if position is not None:
@@ -85,10 +133,16 @@ class SqliteReadStore:
             c.executemany(f"INSERT INTO {table} (key, doc) VALUES (?, ?) "
                           "ON CONFLICT (key) DO UPDATE SET doc=excluded.doc",
                           [(k, dump(d)) for k, d in changes.items() if d is not None])
+            if index:
+                c.executemany(f"DELETE FROM {index_table(name)} WHERE key=?",
+                              [(k,) for k, r in index.items() if r is None])
+                c.executemany(upsert_sql(name, "?"), [row_values(name, k, r)
+                                                      for k, r in index.items() if r is not None])
 
     def reset(self, name: str) -> None:
         with self._tx(write=True) as c:
             c.execute(f"DROP TABLE IF EXISTS {table_name(name)}")
+            c.execute(f"DROP TABLE IF EXISTS {index_table(name)}")
             self._known.discard(name)
             self._ensure(c, name)
             c.execute("DELETE FROM projection_tracking WHERE name=?", (name,))

@@ -4,23 +4,75 @@ Each store is a module of its own beside this one (`sqlite`, `postgres`) and imp
 only this one; the composition root (services/bootstrap.py) picks one.
 
 One table per projection (`projection_<name>`: key, JSON document) and one table of
-positions (`projection_tracking`). `commit` writes a batch's documents and the new
-position in ONE transaction, and only if the position is still the one the batch
-started from: a crash never leaves documents ahead of or behind their position, and
-two workers of one projection cannot both apply the same events.
+positions (`projection_tracking`). A projection that pages (the board, the hand-offs)
+also has an index table (`projection_<name>_index`: key and the columns of `INDEXED`,
+each with its database indexes), written in the same transaction as its documents, so
+a page is found by the database and only its documents are read. `commit` writes a
+batch's documents and the new position in ONE transaction, and only if the position is
+still the one the batch started from: a crash never leaves documents ahead of or behind
+their position, and two workers of one projection cannot both apply the same events.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from projections.projection import Doc
 
 NAME = re.compile(r"^[a-z][a-z_]{0,30}$")
 Changes = Mapping[str, Doc | None]  # key -> new document, or None to remove it
+Index = Mapping[str, Any | None]  # key -> its indexed columns (a dataclass), or None
+
+
+@dataclass(frozen=True)
+class IndexTable:
+    columns: dict[str, str]  # name -> SQL type, the same in SQLite and PostgreSQL
+    indexes: dict[str, tuple[str, ...]]  # index name -> its columns, in order
+
+
+# Booleans are kept as 0/1 integers, times as fixed-width UTC text (projections.board.instant).
+INDEXED: dict[str, IndexTable] = {
+    "board": IndexTable(
+        columns={"version": "INTEGER", "status": "TEXT", "open": "INTEGER",
+                 "status_from": "TEXT", "status_until": "TEXT", "partner": "TEXT",
+                 "urgent": "INTEGER", "updated_at": "TEXT", "overdue_at": "TEXT"},
+        indexes={"urgent": ("urgent", "updated_at", "key"),
+                 "status": ("status", "urgent", "updated_at", "key"),
+                 "open": ("open", "urgent", "updated_at", "key"),
+                 "partner": ("partner", "urgent", "updated_at", "key"),
+                 "updated": ("updated_at", "key"),
+                 "overdue": ("overdue_at", "key"),
+                 "until": ("status_until",), "since": ("status_from",)}),
+    "handoffs": IndexTable(
+        columns={"in_transit": "INTEGER", "partner": "TEXT", "departed_at": "TEXT",
+                 "confirm_by": "TEXT"},
+        indexes={"transit": ("in_transit", "confirm_by", "departed_at", "key"),
+                 "departed": ("in_transit", "departed_at", "key")}),
+}
+OPERATORS = ("=", "<", "<=", ">", ">=")
+
+
+@dataclass(frozen=True)
+class Where:
+    column: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Query:
+    """A page of an index table: rows meeting every condition, in order, then paged."""
+
+    where: tuple[Where, ...] = ()
+    order: tuple[tuple[str, bool], ...] = ()  # (column, descending)
+    limit: int | None = 50
+    offset: int = 0
+    also: tuple[str, ...] = field(default=())  # columns returned beside the key
 
 
 class StalePosition(Exception):
@@ -33,7 +85,11 @@ class ReadStore(Protocol):
     def all(self, name: str) -> dict[str, Doc]: ...
     def rows(self, name: str) -> list[tuple[str, str]]: ...
     def commit(self, name: str, changes: Changes, position: int | None = None,
-               expected: int | None = None) -> None: ...
+               expected: int | None = None, index: Index | None = None) -> None: ...
+    def page(self, name: str, query: Query) -> tuple[list[tuple[Any, ...]], int]: ...
+    def plan(self, name: str, query: Query) -> str: ...
+    def reindex(self, name: str, rows: Index, versions: Mapping[str, int]) -> None: ...
+    def indexed(self, name: str) -> bool: ...
     def reset(self, name: str) -> None: ...
     def close(self) -> None: ...
 
@@ -52,3 +108,72 @@ def dump(doc: Doc) -> str:
 def check_position(actual: int, expected: int | None, name: str) -> None:
     if expected is not None and actual != expected:
         raise StalePosition(f"{name} is at {actual}, not {expected}")
+
+
+# -- index tables, in the SQL both stores speak (`mark` is the parameter marker) ----------
+
+def index_table(name: str) -> str:
+    return table_name(name) + "_index"
+
+
+def index_ddl(name: str, text: str = "TEXT") -> list[str]:
+    """`text`: the store's text type that orders as bytes (PostgreSQL's needs the C
+    collation, else a locale's order would not be the order of times and ids)."""
+    spec, table = INDEXED[name], index_table(name)
+    columns = ", ".join(f"{c} {text if t == 'TEXT' else t} NOT NULL"
+                        for c, t in spec.columns.items())
+    out = [f"CREATE TABLE IF NOT EXISTS {table} (key {text} PRIMARY KEY, {columns})"]
+    out += [f"CREATE INDEX IF NOT EXISTS {table}_{i} ON {table} ({', '.join(cols)})"
+            for i, cols in spec.indexes.items()]
+    return out
+
+
+def row_values(name: str, key: str, row: Any) -> tuple[Any, ...]:
+    values = dataclasses.asdict(row)
+    return (key, *(int(v) if isinstance(v, bool) else v
+                   for v in (values[c] for c in INDEXED[name].columns)))
+
+
+def upsert_sql(name: str, mark: str) -> str:
+    columns = list(INDEXED[name].columns)
+    marks = ", ".join([mark] * (len(columns) + 1))
+    sets = ", ".join(f"{c}=excluded.{c}" for c in columns)
+    return (f"INSERT INTO {index_table(name)} (key, {', '.join(columns)}) VALUES ({marks}) "
+            f"ON CONFLICT (key) DO UPDATE SET {sets}")
+
+
+def reindex_sql(name: str, mark: str) -> str:
+    """Rewrite a row's columns only if its document is still at the version read."""
+    columns = list(INDEXED[name].columns)
+    sets = ", ".join(f"{c}={mark}" for c in columns)
+    return f"UPDATE {index_table(name)} SET {sets} WHERE key={mark} AND version={mark}"
+
+
+def reindex_values(name: str, key: str, row: Any, version: int) -> tuple[Any, ...]:
+    return (*row_values(name, key, row)[1:], key, version)
+
+
+def query_sql(name: str, query: Query, mark: str) -> tuple[str, str, list[Any]]:
+    """The page's SELECT and its count's, and their parameters (the page's limit and
+    offset last)."""
+    known = {"key", *INDEXED[name].columns}
+    for column in [w.column for w in query.where] + [c for c, _ in query.order] + list(query.also):
+        if column not in known:
+            raise ValueError(f"{name} has no indexed column {column!r}")
+    if any(w.op not in OPERATORS for w in query.where):
+        raise ValueError("not a comparison")
+    table = index_table(name)
+    where = " AND ".join(f"{w.column} {w.op} {mark}" for w in query.where) or "1=1"
+    params = [int(w.value) if isinstance(w.value, bool) else w.value for w in query.where]
+    order = ", ".join(f"{c} {'DESC' if desc else 'ASC'}" for c, desc in query.order)
+    select = ", ".join(("key", *query.also))
+    page = f"SELECT {select} FROM {table} WHERE {where}"
+    if order:
+        page += f" ORDER BY {order}"
+    if query.limit is not None:
+        page += f" LIMIT {mark} OFFSET {mark}"
+    return page, f"SELECT count(*) FROM {table} WHERE {where}", params
+
+
+def page_params(query: Query, params: list[Any]) -> list[Any]:
+    return params + ([query.limit, query.offset] if query.limit is not None else [])

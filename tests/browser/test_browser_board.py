@@ -155,3 +155,31 @@ def test_a_blocking_item_of_a_code_the_page_does_not_know_shows_the_servers_deta
         " need({rule: 'reception-required', detail: 'x'}, 'accepted')]")
     assert phrases == ["the detail", FR["need.sequence.scheduled"], FR["need.sequence"],
                        FR["need.reception-required"]]
+
+
+def shown_ids(b: Browser) -> list[str]:
+    # Read in one script: the table may be drawn again between two element reads.
+    return list(b.driver.execute_script(
+        "return [...document.querySelectorAll('#cases tbody tr')].map((r) => r.dataset.id)"))
+
+
+def test_the_board_pages_through_the_cases(board: tuple[Browser, Pair, str]) -> None:
+    b, p, url = board
+    made = []
+    for _ in range(53):
+        made.append(open_case(p))
+        p.clock.advance(seconds=1)
+    newest_first = made[::-1]
+    b.open(f"{url}/ui/board?lang=en")
+    b.sign_in(token(p.xa.node))
+    b.wait(lambda d: shown_ids(b) == newest_first[:50])
+    assert b.text("#page-of") == EN["board.page"].format(**{"from": 1, "to": 50, "n": 53})
+    assert not b.find("#next").get_attribute("disabled")
+    assert b.find("#previous").get_attribute("disabled")
+    b.find("#next").click()
+    b.wait(lambda d: shown_ids(b) == newest_first[50:])
+    assert b.text("#page-of") == EN["board.page"].format(**{"from": 51, "to": 53, "n": 53})
+    assert b.find("#next").get_attribute("disabled")
+    b.find("#previous").click()
+    b.wait(lambda d: shown_ids(b) == newest_first[:50])
+    no_serious_violations(b, "status board, paged")

@@ -4,6 +4,7 @@ each such read recorded; the state as it was; the board and the hand-offs."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from services.network.demo_cases import repatriation
@@ -92,6 +93,50 @@ def test_the_board_filters_and_pages(nodes: Pair) -> None:
     late = nodes.xa.get("/v1/cases", overdue="true").json()
     assert [i["id"] for i in late["items"]] == [referred]
     assert nodes.xb.get("/v1/cases").json()["items"][0]["side"] == "receiving"
+
+
+def test_the_board_sorts_and_filters_open_cases(nodes: Pair) -> None:
+    first, second = open_case(nodes), open_case(nodes)
+    nodes.clock.advance(minutes=5)
+    play(nodes, first, repatriation(nodes.clock.now().date()).moves[:1])
+    recent = [i["id"] for i in nodes.xa.get("/v1/cases", sort="recent").json()["items"]]
+    oldest = [i["id"] for i in nodes.xa.get("/v1/cases", sort="oldest").json()["items"]]
+    assert recent == [first, second] and oldest == [second, first]
+    assert nodes.xa.get("/v1/cases", open="true").json()["total"] == 2
+    assert nodes.xa.get("/v1/cases", open="false").json()["total"] == 0
+    assert len(nodes.xa.get("/v1/cases", sort="overdue").json()["items"]) == 2
+    assert nodes.xa.get("/v1/handoffs", sort="departed", partner=XB).json()["total"] == 0
+
+
+def test_a_bad_filter_sort_or_page_is_refused_with_422(nodes: Pair) -> None:
+    bad: list[tuple[str, dict[str, Any]]] = [
+        ("/v1/cases", {"sort": "name"}), ("/v1/cases", {"status": "lost"}),
+        ("/v1/cases", {"limit": 0}), ("/v1/cases", {"limit": 201}),
+        ("/v1/cases", {"offset": -1}), ("/v1/cases", {"overdue": "maybe"}),
+        ("/v1/cases", {"open": "perhaps"}), ("/v1/cases", {"partner": "xb-nrm"}),
+        ("/v1/cases", {"statuz": "referred"}), ("/v1/handoffs", {"sort": "recent"}),
+        ("/v1/handoffs", {"status": "referred"}), ("/v1/handoffs", {"offset": "x"}),
+        ("/v1/handoffs", {"partner": "<b>"})]
+    for path, params in bad:
+        answer = nodes.xa.get(path, **params)
+        assert answer.status_code == 422, (path, params, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        field = next(iter(params))
+        assert any(field in e["field"] for e in answer.json()["errors"]), answer.json()
+
+
+def test_the_openapi_document_declares_the_board_and_hand_off_parameters(nodes: Pair) -> None:
+    paths = nodes.xa.client.get("/openapi.json").json()["paths"]
+    for path, names, sorts in (
+            ("/v1/cases", {"status", "open", "overdue", "partner", "sort", "limit", "offset"},
+             ["urgent", "recent", "oldest", "overdue"]),
+            ("/v1/handoffs", {"overdue", "partner", "sort", "limit", "offset"},
+             ["overdue", "departed"])):
+        declared = {p["name"]: p for p in paths[path]["get"]["parameters"] if p["in"] == "query"}
+        assert set(declared) == names
+        assert declared["sort"]["schema"]["enum"] == sorts
+        assert declared["limit"]["schema"]["maximum"] == 200
+        assert declared["partner"]["schema"]["anyOf"][0]["pattern"]
 
 
 def test_handoffs_list_persons_in_transit_and_overdue_arrivals(nodes: Pair) -> None:

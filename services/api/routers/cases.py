@@ -17,13 +17,19 @@ from services.api import board as store_board
 from services.api import openapi
 from services.api.corridors import check_corridor
 from services.api.deps import (
+    BOARD_SORT,
     IDEMPOTENT,
+    BoardSort,
     CaseReader,
+    Limit,
     MetricsDep,
     NodeDep,
+    Offset,
     Opener,
+    Partner,
     Purpose,
     Reader,
+    only_parameters,
 )
 from services.api.models import Board, CaseView, Recorded, Timeline
 from services.api.node import Node
@@ -50,15 +56,20 @@ def open_case(body: OpenCase, who: Opener, node: NodeDep, metrics: MetricsDep,
     return recorded(case, node.clock.now())
 
 
-@router.get("", response_model=Board, responses=openapi.READ)
+@router.get("", response_model=Board, responses=openapi.READ,
+            dependencies=[only_parameters("status", "open", "overdue", "partner", "sort",
+                                          "limit", "offset")])
 def status_board(
-    who: Reader, node: NodeDep, status: Status | None = None, overdue: bool | None = None,
-    partner: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    who: Reader, node: NodeDep, status: Status | None = None,
+    open: Annotated[bool | None, Query(description="neither closed nor declined")] = None,
+    overdue: Annotated[bool | None, Query(description="with a clock run out")] = None,
+    partner: Partner = None,
+    sort: Annotated[BoardSort, Query(description=BOARD_SORT)] = "urgent",
+    limit: Limit = 50, offset: Offset = 0,
 ) -> Board:
     if who.agency != node.agency:  # another agency's token sees no case
         return Board(items=[], total=0, limit=limit, offset=offset)
-    query = BoardFilters(status, overdue, partner, limit, offset)
+    query = BoardFilters(status, overdue, partner, limit, offset, open, sort)
     return store_board.board(node, query)
 
 

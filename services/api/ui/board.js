@@ -1,7 +1,9 @@
 // The status board: hand-offs, cases, and a case's timeline; all from the node's API.
 const PATHS = {cases: "/v1/cases", handoffs: "/v1/handoffs", timeline: "/v1/cases/{id}/timeline"};
-const PAGE = "200";
+const PAGE = 50;  // cases a page; the node finds the page, so it costs the same on any page
+const HANDOFFS = 200;
 const shown = {id: null, version: null};  // the case whose timeline is open
+const paging = {offset: 0};
 
 function td(...children) { return el("td", null, ...children); }
 function nothing(text) { return el("span", {class: "muted", text: text || "—"}); }
@@ -90,6 +92,11 @@ function renderCases(board) {
   $("no-cases").hidden = board.items.length !== 0;
   const more = board.total > board.items.length ? t("board.showing", {n: number(board.items.length)}) : "";
   $("case-count").textContent = number(board.total) + more;
+  $("pager").hidden = board.total <= PAGE && paging.offset === 0;
+  $("page-of").textContent = t("board.page", {from: number(Math.min(board.offset + 1, board.total)),
+    to: number(board.offset + board.items.length), n: number(board.total)});
+  $("previous").disabled = board.offset === 0;
+  $("next").disabled = board.offset + board.items.length >= board.total;
   const open = board.items.find((c) => c.id === shown.id);
   // A new step on the open case: read its timeline again (each read is in the access log).
   if (open && shown.version === null) shown.version = open.version;
@@ -141,7 +148,8 @@ function closeTimeline() {
 }
 
 function filters(withStatus) {
-  const query = new URLSearchParams({limit: PAGE});
+  const query = new URLSearchParams({limit: String(withStatus ? PAGE : HANDOFFS)});
+  if (withStatus) query.set("offset", String(paging.offset));
   if (withStatus && $("status").value) query.set("status", $("status").value);
   if ($("overdue").value) query.set("overdue", $("overdue").value);
   return query;
@@ -151,11 +159,19 @@ async function refresh() {
   const [handoffs, board] = await Promise.all([
     api(PATHS.handoffs + "?" + filters(false)), api(PATHS.cases + "?" + filters(true))]);
   renderHandoffs(handoffs);
+  if (board.offset > 0 && board.items.length === 0) {  // the last page emptied meanwhile
+    paging.offset = Math.max(0, board.total - PAGE);
+    return refresh();
+  }
   renderCases(board);
 }
 
 const reload = start(refresh);
-$("status").addEventListener("change", reload);
-$("overdue").addEventListener("change", reload);
+function turn(by) { paging.offset = Math.max(0, paging.offset + by); reload(); }
+function refilter() { paging.offset = 0; reload(); }
+$("status").addEventListener("change", refilter);
+$("overdue").addEventListener("change", refilter);
+$("previous").addEventListener("click", () => turn(-PAGE));
+$("next").addEventListener("click", () => turn(PAGE));
 $("close").addEventListener("click", closeTimeline);
 document.addEventListener("keydown", (event) => { if (event.key === "Escape") closeTimeline(); });
