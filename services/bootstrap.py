@@ -18,6 +18,7 @@ from eventsourcing.application import Application
 
 from events.deadlines import Deadlines
 from projections.board import DeadlinesFor, default_deadlines
+from services.anchors.store import Anchors
 from services.api.access import AccessLog
 from services.api.auth import TokenVerifier, issue
 from services.api.idempotency import SidecarIdempotency
@@ -197,6 +198,7 @@ def kafka_exchange(
     app: Homeward, agency: str, data_dir: Path, bootstrap: str,
     directory: Path | None = None, client: Mapping[str, Any] | None = None,
     replication: int = 1, inbox_partitions: int = 3, relay_role: Role | None = None,
+    anchors: Anchors | None = None,
 ) -> Exchange:
     """The relay and the inbox with their Kafka clients: the key pair in the data dir
     (made on first start), the trust directory (HOMEWARD_DIRECTORY or the data dir's
@@ -204,16 +206,18 @@ def kafka_exchange(
     creates get `replication` copies (HOMEWARD_KAFKA_REPLICATION), the inbox
     `inbox_partitions` (HOMEWARD_KAFKA_INBOX_PARTITIONS). The relay runs while this replica
     holds `relay_role`. What the relay cannot send waits in the data dir's
-    RELAY_DEAD_LETTERS."""
+    RELAY_DEAD_LETTERS; checkpoints, the node's and its partners', are kept in
+    `anchors`."""
     key = load_or_create(data_dir, agency)
     options = dict(client or {})
     trust = DirectoryFile(directory_path(data_dir, directory))
     relay = Relay(app, key, lambda: topics.producer(bootstrap, options), trust.current,
-                  barrier=gap_barrier(app), dead_letters=DeadLetters(data_dir / RELAY_DEAD_LETTERS))
+                  barrier=gap_barrier(app), dead_letters=DeadLetters(data_dir / RELAY_DEAD_LETTERS),
+                  anchors=anchors)
     inbox = Inbox(
         app, key.sealing, trust.current,
         lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
-        lambda: topics.producer(bootstrap, options),
+        lambda: topics.producer(bootstrap, options), anchors=anchors,
     )
     return Exchange(relay, inbox, bootstrap, options, replication, inbox_partitions,
                     relay_role or Sole("relay"))
@@ -237,6 +241,7 @@ def build_node(
     clock = clock or SystemClock()
     app = app or application(settings, clock)
     db = tables or sidecar(settings)
+    anchors = Anchors(db)
     models = read_models(app, deadlines_of(settings), store, barrier, clock)
     held = dict(roles) if roles is not None else replica_roles(app)
     if exchange is None and settings.kafka_bootstrap:
@@ -244,7 +249,7 @@ def build_node(
                                   settings.directory, settings.kafka_client(),
                                   replication=settings.kafka_replication,
                                   inbox_partitions=settings.kafka_inbox_partitions,
-                                  relay_role=held["relay"])
+                                  relay_role=held["relay"], anchors=anchors)
     if exchange is None:
         held.pop("relay", None)  # nothing to relay without a broker
     replays = SidecarIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))
@@ -252,7 +257,9 @@ def build_node(
     provider = signin_provider(settings)
     node = Node(settings, clock, app, tokens or token_verifier(settings, provider), replays,
                 AccessLog(db, app.mapper.cipher), models, tables=db, exchange=exchange,
-                signin=provider, roles=held)
+                signin=provider, roles=held, anchors=anchors,
+                signing=load_or_create(settings.home, settings.agency),
+                trust=DirectoryFile(directory_path(settings.home, settings.directory)).current)
     node.checks["store"] = app.recorder.max_notification_id
     return node
 

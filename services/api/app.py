@@ -11,7 +11,16 @@ from services.api.limits import BodyLimit
 from services.api.metrics import CountRequests, Metrics, scrape
 from services.api.node import MonitorNode, Node
 from services.api.replay import IdempotentPosts
-from services.api.routers import audit, cases, forms, handoffs, health, monitor, steps
+from services.api.routers import (
+    audit,
+    cases,
+    forms,
+    handoffs,
+    health,
+    monitor,
+    partner,
+    steps,
+)
 
 
 def create_app(node: Node) -> FastAPI:
@@ -23,7 +32,7 @@ def create_app(node: Node) -> FastAPI:
     app.state.metrics = Metrics(node.gauges)
     app.state.scrape = scrape(app.state.metrics, node.settings, node.background)
     for router in (cases.router, forms.router, steps.router, handoffs.router, audit.router,
-                   health.router):
+                   partner.router, health.router):
         app.include_router(router)
     app.include_router(pages.router)  # the status board page; its data needs a token
     app.include_router(signin.router)  # single sign-on, where the node has a provider

@@ -123,8 +123,10 @@ class Handoffs(BaseModel):
 class ChainBreak(BaseModel):
     case_id: UUID
     version: int
-    type: str
+    type: str  # the event's type; "" when the event is not in the stream (cut off, deleted)
     reason: str
+    # chain, truncated, rewritten, deleted, forged-fact, checkpoint (services/anchors/verify.py)
+    fault: str = "chain"
 
 
 class Verification(BaseModel):
@@ -132,3 +134,79 @@ class Verification(BaseModel):
     cases: int
     events: int
     breaks: list[ChainBreak]
+
+
+# -- anchors: what a partner compares, the cross-check, the access log ---------------
+
+class Head(BaseModel):
+    version: int
+    hash: str
+
+
+class SentMessage(BaseModel):
+    sequence: int
+    digest: str  # the message's integrity.hash, recomputed from the stream
+    version: int  # the event it carried
+    hash: str  # that event's hash in the sender's chain
+
+
+class ReceivedDigest(BaseModel):
+    sequence: int
+    sender_hash: str
+    version: int
+
+
+class CarriedMessage(BaseModel):
+    sequence: int
+    hash: str
+
+
+class SignedCheckpoint(BaseModel):
+    case_id: UUID
+    agency: str
+    version: int
+    hash: str
+    at: str
+    key_id: str
+    signature: str
+    message: CarriedMessage | None = None
+
+
+class ChainView(BaseModel):
+    """A case's chain as the partner may compare it: hashes only, nothing personal."""
+
+    case_id: UUID
+    agency: str
+    head: Head
+    erased: bool
+    sent: list[SentMessage]
+    received: list[ReceivedDigest]
+    checkpoints: list[SignedCheckpoint]
+
+
+class DivergenceView(BaseModel):
+    agency: str
+    kind: str
+    where: str
+    detail: str
+
+
+class CrossCheck(BaseModel):
+    case_id: UUID
+    partner: str
+    ok: bool
+    first: DivergenceView | None
+    divergences: list[DivergenceView]
+
+
+class AccessEntry(BaseModel):
+    at: datetime
+    agency: str
+    sub: str
+    what: str
+    purpose: str | None
+
+
+class AccessView(BaseModel):
+    case_id: UUID
+    entries: list[AccessEntry]

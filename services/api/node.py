@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from events.case import Case
 from events.deadlines import Deadlines
+from services.anchors.audit import StoreAudit, trusted
+from services.anchors.store import Anchors
 from services.api.access import AccessLog
 from services.api.auth import TokenVerifier
 from services.api.idempotency import Idempotency, KeyPurge
@@ -22,12 +24,14 @@ from services.api.oidc import Provider
 from services.api.sidecar import Sidecar
 from services.application import Homeward
 from services.clock import Clock
+from services.exchange.directory import Directory
 from services.exchange.exchange import Exchange
 from services.exchange.leadership import Role, Sole
 from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
 from services.readside.queries import ReadModels
 from services.readside.runner import ProjectionWorker
 from services.settings import Settings
+from services.signing import SigningKey
 
 RELAY_LAG_LIMIT = 1000  # events recorded but not yet sent: more, and the node is not ready
 
@@ -48,6 +52,9 @@ class Node:
     tables: Sidecar  # the API's own tables: idempotency keys and the access log
     exchange: Exchange | None = None  # with a broker: the relay and the inbox, not yet started
     signin: Provider | None = None  # the OpenID provider the pages sign in through, if any
+    anchors: Anchors | None = None  # the checkpoints it signed and its partners' it received
+    signing: SigningKey | None = None  # the node's key: checkpoints, exports, partner reads
+    trust: Callable[[], Directory] | None = None  # the trust directory as it stands
     # Readiness checks by name: each returns normally when its part is reachable.
     checks: dict[str, Check] = field(default_factory=dict)
     # What an operator must see though the node still serves (in /readyz), by name.
@@ -60,6 +67,13 @@ class Node:
     @property
     def agency(self) -> str:
         return self.settings.agency
+
+    def audit(self) -> StoreAudit:
+        """The store checked against the checkpoints held (services/anchors)."""
+        trust = self.trust
+        directory = (lambda: trust().key) if trust is not None else None
+        return StoreAudit(self.app, self.anchors or Anchors(self.tables), self.agency,
+                          trusted(self.signing, directory))
 
     def deadlines(self, case: Case) -> Deadlines:
         # The same lookup the board and hand-offs use, so a case and its row agree.

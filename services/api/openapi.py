@@ -42,6 +42,7 @@ WHY = {
     412: "If-Match names another version than the case's",
     413: "the body is over 64 KiB",
     422: "the request does not match the schema",
+    502: "the partner's node did not answer with its chain (or the directory lists no address)",
 }
 
 

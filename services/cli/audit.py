@@ -9,24 +9,31 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
 from rich.console import Console
 from rich.table import Table
 
-from events.audit import verify_chain
-from projections.timeline import render_html, rows, timeline_file
+from projections.timeline import rows
+from services.anchors.audit import StoreAudit, trusted
+from services.anchors.export import Provenance, check, document, signed_html, signed_json
+from services.anchors.narrative import render
+from services.anchors.remote import PartnerUnreachable, fetch_chain
+from services.anchors.store import Anchors
 from services.api.access import AccessLog
 from services.application import CaseNotFound, Homeward
 from services.bootstrap import application, sidecar
 from services.clock import SystemClock
+from services.exchange.directory import DirectoryFile, directory_path
+from services.exchange.directory import load as load_directory
 from services.settings import Settings, SettingsError, load
+from services.signing import SigningKey, load_or_create
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,18 +43,30 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     timeline.add_argument("case_id", type=UUID)
     verify = verbs.add_parser("verify", help="check the hash chains; exit 1 on any break")
     verify.add_argument("case_id", type=UUID, nargs="?")
+    verify.add_argument("--partner", metavar="URL",
+                        help="also compare each case with the partner's node at URL")
     export = verbs.add_parser("export", help="write a timeline file")
     export.add_argument("case_id", type=UUID)
     export.add_argument("--format", choices=["json", "html"], default="json")
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
     export.add_argument("--personal", action="store_true",
                         help="include personal data (default: protected fields are redacted)")
-    export.add_argument("--by", help="who exports, for the access log (default: cli:<user>)")
-    export.add_argument("--purpose", help="why personal data is exported, for the access log")
+    export.add_argument("--by", help="who exports, in the file and the access log "
+                        "(default: cli:<user>)")
+    export.add_argument("--purpose", help="why it is exported, in the file (and the access "
+                        "log, with --personal)")
+    check_file = verbs.add_parser("check-export", help="check a signed export offline; exit 1 "
+                                  "naming each altered line")
+    check_file.add_argument("file", type=Path)
+    check_file.add_argument("--directory", type=Path,
+                            help="the trust directory (default: HOMEWARD_DIRECTORY, else "
+                            "./directory.json)")
     audit.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.verb == "check-export":  # offline: the file and the trust directory only
+        return check_export(args.file, args.directory)
     try:
         settings = load()
         app = application(settings)
@@ -58,12 +77,20 @@ def run(args: argparse.Namespace) -> int:
         if args.verb == "timeline":
             return show_timeline(app, args.case_id)
         if args.verb == "verify":
-            return verify(app, [args.case_id] if args.case_id else app.case_ids())
+            audit = store_audit(settings, app)
+            cases = [args.case_id] if args.case_id else None
+            if args.partner:
+                return cross_check(audit, load_or_create(settings.home, settings.agency),
+                                   args.partner, cases)
+            return verify(audit, cases)
+        by = args.by or f"cli:{getpass.getuser()}"
         if args.personal:  # a read of personal data: on the record before anything leaves
             app.case(args.case_id)
-            reader = Reader(settings.agency, args.by or f"cli:{getpass.getuser()}", args.purpose)
-            log_export(settings, args.case_id, reader, args.format)
-        return export(app, args.case_id, args.format, args.output, args.personal)
+            log_export(settings, args.case_id, Reader(settings.agency, by, args.purpose),
+                       args.format)
+        return export(app, args.case_id, args.format, args.output, args.personal,
+                      store_audit(settings, app), load_or_create(settings.home, settings.agency),
+                      by, args.purpose)
     except CaseNotFound as missing:
         print(f"no such case: {missing}", file=sys.stderr)
         return 1
@@ -91,27 +118,72 @@ def show_timeline(app: Homeward, case_id: UUID) -> int:
     return 0
 
 
-def verify(app: Homeward, case_ids: Iterable[UUID]) -> int:
+def verify(audit: StoreAudit, case_ids: Iterable[UUID] | None, close: bool = True) -> int:
     broken, checked = 0, 0
-    for case_id in case_ids:
-        checked += 1
-        for fault in app.verify(case_id):
-            broken += 1
-            print(f"case {case_id}: {fault}")
+    try:
+        for audited in audit.cases(case_ids):
+            checked += 1
+            for fault in audited.faults:
+                broken += 1
+                print(f"case {audited.case_id}: {fault}")
+    finally:
+        if close:
+            audit.anchors.db.close()
     print(f"{checked} case(s) checked, {broken} break(s)")
     return 1 if broken else 0
 
 
+def cross_check(audit: StoreAudit, key: SigningKey, url: str,
+                case_ids: Iterable[UUID] | None) -> int:
+    """The store verified, then each case compared with the partner's node at `url`."""
+    broken = verify(audit, case_ids, close=False)
+    diverged = 0
+    try:
+        for audited in audit.cases(case_ids):
+            partner = audit.partner_of(audited.case_id)
+            try:
+                theirs = fetch_chain(url, audited.case_id, key, partner, datetime.now(UTC))
+            except PartnerUnreachable as error:
+                print(f"case {audited.case_id}: not compared: {error}")
+                diverged += 1
+                continue
+            found = audit.against(audited.case_id, partner, theirs)
+            for number, divergence in enumerate(found):
+                label = "first divergence" if number == 0 else "divergence"
+                print(f"case {audited.case_id}: {label} with {partner}: {divergence}")
+            diverged += len(found)
+    finally:
+        audit.anchors.db.close()
+    print(f"compared with {url}: {diverged} divergence(s)")
+    return 1 if broken or diverged else 0
+
+
+def store_audit(settings: Settings, app: Homeward) -> StoreAudit:
+    """The store with the checkpoints kept beside it, the node's key and the directory."""
+    own = load_or_create(settings.home, settings.agency)
+    trust = DirectoryFile(directory_path(settings.home, settings.directory))
+    return StoreAudit(app, Anchors(sidecar(settings)), settings.agency,
+                      trusted(own, lambda: trust.current().key))
+
+
 def export(app: Homeward, case_id: UUID, fmt: str, output: Path | None,
-           personal: bool = False) -> int:
-    """Writes the timeline; `personal`, unredacted to a file only its owner can read (the
-    command line has written the access log's entry first)."""
+           personal: bool, audit: StoreAudit, key: SigningKey, by: str,
+           purpose: str | None) -> int:
+    """Writes the record, signed by the node's key; `personal`, unredacted to a file only
+    its owner can read (the command line has written the access log's entry first)."""
     events = app.timeline(case_id)
-    breaks = verify_chain(events)
-    document = timeline_file(case_id, events, breaks, personal)
-    text = json.dumps(document, indent=2) if fmt == "json" else render_html(document, breaks)
+    try:
+        faults = [str(f) for f in audit.case(case_id).faults]
+        held = audit.anchors.of_case(case_id)
+    finally:
+        audit.anchors.db.close()
+    anchors = [{"agency": c.agency, "version": c.version, "hash": c.hash, "at": c.at,
+                "message": c.message.sequence if c.message else None} for c in held]
+    provenance = Provenance(key.agency, by, SystemClock().now().isoformat(), purpose, personal)
+    record = document(str(case_id), rows(events, personal), faults, anchors, provenance)
+    text = signed_json(record, key) if fmt == "json" else signed_html(render(record), key)
     if output is None:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(text)
     elif personal:
         write_private(output, text)
         print(f"wrote {output} (readable by its owner only)", file=sys.stderr)
@@ -119,6 +191,29 @@ def export(app: Homeward, case_id: UUID, fmt: str, output: Path | None,
         output.write_text(text)
         print(f"wrote {output}", file=sys.stderr)
     return 0
+
+
+def check_export(path: Path, directory: Path | None) -> int:
+    """Checks an export offline against the trust directory alone; names altered lines."""
+    trust = directory or Path(os.environ.get("HOMEWARD_DIRECTORY", "directory.json"))
+    if not trust.exists():
+        print(f"no trust directory at {trust} (--directory or HOMEWARD_DIRECTORY)",
+              file=sys.stderr)
+        return 2
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"cannot read {path}: {type(error).__name__}", file=sys.stderr)
+        return 2
+    verdict = check(text, load_directory(trust).key)
+    for line in verdict.altered:
+        print(f"{path}: line {line} was altered")
+    for problem in verdict.problems:
+        print(f"{path}: {problem}")
+    if verdict.intact:
+        print(f"{path}: intact, signed by {verdict.signer} (key {verdict.key_id})")
+        return 0
+    return 1
 
 
 def log_export(settings: Settings, case_id: UUID, reader: Reader, fmt: str) -> None:

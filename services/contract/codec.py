@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any, Protocol
 from uuid import UUID, uuid5
 
@@ -32,6 +33,7 @@ from events.values import Received, Scope
 from services.contract.registry import (
     ContractError,
     default_registry,
+    message_version,
     parse_schema_name,
     schema_name,
     validate_envelope,
@@ -131,10 +133,13 @@ def written_version(kind: str, payload: dict[str, Any]) -> int:
 def to_envelope(
     case_at_event: Case, event: CaseEvent, sequence: int, sender_key: Signer,
     prev_hash: str = GENESIS, case_ref: UUID | None = None,
+    anchor: Callable[[int, str], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The signed integration message of one of the agency's own events; `prev_hash` is
     the digest of the sender's previous message of the case. The message id derives from
-    the case's pseudonymous reference where given, as it is read in clear on the broker."""
+    the case's pseudonymous reference where given, as it is read in clear on the broker.
+    With `anchor`, it carries the sender's signed checkpoint of its stream at the event
+    (envelope v3), which `anchor` makes from the message's sequence and digest."""
     if not is_exported(event):
         raise ValueError(f"{event.type} v{event.originator_version} does not leave the agency")
     kind = message_type(event)
@@ -156,6 +161,9 @@ def to_envelope(
         "integrity": {"prev_hash": prev_hash,
                       "hash": message_digest(case_id, kind, sequence, payload, prev_hash)},
     }
+    if anchor is not None:
+        envelope["checkpoint"] = anchor(sequence,
+                                        message_digest(case_id, kind, sequence, payload, prev_hash))
     return sign(envelope, sender_key)
 
 
@@ -253,7 +261,7 @@ def from_envelope(env: Any) -> tuple[UUID, str, int, dict[str, Any], Received]:
     Raises ContractError naming each bad field. The signature is checked apart
     (`signature_valid`), against the key the trust directory holds for the sender.
     """
-    validate_envelope(env)
+    validate_envelope(env, message_version(env))
     kind, version = parse_schema_name(env["schema"])
     latest, payload = accept(kind, version, env["payload"])
     received = Received(

@@ -189,7 +189,7 @@ class Registry:
         if isinstance(envelope, dict) and envelope.get("envelope") == SEALED:
             self.validate_envelope(envelope, 2)
             return parse_schema_name(envelope["schema"])
-        self.validate_envelope(envelope)
+        self.validate_envelope(envelope, message_version(envelope))
         message_type, version = parse_schema_name(envelope["schema"])
         self.validate_payload(message_type, version, envelope["payload"])
         return message_type, version
@@ -208,6 +208,12 @@ def default_registry() -> Registry:
 
 def validate_payload(message_type: str, version: int, payload: Any) -> None:
     default_registry().validate_payload(message_type, version, payload)
+
+
+def message_version(envelope: Any) -> int:
+    """The version of a message's (unsealed) envelope: 3 carries the sender's checkpoint,
+    1 does not; a reader takes both."""
+    return 3 if isinstance(envelope, dict) and "checkpoint" in envelope else 1
 
 
 def validate_envelope(envelope: Any, version: int = 1) -> None:

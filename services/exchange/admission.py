@@ -17,6 +17,8 @@ from uuid import UUID
 
 from events.rules import RuleViolation
 from events.values import Received
+from services.anchors.checkpoint import Carried, Checkpoint
+from services.anchors.store import Anchors
 from services.application import CaseNotFound, Homeward, UnknownStep, VersionMismatch
 from services.contract import ContractError, validate_envelope
 from services.contract.codec import decode, from_envelope, signature_valid
@@ -44,6 +46,7 @@ class Fact:
     message_type: str
     payload: dict[str, Any]
     received: Received
+    checkpoint: Checkpoint | None = None  # the sender's, verified: kept before the fact
 
 
 @dataclass(frozen=True)
@@ -97,9 +100,10 @@ def _check_signature(envelope: dict[str, Any], directory: Directory) -> None:
 
 
 class Admission:
-    def __init__(self, app: Homeward, key: SealingKey, directory: Callable[[], Directory]
-                 ) -> None:
+    def __init__(self, app: Homeward, key: SealingKey, directory: Callable[[], Directory],
+                 anchors: Anchors | None = None) -> None:
         self.app, self.key, self.agency, self.directory = app, key, key.owner, directory
+        self.anchors = anchors
         self._corridors: dict[UUID, tuple[str, str]] = {}
 
     def verify(self, value: bytes) -> Fact:
@@ -109,7 +113,24 @@ class Admission:
         if recipient != self.agency:
             raise Rejected("wrong-recipient", f"addressed to {recipient}")
         self._check_corridor(signed.case_id, signed.kind, signed.payload, signed.received.sender)
-        return Fact(signed.case_id, signed.kind, signed.payload, signed.received)
+        return Fact(signed.case_id, signed.kind, signed.payload, signed.received,
+                    self._checkpoint(signed))
+
+    def _checkpoint(self, signed: Signed) -> Checkpoint | None:
+        """The sender's checkpoint, if the message carries one: it must be the sender's, of
+        this case and this message, and verify against the directory on its own."""
+        document = signed.envelope.get("checkpoint")
+        if document is None:
+            return None
+        checkpoint, r = Checkpoint.of(document), signed.received
+        if (checkpoint.agency, checkpoint.case_id) != (r.sender, str(signed.case_id)) or (
+                checkpoint.message != Carried(r.sequence, r.sender_hash)):
+            raise Rejected("bad-checkpoint", f"message {r.message_id}: the checkpoint is not "
+                           "the sender's of this case and message")
+        if not checkpoint.valid(self.directory().key):
+            raise Rejected("bad-checkpoint", f"message {r.message_id}: the checkpoint's "
+                           "signature does not verify")
+        return checkpoint
 
     def _check_corridor(self, case_id: UUID, kind: str, payload: dict[str, Any], sender: str
                         ) -> None:
@@ -151,6 +172,10 @@ class Admission:
                 raise Rejected("unknown-step", str(error)) from None
             except RuleViolation as error:
                 raise Rejected(error.code, error.detail) from None
+        if fact.checkpoint is not None and self.anchors is not None:
+            # Once the fact is recorded (a crash before this: the message is read again and
+            # is a duplicate, kept then); never for a fact the domain refused.
+            self.anchors.keep(fact.checkpoint)
         if case is None:
             r = fact.received
             raise Rejected("duplicate", f"message {r.message_id} (sequence {r.sequence} "

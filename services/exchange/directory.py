@@ -51,6 +51,8 @@ class Agency(BaseModel):
     key_id: str = Field(min_length=1, max_length=200)
     sealing_key: str | None = Field(default=None, min_length=40)
     sealing_key_id: str | None = Field(default=None, min_length=1, max_length=200)
+    # Where its node answers its partners (the chain view a cross-check reads).
+    url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=500)
 
     @property
     def sealing(self) -> Sealing | None:
@@ -95,9 +97,19 @@ class Directory(BaseModel):
         return None
 
     def with_agency(self, key: SigningKey) -> Directory:
+        known = self.agencies.get(key.agency)
         entry = Agency(public_key=key.public_b64, key_id=key.key_id,
-                       sealing_key=key.sealing.public_b64, sealing_key_id=key.sealing.key_id)
+                       sealing_key=key.sealing.public_b64, sealing_key_id=key.sealing.key_id,
+                       url=known.url if known is not None else None)
         return self.model_copy(update={"agencies": {**self.agencies, key.agency: entry}})
+
+    def with_url(self, agency: str, url: str) -> Directory:
+        entry = self.agencies[agency].model_copy(update={"url": url})
+        return self.model_copy(update={"agencies": {**self.agencies, agency: entry}})
+
+    def url(self, agency: str) -> str | None:
+        entry = self.agencies.get(agency)
+        return entry.url if entry is not None else None
 
     def with_monitor(self, key: SealingKey) -> Directory:
         monitor = Sealing(sealing_key=key.public_b64, sealing_key_id=key.key_id)

@@ -27,6 +27,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.structs import OffsetAndMetadata
 
+from services.anchors.store import Anchors
 from services.application import Homeward, OutOfSequence
 from services.contract.codec import decode
 from services.exchange import topics
@@ -43,10 +44,10 @@ class Inbox:
     def __init__(
         self, app: Homeward, key: SealingKey, directory: Callable[[], Directory],
         consumer: Callable[[], KafkaConsumer], producer: Callable[[], KafkaProducer],
-        ack_timeout: float = 10.0,
+        ack_timeout: float = 10.0, anchors: Anchors | None = None,
     ) -> None:
         self.app, self.agency = app, key.owner
-        self.admission = Admission(app, key, directory)
+        self.admission = Admission(app, key, directory, anchors)
         self._new_consumer, self._new_producer = consumer, producer
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None

@@ -11,6 +11,9 @@ and the referral is preceded by all of them (the opening, consent, ...). Sequenc
 the 1-based positions among the case's exported events, so they are the same however
 often a message is sent.
 
+Every message carries the node's signed checkpoint of its stream of the case at the event
+it carries (services/anchors/checkpoint.py), kept in the node's own tables as well.
+
 Every message leaves sealed to its recipient's key (`sealing`), under the case's keyed
 reference (`pseudonyms`), which is also its Kafka key. A partner the trust directory lists
 no sealing key for gets nothing until it does (the relay retries, in order); milestones,
@@ -41,6 +44,9 @@ from kafka import KafkaProducer
 
 from events.case import Case, CaseEvent
 from events.chain import GENESIS
+from services.anchors import checkpoint
+from services.anchors.checkpoint import Carried, Checkpoint
+from services.anchors.store import Anchors
 from services.application import Homeward
 from services.contract.codec import MONITOR, encode, is_exported, milestone_envelope, to_envelope
 from services.exchange import topics
@@ -121,6 +127,7 @@ class Relay:
         directory: Callable[[], Directory],
         batch_size: int = 200, ack_timeout: float = 10.0, cache_size: int = 10_000,
         dead_letters: DeadLetters | None = None, barrier: GapBarrier | None = None,
+        anchors: Anchors | None = None,
     ) -> None:
         self.app, self.key, self.agency, self.directory = app, key, key.agency, directory
         self.pseudonyms = Pseudonyms(key.sealing, directory)
@@ -132,6 +139,7 @@ class Relay:
         self.dead_letters = dead_letters or DeadLetters()
         # The store's own barrier (services/bootstrap.py); SQLite never fills a gap late.
         self.barrier = barrier or NoLateCommits()
+        self.anchors = anchors  # where the node keeps the checkpoints it signs
 
     # -- where it is ---------------------------------------------------------
 
@@ -196,7 +204,7 @@ class Relay:
             monitored = milestone_envelope(case, event, fold.milestones + 1, self.key, alias,
                                            fold.last_milestone)
             envelope = to_envelope(case, event, fold.exported + 1, self.key, fold.last_digest,
-                                   ref)
+                                   ref, self._anchor(case, event))
             encode(envelope)
         except NoSealingKey:
             raise
@@ -208,6 +216,8 @@ class Relay:
             fold.milestones += 1
             fold.last_milestone = monitored["integrity"]["hash"]
             out.append(Outgoing(topics.MONITORING, str(alias), monitored))
+        if self.anchors is not None:  # kept here too: a chain cut short later is seen
+            self.anchors.keep(Checkpoint.of(envelope["checkpoint"]))
         fold.exported += 1
         fold.last_digest = envelope["integrity"]["hash"]
         message = Outgoing(topics.inbox(envelope["recipient"]), str(ref), envelope)
@@ -217,6 +227,14 @@ class Relay:
         out += [*fold.waiting, message]
         fold.waiting = []
         return out
+
+    def _anchor(self, case: Case, event: CaseEvent) -> Callable[[int, str], dict[str, Any]]:
+        """The checkpoint of the node's stream at `event`, for the message that carries it."""
+        def anchor(sequence: int, digest: str) -> dict[str, Any]:
+            return checkpoint.sign(self.key, self.agency, case.id, event.originator_version,
+                                   event.hash, event.timestamp, Carried(sequence, digest)
+                                   ).document()
+        return anchor
 
     # -- sending -------------------------------------------------------------
 

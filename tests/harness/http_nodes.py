@@ -207,14 +207,17 @@ class KafkaSync:
         return True
 
 
-def kafka_pair(tmp_path: Path, bootstrap: str, xa: str, xb: str, **kafka: Any) -> Pair:
+def kafka_pair(tmp_path: Path, bootstrap: str, xa: str, xb: str,
+               database_urls: dict[str, str] | None = None, **kafka: Any) -> Pair:
     """Two nodes as `homeward serve` builds them, exchanging over a real broker; `kafka`
-    holds further settings (e.g. kafka_security_protocol)."""
+    holds further settings (e.g. kafka_security_protocol); `database_urls`, a store per
+    agency (else SQLite in its data dir)."""
     clock, directory = FixedClock(START), tmp_path / "directory.json"
     nodes = []
     for agency in (xa, xb):
+        store = {"database_url": database_urls[agency]} if database_urls else {}
         settings = load(agency=agency, data_dir=tmp_path / agency.lower(),
-                        kafka_bootstrap=bootstrap, directory=directory, **kafka)
+                        kafka_bootstrap=bootstrap, directory=directory, **store, **kafka)
         publish(directory, load_or_create(settings.home, agency))
         nodes.append(settings)
     save(directory, load_directory(directory).with_corridor(xa, xb))

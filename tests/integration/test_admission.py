@@ -119,7 +119,10 @@ def world(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def signed(message: dict[str, Any], key: SigningKey, **changes: Any) -> bytes:
     """The message with `changes`, signed by `key` (its sender must sign what it sends),
-    sealed to this agency and signed again."""
+    sealed to this agency and signed again. Changed, it no longer carries the checkpoint
+    of the message it was made from."""
+    if changes:
+        message = {k: v for k, v in message.items() if k != "checkpoint"}
     return sealed(sign({**message, **changes}, key), key)
 
 
@@ -412,3 +415,39 @@ def test_a_refusal_names_the_field_and_the_rule_never_the_value(world: World, no
     assert refusal.value.code == "schema"
     assert refusal.value.reason.startswith("schema: payload.note: invalid value (")
     assert "Okafor" not in refusal.value.reason and "7" not in refusal.value.reason
+
+
+def test_a_message_carries_its_senders_checkpoint_which_is_kept_once_recorded(
+        world: World, tmp_path: Path) -> None:
+    from services.anchors.store import Anchors
+    from services.api.sidecar import SQLiteSidecar
+
+    referral = world.refer()
+    anchors = Anchors(SQLiteSidecar(tmp_path / "b-tables.sqlite"))
+    admission = Admission(world.b, KEYS[XB].sealing, world.directory, anchors)
+    for message in referral.messages:
+        world.admit(message, admission)
+    held = anchors.of_case(referral.case_id)
+    assert [(c.agency, c.version, c.message.sequence if c.message else None) for c in held] == [
+        (XA, 1, 1), (XA, 2, 2), (XA, 3, 3)]
+    stream = world.b.timeline(referral.case_id)
+    assert [c.message.hash for c in held if c.message] == [
+        e.received["sender_hash"] for e in stream if e.received]
+    anchors.db.close()
+
+
+@pytest.mark.parametrize("change", ["hash", "sequence", "signature"])
+def test_a_checkpoint_that_is_not_the_senders_of_this_message_is_refused(
+        world: World, change: str) -> None:
+    referral = world.refer()
+    world.admit(referral.messages[0])
+    message = referral.messages[1]
+    checkpoint = dict(message["checkpoint"])
+    if change == "hash":  # re-signed by the sender over another head: the signature fails
+        checkpoint["hash"] = "ab" * 32
+    elif change == "sequence":
+        checkpoint["message"] = {**checkpoint["message"], "sequence": 7}
+    else:
+        checkpoint["signature"] = referral.messages[2]["checkpoint"]["signature"]
+    altered = sealed(sign({**message, "checkpoint": checkpoint}, KEYS[XA]))
+    assert world.refused(altered, referral.case_id) == "bad-checkpoint"

@@ -65,7 +65,7 @@ def test_exports_redact_personal_data_unless_asked(node_dir: Path, capsys: pytes
     assert document["events"][0]["redacted"] == ["person", "reason"]
     assert main(["audit", "export", str(case_id), "--format", "html", "--personal"]) == 0
     page = capsys.readouterr().out
-    assert page.startswith("<!doctype html>") and CANARY in page and "chain intact" in page
+    assert page.startswith("<!doctype html>") and CANARY in page and "record is intact" in page
 
 
 def test_an_unknown_case_is_a_clear_error(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

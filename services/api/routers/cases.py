@@ -39,6 +39,8 @@ from services.api.views import case_view, recorded, timeline_entry
 from services.application import CaseNotFound
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
+AsOf = Annotated[AwareDatetime | None, Query(
+    description="RFC 3339 with offset: the case as this agency knew it at that moment")]
 MAX_VERSION = 2**31 - 1  # far past any case, and within every store's integer column
 
 
@@ -78,8 +80,11 @@ def read_case(
     case_id: UUID, who: CaseReader, node: NodeDep, purpose: Purpose, response: Response,
     version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
     at: AwareDatetime | None = None,
+    as_of: AsOf = None,
 ) -> CaseView:
-    case, now = _as_of(node, case_id, version, at)
+    if at is not None and as_of is not None:
+        raise Problem(422, "ask for `as_of` or `at`, not both", slug="invalid")
+    case, now = _as_of(node, case_id, version, as_of or at)
     with_person = who.has(Role.CASEWORKER, Role.SUPERVISOR)
     if with_person:
         node.access_log.record(case_id, who.agency, who.sub, "case", purpose, node.clock.now())
@@ -101,8 +106,13 @@ def _as_of(node: Node, case_id: UUID, version: int | None,
 
 
 @router.get("/{case_id}/timeline", response_model=Timeline, responses=openapi.CASE_READ)
-def read_timeline(case_id: UUID, who: CaseReader, node: NodeDep, purpose: Purpose) -> Timeline:
+def read_timeline(case_id: UUID, who: CaseReader, node: NodeDep, purpose: Purpose,
+                  as_of: AsOf = None) -> Timeline:
     events = node.app.timeline(case_id)
+    if as_of is not None:  # what this agency had recorded by then, its partner's facts too
+        events = [e for e in events if e.timestamp <= as_of]
+        if not events:
+            raise CaseNotFound(f"{case_id} did not exist at {as_of.isoformat()}")
     with_person = who.has(Role.CASEWORKER, Role.SUPERVISOR)
     if with_person:
         node.access_log.record(case_id, who.agency, who.sub, "timeline", purpose,

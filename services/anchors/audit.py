@@ -1,0 +1,90 @@
+"""The audit of a node's store: every case it holds, and every case it holds a checkpoint
+of (a case deleted from the store is still named), each checked by `verify_case`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from events.case import CaseEvent
+from services.anchors.checkpoint import KeyOf
+from services.anchors.crosscheck import Divergence, cross_check
+from services.anchors.partner import chain_view
+from services.anchors.store import Anchors
+from services.anchors.verify import Fault, verify_case
+from services.application import CaseNotFound, Homeward
+from services.signing import SigningKey
+
+
+@dataclass(frozen=True)
+class CaseAudit:
+    case_id: UUID
+    events: int
+    faults: list[Fault]
+
+
+def trusted(own: SigningKey | None, directory: Callable[[], KeyOf] | None) -> KeyOf:
+    """The node's own key (it need not list itself) and the trust directory's keys."""
+    def key_of(agency: str, key_id: str) -> Ed25519PublicKey | None:
+        if own is not None and (agency, key_id) == (own.agency, own.key_id):
+            return own.public
+        return directory()(agency, key_id) if directory is not None else None
+    return key_of
+
+
+@dataclass
+class StoreAudit:
+    app: Homeward
+    anchors: Anchors
+    agency: str
+    key_of: KeyOf
+
+    def events(self, case_id: UUID) -> list[CaseEvent]:
+        try:
+            return self.app.timeline(case_id)
+        except CaseNotFound:
+            return []
+
+    def case(self, case_id: UUID) -> CaseAudit:
+        events = self.events(case_id)
+        held = self.anchors.of_case(case_id)
+        if not events and not held:
+            raise CaseNotFound(str(case_id))
+        return CaseAudit(case_id, len(events),
+                         verify_case(case_id, events, held, self.agency, self.key_of))
+
+    def cases(self, case_ids: Iterable[UUID] | None = None) -> Iterator[CaseAudit]:
+        """The given cases, or every case of the store and of the checkpoints."""
+        if case_ids is None:
+            stored = list(self.app.case_ids())
+            case_ids = [*stored, *sorted(set(self.anchors.case_ids()) - set(stored))]
+        for case_id in case_ids:
+            yield self.case(case_id)
+
+    def partner_of(self, case_id: UUID) -> str:
+        """The case's other agency: from the stream, or (a case gone from it) from the
+        checkpoints held."""
+        events = self.events(case_id)
+        if events:
+            state = self.app.case(case_id).state
+            return state.receiving if state.referring == self.agency else state.referring
+        others = {c.agency for c in self.anchors.of_case(case_id) if c.agency != self.agency}
+        if not others:
+            raise CaseNotFound(str(case_id))
+        return others.pop()
+
+    def view(self, case_id: UUID, partner: str) -> dict[str, Any] | None:
+        """This agency's chain view of the case for `partner`, None when it holds none."""
+        events = self.events(case_id)
+        return chain_view(self.agency, partner, events, self.anchors.of_case(case_id)) \
+            if events else None
+
+    def against(self, case_id: UUID, partner: str, theirs: dict[str, Any] | None
+                ) -> list[Divergence]:
+        """The case compared with the partner's view of it (None: it holds none)."""
+        return cross_check(self.agency, partner, self.view(case_id, partner), theirs,
+                           self.anchors.of_case(case_id), self.key_of)

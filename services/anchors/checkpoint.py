@@ -1,0 +1,85 @@
+"""A checkpoint: an agency's signed statement that its stream of a case stood at a version
+with a hash at a time, and, when it rides on a message, which message (its sequence and
+digest) it was sent with.
+
+The relay signs one with the node's Ed25519 key at every message it sends to the partner:
+the partner keeps it, and so does the sender, so a chain cut short or rewritten later no
+longer matches what was signed, on either side. The signature covers the bytes
+`homeward checkpoint ` followed by the canonical JSON (RFC 8785) of every field but
+`signature`, so a checkpoint cannot pass for another kind of signed object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from services.signing import verify
+
+LABEL = b"homeward checkpoint "
+
+# The public key an agency signed with under a key id, or None (the trust directory).
+KeyOf = Callable[[str, str], Ed25519PublicKey | None]
+
+
+@dataclass(frozen=True)
+class Carried:
+    """The message a checkpoint rode on: its sequence and digest (`integrity.hash`)."""
+
+    sequence: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    case_id: str
+    agency: str  # whose stream, and who signed
+    version: int
+    hash: str  # the event's hash at `version`: it covers every event before it
+    at: str  # when that event was recorded (RFC 3339)
+    key_id: str
+    signature: str
+    message: Carried | None = None
+
+    def document(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.message is None:
+            out.pop("message")
+        return out
+
+    def signed_bytes(self) -> bytes:
+        return LABEL + rfc8785.dumps({k: v for k, v in self.document().items()
+                                      if k != "signature"})
+
+    def valid(self, key_of: KeyOf) -> bool:
+        key = key_of(self.agency, self.key_id)
+        return key is not None and verify(key, self.signature, self.signed_bytes())
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> Checkpoint:
+        """From its JSON (validated by its schema where it arrived)."""
+        message = document.get("message")
+        return cls(str(document["case_id"]), document["agency"], int(document["version"]),
+                   document["hash"], document["at"], document["key_id"],
+                   document["signature"],
+                   Carried(int(message["sequence"]), message["hash"]) if message else None)
+
+
+class Signer(Protocol):
+    @property
+    def key_id(self) -> str: ...
+
+    def sign(self, data: bytes) -> str: ...
+
+
+def sign(key: Signer, agency: str, case_id: UUID | str, version: int, head_hash: str,
+         at: datetime, message: Carried | None = None) -> Checkpoint:
+    unsigned = Checkpoint(str(case_id), agency, version, head_hash, at.isoformat(),
+                          key.key_id, "", message)
+    return replace(unsigned, signature=key.sign(unsigned.signed_bytes()))

@@ -1,0 +1,46 @@
+"""Where a node keeps checkpoints: its own (signed as it sent each message) and its
+partners' (received with their messages, verified first), in the node's own tables beside
+the event store (services/api/sidecar.py: a file of its own on SQLite, a table in the
+node's schema on PostgreSQL). A checkpoint is kept once, however often it arrives."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Protocol
+from uuid import UUID
+
+from services.anchors.checkpoint import Checkpoint
+
+
+class Tables(Protocol):  # services.api.sidecar.Sidecar, without importing the API
+    def run(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+
+    def table(self, name: str) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class Anchors:
+    def __init__(self, db: Tables) -> None:
+        self.db, self.t = db, db.table("homeward_checkpoints")
+        db.run(f"CREATE TABLE IF NOT EXISTS {self.t} (case_id TEXT NOT NULL, "
+               "agency TEXT NOT NULL, version INTEGER NOT NULL, document TEXT NOT NULL, "
+               "PRIMARY KEY (case_id, agency, version))")
+
+    def keep(self, checkpoint: Checkpoint) -> None:
+        self.db.run(f"INSERT INTO {self.t} (case_id, agency, version, document) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (checkpoint.case_id, checkpoint.agency, checkpoint.version,
+                     json.dumps(checkpoint.document(), sort_keys=True)))
+
+    def of_case(self, case_id: UUID | str) -> list[Checkpoint]:
+        """Every checkpoint held of the case, by agency then version."""
+        result = self.db.run(f"SELECT document FROM {self.t} WHERE case_id = ? "
+                             "ORDER BY agency, version", (str(case_id),))
+        return [Checkpoint.of(json.loads(row[0])) for row in result.rows]
+
+    def case_ids(self) -> list[UUID]:
+        """Every case a checkpoint is held of: a case gone from the store is still here."""
+        result = self.db.run(f"SELECT DISTINCT case_id FROM {self.t} ORDER BY case_id")
+        return [UUID(row[0]) for row in result.rows]

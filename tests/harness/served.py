@@ -1,0 +1,32 @@
+"""A node's HTTP API on a real port in a thread (uvicorn), for what one node reads from
+another over HTTP, such as the partner's chain view."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from fastapi import FastAPI
+
+from services.exchange.broker import LOOPBACK, free_port
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """The app served on a free loopback port; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host=LOOPBACK, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True, name=f"http-{port}")
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://{LOOPBACK}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
