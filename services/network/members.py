@@ -47,8 +47,8 @@ def members(data_dir: Path, base_port: int) -> list[Member]:
 
 
 def trust(data_dir: Path, nodes: list[Member]) -> Path:
-    """Each agency's keys and the monitor's sealing key, and one directory file naming them
-    and the corridor."""
+    """Each agency's keys and address and the monitor's sealing key, and one directory file
+    naming them and the corridor."""
     path = data_dir / "directory.json"
     directory = load(path)
     for member in nodes:
@@ -56,5 +56,6 @@ def trust(data_dir: Path, nodes: list[Member]) -> Path:
             directory = directory.with_monitor(load_or_create_sealing(member.data_dir, MONITOR))
         else:
             directory = directory.with_agency(load_or_create(member.data_dir, member.agency))
+            directory = directory.with_url(member.agency, member.url)  # for the cross-check
     save(path, directory.with_corridor(REFERRING, RECEIVING))
     return path

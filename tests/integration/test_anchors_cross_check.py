@@ -125,3 +125,13 @@ def test_the_cross_check_is_for_auditors(served: tuple[Pair, str]) -> None:
     refused = p.xa.get("/v1/audit/cross-check", "caseworker", case=str(case_id))
     assert refused.status_code == 403
     assert p.xa.get("/v1/audit/cross-check", "auditor", case="x").status_code == 422
+
+
+def test_the_embedded_network_lists_where_each_agency_answers(tmp_path: Path) -> None:
+    from services.network.members import members, trust
+
+    directory = load_directory(trust(tmp_path, members(tmp_path, 8001)))
+    assert (directory.url("XA-NRM"), directory.url("XB-NRM")) == (
+        "http://127.0.0.1:8001", "http://127.0.0.1:8002")
+    # Published again (a key rotated), the address stays.
+    assert load_directory(trust(tmp_path, members(tmp_path, 8001))).url("XA-NRM")
