@@ -6,10 +6,12 @@ the API and reads its share of the inbox (one consumer group); a role is taken b
 replica gets its lock, a PostgreSQL session advisory lock held on a connection of its own
 (`AdvisoryLock`). The replica works only while that connection lives: a replica that dies
 closes it (or the server's TCP keepalives find it gone), PostgreSQL releases the lock, and
-a replica waiting for it takes the role within about a second. A holder that can no longer
-reach PostgreSQL stops the work after its current batch, within `check` + `timeout` seconds,
-while the server keeps its lock for its keepalive time (`KEEPALIVE_*`, about 11 s), so a
-partitioned holder stops before another replica can start. A batch sent twice across a
+a replica waiting for it takes the role within a few seconds (`retry`, then `grace`). A
+holder that can no longer reach PostgreSQL stops the work after its current batch, within
+`check` + `timeout` seconds, while the server keeps its lock for its keepalive time
+(`KEEPALIVE_*`, about 11 s); and a holder whose session the server ended notices within the
+same time, which is the `grace` a new holder waits before it starts, so two replicas never
+do the work at once. A batch sent twice across a
 change of holder carries the same message ids, which the partner's inbox recognises.
 
 A SQLite node is one process, so it holds every role from start to stop (`Sole`).
@@ -71,10 +73,15 @@ class AdvisoryLock:
     """A role held through `pg_try_advisory_lock` on a dedicated connection."""
 
     def __init__(self, conninfo: str, scope: str, name: str, *, retry: float = 1.0,
-                 check: float = 1.0, timeout: float = 3.0) -> None:
+                 check: float = 1.0, timeout: float = 3.0, grace: float | None = None
+                 ) -> None:
         self.name, self.scope, self.key = name, scope, lock_key(scope, name)
         self.conninfo = conninfo
         self.retry, self.check, self.timeout = retry, check, timeout
+        # After taking the lock, wait this long before working: a holder whose connection
+        # the server ended (rather than a holder that died) notices within check + timeout
+        # and stops, so the two never work at once.
+        self.grace = check + timeout if grace is None else grace
         self._held = threading.Event()
 
     def held(self) -> bool:
@@ -87,7 +94,8 @@ class AdvisoryLock:
                 stop.wait(self.retry)
                 continue
             try:
-                self._lead(conn, work, stop)
+                if not stop.wait(self.grace) and self._alive(conn):
+                    self._lead(conn, work, stop)
             finally:
                 self._held.clear()
                 _close(conn)  # the lock goes with its session
