@@ -261,16 +261,23 @@ class Relay:
         producer, directory = self._producer, self.directory()
         sent = []
         for m in messages:
-            sealing = directory.sealing(m.envelope["recipient"])
-            if sealing is None and m.envelope["recipient"] == MONITOR:
-                continue  # no monitor listed: no milestone leaves
-            if sealing is None:
-                raise NoSealingKey(m.envelope["recipient"])  # nothing leaves in clear
-            value = encode(seal(m.envelope, m.case_ref, sealing, self.key))
+            value = self.sealed(m, directory)
+            if value is None:
+                continue
             sent.append(producer.send(m.topic, key=m.key, value=value, headers=m.headers))
         producer.flush(timeout=self.ack_timeout)
         for future in sent:
             future.get(timeout=self.ack_timeout)  # raises unless the broker acknowledged
+
+    def sealed(self, m: Outgoing, directory: Directory) -> bytes | None:
+        """The message as it goes on the wire, sealed to its recipient; None for a
+        milestone while no monitor is listed."""
+        sealing = directory.sealing(m.envelope["recipient"])
+        if sealing is None and m.envelope["recipient"] == MONITOR:
+            return None  # no monitor listed: no milestone leaves
+        if sealing is None:
+            raise NoSealingKey(m.envelope["recipient"])  # nothing leaves in clear
+        return encode(seal(m.envelope, m.case_ref, sealing, self.key))
 
     def run(self, stop: threading.Event, idle: float = 0.01, backoff: float = 0.5) -> None:
         """Relays until `stop` is set; an unreachable broker is retried, never skipped."""

@@ -2,8 +2,12 @@
 
 A local broker, the referring agency XA-NRM on 8001, the receiving agency XB-NRM on
 8002 and a monitor node on 8003, each node its own process with its own SQLite store
-under the data directory. They trust each other through one directory file. Ctrl-C
-stops every process this command started.
+under the data directory. They trust each other through one directory file.
+
+Ctrl-C, SIGINT or SIGTERM stops it at any moment, demo seeding and start-up included:
+each phase looks at the stop between its steps, and every process this command started
+(the broker and the nodes, each in a session of its own) is asked to stop at once and
+killed if it has not within a few seconds, so nothing is left behind.
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
 from services.exchange.broker import BrokerError, LocalBroker, port_is_free
 from services.network.members import OWN_IDENTITY, PAGES, ROLES, Member, members, trust
 from services.network.seed import seed
+
+STOP_GRACE = 5.0  # seconds the nodes have to stop in order before they are killed
 
 
 def run(data_dir: Path, base_port: int, broker_port: int | None = None, demo_cases: int = 0
@@ -43,17 +50,17 @@ def run(data_dir: Path, base_port: int, broker_port: int | None = None, demo_cas
             print(f"homeward run: {error}", file=sys.stderr)
             return 1
         directory = trust(data_dir, nodes)
-        processes = [running.enter_context(_serve(m, broker.bootstrap, directory, data_dir))
-                     for m in nodes]
-        if not all(_wait_healthy(m, p) for m, p in zip(nodes, processes, strict=True)):
+        if demo_cases and not stopping.is_set():
+            _seed(nodes, demo_cases, directory, stopping)
+        if stopping.is_set():
+            return _stopped()
+        processes = running.enter_context(_serving(nodes, broker.bootstrap, directory, data_dir))
+        if not all(_wait_healthy(m, p, stopping) for m, p in zip(nodes, processes, strict=True)):
+            if stopping.is_set():
+                return _stopped()
             print("homeward run: a node did not start; see var/*.log", file=sys.stderr)
             return 1
         _announce(nodes, broker.bootstrap)
-        if demo_cases:
-            try:
-                seed(nodes[0], nodes[1], demo_cases)
-            except httpx.HTTPError as error:  # the network stays up; the demo is incomplete
-                print(f"homeward run: seeding demo cases stopped: {error}", file=sys.stderr)
         while not stopping.is_set() and all(p.poll() is None for p in processes):
             stopping.wait(0.3)
         print("\nstopping the network...", flush=True)
@@ -61,42 +68,75 @@ def run(data_dir: Path, base_port: int, broker_port: int | None = None, demo_cas
     return 0
 
 
+def _stopped() -> int:
+    print("stopped.", flush=True)
+    return 0
+
+
+def _seed(nodes: list[Member], count: int, directory: Path, stopping: threading.Event) -> None:
+    print(f"seeding {count} demo cases before the nodes start (Ctrl-C stops it)...", flush=True)
+    try:
+        seeded = seed(nodes[0], nodes[1], count, directory, stopping)
+    except Exception as error:  # the network still starts; the demo is incomplete
+        print(f"homeward run: seeding demo cases stopped: {type(error).__name__}: {error}",
+              file=sys.stderr)
+        return
+    print(f"seeded {seeded.cases} demo cases ({seeded.steps} steps) in {seeded.seconds:.1f} s: "
+          f"{seeded.rate:.1f} cases/s", flush=True)
+
+
 @contextmanager
-def _serve(member: Member, bootstrap: str, directory: Path, data_dir: Path
-           ) -> Iterator[subprocess.Popen[bytes]]:
+def _serving(nodes: list[Member], bootstrap: str, directory: Path, data_dir: Path
+             ) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Every node's process; on the way out all are asked to stop at once (SIGINT: each
+    stops in order) and any still running after STOP_GRACE is killed."""
+    processes: list[subprocess.Popen[bytes]] = []
+    logs = []
+    try:
+        for member in nodes:
+            log = (data_dir / f"{member.agency.lower()}.log").open("ab")
+            logs.append(log)
+            processes.append(_serve(member, bootstrap, directory, log))
+        yield processes
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + STOP_GRACE
+        for process in processes:
+            try:
+                process.wait(timeout=max(deadline - time.monotonic(), 0.01))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for log in logs:
+            log.close()
+
+
+def _serve(member: Member, bootstrap: str, directory: Path, log: IO[bytes]
+           ) -> subprocess.Popen[bytes]:
     env = {name: value for name, value in os.environ.items()
            if name.removeprefix("HOMEWARD_").lower() not in OWN_IDENTITY}
     env |= {"HOMEWARD_AGENCY": member.agency,
            "HOMEWARD_DATA_DIR": str(member.data_dir), "HOMEWARD_KAFKA_BOOTSTRAP": bootstrap,
            "HOMEWARD_DIRECTORY": str(directory)}
-    log = (data_dir / f"{member.agency.lower()}.log").open("ab")
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "services.cli", "serve", "--port", str(member.port)],
         env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl-C reaches this command, which stops the node in order
     )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        log.close()
 
 
-def _wait_healthy(member: Member, process: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+def _wait_healthy(member: Member, process: subprocess.Popen[bytes], stopping: threading.Event,
+                  timeout: float = 60) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
+    while time.monotonic() < deadline and process.poll() is None and not stopping.is_set():
         try:
             if httpx.get(f"{member.url}/healthz", timeout=1).status_code == 200:
                 return True
         except httpx.HTTPError:
             pass
-        time.sleep(0.2)
+        stopping.wait(0.2)
     return False
 
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -53,6 +54,14 @@ def test_run_serves_three_nodes_and_ctrl_c_stops_them_all(tmp_path: Path) -> Non
         assert set(tokens) == {"caseworker", "supervisor", "auditor", "monitor"}
         for port in (base, base + 1, base + 2):
             assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+        # Both demo cases at both agencies: seeded through each one's application.
+        worker = next(line.split()[-1] for line in lines  # XA-NRM's, listed first
+                      if line.split()[:2] == ["caseworker", "token:"])
+        board = httpx.get(f"http://127.0.0.1:{base}/v1/cases",
+                          headers={"Authorization": f"Bearer {worker}"}).json()
+        assert board["total"] == 2 and {c["status"] for c in board["items"]} == {
+            "referred", "accepted"}
+        assert any("seeded 2 demo cases" in line for line in lines)
         started = children_of(process.pid)
         assert len(started) >= 4  # the broker and three nodes
     finally:
@@ -63,3 +72,89 @@ def test_run_serves_three_nodes_and_ctrl_c_stops_them_all(tmp_path: Path) -> Non
     for pid in started:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
     assert all(port_is_free(p) for p in (base, base + 1, base + 2, broker_port))
+
+
+class Run:
+    """`homeward run` in a session of its own, its output read as it comes."""
+
+    def __init__(self, tmp_path: Path, demo_cases: int) -> None:
+        base, broker_port = three_free_ports(), free_port()
+        self.ports = (base, base + 1, base + 2, broker_port)
+        command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
+                   "--base-port", str(base), "--broker-port", str(broker_port),
+                   "--demo-cases", str(demo_cases)]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, text: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            assert time.monotonic() < deadline and self.process.poll() is None, "".join(self.lines)
+            time.sleep(0.05)
+
+
+def groups_of(pids: set[int]) -> set[int]:
+    out = set()
+    for pid in pids:
+        try:
+            out.add(os.getpgid(pid))
+        except ProcessLookupError:
+            pass
+    return out
+
+
+def group_is_empty(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.kafka
+@pytest.mark.parametrize("moment", ["starting", "seeding", "nodes-starting", "serving"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_run_within_ten_seconds_at_any_moment(
+    tmp_path: Path, sig: signal.Signals, moment: str,
+) -> None:
+    run = Run(tmp_path, demo_cases=1000 if moment == "seeding" else 3)
+    try:
+        if moment == "starting":
+            time.sleep(1.5)  # the broker starting
+        elif moment == "seeding":
+            run.wait_for("seeding 1000 demo cases")
+            time.sleep(1.0)  # well into the thousand
+        elif moment == "nodes-starting":
+            run.wait_for("seeded 3 demo cases")
+        else:
+            run.wait_for("Try: curl")
+        started = children_of(run.process.pid)
+        groups = groups_of(started) | {run.process.pid}  # its own group, and each child's
+        run.process.send_signal(sig)
+        began = time.monotonic()
+        run.process.wait(timeout=10)
+        took = time.monotonic() - began
+    finally:
+        if run.process.poll() is None:
+            os.killpg(run.process.pid, signal.SIGKILL)
+            for pid in children_of(run.process.pid):
+                os.kill(pid, signal.SIGKILL)
+    assert took < 10, "".join(run.lines)
+    if moment != "starting":
+        assert started, "".join(run.lines)  # the broker at least
+        assert run.process.returncode == 0, "".join(run.lines)
+    if moment == "seeding":
+        seeded = int(next(line for line in run.lines if line.startswith("seeded")).split()[1])
+        assert 0 < seeded < 1000  # stopped part-way
+    for pid in started:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    assert all(group_is_empty(g) for g in groups), groups
+    assert all(port_is_free(p) for p in run.ports)
