@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -104,10 +105,8 @@ class Run:
 def groups_of(pids: set[int]) -> set[int]:
     out = set()
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # it ended already
             out.add(os.getpgid(pid))
-        except ProcessLookupError:
-            pass
     return out
 
 
