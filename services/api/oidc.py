@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlencode, urlparse
-from urllib.request import Request, urlopen
+from urllib.request import HTTPRedirectHandler, HTTPSHandler, Request, build_opener
 
 import jwt
 
@@ -77,6 +77,16 @@ def challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+class _HttpsOnly(HTTPRedirectHandler):
+    """Follows a provider's redirect only to another https:// address."""
+
+    def redirect_request(self, req: Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> Request | None:
+        if urlparse(newurl).scheme != "https":
+            raise HTTPError(newurl, code, "a redirect away from https", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 class Provider:
     """One OpenID provider and this node's client there."""
 
@@ -88,6 +98,7 @@ class Provider:
         self.redirect_url = settings.oidc_redirect_url
         ca = str(settings.oidc_ca_file) if settings.oidc_ca_file else None
         self.tls = ssl.create_default_context(cafile=ca)
+        self._opener = build_opener(HTTPSHandler(context=self.tls), _HttpsOnly())
         self._lock = threading.Lock()
         self._discovery: Discovery | None = None
         self._keys: jwt.PyJWKClient | None = None
@@ -181,12 +192,12 @@ class Provider:
             raise SigninRefused(502, f"the provider must be reached over https, not "
                                 f"{request.full_url!r}")
         try:
-            with urlopen(request, timeout=TIMEOUT, context=self.tls) as response:  # noqa: S310
+            with self._opener.open(request, timeout=TIMEOUT) as response:
                 return json.loads(response.read(MAX_DOCUMENT))
         except HTTPError as error:
             if refused and 400 <= error.code < 500:
                 raise SigninRefused(401, f"{refused}: {_oauth_error(error)}") from None
-            raise SigninRefused(502, f"the provider answered {error.code} at "
+            raise SigninRefused(502, f"the provider answered {error.code} ({error.msg}) at "
                                 f"{request.full_url}") from None
         except (URLError, OSError, ValueError) as error:
             reason = getattr(error, "reason", error)

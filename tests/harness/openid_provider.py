@@ -52,6 +52,7 @@ class OpenIdProvider:
     id_token_changes: dict[str, Any] = field(default_factory=dict)
     access_token_changes: dict[str, Any] = field(default_factory=dict)
     discovery_changes: dict[str, Any] = field(default_factory=dict)
+    discovery_moved_to: str | None = None  # the discovery document answers 302 to this
     # What happened, for the tests to read.
     authorizations: list[dict[str, str]] = field(default_factory=list)
     token_requests: list[dict[str, str]] = field(default_factory=list)
@@ -99,17 +100,19 @@ class OpenIdProvider:
         jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
         return {"keys": [{**jwk, "kid": KID, "use": "sig", "alg": "RS256"}]}
 
-    def sign(self, claims: dict[str, Any], typ: str = "JWT") -> str:
-        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": KID, "typ": typ})
+    def sign(self, claims: dict[str, Any], typ: str = "JWT", key: Any = None) -> str:
+        return jwt.encode(claims, key or self.key, algorithm="RS256",
+                          headers={"kid": KID, "typ": typ})
 
-    def mint(self, **changes: Any) -> str:
-        """An access token as the provider issues it (RFC 9068), for calling the API."""
+    def mint(self, key: Any = None, **changes: Any) -> str:
+        """An access token as the provider issues it (RFC 9068), for calling the API (signed
+        with `key` instead, to forge one)."""
         now = datetime.now(UTC)
         claims = {"iss": self.issuer, "aud": self.client_id, "client_id": self.client_id,
                   "sub": self.user["sub"], "agency": self.user["agency"],
                   "roles": self.user["roles"], "iat": now, "exp": now + timedelta(minutes=30),
                   "jti": secrets.token_hex(8), **changes}
-        return self.sign(claims, typ="at+jwt")
+        return self.sign(claims, typ="at+jwt", key=key)
 
     def id_token(self, nonce: str) -> str:
         now = datetime.now(UTC)
@@ -168,7 +171,10 @@ def _handler(provider: OpenIdProvider) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             parts = urlparse(self.path)
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            routes = {"/.well-known/openid-configuration": lambda: (200, {}, provider.discovery()),
+            moved = provider.discovery_moved_to
+            routes = {"/.well-known/openid-configuration": lambda: (
+                          (302, {"Location": moved}, None) if moved
+                          else (200, {}, provider.discovery())),
                       "/jwks": lambda: (200, {}, provider.jwks()),
                       "/authorize": lambda: provider.authorize(query),
                       "/logout": lambda: provider.logout(query)}

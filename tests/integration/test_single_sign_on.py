@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app, create_monitor_app
@@ -202,6 +203,27 @@ def test_a_provider_token_not_issued_for_this_node_is_refused(
             "this node does not accept the token")
 
 
+def test_a_token_with_the_providers_key_id_but_another_key_is_refused(signin: Signin) -> None:
+    forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    assert signin.client.get("/v1/cases", headers={
+        "Authorization": f"Bearer {signin.provider.mint(key=forger)}"}).status_code == 401
+
+
+def test_a_confidential_client_authenticates_with_its_secret(
+        provider: OpenIdProvider, tmp_path: Path) -> None:
+    provider.client_secret = "a-client-secret-the-provider-issued"
+    for secret, status in (("a-client-secret-the-provider-issued", 200), ("a-wrong-one", 401)):
+        with node_client(tmp_path / secret, oidc_issuer=provider.issuer,
+                         oidc_client_id=provider.client_id, oidc_ca_file=provider.ca,
+                         oidc_client_secret=secret) as client:
+            flow = Signin(provider, client)
+            page = flow.finish(flow.approve(flow.begin()))
+            assert page.status_code == status, page.text
+            if status == 401:
+                assert "invalid_client" in page.json()["detail"]
+            client.app.state.node.close()  # type: ignore[attr-defined]
+
+
 def test_a_sign_in_the_provider_refused_is_a_401(signin: Signin) -> None:
     signin.begin()
     state = pending(signin)["state"]
@@ -253,6 +275,10 @@ def test_a_provider_the_node_cannot_trust_or_whose_discovery_lies_is_a_502(
     provider.discovery_changes = {"issuer": "https://another-provider.example"}
     answer = signin.client.get("/ui/signin", follow_redirects=False)
     assert answer.status_code == 502 and "names the issuer" in answer.json()["detail"]
+    provider.discovery_changes = {}
+    provider.discovery_moved_to = "http://127.0.0.1:9/.well-known/openid-configuration"
+    answer = signin.client.get("/ui/signin", follow_redirects=False)
+    assert answer.status_code == 502 and "away from https" in answer.json()["detail"]
 
 
 def test_the_monitor_signs_in_through_its_provider_too(
