@@ -65,6 +65,17 @@ def pg_schema(postgres_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_schema_b(postgres_url: str) -> Iterator[str]:
+    """A second fresh schema, for a second node's store in the same test."""
+    name = unique_schema_name()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    yield name
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+@pytest.fixture
 def pg_env(postgres_url: str, pg_schema: str) -> dict[str, str]:
     """The eventsourcing environment for an application stored in this test's schema."""
     return eventsourcing_postgres_env(postgres_url, pg_schema)

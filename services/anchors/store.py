@@ -29,10 +29,18 @@ class Anchors:
                "PRIMARY KEY (case_id, agency, version))")
 
     def keep(self, checkpoint: Checkpoint) -> None:
-        self.db.run(f"INSERT INTO {self.t} (case_id, agency, version, document) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (checkpoint.case_id, checkpoint.agency, checkpoint.version,
-                     json.dumps(checkpoint.document(), sort_keys=True)))
+        self.keep_all([checkpoint])
+
+    def keep_all(self, checkpoints: list[Checkpoint], chunk: int = 200) -> None:
+        """In one statement per `chunk`: the relay keeps a whole batch's at once."""
+        for start in range(0, len(checkpoints), chunk):
+            part = checkpoints[start:start + chunk]
+            rows = ", ".join(["(?, ?, ?, ?)"] * len(part))
+            self.db.run(f"INSERT INTO {self.t} (case_id, agency, version, document) "
+                        f"VALUES {rows} ON CONFLICT DO NOTHING",
+                        [value for c in part for value in (
+                            c.case_id, c.agency, c.version,
+                            json.dumps(c.document(), sort_keys=True))])
 
     def of_case(self, case_id: UUID | str) -> list[Checkpoint]:
         """Every checkpoint held of the case, by agency then version."""

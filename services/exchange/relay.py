@@ -216,8 +216,6 @@ class Relay:
             fold.milestones += 1
             fold.last_milestone = monitored["integrity"]["hash"]
             out.append(Outgoing(topics.MONITORING, str(alias), monitored))
-        if self.anchors is not None:  # kept here too: a chain cut short later is seen
-            self.anchors.keep(Checkpoint.of(envelope["checkpoint"]))
         fold.exported += 1
         fold.last_digest = envelope["integrity"]["hash"]
         message = Outgoing(topics.inbox(envelope["recipient"]), str(ref), envelope)
@@ -259,6 +257,10 @@ class Relay:
         if self._producer is None:
             self._producer = self._new_producer()
         producer, directory = self._producer, self.directory()
+        if self.anchors is not None:  # kept here too, before it leaves: a chain cut short
+            # or rewritten later no longer matches what this node signed
+            self.anchors.keep_all([Checkpoint.of(m.envelope["checkpoint"]) for m in messages
+                                   if "checkpoint" in m.envelope])
         sent = []
         for m in messages:
             value = self.sealed(m, directory)

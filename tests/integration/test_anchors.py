@@ -12,9 +12,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from events.audit import verify_chain
 from events.chain import digest
@@ -26,29 +24,20 @@ from tests.harness import tamper
 from tests.harness.builders import bodies
 from tests.harness.exchange_nodes import agency_code, wait_until
 from tests.harness.http_nodes import START, HttpNode, Pair, kafka_pair, opening
-from tests.harness.support import unique_schema_name
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def nodes(request: pytest.FixtureRequest, tmp_path: Path, kafka_bootstrap: str
           ) -> Iterator[Pair]:
     xa, xb = agency_code("XA"), agency_code("XB")
-    schemas: list[str] = []
     urls = None
     if request.param == "postgres":
-        postgres_url: str = request.getfixturevalue("postgres_url")
-        schemas = [unique_schema_name(), unique_schema_name()]
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            for name in schemas:
-                conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-        urls = {xa: f"{postgres_url}?schema={schemas[0]}", xb: f"{postgres_url}?schema={schemas[1]}"}
+        url = request.getfixturevalue("postgres_url")
+        urls = {xa: f"{url}?schema={request.getfixturevalue('pg_schema')}",
+                xb: f"{url}?schema={request.getfixturevalue('pg_schema_b')}"}
     p = kafka_pair(tmp_path, kafka_bootstrap, xa, xb, urls)
     yield p
     p.close()
-    if schemas:
-        with psycopg.connect(request.getfixturevalue("postgres_url"), autocommit=True) as conn:
-            for name in schemas:
-                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
 
 
 def acknowledged(p: Pair) -> UUID:

@@ -25,10 +25,17 @@ from tests.harness.served import serving
 from tests.integration.test_anchors import acknowledged
 
 
-@pytest.fixture
-def served(tmp_path: Path, kafka_bootstrap: str) -> Iterator[tuple[Pair, str]]:
+@pytest.fixture(params=["sqlite", "postgres"])
+def served(request: pytest.FixtureRequest, tmp_path: Path, kafka_bootstrap: str
+           ) -> Iterator[tuple[Pair, str]]:
     """XA and XB over the broker; XB's API on a real port, listed in the directory."""
-    p = kafka_pair(tmp_path, kafka_bootstrap, agency_code("XA"), agency_code("XB"))
+    xa, xb = agency_code("XA"), agency_code("XB")
+    urls = None
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        urls = {xa: f"{url}?schema={request.getfixturevalue('pg_schema')}",
+                xb: f"{url}?schema={request.getfixturevalue('pg_schema_b')}"}
+    p = kafka_pair(tmp_path, kafka_bootstrap, xa, xb, urls)
     with serving(create_app(p.xb.node)) as url:
         directory = tmp_path / "directory.json"
         save(directory, load_directory(directory).with_url(p.xb.agency, url))
@@ -73,6 +80,8 @@ def test_a_fact_rewritten_at_the_partner_is_named_as_the_first_divergence(
     monkeypatch.setenv("HOMEWARD_AGENCY", settings.agency)
     monkeypatch.setenv("HOMEWARD_DATA_DIR", str(settings.home))
     monkeypatch.setenv("HOMEWARD_DIRECTORY", str(settings.directory))
+    if settings.database_url:
+        monkeypatch.setenv("HOMEWARD_DATABASE_URL", settings.database_url)
     assert main(["audit", "verify", str(case_id), "--partner", url]) == 1
     out = capsys.readouterr().out
     assert (f"case {case_id}: first divergence with {p.xb.agency}: {p.xb.agency}, "

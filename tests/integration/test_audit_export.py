@@ -44,14 +44,15 @@ def test_an_untouched_export_passes_with_the_trust_directory_alone(
     court = tmp_path / "court"
     court.mkdir()
     publish(court / "directory.json", load_or_create(node_dir, "XA-NRM"))
-    copy = court / out.name
-    copy.write_bytes(out.read_bytes())
+    handed_on = tmp_path / "handed-on" / out.name  # the file alone, away from the node
+    handed_on.parent.mkdir()
+    handed_on.write_bytes(out.read_bytes())
     monkeypatch.delenv("HOMEWARD_AGENCY")
     monkeypatch.delenv("HOMEWARD_DATA_DIR")
     monkeypatch.chdir(court)
-    assert sorted(p.name for p in court.iterdir()) == sorted(["directory.json", out.name])
+    assert [p.name for p in court.iterdir()] == ["directory.json"]
     capsys.readouterr()
-    assert check(copy, court) == 0
+    assert check(handed_on, court) == 0
     assert "intact, signed by XA-NRM" in capsys.readouterr().out
 
 
