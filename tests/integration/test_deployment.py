@@ -1,5 +1,6 @@
 """What the deployment examples and the node give a cluster: a token secret per node,
-and topics created with the replication factor asked for."""
+topics created with the replication factor and partitions asked for, and two replicas of
+each agency node (compose and Kubernetes) that agree with the settings the node reads."""
 
 from __future__ import annotations
 
@@ -11,31 +12,105 @@ from uuid import uuid4
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from kafka import KafkaAdminClient
 
+from services.api.app import create_app
 from services.bootstrap import build_node
 from services.exchange import topics
-from services.settings import load
+from services.exchange.kafka_settings import ConsumerGroupSettings
+from services.settings import Settings, load
+from services.signing import KEY_FILE, SEALING_KEY_FILE
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 NODES = {"xa-nrm": "XA-NRM", "xb-nrm": "XB-NRM", "monitor": "monitor"}
+COMPOSE_FILES = ["compose.yaml", "compose.replicas.yaml"]
+# Every HOMEWARD_* variable a node reads: its settings and its consumer group's timing.
+KNOWN = ({f"HOMEWARD_{name.upper()}" for name in Settings.model_fields}
+         | {f"HOMEWARD_KAFKA_{name.upper()}" for name in ConsumerGroupSettings.model_fields})
 
 
-def test_compose_gives_each_node_its_own_secret() -> None:
-    compose: dict[str, Any] = yaml.safe_load((INFRA / "compose.yaml").read_text())
-    secrets = {}
-    for service, agency in NODES.items():
-        env = compose["services"][service]["environment"]
-        assert env["HOMEWARD_AGENCY"] == agency
+def compose(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((INFRA / name).read_text())
+    return loaded
+
+
+def k8s(name: str) -> dict[str, dict[str, Any]]:
+    """The objects of a manifest file, by kind."""
+    return {doc["kind"]: doc for doc in yaml.safe_load_all((INFRA / "k8s" / name).read_text())
+            if doc}
+
+
+def unknown(names: set[str]) -> set[str]:
+    return {n for n in names if n.startswith("HOMEWARD_") and n not in KNOWN}
+
+
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_compose_gives_each_node_its_own_secret(name: str) -> None:
+    loaded = compose(name)
+    secrets: dict[str, set[str]] = {}
+    for service in loaded["services"].values():
+        env = service.get("environment", {})
+        if "HOMEWARD_AGENCY" not in env:
+            continue
         variable = re.fullmatch(r"\$\{(\w+):\?.*\}", env["HOMEWARD_JWT_SECRET"])
         assert variable, env["HOMEWARD_JWT_SECRET"]  # required, never a default
-        secrets[service] = variable.group(1)
-    assert len(set(secrets.values())) == len(NODES), secrets
-    assert "HOMEWARD_JWT_SECRET" not in compose["x-node-env"]
+        secrets.setdefault(env["HOMEWARD_AGENCY"], set()).add(variable.group(1))
+    assert set(secrets) == set(NODES.values())
+    # One secret per node (its replicas share it), never one for two nodes.
+    assert all(len(names) == 1 for names in secrets.values()), secrets
+    assert len(set.union(*secrets.values())) == len(NODES), secrets
+    assert "HOMEWARD_JWT_SECRET" not in loaded["x-node-env"]
+
+
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_compose_sets_only_variables_a_node_reads(name: str) -> None:
+    names = {variable for service in compose(name)["services"].values()
+             for variable in service.get("environment", {})}
+    assert {"HOMEWARD_AGENCY", "HOMEWARD_DATABASE_URL"} <= names
+    assert unknown(names) == set()
+    assert unknown({"HOMEWARD_KAFKA_PARTITIONS"}) == {"HOMEWARD_KAFKA_PARTITIONS"}  # a typo
+
+
+def replicas_by_agency(loaded: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name, service in loaded["services"].items():
+        agency = service.get("environment", {}).get("HOMEWARD_AGENCY")
+        if agency:
+            found.setdefault(agency, []).append({"name": name, **service})
+    return found
+
+
+def port_of(service: dict[str, Any]) -> str:
+    command: list[str] = service["command"]
+    return command[command.index("--port") + 1]
+
+
+def test_compose_runs_two_replicas_of_each_agency_node_on_one_store() -> None:
+    loaded = compose("compose.replicas.yaml")
+    nodes = replicas_by_agency(loaded)
+    assert {agency: len(r) for agency, r in nodes.items()} == {
+        "XA-NRM": 2, "XB-NRM": 2, "monitor": 1}
+    partitions = int(loaded["services"]["topics"]["environment"]
+                     ["HOMEWARD_KAFKA_INBOX_PARTITIONS"])
+    for agency in ("XA-NRM", "XB-NRM"):
+        first, second = nodes[agency]
+        # The same node: store, token secret, data and key volumes, settings.
+        assert first["environment"] == second["environment"]
+        assert first["volumes"] == second["volumes"]
+        assert int(first["environment"]["HOMEWARD_KAFKA_INBOX_PARTITIONS"]) == partitions >= 2
+        # The second replica starts once the first has made the keys and tables.
+        assert second["depends_on"][first["name"]] == {"condition": "service_healthy"}
+        # Each answers on its own port and is checked on its own /readyz.
+        assert port_of(first) != port_of(second)
+        for replica in (first, second):
+            assert replica["ports"] == [f"{port_of(replica)}:{port_of(replica)}"]
+            check = " ".join(replica["healthcheck"]["test"])
+            assert f"http://127.0.0.1:{port_of(replica)}/readyz" in check, check
 
 
 def test_the_kubernetes_example_reads_the_secret_of_its_own_node() -> None:
-    deployment: dict[str, Any] = yaml.safe_load((INFRA / "k8s" / "xa-nrm.yaml").read_text())
+    deployment = k8s("xa-nrm.yaml")["Deployment"]
     env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["HOMEWARD_AGENCY"]["value"] == "XA-NRM"
     for name in ("HOMEWARD_JWT_SECRET", "HOMEWARD_CIPHER_KEY"):
@@ -57,6 +132,20 @@ def test_topics_sh_defaults_to_three_copies(tmp_path: Path) -> None:
     assert len(creates) == 6
     assert all("--replication-factor 3" in c for c in creates[:3])
     assert all("--replication-factor 1" in c for c in creates[3:])
+
+
+def test_topics_sh_gives_the_inbox_the_partitions_the_node_reads(tmp_path: Path) -> None:
+    fake = tmp_path / "kafka-topics.sh"
+    fake.write_text('#!/bin/sh\necho "$@" >> "$0.calls"\n')
+    fake.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "KAFKA_TOPICS": str(fake), "AGENCIES": "xa-nrm",
+           "HOMEWARD_KAFKA_INBOX_PARTITIONS": "5"}
+    subprocess.run(["bash", str(INFRA / "topics.sh")], env=env, check=True)
+    creates = {c.split("--topic ")[1].split()[0]: c.split("--partitions ")[1].split()[0]
+               for c in (tmp_path / "kafka-topics.sh.calls").read_text().splitlines()
+               if "--create" in c}
+    assert creates == {"homeward.inbox.xa-nrm": "5", "homeward.deadletter.xa-nrm": "3",
+                       "homeward.monitoring": "3"}
 
 
 def described(bootstrap: str, topic: str) -> dict[str, Any]:
@@ -109,3 +198,53 @@ def test_the_inbox_gets_the_partitions_the_setting_names(
         assert partitions(kafka_bootstrap, topics.inbox(agency)) == 5
     finally:
         node.close()
+
+
+def test_kubernetes_runs_two_replicas_that_agree_with_the_node(tmp_path: Path) -> None:
+    objects = k8s("xa-nrm.yaml")
+    deployment, service = objects["Deployment"], objects["Service"]
+    pod = deployment["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert unknown(set(env)) == set() and "HOMEWARD_AGENCY" in env
+    # Two replicas, no more than the inbox's partitions.
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["replicas"] <= int(env["HOMEWARD_KAFKA_INBOX_PARTITIONS"]["value"])
+    # The probes ask routes the node serves, on the port it listens on.
+    node = build_node(load(agency="XA-NRM", data_dir=tmp_path / "node"))
+    try:
+        with TestClient(create_app(node)) as client:
+            answers = {path: client.get(path).status_code for path in ("/readyz", "/healthz")}
+    finally:
+        node.close()
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    command = container["command"]
+    assert str(ports["http"]) == command[command.index("--port") + 1]
+    probes = {"readinessProbe": "/readyz", "livenessProbe": "/healthz"}
+    for probe, path in probes.items():
+        assert container[probe]["httpGet"] == {"path": path, "port": "http"}
+        assert answers[path] == 200, answers
+    metrics_port = env["HOMEWARD_METRICS_ADDR"]["value"].rpartition(":")[2]
+    assert str(ports["metrics"]) == metrics_port
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert {p["targetPort"] for p in service["spec"]["ports"]} <= set(ports)
+    # Every secret the pod reads is a key of the node's own Secret.
+    secret = k8s("xa-nrm-secret.yaml")["Secret"]
+    name, keys = secret["metadata"]["name"], set(secret["stringData"])
+    refs = [e["valueFrom"]["secretKeyRef"] for e in env.values() if "valueFrom" in e]
+    assert {r["name"] for r in refs} == {name}
+    assert {r["key"] for r in refs} <= keys
+    assert {"HOMEWARD_JWT_SECRET", "HOMEWARD_CIPHER_KEY", "HOMEWARD_DATABASE_URL"} <= {
+        n for n, e in env.items() if "valueFrom" in e}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["keys"]["secret"]["secretName"] == name
+    assert {i["key"] for i in volumes["keys"]["secret"]["items"]} <= keys
+    # The key pair is where the node looks for it, the same in every replica.
+    data_dir = env["HOMEWARD_DATA_DIR"]["value"]
+    mounted = {m["mountPath"]: m for m in container["volumeMounts"]}
+    for file in (KEY_FILE, SEALING_KEY_FILE):
+        assert mounted[f"{data_dir}/{file}"]["name"] == "keys"
+    # The trust directory is in a mounted ConfigMap.
+    directory = Path(env["HOMEWARD_DIRECTORY"]["value"])
+    [holder] = [m for p, m in mounted.items() if directory.parent == Path(p)]
+    assert "configMap" in volumes[holder["name"]]
