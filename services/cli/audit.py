@@ -77,20 +77,18 @@ def run(args: argparse.Namespace) -> int:
         if args.verb == "timeline":
             return show_timeline(app, args.case_id)
         if args.verb == "verify":
-            audit = store_audit(settings, app)
-            cases = [args.case_id] if args.case_id else None
-            if args.partner:
-                return cross_check(audit, load_or_create(settings.home, settings.agency),
-                                   args.partner, cases)
-            return verify(audit, cases)
+            return verify_store(settings, app, args.case_id, args.partner)
         by = args.by or f"cli:{getpass.getuser()}"
         if args.personal:  # a read of personal data: on the record before anything leaves
             app.case(args.case_id)
             log_export(settings, args.case_id, Reader(settings.agency, by, args.purpose),
                        args.format)
-        return export(app, args.case_id, args.format, args.output, args.personal,
-                      store_audit(settings, app), load_or_create(settings.home, settings.agency),
-                      by, args.purpose)
+        audit = store_audit(settings, app)
+        try:
+            return export(app, args.case_id, args.format, args.output, args.personal, audit,
+                          load_or_create(settings.home, settings.agency), by, args.purpose)
+        finally:
+            audit.anchors.db.close()
     except CaseNotFound as missing:
         print(f"no such case: {missing}", file=sys.stderr)
         return 1
@@ -118,17 +116,26 @@ def show_timeline(app: Homeward, case_id: UUID) -> int:
     return 0
 
 
-def verify(audit: StoreAudit, case_ids: Iterable[UUID] | None, close: bool = True) -> int:
-    broken, checked = 0, 0
+def verify_store(settings: Settings, app: Homeward, case_id: UUID | None,
+                 partner: str | None) -> int:
+    audit = store_audit(settings, app)
+    cases = [case_id] if case_id else None
     try:
-        for audited in audit.cases(case_ids):
-            checked += 1
-            for fault in audited.faults:
-                broken += 1
-                print(f"case {audited.case_id}: {fault}")
+        if partner:
+            return cross_check(audit, load_or_create(settings.home, settings.agency),
+                               partner, cases)
+        return verify(audit, cases)
     finally:
-        if close:
-            audit.anchors.db.close()
+        audit.anchors.db.close()
+
+
+def verify(audit: StoreAudit, case_ids: Iterable[UUID] | None) -> int:
+    broken, checked = 0, 0
+    for audited in audit.cases(case_ids):
+        checked += 1
+        for fault in audited.faults:
+            broken += 1
+            print(f"case {audited.case_id}: {fault}")
     print(f"{checked} case(s) checked, {broken} break(s)")
     return 1 if broken else 0
 
@@ -136,24 +143,21 @@ def verify(audit: StoreAudit, case_ids: Iterable[UUID] | None, close: bool = Tru
 def cross_check(audit: StoreAudit, key: SigningKey, url: str,
                 case_ids: Iterable[UUID] | None) -> int:
     """The store verified, then each case compared with the partner's node at `url`."""
-    broken = verify(audit, case_ids, close=False)
+    broken = verify(audit, case_ids)
     diverged = 0
-    try:
-        for audited in audit.cases(case_ids):
-            partner = audit.partner_of(audited.case_id)
-            try:
-                theirs = fetch_chain(url, audited.case_id, key, partner, datetime.now(UTC))
-            except PartnerUnreachable as error:
-                print(f"case {audited.case_id}: not compared: {error}")
-                diverged += 1
-                continue
-            found = audit.against(audited.case_id, partner, theirs)
-            for number, divergence in enumerate(found):
-                label = "first divergence" if number == 0 else "divergence"
-                print(f"case {audited.case_id}: {label} with {partner}: {divergence}")
-            diverged += len(found)
-    finally:
-        audit.anchors.db.close()
+    for audited in audit.cases(case_ids):
+        partner = audit.partner_of(audited.case_id)
+        try:
+            theirs = fetch_chain(url, audited.case_id, key, partner, datetime.now(UTC))
+        except PartnerUnreachable as error:
+            print(f"case {audited.case_id}: not compared: {error}")
+            diverged += 1
+            continue
+        found = audit.against(audited.case_id, partner, theirs)
+        for number, divergence in enumerate(found):
+            label = "first divergence" if number == 0 else "divergence"
+            print(f"case {audited.case_id}: {label} with {partner}: {divergence}")
+        diverged += len(found)
     print(f"compared with {url}: {diverged} divergence(s)")
     return 1 if broken or diverged else 0
 
@@ -172,11 +176,8 @@ def export(app: Homeward, case_id: UUID, fmt: str, output: Path | None,
     """Writes the record, signed by the node's key; `personal`, unredacted to a file only
     its owner can read (the command line has written the access log's entry first)."""
     events = app.timeline(case_id)
-    try:
-        faults = [str(f) for f in audit.case(case_id).faults]
-        held = audit.anchors.of_case(case_id)
-    finally:
-        audit.anchors.db.close()
+    faults = [str(f) for f in audit.case(case_id).faults]
+    held = audit.anchors.of_case(case_id)
     anchors = [{"agency": c.agency, "version": c.version, "hash": c.hash, "at": c.at,
                 "message": c.message.sequence if c.message else None} for c in held]
     provenance = Provenance(key.agency, by, SystemClock().now().isoformat(), purpose, personal)

@@ -150,6 +150,9 @@ def test_a_case_goes_from_opening_to_acceptance_in_the_browser(web: Web) -> None
     b.sign_in(token(pair.xa.node, "auditor"))
     b.find("#verify").click()
     b.wait(lambda d: d.find_element(By.ID, "verify-result").text.startswith("Every chain holds"))
+    b.find("#cross-check").click()  # both agencies' records compared through XB's node
+    b.wait(lambda d: d.find_element(By.ID, "cross-check-result").text
+           == f"{XB}'s records of this case agree with these.")
     assert not b.driver.find_element(By.ID, "steps-section").is_displayed()
     assert b.driver.find_elements(By.CSS_SELECTOR, "details.step") == []
     assert b.find("#export").is_displayed()

@@ -2,7 +2,8 @@
 // step the caller may record now, posted with If-Match: the version the forms opened on.
 const CASE_ID = decodeURIComponent(location.pathname.split("/").pop());
 const PATHS = {case: "/v1/cases/{id}", timeline: "/v1/cases/{id}/timeline",
-  open: "/v1/cases/{id}/steps", forms: "/v1/steps", verify: "/v1/audit/verify"};
+  open: "/v1/cases/{id}/steps", forms: "/v1/steps", verify: "/v1/audit/verify",
+  crossCheck: "/v1/audit/cross-check?case={id}"};
 const PURPOSE = {"X-Purpose": "case page"};
 const opened = {version: null, steps: null, token: null};  // what the forms were built on, for whom
 let catalogue = null;
@@ -139,6 +140,20 @@ async function verify() {
   }
 }
 
+// This case compared with the partner's node: both agencies' records, and where they part.
+async function crossCheck() {
+  try {
+    const result = await api(path(PATHS.crossCheck));
+    const first = result.first;
+    $("cross-check-result").textContent = result.ok
+      ? t("audit.agree", {partner: result.partner})
+      : t("audit.diverge", {agency: first.agency, where: first.where, kind: first.kind,
+        detail: first.detail});
+  } catch (error) {
+    $("cross-check-result").textContent = t("refresh.failed", {reason: error.message});
+  }
+}
+
 // The timeline as this auditor read it, as a JSON file made in the page.
 function exportTimeline() {
   const blob = new Blob([JSON.stringify(timelineCache, null, 2)], {type: "application/json"});
@@ -152,3 +167,4 @@ start(refresh);
 $("stale-reload").addEventListener("click", () => { opened.version = null; refresh(); });
 $("verify").addEventListener("click", verify);
 $("export").addEventListener("click", exportTimeline);
+$("cross-check").addEventListener("click", crossCheck);
