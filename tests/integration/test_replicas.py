@@ -194,22 +194,39 @@ def test_the_relay_moves_to_the_surviving_replica_and_every_fact_arrives_once(
                           f"referral-{n}")
             cases.append(case_id)
 
+        def acknowledge(n: int, case_id: UUID) -> None:
+            b_client.post(partner, f"/v1/cases/{case_id}/acknowledgement", {
+                "contact": {"name": "Desk", "email": "d@xb.example"},
+                "deputy": {"name": "Deputy", "email": "e@xb.example"}}, f"ack-{n}")
+
+        def acknowledged(among: list[UUID]) -> bool:
+            return all(len(a_client.received(second, c) or []) == 1 for c in among)
+
         for n in range(10):  # steps through either replica
             refer((first, second)[n % 2], n)
+        before = list(cases)
+        until(lambda: all(len(b_client.received(partner, c) or []) >= 3 for c in before), 60,
+              "the first referrals at the partner")
         watch = Watch(second, a_client).start()  # from the kill on: relay and API
         # The traffic goes on at the survivor; the relay's holder is killed in its midst.
         traffic = threading.Thread(target=lambda: [refer(second, n) for n in range(10, 20)])
         traffic.start()
         until(lambda: len(cases) >= 12, 30, "traffic at the survivor")
         first.process.send_signal(signal.SIGKILL)
-        watch.killed_at = time.monotonic()
+        watch.killed_at = killed_at = time.monotonic()
         first.process.wait()
+        # The partner answers at once, into inbox partitions the killed replica read.
+        for n, case_id in enumerate(before):
+            acknowledge(n, case_id)
         traffic.join(timeout=60)
         assert len(cases) == 20, len(cases)
         until(lambda: watch.took is not None, TAKEOVER_LIMIT_S + 5, "relay taken over")
+        until(lambda: acknowledged(before), 60, "the partner's answers at the survivor")
+        inbox_moved = time.monotonic() - killed_at
         watch.stop()
-        print(f"\nrelay taken over {watch.took:.1f} s after its holder was killed; "
-              f"the survivor answered {len(watch.answers)} reads meanwhile")
+        print(f"\nrelay taken over {watch.took:.1f} s after its holder was killed; the "
+              f"partner's answers all in at the survivor after {inbox_moved:.1f} s; the "
+              f"survivor answered {len(watch.answers)} reads meanwhile")
         assert watch.took is not None and watch.took < TAKEOVER_LIMIT_S, watch.took
         assert watch.answers and set(watch.answers) == {200}, watch.answers
 
@@ -231,13 +248,12 @@ def test_the_relay_moves_to_the_surviving_replica_and_every_fact_arrives_once(
             ids = b_client.received(partner, case_id) or []
             assert len(ids) == len(set(ids)) == exported[case_id], (case_id, ids)
 
-        # The partner answers; its facts reach XA's inbox, now read by the survivor alone.
-        for n, case_id in enumerate(cases):
-            b_client.post(partner, f"/v1/cases/{case_id}/acknowledgement", {
-                "contact": {"name": "Desk", "email": "d@xb.example"},
-                "deputy": {"name": "Deputy", "email": "e@xb.example"}}, f"ack-{n}")
-        until(lambda: all(len(a_client.received(second, c) or []) == 1 for c in cases), 60,
-              "the partner's acknowledgements at the survivor")
+        # The partner answers the rest; XA's inbox is now read by the survivor alone.
+        for n, case_id in enumerate(cases[len(before):], start=len(before)):
+            acknowledge(n, case_id)
+        until(lambda: acknowledged(cases), 60, "every answer at the survivor, once")
+        time.sleep(1.0)
+        assert acknowledged(cases)
         # The survivor took over the projection worker too: its board shows every case.
         until(lambda: a_client.get(second, "/v1/cases").json()["total"]
               == len(cases), 30, "the board at the survivor")
