@@ -88,18 +88,26 @@ class AdvisoryLock:
         return self._held.is_set()
 
     def run(self, work: Work, stop: threading.Event) -> None:
-        while not stop.is_set():
-            conn = self._acquire()
-            if conn is None:
-                stop.wait(self.retry)
-                continue
-            try:
-                if not stop.wait(self.grace) and self._alive(conn):
-                    self._lead(conn, work, stop)
-            finally:
-                self._held.clear()
-                _close(conn)  # the lock goes with its session
-            stop.wait(self.retry)  # a replica that just lost the role lets others try first
+        waiting = None  # a replica that waits for the lock keeps one connection to try on
+        try:
+            while not stop.is_set():
+                waiting = waiting or self._open()
+                if waiting is None or not self._take(waiting):
+                    if waiting is not None and waiting.closed:
+                        waiting = None
+                    stop.wait(self.retry)
+                    continue
+                conn, waiting = waiting, None
+                try:
+                    if not stop.wait(self.grace) and self._alive(conn):
+                        self._lead(conn, work, stop)
+                finally:
+                    self._held.clear()
+                    _close(conn)  # the lock goes with its session
+                stop.wait(self.retry)  # a replica that just lost the role lets others try
+        finally:
+            if waiting is not None:
+                _close(waiting)
 
     def _connect(self) -> Any:
         import psycopg
@@ -111,31 +119,34 @@ class AdvisoryLock:
             keepalives=1, keepalives_idle=KEEPALIVE_IDLE_S,
             keepalives_interval=KEEPALIVE_INTERVAL_S, keepalives_count=KEEPALIVE_COUNT,
             tcp_user_timeout=int(self.timeout * 1000),
-            application_name=f"homeward-{self.name}")
+            application_name=f"homeward-{self.name} {self.scope}"[:63])  # for operators
 
-    def _acquire(self) -> Any:
-        """A connection holding the lock, or None (taken by another replica, or no store)."""
+    def _open(self) -> Any:
+        """A connection for the lock, or None (the store is not reachable now)."""
         import psycopg
 
         try:
             conn = self._connect()
-        except psycopg.Error as error:
-            log.warning("%s: cannot reach the store for its lock: %s", self.name,
-                        type(error).__name__)
-            return None
-        try:
             # The server's side: a holder whose host vanished loses the lock in ~11 s.
             conn.execute(f"SET tcp_keepalives_idle = {KEEPALIVE_IDLE_S}")
             conn.execute(f"SET tcp_keepalives_interval = {KEEPALIVE_INTERVAL_S}")
             conn.execute(f"SET tcp_keepalives_count = {KEEPALIVE_COUNT}")
+            return conn
+        except psycopg.Error as error:
+            log.warning("%s: cannot reach the store for its lock: %s", self.name,
+                        type(error).__name__)
+            return None
+
+    def _take(self, conn: Any) -> bool:
+        """Whether this connection now holds the lock (a broken one is closed)."""
+        import psycopg
+
+        try:
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", [self.key]).fetchone()
         except psycopg.Error:
             _close(conn)
-            return None
-        if not (row and row[0]):
-            _close(conn)
-            return None
-        return conn
+            return False
+        return bool(row and row[0])
 
     def _lead(self, conn: Any, work: Work, stop: threading.Event) -> None:
         lost = threading.Event()  # the work's own stop: set when this replica lets go

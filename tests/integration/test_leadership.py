@@ -68,6 +68,14 @@ def lock(postgres_url: str, schema: str, name: str = "relay", retry: float = 0.2
     return AdvisoryLock(conninfo(env), schema, name, retry=retry, check=0.2, grace=grace)
 
 
+def lock_sessions(postgres_url: str, schema: str) -> set[int]:
+    """The server processes of the connections kept for the relay's lock in this store."""
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        rows = admin.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                             [f"homeward-relay {schema}"[:63]]).fetchall()
+    return {pid for (pid,) in rows}
+
+
 @pytest.mark.postgres
 def test_one_holder_at_a_time_and_the_next_takes_over(postgres_url: str,
                                                       pg_schema: str) -> None:
@@ -76,7 +84,10 @@ def test_one_holder_at_a_time_and_the_next_takes_over(postgres_url: str,
     with replica(first, counter.work("first")) as stop_first:
         until(first.held)
         with replica(second, counter.work("second")):
-            time.sleep(1.0)  # five of its tries
+            time.sleep(0.5)
+            seen = lock_sessions(postgres_url, pg_schema)
+            time.sleep(1.0)  # five of its tries, on the connection it keeps
+            assert lock_sessions(postgres_url, pg_schema) == seen and len(seen) == 2, seen
             assert counter.running == ["first"] and not second.held()
             stop_first.set()  # the holder stops (a replica shutting down)
             took = until(second.held)
