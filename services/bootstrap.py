@@ -217,7 +217,7 @@ def kafka_exchange(
     inbox = Inbox(
         app, key.sealing, trust.current,
         lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
-        lambda: topics.producer(bootstrap, options), anchors=anchors,
+        lambda: topics.producer(bootstrap, options), anchors=anchors, signer=key,
     )
     return Exchange(relay, inbox, bootstrap, options, replication, inbox_partitions,
                     relay_role or Sole("relay"))

@@ -17,7 +17,8 @@ from uuid import UUID
 
 from events.rules import RuleViolation
 from events.values import Received
-from services.anchors.checkpoint import Carried, Checkpoint
+from services.anchors.checkpoint import Carried, Checkpoint, Signer
+from services.anchors.checkpoint import sign as sign_checkpoint
 from services.anchors.store import Anchors
 from services.application import CaseNotFound, Homeward, UnknownStep, VersionMismatch
 from services.contract import ContractError, validate_envelope
@@ -101,9 +102,9 @@ def _check_signature(envelope: dict[str, Any], directory: Directory) -> None:
 
 class Admission:
     def __init__(self, app: Homeward, key: SealingKey, directory: Callable[[], Directory],
-                 anchors: Anchors | None = None) -> None:
+                 anchors: Anchors | None = None, signer: Signer | None = None) -> None:
         self.app, self.key, self.agency, self.directory = app, key, key.owner, directory
-        self.anchors = anchors
+        self.anchors, self.signer = anchors, signer  # the node's key signs its checkpoints
         self._corridors: dict[UUID, tuple[str, str]] = {}
 
     def verify(self, value: bytes) -> Fact:
@@ -172,10 +173,16 @@ class Admission:
                 raise Rejected("unknown-step", str(error)) from None
             except RuleViolation as error:
                 raise Rejected(error.code, error.detail) from None
-        if fact.checkpoint is not None and self.anchors is not None:
+        if self.anchors is not None:
             # Once the fact is recorded (a crash before this: the message is read again and
-            # is a duplicate, kept then); never for a fact the domain refused.
-            self.anchors.keep(fact.checkpoint)
+            # is a duplicate, kept then); never for a fact the domain refused. With it, this
+            # node's own checkpoint of its stream at the fact, so a fact rewritten here later
+            # no longer matches what this node signed as it recorded it.
+            kept = [fact.checkpoint] if fact.checkpoint is not None else []
+            if case is not None and self.signer is not None:
+                kept.append(sign_checkpoint(self.signer, self.agency, case.id, case.version,
+                                            case.last_hash, case.last_at or self.app.clock.now()))
+            self.anchors.keep_all(kept)
         if case is None:
             r = fact.received
             raise Rejected("duplicate", f"message {r.message_id} (sequence {r.sequence} "

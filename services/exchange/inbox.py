@@ -27,6 +27,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.structs import OffsetAndMetadata
 
+from services.anchors.checkpoint import Signer
 from services.anchors.store import Anchors
 from services.application import Homeward, OutOfSequence
 from services.contract.codec import decode
@@ -45,9 +46,10 @@ class Inbox:
         self, app: Homeward, key: SealingKey, directory: Callable[[], Directory],
         consumer: Callable[[], KafkaConsumer], producer: Callable[[], KafkaProducer],
         ack_timeout: float = 10.0, anchors: Anchors | None = None,
+        signer: Signer | None = None,
     ) -> None:
         self.app, self.agency = app, key.owner
-        self.admission = Admission(app, key, directory, anchors)
+        self.admission = Admission(app, key, directory, anchors, signer)
         self._new_consumer, self._new_producer = consumer, producer
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None

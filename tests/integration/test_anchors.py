@@ -50,9 +50,10 @@ def acknowledged(p: Pair) -> UUID:
         assert http.step(case_id, path, bodies(START)[path]).status_code == 200
         p.sync()
     case = UUID(case_id)
-    # Each side keeps its partner's checkpoint once the fact is recorded.
-    wait_until(lambda: len(audit(p.xa).anchors.of_case(case)) == 4)
-    wait_until(lambda: len(audit(p.xb).anchors.of_case(case)) == 4)
+    # Each side keeps its partner's checkpoint once the fact is recorded, and signs its own
+    # stream at the fact: XA its 3 messages, its fact and XB's message; XB the reverse.
+    wait_until(lambda: len(audit(p.xa).anchors.of_case(case)) == 5)
+    wait_until(lambda: len(audit(p.xb).anchors.of_case(case)) == 7)
     return case
 
 
@@ -82,9 +83,10 @@ def cli_verify(http: HttpNode, monkeypatch: pytest.MonkeyPatch) -> int:
 def test_both_nodes_hold_both_agencies_checkpoints_and_verify_clean(nodes: Pair) -> None:
     case_id = acknowledged(nodes)
     held = audit(nodes.xa).anchors.of_case(case_id)
-    assert [(c.agency, c.version) for c in held] == sorted(
-        [(nodes.xa.agency, 1), (nodes.xa.agency, 2), (nodes.xa.agency, 3),
-         (nodes.xb.agency, 4)])
+    assert [(c.agency, c.version, c.message.sequence if c.message else None) for c in held
+            ] == sorted([(nodes.xa.agency, 1, 1), (nodes.xa.agency, 2, 2),
+                         (nodes.xa.agency, 3, 3), (nodes.xa.agency, 4, None),
+                         (nodes.xb.agency, 4, 1)])
     # XB's checkpoint names the message it rode on, and XA's fact holds that digest.
     from_xb = next(c for c in held if c.agency == nodes.xb.agency)
     fact = nodes.xa.node.app.timeline(case_id)[-1]
@@ -137,6 +139,17 @@ def test_verify_names_a_received_fact_its_partner_never_sent(nodes: Pair) -> Non
     assert [(f["fault"], f["version"], f["type"]) for f in found] == [
         ("forged-fact", 5, "ReferralAccepted")]
     assert "signed no checkpoint for its message 2" in found[0]["reason"]
+
+
+def test_a_received_fact_rewritten_after_the_last_message_sent_is_named(nodes: Pair) -> None:
+    case_id = acknowledged(nodes)
+    # XA's last message was at version 3; the fact at 4 is anchored by the checkpoint XA
+    # signed of its own stream as it recorded the fact.
+    tamper.rewrite(nodes.xa.node.app, case_id, 4, lambda data: {
+        **data, "contact": {**data["contact"], "email": "someone.else@xb.example"}})
+    assert verify_chain(nodes.xa.node.app.timeline(case_id)) == []
+    assert [(f["fault"], f["version"], f["type"]) for f in faults(nodes.xa)] == [
+        ("rewritten", 4, "ReferralAcknowledged")]
 
 
 def test_a_received_fact_whose_digest_was_changed_is_named(nodes: Pair) -> None:

@@ -26,7 +26,8 @@ def test_the_html_export_tells_the_case_in_words(
             p.clock.advance(hours=3)
             assert http.step(case_id, path, bodies(START)[path]).status_code == 200
             p.sync()
-        wait_until(lambda: len(p.xa.node.audit().anchors.of_case(case_id)) == 5)
+        # XA's 3 messages and its own stream at each of XB's 2 facts, and XB's 2 messages
+        wait_until(lambda: len(p.xa.node.audit().anchors.of_case(case_id)) == 7)
         settings = p.xa.node.settings
         monkeypatch.setenv("HOMEWARD_AGENCY", settings.agency)
         monkeypatch.setenv("HOMEWARD_DATA_DIR", str(settings.home))
