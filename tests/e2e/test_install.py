@@ -1,11 +1,13 @@
 """Homeward installs as a package: the wheel carries what a node reads at run time (the
 contract's schemas, the pages and their words), so an install outside the checkout checks
-the schemas and serves a node from any directory, with no PYTHONPATH."""
+the schemas, serves a node and runs the embedded network from any directory, with no
+PYTHONPATH."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -114,3 +116,51 @@ def test_the_image_installs_the_wheel_built_from_these_sources() -> None:
     assert "pip wheel --no-deps" in build
     assert "pip install /dist/homeward-" in image and "PYTHONPATH" not in dockerfile
     assert "COPY services" not in image and "COPY schemas" not in image
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive ports that are free now."""
+    for _ in range(50):
+        first = free_port()
+        if all(port_is_free(first + i) for i in range(1, count)):
+            return first
+    raise AssertionError(f"no {count} consecutive free ports")
+
+
+def port_is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def test_homeward_run_starts_the_network_from_the_wheel(installed: Path, tmp_path: Path
+                                                        ) -> None:
+    base = free_ports(3)
+    network = subprocess.Popen(
+        [installed / "homeward", "run", "--data-dir", "var", "--base-port", str(base),
+         "--broker-port", str(free_port())],
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
+    try:
+        deadline = time.monotonic() + 60
+        for port in (base, base + 1, base + 2):
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert network.poll() is None and time.monotonic() < deadline, (
+                    network.stdout.read() if network.stdout else "")
+                time.sleep(0.3)
+        time.sleep(1.0)  # it announces the network once every node answers
+    finally:
+        network.send_signal(signal.SIGINT)
+        out, _ = network.communicate(timeout=60)
+    assert network.returncode == 0, out
+    assert "Homeward is running" in out and (tmp_path / "var" / "xa-nrm").is_dir(), out
