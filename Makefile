@@ -45,8 +45,12 @@ lint: $(STAMP)
 fuzz: $(STAMP)
 	PYTHONPATH=.:tests $(BIN)/python tests/fuzz/fuzz_inbox.py -max_total_time=$(FUZZ_SECONDS)
 
+# Every benchmark prints its figures beside the raw libraries of the same run and adds
+# them to var/bench.json, started afresh here.
 bench: $(STAMP)
+	mkdir -p var && rm -f var/bench.json
 	for f in bench/[!_]*.py; do $(BIN)/python -m bench.$$(basename $$f .py) || exit 1; done
+	@echo "figures: var/bench.json"
 
 clean:
 	rm -rf $(VENV) var

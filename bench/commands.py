@@ -33,6 +33,7 @@ from eventsourcing.domain import Aggregate, event
 from rich.console import Console
 from rich.table import Table
 
+from bench._figures import Figure, save
 from events.steps import STEPS, OpenCase
 from events.values import Received, Side
 from services.application import Homeward
@@ -42,7 +43,6 @@ from tests.harness.support import eventsourcing_postgres_env
 from tests.harness.walks import actor
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-CIPHER = "eventsourcing.cipher:AESCipher"
 
 
 class Counter(Aggregate):
@@ -359,7 +359,29 @@ def main() -> int:
         console.print(note)
     console.print("peak RSS (MiB): " + ", ".join(f"{w} {mb:.0f}" for w, mb in memory))
     console.print(f"total {time.perf_counter() - began:.1f} s; referring agency {REFERRING}")
+    save(figures(rates))
     return 0
+
+
+def figures(rates: Rates) -> dict[str, Figure]:
+    """The file's figures, from the SQLite rows of this run."""
+    load = next(w for w, *_ in rates.rows if w.startswith("raw load,") and w.endswith("(plain)"))
+    plain = rates.rate(load, "SQLite")
+    sealed = rates.rate(load.replace("(plain)", "(AES-GCM)"), "SQLite")
+    saves = rates.rate("raw save, 1 event (AES-GCM)", "SQLite")
+    record = rates.rate("Homeward.record (own steps)", "SQLite")
+    return {
+        "store.plain_load_per_s": Figure(plain, "loads/s"),
+        "store.encrypted_load_per_s": Figure(sealed, "loads/s", sealed / plain,
+                                             "store.plain_load_per_s"),
+        "store.encrypted_load_ratio": Figure(sealed / plain, "ratio", sealed / plain,
+                                             "store.plain_load_per_s", ">= 0.8"),
+        "raw.encrypted_save_per_s": Figure(saves, "events/s"),
+        "command.record_per_s": Figure(record, "commands/s", record / saves,
+                                       "raw.encrypted_save_per_s"),
+        "command.record_ratio": Figure(record / saves, "ratio", record / saves,
+                                       "raw.encrypted_save_per_s", ">= 0.6"),
+    }
 
 
 if __name__ == "__main__":

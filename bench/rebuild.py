@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
+from bench._figures import Figure, save
 from services.bootstrap import gap_barrier, read_store_for
 from services.readside.runner import runners
 from tests.harness.desk import DEPARTED, HOME, READY, Desk
@@ -56,6 +57,19 @@ def read_rate(desk: Desk, decode: bool = False) -> tuple[int, float]:
         start = batch[-1].id + 1
 
 
+def verify_rate(desk: Desk, raw: float) -> dict[str, Figure]:
+    """`homeward audit verify` of every case: each chain read and checked."""
+    began, events = time.perf_counter(), 0
+    for case_id in desk.app.case_ids():
+        events += len(desk.app.timeline(case_id))
+        if desk.app.verify(case_id):
+            raise SystemExit(f"bench: the chain of {case_id} does not verify")
+    rate = events / (time.perf_counter() - began)
+    print(f"audit verify: {events} events in {events / rate:.3f} s = {rate:,.0f} events/s")
+    return {"audit.verify_events_per_s": Figure(rate, "events/s", rate / raw,
+                                                "rebuild.raw_read_per_s", ">= 50,000")}
+
+
 def drop(args: argparse.Namespace, env: dict[str, str]) -> None:
     if args.postgres:
         import psycopg
@@ -84,12 +98,20 @@ def main() -> int:
             print(f"  read and decoded:      {read} events in {seconds:.3f} s = "
                   f"{read / seconds:,.0f} events/s")
             store = read_store_for(env)
+            figures = {"rebuild.raw_read_per_s": Figure(raw, "events/s")}
             for runner in runners(desk.app, store, gap_barrier(desk.app)):
                 result = runner.rebuild()
                 print(f"rebuild {result.name}: {result.events} events in {result.seconds:.3f} s = "
                       f"{result.rate:,.0f} events/s; {result.rate / raw:.3f} of the raw read rate")
+                figures[f"rebuild.{result.name}_per_s"] = Figure(
+                    result.rate, "events/s", result.rate / raw, "rebuild.raw_read_per_s")
+                figures[f"rebuild.{result.name}_ratio"] = Figure(
+                    result.rate / raw, "ratio", result.rate / raw, "rebuild.raw_read_per_s",
+                    ">= 0.25" if result.name == "board" else None)
             store.close()
+            figures.update(verify_rate(desk, raw))
             desk.app.close()
+            save(figures)
         finally:
             drop(args, env)
     return 0

@@ -8,7 +8,7 @@ so they are worked out by `events.progress` and `events.deadlines` when asked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -46,20 +46,31 @@ class StatusBoard:
         return case_key(event)
 
     def apply(self, doc: Doc | None, event: CaseEvent) -> Doc | None:
-        if doc is None and not isinstance(event, CaseOpened):
-            return None  # a stream always starts with its opening; nothing to attach to
-        before = decode_state(doc["state"]) if doc is not None else None
-        state = advance(before, event)
-        side = own_side(event) if doc is None else doc["side"]
+        return self.apply_all(doc, [event])
+
+    def apply_all(self, doc: Doc | None, events: Sequence[CaseEvent]) -> Doc | None:
+        """The document after the case's events, in order: its state decoded once and
+        encoded once, however many events a batch holds for the case."""
+        state = decode_state(doc["state"]) if doc is not None else None
+        side = doc["side"] if doc is not None else None
+        last = None
+        for event in events:
+            if state is None and not isinstance(event, CaseOpened):
+                continue  # a stream always starts with its opening; nothing to attach to
+            if state is None:
+                side = own_side(event)
+            state, last = advance(state, event), event
+        if state is None or last is None:
+            return doc
         return {
-            "id": str(event.originator_id),
+            "id": str(last.originator_id),
             "kind": state.kind.value,
             "referring": state.referring,
             "receiving": state.receiving,
             "side": side,
             "partner": state.receiving if side == "referring" else state.referring,
-            "version": event.originator_version,
-            "updated_at": event.timestamp.isoformat(),
+            "version": last.originator_version,
+            "updated_at": last.timestamp.isoformat(),
             "state": encode_state(state),
         }
 

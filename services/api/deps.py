@@ -1,7 +1,10 @@
 """The routes' dependencies, as Annotated aliases: the node, the caller and what
-they may do, the If-Match version, the purpose of a read."""
+they may do, the If-Match version, the purpose of a read.
 
-from collections.abc import Callable
+Those that only look at the request are `async`: FastAPI runs a plain function in its
+thread pool, a hop each (and a wait for the GIL) that a step paid a dozen times over."""
+
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -20,17 +23,17 @@ _bearer = HTTPBearer(auto_error=False, description="a JWT with claims sub, agenc
 bearer = _bearer  # a partner node's token is read by its own route (routers/partner.py)
 
 
-def _node(request: Request) -> Node:
+async def _node(request: Request) -> Node:
     node: Node = request.app.state.node
     return node
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def _scrape(request: Request) -> Scrape:
+async def _scrape(request: Request) -> Scrape:
     scrape: Scrape = request.app.state.scrape
     return scrape
 
@@ -47,8 +50,8 @@ def _principal(
     return node.tokens.principal(header)
 
 
-def _allowing(*roles: Role) -> Callable[[Principal], Principal]:
-    def check(who: Annotated[Principal, Depends(_principal)]) -> Principal:
+def _allowing(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(who: Annotated[Principal, Depends(_principal)]) -> Principal:
         if not who.has(*roles):
             allowed = ", ".join(r.value for r in roles)
             raise Problem(403, f"this needs one of the roles: {allowed}", slug="forbidden")
@@ -64,8 +67,9 @@ Writer = Annotated[Principal, Depends(_allowing(*WRITERS))]
 Reader = Annotated[Principal, Depends(_allowing(*READERS))]
 
 
-def _case_visible(*roles: Role) -> Callable[[Node, Principal], Principal]:
-    def check(node: NodeDep, who: Annotated[Principal, Depends(_allowing(*roles))]) -> Principal:
+def _case_visible(*roles: Role) -> Callable[[Node, Principal], Awaitable[Principal]]:
+    async def check(node: NodeDep,
+                    who: Annotated[Principal, Depends(_allowing(*roles))]) -> Principal:
         if who.agency != node.agency:  # another agency's token sees no case here
             raise CaseNotFound("not visible to this agency")
         return who
@@ -73,8 +77,9 @@ def _case_visible(*roles: Role) -> Callable[[Node, Principal], Principal]:
     return check
 
 
-def _own(*roles: Role) -> Callable[[Node, Principal], Principal]:
-    def check(node: NodeDep, who: Annotated[Principal, Depends(_allowing(*roles))]) -> Principal:
+def _own(*roles: Role) -> Callable[[Node, Principal], Awaitable[Principal]]:
+    async def check(node: NodeDep,
+                    who: Annotated[Principal, Depends(_allowing(*roles))]) -> Principal:
         if who.agency != node.agency:
             raise Problem(403, f"this node keeps the cases of {node.agency}", slug="forbidden")
         return who
@@ -107,11 +112,12 @@ class IfMatch:
         return int(tag)
 
 
-def _if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> IfMatch:
+async def _if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None
+                    ) -> IfMatch:
     return IfMatch(if_match)
 
 
-def _purpose(
+async def _purpose(
     x_purpose: Annotated[str | None, Header(alias="X-Purpose", max_length=200,
                                             pattern=PRINTABLE)] = None,
     purpose: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
@@ -119,7 +125,7 @@ def _purpose(
     return x_purpose or purpose
 
 
-def _idempotency_key(
+async def _idempotency_key(
     idempotency_key: Annotated[str | None, Header(
         alias="Idempotency-Key", max_length=255,
         description="the same key and body replay the first response")] = None,
@@ -153,7 +159,7 @@ def only_parameters(*names: str) -> Any:
     misspelt filter and answer as if none were asked for."""
     known = set(names)
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         unknown = sorted(set(request.query_params) - known)
         if unknown:
             raise Problem(422, f"unknown query parameter: {', '.join(unknown)}", slug="invalid",

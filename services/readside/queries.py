@@ -54,6 +54,15 @@ class ReadModels:
             if runner.name in INDEXED and not store.indexed(runner.name):
                 self._index_all(runner)
 
+    @classmethod
+    def over(cls, store: ReadStore, deadlines_for: DeadlinesFor = default_deadlines,
+             clock: Clock | None = None) -> ReadModels:
+        """The queries alone, over a read store kept current elsewhere (no runners)."""
+        models = cls.__new__(cls)
+        models.store, models.deadlines_for = store, deadlines_for
+        models.clock, models.runners = clock or SystemClock(), []
+        return models
+
     def today(self) -> date:
         return utc(self.clock.now()).date()
 

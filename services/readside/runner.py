@@ -76,12 +76,20 @@ class ProjectionRunner:
         keys = {k for e in events if isinstance(e, CaseEvent) and (k := self.projection.key(e))}
         work.update(self.store.load(self.name, keys))
         changed: dict[str, Doc | None] = {}
+        by_key: dict[str, list[CaseEvent]] = {}
         for event in events:
             key = self.projection.key(event) if isinstance(event, CaseEvent) else None
-            if key is None:
+            if key is not None:
+                assert isinstance(event, CaseEvent)
+                by_key.setdefault(key, []).append(event)
+        # A projection that folds a document's events at once does its decoding once.
+        fold = getattr(self.projection, "apply_all", None)
+        for key, keyed in by_key.items():
+            if fold is not None:
+                work[key] = changed[key] = fold(work.get(key), keyed)
                 continue
-            assert isinstance(event, CaseEvent)
-            work[key] = changed[key] = self.projection.apply(work.get(key), event)
+            for event in keyed:
+                work[key] = changed[key] = self.projection.apply(work.get(key), event)
         # Only the read models the store has index tables for (store.INDEXED).
         index = getattr(self.projection, "index", None) if self.name in INDEXED else None
         rows = ({k: index(d) if d is not None else None for k, d in changed.items()}

@@ -1,0 +1,173 @@
+"""Steps over HTTP on a real server beside `Homeward.record`, same node, same run.
+
+    .venv/bin/python -m bench.http [--clients 8] [--cases 4] [--steps 25]
+
+A node on SQLite (as `homeward serve` builds and starts it) behind uvicorn on loopback.
+First `Homeward.record` alone, one thread: consent recorded again and again on fresh
+cases. Then CLIENTS concurrent HTTP clients (a connection each, all in another process,
+as they would be on other machines) post the same step to cases of their own: POST /v1/cases/{id}/consent with a caseworker's token, every
+request timed. The ratio is the server's steps per second over Homeward.record's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+import uvicorn
+
+from bench._figures import Figure, median, percentile, save
+from events.steps import OpenCase
+from services.api.app import create_app
+from services.api.auth import issue
+from services.bootstrap import build_node, jwt_secret
+from services.exchange.broker import free_port
+from services.network.demo_cases import REFERRING, repatriation
+from services.settings import load
+from tests.harness.walks import actor
+
+PATH = "consent"
+
+
+def consent_body() -> dict[str, object]:
+    story = repatriation(datetime.now(UTC).date())
+    return next(m.body for m in story.moves if m.path == PATH)
+
+
+def record_rate(node_app: object, cases: int, steps: int) -> float:
+    """Homeward.record alone: `steps` consents on each of `cases` fresh cases."""
+    from services.application import Homeward
+
+    assert isinstance(node_app, Homeward)
+    story = repatriation(datetime.now(UTC).date())
+    who, body = actor(story.moves[0]), consent_body()
+    ids = [node_app.open_case(OpenCase.model_validate(story.opening), who).id
+           for _ in range(cases)]
+    began = time.perf_counter()
+    for case_id in ids:
+        for _ in range(steps):
+            node_app.record(case_id, PATH, body, who)
+    return cases * steps / (time.perf_counter() - began)
+
+
+def serve(app: object, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,  # type: ignore[arg-type]
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise SystemExit("bench: the server did not start")
+        time.sleep(0.05)
+    return server, thread
+
+
+def client_walk(url: str, token: str, cases: int, steps: int, latencies: list[float],
+                ready: threading.Barrier) -> None:
+    story = repatriation(datetime.now(UTC).date())
+    body = consent_body()
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
+                      timeout=30) as client:
+        ids = []
+        for _ in range(cases):
+            opened = client.post("/v1/cases", json=story.opening)
+            if opened.status_code != 201:
+                raise SystemExit(f"bench: POST /v1/cases {opened.status_code} {opened.text}")
+            ids.append(UUID(opened.json()["id"]))
+        ready.wait()
+        for case_id in ids:
+            for _ in range(steps):
+                began = time.perf_counter()
+                answer = client.post(f"/v1/cases/{case_id}/{PATH}", json=body)
+                latencies.append(time.perf_counter() - began)
+                if answer.status_code != 200:
+                    raise SystemExit(f"bench: POST {PATH}: {answer.status_code} {answer.text}")
+
+
+def clients_process(url: str, token: str, clients: int, cases: int, steps: int,
+                    out: Any) -> None:
+    """The clients, in a process of their own as they would be on other machines: they
+    do not take the server's interpreter lock."""
+    out.put(_http_rate(url, token, clients, cases, steps))
+
+
+def http_rate(url: str, token: str, clients: int, cases: int, steps: int
+              ) -> tuple[float, list[float]]:
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    process = context.Process(target=clients_process,
+                              args=(url, token, clients, cases, steps, out))
+    process.start()
+    try:
+        result: tuple[float, list[float]] = out.get(timeout=600)
+    finally:
+        process.join(timeout=30)
+    return result
+
+
+def _http_rate(url: str, token: str, clients: int, cases: int, steps: int
+               ) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    ready = threading.Barrier(clients + 1)
+    threads = [threading.Thread(target=client_walk,
+                                args=(url, token, cases, steps, latencies, ready))
+               for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return len(latencies) / (time.perf_counter() - began), latencies
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--cases", type=int, default=4, help="cases per client")
+    parser.add_argument("--steps", type=int, default=25, help="steps per case")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        node = build_node(load(agency=REFERRING, data_dir=Path(tmp) / "node")).start()
+        try:
+            record = record_rate(node.app, args.clients * args.cases, args.steps)
+            token = issue(jwt_secret(node.settings), "xa-nrm-worker", REFERRING, ["caseworker"],
+                          datetime.now(UTC), 1.0, issuer=node.settings.issuer,
+                          audience=node.settings.audience)
+            port = free_port()
+            server, thread = serve(create_app(node), port)
+            try:
+                rate, latencies = http_rate(f"http://127.0.0.1:{port}", token, args.clients,
+                                            args.cases, args.steps)
+            finally:
+                server.should_exit = True
+                thread.join(timeout=10)
+        finally:
+            node.close()
+    ms = [x * 1000 for x in latencies]
+    print(f"Homeward.record ({PATH}), one thread: {record:,.0f} steps/s")
+    print(f"HTTP POST {PATH}, uvicorn on loopback, {args.clients} clients: {rate:,.0f} steps/s; "
+          f"p50 {median(ms):.1f} ms, p99 {percentile(ms, 99):.1f} ms, n={len(ms)}")
+    save({
+        "http.record_per_s": Figure(record, "steps/s"),
+        "http.post_step_per_s": Figure(rate, "steps/s", rate / record, "http.record_per_s"),
+        "http.post_step_ratio": Figure(rate / record, "ratio", rate / record,
+                                       "http.record_per_s", ">= 0.5"),
+        "http.post_step_p50_ms": Figure(median(ms), "ms"),
+        "http.post_step_p99_ms": Figure(percentile(ms, 99), "ms", None, None, "< 50"),
+    })
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
