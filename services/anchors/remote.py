@@ -1,5 +1,7 @@
 """Reading the partner's chain view of a case from its node, over HTTPS, with a partner
-token signed by this node's key (services/anchors/partner.py)."""
+token signed by this node's key (services/anchors/partner.py). What the partner answers
+is checked against the shape of a chain view before anything compares it: a partner's
+node is trusted for its signatures, not for its bytes."""
 
 from __future__ import annotations
 
@@ -8,16 +10,58 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.anchors.partner import issue
 from services.signing import SigningKey
 
 CHAIN_PATH = "/v1/partner/chain"
-
+Hash = Field(pattern=r"^[0-9a-f]{64}$")
+Count = Field(ge=1, le=2**31 - 1)
 
 class PartnerUnreachable(Exception):
     """The partner's node did not answer with its chain view (the reason names no data)."""
 
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+class _Head(_Strict):
+    version: int = Count
+    hash: str = Hash
+
+class _Sent(_Strict):
+    sequence: int = Count
+    digest: str = Hash
+    version: int = Count
+    hash: str = Hash
+
+class _Received(_Strict):
+    sequence: int = Count
+    sender_hash: str = Hash
+    version: int = Count
+
+class _Carried(_Strict):
+    sequence: int = Count
+    hash: str = Hash
+
+class _Checkpoint(_Strict):
+    case_id: str = Field(max_length=64)
+    agency: str = Field(max_length=64)
+    version: int = Count
+    hash: str = Hash
+    at: str = Field(max_length=64)
+    key_id: str = Field(max_length=200)
+    signature: str = Field(max_length=200)
+    message: _Carried | None = None
+
+class _View(_Strict):
+    case_id: str = Field(max_length=64)
+    agency: str = Field(max_length=64)
+    head: _Head
+    erased: bool
+    sent: list[_Sent]
+    received: list[_Received]
+    checkpoints: list[_Checkpoint]
 
 def fetch_chain(base_url: str, case_id: UUID, key: SigningKey, partner: str, now: datetime,
                 timeout: float = 10.0) -> dict[str, Any] | None:
@@ -32,5 +76,16 @@ def fetch_chain(base_url: str, case_id: UUID, key: SigningKey, partner: str, now
         return None
     if response.status_code != 200:
         raise PartnerUnreachable(f"{partner} at {base_url} answered {response.status_code}")
-    view: dict[str, Any] = response.json()
-    return view
+    return checked(response.content, partner, str(case_id))
+
+def checked(body: bytes, partner: str, case_id: str) -> dict[str, Any]:
+    """The answer as a chain view of this case by this partner, or PartnerUnreachable."""
+    try:
+        view = _View.model_validate_json(body)
+    except ValidationError:
+        raise PartnerUnreachable(f"{partner} answered something that is not a chain view"
+                                 ) from None
+    if (view.agency, view.case_id) != (partner, case_id):
+        raise PartnerUnreachable(f"{partner} answered with another agency's or case's chain")
+    dumped: dict[str, Any] = view.model_dump(exclude_none=True)
+    return dumped

@@ -206,7 +206,13 @@ def check_export(path: Path, directory: Path | None) -> int:
     except (OSError, UnicodeDecodeError) as error:
         print(f"cannot read {path}: {type(error).__name__}", file=sys.stderr)
         return 2
-    verdict = check(text, load_directory(trust).key)
+    try:
+        listed = load_directory(trust)
+    except (ValueError, OSError) as error:  # pydantic's ValidationError is a ValueError
+        print(f"the trust directory {trust} is not readable: {type(error).__name__}",
+              file=sys.stderr)
+        return 2
+    verdict = check(text, listed.key)
     for line in verdict.altered:
         print(f"{path}: line {line} was altered")
     for problem in verdict.problems:

@@ -15,6 +15,7 @@ import pytest
 from services.anchors.partner import issue
 from services.api.app import create_app
 from services.cli import main
+from services.exchange.broker import free_port
 from services.exchange.directory import load as load_directory
 from services.exchange.directory import publish, save
 from services.signing import SigningKey
@@ -144,3 +145,15 @@ def test_the_embedded_network_lists_where_each_agency_answers(tmp_path: Path) ->
         "http://127.0.0.1:8001", "http://127.0.0.1:8002")
     # Published again (a key rotated), the address stays.
     assert load_directory(trust(tmp_path, members(tmp_path, 8001))).url("XA-NRM")
+
+
+def test_a_partner_node_that_does_not_answer_is_a_502(served: tuple[Pair, str]) -> None:
+    p, _ = served
+    case_id = acknowledged(p)
+    directory = p.xa.node.settings.directory
+    assert directory is not None
+    gone = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    save(directory, load_directory(directory).with_url(p.xb.agency, gone))
+    refused = p.xa.get("/v1/audit/cross-check", "auditor", case=str(case_id))
+    assert refused.status_code == 502
+    assert refused.json()["type"] == "urn:homeward:problem:partner-unreachable"

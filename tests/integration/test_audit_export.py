@@ -114,6 +114,10 @@ def test_check_export_refuses_without_a_directory_or_file(
     monkeypatch.delenv("HOMEWARD_DIRECTORY", raising=False)
     assert main(["audit", "check-export", "nothing.json"]) == 2
     assert "no trust directory" in capsys.readouterr().err
+    (tmp_path / "directory.json").write_text('{"agencies": 7}')
+    (tmp_path / "plain.json").write_text('{"case_id": "x"}\n')
+    assert main(["audit", "check-export", "plain.json"]) == 2
+    assert "is not readable" in capsys.readouterr().err
     (tmp_path / "directory.json").write_text("{}")
     assert main(["audit", "check-export", "nothing.json"]) == 2
     (tmp_path / "plain.json").write_text('{"case_id": "x"}\n')
