@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.cipher import Cipher
-from eventsourcing.persistence import IntegrityError, Mapper
+from eventsourcing.persistence import IntegrityError, Mapper, Recording
 from eventsourcing.utils import get_topic
 
 from events.audit import Break, verify_chain
@@ -60,6 +60,25 @@ class OutOfSequence(Exception):
         self.expected, self.got = expected, got
 
 
+class Commits:
+    """Counts the application's commits and wakes whoever waits for the next one (the
+    relay, instead of polling the store)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._changed = threading.Condition()
+
+    def committed(self) -> None:
+        with self._changed:
+            self.count += 1
+            self._changed.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> bool:
+        """Until a commit after the `seen`-th, or `timeout` seconds; whether one came."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.count != seen, timeout)
+
+
 class Homeward(Application[UUID]):
     name = "homeward"
     env = {"AGGREGATE_CACHE_MAXSIZE": CACHED_CASES}  # the environment may say otherwise
@@ -78,6 +97,10 @@ class Homeward(Application[UUID]):
         # What else holds traces of a case's personal data, told of its erasure (the API's
         # idempotency records): called once the key is destroyed.
         self.on_erasure: list[Callable[[UUID], None]] = []
+        self.commits = Commits()  # in this process; another's are found by polling
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        self.commits.committed()
 
     def serialised(self, case_id: UUID) -> threading.RLock:
         with self._locks_lock:

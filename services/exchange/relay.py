@@ -281,14 +281,17 @@ class Relay:
             raise NoSealingKey(m.envelope["recipient"])  # nothing leaves in clear
         return encode(seal(m.envelope, m.case_ref, sealing, self.key))
 
-    def run(self, stop: threading.Event, idle: float = 0.01, backoff: float = 0.5) -> None:
-        """Relays until `stop` is set; an unreachable broker is retried, never skipped."""
+    def run(self, stop: threading.Event, idle: float = 0.05, backoff: float = 0.5) -> None:
+        """Relays until `stop` is set; an unreachable broker is retried, never skipped.
+        A commit of this process's application wakes it at once; `idle` is how often it
+        looks at the store for what another process (a replica) committed."""
         failures = 0
         try:
             self._producer = self._producer or self._new_producer()  # connect before any step
         except Exception as error:
             log.warning("relay: broker not reachable yet: %r", error)
         while not stop.is_set():
+            seen = self.app.commits.count  # before reading: a commit meanwhile wakes it
             try:
                 passed = self.relay_once()
                 failures = 0
@@ -300,7 +303,7 @@ class Relay:
                 stop.wait(min(backoff * failures, 2.0))
                 continue
             if not passed:
-                stop.wait(idle)
+                self.app.commits.wait(seen, idle)
         self.close()
 
     def _reset_producer(self) -> None:

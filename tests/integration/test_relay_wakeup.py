@@ -1,0 +1,98 @@
+"""The relay is woken by a commit of its own application rather than finding it by
+polling; polling stays, for what another process commits to the same store."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from services.application import CaseNotFound, Commits, Homeward
+from services.clock import SystemClock
+from services.exchange.relay import Relay
+from services.network.demo_cases import repatriation
+from tests.harness.exchange_nodes import Node, open_case, pair, wait_until
+from tests.harness.walks import actor
+
+NEVER = 60.0  # a polling interval no test waits for
+
+
+def test_a_commit_wakes_whoever_waits_for_one() -> None:
+    commits = Commits()
+    seen = commits.count
+    assert commits.wait(seen, 0.05) is False  # nothing committed: the timeout
+    threading.Timer(0.05, commits.committed).start()
+    began = time.monotonic()
+    assert commits.wait(seen, NEVER) is True
+    assert time.monotonic() - began < 5
+    assert commits.wait(seen, 0.01) is True  # already past `seen`: no wait
+
+
+@pytest.fixture
+def nodes(tmp_path: Path, kafka_bootstrap: str) -> Iterator[tuple[Node, Node]]:
+    a, b = pair(tmp_path, kafka_bootstrap)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def version_at(node: Node, case_id: UUID) -> int:
+    try:
+        return node.app.case(case_id).version
+    except CaseNotFound:
+        return 0
+
+
+def relaying(relay: Relay, idle: float) -> threading.Event:
+    stop = threading.Event()
+    threading.Thread(target=relay.run, args=(stop, idle), daemon=True).start()
+    return stop
+
+
+@pytest.mark.kafka
+def test_a_step_leaves_at_once_though_the_relay_would_not_poll_for_a_minute(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    b.start_inbox()
+    stop = relaying(a.exchange().relay, idle=NEVER)
+    try:
+        story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
+        case_id = open_case(a, b, story.opening)
+        moves = [m for m in story.moves if m.side.value == "referring"][:3]
+        for move in moves:  # consent, referral, and a step after it
+            began = time.monotonic()
+            a.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
+            version = a.app.case(case_id).version
+            if move.path == "consent":
+                continue  # it crosses with the referral
+            wait_until(lambda v=version: version_at(b, case_id) >= v, timeout=20)  # type: ignore[misc]
+            assert time.monotonic() - began < 20 < NEVER
+    finally:
+        stop.set()
+
+
+@pytest.mark.kafka
+def test_a_commit_by_another_process_is_found_by_polling(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    b.start_inbox()
+    stop = relaying(a.exchange().relay, idle=0.05)
+    # Another process's application on the same store: its commits wake nobody here.
+    other = Homeward(a.app.env, SystemClock())
+    try:
+        story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
+        case_id = open_case(a, b, story.opening)
+        for move in story.moves[:2]:  # consent and referral, by the other writer
+            other.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
+        assert a.app.commits.count == 1  # the opening only
+        wait_until(lambda: version_at(b, case_id) >= 3, timeout=20)
+    finally:
+        stop.set()
+        other.close()
