@@ -34,6 +34,7 @@ from services.readside.store import (
     index_ddl,
     index_table,
     page_params,
+    qualified,
     query_sql,
     reindex_sql,
     reindex_values,
@@ -55,8 +56,7 @@ def conninfo(env: Mapping[str, str]) -> str:
 
 class PostgresReadStore:
     def __init__(self, dsn: str, schema: str = "public") -> None:
-        # The schema first on the search path: index tables are named without it.
-        self._conn = psycopg.connect(dsn, options=f"-c search_path={schema}")
+        self._conn = psycopg.connect(dsn)
         self._schema = schema
         self._lock = threading.Lock()
         self._known: set[str] = set()
@@ -81,7 +81,7 @@ class PostgresReadStore:
         if name not in self._known:
             c.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, "
                               "doc text NOT NULL)").format(table))
-            for statement in index_ddl(name, TEXT) if name in INDEXED else []:
+            for statement in index_ddl(name, TEXT, self._schema) if name in INDEXED else []:
                 c.execute(_sql(statement))
             self._known.add(name)
         return table
@@ -90,11 +90,11 @@ class PostgresReadStore:
         """Whether the index table is there (a store written before it was is not)."""
         with self._tx() as c:
             row = c.execute("SELECT to_regclass(%s)",
-                            (f'"{self._schema}".{index_table(name)}',)).fetchone()
+                            (qualified(name, self._schema),)).fetchone()
         return row is not None and row[0] is not None
 
     def page(self, name: str, query: Query) -> tuple[list[tuple[Any, ...]], int]:
-        page, count, params = query_sql(name, query, "%s")
+        page, count, params = query_sql(name, query, "%s", self._schema)
         with self._tx() as c:
             self._ensure(c, name)
             rows = [tuple(r) for r in c.execute(_sql(page), page_params(query, params))]
@@ -103,7 +103,7 @@ class PostgresReadStore:
 
     def plan(self, name: str, query: Query) -> str:
         """How PostgreSQL finds the page (EXPLAIN), for operators and tests."""
-        page, _, params = query_sql(name, query, "%s")
+        page, _, params = query_sql(name, query, "%s", self._schema)
         with self._tx() as c:
             self._ensure(c, name)
             steps = c.execute(_sql("EXPLAIN " + page), page_params(query, params))
@@ -112,14 +112,14 @@ class PostgresReadStore:
     def reindex(self, name: str, rows: Index, versions: Mapping[str, int]) -> None:
         with self._tx() as c:
             self._ensure(c, name)
-            c.executemany(_sql(reindex_sql(name, "%s")),
+            c.executemany(_sql(reindex_sql(name, "%s", self._schema)),
                           [reindex_values(name, k, r, versions[k]) for k, r in rows.items()])
 
     def analyse(self, name: str) -> None:
         """Fresh planner statistics for the index table (after a bulk load)."""
         with self._tx() as c:
             self._ensure(c, name)
-            c.execute(_sql(f"ANALYZE {index_table(name)}"))
+            c.execute(_sql(f"ANALYZE {qualified(name, self._schema)}"))
 
     def position(self, name: str) -> int:
         with self._tx() as c:
@@ -167,11 +167,11 @@ class PostgresReadStore:
             if index:
                 gone = [k for k, r in index.items() if r is None]
                 if gone:
-                    c.execute(_sql(f"DELETE FROM {index_table(name)} WHERE key = ANY(%s)"),
-                              (gone,))
+                    c.execute(_sql(f"DELETE FROM {qualified(name, self._schema)} "
+                                   "WHERE key = ANY(%s)"), (gone,))
                 rows = [row_values(name, k, r) for k, r in index.items() if r is not None]
                 if rows:
-                    c.executemany(_sql(upsert_sql(name, "%s")), rows)
+                    c.executemany(_sql(upsert_sql(name, "%s", self._schema)), rows)
 
     def reset(self, name: str) -> None:
         with self._tx() as c:

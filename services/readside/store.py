@@ -116,15 +116,21 @@ def index_table(name: str) -> str:
     return table_name(name) + "_index"
 
 
-def index_ddl(name: str, text: str = "TEXT") -> list[str]:
+def qualified(name: str, schema: str | None) -> str:
+    """The index table's name, in the schema if one is given (quoted as an identifier)."""
+    table = index_table(name)
+    return table if schema is None else '"' + schema.replace('"', '""') + '".' + table
+
+
+def index_ddl(name: str, text: str = "TEXT", schema: str | None = None) -> list[str]:
     """`text`: the store's text type that orders as bytes (PostgreSQL's needs the C
     collation, else a locale's order would not be the order of times and ids)."""
-    spec, table = INDEXED[name], index_table(name)
+    spec, table = INDEXED[name], qualified(name, schema)
     columns = ", ".join(f"{c} {text if t == 'TEXT' else t} NOT NULL"
                         for c, t in spec.columns.items())
     out = [f"CREATE TABLE IF NOT EXISTS {table} (key {text} PRIMARY KEY, {columns})"]
-    out += [f"CREATE INDEX IF NOT EXISTS {table}_{i} ON {table} ({', '.join(cols)})"
-            for i, cols in spec.indexes.items()]
+    out += [f"CREATE INDEX IF NOT EXISTS {index_table(name)}_{i} ON {table} "
+            f"({', '.join(cols)})" for i, cols in spec.indexes.items()]
     return out
 
 
@@ -134,26 +140,27 @@ def row_values(name: str, key: str, row: Any) -> tuple[Any, ...]:
                    for v in (values[c] for c in INDEXED[name].columns)))
 
 
-def upsert_sql(name: str, mark: str) -> str:
+def upsert_sql(name: str, mark: str, schema: str | None = None) -> str:
     columns = list(INDEXED[name].columns)
     marks = ", ".join([mark] * (len(columns) + 1))
     sets = ", ".join(f"{c}=excluded.{c}" for c in columns)
-    return (f"INSERT INTO {index_table(name)} (key, {', '.join(columns)}) VALUES ({marks}) "
+    return (f"INSERT INTO {qualified(name, schema)} (key, {', '.join(columns)}) VALUES ({marks}) "
             f"ON CONFLICT (key) DO UPDATE SET {sets}")
 
 
-def reindex_sql(name: str, mark: str) -> str:
+def reindex_sql(name: str, mark: str, schema: str | None = None) -> str:
     """Rewrite a row's columns only if its document is still at the version read."""
     columns = list(INDEXED[name].columns)
     sets = ", ".join(f"{c}={mark}" for c in columns)
-    return f"UPDATE {index_table(name)} SET {sets} WHERE key={mark} AND version={mark}"
+    return f"UPDATE {qualified(name, schema)} SET {sets} WHERE key={mark} AND version={mark}"
 
 
 def reindex_values(name: str, key: str, row: Any, version: int) -> tuple[Any, ...]:
     return (*row_values(name, key, row)[1:], key, version)
 
 
-def query_sql(name: str, query: Query, mark: str) -> tuple[str, str, list[Any]]:
+def query_sql(name: str, query: Query, mark: str, schema: str | None = None
+              ) -> tuple[str, str, list[Any]]:
     """The page's SELECT and its count's, and their parameters (the page's limit and
     offset last)."""
     known = {"key", *INDEXED[name].columns}
@@ -162,7 +169,7 @@ def query_sql(name: str, query: Query, mark: str) -> tuple[str, str, list[Any]]:
             raise ValueError(f"{name} has no indexed column {column!r}")
     if any(w.op not in OPERATORS for w in query.where):
         raise ValueError("not a comparison")
-    table = index_table(name)
+    table = qualified(name, schema)
     where = " AND ".join(f"{w.column} {w.op} {mark}" for w in query.where) or "1=1"
     params = [int(w.value) if isinstance(w.value, bool) else w.value for w in query.where]
     order = ", ".join(f"{c} {'DESC' if desc else 'ASC'}" for c, desc in query.order)

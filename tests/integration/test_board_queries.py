@@ -6,6 +6,7 @@ indexes rather than by reading every row."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from itertools import product
@@ -26,9 +27,10 @@ from projections.board import (
 )
 from projections.handoffs import HandoffFilters, HandoffOrder, HandoffRow, in_transit
 from services.bootstrap import read_models, read_store_for
+from services.readside.postgres import PostgresReadStore
 from services.readside.queries import BOARD_ORDER, ReadModels
 from services.readside.sqlite import SqliteReadStore
-from services.readside.store import Query, ReadStore, Where, index_table
+from services.readside.store import Query, ReadStore, Where, index_table, qualified
 from tests.harness.builders import T0, XB
 from tests.harness.desk import DEPARTED, HOME, READY, Desk
 from tests.harness.stores import encrypted, sqlite_env
@@ -130,7 +132,8 @@ def test_a_store_kept_before_the_index_is_indexed_when_opened(
     models.refresh()
     expected = models.board(BoardFilters(limit=100), T0)
     store: Any = models.store
-    store._conn.execute(f"DROP TABLE {index_table('board')}")  # as a store written before
+    table = qualified("board", getattr(store, "_schema", None))
+    store._conn.execute(f"DROP TABLE {table}")  # as a store written before
     store._known.clear()
     if hasattr(store._conn, "commit"):
         store._conn.commit()
@@ -209,3 +212,26 @@ def test_a_page_is_found_by_an_index_not_by_reading_every_row(big_store: ReadSto
             assert "Seq Scan" not in plan, (what, plan)
     rows, total = big_store.page("board", board_queries(now)["board, open"])
     assert total == 250 and len(rows) == 50
+
+
+@pytest.mark.postgres
+def test_the_index_lives_in_the_nodes_schema_whatever_its_name(postgres_url: str) -> None:
+    import psycopg
+
+    schema = f"Board-{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        store = PostgresReadStore(postgres_url, schema)
+        seeded(store, 200, 20)
+        rows, total = store.page("board", Query((Where("open", "=", True),),
+                                                BOARD_ORDER[Order.URGENT], 5, 0))
+        assert total == 10 and len(rows) == 5 and store.indexed("board")
+        store.close()
+        with psycopg.connect(postgres_url) as conn:
+            found = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = %s "
+                                 "AND tablename = 'projection_board_index'", (schema,)).fetchone()
+        assert found == (1,)
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
