@@ -108,10 +108,13 @@ def _provenance(d: dict[str, Any]) -> str:
 
 def _verdict(d: dict[str, Any]) -> str:
     esc = html.escape
-    anchors = d["anchors"]
-    signers = sorted({a["agency"] for a in anchors})
-    anchored = (f" It is anchored by {len(anchors)} signed checkpoint(s) of "
-                f"{' and '.join(map(esc, signers))}, each matching the record." if anchors else "")
+    own = [a for a in d["anchors"] if a["agency"] == d["agency"]]
+    partners = sorted({a["agency"] for a in d["anchors"]} - {d["agency"]})
+    anchored = (f" {len(own)} checkpoint(s) {esc(d['agency'])} signed of this record match it."
+                if own else "")
+    if partners:
+        anchored += (f" The checkpoints of {esc(', '.join(partners))} held here verify, and "
+                     "each fact received carries the digest its sender signed.")
     if d["chain_intact"]:
         return (f"<p class=ok>The record is intact: every step matches its content and the "
                 f"step before it.{anchored}</p>")
@@ -143,9 +146,10 @@ def _anchors(d: dict[str, Any]) -> str:
         f"<tr><td>{esc(a['agency'])}</td><td>{a['version']}</td><td>{esc(when(a['at']))}</td>"
         f"<td>{a['message'] if a['message'] else ''}</td><td><code>{esc(a['hash'][:16])}"
         f"</code>&hellip;</td></tr>" for a in d["anchors"])
-    return ("<h2>Anchors</h2><p>At every message it sent, each agency signed the state of its "
-            "own record of the case (its step number and hash). Both agencies keep these "
-            "checkpoints; a record cut short or rewritten afterwards no longer matches them.</p>"
+    return ("<h2>Anchors</h2><p>At every message it sent, and at every fact it recorded from "
+            "its partner, each agency signed the state of its own record of the case (its step "
+            "number and hash). Both agencies keep the checkpoints that travel with messages; a "
+            "record cut short or rewritten afterwards no longer matches them.</p>"
             "<table><tr><th>signed by</th><th>its record at step</th><th>that step recorded on"
             f"</th><th>with its message no.</th><th>hash</th></tr>{rows}</table>")
 

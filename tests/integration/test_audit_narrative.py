@@ -41,7 +41,9 @@ def test_the_html_export_tells_the_case_in_words(
     for words in ("Referral sent", "Referral acknowledged", "Consent scopes",
                   "Interpreter present", "received from XB-NRM", "3 March 2025, 12:00 (UTC+00:00)",
                   "Exported by</dt><dd>inspector-7", "court order 12/2025",
-                  "Withheld: personal data", "The record is intact", "Anchors",
+                  "Withheld: personal data", "The record is intact",
+                  "5 checkpoint(s) XA-NRM signed of this record match it",
+                  "The checkpoints of XB-NRM held here verify", "Anchors",
                   "<td>XB-NRM</td><td>4</td>", "@media print"):
         assert words in page, words
     assert "Amina" not in page and "ReferralSent" not in page.split("<h2>The chain")[0]
