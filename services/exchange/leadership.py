@@ -11,8 +11,8 @@ holder that can no longer reach PostgreSQL stops the work after its current batc
 `check` + `timeout` seconds, while the server keeps its lock for its keepalive time
 (`KEEPALIVE_*`, about 11 s); and a holder whose session the server ended notices within the
 same time, which is the `grace` a new holder waits before it starts, so two replicas never
-do the work at once. A batch sent twice across a
-change of holder carries the same message ids, which the partner's inbox recognises.
+do the work at once. A batch sent twice across a change of holder (sent, not yet recorded,
+when its holder died) carries the same message ids, which the partner's inbox recognises.
 
 A SQLite node is one process, so it holds every role from start to stop (`Sole`).
 """
