@@ -26,6 +26,7 @@ from pathlib import Path
 from kafka import KafkaConsumer
 
 from bench._figures import Figure, median, percentile, save
+from events.case import Case
 from services.contract.codec import message_id
 from services.exchange import inbox as inbox_module
 from services.exchange import topics
@@ -58,11 +59,12 @@ def start(node: Node, stored: dict[str, float], arrived: threading.Condition) ->
     inbox = node.exchange().inbox
     applied = inbox.apply
 
-    def stamped(fact: Fact) -> None:
-        applied(fact)
+    def stamped(fact: Fact) -> Case | None:
+        case = applied(fact)  # the case after it: its receipt needs no second read
         with arrived:
             stored[fact.received.message_id] = time.monotonic()
             arrived.notify_all()
+        return case
 
     inbox.apply = stamped  # type: ignore[method-assign]
     node.inbox = inbox

@@ -29,12 +29,14 @@ from services.application import Homeward, KeysFor
 from services.clock import Clock, SystemClock
 from services.erasure.keys import case_keys_for
 from services.exchange import topics
+from services.exchange.deliveries import Deliveries
 from services.exchange.directory import DirectoryFile, directory_path
 from services.exchange.exchange import Exchange
-from services.exchange.inbox import Inbox, consumer
+from services.exchange.inbox import HeldBound, Inbox, consumer
 from services.exchange.kafka_settings import consumer_group_settings
 from services.exchange.leadership import AdvisoryLock, Role, Sole
-from services.exchange.relay import DeadLetters, Relay
+from services.exchange.receipts import Receipts
+from services.exchange.relay import DeadLetters, Relay, Resending
 from services.notification_log import GapBarrier, NoLateCommits
 from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
 from services.readside.postgres import PostgresGapBarrier, PostgresReadStore
@@ -54,6 +56,7 @@ from services.signing import load_or_create, load_or_create_sealing
 
 JWT_SECRET_FILE = "jwt.secret"
 RELAY_DEAD_LETTERS = "relay-dead-letters.jsonl"  # in the data dir: what could not be sent
+EXCHANGE_TABLES = "exchange.sqlite"  # deliveries of an exchange built without the node's tables
 POSTGRES = "eventsourcing.postgres"
 EVENTS_TABLE = "homeward_events"  # eventsourcing names it after the application
 # AES-GCM through OpenSSL (`cryptography`): the same layout (nonce, tag, ciphertext) as
@@ -199,6 +202,8 @@ def kafka_exchange(
     directory: Path | None = None, client: Mapping[str, Any] | None = None,
     replication: int = 1, inbox_partitions: int = 3, relay_role: Role | None = None,
     anchors: Anchors | None = None,
+    deliveries: Deliveries | None = None,
+    resending: Resending | None = None, bound: HeldBound | None = None,
 ) -> Exchange:
     """The relay and the inbox with their Kafka clients: the key pair in the data dir
     (made on first start), the trust directory (HOMEWARD_DIRECTORY or the data dir's
@@ -207,20 +212,29 @@ def kafka_exchange(
     `inbox_partitions` (HOMEWARD_KAFKA_INBOX_PARTITIONS). The relay runs while this replica
     holds `relay_role`. What the relay cannot send waits in the data dir's
     RELAY_DEAD_LETTERS; checkpoints, the node's and its partners', are kept in
-    `anchors`."""
+    `anchors`. What was sent and receipted is kept in `deliveries` (the node's tables; by
+    default a SQLite file in the data dir)."""
     key = load_or_create(data_dir, agency)
     options = dict(client or {})
     trust = DirectoryFile(directory_path(data_dir, directory))
+    if deliveries is None:
+        deliveries = Deliveries(SQLiteSidecar(data_dir / EXCHANGE_TABLES))
     relay = Relay(app, key, lambda: topics.producer(bootstrap, options), trust.current,
                   barrier=gap_barrier(app), dead_letters=DeadLetters(data_dir / RELAY_DEAD_LETTERS),
-                  anchors=anchors)
+                  anchors=anchors, deliveries=deliveries, resending=resending)
     inbox = Inbox(
         app, key.sealing, trust.current,
         lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
         lambda: topics.producer(bootstrap, options), anchors=anchors, signer=key,
+        receipts=Receipts(app, key, trust.current, deliveries), bound=bound,
     )
     return Exchange(relay, inbox, bootstrap, options, replication, inbox_partitions,
                     relay_role or Sole("relay"))
+
+
+def resending(settings: Settings) -> Resending:
+    return Resending(timedelta(seconds=settings.resend_after_seconds),
+                     timedelta(seconds=settings.resend_longest_seconds))
 
 
 # -- the nodes ----------------------------------------------------------------
@@ -244,12 +258,17 @@ def build_node(
     anchors = Anchors(db)
     models = read_models(app, deadlines_of(settings), store, barrier, clock)
     held = dict(roles) if roles is not None else replica_roles(app)
+    deliveries = exchange.relay.deliveries if exchange is not None else None
     if exchange is None and settings.kafka_bootstrap:
+        deliveries = Deliveries(db)
         exchange = kafka_exchange(app, settings.agency, settings.home, settings.kafka_bootstrap,
                                   settings.directory, settings.kafka_client(),
                                   replication=settings.kafka_replication,
                                   inbox_partitions=settings.kafka_inbox_partitions,
-                                  relay_role=held["relay"], anchors=anchors)
+                                  relay_role=held["relay"], anchors=anchors,
+                                  deliveries=deliveries, resending=resending(settings),
+                                  bound=HeldBound(settings.inbox_held_per_case,
+                                                  settings.inbox_held_total))
     if exchange is None:
         held.pop("relay", None)  # nothing to relay without a broker
     replays = SidecarIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))
@@ -259,7 +278,8 @@ def build_node(
                 AccessLog(db, app.mapper.cipher), models, tables=db, exchange=exchange,
                 signin=provider, roles=held, anchors=anchors,
                 signing=load_or_create(settings.home, settings.agency),
-                trust=DirectoryFile(directory_path(settings.home, settings.directory)).current)
+                trust=DirectoryFile(directory_path(settings.home, settings.directory)).current,
+                deliveries=deliveries)
     node.checks["store"] = app.recorder.max_notification_id
     return node
 

@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     kafka_sasl_password: str | None = Field(default=None, repr=False)
     # How long an Idempotency-Key replays its first response.
     idempotency_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    # A message to a partner without a receipt leaves again this long after it was sent,
+    # then twice as long each time, at most `resend_longest_seconds` apart; one without a
+    # receipt after `undelivered_after_seconds` shows on the board, /metrics and /readyz.
+    resend_after_seconds: float = Field(default=10.0, gt=0, le=3600)
+    resend_longest_seconds: float = Field(default=300.0, gt=0, le=24 * 3600)
+    undelivered_after_seconds: float = Field(default=300.0, gt=0, le=7 * 24 * 3600)
+    # Messages the inbox holds ahead of their predecessors, per case and in all; beyond,
+    # it pauses the partition (docs/cross-border.md).
+    inbox_held_per_case: int = Field(default=1000, ge=1)
+    inbox_held_total: int = Field(default=10_000, ge=1)
     # /metrics: behind this bearer token, or served only on this host:port.
     metrics_token: str | None = Field(default=None, repr=False)
     metrics_addr: str | None = None

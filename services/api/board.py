@@ -17,7 +17,8 @@ def board(node: Node, query: BoardFilters) -> Board:
     node.read_models.refresh()
     page = node.read_models.board(query, node.clock.now())
     items = [CaseSummary.model_validate(item.as_dict()) for item in page.items]
-    return Board(items=items, total=page.total, limit=query.limit, offset=query.offset)
+    return Board(items=items, total=page.total, limit=query.limit, offset=query.offset,
+                 undelivered=node.undelivered())
 
 
 def handoffs(node: Node, query: HandoffFilters) -> Handoffs:

@@ -71,6 +71,8 @@ class TimelineEntry(BaseModel):
     prev_hash: str
     message_id: str | None  # set for facts received from the partner
     sender_hash: str | None = None  # the hash of the fact in the partner's own stream
+    # Of an own event sent to the partner: when the partner's receipt arrived (null before).
+    delivered_at: datetime | None = None
     redacted: list[str] = []  # personal fields left out for this reader
 
 
@@ -99,6 +101,8 @@ class Board(BaseModel):
     total: int
     limit: int
     offset: int
+    # Messages to partners still without a receipt after HOMEWARD_UNDELIVERED_AFTER_SECONDS.
+    undelivered: int = 0
 
 
 class Handoff(BaseModel):

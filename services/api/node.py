@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from events.case import Case
 from events.deadlines import Deadlines
@@ -24,6 +25,7 @@ from services.api.oidc import Provider
 from services.api.sidecar import Sidecar
 from services.application import Homeward
 from services.clock import Clock
+from services.exchange.deliveries import Deliveries
 from services.exchange.directory import Directory
 from services.exchange.exchange import Exchange
 from services.exchange.leadership import Role, Sole
@@ -55,6 +57,8 @@ class Node:
     anchors: Anchors | None = None  # the checkpoints it signed and its partners' it received
     signing: SigningKey | None = None  # the node's key: checkpoints, exports, partner reads
     trust: Callable[[], Directory] | None = None  # the trust directory as it stands
+    # What was sent to partners and which receipts came back (with the exchange).
+    deliveries: Deliveries | None = None
     # Readiness checks by name: each returns normally when its part is reachable.
     checks: dict[str, Check] = field(default_factory=dict)
     # What an operator must see though the node still serves (in /readyz), by name.
@@ -99,12 +103,26 @@ class Node:
             self.gauges["homeward_relay_lag_events"] = link.relay.lag
             dead = link.relay.dead_letters
             self.gauges["homeward_relay_dead_letters"] = dead.count
+            self.alerts["inbox"] = link.inbox.trouble
             self.alerts["relay"] = lambda: (
                 f"{dead.count()} event(s) could not be sent and wait in {dead.path}"
                 if dead.count() else None)
         for name, role in self.roles.items():
             self.gauges[f"homeward_{name}_held"] = _held(role)
+        if self.deliveries is not None:
+            self.gauges["homeward_undelivered_messages"] = self.undelivered
+            self.alerts["delivery"] = lambda: (
+                f"{n} message(s) to partners without a receipt for more than "
+                f"{self.settings.undelivered_after_seconds:g} s" if (n := self.undelivered())
+                else None)
         return self
+
+    def undelivered(self) -> int:
+        """Messages to partners still without a receipt once the threshold has passed."""
+        if self.deliveries is None:
+            return 0
+        since = timedelta(seconds=self.settings.undelivered_after_seconds)
+        return self.deliveries.undelivered(self.clock.now() - since)
 
     def close(self) -> None:
         for stop in self.background:

@@ -75,5 +75,8 @@ def summary(case: Case, agency: str, now: datetime, deadlines: Deadlines) -> Cas
     )
 
 
-def timeline_entry(event: CaseEvent, with_person: bool) -> TimelineEntry:
-    return TimelineEntry.model_validate(entry(event, with_person))
+def timeline_entry(event: CaseEvent, with_person: bool, delivered_at: datetime | None = None
+                   ) -> TimelineEntry:
+    """`delivered_at`: when the partner's receipt of the event's message arrived."""
+    return TimelineEntry.model_validate({**entry(event, with_person),
+                                         "delivered_at": delivered_at})

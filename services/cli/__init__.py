@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from services.cli import audit, broker, projections, run, schemas, serve
+from services.cli import audit, broker, deadletters, projections, run, schemas, serve
 from services.files import private_process
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -14,7 +14,7 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def _registrations() -> list[Register]:
     return [run.register, serve.register, broker.register, audit.register,
-            projections.register, schemas.register]
+            projections.register, schemas.register, deadletters.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from events.case import Case
 from events.rules import RuleViolation
 from events.values import Received
 from services.anchors.checkpoint import Carried, Checkpoint, Signer
@@ -31,12 +33,23 @@ RETRIES = 3  # a local user may save the same case at the same moment
 CACHED_CORRIDORS = 10_000
 
 
-class Rejected(Exception):
-    """Why a message is not applied; `reason` is the dead-letter header."""
+# Refusals that may pass: the message is tried again, with backoff, and kept (never
+# dead-lettered, never committed past). A concurrent local change to the case; a key the
+# trust directory does not list yet (its owner rotated keys ahead of the file).
+TRANSIENT = frozenset({"conflict", "unknown-key"})
 
-    def __init__(self, code: str, detail: str = "") -> None:
+
+class Rejected(Exception):
+    """Why a message is not applied; `reason` is the dead-letter header. `fact`: the
+    message as a fact, when it got that far (a case not known yet waits for its opening)."""
+
+    def __init__(self, code: str, detail: str = "", fact: Fact | None = None) -> None:
         super().__init__(f"{code}: {detail}" if detail else code)
-        self.code, self.reason = code, str(self)
+        self.code, self.reason, self.fact = code, str(self), fact
+
+    @property
+    def transient(self) -> bool:
+        return self.code in TRANSIENT
 
 
 @dataclass(frozen=True)
@@ -92,7 +105,15 @@ def authentic(value: bytes, directory: Directory, key: SealingKey) -> Signed:
 
 def _check_signature(envelope: dict[str, Any], directory: Directory) -> None:
     sender, key_id = envelope["sender"], envelope["integrity"]["key_id"]
-    key = directory.key(sender, key_id)
+    status = directory.key_status(sender, key_id)
+    if status == "unknown-agency":
+        raise Rejected("unknown-sender", f"{sender} is not in the trust directory")
+    if status in ("unknown-key", "not-yet-valid"):
+        raise Rejected("unknown-key", f"{sender}'s key {key_id} is not valid in the trust "
+                       "directory yet")
+    if status == "expired":
+        raise Rejected("expired-key", f"{sender}'s key {key_id} is no longer valid")
+    key = directory.key(sender, key_id, datetime.now(UTC))
     if key is None:
         raise Rejected("unknown-sender",
                        f"{sender} with key {key_id} is not in the trust directory")
@@ -113,10 +134,15 @@ class Admission:
         recipient = signed.envelope["recipient"]
         if recipient != self.agency:
             raise Rejected("wrong-recipient", f"addressed to {recipient}")
-        self._check_corridor(signed.case_id, signed.kind, signed.payload, signed.received.sender)
-        return Fact(signed.case_id, signed.kind, signed.payload, signed.received,
+        fact = Fact(signed.case_id, signed.kind, signed.payload, signed.received,
                     self._checkpoint(signed))
-
+        try:
+            self._check_corridor(signed.case_id, signed.kind, signed.payload,
+                                 signed.received.sender)
+        except Rejected as rejected:
+            rejected.fact = fact
+            raise
+        return fact
     def _checkpoint(self, signed: Signed) -> Checkpoint | None:
         """The sender's checkpoint, if the message carries one: it must be the sender's, of
         this case and this message, and verify against the directory on its own."""
@@ -138,13 +164,13 @@ class Admission:
         if kind == "case-opened":
             referring, receiving = payload["referring_agency"], payload["receiving_agency"]
         else:
-            referring, receiving = self._corridor_of(case_id)
+            referring, receiving = self.corridor_of(case_id)
         if {sender, self.agency} != {referring, receiving}:
             raise Rejected("not-a-partner", f"{sender} is not this agency's partner on the case")
         if self.directory().corridor(referring, receiving) is None:
             raise Rejected("no-corridor", f"no corridor {referring} -> {receiving}")
 
-    def _corridor_of(self, case_id: UUID) -> tuple[str, str]:
+    def corridor_of(self, case_id: UUID) -> tuple[str, str]:
         # A case's corridor never changes, so it is read from the store once.
         corridor = self._corridors.get(case_id)
         if corridor is None:
@@ -157,8 +183,9 @@ class Admission:
                 self._corridors.pop(next(iter(self._corridors)))
         return corridor
 
-    def apply(self, fact: Fact) -> None:
-        """Records the fact; Rejected if it was recorded before or a rule refuses it."""
+    def apply(self, fact: Fact) -> Case:
+        """Records the fact and returns the case after it; Rejected if it was recorded
+        before or a rule refuses it."""
         for attempt in range(RETRIES):
             try:
                 case = self.app.receive(fact.case_id, fact.message_type, fact.payload,
@@ -187,3 +214,4 @@ class Admission:
             r = fact.received
             raise Rejected("duplicate", f"message {r.message_id} (sequence {r.sequence} "
                            f"from {r.sender}) was already recorded")
+        return case

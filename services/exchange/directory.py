@@ -2,13 +2,19 @@
 
 A JSON file (HOMEWARD_DIRECTORY, by default `directory.json` in the data dir):
 
-    {"agencies": {"XA-NRM": {"public_key": "<base64, 32 raw bytes>", "key_id": "XA-NRM-...",
+    {"agencies": {"XA-NRM": {"keys": [{"public_key": "<base64, 32 raw bytes>",
+                                       "key_id": "XA-NRM-...", "not_before": "<RFC 3339>",
+                                       "not_after": "<RFC 3339>"}, ...],
                              "sealing_key": "<base64, 32 raw bytes>", "sealing_key_id": "..."}},
      "corridors": [{"referring": "XA-NRM", "receiving": "XB-NRM", "deadlines": {...}}],
      "monitor": {"sealing_key": "<base64>", "sealing_key_id": "monitor-sealing-..."}}
 
-`public_key` verifies what the agency signs; `sealing_key` (X25519) is what payloads to
-the agency are sealed to. The monitor signs nothing: it lists a sealing key only.
+Each of `keys` verifies what the agency signs with it between `not_before` and `not_after`
+(either may be left out), so an agency rotates its key by listing the new one before it
+signs with it and ending the old one's validity later: messages in flight under either
+key stay valid. A file of the older form (`public_key`, `key_id`: one key, always valid)
+still reads. `sealing_key` (X25519) is what payloads to the agency are sealed to. The
+monitor signs nothing: it lists a sealing key only.
 
 Operators exchange it out of band; the inbox trusts nothing that is not in it.
 """
@@ -18,11 +24,13 @@ from __future__ import annotations
 import json
 import os
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from events.deadlines import Deadlines
 from events.values import AGENCY_CODE
@@ -44,15 +52,51 @@ class Sealing(BaseModel):
         return sealing_public_key(self.sealing_key)
 
 
-class Agency(BaseModel):
+KeyStatus = Literal["valid", "unknown-agency", "unknown-key", "not-yet-valid", "expired"]
+
+
+class PublicKey(BaseModel):
+    """One key an agency signs with, and when it may."""
+
     model_config = ConfigDict(extra="forbid")
 
     public_key: str = Field(min_length=40)
     key_id: str = Field(min_length=1, max_length=200)
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+
+    def status(self, at: datetime) -> KeyStatus:
+        if self.not_before is not None and at < self.not_before:
+            return "not-yet-valid"
+        if self.not_after is not None and at > self.not_after:
+            return "expired"
+        return "valid"
+
+
+class Agency(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    public_key: str | None = Field(default=None, min_length=40)  # the older, one-key form
+    key_id: str | None = Field(default=None, min_length=1, max_length=200)
+    keys: list[PublicKey] = Field(default_factory=list)
     sealing_key: str | None = Field(default=None, min_length=40)
     sealing_key_id: str | None = Field(default=None, min_length=1, max_length=200)
     # Where its node answers its partners (the chain view a cross-check reads).
     url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=500)
+
+    @model_validator(mode="after")
+    def _some_key(self) -> Agency:
+        if (self.public_key is None) != (self.key_id is None):
+            raise ValueError("public_key and key_id go together")
+        if self.public_key is None and not self.keys:
+            raise ValueError("an agency needs a key to verify what it signs")
+        return self
+
+    @property
+    def signing_keys(self) -> list[PublicKey]:
+        single = ([PublicKey(public_key=self.public_key, key_id=self.key_id)]
+                  if self.public_key is not None and self.key_id is not None else [])
+        return [*self.keys, *single]
 
     @property
     def sealing(self) -> Sealing | None:
@@ -76,12 +120,31 @@ class Directory(BaseModel):
     corridors: list[Corridor] = Field(default_factory=list)
     monitor: Sealing | None = None
 
-    def key(self, agency: str, key_id: str) -> Ed25519PublicKey | None:
-        """The agency's public key, if the directory lists the agency with that key id."""
+    def key(self, agency: str, key_id: str, at: datetime | None = None
+            ) -> Ed25519PublicKey | None:
+        """The agency's public key with that id, if the directory lists it (and, given `at`,
+        as valid then: admission asks for now; a signature checked later, say of an export,
+        was made while the key was valid)."""
+        if at is None:
+            entry = self.agencies.get(agency)
+            found = next((k for k in entry.signing_keys if k.key_id == key_id), None) \
+                if entry is not None else None
+            return public_key(found.public_key) if found is not None else None
+        status, hit = self._find(agency, key_id, at)
+        return public_key(hit.public_key) if hit is not None and status == "valid" else None
+
+    def key_status(self, agency: str, key_id: str, at: datetime | None = None) -> KeyStatus:
+        return self._find(agency, key_id, at or datetime.now(UTC))[0]
+
+    def _find(self, agency: str, key_id: str, at: datetime) -> tuple[KeyStatus, PublicKey | None]:
         entry = self.agencies.get(agency)
-        if entry is None or entry.key_id != key_id:
-            return None
-        return public_key(entry.public_key)
+        if entry is None:
+            return "unknown-agency", None
+        candidates = [k for k in entry.signing_keys if k.key_id == key_id]
+        if not candidates:
+            return "unknown-key", None
+        statuses = [(k.status(at), k) for k in candidates]
+        return next((s for s in statuses if s[0] == "valid"), statuses[0])
 
     def sealing(self, recipient: str) -> Sealing | None:
         """Where a payload to `recipient` (an agency, or `monitor`) is sealed to, if listed."""
@@ -110,6 +173,19 @@ class Directory(BaseModel):
     def url(self, agency: str) -> str | None:
         entry = self.agencies.get(agency)
         return entry.url if entry is not None else None
+
+    def with_rotated_key(self, key: SigningKey, old_until: datetime,
+                         since: datetime | None = None) -> Directory:
+        """The agency's new signing key listed beside its earlier ones, which stay valid
+        until `old_until` (messages signed before the rotation are still in flight)."""
+        entry = self.agencies[key.agency]
+        old = [k if k.not_after is not None and k.not_after < old_until
+               else k.model_copy(update={"not_after": old_until})
+               for k in entry.signing_keys if k.key_id != key.key_id]
+        new = PublicKey(public_key=key.public_b64, key_id=key.key_id, not_before=since)
+        rotated = entry.model_copy(update={"public_key": None, "key_id": None,
+                                           "keys": [*old, new]})
+        return self.model_copy(update={"agencies": {**self.agencies, key.agency: rotated}})
 
     def with_monitor(self, key: SealingKey) -> Directory:
         monitor = Sealing(sealing_key=key.public_b64, sealing_key_id=key.key_id)
@@ -147,6 +223,11 @@ def publish(path: Path, key: SigningKey) -> Directory:
     return directory
 
 
+class DirectoryUnreadable(Exception):
+    """The directory file cannot be read now (half written, or not valid): a passing
+    state, so what needs it is tried again later, never refused for it."""
+
+
 class DirectoryFile:
     """The directory as the file holds it now: re-read whenever the file changes."""
 
@@ -156,11 +237,17 @@ class DirectoryFile:
         self._directory = Directory()
 
     def current(self) -> Directory:
+        """The directory; DirectoryUnreadable while the file does not parse."""
         try:
             stat = self.path.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
         except FileNotFoundError:
             return Directory()
         if stamp != self._stamp:
-            self._directory, self._stamp = load(self.path), stamp
+            try:
+                directory = load(self.path)
+            except (OSError, ValueError, ValidationError) as error:
+                raise DirectoryUnreadable(
+                    f"{self.path.name} cannot be read: {type(error).__name__}") from None
+            self._directory, self._stamp = directory, stamp
         return self._directory

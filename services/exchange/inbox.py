@@ -8,8 +8,20 @@ A message that fails goes to `homeward.deadletter.<me>` with its reason (codes a
 paths, never a value) and the consumer carries on; the dead letter keeps the message only
 if it is sealed (unreadable but to this agency), else nothing of it. A message recorded
 before (normal under at-least-once delivery) is counted and skipped, not dead-lettered.
-A message ahead of its predecessor is held until the predecessor is applied, and no offset
-is committed past a held message, so a crash loses nothing.
+A message ahead of its predecessor is held until the predecessor is applied (so is one of
+a case whose opening has not come yet), and no offset is committed past a held message, so
+a crash loses nothing. Held messages are bounded per case and in all (`HeldBound`): beyond
+the bound the inbox pauses the partition (and says so in /readyz); once the pause is over
+it reads on, leaving what it cannot hold to its sender, which sends it again until its
+receipt comes.
+
+A refusal that may pass (`admission.TRANSIENT`: a concurrent change to the case, a key the
+trust directory does not list yet; or a directory file being rewritten) is not final: the
+message is read again, with backoff, and nothing after it is committed.
+
+Every message recorded, or recorded before, is answered with a signed receipt to its
+sender (`receipts`); a receipt from a partner is recorded among the node's deliveries,
+never answered.
 """
 
 from __future__ import annotations
@@ -19,6 +31,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -27,18 +40,41 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.structs import OffsetAndMetadata
 
+from events.case import Case
 from services.anchors.checkpoint import Signer
 from services.anchors.store import Anchors
 from services.application import Homeward, OutOfSequence
 from services.contract.codec import decode
 from services.exchange import topics
 from services.exchange.admission import Admission, Fact, Rejected
-from services.exchange.directory import Directory
+from services.exchange.directory import Directory, DirectoryUnreadable
+from services.exchange.receipts import Receipts, is_receipt
 from services.exchange.sealing import is_sealed
 from services.signing import SealingKey
 
 log = logging.getLogger(__name__)
 POSITION_CHECK_SECONDS = 5.0
+PAUSE_SECONDS = 5.0  # how long a partition stays paused once its held messages hit the bound
+
+
+@dataclass(frozen=True)
+class HeldBound:
+    """How many messages ahead of their predecessors the inbox holds in memory."""
+
+    per_case: int = 1000
+    total: int = 10_000
+
+
+class Transient(Exception):
+    """A message that cannot be recorded now but may be later: read again, with backoff."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Overflow(Exception):
+    """Holding one more message would pass the bound."""
 
 
 class Inbox:
@@ -46,27 +82,35 @@ class Inbox:
         self, app: Homeward, key: SealingKey, directory: Callable[[], Directory],
         consumer: Callable[[], KafkaConsumer], producer: Callable[[], KafkaProducer],
         ack_timeout: float = 10.0, anchors: Anchors | None = None,
-        signer: Signer | None = None,
+        signer: Signer | None = None, receipts: Receipts | None = None,
+        bound: HeldBound | None = None,
     ) -> None:
         self.app, self.agency = app, key.owner
         self.admission = Admission(app, key, directory, anchors, signer)
+        self.receipts = receipts  # without it (some tests), nothing is receipted
         self._new_consumer, self._new_producer = consumer, producer
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self.ack_timeout = ack_timeout
         self.held: dict[tuple[UUID, str, int], tuple[ConsumerRecord, Fact]] = {}
-        self.applied = self.dead = self.duplicates = 0
+        self.applied = self.dead = self.duplicates = self.receipted = 0
+        self._answers: list[Any] = []  # receipts sent, acknowledged before the next commit
+        self._answering_failed = False
         self._checked = time.monotonic()
         self._partitions: set[int] | None = None
         self.assigned = False  # the group gave this member its partitions (readiness)
+        self.bound = bound or HeldBound()
+        self.paused: dict[TopicPartition, float] = {}  # since when (monotonic)
+        self._overflowing: set[TopicPartition] = set()  # read on past the bound
+        self.retrying: str | None = None  # why the inbox is waiting to read a message again
 
     # -- one message ---------------------------------------------------------
 
     def verify(self, value: bytes) -> Fact:
         return self.admission.verify(value)
 
-    def apply(self, fact: Fact) -> None:
-        self.admission.apply(fact)
+    def apply(self, fact: Fact) -> Case | None:
+        return self.admission.apply(fact)
 
     def handle(self, record: ConsumerRecord) -> str:
         """`applied`, `held`, `duplicate` or `dead`: what became of the record. A record
@@ -91,16 +135,28 @@ class Inbox:
         fact: Fact | None = None
         try:
             fact = self.verify(record.value)
-            self.apply(fact)
+            if is_receipt(fact):
+                if self.receipts is not None:
+                    self.receipts.record(fact)
+                return "receipt", None
+            case = self.apply(fact)
         except OutOfSequence:
             assert fact is not None
-            r = fact.received
-            self.held[(fact.case_id, r.sender, r.sequence)] = (record, fact)
-            return "held", fact
+            return self._hold(record, fact)
+        except DirectoryUnreadable as error:
+            raise Transient(f"directory-unreadable: {error}") from None
         except Rejected as rejected:
+            if rejected.transient:
+                raise Transient(rejected.reason) from None
+            waiting = rejected.fact
+            if rejected.code == "case-not-found" and waiting is not None \
+                    and waiting.received.sequence > 1:
+                return self._hold(record, waiting)  # its opening may still come
             if rejected.code == "duplicate":
                 log.info("inbox: offset %s was recorded before", record.offset)
                 self.duplicates += 1
+                assert fact is not None
+                self.answer(fact)  # its sender is still waiting for the receipt
                 return "duplicate", fact
             self.dead_letter(record, rejected.reason)
             return "dead", fact
@@ -113,7 +169,70 @@ class Inbox:
             self.dead_letter(record, f"error: {type(error).__name__}")
             return "dead", fact
         self.applied += 1
+        self.answer(fact, case)
         return "applied", fact
+
+    def _hold(self, record: ConsumerRecord, fact: Fact) -> tuple[str, Fact | None]:
+        r = fact.received
+        key = (fact.case_id, r.sender, r.sequence)
+        if key not in self.held:
+            of_case = sum(1 for held in self.held if held[0] == fact.case_id)
+            if of_case >= self.bound.per_case or len(self.held) >= self.bound.total:
+                partition = TopicPartition(record.topic, record.partition)
+                if partition not in self._overflowing:
+                    raise Overflow()
+                # Past a pause: not held, not committed past; its sender sends it again.
+                return "left", None
+        self.held[key] = (record, fact)
+        return "held", fact
+
+    def answer(self, fact: Fact, case: Case | None = None) -> None:
+        """Sends the receipt of a fact held here. A receipt that cannot leave now is not
+        lost: the sender sends its message again and gets the receipt then. After one
+        failure, the rest of the batch sends none (a broker away would hold each send)."""
+        if self.receipts is None or self._answering_failed:
+            return
+        try:
+            receipt = self.receipts.receipt(fact, self.admission.corridor_of(fact.case_id), case)
+            if receipt is None:
+                return
+            if self._producer is None:
+                self._producer = self._new_producer()
+            self._answers.append(self._producer.send(
+                receipt.topic, key=receipt.key, value=receipt.value, headers=receipt.headers))
+        except PersistenceError:
+            raise
+        except Exception as error:
+            self._answering_failed = True
+            log.warning("inbox: no receipt sent now (%s)", type(error).__name__)
+
+    def _acknowledge_answers(self) -> None:
+        """Waits once for the receipts of a batch; a producer that lost them (its broker
+        restarted, say) is replaced, and the senders' copies bring the receipts again."""
+        answers, self._answers = self._answers, []
+        if self._answering_failed:
+            self._answering_failed = False
+            self._reset_producer()
+        if not answers or self._producer is None:
+            return
+        try:
+            self._producer.flush(timeout=self.ack_timeout)
+        except Exception as error:
+            log.warning("inbox: receipts not acknowledged (%s)", type(error).__name__)
+        done = sum(1 for future in answers if future.is_done and future.succeeded())
+        self.receipted += done
+        if done < len(answers):
+            log.warning("inbox: %d receipt(s) not acknowledged; the senders will send again",
+                        len(answers) - done)
+            self._reset_producer()
+
+    def _reset_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.close(timeout=1)
+            except Exception:  # closing a broken client must not hide what happened
+                log.debug("inbox: closing the producer failed", exc_info=True)
 
     def dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         log.warning("inbox: dead letter at offset %s: %s", record.offset, reason)
@@ -134,22 +253,64 @@ class Inbox:
             self._consumer = self._new_consumer()
         batches = self._consumer.poll(timeout_ms=timeout_ms)
         self.assigned = bool(self._consumer.assignment())
+        self._resume_paused()
         if not batches and time.monotonic() - self._checked > POSITION_CHECK_SECONDS:
             self._check_positions()
         handled = 0
         unfinished = dict(batches)
         for partition, records in batches.items():
+            after_last = records[-1].offset + 1
             for record in records:
                 try:
                     self.handle(record)
-                except BaseException:
-                    # Not handled (store or broker away): read it again, and what followed.
+                except Overflow:
+                    after_last = record.offset
+                    self._pause(partition, record.offset)
+                    break
+                except BaseException as error:
+                    # Not handled (a passing refusal, the store or the broker away): read it
+                    # again, and what followed.
+                    if isinstance(error, Transient):
+                        self._acknowledge_answers()
+                        self._commit(partition, record.offset)
                     self._rewind(unfinished, partition, record.offset)
                     raise
                 handled += 1
-            self._commit(partition, records[-1].offset + 1)
+            self._acknowledge_answers()
+            self._commit(partition, after_last)
             del unfinished[partition]
         return handled
+
+    def _pause(self, partition: TopicPartition, offset: int) -> None:
+        assert self._consumer is not None
+        log.warning("inbox: %d message(s) held, the bound: %s paused", len(self.held), partition)
+        self._consumer.seek(partition, offset)
+        self._consumer.pause(partition)
+        self.paused[partition] = time.monotonic()
+
+    def _resume_paused(self) -> None:
+        """A paused partition reads on once its pause is over; if its held messages are
+        still at the bound, what it cannot hold is left to its sender to send again."""
+        if self._consumer is None:
+            return
+        for partition, since in list(self.paused.items()):
+            if time.monotonic() - since < PAUSE_SECONDS:
+                continue
+            del self.paused[partition]
+            self._overflowing.add(partition)
+            self._consumer.resume(partition)
+            log.warning("inbox: %s reads on past its bound", partition)
+        if not self.held:  # every held message applied: the bound pauses again
+            self._overflowing.clear()
+
+    def trouble(self) -> str | None:
+        """What an operator should know of the inbox, or None."""
+        if self.paused:
+            return (f"{len(self.held)} message(s) held ahead of their predecessors: "
+                    f"{len(self.paused)} partition(s) paused")
+        if self.retrying is not None:
+            return f"a message is read again until it can be recorded ({self.retrying})"
+        return None
 
     def _rewind(self, unfinished: dict[TopicPartition, list[ConsumerRecord]],
                 failed: TopicPartition, offset: int) -> None:
@@ -181,6 +342,7 @@ class Inbox:
     def _rejoin(self, why: str) -> None:
         log.warning("inbox: %s: rejoining the group", why)
         consumer, self._consumer, self._partitions = self._consumer, None, None
+        self.paused.clear()  # a new member starts unpaused
         if consumer is not None:
             consumer.close(autocommit=False)
 
@@ -192,10 +354,17 @@ class Inbox:
         assert self._consumer is not None
         self._consumer.commit({partition: OffsetAndMetadata(offset, "", -1)})
 
-    def run(self, stop: threading.Event, backoff: float = 0.5) -> None:
+    def run(self, stop: threading.Event, backoff: float = 0.5, longest: float = 30.0) -> None:
+        failures = 0
         while not stop.is_set():
             try:
-                self.poll_once()
+                if self.poll_once():
+                    failures, self.retrying = 0, None
+            except Transient as passing:
+                failures += 1
+                self.retrying = passing.reason
+                log.warning("inbox: not recorded yet (%s); reading it again", passing.reason)
+                stop.wait(min(backoff * 2 ** min(failures - 1, 10), longest))
             except Exception as error:  # the broker is away: keep trying, lose nothing
                 log.warning("inbox: %r; retrying", error)
                 stop.wait(backoff)

@@ -19,6 +19,11 @@ reference (`pseudonyms`), which is also its Kafka key. A partner the trust direc
 no sealing key for gets nothing until it does (the relay retries, in order); milestones,
 when the directory lists no monitor, are not sent at all.
 
+Every message to a partner is recorded in the node's deliveries (`deliveries`) before it
+first leaves, and sent again, with backoff, the same message under the same id, until the
+partner's signed receipt arrives (the inbox records it): a broker that lost messages, a
+recreated topic or a partner restored from a backup converge without an operator.
+
 Like the projection runner, it never passes a missing notification id that a
 transaction in flight may still fill (`contiguous`). An event that cannot be turned
 into a message (its payload no longer fits the contract, say) does not stop the relay:
@@ -33,8 +38,10 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -50,6 +57,7 @@ from services.anchors.store import Anchors
 from services.application import Homeward
 from services.contract.codec import MONITOR, encode, is_exported, milestone_envelope, to_envelope
 from services.exchange import topics
+from services.exchange.deliveries import Deliveries, Sent, backoff
 from services.exchange.directory import Directory
 from services.exchange.pseudonyms import NoSealingKey, Pseudonyms
 from services.exchange.sealing import seal
@@ -67,6 +75,18 @@ class Outgoing:
     topic: str
     case_ref: str  # the pseudonymous reference: the Kafka key and the sealed header's
     envelope: dict[str, Any]
+    case_id: UUID | None = None
+    version: int = 0  # of the sender's own event
+
+    @property
+    def to_partner(self) -> bool:
+        return self.envelope["recipient"] != MONITOR
+
+    @property
+    def sent(self) -> Sent:
+        assert self.case_id is not None
+        return Sent(self.envelope["message_id"], self.case_id, self.version,
+                    self.envelope["recipient"])
 
     @property
     def key(self) -> bytes:
@@ -121,6 +141,16 @@ class DeadLetters:
         return len(self._ids)
 
 
+@dataclass(frozen=True)
+class Resending:
+    """When a message without a receipt leaves again: `first` after it was sent, then
+    doubling, at most `longest` apart; the relay looks for such messages every `every`."""
+
+    first: timedelta = timedelta(seconds=10)
+    longest: timedelta = timedelta(minutes=5)
+    every: float = 1.0
+
+
 class Relay:
     def __init__(
         self, app: Homeward, key: SigningKey, producer: Callable[[], KafkaProducer],
@@ -128,6 +158,7 @@ class Relay:
         batch_size: int = 200, ack_timeout: float = 10.0, cache_size: int = 10_000,
         dead_letters: DeadLetters | None = None, barrier: GapBarrier | None = None,
         anchors: Anchors | None = None,
+        deliveries: Deliveries | None = None, resending: Resending | None = None,
     ) -> None:
         self.app, self.key, self.agency, self.directory = app, key, key.agency, directory
         self.pseudonyms = Pseudonyms(key.sealing, directory)
@@ -140,6 +171,10 @@ class Relay:
         # The store's own barrier (services/bootstrap.py); SQLite never fills a gap late.
         self.barrier = barrier or NoLateCommits()
         self.anchors = anchors  # where the node keeps the checkpoints it signs
+        # Without deliveries (some tests), nothing is re-sent and no receipt is awaited.
+        self.deliveries, self.resending = deliveries, resending or Resending()
+        self.resent = 0
+        self._looked = 0.0  # monotonic time of the last look for messages due again
 
     # -- where it is ---------------------------------------------------------
 
@@ -215,10 +250,12 @@ class Relay:
         if monitored is not None:
             fold.milestones += 1
             fold.last_milestone = monitored["integrity"]["hash"]
-            out.append(Outgoing(topics.MONITORING, str(alias), monitored))
+            out.append(Outgoing(topics.MONITORING, str(alias), monitored, case.id,
+                                event.originator_version))
         fold.exported += 1
         fold.last_digest = envelope["integrity"]["hash"]
-        message = Outgoing(topics.inbox(envelope["recipient"]), str(ref), envelope)
+        message = Outgoing(topics.inbox(envelope["recipient"]), str(ref), envelope, case.id,
+                           event.originator_version)
         if case.state.referred_at is None:
             fold.waiting.append(message)  # the partner learns of the case with its referral
             return out
@@ -261,6 +298,10 @@ class Relay:
             # or rewritten later no longer matches what this node signed
             self.anchors.keep_all([Checkpoint.of(m.envelope["checkpoint"]) for m in messages
                                    if "checkpoint" in m.envelope])
+        if self.deliveries is not None:
+            now = self.app.clock.now()
+            self.deliveries.sending([m.sent for m in messages if m.to_partner], now,
+                                    now + self.resending.first)
         sent = []
         for m in messages:
             value = self.sealed(m, directory)
@@ -281,6 +322,56 @@ class Relay:
             raise NoSealingKey(m.envelope["recipient"])  # nothing leaves in clear
         return encode(seal(m.envelope, m.case_ref, sealing, self.key))
 
+    # -- sending again until receipted ------------------------------------------
+
+    def resend_due(self) -> int:
+        """Sends again every message whose receipt is overdue, as it was first made (same
+        id, sequence and digest, sealed afresh); returns how many left."""
+        if self.deliveries is None:
+            return 0
+        now = self.app.clock.now()
+        due = {d.message_id: d for d in self.deliveries.due(now, self.batch_size)}
+        if not due:
+            return 0
+        again: list[Outgoing] = []
+        for case_id in dict.fromkeys(d.case_id for d in due.values()):
+            again += [m for m in self.messages_of(case_id) if m.envelope["message_id"] in due]
+        self.publish(again)
+        for m in again:
+            attempts = due[m.envelope["message_id"]].attempts + 1
+            self.deliveries.resent(m.envelope["message_id"],
+                                   now + backoff(attempts, self.resending.first,
+                                                 self.resending.longest))
+        for message_id in due.keys() - {m.envelope["message_id"] for m in again}:
+            # Not made again (its case is gone, or erased past sending): not awaited for ever.
+            self.deliveries.resent(message_id, now + self.resending.longest)
+        self.resent += len(again)
+        if again:
+            log.info("relay: sent %d message(s) again, still without a receipt", len(again))
+        return len(again)
+
+    def messages_of(self, case_id: UUID) -> list[Outgoing]:
+        """Every message to the partner the case's stream makes now, in order."""
+        fold, out = Fold(), []
+        for event in self.app.repository.event_store.get(case_id):
+            if isinstance(event, CaseEvent):
+                try:
+                    out += self._advance(fold, event)
+                except Unencodable:
+                    break  # dead-lettered when first met: the rest waits with it
+        return [m for m in out if m.to_partner]
+
+    # -- running ------------------------------------------------------------------
+
+    def step(self) -> int:
+        """One turn of the loop: the next batch of the log, then, now and then, the
+        messages due again. Returns how much it did."""
+        passed = self.relay_once()
+        if self.deliveries is not None and time.monotonic() - self._looked >= self.resending.every:
+            self._looked = time.monotonic()
+            passed += self.resend_due()
+        return passed
+
     def run(self, stop: threading.Event, idle: float = 0.05, backoff: float = 0.5) -> None:
         """Relays until `stop` is set; an unreachable broker is retried, never skipped.
         A commit of this process's application wakes it at once; `idle` is how often it
@@ -293,7 +384,7 @@ class Relay:
         while not stop.is_set():
             seen = self.app.commits.count  # before reading: a commit meanwhile wakes it
             try:
-                passed = self.relay_once()
+                passed = self.step()
                 failures = 0
             except Exception as error:
                 failures += 1

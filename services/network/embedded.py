@@ -7,7 +7,9 @@ under the data directory. They trust each other through one directory file.
 Ctrl-C, SIGINT or SIGTERM stops it at any moment, demo seeding and start-up included:
 each phase looks at the stop between its steps, and every process this command started
 (the broker and the nodes, each in a session of its own) is asked to stop at once and
-killed if it has not within a few seconds, so nothing is left behind.
+killed if it has not within a few seconds, so nothing is left behind. Until then, a member
+that dies (the broker, a node) is started again, with backoff, and the output says so
+(`supervision`): the network as a whole stops only when asked to.
 """
 
 from __future__ import annotations
@@ -28,8 +30,12 @@ import httpx
 from services.exchange.broker import BrokerError, LocalBroker, port_is_free
 from services.network.members import OWN_IDENTITY, PAGES, ROLES, Member, members, trust
 from services.network.seed import seed
+from services.network.supervision import Supervisor
 
 STOP_GRACE = 5.0  # seconds the nodes have to stop in order before they are killed
+# The embedded network waits less for receipts than the defaults: a member brought back
+# catches up within seconds (each can still be set in the environment).
+EMBEDDED_RESENDING = {"HOMEWARD_RESEND_AFTER_SECONDS": "5", "HOMEWARD_RESEND_LONGEST_SECONDS": "15"}
 
 
 def run(data_dir: Path, base_port: int, broker_port: int | None = None, demo_cases: int = 0
@@ -61,11 +67,36 @@ def run(data_dir: Path, base_port: int, broker_port: int | None = None, demo_cas
             print("homeward run: a node did not start; see var/*.log", file=sys.stderr)
             return 1
         _announce(nodes, broker.bootstrap)
-        while not stopping.is_set() and all(p.poll() is None for p in processes):
+        supervisor = _supervise(broker, nodes, processes, broker.bootstrap, directory, data_dir)
+        while not stopping.is_set():
+            supervisor.check()
             stopping.wait(0.3)
         print("\nstopping the network...", flush=True)
     print("stopped.")
     return 0
+
+
+def _supervise(broker: LocalBroker, nodes: list[Member],
+               processes: list[subprocess.Popen[bytes]], bootstrap: str, directory: Path,
+               data_dir: Path) -> Supervisor:
+    """Each member watched; a node brought back takes its place in `processes`, so it is
+    stopped with the others."""
+    supervisor = Supervisor(lambda line: print(line, flush=True))
+    supervisor.watch("the broker", broker.is_running, lambda: _restart_broker(broker))
+    for i, member in enumerate(nodes):
+        def restart(i: int = i, member: Member = member) -> None:
+            with (data_dir / f"{member.agency.lower()}.log").open("ab") as log:
+                processes[i] = _serve(member, bootstrap, directory, log)
+        def alive(i: int = i) -> bool:
+            return processes[i].poll() is None
+
+        supervisor.watch(member.agency, alive, restart)
+    return supervisor
+
+
+def _restart_broker(broker: LocalBroker) -> None:
+    broker.stop()  # reaps what is left of the old process
+    broker.start()
 
 
 def _stopped() -> int:
@@ -117,6 +148,7 @@ def _serve(member: Member, bootstrap: str, directory: Path, log: IO[bytes]
            ) -> subprocess.Popen[bytes]:
     env = {name: value for name, value in os.environ.items()
            if name.removeprefix("HOMEWARD_").lower() not in OWN_IDENTITY}
+    env = EMBEDDED_RESENDING | env
     env |= {"HOMEWARD_AGENCY": member.agency,
            "HOMEWARD_DATA_DIR": str(member.data_dir), "HOMEWARD_KAFKA_BOOTSTRAP": bootstrap,
            "HOMEWARD_DIRECTORY": str(directory)}

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 
 from projections.board import DeadlinesFor, default_deadlines
 from projections.monitor import (
@@ -167,12 +167,24 @@ class MilestoneConsumer:
 
     def poll_once(self, timeout_ms: int = 1000) -> int:
         batches = self.consumer.poll(timeout_ms=timeout_ms)
-        pairs = self.gate.admit((f"{record.topic}@{record.offset}", record.value)
-                                for records in batches.values() for record in records)
-        kept = self.view.record(pairs) if pairs else 0
+        try:
+            pairs = self.gate.admit((f"{record.topic}@{record.offset}", record.value)
+                                    for records in batches.values() for record in records)
+            kept = self.view.record(pairs) if pairs else 0
+        except BaseException:
+            self.rewind(batches)
+            raise
         if batches:
             self.consumer.commit()
         return kept
+
+    def rewind(self, batches: Mapping[TopicPartition, list[Any]]) -> None:
+        """After a failed batch, back to the committed offsets (or the batch's first), so
+        the next poll reads the batch again instead of going on past it."""
+        for partition, records in batches.items():
+            committed = self.consumer.committed(partition)
+            self.consumer.seek(partition, committed if committed is not None
+                               else records[0].offset)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -3,6 +3,7 @@ each agency's timeline holding the partner's facts as received messages."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -116,5 +117,19 @@ def test_a_whole_repatriation_across_nodes_exchanging_over_the_broker(
                                              if e["recorded_by"] == xb and not e["message_id"]]
         for http in (nodes.xa, nodes.xb):  # everything relayed, as operators see it
             assert "homeward_relay_lag_events 0.0" in http.client.get("/metrics").text
+        # The partner's receipts: each own event that crossed shows when it was delivered.
+        def crossed(e: dict[str, Any]) -> bool:
+            return e["recorded_by"] == xa and not e["message_id"] and e["type"] in shared
+
+        deadline = time.monotonic() + 20
+        while any(e["delivered_at"] is None for e in nodes.xa.timeline(case_id)
+                  if crossed(e)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        timeline = nodes.xa.timeline(case_id)
+        assert len([e for e in timeline if crossed(e)]) == len(sent)
+        assert all(e["delivered_at"] is not None for e in timeline if crossed(e))
+        assert all(e["delivered_at"] is None for e in timeline if not crossed(e))
+        for http in (nodes.xa, nodes.xb):
+            assert "homeward_undelivered_messages 0.0" in http.client.get("/metrics").text
     finally:
         nodes.close()

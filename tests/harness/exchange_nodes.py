@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -22,14 +23,15 @@ from services.application import Homeward
 from services.bootstrap import kafka_exchange
 from services.contract.codec import encode, sent_digests
 from services.exchange import topics
+from services.exchange.deliveries import Deliveries
+from services.exchange.directory import DirectoryFile, publish, save
 from services.exchange.directory import load as load_directory
-from services.exchange.directory import publish, save
 from services.exchange.exchange import Exchange
 from services.exchange.inbox import Inbox, consumer
 from services.exchange.kafka_settings import consumer_group_settings
-from services.exchange.relay import Relay
+from services.exchange.relay import Relay, Resending
 from services.exchange.sealing import seal
-from services.network.demo_cases import Move
+from services.network.demo_cases import Move, repatriation
 from services.signing import SealingKey, SigningKey, load_or_create, load_or_create_sealing
 from tests.harness.stores import sqlite_env
 from tests.harness.walks import actor
@@ -64,6 +66,9 @@ class Node:
     key: SigningKey = field(init=False)
     relay: Relay | None = None
     inbox: Inbox | None = None
+    # Short waits for receipts, so tests see messages sent again within seconds.
+    resending: Resending = field(default_factory=lambda: Resending(
+        timedelta(seconds=2), timedelta(seconds=8), every=0.5))
     _threads: dict[str, tuple[threading.Thread, threading.Event]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -75,7 +80,7 @@ class Node:
     def exchange(self) -> Exchange:
         """A fresh relay and inbox, wired as the composition root wires a node's."""
         return kafka_exchange(self.app, self.agency, self.home, self.bootstrap,
-                              self.directory_path)
+                              self.directory_path, resending=self.resending)
 
     # For tests that replace the relay or the inbox with one of their own.
     def new_producer(self) -> KafkaProducer:
@@ -138,6 +143,19 @@ class Node:
 
     def received(self, case_id: UUID) -> list[CaseEvent]:
         return [e for e in self.app.timeline(case_id) if e.received is not None]
+
+    def deliveries(self) -> Deliveries:
+        """What this node sent its partner and which receipts came back (its own table)."""
+        relay = self.relay or self.exchange().relay
+        assert relay.deliveries is not None
+        return relay.deliveries
+
+    def receipts(self, case_id: UUID) -> dict[int, str | None]:
+        """The partner's hash of each fact it receipted, by the version of the own event."""
+        d = self.deliveries()
+        rows = d.db.run(f"SELECT version, fact_hash FROM {d.t} WHERE case_id = ?",
+                        (str(case_id),)).rows
+        return {int(v): h for v, h in rows}
 
 
 def pair(tmp_path: Path, bootstrap: str) -> tuple[Node, Node]:
@@ -210,3 +228,47 @@ def dead_letters(node: Node, expected: int, within: float = 10.0) -> list[tuple[
 
 def send(producer: KafkaProducer, to: Node, value: bytes) -> int:
     return int(producer.send(topics.inbox(to.agency), value=value).get(timeout=10).offset)
+
+
+# -- what a sender sends, and what came of it -----------------------------------
+
+
+def envelopes(sender: Node, recipient: Node) -> list[dict[str, Any]]:
+    """What the sender's relay would publish to the recipient, in order."""
+    relay = Relay(sender.app, sender.key, sender.new_producer,
+                  DirectoryFile(sender.directory_path).current)
+    notifications = list(sender.app.recorder.select_notifications(1, 10_000))
+    return [m.envelope for m in relay.messages(notifications)
+            if m.topic == topics.inbox(recipient.agency)]
+
+
+def alone(node: Node, partner: Node) -> UUID:
+    """A case the referring node opens and refers, with 8 messages for the partner."""
+    story = repatriation(datetime.now(UTC).date(), receiving=partner.agency)
+    case_id = open_case(node, partner, story.opening)
+    worker = actor(story.moves[0], node.agency, partner.agency)
+    risk = next(m for m in story.moves if m.path == "risk-assessment")
+    for path, body in [
+        ("consent", story.moves[0].body), ("referral", {}),
+        ("identity-verification-request", {}), ("risk-assessment", risk.body),
+        ("consent", {**story.moves[0].body, "scopes": ["refer"]}),
+        ("consent-withdrawal", {"scopes": ["monitoring"]}),
+        ("consent", {**story.moves[0].body, "scopes": ["monitoring"]}),
+    ]:
+        node.app.record(case_id, path, body, worker)
+    return case_id
+
+
+def receipted_as_recorded(sender: Node, receiver: Node, case_id: UUID) -> bool:
+    """Every message the sender sent of the case is receipted, each with the hash of the
+    fact the receiver recorded of it."""
+    recorded = {e.received["message_id"]: e.hash for e in receiver.received(case_id)}
+    d = sender.deliveries()
+    rows = d.db.run(f"SELECT message_id, fact_hash FROM {d.t} WHERE case_id = ?",
+                    (str(case_id),)).rows
+    return (len(rows) == len(sender.own_hashes(case_id)) == len(recorded)
+            and all(recorded.get(mid) == fact_hash for mid, fact_hash in rows))
+
+
+def exactly_once(sender: Node, receiver: Node, case_id: UUID) -> bool:
+    return receiver.received_hashes(case_id) == sender.own_hashes(case_id)

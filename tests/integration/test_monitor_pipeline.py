@@ -126,3 +126,39 @@ def test_the_monitor_sees_milestones_and_an_overdue_arrival_but_never_a_name(
     assert "refused" in caplog.text and CANARY not in caplog.text  # nor in its logs
     for path in tmp_path.glob("monitor.sqlite*"):
         assert CANARY.encode() not in path.read_bytes()
+
+
+def test_a_batch_the_monitor_failed_to_store_is_read_again_not_skipped(
+    tmp_path: Path, monitor: tuple[MonitorView, MilestoneConsumer], kafka_bootstrap: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    view, consumer = monitor
+    desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
+    case_id = desk.open()
+    desk.run(case_id, DEPARTED)
+    relay = Relay(desk.app, XA_KEY, lambda: topics.producer(kafka_bootstrap), lambda: TRUST)
+    while relay.relay_once():
+        pass
+    relay.close()
+    alias = str(relay.pseudonyms.monitoring(XA, XB, case_id))
+    record, failed = view.record, []  # the milestones of the case in the failed batch
+
+    def store_away_once(milestones: list[tuple[str, dict[str, object]]]) -> int:
+        if not failed and any(case == alias for case, _ in milestones):
+            failed.extend(str(p["milestone"]) for case, p in milestones if case == alias)
+            raise RuntimeError("the monitor's store is away")
+        return record(milestones)
+
+    monkeypatch.setattr(view, "record", store_away_once)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            consumer.poll_once(timeout_ms=500)
+        except RuntimeError:
+            continue
+        doc = view.store.all("monitor").get(alias)
+        if doc and "departure-confirmed" in doc["reached"]:
+            break
+    assert failed, "the store never failed on this case's milestones"
+    doc = view.store.all("monitor").get(alias)
+    assert doc is not None and set(failed) <= set(doc["reached"])  # the failed batch, again

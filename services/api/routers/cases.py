@@ -117,4 +117,6 @@ def read_timeline(case_id: UUID, who: CaseReader, node: NodeDep, purpose: Purpos
     if with_person:
         node.access_log.record(case_id, who.agency, who.sub, "timeline", purpose,
                                node.clock.now())
-    return Timeline(id=case_id, events=[timeline_entry(e, with_person) for e in events])
+    delivered = node.deliveries.delivered(case_id) if node.deliveries is not None else {}
+    return Timeline(id=case_id, events=[
+        timeline_entry(e, with_person, delivered.get(e.originator_version)) for e in events])

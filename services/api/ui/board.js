@@ -97,6 +97,9 @@ function renderCases(board) {
     to: number(board.offset + board.items.length), n: number(board.total)});
   $("previous").disabled = board.offset === 0;
   $("next").disabled = board.offset + board.items.length >= board.total;
+  // Messages the partner has not receipted in time: the relay keeps sending them.
+  $("undelivered").hidden = !board.undelivered;
+  $("undelivered").textContent = board.undelivered ? t("board.undelivered", {n: number(board.undelivered)}) : "";
   const open = board.items.find((c) => c.id === shown.id);
   // A new step on the open case: read its timeline again (each read is in the access log).
   if (open && shown.version === null) shown.version = open.version;

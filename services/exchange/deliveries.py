@@ -1,0 +1,118 @@
+"""Deliveries: every message the relay sent a partner, until the partner's receipt says it
+holds the fact.
+
+A table in the node's own database (the node's small tables: a SQLite file in the data
+dir, or the node's PostgreSQL schema), so a restart forgets nothing. A row is written
+before the message first leaves, so a receipt always finds it; it says when the message
+is due again (the relay re-sends it, with backoff, until its receipt arrives) and, once
+receipted, when and with what hash of the partner's recorded fact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+
+class Tables(Protocol):
+    """SQL with `?` placeholders, one statement a call, committed at once (the node's
+    `services.api.sidecar`)."""
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    def table(self, name: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One message to a partner, as the relay sends it."""
+
+    message_id: str
+    case_id: UUID
+    version: int  # of the sender's own event
+    recipient: str
+
+
+@dataclass(frozen=True)
+class Due:
+    message_id: str
+    case_id: UUID
+    version: int
+    attempts: int
+
+
+def stamp(at: datetime) -> str:
+    """One text form for every instant, so the table's text order is time order."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class Deliveries:
+    def __init__(self, db: Tables) -> None:
+        self.db, self.t = db, db.table("homeward_deliveries")
+        db.run(f"CREATE TABLE IF NOT EXISTS {self.t} (message_id TEXT PRIMARY KEY, "
+               "case_id TEXT NOT NULL, version INTEGER NOT NULL, recipient TEXT NOT NULL, "
+               "sent_at TEXT NOT NULL, attempts INTEGER NOT NULL, due_at TEXT NOT NULL, "
+               "delivered_at TEXT, fact_hash TEXT)")
+        db.run(f"CREATE INDEX IF NOT EXISTS homeward_deliveries_case ON {self.t} (case_id)")
+        db.run(f"CREATE INDEX IF NOT EXISTS homeward_deliveries_due ON {self.t} (due_at) "
+               "WHERE delivered_at IS NULL")
+
+    def sending(self, messages: Iterable[Sent], at: datetime, due: datetime) -> None:
+        """Records messages about to leave for the first time (a message met again, say
+        after a crash before the relay recorded its position, keeps its row)."""
+        for m in messages:
+            self.db.run(
+                f"INSERT INTO {self.t} (message_id, case_id, version, recipient, sent_at, "
+                "attempts, due_at) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO NOTHING",
+                (m.message_id, str(m.case_id), m.version, m.recipient, stamp(at), stamp(due)))
+
+    def due(self, at: datetime, limit: int = 200) -> list[Due]:
+        """Messages without a receipt whose time to be sent again has come, oldest first."""
+        rows = self.db.run(
+            f"SELECT message_id, case_id, version, attempts FROM {self.t} "
+            "WHERE delivered_at IS NULL AND due_at <= ? ORDER BY due_at LIMIT ?",
+            (stamp(at), limit)).rows
+        return [Due(r[0], UUID(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+    def resent(self, message_id: str, due: datetime) -> None:
+        self.db.run(f"UPDATE {self.t} SET attempts = attempts + 1, due_at = ? "
+                    "WHERE message_id = ? AND delivered_at IS NULL", (stamp(due), message_id))
+
+    def receipted(self, message_id: str, case_id: UUID, by: str, fact_hash: str,
+                  at: datetime) -> bool:
+        """Records the receipt `by` the recipient of a message this node sent it of the
+        case; False if there is no such message (one it never sent, of another case, or to
+        another agency). The first receipt counts: one sent again changes nothing."""
+        where = "WHERE message_id = ? AND case_id = ? AND recipient = ?"
+        key = (message_id, str(case_id), by)
+        found = self.db.run(f"UPDATE {self.t} SET delivered_at = ?, fact_hash = ? {where} "
+                            "AND delivered_at IS NULL", (stamp(at), fact_hash, *key))
+        if found.rowcount:
+            return True
+        return bool(self.db.run(f"SELECT 1 FROM {self.t} {where}", key).rows)
+
+    def delivered(self, case_id: UUID) -> dict[int, datetime | None]:
+        """Each message of the case sent so far, by the version of its event: when its
+        receipt arrived, or None."""
+        rows = self.db.run(f"SELECT version, delivered_at FROM {self.t} WHERE case_id = ?",
+                           (str(case_id),)).rows
+        return {int(v): (datetime.fromisoformat(d) if d else None) for v, d in rows}
+
+    def undelivered(self, before: datetime) -> int:
+        """Messages first sent before `before` that no receipt has answered yet."""
+        rows = self.db.run(f"SELECT COUNT(*) FROM {self.t} "
+                           "WHERE delivered_at IS NULL AND sent_at < ?", (stamp(before),)).rows
+        return int(rows[0][0])
+
+    def pending(self) -> int:
+        rows = self.db.run(f"SELECT COUNT(*) FROM {self.t} WHERE delivered_at IS NULL").rows
+        return int(rows[0][0])
+
+
+def backoff(attempts: int, first: timedelta, longest: timedelta) -> timedelta:
+    """How long after its `attempts`-th sending a message without receipt waits: `first`,
+    doubling, at most `longest`."""
+    return min(first * (2 ** min(max(attempts - 1, 0), 30)), longest)

@@ -1,0 +1,135 @@
+"""`homeward run` heals: the broker killed while the receiving node is paused is brought
+back, and within a minute of the node resuming the partner holds every fact and the
+sender shows `delivered_at` for each (the broker's memory is lost; the relays re-send
+what no receipt answered)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.exchange.broker import port_is_free
+from services.network.demo_cases import repatriation
+from services.network.members import members
+from tests.harness.support import free_port
+
+
+def three_free_ports() -> int:
+    for _ in range(50):
+        base = free_port()
+        if base < 65000 and all(port_is_free(base + i) for i in range(3)):
+            return base
+    raise RuntimeError("no three consecutive free ports")
+
+
+def children_of(pid: int) -> set[int]:
+    found, frontier = set(), {pid}
+    while frontier:
+        parent = frontier.pop()
+        path = Path(f"/proc/{parent}/task/{parent}/children")
+        kids = {int(p) for p in path.read_text().split()} if path.exists() else set()
+        frontier |= kids - found
+        found |= kids
+    return found
+
+
+def process_of(root: int, *words: str) -> int:
+    for pid in children_of(root):
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        if all(word in cmdline for word in words):
+            return pid
+    raise AssertionError(f"no process with {words}")
+
+
+def eventually(check: Any, within: float, what: str) -> Any:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            found = check()
+        except httpx.HTTPError:
+            found = None
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"not within {within:g} s: {what}")
+
+
+@pytest.mark.kafka
+def test_the_network_brings_back_a_killed_broker_and_every_fact_is_delivered(
+    tmp_path: Path,
+) -> None:
+    base, broker_port = three_free_ports(), free_port()
+    command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
+               "--base-port", str(base), "--broker-port", str(broker_port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert process.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")),
+                              daemon=True)
+    reader.start()
+    xb_pid = None
+    try:
+        eventually(lambda: any("Try: curl" in line for line in lines), 90, "the network up")
+        xa, xb = members(tmp_path.resolve(), base)[:2]
+        caseworker = {m.agency: {"Authorization": f"Bearer {m.token('caseworker')}"}
+                      for m in (xa, xb)}
+        story = repatriation(datetime.now(UTC).date(), receiving=xb.agency)
+        opened = httpx.post(f"{xa.url}/v1/cases", json=story.opening, headers=caseworker[xa.agency])
+        case_id = opened.json()["id"]
+        moves = [m for m in story.moves if m.side.value == "referring"][:4]
+
+        def record(path: str, body: dict[str, Any]) -> None:
+            answer = httpx.post(f"{xa.url}/v1/cases/{case_id}/{path}", json=body,
+                                headers=caseworker[xa.agency], timeout=10)
+            assert answer.status_code < 300, answer.text
+
+        for move in moves[:2]:  # consent, referral: the case crosses
+            record(move.path, move.body)
+        eventually(lambda: httpx.get(f"{xb.url}/v1/cases/{case_id}",
+                                     headers=caseworker[xb.agency]).status_code == 200,
+                   60, "the partner holds the case")
+
+        xb_pid = process_of(process.pid, "serve", "--port", str(xb.port))
+        os.kill(xb_pid, signal.SIGSTOP)  # the receiving node is paused
+        for move in moves[2:]:
+            record(move.path, move.body)
+        time.sleep(1.0)  # on the broker, not read by the paused node
+        os.kill(process_of(process.pid, "--listener-url"), signal.SIGKILL)
+        eventually(lambda: any("the broker is running again" in line for line in lines), 30,
+                   "the broker brought back")
+        os.kill(xb_pid, signal.SIGCONT)
+        resumed = time.monotonic()
+
+        def delivered() -> bool:
+            sent = httpx.get(f"{xa.url}/v1/cases/{case_id}/timeline",
+                             headers=caseworker[xa.agency]).json()["events"]
+            crossed = [e for e in sent if e["recorded_by"] == xa.agency and e["delivered_at"]]
+            got = httpx.get(f"{xb.url}/v1/cases/{case_id}/timeline",
+                            headers=caseworker[xb.agency]).json()["events"]
+            facts = [e for e in got if e["message_id"]]
+            # opening, consent, referral, identity verification request, risk assessment
+            return len(facts) == 5 and len(crossed) == 5
+
+        eventually(delivered, 60, "every fact at the partner and receipted")
+        assert time.monotonic() - resumed < 60
+        assert any("the broker stopped; starting it again" in line for line in lines)
+    finally:
+        if xb_pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(xb_pid, signal.SIGCONT)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=90)
+        reader.join(timeout=5)
+    assert process.returncode == 0, "".join(lines)

@@ -1,0 +1,67 @@
+"""`homeward deadletters`: an operator lists the inbox's dead letters, shows one without
+any personal data, fixes the cause and replays it; the message is then recorded once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.cli import main
+from services.exchange.directory import load, publish, save
+from services.signing import SigningKey
+from tests.harness.exchange_nodes import (
+    alone,
+    dead_letters,
+    envelopes,
+    pair,
+    send,
+    wait_until,
+)
+
+pytestmark = pytest.mark.kafka
+
+
+def test_a_dead_letter_is_listed_shown_without_personal_data_and_replayed_after_a_fix(
+    tmp_path: Path, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    a, b = pair(tmp_path, kafka_bootstrap)
+    try:
+        case_id = alone(a, b)
+        opening = envelopes(a, b)[0]
+        # The directory ended the key a signed with an hour ago: a permanent refusal.
+        rotated = SigningKey(a.agency, Ed25519PrivateKey.generate(), a.key.sealing)
+        ago = datetime.now(UTC) - timedelta(hours=1)
+        save(a.directory_path, load(a.directory_path).with_rotated_key(rotated, ago))
+        inbox = b.start_inbox()
+        producer = b.new_producer()
+        send(producer, b, a.sealed(opening, b))
+        producer.close()
+        [(reason, _)] = dead_letters(b, expected=1)
+        assert reason.startswith("expired-key")
+
+        for name, value in {"HOMEWARD_AGENCY": b.agency, "HOMEWARD_DATA_DIR": str(b.home),
+                            "HOMEWARD_KAFKA_BOOTSTRAP": kafka_bootstrap}.items():
+            monkeypatch.setenv(name, value)
+        assert main(["deadletters", "list"]) == 0
+        listed = capsys.readouterr().out
+        assert "expired-key" in listed and opening["message_id"] in listed
+        assert "1 dead letter(s)" in listed
+
+        assert main(["deadletters", "show", "0"]) == 0
+        shown = capsys.readouterr().out
+        assert opening["message_id"] in shown and "homeward.case-opened.v1" in shown
+        # Nothing sealed: not the case id, the payload, nor the ciphertext that holds them.
+        assert str(case_id) not in shown and "payload" not in shown and "ciphertext" not in shown
+        assert main(["deadletters", "show", "7"]) == 1
+
+        publish(a.directory_path, a.key)  # the operator lists the key again
+        assert main(["deadletters", "replay", "0"]) == 0
+        wait_until(lambda: b.received_hashes(case_id) == [opening["integrity"]["hash"]])
+        assert inbox.dead == 1  # only the first refusal
+    finally:
+        a.close()
+        b.close()

@@ -1,0 +1,59 @@
+"""The deliveries table on SQLite and PostgreSQL: what was sent a partner, when it is due
+again, and its receipt, kept across a restart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from services.api.sidecar import PostgresSidecar, Sidecar, SQLiteSidecar
+from services.exchange.deliveries import Deliveries, Sent, backoff
+
+AT = datetime(2026, 3, 3, 9, tzinfo=UTC)
+FIRST = timedelta(seconds=10)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def tables(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Sidecar]:
+    if request.param == "sqlite":
+        return lambda: SQLiteSidecar(tmp_path / "api.sqlite")
+    url = request.getfixturevalue("postgres_url")
+    schema = request.getfixturevalue("pg_schema")
+    return lambda: PostgresSidecar(f"{url}?schema={schema}")
+
+
+def test_a_message_is_due_again_until_its_receipt_and_the_receipt_survives_a_restart(
+    tables: Callable[[], Sidecar],
+) -> None:
+    deliveries, case_id = Deliveries(tables()), uuid4()
+    sent = [Sent(str(uuid4()), case_id, version, "XB-NRM") for version in (1, 2, 3)]
+    deliveries.sending(sent, AT, AT + FIRST)
+    deliveries.sending(sent[:1], AT + FIRST, AT + 2 * FIRST)  # met again: the row stays
+    assert deliveries.due(AT + FIRST - timedelta(seconds=1)) == []
+    assert [d.version for d in deliveries.due(AT + FIRST)] == [1, 2, 3]
+
+    assert deliveries.receipted(sent[0].message_id, case_id, "XB-NRM", "a" * 64, AT)
+    assert not deliveries.receipted(sent[1].message_id, case_id, "XC-NRM", "b" * 64, AT)
+    assert not deliveries.receipted(sent[1].message_id, uuid4(), "XB-NRM", "b" * 64, AT)
+    assert not deliveries.receipted(str(uuid4()), case_id, "XB-NRM", "b" * 64, AT)
+    deliveries.resent(sent[1].message_id, AT + 5 * FIRST)
+
+    again = Deliveries(tables())  # a restarted node
+    assert [d.version for d in again.due(AT + FIRST)] == [3]
+    assert [(d.version, d.attempts) for d in again.due(AT + 5 * FIRST)] == [(3, 1), (2, 2)]
+    assert again.delivered(case_id) == {1: AT, 2: None, 3: None}
+    assert again.undelivered(AT + timedelta(seconds=1)) == 2
+    assert again.undelivered(AT) == 0  # none sent before the threshold
+    # A receipt sent again changes nothing, and still finds its message.
+    assert again.receipted(sent[0].message_id, case_id, "XB-NRM", "c" * 64, AT + FIRST)
+    assert again.delivered(case_id)[1] == AT
+
+
+def test_the_wait_for_a_receipt_doubles_up_to_the_longest() -> None:
+    longest = timedelta(seconds=45)
+    assert [backoff(n, FIRST, longest).total_seconds() for n in (1, 2, 3, 4, 5, 1000)] == [
+        10, 20, 40, 45, 45, 45]

@@ -1,0 +1,165 @@
+"""Refusals that may pass are not final: a directory file half written, a key the directory
+does not list yet, a case whose opening has not come. Each message is read again, with
+backoff, kept and never dead-lettered; once the cause passes, every fact reaches the
+partner exactly once and is receipted. And the inbox holds only so much in memory."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from events.values import Side
+from services.exchange.directory import DirectoryFile, load, save
+from services.exchange.inbox import HeldBound
+from services.exchange.relay import Relay
+from services.network.demo_cases import Move, repatriation
+from services.signing import SigningKey
+from tests.harness.exchange_nodes import (
+    Node,
+    alone,
+    dead_letters,
+    envelopes,
+    exactly_once,
+    open_case,
+    pair,
+    receipted_as_recorded,
+    send,
+    wait_until,
+)
+from tests.harness.walks import actor
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture
+def nodes(tmp_path: Path, kafka_bootstrap: str):  # type: ignore[no-untyped-def]
+    a, b = pair(tmp_path, kafka_bootstrap)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def alone_moves(a: Node, b: Node) -> list[Move]:
+    """What the referring agency can record before the partner accepts."""
+    story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
+    alone = [m for m in story.moves if m.side is Side.REFERRING][:4]
+    assert [m.path for m in alone] == ["consent", "referral", "identity-verification-request",
+                                       "risk-assessment"]
+    return alone
+
+
+def referring_moves(a: Node, b: Node, count: int) -> UUID:
+    story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
+    case_id = open_case(a, b, story.opening)
+    for move in alone_moves(a, b)[:count]:
+        a.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
+    return case_id
+
+
+def test_a_directory_replaced_by_a_half_written_file_delays_but_refuses_nothing(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    a.start_inbox()
+    relay = a.start_relay()
+    case_id = referring_moves(a, b, 4)
+    wait_until(lambda: relay.lag() == 0)  # on the broker, not read yet
+
+    whole = a.directory_path.read_bytes()
+    a.directory_path.write_bytes(whole[: len(whole) // 2])  # a copy caught mid-way
+    inbox = b.start_inbox()
+    wait_until(lambda: inbox.retrying is not None and "directory" in inbox.retrying)
+    assert "read again" in (inbox.trouble() or "")
+    assert b.received_hashes(case_id) == []
+    a.directory_path.write_bytes(whole)
+
+    wait_until(lambda: exactly_once(a, b, case_id) and receipted_as_recorded(a, b, case_id),
+               timeout=60)
+    assert inbox.dead == 0 and dead_letters(b, expected=0) == []
+
+
+def test_a_key_rotated_during_traffic_loses_nothing(nodes: tuple[Node, Node]) -> None:
+    a, b = nodes
+    b.start_inbox()
+    a.start_inbox()
+    a.start_relay()
+    story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
+    case_id = open_case(a, b, story.opening)
+    moves = alone_moves(a, b)
+    for move in moves[:2]:
+        a.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
+
+    # The agency signs with its new key before the partner's directory lists it.
+    rotated = SigningKey(a.agency, Ed25519PrivateKey.generate(), a.key.sealing)
+    a.stop("relay")
+    relay = Relay(a.app, rotated, a.new_producer, DirectoryFile(a.directory_path).current,
+                  deliveries=a.deliveries(), resending=a.resending)
+    a._start("relay", relay.run)
+    for move in moves[2:4]:
+        a.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
+    assert b.inbox is not None
+    inbox = b.inbox
+    wait_until(lambda: inbox.retrying is not None and "unknown-key" in inbox.retrying)
+
+    # The directory lists the new key; the old one stays valid for what is in flight.
+    later = datetime.now(UTC) + timedelta(hours=1)
+    save(a.directory_path, load(a.directory_path).with_rotated_key(rotated, later))
+    wait_until(lambda: exactly_once(a, b, case_id) and receipted_as_recorded(a, b, case_id),
+               timeout=60)
+    assert inbox.dead == 0 and dead_letters(b, expected=0) == []
+    listed = load(a.directory_path).agencies[a.agency].signing_keys
+    assert {k.key_id for k in listed} == {a.key.key_id, rotated.key_id}
+
+
+def test_a_message_of_a_case_not_known_yet_waits_for_its_opening(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    case_id = alone(a, b)
+    first, second, third = envelopes(a, b)[:3]
+    inbox = b.start_inbox()
+    producer = b.new_producer()
+    try:
+        send(producer, b, a.sealed(third, b))
+        send(producer, b, a.sealed(second, b))
+        wait_until(lambda: len(inbox.held) == 2)  # held, not refused: the case is unknown
+        send(producer, b, a.sealed(first, b))
+    finally:
+        producer.close()
+    expected = [env["integrity"]["hash"] for env in (first, second, third)]
+    wait_until(lambda: b.received_hashes(case_id) == expected)
+    assert inbox.held == {} and inbox.dead == 0 and dead_letters(b, expected=0) == []
+
+
+def test_past_its_bound_the_inbox_pauses_and_the_sender_brings_the_rest_again(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    case_id = alone(a, b)
+    sent = envelopes(a, b)
+    b.start_inbox()
+    assert b.inbox is not None
+    b.stop("inbox")
+    b.inbox.bound = HeldBound(per_case=2, total=100)
+    inbox = b.inbox
+    b._start("inbox", inbox.run)
+    producer = b.new_producer()
+    try:
+        for envelope in [sent[0], *sent[3:7]]:  # 4 ahead of their predecessors
+            send(producer, b, a.sealed(envelope, b))
+        wait_until(lambda: inbox.paused, timeout=30)
+        assert len(inbox.held) == 2 and "paused" in (inbox.trouble() or "")
+        for envelope in sent[1:3]:
+            send(producer, b, a.sealed(envelope, b))
+    finally:
+        producer.close()
+    wait_until(lambda: not inbox.paused, timeout=30)
+    a.start_inbox()
+    a.start_relay()  # what the inbox could not hold comes again until receipted
+    wait_until(lambda: exactly_once(a, b, case_id) and receipted_as_recorded(a, b, case_id),
+               timeout=60)
+    assert inbox.dead == 0 and dead_letters(b, expected=0) == []
