@@ -134,15 +134,14 @@ class Admission:
         recipient = signed.envelope["recipient"]
         if recipient != self.agency:
             raise Rejected("wrong-recipient", f"addressed to {recipient}")
-        fact = Fact(signed.case_id, signed.kind, signed.payload, signed.received,
-                    self._checkpoint(signed))
         try:
             self._check_corridor(signed.case_id, signed.kind, signed.payload,
                                  signed.received.sender)
-        except Rejected as rejected:
-            rejected.fact = fact
+        except Rejected as rejected:  # a case not known yet: the inbox may hold the message
+            rejected.fact = Fact(signed.case_id, signed.kind, signed.payload, signed.received)
             raise
-        return fact
+        return Fact(signed.case_id, signed.kind, signed.payload, signed.received,
+                    self._checkpoint(signed))
     def _checkpoint(self, signed: Signed) -> Checkpoint | None:
         """The sender's checkpoint, if the message carries one: it must be the sender's, of
         this case and this message, and verify against the directory on its own."""

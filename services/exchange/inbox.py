@@ -55,6 +55,8 @@ from services.signing import SealingKey
 log = logging.getLogger(__name__)
 POSITION_CHECK_SECONDS = 5.0
 PAUSE_SECONDS = 5.0  # how long a partition stays paused once its held messages hit the bound
+RECEIPTS_ACK_SECONDS = 2.0  # receipts are waited for briefly: a lost one is sent again later
+UNKNOWN_CASE_WAIT = 3600.0  # how long a message of a case not known here waits for its opening
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ class Inbox:
         self.paused: dict[TopicPartition, float] = {}  # since when (monotonic)
         self._overflowing: set[TopicPartition] = set()  # read on past the bound
         self.retrying: str | None = None  # why the inbox is waiting to read a message again
+        self._awaiting: dict[tuple[UUID, str, int], float] = {}  # held for an unknown case
+        self.unknown_case_wait = UNKNOWN_CASE_WAIT
 
     # -- one message ---------------------------------------------------------
 
@@ -151,6 +155,9 @@ class Inbox:
             waiting = rejected.fact
             if rejected.code == "case-not-found" and waiting is not None \
                     and waiting.received.sequence > 1:
+                r = waiting.received
+                self._awaiting.setdefault((waiting.case_id, r.sender, r.sequence),
+                                          time.monotonic())
                 return self._hold(record, waiting)  # its opening may still come
             if rejected.code == "duplicate":
                 log.info("inbox: offset %s was recorded before", record.offset)
@@ -216,7 +223,7 @@ class Inbox:
         if not answers or self._producer is None:
             return
         try:
-            self._producer.flush(timeout=self.ack_timeout)
+            self._producer.flush(timeout=min(self.ack_timeout, RECEIPTS_ACK_SECONDS))
         except Exception as error:
             log.warning("inbox: receipts not acknowledged (%s)", type(error).__name__)
         done = sum(1 for future in answers if future.is_done and future.succeeded())
@@ -254,6 +261,7 @@ class Inbox:
         batches = self._consumer.poll(timeout_ms=timeout_ms)
         self.assigned = bool(self._consumer.assignment())
         self._resume_paused()
+        self._give_up_waiting()
         if not batches and time.monotonic() - self._checked > POSITION_CHECK_SECONDS:
             self._check_positions()
         handled = 0
@@ -302,6 +310,18 @@ class Inbox:
             log.warning("inbox: %s reads on past its bound", partition)
         if not self.held:  # every held message applied: the bound pauses again
             self._overflowing.clear()
+
+    def _give_up_waiting(self) -> None:
+        """A message of a case whose opening never came is dead-lettered in the end, so
+        it does not hold the partition's commits for ever."""
+        now, wait = time.monotonic(), self.unknown_case_wait
+        for key, since in list(self._awaiting.items()):
+            if key not in self.held:
+                del self._awaiting[key]  # applied since: its case came
+            elif now - since > wait:
+                record, _ = self.held.pop(key)
+                del self._awaiting[key]
+                self.dead_letter(record, f"case-not-found: no opening within {wait:g} s")
 
     def trouble(self) -> str | None:
         """What an operator should know of the inbox, or None."""

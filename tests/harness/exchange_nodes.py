@@ -23,6 +23,7 @@ from services.application import Homeward
 from services.bootstrap import kafka_exchange
 from services.contract.codec import encode, sent_digests
 from services.exchange import topics
+from services.exchange.broker import LocalBroker
 from services.exchange.deliveries import Deliveries
 from services.exchange.directory import DirectoryFile, publish, save
 from services.exchange.directory import load as load_directory
@@ -156,6 +157,16 @@ class Node:
         rows = d.db.run(f"SELECT version, fact_hash FROM {d.t} WHERE case_id = ?",
                         (str(case_id),)).rows
         return {int(v): h for v, h in rows}
+
+
+def restarted(broker: LocalBroker, *nodes: Node) -> LocalBroker:
+    """The broker started again (empty: it keeps topics in memory), with the nodes' topics
+    made at once, before a client's first message creates one with other partitions."""
+    broker.stop()
+    broker.start()
+    names = [t for n in nodes for t in (topics.inbox(n.agency), topics.deadletter(n.agency))]
+    topics.ensure_topics(broker.bootstrap, [*names, topics.MONITORING])
+    return broker
 
 
 def pair(tmp_path: Path, bootstrap: str) -> tuple[Node, Node]:

@@ -167,6 +167,8 @@ def test_an_inbox_killed_mid_stream_loses_nothing_and_applies_nothing_twice(
 
     inbox = b.start_inbox()
     wait_until(lambda: complete(a, b, cases), timeout=20)
+    # (counted just after the store has the fact)
+    wait_until(lambda: inbox.applied >= sum(len(a.own_hashes(c)) for c in cases) - 17)
     assert inbox.applied == sum(len(a.own_hashes(c)) for c in cases) - 17
     # Redelivered messages are recognised and skipped: a duplicate is no dead letter.
     assert inbox.dead == 0 and dead_letters(b, expected=0) == []
@@ -214,7 +216,8 @@ def test_a_broker_outage_delays_the_partner_but_loses_nothing(tmp_path: Path) ->
             a.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
         time.sleep(1.0)
         assert a.relay is not None and a.relay.lag() > 0
-        broker = LocalBroker(port=port, log_dir=logs).start()
+        broker.start()
+        topics.ensure_topics(broker.bootstrap, [topics.inbox(a.agency), topics.inbox(b.agency)])
 
         # The local broker keeps topics in memory: after its restart the clients find new,
         # empty topics and rejoin their groups, which takes tens of seconds on a busy machine.
@@ -275,8 +278,10 @@ def test_each_bad_message_is_dead_lettered_and_the_next_good_one_applied(
         producer.close()
 
     wait_until(lambda: b.received_hashes(case_id) == a.own_hashes(case_id))
+    # A duplicate is skipped, not dead-lettered; a message of a case not known here is held
+    # while its opening may still come (cross-border.md, "Transient is not final").
     refused = [(code, offset) for (code, _), offset in zip(poisons, offsets, strict=True)
-               if code != "duplicate"]  # a duplicate is skipped, not dead-lettered
+               if code not in ("duplicate", "case-not-found")]
     letters = dead_letters(b, expected=len(refused))
     assert [reason.split(":")[0] for reason, _ in letters] == [code for code, _ in refused]
     for (_, record), (_, offset) in zip(letters, refused, strict=True):
@@ -287,6 +292,8 @@ def test_each_bad_message_is_dead_lettered_and_the_next_good_one_applied(
         assert record.value == b"" or decode(record.value)["envelope"] == "homeward.envelope.v2"
     assert letters[0][1].value == b""  # not JSON: it could have held anything
     assert inbox.applied == len(good) and inbox.duplicates == 1
+    [(unknown_case, _, _)] = inbox.held
+    assert unknown_case != case_id
 
 
 def test_a_message_ahead_of_its_predecessor_waits_for_it_even_across_a_restart(

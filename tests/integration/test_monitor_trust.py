@@ -139,7 +139,7 @@ def forgeries(sent: Sent) -> dict[str, tuple[str, dict[str, Any]]]:
         "bad-signature": ("bad-signature", sign(arrived(genuine), claim_xa)),
         "tampered-payload": ("bad-signature", arrived(genuine)),
         "unknown-agency": ("unknown-sender", sign({**arrived(genuine), "sender": XE}, KEYS[XE])),
-        "unlisted-key": ("unknown-sender", sign(arrived(genuine), SigningKey(XA, impostor))),
+        "unlisted-key": ("unknown-key", sign(arrived(genuine), SigningKey(XA, impostor))),
         "sender-not-on-corridor": ("not-on-corridor",
                                    sign({**arrived(genuine), "sender": XC}, KEYS[XC])),
         "corridor-not-listed": ("no-corridor", sign({**genuine, "payload": naming}, KEYS[XA])),
@@ -195,9 +195,9 @@ def test_a_refusal_is_logged_without_anything_the_message_carried(
 
     assert deliver(gate, view, forged_key, forged_status) == 0
 
-    assert "refused: unknown-sender" in caplog.text and "refused: schema" in caplog.text
+    assert "refused: unknown-key" in caplog.text and "refused: schema" in caplog.text
     assert CANARY not in caplog.text
-    assert gate.refused == {"unknown-sender": 1, "schema": 1}
+    assert gate.refused == {"unknown-key": 1, "schema": 1}
 
 
 def test_without_a_directory_the_monitor_says_so_once_and_trusts_nobody(

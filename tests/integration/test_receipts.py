@@ -22,6 +22,7 @@ from tests.harness.exchange_nodes import (
     pair,
     play,
     receipted_as_recorded,
+    restarted,
     wait_until,
 )
 from tests.harness.support import free_port
@@ -77,8 +78,7 @@ def test_a_message_the_broker_lost_is_sent_again_until_receipted(tmp_path: Path)
             a.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
         assert a.relay is not None
         wait_until(lambda: a.relay is not None and a.relay.lag() == 0)  # acked by the broker
-        broker.stop()  # memory storage: every message it held is gone
-        broker = LocalBroker(port=port, log_dir=logs).start()
+        restarted(broker, a, b)  # memory storage: every message it held is gone
         b.start_inbox()
 
         wait_until(lambda: exactly_once(a, b, case_id) and receipted_as_recorded(a, b, case_id),

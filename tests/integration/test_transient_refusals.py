@@ -135,6 +135,24 @@ def test_a_message_of_a_case_not_known_yet_waits_for_its_opening(
     assert inbox.held == {} and inbox.dead == 0 and dead_letters(b, expected=0) == []
 
 
+def test_a_message_whose_case_never_opens_is_dead_lettered_in_the_end(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    alone(a, b)
+    third = envelopes(a, b)[2]
+    inbox = b.start_inbox()
+    inbox.unknown_case_wait = 1.0
+    producer = b.new_producer()
+    try:
+        send(producer, b, a.sealed(third, b))
+    finally:
+        producer.close()
+    [(reason, _)] = dead_letters(b, expected=1, within=30)
+    assert reason.startswith("case-not-found: no opening within")
+    assert inbox.held == {}
+
+
 def test_past_its_bound_the_inbox_pauses_and_the_sender_brings_the_rest_again(
     nodes: tuple[Node, Node],
 ) -> None:
