@@ -63,11 +63,18 @@ class Deliveries:
     def sending(self, messages: Iterable[Sent], at: datetime, due: datetime) -> None:
         """Records messages about to leave for the first time (a message met again, say
         after a crash before the relay recorded its position, keeps its row)."""
-        for m in messages:
+        rows = list(messages)
+        for start in range(0, len(rows), 100):  # one statement, one commit, per 100 rows
+            chunk = rows[start:start + 100]
+            params: list[object] = []
+            for m in chunk:
+                params += [m.message_id, str(m.case_id), m.version, m.recipient, stamp(at),
+                           stamp(due)]
             self.db.run(
                 f"INSERT INTO {self.t} (message_id, case_id, version, recipient, sent_at, "
-                "attempts, due_at) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO NOTHING",
-                (m.message_id, str(m.case_id), m.version, m.recipient, stamp(at), stamp(due)))
+                "attempts, due_at) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, 1, ?)"] * len(chunk)) + " ON CONFLICT DO NOTHING",
+                params)
 
     def due(self, at: datetime, limit: int = 200) -> list[Due]:
         """Messages without a receipt whose time to be sent again has come, oldest first."""

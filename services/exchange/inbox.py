@@ -55,7 +55,6 @@ from services.signing import SealingKey
 log = logging.getLogger(__name__)
 POSITION_CHECK_SECONDS = 5.0
 PAUSE_SECONDS = 5.0  # how long a partition stays paused once its held messages hit the bound
-RECEIPTS_ACK_SECONDS = 2.0  # receipts are waited for briefly: a lost one is sent again later
 UNKNOWN_CASE_WAIT = 3600.0  # how long a message of a case not known here waits for its opening
 
 
@@ -214,23 +213,25 @@ class Inbox:
             log.warning("inbox: no receipt sent now (%s)", type(error).__name__)
 
     def _acknowledge_answers(self) -> None:
-        """Waits once for the receipts of a batch; a producer that lost them (its broker
-        restarted, say) is replaced, and the senders' copies bring the receipts again."""
-        answers, self._answers = self._answers, []
+        """Counts the receipts the broker acknowledged, without waiting for those still on
+        their way (a receipt is not worth holding the next message for). A producer that
+        lost some (its broker restarted, say) is replaced: the senders' copies bring the
+        receipts again."""
         if self._answering_failed:
             self._answering_failed = False
             self._reset_producer()
-        if not answers or self._producer is None:
-            return
-        try:
-            self._producer.flush(timeout=min(self.ack_timeout, RECEIPTS_ACK_SECONDS))
-        except Exception as error:
-            log.warning("inbox: receipts not acknowledged (%s)", type(error).__name__)
-        done = sum(1 for future in answers if future.is_done and future.succeeded())
-        self.receipted += done
-        if done < len(answers):
+        pending, failed = [], 0
+        for future in self._answers:
+            if not future.is_done:
+                pending.append(future)
+            elif future.succeeded():
+                self.receipted += 1
+            else:
+                failed += 1
+        self._answers = pending
+        if failed:
             log.warning("inbox: %d receipt(s) not acknowledged; the senders will send again",
-                        len(answers) - done)
+                        failed)
             self._reset_producer()
 
     def _reset_producer(self) -> None:
@@ -260,6 +261,7 @@ class Inbox:
             self._consumer = self._new_consumer()
         batches = self._consumer.poll(timeout_ms=timeout_ms)
         self.assigned = bool(self._consumer.assignment())
+        self._acknowledge_answers()
         self._resume_paused()
         self._give_up_waiting()
         if not batches and time.monotonic() - self._checked > POSITION_CHECK_SECONDS:
