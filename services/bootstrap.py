@@ -226,7 +226,7 @@ def kafka_exchange(
         app, key.sealing, trust.current,
         lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
         lambda: topics.producer(bootstrap, options), anchors=anchors, signer=key,
-        receipts=Receipts(app, key, trust.current, deliveries), bound=bound,
+        receipts=Receipts(app, key, trust.current, deliveries, anchors), bound=bound,
     )
     return Exchange(relay, inbox, bootstrap, options, replication, inbox_partitions,
                     relay_role or Sole("relay"))

@@ -12,7 +12,7 @@ longer matches what was signed, on either side. The signature covers the bytes
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -46,9 +46,12 @@ class Checkpoint:
     key_id: str
     signature: str
     message: Carried | None = None
+    # Held as it came with a receipt (services/anchors/store.py); not part of what is signed.
+    receipt: bool = field(default=False, compare=False)
 
     def document(self) -> dict[str, Any]:
         out = asdict(self)
+        out.pop("receipt")
         if self.message is None:
             out.pop("message")
         return out
@@ -68,7 +71,8 @@ class Checkpoint:
         return cls(str(document["case_id"]), document["agency"], int(document["version"]),
                    document["hash"], document["at"], document["key_id"],
                    document["signature"],
-                   Carried(int(message["sequence"]), message["hash"]) if message else None)
+                   Carried(int(message["sequence"]), message["hash"]) if message else None,
+                   document.get("receipt") is True)
 
 
 class Signer(Protocol):

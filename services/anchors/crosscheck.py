@@ -75,6 +75,8 @@ def _anchors(signer: str, signer_view: dict[str, Any], held: list[Checkpoint], k
              holder: str) -> list[Divergence]:
     """Checkpoints `signer` signed, held by `holder`, against the signer's stream now."""
     hashes = {m["version"]: m["hash"] for m in signer_view["sent"]}
+    # and at each fact it received: where the checkpoints its receipts carried stand
+    hashes |= {f["version"]: f["hash"] for f in signer_view["received"] if f.get("hash")}
     head = signer_view["head"]
     hashes[head["version"]] = head["hash"]
     out = []
@@ -90,8 +92,8 @@ def _anchors(signer: str, signer_view: dict[str, Any], held: list[Checkpoint], k
             break
         elif checkpoint.version not in hashes:
             out.append(Divergence(signer, "rewritten", where,
-                                  f"{signer} signed a message there at {checkpoint.at} "
-                                  f"({holder} holds it); its stream sends none there now"))
+                                  f"{signer} signed its stream there at {checkpoint.at} "
+                                  f"({holder} holds it); it has no such step now"))
             break
         elif hashes[checkpoint.version] != checkpoint.hash:
             out.append(Divergence(signer, "rewritten", where,

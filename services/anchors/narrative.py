@@ -144,14 +144,22 @@ def _anchors(d: dict[str, Any]) -> str:
         return "<h2>Anchors</h2><p>No checkpoint of this case is held.</p>"
     rows = "".join(
         f"<tr><td>{esc(a['agency'])}</td><td>{a['version']}</td><td>{esc(when(a['at']))}</td>"
-        f"<td>{a['message'] if a['message'] else ''}</td><td><code>{esc(a['hash'][:16])}"
+        f"<td>{_carried(a)}</td><td><code>{esc(a['hash'][:16])}"
         f"</code>&hellip;</td></tr>" for a in d["anchors"])
     return ("<h2>Anchors</h2><p>At every message it sent, and at every fact it recorded from "
             "its partner, each agency signed the state of its own record of the case (its step "
-            "number and hash). Both agencies keep the checkpoints that travel with messages; a "
-            "record cut short or rewritten afterwards no longer matches them.</p>"
+            "number and hash). Both agencies keep the checkpoints that travel with messages and "
+            "receipts; a record cut short or rewritten afterwards no longer matches them.</p>"
             "<table><tr><th>signed by</th><th>its record at step</th><th>that step recorded on"
-            f"</th><th>with its message no.</th><th>hash</th></tr>{rows}</table>")
+            f"</th><th>sent with</th><th>hash</th></tr>{rows}</table>")
+
+
+def _carried(anchor: dict[str, Any]) -> str:
+    if not anchor["message"]:
+        return ""
+    if anchor.get("receipt"):
+        return f"its receipt of message {anchor['message']}"
+    return f"its message {anchor['message']}"
 
 
 def _chain(d: dict[str, Any]) -> str:

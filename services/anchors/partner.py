@@ -69,7 +69,8 @@ def chain_view(agency: str, partner: str, events: list[CaseEvent],
         "sent": [{"sequence": n, "digest": d, "version": e.originator_version, "hash": e.hash}
                  for n, (e, d) in enumerate(zip(exported, digests, strict=True), start=1)],
         "received": [{"sequence": e.received["sequence"],
-                      "sender_hash": e.received["sender_hash"], "version": e.originator_version}
+                      "sender_hash": e.received["sender_hash"], "version": e.originator_version,
+                      "hash": e.hash}
                      for e in events
                      if e.received is not None and e.received["sender"] == partner],
         "checkpoints": [c.document() for c in held if c.agency in (agency, partner)],

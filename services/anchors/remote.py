@@ -39,6 +39,7 @@ class _Received(_Strict):
     sequence: int = Count
     sender_hash: str = Hash
     version: int = Count
+    hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 class _Carried(_Strict):
     sequence: int = Count

@@ -31,8 +31,12 @@ class Anchors:
     def keep(self, checkpoint: Checkpoint) -> None:
         self.keep_all([checkpoint])
 
-    def keep_all(self, checkpoints: list[Checkpoint], chunk: int = 200) -> None:
-        """In one statement per `chunk`: the relay keeps a whole batch's at once."""
+    def keep_all(self, checkpoints: list[Checkpoint], chunk: int = 200,
+                 receipt: bool = False) -> None:
+        """In one statement per `chunk`: the relay keeps a whole batch's at once.
+        `receipt`: they came with receipts (the partner's stream at a fact of this agency's
+        message), not with the partner's own messages."""
+        noted = {"receipt": True} if receipt else {}
         for start in range(0, len(checkpoints), chunk):
             part = checkpoints[start:start + chunk]
             rows = ", ".join(["(?, ?, ?, ?)"] * len(part))
@@ -40,7 +44,7 @@ class Anchors:
                         f"VALUES {rows} ON CONFLICT DO NOTHING",
                         [value for c in part for value in (
                             c.case_id, c.agency, c.version,
-                            json.dumps(c.document(), sort_keys=True))])
+                            json.dumps({**c.document(), **noted}, sort_keys=True))])
 
     def of_case(self, case_id: UUID | str) -> list[Checkpoint]:
         """Every checkpoint held of the case, by agency then version."""

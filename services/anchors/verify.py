@@ -48,7 +48,8 @@ def verify_case(case_id: UUID, events: Sequence[CaseEvent], held: Sequence[Check
     own = [c for c in valid if c.agency == agency]
     faults += _against_own(case_id, events, own, agency)
     if events:
-        faults += _received(case_id, events, [c for c in valid if c.agency != agency])
+        faults += _received(case_id, events,
+                            [c for c in valid if c.agency != agency and not c.receipt])
     return faults
 
 

@@ -158,6 +158,7 @@ class ReceivedDigest(BaseModel):
     sequence: int
     sender_hash: str
     version: int
+    hash: str  # the fact's hash in this agency's chain
 
 
 class CarriedMessage(BaseModel):

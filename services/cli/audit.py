@@ -179,7 +179,8 @@ def export(app: Homeward, case_id: UUID, fmt: str, output: Path | None,
     faults = [str(f) for f in audit.case(case_id).faults]
     held = audit.anchors.of_case(case_id)
     anchors = [{"agency": c.agency, "version": c.version, "hash": c.hash, "at": c.at,
-                "message": c.message.sequence if c.message else None} for c in held]
+                "message": c.message.sequence if c.message else None, "receipt": c.receipt}
+               for c in held]
     provenance = Provenance(key.agency, by, SystemClock().now().isoformat(), purpose, personal)
     record = document(str(case_id), rows(events, personal), faults, anchors, provenance)
     text = signed_json(record, key) if fmt == "json" else signed_html(render(record), key)

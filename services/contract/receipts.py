@@ -10,6 +10,7 @@ a receipt sent twice is the same receipt.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
@@ -34,9 +35,11 @@ def receipt_id(receipted: str, receiver: str) -> str:
 
 def receipt_envelope(
     case_id: UUID, receipted_sender: str, payload: dict[str, Any], receiver_key: Signer,
-    receiver: str,
+    receiver: str, anchor: Callable[[int, str], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The signed receipt of `payload` from `receiver` to the receipted message's sender."""
+    """The signed receipt of `payload` from `receiver` to the receipted message's sender;
+    with `anchor`, carrying the receiver's checkpoint of its stream at the fact (envelope v3),
+    which `anchor` makes from the receipt's sequence and digest."""
     validate_payload(RECEIPT, 1, payload)
     mid = receipt_id(payload["message_id"], receiver)
     sequence = payload["sequence"]
@@ -54,4 +57,6 @@ def receipt_envelope(
         "integrity": {"prev_hash": GENESIS,
                       "hash": message_digest(case_id, RECEIPT, sequence, payload, GENESIS)},
     }
+    if anchor is not None:
+        envelope["checkpoint"] = anchor(sequence, envelope["integrity"]["hash"])
     return sign(envelope, receiver_key)

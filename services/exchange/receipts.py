@@ -12,9 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from events.case import Case, CaseEvent
+from services.anchors.checkpoint import Carried
+from services.anchors.checkpoint import sign as sign_checkpoint
+from services.anchors.store import Anchors
 from services.application import Homeward
 from services.contract.codec import encode
 from services.contract.receipts import RECEIPT, receipt_envelope, receipt_payload
@@ -41,8 +45,9 @@ class Outbound:
 
 class Receipts:
     def __init__(self, app: Homeward, key: SigningKey, directory: Callable[[], Directory],
-                 deliveries: Deliveries | None = None) -> None:
+                 deliveries: Deliveries | None = None, anchors: Anchors | None = None) -> None:
         self.app, self.key, self.agency, self.directory = app, key, key.agency, directory
+        self.anchors = anchors  # where the receiver's checkpoints a receipt carries are kept
         self.pseudonyms = Pseudonyms(key.sealing, directory)
         self.deliveries = deliveries
         self.recorded = self.unmatched = 0
@@ -55,14 +60,23 @@ class Receipts:
         `case`: the case just after recording the fact, when it was recorded just now."""
         r = fact.received
         if case is not None and case.last_at is not None:
-            fact_hash, recorded_at = case.last_hash, case.last_at
+            version, fact_hash, recorded_at = case.version, case.last_hash, case.last_at
         else:
             found = recorded_fact(self.app, fact.case_id, r.sender, r.message_id, r.sequence)
             if found is None:
                 return None
-            fact_hash, recorded_at = found.hash, found.timestamp
+            version, fact_hash, recorded_at = (found.originator_version, found.hash,
+                                               found.timestamp)
         payload = receipt_payload(r.message_id, r.sequence, fact_hash, recorded_at)
-        envelope = receipt_envelope(fact.case_id, r.sender, payload, self.key, self.agency)
+
+        def anchor(sequence: int, digest: str) -> dict[str, Any]:
+            # This node's stream at the fact, signed: the sender keeps it, so a fact
+            # rewritten here later no longer matches what the sender holds.
+            return sign_checkpoint(self.key, self.agency, fact.case_id, version, fact_hash,
+                                   recorded_at, Carried(sequence, digest)).document()
+
+        envelope = receipt_envelope(fact.case_id, r.sender, payload, self.key, self.agency,
+                                    anchor)
         directory = self.directory()
         sealing = directory.sealing(r.sender)
         if sealing is None:
@@ -90,6 +104,8 @@ class Receipts:
             log.info("receipts: a receipt from %s for a message not on record",
                      fact.received.sender)
             return
+        if fact.checkpoint is not None and self.anchors is not None:
+            self.anchors.keep_all([fact.checkpoint], receipt=True)
         self.recorded += 1
 
 

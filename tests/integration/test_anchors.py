@@ -50,10 +50,11 @@ def acknowledged(p: Pair) -> UUID:
         assert http.step(case_id, path, bodies(START)[path]).status_code == 200
         p.sync()
     case = UUID(case_id)
-    # Each side keeps its partner's checkpoint once the fact is recorded, and signs its own
-    # stream at the fact: XA its 3 messages, its fact and XB's message; XB the reverse.
-    wait_until(lambda: len(audit(p.xa).anchors.of_case(case)) == 5)
-    wait_until(lambda: len(audit(p.xb).anchors.of_case(case)) == 7)
+    # Each side keeps its partner's checkpoint once the fact is recorded, signs its own
+    # stream at the fact, and keeps the checkpoint its partner's receipt carries: XA its 3
+    # messages, its fact, XB's message and XB's 3 receipts; XB the reverse.
+    wait_until(lambda: len(audit(p.xa).anchors.of_case(case)) == 8, timeout=20)
+    wait_until(lambda: len(audit(p.xb).anchors.of_case(case)) == 8, timeout=20)
     return case
 
 
@@ -83,12 +84,16 @@ def cli_verify(http: HttpNode, monkeypatch: pytest.MonkeyPatch) -> int:
 def test_both_nodes_hold_both_agencies_checkpoints_and_verify_clean(nodes: Pair) -> None:
     case_id = acknowledged(nodes)
     held = audit(nodes.xa).anchors.of_case(case_id)
-    assert [(c.agency, c.version, c.message.sequence if c.message else None) for c in held
-            ] == sorted([(nodes.xa.agency, 1, 1), (nodes.xa.agency, 2, 2),
-                         (nodes.xa.agency, 3, 3), (nodes.xa.agency, 4, None),
-                         (nodes.xb.agency, 4, 1)])
+    xa, xb = nodes.xa.agency, nodes.xb.agency
+    assert [(c.agency, c.version, c.message.sequence if c.message else None, c.receipt)
+            for c in held] == [
+        (xa, 1, 1, False), (xa, 2, 2, False), (xa, 3, 3, False), (xa, 4, None, False),
+        (xb, 1, 1, True), (xb, 2, 2, True), (xb, 3, 3, True), (xb, 4, 1, False)]
+    # XB's receipts: its stream at each fact of XA's messages, as XB holds them.
+    at_xb = nodes.xb.node.app.timeline(case_id)
+    assert [c.hash for c in held if c.receipt] == [e.hash for e in at_xb[:3]]
     # XB's checkpoint names the message it rode on, and XA's fact holds that digest.
-    from_xb = next(c for c in held if c.agency == nodes.xb.agency)
+    from_xb = next(c for c in held if c.agency == xb and not c.receipt)
     fact = nodes.xa.node.app.timeline(case_id)[-1]
     assert fact.received is not None and from_xb.message is not None
     assert from_xb.message.hash == fact.received["sender_hash"]

@@ -89,6 +89,20 @@ def test_a_fact_rewritten_at_the_partner_is_named_as_the_first_divergence(
             "message 1: message:") in out
 
 
+def test_a_received_fact_rewritten_at_the_partner_is_named_by_its_receipt(
+        served: tuple[Pair, str]) -> None:
+    p, _ = served
+    case_id = acknowledged(p)
+    # At XB, the fact of XA's consent (XB's version 2) is rewritten and every later hash
+    # recomputed; its digest from XA is kept, so only the checkpoint XB's receipt carried
+    # to XA shows it.
+    tamper.rewrite(p.xb.node.app, case_id, 2,
+                   lambda data: {**data, "interpreter": not data["interpreter"]})
+    found = cross_check(p, case_id)
+    assert (found["first"]["agency"], found["first"]["kind"], found["first"]["where"]) == (
+        p.xb.agency, "rewritten", "version 2")
+
+
 def test_a_case_deleted_at_the_partner_is_named(served: tuple[Pair, str]) -> None:
     p, _ = served
     case_id = acknowledged(p)

@@ -26,8 +26,9 @@ def test_the_html_export_tells_the_case_in_words(
             p.clock.advance(hours=3)
             assert http.step(case_id, path, bodies(START)[path]).status_code == 200
             p.sync()
-        # XA's 3 messages and its own stream at each of XB's 2 facts, and XB's 2 messages
-        wait_until(lambda: len(p.xa.node.audit().anchors.of_case(case_id)) == 7)
+        # XA's 3 messages and its own stream at each of XB's 2 facts, XB's 2 messages and
+        # XB's 3 receipts of XA's messages
+        wait_until(lambda: len(p.xa.node.audit().anchors.of_case(case_id)) == 10, timeout=20)
         settings = p.xa.node.settings
         monkeypatch.setenv("HOMEWARD_AGENCY", settings.agency)
         monkeypatch.setenv("HOMEWARD_DATA_DIR", str(settings.home))
@@ -44,7 +45,7 @@ def test_the_html_export_tells_the_case_in_words(
                   "Withheld: personal data", "The record is intact",
                   "5 checkpoint(s) XA-NRM signed of this record match it",
                   "The checkpoints of XB-NRM held here verify", "Anchors",
-                  "<td>XB-NRM</td><td>4</td>", "@media print"):
+                  "<td>XB-NRM</td><td>4</td>", "its receipt of message 3", "@media print"):
         assert words in page, words
     assert "Amina" not in page and "ReferralSent" not in page.split("<h2>The chain")[0]
     shots = os.environ.get("HOMEWARD_SCREENSHOTS")
