@@ -28,7 +28,6 @@ from kafka import KafkaConsumer
 from bench._figures import Figure, median, percentile, save
 from events.case import Case
 from services.contract.codec import message_id
-from services.exchange import inbox as inbox_module
 from services.exchange import topics
 from services.exchange.broker import LocalBroker
 from services.exchange.inbox import Fact
@@ -46,14 +45,7 @@ def wait_for(arrived: threading.Condition, check: Callable[[], bool]) -> None:
 
 
 def start(node: Node, stored: dict[str, float], arrived: threading.Condition) -> None:
-    """The node's relay and inbox; the inbox notes when each fact was committed.
-
-    The local broker (tansu) answers ListOffsets with the end of a partition's first
-    batch, not of its log, once a producer sent several records in one batch (as the
-    relay does): the inbox's idle check then takes itself to be past the end and
-    rejoins its group every 5 s, seconds each time. Real Kafka answers the log's end.
-    Here the check is put off, so the figures are the exchange's, not the quirk's."""
-    inbox_module.POSITION_CHECK_SECONDS = 3600.0
+    """The node's relay and inbox; the inbox notes when each fact was committed."""
     topics.ensure_topics(node.bootstrap, [topics.inbox(node.agency),
                                           topics.deadletter(node.agency)])
     inbox = node.exchange().inbox

@@ -99,6 +99,9 @@ class Inbox:
         self._answering_failed = False
         self._checked = time.monotonic()
         self._partitions: set[int] | None = None
+        # Partitions the last check found past their end: the position and the end.
+        self._past_end: dict[TopicPartition, tuple[int, int]] = {}
+        self.rejoins = 0  # times this inbox left its group to join it afresh
         self.assigned = False  # the group gave this member its partitions (readiness)
         self.bound = bound or HeldBound()
         self.paused: dict[TopicPartition, float] = {}  # since when (monotonic)
@@ -345,7 +348,13 @@ class Inbox:
         election) or a re-partitioned inbox can leave this member waiting for ever: past
         the end of a partition, or never assigned the partition that now holds its
         messages. Then it rejoins afresh and reads from the committed offsets (or the
-        start): facts already recorded are recognised, so re-reading is harmless."""
+        start): facts already recorded are recognised, so re-reading is harmless.
+
+        The end of a partition is the high watermark of the latest fetch response, which
+        every broker reports with each fetch; ListOffsets is asked only before a fetch
+        answered (the local broker answers it with the end of the partition's first batch,
+        not of its log). A partition is taken to be past its end only when two checks in
+        a row, with nothing read between them, find it so."""
         self._checked = time.monotonic()
         assert self._consumer is not None
         assigned = list(self._consumer.assignment())
@@ -355,15 +364,26 @@ class Inbox:
         if self._partitions is not None and known != self._partitions:
             return self._rejoin(f"the inbox now has partitions {sorted(known)}")
         self._partitions = known
-        ends = self._consumer.end_offsets(assigned)
+        unknown = [p for p in assigned if self._consumer.highwater(p) is None]
+        listed = self._consumer.end_offsets(unknown) if unknown else {}
+        past: dict[TopicPartition, tuple[int, int]] = {}  # the position and the end
         for partition in assigned:
-            end = ends.get(partition)
-            if end is not None and self._consumer.position(partition) > end:
-                return self._rejoin(f"{partition} is past the end of its log ({end})")
+            end = self._consumer.highwater(partition)
+            end = listed.get(partition) if end is None else end
+            position = self._consumer.position(partition)
+            if end is not None and position > end:
+                past[partition] = (position, end)
+        suspected, self._past_end = self._past_end, past
+        for partition, (position, end) in past.items():
+            if partition in suspected and suspected[partition][0] == position:
+                return self._rejoin(f"{partition} is past the end of its log "
+                                    f"({position} > {end})")
 
     def _rejoin(self, why: str) -> None:
         log.warning("inbox: %s: rejoining the group", why)
+        self.rejoins += 1
         consumer, self._consumer, self._partitions = self._consumer, None, None
+        self._past_end = {}
         self.paused.clear()  # a new member starts unpaused
         if consumer is not None:
             consumer.close(autocommit=False)

@@ -18,6 +18,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from events.values import Actor, Side
 from services.contract.codec import decode, encode, sign
+from services.exchange import inbox as inbox_module
 from services.exchange import topics
 from services.exchange.broker import LocalBroker
 from services.exchange.directory import DirectoryFile, publish, save
@@ -195,6 +196,33 @@ def test_a_relay_that_dies_before_recording_its_position_sends_again_and_the_par
     wait_until(lambda: relay.lag() == 0 and inbox.duplicates >= sent)
     assert complete(a, b, cases) and inbox.applied == sent
     assert inbox.dead == 0 and dead_letters(b, expected=0) == []  # recognised, not refused
+
+
+def test_a_steady_exchange_keeps_its_inbox_in_the_group(
+    nodes: tuple[Node, Node], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The inbox rejoins its group only when its broker lost the log. The local broker
+    answers ListOffsets with less than the log's end once batches of several messages
+    came: a steady exchange must not look like a lost log (a rejoin costs seconds)."""
+    monkeypatch.setattr(inbox_module, "POSITION_CHECK_SECONDS", 0.3)
+    a, b = nodes
+    for node in nodes:
+        node.start_inbox()
+    story = repatriation(datetime.now(UTC).date(), receiving=b.agency, minor=True)
+    case_id = open_case(a, b, story.opening)
+    assert story.moves[2].path == "referral"
+    for move in story.moves[:3]:  # recorded before the relay runs: they leave together
+        a.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
+    for node in nodes:
+        node.start_relay()
+    wait_until(lambda: b.received_hashes(case_id) == a.own_hashes(case_id))
+    for move in story.moves[3:9]:  # more batches, each followed by a quiet spell of checks
+        play(nodes, [move], case_id)
+        time.sleep(0.8)
+    assert a.inbox is not None and b.inbox is not None
+    assert (a.inbox.rejoins, b.inbox.rejoins) == (0, 0)
+    assert b.received_hashes(case_id) == a.own_hashes(case_id)
+    assert a.received_hashes(case_id) == b.own_hashes(case_id)
 
 
 def test_a_broker_outage_delays_the_partner_but_loses_nothing(tmp_path: Path) -> None:
