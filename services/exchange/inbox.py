@@ -102,6 +102,7 @@ class Inbox:
         # Partitions the last check found past their end: the position and the end.
         self._past_end: dict[TopicPartition, tuple[int, int]] = {}
         self.rejoins = 0  # times this inbox left its group to join it afresh
+        self._committing: dict[TopicPartition, int] = {}  # offsets sent, not yet confirmed
         self.assigned = False  # the group gave this member its partitions (readiness)
         self.bound = bound or HeldBound()
         self.paused: dict[TopicPartition, float] = {}  # since when (monotonic)
@@ -383,7 +384,7 @@ class Inbox:
         log.warning("inbox: %s: rejoining the group", why)
         self.rejoins += 1
         consumer, self._consumer, self._partitions = self._consumer, None, None
-        self._past_end = {}
+        self._past_end, self._committing = {}, {}
         self.paused.clear()  # a new member starts unpaused
         if consumer is not None:
             consumer.close(autocommit=False)
@@ -394,7 +395,32 @@ class Inbox:
         # Never past a held message: after a crash it must be read again.
         offset = min([*held, after_last])
         assert self._consumer is not None
-        self._consumer.commit({partition: OffsetAndMetadata(offset, "", -1)})
+        # Not waited for: every fact up to the offset is recorded already, so a commit that
+        # is lost only makes a member read them again, and they are recognised.
+        self._committing[partition] = offset
+        self._consumer.commit_async({partition: OffsetAndMetadata(offset, "", -1)},
+                                    callback=self._committed)
+
+    def _committed(self, offsets: dict[TopicPartition, OffsetAndMetadata],
+                   response: object) -> None:
+        if isinstance(response, Exception):
+            log.info("inbox: an offset commit failed (%r); the next one covers it", response)
+            return
+        for partition, done in offsets.items():
+            if self._committing.get(partition) == done.offset:
+                self._committing.pop(partition, None)
+
+    def _flush_commits(self, consumer: KafkaConsumer) -> None:
+        """Commits what is still on its way, briefly: a member that stops cleanly does not
+        leave its successor messages to read again (they would be recognised if it did)."""
+        pending, self._committing = dict(self._committing), {}
+        if not pending:
+            return
+        try:
+            consumer.commit({p: OffsetAndMetadata(o, "", -1) for p, o in pending.items()},
+                            timeout_ms=1000)
+        except Exception as error:  # the broker away: the offsets are read again later
+            log.info("inbox: offsets not committed on closing (%r)", error)
 
     def run(self, stop: threading.Event, backoff: float = 0.5, longest: float = 30.0) -> None:
         failures = 0
@@ -416,6 +442,7 @@ class Inbox:
         consumer, self._consumer = self._consumer, None
         producer, self._producer = self._producer, None
         if consumer is not None:
+            self._flush_commits(consumer)
             consumer.close(autocommit=commit)
         if producer is not None:
             producer.close(timeout=1)
