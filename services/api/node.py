@@ -101,6 +101,7 @@ class Node:
             self.checks["relay"] = lambda: _require(link.relay.lag() <= RELAY_LAG_LIMIT,
                                                     "the relay is far behind the store")
             self.gauges["homeward_relay_lag_events"] = link.relay.lag
+            self.gauges["homeward_inbox_rejoins"] = lambda: link.inbox.rejoins
             dead = link.relay.dead_letters
             self.gauges["homeward_relay_dead_letters"] = dead.count
             self.alerts["inbox"] = link.inbox.trouble

@@ -130,6 +130,8 @@ def test_a_whole_repatriation_across_nodes_exchanging_over_the_broker(
         assert all(e["delivered_at"] is not None for e in timeline if crossed(e))
         assert all(e["delivered_at"] is None for e in timeline if not crossed(e))
         for http in (nodes.xa, nodes.xb):
-            assert "homeward_undelivered_messages 0.0" in http.client.get("/metrics").text
+            metrics = http.client.get("/metrics").text
+            assert "homeward_undelivered_messages 0.0" in metrics
+            assert "homeward_inbox_rejoins 0.0" in metrics  # a steady exchange keeps its place
     finally:
         nodes.close()
