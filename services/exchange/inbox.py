@@ -55,7 +55,12 @@ from services.signing import SealingKey
 log = logging.getLogger(__name__)
 POSITION_CHECK_SECONDS = 5.0
 PAUSE_SECONDS = 5.0  # how long a partition stays paused once its held messages hit the bound
-UNKNOWN_CASE_WAIT = 3600.0  # how long a message of a case not known here waits for its opening
+UNKNOWN_CASE_WAIT = 3600.0
+# A message refused for a passing reason of its own (a key not listed yet, the case kept
+# changing) is set aside and tried again, with backoff, while the rest is read on; after
+# this long it is dead-lettered (its sender sends it again until receipted, and an operator
+# can replay it).
+PARKED_PATIENCE = 600.0  # how long a message of a case not known here waits for its opening
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,9 @@ class Inbox:
         self.retrying: str | None = None  # why the inbox is waiting to read a message again
         self._awaiting: dict[tuple[UUID, str, int], float] = {}  # held for an unknown case
         self.unknown_case_wait = UNKNOWN_CASE_WAIT
+        # (topic, partition, offset) -> (record, since, next try, tries, reason)
+        self.parked: dict[tuple[str, int, int], tuple[ConsumerRecord, float, float, int, str]] = {}
+        self.parked_patience = PARKED_PATIENCE
 
     # -- one message ---------------------------------------------------------
 
@@ -154,7 +162,7 @@ class Inbox:
             raise Transient(f"directory-unreadable: {error}") from None
         except Rejected as rejected:
             if rejected.transient:
-                raise Transient(rejected.reason) from None
+                return self._park(record, rejected.reason)
             waiting = rejected.fact
             if rejected.code == "case-not-found" and waiting is not None \
                     and waiting.received.sequence > 1:
@@ -181,6 +189,31 @@ class Inbox:
         self.applied += 1
         self.answer(fact, case)
         return "applied", fact
+
+    def _park(self, record: ConsumerRecord, reason: str) -> tuple[str, Fact | None]:
+        key, now = (record.topic, record.partition, record.offset), time.monotonic()
+        before = self.parked.get(key)
+        since, tries = (before[1], before[3]) if before is not None else (now, 0)
+        if now - since > self.parked_patience:
+            self.parked.pop(key, None)
+            self.dead_letter(record, f"{reason} (still after {self.parked_patience:g} s)")
+            return "dead", None
+        wait = min(0.5 * 2 ** min(tries, 10), 30.0)
+        self.parked[key] = (record, since, now + wait, tries + 1, reason)
+        self.retrying = reason
+        log.warning("inbox: offset %s not recorded yet (%s); tried again in %g s",
+                    record.offset, reason, wait)
+        return "parked", None
+
+    def _retry_parked(self) -> None:
+        now = time.monotonic()
+        for key, entry in list(self.parked.items()):
+            if entry[2] > now:
+                continue
+            if self.handle(entry[0]) != "parked":  # recorded, or refused for good, at last
+                self.parked.pop(key, None)
+        if not self.parked and self.retrying is not None and "directory" not in self.retrying:
+            self.retrying = None
 
     def _hold(self, record: ConsumerRecord, fact: Fact) -> tuple[str, Fact | None]:
         r = fact.received
@@ -268,6 +301,7 @@ class Inbox:
         self._acknowledge_answers()
         self._resume_paused()
         self._give_up_waiting()
+        self._retry_parked()
         if not batches and time.monotonic() - self._checked > POSITION_CHECK_SECONDS:
             self._check_positions()
         handled = 0
@@ -335,7 +369,8 @@ class Inbox:
             return (f"{len(self.held)} message(s) held ahead of their predecessors: "
                     f"{len(self.paused)} partition(s) paused")
         if self.retrying is not None:
-            return f"a message is read again until it can be recorded ({self.retrying})"
+            return (f"{len(self.parked) or 'a'} message(s) read again until they can be "
+                    f"recorded ({self.retrying})")
         return None
 
     def _rewind(self, unfinished: dict[TopicPartition, list[ConsumerRecord]],
@@ -390,8 +425,9 @@ class Inbox:
             consumer.close(autocommit=False)
 
     def _commit(self, partition: TopicPartition, after_last: int) -> None:
-        held = [rec.offset for rec, _ in self.held.values()
-                if (rec.topic, rec.partition) == (partition.topic, partition.partition)]
+        where = (partition.topic, partition.partition)
+        held = [rec.offset for rec, _ in self.held.values() if (rec.topic, rec.partition) == where]
+        held += [offset for topic, number, offset in self.parked if (topic, number) == where]
         # Never past a held message: after a crash it must be read again.
         offset = min([*held, after_last])
         assert self._consumer is not None
@@ -427,7 +463,9 @@ class Inbox:
         while not stop.is_set():
             try:
                 if self.poll_once():
-                    failures, self.retrying = 0, None
+                    failures = 0
+                    if not self.parked:
+                        self.retrying = None
             except Transient as passing:
                 failures += 1
                 self.retrying = passing.reason

@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from events.values import Side
+from services.contract.codec import sign
 from services.exchange.directory import DirectoryFile, load, save
 from services.exchange.inbox import HeldBound
 from services.exchange.relay import Relay
@@ -181,3 +182,25 @@ def test_past_its_bound_the_inbox_pauses_and_the_sender_brings_the_rest_again(
     wait_until(lambda: exactly_once(a, b, case_id) and receipted_as_recorded(a, b, case_id),
                timeout=60)
     assert inbox.dead == 0 and dead_letters(b, expected=0) == []
+
+
+def test_a_message_under_a_key_not_listed_is_set_aside_the_rest_read_on_and_in_the_end_dead_lettered(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    case_id = alone(a, b)
+    first, second = envelopes(a, b)[:2]
+    unlisted = SigningKey(a.agency, Ed25519PrivateKey.generate(), a.key.sealing)
+    inbox = b.start_inbox()
+    inbox.parked_patience = 3.0
+    producer = b.new_producer()
+    try:
+        send(producer, b, a.sealed(sign(second, unlisted), b, unlisted))
+        send(producer, b, a.sealed(first, b))  # read on: not held up behind the other
+    finally:
+        producer.close()
+    wait_until(lambda: b.received_hashes(case_id) == [first["integrity"]["hash"]])
+    assert "unknown-key" in (inbox.trouble() or "")
+    [(reason, _)] = dead_letters(b, expected=1, within=30)
+    assert reason.startswith("unknown-key") and "still after 3 s" in reason
+    assert inbox.parked == {}
