@@ -4,26 +4,16 @@ other message, and the partner destroys its own key of the case."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from events.chain import ERASED
 from events.values import Actor, Role
 from services.network.demo_cases import PERSON, repatriation
-from tests.harness.exchange_nodes import Node, open_case, pair, play, wait_until
+from tests.harness.exchange_nodes import Node, open_case, play, wait_until
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture
-def nodes(tmp_path: Path, kafka_bootstrap: str) -> Iterator[tuple[Node, Node]]:
-    a, b = pair(tmp_path, kafka_bootstrap)
-    yield a, b
-    a.close()
-    b.close()
 
 
 def test_the_partner_erases_its_copy_when_the_erasure_request_arrives(

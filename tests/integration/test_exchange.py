@@ -47,14 +47,6 @@ pytestmark = pytest.mark.kafka
 PROPAGATION_LIMIT = 2.0
 
 
-@pytest.fixture
-def nodes(tmp_path: Path, kafka_bootstrap: str):  # type: ignore[no-untyped-def]
-    a, b = pair(tmp_path, kafka_bootstrap)
-    yield a, b
-    a.close()
-    b.close()
-
-
 def test_a_whole_repatriation_reaches_the_partner_step_by_step(nodes: tuple[Node, Node]) -> None:
     a, b = nodes
     for node in nodes:

@@ -31,14 +31,6 @@ from tests.harness.walks import actor
 pytestmark = pytest.mark.kafka
 
 
-@pytest.fixture
-def nodes(tmp_path: Path, kafka_bootstrap: str):  # type: ignore[no-untyped-def]
-    a, b = pair(tmp_path, kafka_bootstrap)
-    yield a, b
-    a.close()
-    b.close()
-
-
 def test_every_message_recorded_is_receipted_with_the_receivers_hash_of_its_fact(
     nodes: tuple[Node, Node],
 ) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -16,7 +14,7 @@ from services.application import CaseNotFound, Commits, Homeward
 from services.clock import SystemClock
 from services.exchange.relay import Relay
 from services.network.demo_cases import repatriation
-from tests.harness.exchange_nodes import Node, open_case, pair, wait_until
+from tests.harness.exchange_nodes import Node, open_case, wait_until
 from tests.harness.walks import actor
 
 NEVER = 60.0  # a polling interval no test waits for
@@ -31,14 +29,6 @@ def test_a_commit_wakes_whoever_waits_for_one() -> None:
     assert commits.wait(seen, NEVER) is True
     assert time.monotonic() - began < 5
     assert commits.wait(seen, 0.01) is True  # already past `seen`: no wait
-
-
-@pytest.fixture
-def nodes(tmp_path: Path, kafka_bootstrap: str) -> Iterator[tuple[Node, Node]]:
-    a, b = pair(tmp_path, kafka_bootstrap)
-    yield a, b
-    a.close()
-    b.close()
 
 
 def version_at(node: Node, case_id: UUID) -> int:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import confluent_kafka  # librdkafka: a Kafka client that is not the project's
@@ -26,7 +24,6 @@ from tests.harness.exchange_nodes import (
     agency_code,
     dead_letters,
     open_case,
-    pair,
     play,
     send,
     wait_until,
@@ -42,14 +39,6 @@ CANARIES = [PERSON["family_name"], PERSON["given_names"], PERSON["date_of_birth"
             "Wishes to return before the school year.", "New risk reported.",
             "No longer wished.", "Escorted travel.", "Flight cancelled.", "debt bondage",
             "Grace Okafor", "desk@xb.example", "Reception officer"]
-
-
-@pytest.fixture
-def nodes(tmp_path: Path, kafka_bootstrap: str) -> Iterator[tuple[Node, Node]]:
-    a, b = pair(tmp_path, kafka_bootstrap)
-    yield a, b
-    a.close()
-    b.close()
 
 
 def read_everything(bootstrap: str, names: list[str], expected: int) -> list[Any]:

@@ -6,7 +6,6 @@ partner exactly once and is receipted. And the inbox holds only so much in memor
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -26,7 +25,6 @@ from tests.harness.exchange_nodes import (
     envelopes,
     exactly_once,
     open_case,
-    pair,
     receipted_as_recorded,
     send,
     wait_until,
@@ -34,14 +32,6 @@ from tests.harness.exchange_nodes import (
 from tests.harness.walks import actor
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture
-def nodes(tmp_path: Path, kafka_bootstrap: str):  # type: ignore[no-untyped-def]
-    a, b = pair(tmp_path, kafka_bootstrap)
-    yield a, b
-    a.close()
-    b.close()
 
 
 def alone_moves(a: Node, b: Node) -> list[Move]:
