@@ -27,8 +27,17 @@ from typing import IO
 
 import httpx
 
+from services.exchange import topics
 from services.exchange.broker import BrokerError, LocalBroker, port_is_free
-from services.network.members import OWN_IDENTITY, PAGES, ROLES, Member, members, trust
+from services.network.members import (
+    MONITOR,
+    OWN_IDENTITY,
+    PAGES,
+    ROLES,
+    Member,
+    members,
+    trust,
+)
 from services.network.seed import seed
 from services.network.supervision import Supervisor
 
@@ -82,7 +91,7 @@ def _supervise(broker: LocalBroker, nodes: list[Member],
     """Each member watched; a node brought back takes its place in `processes`, so it is
     stopped with the others."""
     supervisor = Supervisor(lambda line: print(line, flush=True))
-    supervisor.watch("the broker", broker.is_running, lambda: _restart_broker(broker))
+    supervisor.watch("the broker", broker.is_running, lambda: _restart_broker(broker, nodes))
     for i, member in enumerate(nodes):
         def restart(i: int = i, member: Member = member) -> None:
             with (data_dir / f"{member.agency.lower()}.log").open("ab") as log:
@@ -94,9 +103,18 @@ def _supervise(broker: LocalBroker, nodes: list[Member],
     return supervisor
 
 
-def _restart_broker(broker: LocalBroker) -> None:
+def _restart_broker(broker: LocalBroker, nodes: list[Member]) -> None:
+    """The broker started again, empty (it keeps topics in memory), and the nodes' topics
+    made at once as each node makes them at its start: a client's first message would
+    otherwise create one with the broker's own count of partitions."""
     broker.stop()  # reaps what is left of the old process
     broker.start()
+    for m in nodes:
+        if m.agency != MONITOR:
+            partitions = m.settings().kafka_inbox_partitions
+            topics.ensure_topics(broker.bootstrap, [topics.inbox(m.agency)], partitions=partitions)
+            topics.ensure_topics(broker.bootstrap, [topics.deadletter(m.agency)])
+    topics.ensure_topics(broker.bootstrap, [topics.MONITORING])
 
 
 def _stopped() -> int:

@@ -18,7 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
+from kafka import KafkaConsumer
 
+from services.exchange import topics
 from services.exchange.broker import port_is_free
 from services.network.demo_cases import repatriation
 from services.network.members import members
@@ -125,6 +127,13 @@ def test_the_network_brings_back_a_killed_broker_and_every_fact_is_delivered(
         eventually(delivered, 60, "every fact at the partner and receipted")
         assert time.monotonic() - resumed < 60
         assert any("the broker stopped; starting it again" in line for line in lines)
+        # The topics were made again as at the start, not by a client's first message.
+        inboxes = KafkaConsumer(bootstrap_servers=f"127.0.0.1:{broker_port}")
+        try:
+            for agency in (xa.agency, xb.agency):
+                assert inboxes.partitions_for_topic(topics.inbox(agency)) == {0, 1, 2}
+        finally:
+            inboxes.close()
     finally:
         if xb_pid is not None:
             with contextlib.suppress(ProcessLookupError):
