@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from services.contract.registry import SCHEMAS_DIR
-from tests.harness.support import free_port
+from tests.harness.support import free_port, free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ["pyproject.toml", "README.md", "events", "projections", "services", "schemas"]
@@ -118,24 +118,8 @@ def test_the_image_installs_the_wheel_built_from_these_sources() -> None:
     assert "COPY services" not in image and "COPY schemas" not in image
 
 
-def free_ports(count: int) -> int:
-    """The first of `count` consecutive ports that are free now."""
-    for _ in range(50):
-        first = free_port()
-        if all(port_is_free(first + i) for i in range(1, count)):
-            return first
-    raise AssertionError(f"no {count} consecutive free ports")
 
 
-def port_is_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def test_homeward_run_starts_the_network_from_the_wheel(installed: Path, tmp_path: Path

@@ -15,31 +15,12 @@ import httpx
 import pytest
 
 from services.exchange.broker import port_is_free
-from tests.harness.support import free_port
-
-
-def three_free_ports() -> int:
-    for _ in range(50):
-        base = free_port()
-        if base < 65000 and all(port_is_free(base + i) for i in range(3)):
-            return base
-    raise RuntimeError("no three consecutive free ports")
-
-
-def children_of(pid: int) -> set[int]:
-    found, frontier = set(), {pid}
-    while frontier:
-        parent = frontier.pop()
-        path = Path(f"/proc/{parent}/task/{parent}/children")
-        kids = {int(p) for p in path.read_text().split()} if path.exists() else set()
-        frontier |= kids - found
-        found |= kids
-    return found
+from tests.harness.support import children_of, free_port, free_ports
 
 
 @pytest.mark.kafka
 def test_run_serves_three_nodes_and_ctrl_c_stops_them_all(tmp_path: Path) -> None:
-    base, broker_port = three_free_ports(), free_port()
+    base, broker_port = free_ports(3), free_port()
     command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
                "--base-port", str(base), "--broker-port", str(broker_port), "--demo-cases", "2"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -79,7 +60,7 @@ class Run:
     """`homeward run` in a session of its own, its output read as it comes."""
 
     def __init__(self, tmp_path: Path, demo_cases: int) -> None:
-        base, broker_port = three_free_ports(), free_port()
+        base, broker_port = free_ports(3), free_port()
         self.ports = (base, base + 1, base + 2, broker_port)
         command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
                    "--base-port", str(base), "--broker-port", str(broker_port),

@@ -21,29 +21,9 @@ import pytest
 from kafka import KafkaConsumer
 
 from services.exchange import topics
-from services.exchange.broker import port_is_free
 from services.network.demo_cases import repatriation
 from services.network.members import members
-from tests.harness.support import free_port
-
-
-def three_free_ports() -> int:
-    for _ in range(50):
-        base = free_port()
-        if base < 65000 and all(port_is_free(base + i) for i in range(3)):
-            return base
-    raise RuntimeError("no three consecutive free ports")
-
-
-def children_of(pid: int) -> set[int]:
-    found, frontier = set(), {pid}
-    while frontier:
-        parent = frontier.pop()
-        path = Path(f"/proc/{parent}/task/{parent}/children")
-        kids = {int(p) for p in path.read_text().split()} if path.exists() else set()
-        frontier |= kids - found
-        found |= kids
-    return found
+from tests.harness.support import children_of, free_port, free_ports
 
 
 def process_of(root: int, *words: str) -> int:
@@ -71,7 +51,7 @@ def eventually(check: Any, within: float, what: str) -> Any:
 def test_the_network_brings_back_a_killed_broker_and_every_fact_is_delivered(
     tmp_path: Path,
 ) -> None:
-    base, broker_port = three_free_ports(), free_port()
+    base, broker_port = free_ports(3), free_port()
     command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
                "--base-port", str(base), "--broker-port", str(broker_port)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

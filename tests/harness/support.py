@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from services.exchange.broker import LocalBroker, free_port
+from services.exchange.broker import LocalBroker, free_port, port_is_free
 from services.settings import postgres_env
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -92,3 +92,24 @@ def eventsourcing_postgres_env(url: str, schema: str) -> dict[str, str]:
     if urlsplit(url).scheme.split("+")[0] not in ("postgresql", "postgres"):
         raise ValueError(f"not a PostgreSQL URL: {url!r}")
     return {**postgres_env(url), "POSTGRES_SCHEMA": schema}
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive ports that are free now (a network's nodes)."""
+    for _ in range(50):
+        first = free_port()
+        if first < 65536 - count and all(port_is_free(first + i) for i in range(1, count)):
+            return first
+    raise AssertionError(f"no {count} consecutive free ports")
+
+
+def children_of(pid: int) -> set[int]:
+    """Every process descended from `pid`, read from /proc."""
+    found, frontier = set(), {pid}
+    while frontier:
+        parent = frontier.pop()
+        path = Path(f"/proc/{parent}/task/{parent}/children")
+        kids = {int(p) for p in path.read_text().split()} if path.exists() else set()
+        frontier |= kids - found
+        found |= kids
+    return found
