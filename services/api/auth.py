@@ -10,44 +10,29 @@ it lives no longer than the node allows, and its `agency` is the node's own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import jwt
 
-from events.values import Actor, Role, valid_agency
+from services.api.claims import ClaimMap, Principal, TokenCheckUnavailable, Unauthorized
+from services.api.jwks import SigningKeys, fetched_from
+
+__all__ = ["ClaimMap", "Principal", "TokenVerifier", "Unauthorized", "issue"]
 
 ASYMMETRIC = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "EdDSA"]
-REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "agency", "roles"]
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
 MIN_SECRET_BYTES = 32  # HS256 with a shorter secret can be brute-forced (RFC 7518, 3.2)
 MAX_LIFETIME = timedelta(hours=12)
 LEEWAY = timedelta(seconds=30)  # clock skew between the issuer and this node
-ROLE_NAMES = frozenset(role.value for role in Role)
+ID_TOKEN_SENT = "an ID token was sent, not an access token"
 
 
-class KeySource(Protocol):
-    """Where an identity provider's signing keys come from (a `jwt.PyJWKClient`, or the
-    provider the pages sign in through, which finds its JWKS by discovery)."""
+class OpaqueTokens(Protocol):
+    """Where a token that is not a JWT is asked about (the provider's introspection or
+    userinfo endpoint): its claims, or Unauthorized."""
 
-    def get_signing_key_from_jwt(self, token: str) -> jwt.PyJWK: ...
-
-
-class Unauthorized(Exception):
-    """No token, or one that does not verify; the message says which."""
-
-
-@dataclass(frozen=True)
-class Principal:
-    sub: str
-    agency: str
-    roles: frozenset[Role]
-
-    def has(self, *roles: Role) -> bool:
-        return bool(self.roles.intersection(roles))
-
-    def actor(self) -> Actor:
-        return Actor(agency=self.agency, sub=self.sub, roles=self.roles)
+    def claims(self, token: str) -> dict[str, Any]: ...
 
 
 class TokenVerifier:
@@ -55,12 +40,15 @@ class TokenVerifier:
 
     `agency` is the node's agency (`monitor` on the monitor): a token of any other
     agency is refused, whoever signed it. `issuer` and `audience` default to it.
+    With single sign-on, `client_id` is the node's client at the provider (a token for it
+    is an ID token, refused) and `opaque` answers for tokens that are not JWTs.
     """
 
     def __init__(self, secret: str | None = None, jwks_url: str | None = None, *,
                  agency: str, issuer: str | None = None, audience: str | None = None,
-                 max_lifetime: timedelta = MAX_LIFETIME, keys: KeySource | None = None
-                 ) -> None:
+                 max_lifetime: timedelta = MAX_LIFETIME, keys: SigningKeys | None = None,
+                 claims: ClaimMap | None = None, client_id: str | None = None,
+                 opaque: OpaqueTokens | None = None) -> None:
         sources = sum(1 for source in (secret, jwks_url) if source) + (keys is not None)
         if not sources:
             raise ValueError("a token verifier needs a secret or a JWKS URL")
@@ -69,24 +57,64 @@ class TokenVerifier:
         if secret and len(secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"an HS256 secret needs at least {MIN_SECRET_BYTES} bytes")
         self.secret = secret
-        self.jwks: KeySource | None = jwt.PyJWKClient(jwks_url) if jwks_url else keys
+        self.jwks = SigningKeys(fetched_from(jwks_url)) if jwks_url else keys
         self.agency = agency
         self.issuer = issuer or agency
         self.audience = audience or agency
         self.max_lifetime = max_lifetime
+        self.claims = claims or ClaimMap()
+        self.client_id, self.opaque = client_id, opaque
 
     def principal(self, authorization: str | None) -> Principal:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("a bearer token is required")
-        claims = self._decode(token.strip())
-        self._check_lifetime(claims)
-        who = _principal(claims)
+        token = token.strip()
+        if not _is_jwt(token):
+            if self.opaque is None:
+                raise Unauthorized("the token is not a JWT (header.payload.signature)")
+            who = self.claims.principal(self.opaque.claims(token))
+        else:
+            claims = self._decode(token)
+            self._check_lifetime(claims)
+            who = self.claims.principal(claims)
         if who.agency != self.agency:
             raise Unauthorized(f"the token is for {who.agency}; this node serves {self.agency}")
         return who
 
+    def _refuse_id_token(self, token: str) -> None:
+        """The API takes access tokens only: an ID token says who signed in, to the client,
+        and must not open the API (OpenID Connect Core 2; RFC 9068, 4)."""
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return  # the checks that follow say what is wrong
+        if "nonce" in claims:
+            raise Unauthorized(f"{ID_TOKEN_SENT} (it carries `nonce`); the API takes the "
+                               "provider's access token")
+        if claims.get("typ") == "ID":  # Keycloak names its tokens' kind in the claims
+            raise Unauthorized(f"{ID_TOKEN_SENT} (its `typ` is ID); the API takes the "
+                               "provider's access token")
+        audiences = claims.get("aud")
+        audiences = audiences if isinstance(audiences, list) else [audiences]
+        if (self.client_id and self.client_id != self.audience
+                and self.client_id in audiences and self.audience not in audiences):
+            raise Unauthorized(f"{ID_TOKEN_SENT} (its audience is the client "
+                               f"{self.client_id!r}, not the API {self.audience!r})")
+
     def _decode(self, token: str) -> dict[str, Any]:
+        self._refuse_id_token(token)
+        try:
+            return self._verified(token)
+        except jwt.InvalidSignatureError:
+            # A set of one key whose tokens name none: the provider may have rotated it.
+            if not (self.jwks is not None and _kid(token) is None
+                    and self.jwks.refresh_after_failure()):
+                raise Unauthorized("the token does not verify: Signature verification failed"
+                                   ) from None
+            return self._verified(token)
+
+    def _verified(self, token: str) -> dict[str, Any]:
         options: Any = {"require": REQUIRED_CLAIMS}
         checks: Any = {"audience": self.audience, "issuer": self.issuer, "options": options,
                        "leeway": LEEWAY}
@@ -96,6 +124,8 @@ class TokenVerifier:
                 return jwt.decode(token, key, algorithms=ASYMMETRIC, **checks)
             assert self.secret is not None
             return jwt.decode(token, self.secret, algorithms=["HS256"], **checks)
+        except jwt.InvalidSignatureError:
+            raise
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the token has expired") from None
         except jwt.InvalidAudienceError:
@@ -103,6 +133,9 @@ class TokenVerifier:
                                ) from None
         except jwt.InvalidIssuerError:
             raise Unauthorized(f"the token's issuer is not {self.issuer!r}") from None
+        except jwt.PyJWKClientConnectionError as error:
+            raise TokenCheckUnavailable(f"the provider's keys cannot be read: {error}"
+                                        ) from None
         except jwt.PyJWTError as error:
             raise Unauthorized(f"the token does not verify: {error}") from None
 
@@ -118,17 +151,18 @@ class TokenVerifier:
             raise Unauthorized(f"the token lives longer than this node allows ({hours:g} h)")
 
 
-def _principal(claims: dict[str, Any]) -> Principal:
-    sub, agency, roles = claims.get("sub"), claims.get("agency"), claims.get("roles")
-    if not isinstance(sub, str) or not 0 < len(sub) <= 200 or not sub.isprintable():
-        raise Unauthorized("the token's `sub` must be a printable string of 1 to 200 characters")
-    if not isinstance(agency, str) or not (agency == "monitor" or valid_agency(agency)):
-        raise Unauthorized("the token's `agency` must be an agency code")
-    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise Unauthorized("the token's `roles` must be a list of role names")
-    # Roles this node does not know grant nothing.
-    known = frozenset(Role(r) for r in roles if r in ROLE_NAMES)
-    return Principal(sub=sub, agency=agency, roles=known)
+def _is_jwt(token: str) -> bool:
+    if token.count(".") != 2:
+        return False
+    try:
+        jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return False
+    return True
+
+
+def _kid(token: str) -> Any:
+    return jwt.get_unverified_header(token).get("kid")
 
 
 def issue(secret: str, sub: str, agency: str, roles: list[str], at: datetime,

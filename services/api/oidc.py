@@ -6,7 +6,8 @@ and reached over https only, trusting `HOMEWARD_OIDC_CA_FILE` if set, else the s
 CAs. The node is a client of the provider using the authorization code flow with PKCE
 (S256); it checks the ID token the code buys (signature from the provider's JWKS,
 issuer, audience = the client id, nonce), and the API verifies the access token with the
-same keys (`TokenVerifier`, given this provider as its key source).
+same keys (`TokenVerifier`, given this provider's `signing_keys`), or, for an opaque
+access token, asks the provider about it (`introspect`, `userinfo`: services/api/opaque.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from urllib.request import HTTPRedirectHandler, HTTPSHandler, Request, build_ope
 import jwt
 
 from services.api.auth import ASYMMETRIC, LEEWAY
+from services.api.jwks import SigningKeys
 from services.settings import Settings
 
 TIMEOUT = 10.0  # seconds for one call to the provider
@@ -47,7 +49,9 @@ class Discovery:
     authorization_endpoint: str
     token_endpoint: str
     jwks_uri: str
-    end_session_endpoint: str | None
+    end_session_endpoint: str | None = None
+    introspection_endpoint: str | None = None
+    userinfo_endpoint: str | None = None
 
     @classmethod
     def of(cls, issuer: str, document: Any) -> Discovery:
@@ -65,10 +69,11 @@ class Discovery:
             if not isinstance(address, str) or urlparse(address).scheme != "https":
                 raise SigninRefused(502, f"the provider's {name} must be an https:// address")
             endpoints[name] = address
-        ending = document.get("end_session_endpoint")
-        if not (isinstance(ending, str) and urlparse(ending).scheme == "https"):
-            ending = None
-        return cls(issuer, end_session_endpoint=ending, **endpoints)
+        for name in ("end_session_endpoint", "introspection_endpoint", "userinfo_endpoint"):
+            address = document.get(name)  # optional: used only if over https
+            if isinstance(address, str) and urlparse(address).scheme == "https":
+                endpoints[name] = address
+        return cls(issuer, **endpoints)
 
 
 def challenge(verifier: str) -> str:
@@ -94,6 +99,7 @@ class Provider:
         assert settings.oidc_issuer and settings.oidc_client_id
         self.issuer, self.client_id = settings.oidc_issuer, settings.oidc_client_id
         self.client_secret = settings.oidc_client_secret
+        self.audience = settings.audience  # the API's, which may not be the client's
         self.scopes = settings.oidc_scopes
         self.redirect_url = settings.oidc_redirect_url
         ca = str(settings.oidc_ca_file) if settings.oidc_ca_file else None
@@ -101,7 +107,7 @@ class Provider:
         self._opener = build_opener(HTTPSHandler(context=self.tls), _HttpsOnly())
         self._lock = threading.Lock()
         self._discovery: Discovery | None = None
-        self._keys: jwt.PyJWKClient | None = None
+        self.signing_keys = SigningKeys(self._jwks)
 
     # -- what the provider publishes ------------------------------------------
 
@@ -112,19 +118,12 @@ class Provider:
                 self._discovery = Discovery.of(self.issuer, self._fetch(Request(address)))
             return self._discovery
 
-    def get_signing_key_from_jwt(self, token: str) -> jwt.PyJWK:
-        """The provider's key that signed `token`, from its JWKS (the key source of the
-        API's `TokenVerifier`)."""
+    def _jwks(self) -> Any:
+        """The provider's JWKS (for `signing_keys`, which keeps it)."""
         try:
-            found = self.discovery()
+            return self._fetch(Request(self.discovery().jwks_uri))
         except SigninRefused as error:
             raise jwt.PyJWKClientConnectionError(error.detail) from None
-        with self._lock:
-            if self._keys is None:
-                self._keys = jwt.PyJWKClient(found.jwks_uri, ssl_context=self.tls,
-                                             timeout=TIMEOUT)
-            keys = self._keys
-        return keys.get_signing_key_from_jwt(token)
 
     # -- the authorization code flow ------------------------------------------
 
@@ -142,12 +141,8 @@ class Provider:
         confidential client: HTTP Basic, RFC 6749 2.3.1)."""
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
                 "code_verifier": verifier, "client_id": self.client_id}
-        headers = {"Content-Type": "application/x-www-form-urlencoded",
-                   "Accept": "application/json"}
-        if self.client_secret:
-            pair = f"{_form(self.client_id)}:{_form(self.client_secret)}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        request = Request(self.discovery().token_endpoint, urlencode(form).encode(), headers)
+        request = Request(self.discovery().token_endpoint, urlencode(form).encode(),
+                          self._client_headers())
         tokens = self._fetch(request, refused="the provider refused the code")
         if not isinstance(tokens, dict) or not all(
                 isinstance(tokens.get(name), str) for name in ("id_token", "access_token")):
@@ -159,11 +154,14 @@ class Provider:
         """The ID token's claims, once it is the provider's, for this client, and for the
         sign-in this browser started (its nonce)."""
         try:
-            key = self.get_signing_key_from_jwt(id_token).key
-            claims: dict[str, Any] = jwt.decode(
-                id_token, key, algorithms=ASYMMETRIC, audience=self.client_id,
-                issuer=self.issuer, leeway=LEEWAY,
-                options={"require": ["iss", "sub", "aud", "exp", "iat", "nonce"]})
+            claims = self._verified(id_token)
+        except jwt.InvalidSignatureError:
+            # A set of one key whose tokens name none: the provider may have rotated it.
+            if jwt.get_unverified_header(id_token).get("kid") is not None or \
+                    not self.signing_keys.refresh_after_failure():
+                raise SigninRefused(401, "the provider's ID token does not verify: its "
+                                    "signature is not by the provider's keys") from None
+            claims = self._verified(id_token)
         except jwt.PyJWKClientConnectionError as error:
             raise SigninRefused(502, f"the provider's keys cannot be read: {error}") from None
         except jwt.PyJWTError as error:
@@ -177,13 +175,63 @@ class Provider:
             raise SigninRefused(401, "the ID token's nonce is not the one this sign-in sent")
         return claims
 
-    def signout_url(self, back: str) -> str | None:
-        """The provider's end of session (RP-Initiated Logout 1.0), coming back to `back`."""
+    def _verified(self, id_token: str) -> dict[str, Any]:
+        try:
+            key = self.signing_keys.get_signing_key_from_jwt(id_token).key
+            claims: dict[str, Any] = jwt.decode(
+                id_token, key, algorithms=ASYMMETRIC, audience=self.client_id,
+                issuer=self.issuer, leeway=LEEWAY,
+                options={"require": ["iss", "sub", "aud", "exp", "iat", "nonce"]})
+        except (jwt.InvalidSignatureError, jwt.PyJWKClientConnectionError):
+            raise
+        except jwt.PyJWTError as error:
+            raise SigninRefused(401, f"the provider's ID token does not verify: {error}"
+                                ) from None
+        return claims
+
+    def signout_url(self, back: str, id_token: str | None = None) -> str | None:
+        """The provider's end of session (RP-Initiated Logout 1.0), coming back to `back`;
+        with the ID token of the sign-in as `id_token_hint`, which some providers require
+        before they honour `post_logout_redirect_uri`."""
         ending = self.discovery().end_session_endpoint
         if ending is None:
             return None
-        query = urlencode({"client_id": self.client_id, "post_logout_redirect_uri": back})
-        return ending + ("&" if "?" in ending else "?") + query
+        query = {"client_id": self.client_id, "post_logout_redirect_uri": back}
+        if id_token:
+            query["id_token_hint"] = id_token
+        return ending + ("&" if "?" in ending else "?") + urlencode(query)
+
+    # -- opaque access tokens (services/api/opaque.py) ----------------------------
+
+    def introspect(self, token: str) -> Any:
+        """The provider's answer about `token` (RFC 7662), asked with this client's
+        credentials."""
+        endpoint = self.discovery().introspection_endpoint
+        assert endpoint is not None
+        form = {"token": token, "token_type_hint": "access_token"}
+        if not self.client_secret:
+            form["client_id"] = self.client_id  # a public client says who it is
+        request = Request(endpoint, urlencode(form).encode(), self._client_headers())
+        return self._fetch(request, refused="the provider refused to introspect the token")
+
+    def userinfo(self, token: str) -> Any:
+        """What the provider's userinfo endpoint says of the bearer of `token`."""
+        endpoint = self.discovery().userinfo_endpoint
+        assert endpoint is not None
+        request = Request(endpoint, headers={"Authorization": f"Bearer {token}",
+                                             "Accept": "application/json"})
+        return self._fetch(request, refused="the provider's userinfo endpoint refused the "
+                           "token")
+
+    def _client_headers(self) -> dict[str, str]:
+        """A form post by this client (with its secret, for a confidential client: HTTP
+        Basic, RFC 6749 2.3.1)."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "Accept": "application/json"}
+        if self.client_secret:
+            pair = f"{_form(self.client_id)}:{_form(self.client_secret)}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        return headers
 
     # -- the wire -----------------------------------------------------------------
 

@@ -105,6 +105,8 @@ async def _version(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _unauthorized(request: Request, error: Exception) -> JSONResponse:
+    if isinstance(error, Unauthorized) and error.status != 401:  # the provider is unreachable
+        return problem(error.status, str(error), slug="unavailable")
     return problem(401, str(error), slug="unauthorized",
                    headers={"WWW-Authenticate": 'Bearer realm="homeward"'})
 
