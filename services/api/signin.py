@@ -8,7 +8,8 @@ PKCE verifier and the page to return to) lives in one cookie of this browser onl
 began, and a callback this browser did not start is refused (login CSRF).
 
 The access token the code buys is handed to the page, which keeps it in the tab's
-`sessionStorage` as a pasted token is kept: the API keeps reading bearer tokens only and
+`sessionStorage` as a pasted token is kept (and the ID token beside it, only to hand back
+to the provider as `id_token_hint` on signing out; the API refuses it): the API keeps reading bearer tokens only and
 accepts no cookie, so no other site can make a browser call it (no CSRF to defend), and
 the token is gone when the tab closes. What could read it is a script in the page, which
 the pages' CSP (their own hashed scripts only, `connect-src 'self'`) rules out.
@@ -47,6 +48,7 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 Next = Annotated[str | None, Query(max_length=512)]
 Param = Annotated[str | None, Query(max_length=4096)]
+Hint = Annotated[str | None, Query(max_length=16384, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
 def _provider(request: Request) -> Provider:
@@ -140,29 +142,30 @@ def _finish(request: Request, code: str | None, state: str | None, error: str | 
     try:
         request.app.state.node.tokens.principal(f"Bearer {access}")
     except Unauthorized as refused:
-        raise Problem(401, f"signed in at the provider, but this node does not accept the "
-                      f"token: {refused}", slug="unauthorized") from None
-    response = _handover(access, started["next"])
+        raise Problem(refused.status, f"signed in at the provider, but this node does not "
+                      f"accept the access token: {refused}", slug="unauthorized") from None
+    response = _handover(access, tokens["id_token"], started["next"])
     response.delete_cookie(COOKIE, path=COOKIE_PATH)
     return response
 
 
 @router.get("/ui/signout")
-def signout(request: Request, next: Next = None) -> Response:
-    """The page has forgotten its token; the provider ends its session (if it offers to)
-    and sends the browser back to the page, which then waits to be signed in again."""
+def signout(request: Request, next: Next = None, id_token_hint: Hint = None) -> Response:
+    """The page has forgotten its token; the provider ends its session (if it offers to,
+    told whose by the sign-in's ID token) and sends the browser back to the page, which
+    then waits to be signed in again."""
     try:
-        return _signout(request, next)
+        return _signout(request, next, id_token_hint)
     except Problem as refused:
         return _refusal(request, refused, next)
 
 
-def _signout(request: Request, next: str | None) -> Response:
+def _signout(request: Request, next: str | None, id_token: str | None) -> Response:
     provider = _provider(request)
     # Absolute, on the address the provider knows this node by.
     back = _origin(_callback(request, provider)) + _local(next, _home(request))
     try:
-        address = provider.signout_url(back)
+        address = provider.signout_url(back, id_token)
     except SigninRefused as error:
         raise _refused(error) from None
     return RedirectResponse(address or back, status_code=303, headers=NO_STORE)
@@ -198,12 +201,13 @@ def _origin(address: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-def _handover(token: str, next_page: str) -> HTMLResponse:
-    """A page that puts the token in the tab's sessionStorage and goes on to `next_page`,
+def _handover(token: str, id_token: str, next_page: str) -> HTMLResponse:
+    """A page that puts the tokens in the tab's sessionStorage and goes on to `next_page`,
     replacing itself in the history (the callback's address is not kept)."""
     body = ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="referrer" content="no-referrer"><title>Homeward</title></head>'
-            f'<body data-token="{html.escape(token)}" data-next="{html.escape(next_page)}">'
+            f'<body data-token="{html.escape(token)}" data-next="{html.escape(next_page)}" '
+            f'data-id-token="{html.escape(id_token)}">'
             f"<script>{HANDOVER}</script></body></html>")
     policy = (f"default-src 'none'; script-src {source_hash(HANDOVER)}; base-uri 'none'; "
               "form-action 'none'; frame-ancestors 'none'")

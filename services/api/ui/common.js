@@ -3,6 +3,7 @@
 // as text only.
 const TOKEN_KEY = "homeward-token";
 const SIGNED_OUT = "homeward-signed-out";  // set on signing out: do not sign in again by itself
+const ID_TOKEN_KEY = "homeward-id-token";  // single sign-on: the provider's hint on signing out
 // "oidc": the node signs in through the agency's provider; "token": a token is pasted.
 const SINGLE_SIGN_ON = document.body.dataset.signin === "oidc";
 const REFRESH_MS = 10000;
@@ -203,9 +204,13 @@ function start(refresh) {
   if (SINGLE_SIGN_ON) $("signin-provider").setAttribute("href", provider);
   $("forget").addEventListener("click", () => {
     if (!SINGLE_SIGN_ON) return signIn("");
+    const out = new URLSearchParams({next: location.pathname + location.search});
+    const hint = sessionStorage.getItem(ID_TOKEN_KEY);
+    if (hint) out.set("id_token_hint", hint);
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(ID_TOKEN_KEY);
     sessionStorage.setItem(SIGNED_OUT, "1");
-    location.assign("/ui/signout?next=" + encodeURIComponent(location.pathname + location.search));
+    location.assign("/ui/signout?" + out.toString());
   });
   loadStrings().finally(() => {
     if (sessionStorage.getItem(TOKEN_KEY)) show();
