@@ -9,10 +9,11 @@ began, and a callback this browser did not start is refused (login CSRF).
 
 The access token the code buys is handed to the page, which keeps it in the tab's
 `sessionStorage` as a pasted token is kept (and the ID token beside it, only to hand back
-to the provider as `id_token_hint` on signing out; the API refuses it): the API keeps reading bearer tokens only and
-accepts no cookie, so no other site can make a browser call it (no CSRF to defend), and
-the token is gone when the tab closes. What could read it is a script in the page, which
-the pages' CSP (their own hashed scripts only, `connect-src 'self'`) rules out.
+to the provider as `id_token_hint` on signing out; the API refuses it): the API keeps
+reading bearer tokens only and accepts no cookie, so no other site can make a browser call
+it (no CSRF to defend), and the token is gone when the tab closes. What could read it is a
+script in the page, which the pages' CSP (their own hashed scripts only, `connect-src
+'self'`) rules out.
 """
 
 from __future__ import annotations
