@@ -67,7 +67,7 @@ class ClaimMap:
     def _agency(self, claims: Mapping[str, Any]) -> str:
         if self.agency is not None:
             return self.agency
-        agency = claims.get(self.agency_claim)
+        agency = _at(claims, self.agency_claim)
         if isinstance(agency, str) and (agency == "monitor" or valid_agency(agency)):
             return agency
         said = "has no" if agency is None else "has no agency code in its"

@@ -5,7 +5,8 @@ with an RSA key, and an end of session. Tokens are signed with PyJWT.
 
 Knobs for the refusals the node must make: `id_token_changes` and `access_token_changes`
 alter what the next tokens claim (another nonce, issuer or audience), `discovery_changes`
-what the discovery document says."""
+what the discovery document says; `kid=None` leaves the key unnamed in the JWKS and the
+tokens, `other_keys` publishes more keys beside it, `rotate()` swaps the key."""
 
 from __future__ import annotations
 
@@ -53,10 +54,13 @@ class OpenIdProvider:
     access_token_changes: dict[str, Any] = field(default_factory=dict)
     discovery_changes: dict[str, Any] = field(default_factory=dict)
     discovery_moved_to: str | None = None  # the discovery document answers 302 to this
+    kid: str | None = KID
+    other_keys: int = 0  # keys published beside the signing key
     # What happened, for the tests to read.
     authorizations: list[dict[str, str]] = field(default_factory=list)
     token_requests: list[dict[str, str]] = field(default_factory=list)
     signouts: list[dict[str, str]] = field(default_factory=list)
+    jwks_fetches: int = 0
 
     def __post_init__(self) -> None:
         self.where.mkdir(parents=True, exist_ok=True)
@@ -97,14 +101,25 @@ class OpenIdProvider:
                 **self.discovery_changes}
 
     def jwks(self) -> dict[str, Any]:
-        jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
-        return {"keys": [{**jwk, "kid": KID, "use": "sig", "alg": "RS256"}]}
+        self.jwks_fetches += 1
+        keys = [self.key] + [rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                             for _ in range(self.other_keys)]
+        named = [self.kid] + [f"another-{n}" for n in range(self.other_keys)]
+        return {"keys": [{**json.loads(RSAAlgorithm.to_jwk(key.public_key())), "use": "sig",
+                          "alg": "RS256", **({"kid": kid} if kid else {})}
+                         for key, kid in zip(keys, named, strict=True)]}
 
-    def sign(self, claims: dict[str, Any], typ: str = "JWT", key: Any = None) -> str:
-        return jwt.encode(claims, key or self.key, algorithm="RS256",
-                          headers={"kid": KID, "typ": typ})
+    def rotate(self, kid: str | None = "test-provider-2") -> None:
+        """A new signing key (named `kid`), the only one published from now on."""
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = kid
 
-    def mint(self, key: Any = None, **changes: Any) -> str:
+    def sign(self, claims: dict[str, Any], typ: str = "JWT", key: Any = None,
+             kid: str | None = None) -> str:
+        headers = {"typ": typ, **({"kid": kid or self.kid} if kid or self.kid else {})}
+        return jwt.encode(claims, key or self.key, algorithm="RS256", headers=headers)
+
+    def mint(self, key: Any = None, kid: str | None = None, **changes: Any) -> str:
         """An access token as the provider issues it (RFC 9068), for calling the API (signed
         with `key` instead, to forge one)."""
         now = datetime.now(UTC)
@@ -112,7 +127,7 @@ class OpenIdProvider:
                   "sub": self.user["sub"], "agency": self.user["agency"],
                   "roles": self.user["roles"], "iat": now, "exp": now + timedelta(minutes=30),
                   "jti": secrets.token_hex(8), **changes}
-        return self.sign(claims, typ="at+jwt", key=key)
+        return self.sign(claims, typ="at+jwt", key=key, kid=kid)
 
     def id_token(self, nonce: str) -> str:
         now = datetime.now(UTC)
