@@ -89,7 +89,7 @@ class PackagedProvider:
                  introspection: bool = False, jwt_access_tokens_for: str | None = None) -> None:
         where.mkdir(parents=True, exist_ok=True)
         self.ca, self.cert, key = make_tls(where, "provider")
-        self.app = flask.Flask("independent-provider")
+        self.app = flask.Flask(oidc_provider_mock.__name__)  # its templates, its static files
         if jwt_access_tokens_for is not None:
             generator = _JwtAccessTokens(jwt_access_tokens_for)
             self.app.config["OAUTH2_ACCESS_TOKEN_GENERATOR"] = generator.access_token_generator
