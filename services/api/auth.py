@@ -129,10 +129,11 @@ class TokenVerifier:
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the token has expired") from None
         except jwt.InvalidAudienceError:
-            raise Unauthorized(f"the token is not for this node (aud must be {self.audience!r})"
-                               ) from None
+            raise Unauthorized(f"the token is not for this node (aud must be {self.audience!r}; "
+                               "HOMEWARD_TOKEN_AUDIENCE sets it)") from None
         except jwt.InvalidIssuerError:
-            raise Unauthorized(f"the token's issuer is not {self.issuer!r}") from None
+            raise Unauthorized(f"the token's issuer is not {self.issuer!r} "
+                               "(HOMEWARD_TOKEN_ISSUER sets it)") from None
         except jwt.PyJWKClientConnectionError as error:
             raise TokenCheckUnavailable(f"the provider's keys cannot be read: {error}"
                                         ) from None

@@ -143,7 +143,9 @@ class Provider:
                 "code_verifier": verifier, "client_id": self.client_id}
         request = Request(self.discovery().token_endpoint, urlencode(form).encode(),
                           self._client_headers())
-        tokens = self._fetch(request, refused="the provider refused the code")
+        tokens = self._fetch(request, refused="the provider refused the code (a client id "
+                             "or secret it does not know is invalid_client: check "
+                             "HOMEWARD_OIDC_CLIENT_ID and HOMEWARD_OIDC_CLIENT_SECRET)")
         if not isinstance(tokens, dict) or not all(
                 isinstance(tokens.get(name), str) for name in ("id_token", "access_token")):
             raise SigninRefused(502, "the provider's token response has no ID token or "
@@ -184,6 +186,13 @@ class Provider:
                 options={"require": ["iss", "sub", "aud", "exp", "iat", "nonce"]})
         except (jwt.InvalidSignatureError, jwt.PyJWKClientConnectionError):
             raise
+        except jwt.InvalidAudienceError:
+            raise SigninRefused(401, f"the provider's ID token does not verify: it is not for "
+                                f"this node's client {self.client_id!r} "
+                                "(HOMEWARD_OIDC_CLIENT_ID)") from None
+        except jwt.InvalidIssuerError:
+            raise SigninRefused(401, f"the provider's ID token does not verify: its issuer is "
+                                f"not {self.issuer!r} (HOMEWARD_OIDC_ISSUER)") from None
         except jwt.PyJWTError as error:
             raise SigninRefused(401, f"the provider's ID token does not verify: {error}"
                                 ) from None
@@ -212,7 +221,8 @@ class Provider:
         if not self.client_secret:
             form["client_id"] = self.client_id  # a public client says who it is
         request = Request(endpoint, urlencode(form).encode(), self._client_headers())
-        return self._fetch(request, refused="the provider refused to introspect the token")
+        return self._fetch(request, refused="the provider refused to introspect the token "
+                           "(it needs this client's credentials: HOMEWARD_OIDC_CLIENT_SECRET)")
 
     def userinfo(self, token: str) -> Any:
         """What the provider's userinfo endpoint says of the bearer of `token`."""
@@ -249,8 +259,10 @@ class Provider:
                                 f"{request.full_url}") from None
         except (URLError, OSError, ValueError) as error:
             reason = getattr(error, "reason", error)
+            trust = (" (HOMEWARD_OIDC_CA_FILE: the CA that issued the provider's certificate)"
+                     if "CERTIFICATE_VERIFY_FAILED" in str(reason) else "")
             raise SigninRefused(502, f"the provider cannot be reached at {request.full_url}: "
-                                f"{reason}") from None
+                                f"{reason}{trust}") from None
 
 
 def _form(value: str) -> str:

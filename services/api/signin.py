@@ -144,7 +144,7 @@ def _finish(request: Request, code: str | None, state: str | None, error: str | 
         request.app.state.node.tokens.principal(f"Bearer {access}")
     except Unauthorized as refused:
         raise Problem(refused.status, f"signed in at the provider, but this node does not "
-                      f"accept the access token: {refused}", slug="unauthorized") from None
+                      f"accept the token: {refused}", slug="unauthorized") from None
     response = _handover(access, tokens["id_token"], started["next"])
     response.delete_cookie(COOKIE, path=COOKIE_PATH)
     return response

@@ -73,6 +73,8 @@ def test_an_id_token_is_refused_by_the_api_naming_why(provider: OpenIdProvider,
         status, detail = asked(client, id_token(provider, nonce=None))
         assert status == 401 and "an ID token was sent" in detail
         assert f"audience is the client {provider.client_id!r}, not the API" in detail
+        status, detail = asked(client, provider.mint(aud="another-api"))
+        assert status == 401 and "HOMEWARD_TOKEN_AUDIENCE" in detail
 
 
 def test_a_single_key_jwks_need_not_name_its_key_but_a_set_of_several_must(
