@@ -31,7 +31,7 @@ from tests.browser.test_browser_signin import trusted_only
 from tests.browser.web import SHOTS, Browser, chromium, serving
 from tests.harness.http_nodes import XA, opening
 from tests.harness.packaged_provider import PackagedProvider
-from tests.integration.test_independent_provider import (
+from tests.harness.provider_shapes import (
     ANA,
     CLIENT,
     ENTRA,

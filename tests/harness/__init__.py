@@ -11,5 +11,11 @@
 - `sealed_wire`: a hand-crafted message sealed to its recipient, as it goes on the wire.
 - `tls_terminator`: TLS in front of the local broker, with a certificate a test's CA made.
 - `http_nodes`: two agency nodes over HTTP, built by services/bootstrap.py.
+- `openid_provider`: the suite's own minimal OpenID provider over TLS, with knobs for
+  refusals, unnamed keys and key rotations.
+- `packaged_provider`: an independent OpenID provider (oidc-provider-mock, on Authlib) over
+  TLS, with introspection, JWT access tokens and key rotation added from Authlib's parts;
+  `provider_shapes`: its users' claims shaped as Keycloak's and Entra ID's, and the settings
+  that read them.
 - `support`: the real services: ports, Docker, PostgreSQL, Kafka.
 """

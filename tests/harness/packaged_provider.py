@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -64,8 +65,8 @@ class _Subject:
 class _JwtAccessTokens(JWTBearerTokenGenerator):  # type: ignore[misc]
     """RFC 9068 access tokens signed with the provider's key, carrying the user's claims."""
 
-    def __init__(self, audience: str) -> None:
-        super().__init__(issuer="", expires_generator=lambda client, grant_type: 3600)
+    def __init__(self, audience: str, lifetime: int) -> None:
+        super().__init__(issuer="", expires_generator=lambda client, grant_type: lifetime)
         self.audience = audience
 
     def access_token_generator(self, client: Any, grant_type: str, user: Any, scope: str
@@ -86,14 +87,17 @@ class _JwtAccessTokens(JWTBearerTokenGenerator):  # type: ignore[misc]
 
 class PackagedProvider:
     def __init__(self, where: Path, users: dict[str, dict[str, Any]], *,
-                 introspection: bool = False, jwt_access_tokens_for: str | None = None) -> None:
+                 introspection: bool = False, jwt_access_tokens_for: str | None = None,
+                 token_lifetime: timedelta = timedelta(hours=1)) -> None:
         where.mkdir(parents=True, exist_ok=True)
         self.ca, self.cert, key = make_tls(where, "provider")
         self.app = flask.Flask(oidc_provider_mock.__name__)  # its templates, its static files
         if jwt_access_tokens_for is not None:
-            generator = _JwtAccessTokens(jwt_access_tokens_for)
+            generator = _JwtAccessTokens(jwt_access_tokens_for,
+                                         int(token_lifetime.total_seconds()))
             self.app.config["OAUTH2_ACCESS_TOKEN_GENERATOR"] = generator.access_token_generator
-        oidc_provider_mock.init_app(self.app, require_nonce=True, user_claims=[
+        oidc_provider_mock.init_app(self.app, require_nonce=True,
+                                    access_token_max_age=token_lifetime, user_claims=[
             oidc_provider_mock.User(sub=sub, claims=claims) for sub, claims in users.items()])
         with self.app.test_request_context():
             self.app.preprocess_request()
