@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Cookie, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.api.auth import Unauthorized
+from services.api.auth import Principal, Unauthorized
 from services.api.languages import COOKIE as LANGUAGE_COOKIE
 from services.api.languages import choose
 from services.api.node import MonitorNode
@@ -141,11 +141,11 @@ def _finish(request: Request, code: str | None, state: str | None, error: str | 
         raise _refused(refused) from None
     access = tokens["access_token"]
     try:
-        request.app.state.node.tokens.principal(f"Bearer {access}")
+        who = request.app.state.node.tokens.principal(f"Bearer {access}")
     except Unauthorized as refused:
         raise Problem(refused.status, f"signed in at the provider, but this node does not "
                       f"accept the token: {refused}", slug="unauthorized") from None
-    response = _handover(access, tokens["id_token"], started["next"])
+    response = _handover(access, tokens["id_token"], who, started["next"])
     response.delete_cookie(COOKIE, path=COOKIE_PATH)
     return response
 
@@ -202,13 +202,18 @@ def _origin(address: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-def _handover(token: str, id_token: str, next_page: str) -> HTMLResponse:
+def _handover(token: str, id_token: str, who: Principal, next_page: str) -> HTMLResponse:
     """A page that puts the tokens in the tab's sessionStorage and goes on to `next_page`,
-    replacing itself in the history (the callback's address is not kept)."""
+    replacing itself in the history (the callback's address is not kept). With them goes
+    who the node found the access token to be: an opaque token says nothing to the page, and
+    a provider's roles may be elsewhere in it or named otherwise; the page shows that, and
+    chooses what to offer by it (the API decides)."""
+    found = json.dumps({"sub": who.sub, "agency": who.agency,
+                        "roles": sorted(role.value for role in who.roles)})
     body = ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="referrer" content="no-referrer"><title>Homeward</title></head>'
             f'<body data-token="{html.escape(token)}" data-next="{html.escape(next_page)}" '
-            f'data-id-token="{html.escape(id_token)}">'
+            f'data-id-token="{html.escape(id_token)}" data-who="{html.escape(found)}">'
             f"<script>{HANDOVER}</script></body></html>")
     policy = (f"default-src 'none'; script-src {source_hash(HANDOVER)}; base-uri 'none'; "
               "form-action 'none'; frame-ancestors 'none'")

@@ -117,6 +117,10 @@ def test_a_caseworker_signs_in_records_a_step_signs_out_and_in_again_after_a_key
         access, identity = session(b, "homeward-token"), session(b, "homeward-id-token")
         assert access and identity and access != identity
         assert "kid" not in jwt.get_unverified_header(identity)  # one key, unnamed
+        # Who is signed in, as the node read the token (opaque, or with mapped roles).
+        assert b.text("#who") == EN["signin.as"].replace("{who}", shape.sub)
+        assert json.loads(session(b, "homeward-who") or "{}") == {
+            "sub": shape.sub, "agency": XA, "roles": ["caseworker"]}
 
         # A step recorded with the provider's access token.
         b.find('details[data-step="consent"] summary').click()

@@ -6,6 +6,8 @@ providers put them, ID tokens whose header names no key, and a key rotation."""
 
 from __future__ import annotations
 
+import html
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -125,7 +127,11 @@ def test_keycloak_shaped_tokens_sign_in_through_the_claim_settings(tmp_path: Pat
             assert refused.status_code == 401
             assert "HOMEWARD_OIDC_AGENCY_CLAIM" in refused.json()["detail"]
         with node_of(tmp_path, provider, **KEYCLOAK_SETTINGS) as client:
-            access, identity = handed(sign_in(client, provider))
+            page = sign_in(client, provider)
+            access, identity = handed(page)
+            # The page is told who the node found the token to be, roles mapped.
+            assert html.unescape(page.text.split('data-who="')[1].split('"')[0]) == json.dumps(
+                {"sub": "ana", "agency": XA, "roles": ["caseworker"]})
             opened = client.post("/v1/cases", json=opening(), headers=bearer(access, "kc-1"))
             assert opened.status_code == 201, opened.text
             timeline = client.get(f"/v1/cases/{opened.json()['id']}/timeline",

@@ -4,6 +4,7 @@
 const TOKEN_KEY = "homeward-token";
 const SIGNED_OUT = "homeward-signed-out";  // set on signing out: do not sign in again by itself
 const ID_TOKEN_KEY = "homeward-id-token";  // single sign-on: the provider's hint on signing out
+const WHO_KEY = "homeward-who";  // single sign-on: who the node found the token to be
 // "oidc": the node signs in through the agency's provider; "token": a token is pasted.
 const SINGLE_SIGN_ON = document.body.dataset.signin === "oidc";
 const REFRESH_MS = 10000;
@@ -100,10 +101,14 @@ function takeTokenFromFragment() {
   history.replaceState(null, "", location.pathname + location.search);
 }
 
-// What the token claims: only to choose what to offer and to say who is signed in; the API
-// decides.
+// What the token claims (with single sign-on: who the node found it to be, as an opaque
+// token says nothing and a provider's roles may be named otherwise): only to choose what to
+// offer and to say who is signed in; the API decides.
 function claims() {
   try {
+    if (SINGLE_SIGN_ON && sessionStorage.getItem(WHO_KEY)) {
+      return JSON.parse(sessionStorage.getItem(WHO_KEY));
+    }
     return JSON.parse(atob(sessionStorage.getItem(TOKEN_KEY).split(".")[1]
       .replace(/-/g, "+").replace(/_/g, "/")));
   } catch (_) { return {}; }
@@ -209,6 +214,7 @@ function start(refresh) {
     if (hint) out.set("id_token_hint", hint);
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(ID_TOKEN_KEY);
+    sessionStorage.removeItem(WHO_KEY);
     sessionStorage.setItem(SIGNED_OUT, "1");
     location.assign("/ui/signout?" + out.toString());
   });
