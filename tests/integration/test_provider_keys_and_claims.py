@@ -153,8 +153,7 @@ def test_signing_out_sends_the_id_token_as_the_providers_hint(
         assert bad.status_code == 422
 
 
-def test_the_claim_settings_are_checked_at_start(provider: OpenIdProvider, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_claim_settings_are_checked_at_start(provider: OpenIdProvider) -> None:
     sso = {"agency": XA, "oidc_issuer": provider.issuer, "oidc_client_id": "c"}
     for bad, says in (({"oidc_role_map": "nrm-boss=boss"}, "HOMEWARD_OIDC_ROLE_MAP"),
                       ({"oidc_agency": "XB-NRM"}, "HOMEWARD_OIDC_AGENCY"),
@@ -164,7 +163,12 @@ def test_the_claim_settings_are_checked_at_start(provider: OpenIdProvider, tmp_p
             load(**sso, **bad)
     with pytest.raises(SettingsError, match="need the provider's issuer"):
         load(agency=XA, oidc_roles_claim="realm_access.roles")
-    # An empty variable is as if it were not set.
-    monkeypatch.setenv("HOMEWARD_OIDC_CA_FILE", "")
-    monkeypatch.setenv("HOMEWARD_OIDC_ROLE_MAP", "")
-    assert load(**sso).oidc_ca_file is None
+
+
+def test_an_empty_variable_is_as_if_it_were_not_set(provider: OpenIdProvider,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OIDC_CA_FILE", "OIDC_ROLE_MAP", "OIDC_AGENCY", "OIDC_CLIENT_SECRET"):
+        monkeypatch.setenv(f"HOMEWARD_{name}", "")
+    settings = load(agency=XA, oidc_issuer=provider.issuer, oidc_client_id="c")
+    assert settings.oidc_ca_file is None and settings.oidc_client_secret is None
+    assert settings.oidc_agency is None and settings.role_map() == {}
