@@ -9,10 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from services.api.app import create_app
 from services.api.claims import TokenCheckUnavailable, Unauthorized
 from services.api.oidc import Provider
 from services.api.opaque import KEEP_AT_MOST, OpaqueTokens
+from services.bootstrap import build_node
 from services.settings import load
 from tests.harness.http_nodes import XA
 from tests.harness.packaged_provider import PackagedProvider
@@ -75,3 +78,19 @@ def test_a_provider_that_cannot_be_asked_is_unavailable_not_a_refusal(tmp_path: 
     with pytest.raises(TokenCheckUnavailable, match="cannot be checked now") as raised:
         tokens.claims(token)
     assert raised.value.status == 503
+
+
+def test_the_api_answers_503_while_the_provider_cannot_be_asked(tmp_path: Path) -> None:
+    with PackagedProvider(tmp_path / "idp", {"ana": ANA}, introspection=True) as provider:
+        token = provider.code_flow(CLIENT, CALLBACK, "ana")["access_token"]
+    node = build_node(load(agency=XA, data_dir=tmp_path / "xa", oidc_issuer=provider.issuer,
+                           oidc_client_id=CLIENT, oidc_client_secret="the-client-secret",
+                           oidc_ca_file=provider.ca))
+    try:
+        with TestClient(create_app(node)) as client:
+            answer = client.get("/v1/cases", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 503, answer.text
+            assert "cannot be checked now" in answer.json()["detail"]
+            assert "www-authenticate" not in answer.headers  # not a sign-out
+    finally:
+        node.close()
