@@ -7,7 +7,8 @@ else its `client_id` this client). Where it lists none, the node asks the provid
 `userinfo_endpoint` with the token: an answer proves the token valid and says who holds
 it; a refusal is a 401. Either way the claims that came back are read as a token's are
 (`ClaimMap`), and the answer is kept for at most `KEEP_AT_MOST` and never past the token's
-own `exp`, so a page's refreshes do not each cost a call to the provider.
+own `exp`, so a page's refreshes do not each cost a call to the provider. A refusal is kept
+`REFUSAL_KEPT`, so the same made-up token sent again and again costs one call.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ from services.api.claims import TokenCheckUnavailable, Unauthorized
 from services.api.oidc import Provider, SigninRefused
 
 KEEP_AT_MOST = 300.0  # seconds an answer about a token is kept
+REFUSAL_KEPT = 30.0  # seconds a refusal is kept
 KEPT_TOKENS = 10_000  # answers kept at most (the oldest go first)
 
 
 class OpaqueTokens:
     def __init__(self, provider: Provider, clock: Callable[[], float] = time.time) -> None:
         self.provider, self.clock = provider, clock
-        self._kept: dict[bytes, tuple[float, dict[str, Any]]] = {}
+        # A token's digest: until when, and its claims or the refusal's reason.
+        self._kept: dict[bytes, tuple[float, dict[str, Any] | str]] = {}
         self._lock = threading.Lock()
         self.asked = 0  # calls made to the provider
 
@@ -38,19 +41,31 @@ class OpaqueTokens:
         with self._lock:
             kept = self._kept.get(digest)
         if kept is not None and kept[0] > now:
+            if isinstance(kept[1], str):
+                raise Unauthorized(kept[1])
             return kept[1]
-        claims = self._ask(token)
-        expires = claims.get("exp")
+        try:
+            claims = self._ask(token)
+            expires = claims.get("exp")
+            if isinstance(expires, int | float) and expires <= now:
+                raise Unauthorized("the token has expired")
+        except TokenCheckUnavailable:
+            raise
+        except Unauthorized as refused:
+            self._keep(digest, now + REFUSAL_KEPT, str(refused), now)
+            raise
         until = now + KEEP_AT_MOST
         if isinstance(expires, int | float):
-            if expires <= now:
-                raise Unauthorized("the token has expired")
             until = min(until, float(expires))
+        self._keep(digest, until, claims, now)
+        return claims
+
+    def _keep(self, digest: bytes, until: float, answer: dict[str, Any] | str, now: float
+              ) -> None:
         with self._lock:
             if len(self._kept) >= KEPT_TOKENS:
                 self._forget(now)
-            self._kept[digest] = (until, claims)
-        return claims
+            self._kept[digest] = (until, answer)
 
     def _forget(self, now: float) -> None:
         for digest in [d for d, (until, _) in self._kept.items() if until <= now]:
