@@ -108,11 +108,15 @@ class TokenVerifier:
             return self._verified(token)
         except jwt.InvalidSignatureError:
             # A set of one key whose tokens name none: the provider may have rotated it.
-            if not (self.jwks is not None and _kid(token) is None
-                    and self.jwks.refresh_after_failure()):
-                raise Unauthorized("the token does not verify: Signature verification failed"
-                                   ) from None
-            return self._verified(token)
+            rotated = (self.jwks is not None and _kid(token) is None
+                       and self.jwks.refresh_after_failure())
+        if rotated:
+            try:
+                return self._verified(token)
+            except jwt.InvalidSignatureError:
+                pass
+        raise Unauthorized("the token does not verify: its signature is not by the issuer's "
+                           "keys")
 
     def _verified(self, token: str) -> dict[str, Any]:
         options: Any = {"require": REQUIRED_CLAIMS}

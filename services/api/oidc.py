@@ -156,14 +156,10 @@ class Provider:
         """The ID token's claims, once it is the provider's, for this client, and for the
         sign-in this browser started (its nonce)."""
         try:
-            claims = self._verified(id_token)
+            claims = self._verified_or_rotated(id_token)
         except jwt.InvalidSignatureError:
-            # A set of one key whose tokens name none: the provider may have rotated it.
-            if jwt.get_unverified_header(id_token).get("kid") is not None or \
-                    not self.signing_keys.refresh_after_failure():
-                raise SigninRefused(401, "the provider's ID token does not verify: its "
-                                    "signature is not by the provider's keys") from None
-            claims = self._verified(id_token)
+            raise SigninRefused(401, "the provider's ID token does not verify: its signature "
+                                "is not by the provider's keys") from None
         except jwt.PyJWKClientConnectionError as error:
             raise SigninRefused(502, f"the provider's keys cannot be read: {error}") from None
         except jwt.PyJWTError as error:
@@ -176,6 +172,16 @@ class Provider:
         if claims.get("nonce") != nonce:
             raise SigninRefused(401, "the ID token's nonce is not the one this sign-in sent")
         return claims
+
+    def _verified_or_rotated(self, id_token: str) -> dict[str, Any]:
+        try:
+            return self._verified(id_token)
+        except jwt.InvalidSignatureError:
+            # A set of one key whose tokens name none: the provider may have rotated it.
+            if jwt.get_unverified_header(id_token).get("kid") is not None or \
+                    not self.signing_keys.refresh_after_failure():
+                raise
+        return self._verified(id_token)
 
     def _verified(self, id_token: str) -> dict[str, Any]:
         try:

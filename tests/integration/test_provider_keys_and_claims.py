@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
@@ -101,6 +102,17 @@ def test_a_rotated_key_is_fetched_at_once_and_made_up_key_ids_do_not_hammer_the_
             status, detail = asked(client, provider.mint(kid=f"made-up-{n}"))
             assert status == 401 and f"no key 'made-up-{n}'" in detail
         # Within ten seconds of a fetch for an unknown key, no other is made.
+        assert provider.jwks_fetches == 2
+
+
+def test_a_token_that_names_no_key_and_is_signed_by_another_is_refused(
+        provider: OpenIdProvider, tmp_path: Path) -> None:
+    provider.kid = None
+    forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with node_of(tmp_path, provider) as client:
+        for _ in range(2):  # with the set fetched again, and then without
+            status, detail = asked(client, provider.mint(key=forger))
+            assert status == 401 and "signature is not by the issuer's keys" in detail
         assert provider.jwks_fetches == 2
 
 
