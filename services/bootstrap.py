@@ -20,7 +20,8 @@ from events.deadlines import Deadlines
 from projections.board import DeadlinesFor, default_deadlines
 from services.anchors.store import Anchors
 from services.api.access import AccessLog
-from services.api.auth import ClaimMap, TokenVerifier, issue
+from services.api.auth import TokenVerifier, issue
+from services.api.claims import claim_map
 from services.api.idempotency import SidecarIdempotency
 from services.api.node import MonitorNode, Node
 from services.api.oidc import Provider
@@ -175,21 +176,14 @@ def token_verifier(settings: Settings, provider: Provider | None = None) -> Toke
     with single sign-on, signed with the provider's keys."""
     identity: dict[str, Any] = {
         "agency": settings.agency, "issuer": settings.issuer, "audience": settings.audience,
-        "max_lifetime": timedelta(hours=settings.token_max_hours)}
+        "max_lifetime": timedelta(hours=settings.token_max_hours),
+        "claims": claim_map(settings)}
     if provider is not None:
-        return TokenVerifier(keys=provider.signing_keys, claims=claim_map(settings),
-                             client_id=settings.oidc_client_id, opaque=OpaqueTokens(provider),
-                             **identity)
+        return TokenVerifier(keys=provider.signing_keys, client_id=settings.oidc_client_id,
+                             opaque=OpaqueTokens(provider), **identity)
     if settings.jwks_url:
         return TokenVerifier(jwks_url=settings.jwks_url, **identity)
     return TokenVerifier(secret=jwt_secret(settings), **identity)
-
-
-def claim_map(settings: Settings) -> ClaimMap:
-    """Where the node reads the agency and the roles in its provider's tokens."""
-    return ClaimMap(roles_claim=settings.oidc_roles_claim, agency=settings.oidc_agency,
-                    agency_claim=settings.oidc_agency_claim, role_map=settings.role_map(),
-                    settings_named=True)
 
 
 def mint(settings: Settings, sub: str, roles: list[str], hours: float = 8.0) -> str:

@@ -14,12 +14,11 @@ from eventsourcing.cipher import AESCipher
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from events.values import Role, valid_agency
+from events.values import valid_agency
 from services.files import write_private
 
 CIPHER_KEY_FILE = "cipher.key"
 
-ROLE_NAMES = frozenset(role.value for role in Role)
 MIN_SECRET_BYTES = 32  # the same floor as services.api.auth: HS256 needs 256 bits
 
 
@@ -61,7 +60,7 @@ class Settings(BaseSettings):
     oidc_ca_file: Path | None = None
     # Where the provider's tokens carry the roles (a dotted path) and the agency (a claim,
     # or one agency for a provider that serves this agency only), and how its role names
-    # read as the node's (`provider-role=node-role,...`).
+    # read as the node's (`provider-role=node-role,...`): checked by services/api/claims.py.
     oidc_roles_claim: str = "roles"
     oidc_agency_claim: str = "agency"
     oidc_agency: str | None = None
@@ -159,42 +158,6 @@ class Settings(BaseSettings):
                              "provider's keys only; unset HOMEWARD_JWT_SECRET and "
                              "HOMEWARD_JWKS_URL")
         return self
-
-    @model_validator(mode="after")
-    def _provider_claims(self) -> Settings:
-        named = {"oidc_roles_claim", "oidc_agency_claim", "oidc_agency", "oidc_role_map"}
-        if self.oidc_issuer is None and named & self.model_fields_set:
-            raise ValueError("HOMEWARD_OIDC_ISSUER: the OIDC claim settings need the "
-                             "provider's issuer")
-        if self.oidc_agency is not None and self.oidc_agency != self.agency:
-            raise ValueError(f"HOMEWARD_OIDC_AGENCY: the provider's users can only be of "
-                             f"this node's agency, {self.agency}, not {self.oidc_agency!r}")
-        if self.oidc_agency is not None and "oidc_agency_claim" in self.model_fields_set:
-            raise ValueError("HOMEWARD_OIDC_AGENCY: a fixed agency and HOMEWARD_OIDC_AGENCY_"
-                             "CLAIM exclude each other; set one")
-        for name in ("oidc_roles_claim", "oidc_agency_claim"):
-            value = getattr(self, name)
-            if not value or any(not part for part in value.split(".")) or not value.isprintable():
-                raise ValueError(f"HOMEWARD_{name.upper()}: {value!r} is not a claim name or "
-                                 "a dotted path to one (realm_access.roles)")
-        try:
-            self.role_map()
-        except ValueError as error:
-            raise ValueError(f"HOMEWARD_OIDC_ROLE_MAP: {error}") from None
-        return self
-
-    def role_map(self) -> dict[str, str]:
-        """`nrm-caseworker=caseworker,nrm-supervisor=supervisor` as {provider's: node's}
-        (ValueError if a pair is not `name=role` or the role is not one of the node's)."""
-        found: dict[str, str] = {}
-        for pair in (p.strip() for p in (self.oidc_role_map or "").split(",")):
-            name, sep, role = (part.strip() for part in pair.rpartition("="))
-            if pair and (not sep or not name or role not in ROLE_NAMES):
-                raise ValueError(f"{pair!r} is not provider-role=node-role (node roles: "
-                                 f"{', '.join(sorted(ROLE_NAMES))})")
-            if pair:
-                found[name] = role
-        return found
 
     @field_validator("jwt_secret")
     @classmethod

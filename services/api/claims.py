@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from events.values import Actor, Role, valid_agency
+from services.settings import Settings, SettingsError
 
 ROLE_NAMES = frozenset(role.value for role in Role)
 
@@ -99,3 +100,41 @@ def _at(claims: Mapping[str, Any], path: str) -> Any:
             return None
         value = value.get(name)
     return value
+
+
+def claim_map(settings: Settings) -> ClaimMap:
+    """Where this node reads the agency and the roles in its provider's tokens, from its
+    settings (SettingsError, naming the setting, for a value that cannot work)."""
+    named = {"oidc_roles_claim", "oidc_agency_claim", "oidc_agency", "oidc_role_map"}
+    if settings.oidc_issuer is None:
+        if named & settings.model_fields_set:
+            raise SettingsError("HOMEWARD_OIDC_ISSUER: the OIDC claim settings need the "
+                                "provider's issuer")
+        return ClaimMap()
+    if settings.oidc_agency is not None and settings.oidc_agency != settings.agency:
+        raise SettingsError(f"HOMEWARD_OIDC_AGENCY: the provider's users can only be of this "
+                            f"node's agency, {settings.agency}, not {settings.oidc_agency!r}")
+    if settings.oidc_agency is not None and "oidc_agency_claim" in settings.model_fields_set:
+        raise SettingsError("HOMEWARD_OIDC_AGENCY: a fixed agency and HOMEWARD_OIDC_AGENCY_"
+                            "CLAIM exclude each other; set one")
+    for name in ("oidc_roles_claim", "oidc_agency_claim"):
+        path = getattr(settings, name)
+        if not path or any(not part for part in path.split(".")) or not path.isprintable():
+            raise SettingsError(f"HOMEWARD_{name.upper()}: {path!r} is not a claim name or a "
+                                "dotted path to one (realm_access.roles)")
+    return ClaimMap(roles_claim=settings.oidc_roles_claim, agency=settings.oidc_agency,
+                    agency_claim=settings.oidc_agency_claim,
+                    role_map=role_map(settings.oidc_role_map or ""), settings_named=True)
+
+
+def role_map(text: str) -> dict[str, str]:
+    """`nrm-caseworker=caseworker,nrm-supervisor=supervisor` as {provider's: node's}."""
+    found: dict[str, str] = {}
+    for pair in (p.strip() for p in text.split(",")):
+        name, sep, role = (part.strip() for part in pair.rpartition("="))
+        if pair and (not sep or not name or role not in ROLE_NAMES):
+            raise SettingsError(f"HOMEWARD_OIDC_ROLE_MAP: {pair!r} is not provider-role="
+                                f"node-role (node roles: {', '.join(sorted(ROLE_NAMES))})")
+        if pair:
+            found[name] = role
+    return found

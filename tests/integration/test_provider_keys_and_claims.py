@@ -165,16 +165,18 @@ def test_signing_out_sends_the_id_token_as_the_providers_hint(
         assert bad.status_code == 422
 
 
-def test_the_claim_settings_are_checked_at_start(provider: OpenIdProvider) -> None:
+def test_the_claim_settings_are_checked_at_start(provider: OpenIdProvider,
+                                                 tmp_path: Path) -> None:
     sso = {"agency": XA, "oidc_issuer": provider.issuer, "oidc_client_id": "c"}
     for bad, says in (({"oidc_role_map": "nrm-boss=boss"}, "HOMEWARD_OIDC_ROLE_MAP"),
                       ({"oidc_agency": "XB-NRM"}, "HOMEWARD_OIDC_AGENCY"),
                       ({"oidc_agency": XA, "oidc_agency_claim": "org"}, "exclude each other"),
                       ({"oidc_roles_claim": "realm_access..roles"}, "dotted path")):
         with pytest.raises(SettingsError, match=says):
-            load(**sso, **bad)
+            build_node(load(**sso, data_dir=tmp_path / "xa", **bad))
     with pytest.raises(SettingsError, match="need the provider's issuer"):
-        load(agency=XA, oidc_roles_claim="realm_access.roles")
+        build_node(load(agency=XA, data_dir=tmp_path / "xa",
+                        oidc_roles_claim="realm_access.roles"))
 
 
 def test_an_empty_variable_is_as_if_it_were_not_set(provider: OpenIdProvider,
@@ -183,4 +185,4 @@ def test_an_empty_variable_is_as_if_it_were_not_set(provider: OpenIdProvider,
         monkeypatch.setenv(f"HOMEWARD_{name}", "")
     settings = load(agency=XA, oidc_issuer=provider.issuer, oidc_client_id="c")
     assert settings.oidc_ca_file is None and settings.oidc_client_secret is None
-    assert settings.oidc_agency is None and settings.role_map() == {}
+    assert settings.oidc_agency is None and settings.oidc_role_map is None
