@@ -347,3 +347,16 @@ def conninfo(env: Mapping[str, str]) -> str:
         dbname=env.get("POSTGRES_DBNAME", "postgres"), user=env.get("POSTGRES_USER", "postgres"),
         password=env.get("POSTGRES_PASSWORD") or None,
     )
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "::1", "localhost")
+
+
+def in_the_clear(url: str) -> bool:
+    """Whether what goes to `url` could be read or changed on the way: anything but an
+    https:// address, or an http:// one on this machine's loopback (for development)."""
+    parts = urlparse(url)
+    if not parts.hostname:
+        return True
+    return not (parts.scheme == "https" or (
+        parts.scheme == "http" and parts.hostname in LOOPBACK_NAMES))

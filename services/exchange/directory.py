@@ -14,7 +14,10 @@ Each of `keys` verifies what the agency signs with it between `not_before` and `
 signs with it and ending the old one's validity later: messages in flight under either
 key stay valid. A file of the older form (`public_key`, `key_id`: one key, always valid)
 still reads. `sealing_key` (X25519) is what payloads to the agency are sealed to. The
-monitor signs nothing: it lists a sealing key only.
+monitor signs nothing: it lists a sealing key only. `url` (optional) is where the
+agency's node answers its partners' chain reads (the cross-check): an https:// address,
+http:// only on loopback (127.0.0.1, ::1, localhost) for development; a directory
+listing any other is refused whole, naming the agency.
 
 Operators exchange it out of band; the inbox trusts nothing that is not in it.
 """
@@ -30,10 +33,18 @@ from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from events.deadlines import Deadlines
 from events.values import AGENCY_CODE
+from services.settings import in_the_clear
 from services.signing import SealingKey, SigningKey, public_key, sealing_public_key
 
 DIRECTORY_FILE = "directory.json"
@@ -83,6 +94,15 @@ class Agency(BaseModel):
     sealing_key_id: str | None = Field(default=None, min_length=1, max_length=200)
     # Where its node answers its partners (the chain view a cross-check reads).
     url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=500)
+
+    @field_validator("url")
+    @classmethod
+    def _not_in_the_clear(cls, url: str | None) -> str | None:
+        # A partner's token and the chain it reads would cross the network readable.
+        if url is not None and in_the_clear(url):
+            raise ValueError(f"url must be https:// (http:// only on loopback: 127.0.0.1, "
+                             f"::1, localhost), not {url!r}")
+        return url
 
     @model_validator(mode="after")
     def _some_key(self) -> Agency:
@@ -167,7 +187,7 @@ class Directory(BaseModel):
         return self.model_copy(update={"agencies": {**self.agencies, key.agency: entry}})
 
     def with_url(self, agency: str, url: str) -> Directory:
-        entry = self.agencies[agency].model_copy(update={"url": url})
+        entry = Agency.model_validate({**self.agencies[agency].model_dump(), "url": url})
         return self.model_copy(update={"agencies": {**self.agencies, agency: entry}})
 
     def url(self, agency: str) -> str | None:
@@ -248,6 +268,14 @@ class DirectoryFile:
                 directory = load(self.path)
             except (OSError, ValueError, ValidationError) as error:
                 raise DirectoryUnreadable(
-                    f"{self.path.name} cannot be read: {type(error).__name__}") from None
+                    f"{self.path.name} cannot be read: {_reason(error)}") from None
             self._directory, self._stamp = directory, stamp
         return self._directory
+
+
+def _reason(error: Exception) -> str:
+    """What is wrong with the file, by field (a directory holds no secret to keep back)."""
+    if not isinstance(error, ValidationError):
+        return type(error).__name__
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                     for e in error.errors()[:3])
