@@ -4,6 +4,7 @@ about, once. Two real nodes exchange over the broker; XB's API answers on a real
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,6 +122,21 @@ def test_a_token_without_an_id_or_a_case_is_refused(shared: tuple[Pair, str, UUI
         refused = read(url, case_id, token)
         assert refused.status_code == 401, refused.text
         assert f'"{missing}"' in refused.json()["detail"]
+
+
+def test_a_directory_listing_a_partner_in_the_clear_is_refused_whole(
+        shared: tuple[Pair, str, UUID]) -> None:
+    p, url, case_id = shared
+    path = p.xb.node.settings.directory
+    assert path is not None
+    document = json.loads(path.read_text())
+    document["agencies"][p.xa.agency]["url"] = "http://xa.example"
+    path.write_text(json.dumps(document))
+    token = issue(p.xa.node.signing, p.xb.agency, case_id, datetime.now(UTC))  # type: ignore[arg-type]
+    refused = read(url, case_id, token)
+    assert refused.status_code == 503, refused.text
+    assert f"agencies.{p.xa.agency}.url: Value error, url must be https://" in \
+        refused.json()["detail"]
 
 
 def test_every_replica_refuses_a_token_seen_at_another(postgres_url: str, pg_schema: str
