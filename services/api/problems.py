@@ -21,6 +21,7 @@ from events.rules import InvalidField, RuleViolation, StepOwner
 from events.step import InTheFuture
 from services.api.auth import Unauthorized
 from services.application import CaseNotFound, UnknownStep, VersionMismatch
+from services.exchange.directory import DirectoryUnreadable
 
 PROBLEM_JSON = "application/problem+json"
 TITLES = {
@@ -129,6 +130,12 @@ async def _http(request: Request, error: Exception) -> JSONResponse:
     return problem(error.status_code, str(error.detail), headers=error.headers)
 
 
+async def _no_directory(request: Request, error: Exception) -> JSONResponse:
+    # The file is being rewritten, or was written wrong: an operator's to fix, not a bug.
+    return problem(503, f"the trust directory cannot be read now: {error}",
+                   slug="directory-unreadable")
+
+
 async def _bug(request: Request, error: Exception) -> JSONResponse:
     log.error("unhandled %s on %s %s", type(error).__name__, request.method, request.url.path,
               exc_info=error)
@@ -141,7 +148,7 @@ def install(app: FastAPI) -> None:
         CaseNotFound: _not_found,
         UnknownStep: _unknown_step, VersionMismatch: _version, Unauthorized: _unauthorized,
         RequestValidationError: _invalid, ValidationError: _invalid, HTTPException: _http,
-        InTheFuture: _future,
+        InTheFuture: _future, DirectoryUnreadable: _no_directory,
         Exception: _bug,
     }
     for exception, handler in handlers.items():

@@ -124,7 +124,7 @@ def test_a_token_without_an_id_or_a_case_is_refused(shared: tuple[Pair, str, UUI
         assert f'"{missing}"' in refused.json()["detail"]
 
 
-def test_a_directory_listing_a_partner_in_the_clear_is_refused_whole(
+def test_a_directory_listing_a_partner_in_the_clear_is_a_503_naming_it(
         shared: tuple[Pair, str, UUID]) -> None:
     p, url, case_id = shared
     path = p.xb.node.settings.directory
@@ -137,6 +137,10 @@ def test_a_directory_listing_a_partner_in_the_clear_is_refused_whole(
     assert refused.status_code == 503, refused.text
     assert f"agencies.{p.xa.agency}.url: Value error, url must be https://" in \
         refused.json()["detail"]
+    # So is XA's cross-check, which reads the same directory.
+    unread = p.xa.get("/v1/audit/cross-check", "auditor", case=str(case_id))
+    assert unread.status_code == 503, unread.text
+    assert unread.json()["type"] == "urn:homeward:problem:directory-unreadable"
 
 
 def test_every_replica_refuses_a_token_seen_at_another(postgres_url: str, pg_schema: str

@@ -18,7 +18,6 @@ from services.api.deps import NodeDep, bearer
 from services.api.models import ChainView
 from services.api.problems import Problem
 from services.application import CaseNotFound
-from services.exchange.directory import DirectoryUnreadable
 
 router = APIRouter(prefix="/v1/partner", tags=["partner"])
 
@@ -30,11 +29,7 @@ def chain(
 ) -> ChainView:
     if credentials is None or node.trust is None:
         raise Unauthorized("a partner node's token is required")
-    try:
-        directory = node.trust()
-    except DirectoryUnreadable as error:
-        raise Problem(503, f"the trust directory cannot be read now: {error}",
-                      slug="directory-unreadable") from None
+    directory = node.trust()  # unreadable: 503 (services/api/problems.py)
     try:
         partner = partner_of(credentials.credentials, node.agency, case, directory,
                              SeenTokens(node.tables))
