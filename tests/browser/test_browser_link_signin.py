@@ -69,7 +69,6 @@ def test_a_link_with_a_token_signs_nobody_in_until_the_reader_says_yes(board: Bo
     assert not b.driver.find_element("id", "main").is_displayed()
     violations = b.axe()
     assert violations == [], violations
-    b.screenshot("signin-from-a-link")
 
     b.find("#offered-decline").click()
     b.find("#token")  # the ordinary sign-in: nobody is signed in
