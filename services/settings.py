@@ -340,6 +340,9 @@ def secrets_dir(settings: Settings) -> Path:
         return move_secrets(settings.home, settings.keys)
     except SecretsDisagree as error:
         raise SettingsError(f"HOMEWARD_KEY_DIR: {error}") from None
+    except OSError as error:  # e.g. a key dir this user may not write
+        raise SettingsError(f"HOMEWARD_KEY_DIR: {settings.keys}: {error.strerror or error}"
+                            ) from None
 
 
 def node_secret(settings: Settings, name: str) -> str:

@@ -89,3 +89,10 @@ def test_the_embedded_nodes_keep_a_key_dir_each_whatever_the_environment(
     monkeypatch.setenv("HOMEWARD_KEY_DIR", str(tmp_path / "shared"))
     dirs = [m.keys() for m in members(tmp_path, 8001)]
     assert dirs == [tmp_path / "xa-nrm.keys", tmp_path / "xb-nrm.keys", tmp_path / "monitor.keys"]
+
+
+def test_a_key_dir_the_node_cannot_make_stops_it_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    settings = load(agency=XA, data_dir=tmp_path / "xa-nrm", key_dir=tmp_path / "file" / "keys")
+    with pytest.raises(SettingsError, match="^HOMEWARD_KEY_DIR: .*file/keys: "):
+        build_node(settings)
