@@ -193,7 +193,7 @@ def _wait_healthy(member: Member, process: subprocess.Popen[bytes], stopping: th
 def _announce(nodes: list[Member], bootstrap: str) -> None:
     print(f"Homeward is running. Broker: {bootstrap}. Press Ctrl-C to stop.\n")
     for member in nodes:
-        print(f"{member.agency:8} {member.url}   API docs: {member.url}/docs")
+        print(f"{member.agency:8} {member.url}   API: {member.url}/openapi.json")
         print(f"  web page    {member.url}{PAGES.get(member.agency, '/ui/board')}")
         for role in ROLES[member.agency]:
             print(f"  {role:11} token: {member.token(role)}")

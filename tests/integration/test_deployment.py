@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from kafka import KafkaAdminClient
 
 from services.api.app import create_app
+from services.api.metrics import loopback
 from services.bootstrap import build_node
 from services.exchange import topics
 from services.exchange.kafka_settings import ConsumerGroupSettings
@@ -116,6 +117,34 @@ def test_the_kubernetes_example_reads_the_secret_of_its_own_node() -> None:
     for name in ("HOMEWARD_JWT_SECRET", "HOMEWARD_CIPHER_KEY"):
         assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "homeward-xa-nrm"
     assert env["HOMEWARD_KAFKA_REPLICATION"]["value"] == "3"
+
+
+def listens_beyond_loopback(command: list[str]) -> bool:
+    host = command[command.index("--host") + 1] if "--host" in command else "127.0.0.1"
+    return not loopback(host)
+
+
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_compose_nodes_serve_metrics_only_to_the_token_holder(name: str) -> None:
+    nodes = [s for s in compose(name)["services"].values()
+             if "HOMEWARD_AGENCY" in s.get("environment", {})]
+    assert nodes and all(listens_beyond_loopback(s["command"]) for s in nodes)
+    for service in nodes:
+        env = service["environment"]
+        assert "HOMEWARD_METRICS_ADDR" not in env  # /metrics stays on the published port...
+        token = env["HOMEWARD_METRICS_TOKEN"]  # ...behind a token the operator must give
+        assert re.fullmatch(r"\$\{\w+:\?.*\}", token), token
+
+
+def test_the_kubernetes_node_serves_metrics_apart_from_its_service() -> None:
+    objects = k8s("xa-nrm.yaml")
+    [container] = objects["Deployment"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert listens_beyond_loopback(container["command"])
+    port = int(env["HOMEWARD_METRICS_ADDR"]["value"].rpartition(":")[2])
+    [metrics] = [p for p in container["ports"] if p["containerPort"] == port]
+    published = {p["targetPort"] for p in objects["Service"]["spec"]["ports"]}
+    assert metrics["name"] not in published and port not in published
 
 
 def test_topics_sh_defaults_to_three_copies(tmp_path: Path) -> None:
@@ -239,11 +268,14 @@ def test_kubernetes_runs_two_replicas_that_agree_with_the_node(tmp_path: Path) -
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["keys"]["secret"]["secretName"] == name
     assert {i["key"] for i in volumes["keys"]["secret"]["items"]} <= keys
-    # The key pair is where the node looks for it, the same in every replica.
-    data_dir = env["HOMEWARD_DATA_DIR"]["value"]
+    # The key pair is where the node looks for it, the same in every replica: in the key
+    # dir, apart from the data dir (a copy of /data carries no key).
+    data_dir, key_dir = (Path(env[n]["value"]) for n in ("HOMEWARD_DATA_DIR", "HOMEWARD_KEY_DIR"))
+    assert data_dir not in key_dir.parents and key_dir not in (data_dir, *data_dir.parents)
     mounted = {m["mountPath"]: m for m in container["volumeMounts"]}
-    for file in (KEY_FILE, SEALING_KEY_FILE):
-        assert mounted[f"{data_dir}/{file}"]["name"] == "keys"
+    assert mounted[str(key_dir)]["name"] == "keys"
+    assert {i["path"] for i in volumes["keys"]["secret"]["items"]} == {KEY_FILE, SEALING_KEY_FILE}
+    assert not any(Path(p).is_relative_to(data_dir) for p in mounted if Path(p) != data_dir)
     # The trust directory is in a mounted ConfigMap.
     directory = Path(env["HOMEWARD_DIRECTORY"]["value"])
     [holder] = [m for p, m in mounted.items() if directory.parent == Path(p)]
