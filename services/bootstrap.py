@@ -272,10 +272,11 @@ def build_node(
     if exchange is None:
         held.pop("relay", None)  # nothing to relay without a broker
     replays = SidecarIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))
-    app.on_erasure.append(replays.forget_case)
+    access_log = AccessLog(db, app.mapper.cipher, app.keys)
+    app.on_erasure += [replays.forget_case, access_log.forget_case]
     provider = signin_provider(settings)
     node = Node(settings, clock, app, tokens or token_verifier(settings, provider), replays,
-                AccessLog(db, app.mapper.cipher), models, tables=db, exchange=exchange,
+                access_log, models, tables=db, exchange=exchange,
                 signin=provider, roles=held, anchors=anchors,
                 signing=load_or_create(settings.home, settings.agency),
                 trust=DirectoryFile(directory_path(settings.home, settings.directory)).current,
