@@ -204,14 +204,16 @@ def kafka_exchange(
     anchors: Anchors | None = None,
     deliveries: Deliveries | None = None,
     resending: Resending | None = None, bound: HeldBound | None = None,
+    retention_days: tuple[int, int] = (7, 30),
 ) -> Exchange:
     """The relay and the inbox with their Kafka clients: the key pair in the data dir
     (made on first start), the trust directory (HOMEWARD_DIRECTORY or the data dir's
     file), the broker list and any client options a cluster needs (SASL, TLS); topics it
     creates get `replication` copies (HOMEWARD_KAFKA_REPLICATION), the inbox
-    `inbox_partitions` (HOMEWARD_KAFKA_INBOX_PARTITIONS). The relay runs while this replica
-    holds `relay_role`. What the relay cannot send waits in the data dir's
-    RELAY_DEAD_LETTERS; checkpoints, the node's and its partners', are kept in
+    `inbox_partitions` (HOMEWARD_KAFKA_INBOX_PARTITIONS), the inbox and the dead letters
+    kept `retention_days` (HOMEWARD_INBOX_RETENTION_DAYS, HOMEWARD_DEADLETTER_RETENTION_DAYS).
+    The relay runs while this replica holds `relay_role`. What the relay cannot send waits
+    in the data dir's RELAY_DEAD_LETTERS; checkpoints, the node's and its partners', are kept in
     `anchors`. What was sent and receipted is kept in `deliveries` (the node's tables; by
     default a SQLite file in the data dir)."""
     key = load_or_create(data_dir, agency)
@@ -229,7 +231,7 @@ def kafka_exchange(
         receipts=Receipts(app, key, trust.current, deliveries, anchors), bound=bound,
     )
     return Exchange(relay, inbox, bootstrap, options, replication, inbox_partitions,
-                    relay_role or Sole("relay"))
+                    *retention_days, relay_role=relay_role or Sole("relay"))
 
 
 def resending(settings: Settings) -> Resending:
@@ -268,7 +270,9 @@ def build_node(
                                   relay_role=held["relay"], anchors=anchors,
                                   deliveries=deliveries, resending=resending(settings),
                                   bound=HeldBound(settings.inbox_held_per_case,
-                                                  settings.inbox_held_total))
+                                                  settings.inbox_held_total),
+                                  retention_days=(settings.inbox_retention_days,
+                                                  settings.deadletter_retention_days))
     if exchange is None:
         held.pop("relay", None)  # nothing to relay without a broker
     replays = SidecarIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))
