@@ -37,6 +37,7 @@ from services.exchange.kafka_settings import consumer_group_settings
 from services.exchange.leadership import AdvisoryLock, Role, Sole
 from services.exchange.receipts import Receipts
 from services.exchange.relay import DeadLetters, Relay, Resending
+from services.exchange.sealing_keys import load_sealing_keys
 from services.notification_log import GapBarrier, NoLateCommits
 from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
 from services.readside.postgres import PostgresGapBarrier, PostgresReadStore
@@ -52,7 +53,7 @@ from services.settings import (
     node_secret,
     postgres_env,
 )
-from services.signing import load_or_create, load_or_create_sealing
+from services.signing import load_or_create
 
 JWT_SECRET_FILE = "jwt.secret"
 RELAY_DEAD_LETTERS = "relay-dead-letters.jsonl"  # in the data dir: what could not be sent
@@ -224,8 +225,8 @@ def kafka_exchange(
     relay = Relay(app, key, lambda: topics.producer(bootstrap, options), trust.current,
                   barrier=gap_barrier(app), dead_letters=DeadLetters(data_dir / RELAY_DEAD_LETTERS),
                   anchors=anchors, deliveries=deliveries, resending=resending)
-    inbox = Inbox(
-        app, key.sealing, trust.current,
+    inbox = Inbox(  # it opens what is sealed to any sealing key the node still keeps
+        app, load_sealing_keys(data_dir, agency), trust.current,
         lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
         lambda: topics.producer(bootstrap, options), anchors=anchors, signer=key,
         receipts=Receipts(app, key, trust.current, deliveries, anchors), bound=bound,
@@ -306,7 +307,7 @@ def build_monitor(
     """The monitor node; `start()` it to consume `homeward.monitoring` with a broker."""
     view = MonitorView(store if store is not None else monitor_store(settings))
     gate = gate or MilestoneGate.of_file(directory_path(settings.home, settings.directory),
-                                         load_or_create_sealing(settings.home, "monitor"))
+                                         load_sealing_keys(settings.home, "monitor"))
     bootstrap, client = settings.kafka_bootstrap, settings.kafka_client()
     consumer = ((lambda: MilestoneConsumer(bootstrap, view, gate, client=client))
                 if bootstrap else None)
