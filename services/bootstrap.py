@@ -226,7 +226,7 @@ def kafka_exchange(
                   barrier=gap_barrier(app), dead_letters=DeadLetters(data_dir / RELAY_DEAD_LETTERS),
                   anchors=anchors, deliveries=deliveries, resending=resending)
     inbox = Inbox(  # it opens what is sealed to any sealing key the node still keeps
-        app, load_sealing_keys(data_dir, agency), trust.current,
+        app, load_sealing_keys(data_dir, agency).watching(), trust.current,
         lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
         lambda: topics.producer(bootstrap, options), anchors=anchors, signer=key,
         receipts=Receipts(app, key, trust.current, deliveries, anchors), bound=bound,
@@ -307,7 +307,7 @@ def build_monitor(
     """The monitor node; `start()` it to consume `homeward.monitoring` with a broker."""
     view = MonitorView(store if store is not None else monitor_store(settings))
     gate = gate or MilestoneGate.of_file(directory_path(settings.home, settings.directory),
-                                         load_sealing_keys(settings.home, "monitor"))
+                                         load_sealing_keys(settings.home, "monitor").watching())
     bootstrap, client = settings.kafka_bootstrap, settings.kafka_client()
     consumer = ((lambda: MilestoneConsumer(bootstrap, view, gate, client=client))
                 if bootstrap else None)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from services.signing import SEALING_KEY_FILE, SealingKey, load_or_create_sealin
 
 RETIRED_DIR = "sealing-keys"
 UNTIL = "%Y%m%dT%H%M%SZ"
+LOOK_AGAIN_SECONDS = 3600.0
 log = logging.getLogger(__name__)
 
 
@@ -57,6 +59,8 @@ class SealingKeys:
     current: SealingKey
     retired: list[Retired] = field(default_factory=list)
     now: Callable[[], datetime] | None = None  # the wall clock when None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _timer: threading.Timer | None = field(default=None, repr=False)
 
     @property
     def owner(self) -> str:
@@ -74,14 +78,38 @@ class SealingKeys:
 
     def destroy_ended(self) -> list[str]:
         """Deletes the rotated keys whose validity has ended; their ids."""
-        now = self._now()
-        ended = [r for r in self.retired if r.until <= now]
-        for r in ended:
-            r.path.unlink(missing_ok=True)
-            log.warning("sealing key %s destroyed: its validity ended at %s; what is sealed "
-                        "to it opens nowhere any more", r.key.key_id, r.until.isoformat())
-        self.retired = [r for r in self.retired if r not in ended]
-        return [r.key.key_id for r in ended]
+        with self._lock:
+            now = self._now()
+            ended = [r for r in self.retired if r.until <= now]
+            for r in ended:
+                r.path.unlink(missing_ok=True)
+                log.warning("sealing key %s destroyed: its validity ended at %s; what is "
+                            "sealed to it opens nowhere any more", r.key.key_id,
+                            r.until.isoformat())
+            self.retired = [r for r in self.retired if r not in ended]
+            return [r.key.key_id for r in ended]
+
+    def watching(self) -> SealingKeys:
+        """Destroys each rotated key at its end even if no message comes to open: a timer
+        for the nearest end (looked at again at least hourly), in a daemon thread."""
+        self.destroy_ended()
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = None
+            if self.retired:
+                due = min(r.until for r in self.retired) - self._now()
+                wait = min(max(due.total_seconds(), 0.0), LOOK_AGAIN_SECONDS)
+                self._timer = threading.Timer(wait, self.watching)
+                self._timer.daemon = True
+                self._timer.start()
+        return self
+
+    def stop_watching(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = None
 
     def _now(self) -> datetime:
         return self.now() if self.now is not None else datetime.now(UTC)

@@ -87,6 +87,24 @@ def test_a_key_kept_opens_what_was_sealed_to_it_and_is_destroyed_at_its_end(
     assert open_sealed(to_new, ended) == message
 
 
+def test_a_rotated_key_is_destroyed_at_its_end_though_no_message_comes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    home = tmp_path / "xb"
+    old = load_sealing_keys(home, "XB-NRM").current
+    rotate_sealing_key(home, "XB-NRM", old_until=datetime.now(UTC) + timedelta(seconds=1.5))
+    keys = load_sealing_keys(home, "XB-NRM")
+    assert keys.opening(old.key_id) is not None
+    with caplog.at_level(logging.WARNING, logger="services.exchange.sealing_keys"):
+        keys.watching()
+        try:
+            wait_until(lambda: not any((home / RETIRED_DIR).iterdir()), timeout=10)
+        finally:
+            keys.stop_watching()
+    assert f"sealing key {old.key_id} destroyed" in caplog.text
+    assert keys.retired == [] and keys.opening(old.key_id) is None
+
+
 def test_a_rotation_cut_short_leaves_one_current_key(tmp_path: Path) -> None:
     home = tmp_path / "xb"
     first = load_sealing_keys(home, "XB-NRM").current
