@@ -59,6 +59,7 @@ class SealingKeys:
     current: SealingKey
     retired: list[Retired] = field(default_factory=list)
     now: Callable[[], datetime] | None = None  # the wall clock when None
+    home: Path | None = None  # the data dir they are kept in, read again on an unknown id
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _timer: threading.Timer | None = field(default=None, repr=False)
 
@@ -74,7 +75,13 @@ class SealingKeys:
         """The private key that opens what is sealed to `key_id`, if still kept (a rotated
         key whose end has come is destroyed first)."""
         self.destroy_ended()
-        return next((k for k in self.kept if k.key_id == key_id), None)
+        found = next((k for k in self.kept if k.key_id == key_id), None)
+        if found is None and self.home is not None:  # rotated while the node runs?
+            again = load_sealing_keys(self.home, self.owner, self.now)
+            with self._lock:
+                self.current, self.retired = again.current, again.retired
+            found = next((k for k in self.kept if k.key_id == key_id), None)
+        return found
 
     def destroy_ended(self) -> list[str]:
         """Deletes the rotated keys whose validity has ended; their ids."""
@@ -128,7 +135,7 @@ def load_sealing_keys(data_dir: Path, owner: str,
         if not isinstance(private, X25519PrivateKey):
             raise ValueError(f"{path} does not hold an X25519 private key")
         retired.append(Retired(SealingKey(owner, private), until.replace(tzinfo=UTC), path))
-    keys = SealingKeys(current, retired, now)
+    keys = SealingKeys(current, retired, now, data_dir)
     keys.destroy_ended()
     return keys
 

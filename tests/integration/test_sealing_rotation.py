@@ -105,6 +105,18 @@ def test_a_rotated_key_is_destroyed_at_its_end_though_no_message_comes(
     assert keys.retired == [] and keys.opening(old.key_id) is None
 
 
+def test_a_key_rotated_while_the_node_runs_opens_at_once(tmp_path: Path) -> None:
+    home, sender = tmp_path / "xb", SigningKey.generate("XA-NRM")
+    running = load_sealing_keys(home, "XB-NRM")
+    new = rotate_sealing_key(home, "XB-NRM", old_until=NOW + timedelta(days=365 * 100))
+    message = {"message_id": "m-1", "schema": "s", "sender": "XA-NRM",
+               "recipient": "XB-NRM", "sequence": 1, "occurred_at": NOW.isoformat()}
+    listed = Directory().with_agency(SigningKey("XB-NRM", sender.private, new))
+    to_new = seal(message, "ref", listed.sealing("XB-NRM") or pytest.fail(), sender)
+    assert open_sealed(to_new, running) == message
+    assert running.current.key_id == new.key_id and len(running.retired) == 1
+
+
 def test_a_rotation_cut_short_leaves_one_current_key(tmp_path: Path) -> None:
     home = tmp_path / "xb"
     first = load_sealing_keys(home, "XB-NRM").current
