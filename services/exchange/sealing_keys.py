@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from services.files import write_private
 from services.signing import SEALING_KEY_FILE, SealingKey, load_or_create_sealing
@@ -66,6 +66,19 @@ class SealingKeys:
     @property
     def owner(self) -> str:
         return self.current.owner
+
+    # Where one key is asked for (what to list in the directory), the current one answers.
+    @property
+    def key_id(self) -> str:
+        return self.current.key_id
+
+    @property
+    def public(self) -> X25519PublicKey:
+        return self.current.public
+
+    @property
+    def public_b64(self) -> str:
+        return self.current.public_b64
 
     @property
     def kept(self) -> list[SealingKey]:
