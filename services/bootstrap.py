@@ -37,6 +37,7 @@ from services.exchange.kafka_settings import consumer_group_settings
 from services.exchange.leadership import AdvisoryLock, Role, Sole
 from services.exchange.receipts import Receipts
 from services.exchange.relay import DeadLetters, Relay, Resending
+from services.exchange.sealing_keys import load_sealing_keys
 from services.files import JWT_SECRET_FILE, default_key_dir
 from services.notification_log import GapBarrier, NoLateCommits
 from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
@@ -54,7 +55,7 @@ from services.settings import (
     postgres_env,
     secrets_dir,
 )
-from services.signing import load_or_create, load_or_create_sealing
+from services.signing import load_or_create
 
 RELAY_DEAD_LETTERS = "relay-dead-letters.jsonl"  # in the data dir: what could not be sent
 EXCHANGE_TABLES = "exchange.sqlite"  # deliveries of an exchange built without the node's tables
@@ -206,18 +207,21 @@ def kafka_exchange(
     deliveries: Deliveries | None = None,
     resending: Resending | None = None, bound: HeldBound | None = None,
     keys: Path | None = None,
+    retention_days: tuple[int, int] = (7, 30),
 ) -> Exchange:
     """The relay and the inbox with their Kafka clients: the key pair in `keys` (the key
     dir; by default `<data dir>.keys`, made on first start), the trust directory
     (HOMEWARD_DIRECTORY or the data dir's file), the broker list and any client options a
     cluster needs (SASL, TLS); topics it creates get `replication` copies
     (HOMEWARD_KAFKA_REPLICATION), the inbox `inbox_partitions`
-    (HOMEWARD_KAFKA_INBOX_PARTITIONS). The relay runs while this replica holds
-    `relay_role`. What the relay cannot send waits in the data dir's RELAY_DEAD_LETTERS;
-    checkpoints, the node's and its partners', are kept in `anchors`. What was sent and
-    receipted is kept in `deliveries` (the node's tables; by default a SQLite file in the
-    data dir)."""
-    key = load_or_create(keys or default_key_dir(data_dir), agency)
+    (HOMEWARD_KAFKA_INBOX_PARTITIONS), the inbox and the dead letters kept `retention_days`
+    (HOMEWARD_INBOX_RETENTION_DAYS, HOMEWARD_DEADLETTER_RETENTION_DAYS). The relay runs
+    while this replica holds `relay_role`. What the relay cannot send waits in the data
+    dir's RELAY_DEAD_LETTERS; checkpoints, the node's and its partners', are kept in
+    `anchors`. What was sent and receipted is kept in `deliveries` (the node's tables; by
+    default a SQLite file in the data dir)."""
+    keys = keys or default_key_dir(data_dir)
+    key = load_or_create(keys, agency)
     options = dict(client or {})
     trust = DirectoryFile(directory_path(data_dir, directory))
     if deliveries is None:
@@ -225,14 +229,14 @@ def kafka_exchange(
     relay = Relay(app, key, lambda: topics.producer(bootstrap, options), trust.current,
                   barrier=gap_barrier(app), dead_letters=DeadLetters(data_dir / RELAY_DEAD_LETTERS),
                   anchors=anchors, deliveries=deliveries, resending=resending)
-    inbox = Inbox(
-        app, key.sealing, trust.current,
+    inbox = Inbox(  # it opens what is sealed to any sealing key the node still keeps
+        app, load_sealing_keys(keys, agency).watching(), trust.current,
         lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
         lambda: topics.producer(bootstrap, options), anchors=anchors, signer=key,
         receipts=Receipts(app, key, trust.current, deliveries, anchors), bound=bound,
     )
     return Exchange(relay, inbox, bootstrap, options, replication, inbox_partitions,
-                    relay_role or Sole("relay"))
+                    *retention_days, relay_role=relay_role or Sole("relay"))
 
 
 def resending(settings: Settings) -> Resending:
@@ -272,14 +276,17 @@ def build_node(
                                   relay_role=held["relay"], anchors=anchors,
                                   deliveries=deliveries, resending=resending(settings),
                                   bound=HeldBound(settings.inbox_held_per_case,
-                                                  settings.inbox_held_total), keys=keys)
+                                                  settings.inbox_held_total), keys=keys,
+                                  retention_days=(settings.inbox_retention_days,
+                                                  settings.deadletter_retention_days))
     if exchange is None:
         held.pop("relay", None)  # nothing to relay without a broker
     replays = SidecarIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))
-    app.on_erasure.append(replays.forget_case)
+    access_log = AccessLog(db, app.mapper.cipher, app.keys)
+    app.on_erasure += [replays.forget_case, access_log.forget_case]
     provider = signin_provider(settings)
     node = Node(settings, clock, app, tokens or token_verifier(settings, provider), replays,
-                AccessLog(db, app.mapper.cipher), models, tables=db, exchange=exchange,
+                access_log, models, tables=db, exchange=exchange,
                 signin=provider, roles=held, anchors=anchors,
                 signing=load_or_create(keys, settings.agency),
                 trust=DirectoryFile(directory_path(settings.home, settings.directory)).current,
@@ -306,7 +313,7 @@ def build_monitor(
     keys = secrets_dir(settings)  # an older node's secrets moved out of the data dir first
     view = MonitorView(store if store is not None else monitor_store(settings))
     gate = gate or MilestoneGate.of_file(directory_path(settings.home, settings.directory),
-                                         load_or_create_sealing(keys, "monitor"))
+                                         load_sealing_keys(keys, "monitor").watching())
     bootstrap, client = settings.kafka_bootstrap, settings.kafka_client()
     consumer = ((lambda: MilestoneConsumer(bootstrap, view, gate, client=client))
                 if bootstrap else None)

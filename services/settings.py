@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     # Partitions of the inbox topic the node creates (topics.sh reads the same variable):
     # the replicas of a node share them, so at least as many as replicas.
     kafka_inbox_partitions: int = Field(default=3, ge=1, le=256)
+    # How long the broker keeps what the node's inbox and dead-letter topics hold (their
+    # `retention.ms`, set when the node creates them; topics.sh reads the same variables):
+    # the delay after which a case's erasure reaches the broker's copies.
+    inbox_retention_days: int = Field(default=7, ge=1, le=3650)
+    deadletter_retention_days: int = Field(default=30, ge=1, le=3650)
     directory: Path | None = None
     jwt_secret: str | None = Field(default=None, repr=False)
     jwks_url: str | None = None

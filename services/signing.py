@@ -83,6 +83,11 @@ class SealingKey:
     def public_b64(self) -> str:
         return b64url(raw_public(self.public))
 
+    def opening(self, key_id: str) -> SealingKey | None:
+        """This key, if it is the one `key_id` names (a node's kept keys answer the same:
+        services/sealing_keys.py)."""
+        return self if key_id == self.key_id else None
+
     @classmethod
     def generate(cls, owner: str) -> SealingKey:
         return cls(owner, X25519PrivateKey.generate())

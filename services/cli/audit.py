@@ -81,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
         by = args.by or f"cli:{getpass.getuser()}"
         if args.personal:  # a read of personal data: on the record before anything leaves
             app.case(args.case_id)
-            log_export(settings, args.case_id, Reader(settings.agency, by, args.purpose),
-                       args.format)
+            log_export(settings, app, args.case_id,
+                       Reader(settings.agency, by, args.purpose), args.format)
         audit = store_audit(settings, app)
         try:
             return export(app, args.case_id, args.format, args.output, args.personal, audit,
@@ -224,11 +224,13 @@ def check_export(path: Path, directory: Path | None) -> int:
     return 1
 
 
-def log_export(settings: Settings, case_id: UUID, reader: Reader, fmt: str) -> None:
+def log_export(settings: Settings, app: Homeward, case_id: UUID, reader: Reader,
+               fmt: str) -> None:
     tables = sidecar(settings)
-    try:
-        AccessLog(tables).record(case_id, reader.agency, reader.sub, f"export:{fmt}",
-                                 reader.purpose, SystemClock().now())
+    try:  # the purpose under the case's key, as the API records it
+        log = AccessLog(tables, app.mapper.cipher, app.keys)
+        log.record(case_id, reader.agency, reader.sub, f"export:{fmt}", reader.purpose,
+                   SystemClock().now())
     finally:
         tables.close()
 

@@ -111,9 +111,12 @@ def _restart_broker(broker: LocalBroker, nodes: list[Member]) -> None:
     broker.start()
     for m in nodes:
         if m.agency != MONITOR:
-            partitions = m.settings().kafka_inbox_partitions
-            topics.ensure_topics(broker.bootstrap, [topics.inbox(m.agency)], partitions=partitions)
-            topics.ensure_topics(broker.bootstrap, [topics.deadletter(m.agency)])
+            settings = m.settings()
+            topics.ensure_topics(broker.bootstrap, [topics.inbox(m.agency)],
+                                 partitions=settings.kafka_inbox_partitions,
+                                 retention_days=settings.inbox_retention_days)
+            topics.ensure_topics(broker.bootstrap, [topics.deadletter(m.agency)],
+                                 retention_days=settings.deadletter_retention_days)
     topics.ensure_topics(broker.bootstrap, [topics.MONITORING])
 
 

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
 
 from services.api.app import create_app
 from services.api.metrics import loopback
@@ -227,6 +228,64 @@ def test_the_inbox_gets_the_partitions_the_setting_names(
         assert partitions(kafka_bootstrap, topics.inbox(agency)) == 5
     finally:
         node.close()
+
+
+def retention_ms(bootstrap: str, topic: str) -> str | None:
+    """The topic's `retention.ms` as the broker describes it."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        answer = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)],
+                                        config_filter="all")
+        found = next(iter(answer.values()))[topic]
+        entry = found.get("retention.ms")
+        return entry if entry is None or isinstance(entry, str) else entry["value"]
+    finally:
+        admin.close()
+
+
+@pytest.mark.kafka
+def test_the_node_creates_its_inbox_and_dead_letters_with_the_retention_it_reads(
+    kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The broker's copies of a case's messages go after these days: erasure reaches them."""
+    day = 24 * 60 * 60 * 1000
+    for given, (inbox_days, deadletter_days) in [({}, (7, 30)), ({"INBOX": "2",
+                                                                  "DEADLETTER": "9"}, (2, 9))]:
+        for name, days in given.items():
+            monkeypatch.setenv(f"HOMEWARD_{name}_RETENTION_DAYS", days)
+        agency = f"XR-{uuid4().hex[:8].upper()}"
+        node = build_node(load(agency=agency, data_dir=tmp_path / agency,
+                               kafka_bootstrap=kafka_bootstrap))
+        try:
+            node.start()
+            assert retention_ms(kafka_bootstrap, topics.inbox(agency)) == str(inbox_days * day)
+            assert retention_ms(kafka_bootstrap, topics.deadletter(agency)) == \
+                str(deadletter_days * day)
+        finally:
+            node.close()
+
+
+def test_topics_sh_gives_the_inbox_and_dead_letters_the_retention_the_node_reads(
+    tmp_path: Path,
+) -> None:
+    fake = tmp_path / "kafka-topics.sh"
+    fake.write_text('#!/bin/sh\necho "$@" >> "$0.calls"\n')
+    fake.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "KAFKA_TOPICS": str(fake), "AGENCIES": "xa-nrm",
+           "HOMEWARD_DEADLETTER_RETENTION_DAYS": "10"}
+    subprocess.run(["bash", str(INFRA / "topics.sh")], env=env, check=True)
+    day = 24 * 60 * 60 * 1000
+    creates = {c.split("--topic ")[1].split()[0]: re.findall(r"retention\.ms=(\d+)", c)
+               for c in (tmp_path / "kafka-topics.sh.calls").read_text().splitlines()
+               if "--create" in c}
+    assert creates == {"homeward.inbox.xa-nrm": [str(7 * day)],
+                       "homeward.deadletter.xa-nrm": [str(10 * day)],
+                       "homeward.monitoring": []}
+    for name in COMPOSE_FILES:
+        topic_env = compose(name)["services"]["topics"]["environment"]
+        node_env = compose(name)["x-node-env"]
+        for key in ("HOMEWARD_INBOX_RETENTION_DAYS", "HOMEWARD_DEADLETTER_RETENTION_DAYS"):
+            assert topic_env[key] == node_env[key], (name, key)
 
 
 def test_kubernetes_runs_two_replicas_that_agree_with_the_node(tmp_path: Path) -> None:
