@@ -39,6 +39,8 @@ from services.exchange.kafka_settings import consumer_group_settings
 from services.exchange.leadership import AdvisoryLock, Role, Sole
 from services.exchange.receipts import Receipts
 from services.exchange.relay import DeadLetters, Relay, Resending
+from services.exchange.sealing_keys import load_sealing_keys
+from services.files import JWT_SECRET_FILE, default_key_dir
 from services.notification_log import GapBarrier, NoLateCommits
 from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
 from services.readside.postgres import PostgresGapBarrier, PostgresReadStore
@@ -53,10 +55,10 @@ from services.settings import (
     conninfo,
     node_secret,
     postgres_env,
+    secrets_dir,
 )
-from services.signing import load_or_create, load_or_create_sealing
+from services.signing import load_or_create
 
-JWT_SECRET_FILE = "jwt.secret"
 RELAY_DEAD_LETTERS = "relay-dead-letters.jsonl"  # in the data dir: what could not be sent
 EXCHANGE_TABLES = "exchange.sqlite"  # deliveries of an exchange built without the node's tables
 POSTGRES = "eventsourcing.postgres"
@@ -161,7 +163,7 @@ def jwt_secret(settings: Settings) -> str:
     """The secret development tokens are signed with (and HS256 tokens verified with)."""
     secret = settings.jwt_secret or node_secret(settings, JWT_SECRET_FILE)
     if len(secret.encode()) < MIN_SECRET_BYTES:
-        raise SettingsError(f"HOMEWARD_JWT_SECRET: the secret in {settings.home / JWT_SECRET_FILE}"
+        raise SettingsError(f"HOMEWARD_JWT_SECRET: the secret in {settings.keys / JWT_SECRET_FILE}"
                             f" is shorter than {MIN_SECRET_BYTES} bytes")
     return secret
 
@@ -208,17 +210,22 @@ def kafka_exchange(
     anchors: Anchors | None = None,
     deliveries: Deliveries | None = None,
     resending: Resending | None = None, bound: HeldBound | None = None,
+    keys: Path | None = None,
+    retention_days: tuple[int, int] = (7, 30),
 ) -> Exchange:
-    """The relay and the inbox with their Kafka clients: the key pair in the data dir
-    (made on first start), the trust directory (HOMEWARD_DIRECTORY or the data dir's
-    file), the broker list and any client options a cluster needs (SASL, TLS); topics it
-    creates get `replication` copies (HOMEWARD_KAFKA_REPLICATION), the inbox
-    `inbox_partitions` (HOMEWARD_KAFKA_INBOX_PARTITIONS). The relay runs while this replica
-    holds `relay_role`. What the relay cannot send waits in the data dir's
-    RELAY_DEAD_LETTERS; checkpoints, the node's and its partners', are kept in
+    """The relay and the inbox with their Kafka clients: the key pair in `keys` (the key
+    dir; by default `<data dir>.keys`, made on first start), the trust directory
+    (HOMEWARD_DIRECTORY or the data dir's file), the broker list and any client options a
+    cluster needs (SASL, TLS); topics it creates get `replication` copies
+    (HOMEWARD_KAFKA_REPLICATION), the inbox `inbox_partitions`
+    (HOMEWARD_KAFKA_INBOX_PARTITIONS), the inbox and the dead letters kept `retention_days`
+    (HOMEWARD_INBOX_RETENTION_DAYS, HOMEWARD_DEADLETTER_RETENTION_DAYS). The relay runs
+    while this replica holds `relay_role`. What the relay cannot send waits in the data
+    dir's RELAY_DEAD_LETTERS; checkpoints, the node's and its partners', are kept in
     `anchors`. What was sent and receipted is kept in `deliveries` (the node's tables; by
     default a SQLite file in the data dir)."""
-    key = load_or_create(data_dir, agency)
+    keys = keys or default_key_dir(data_dir)
+    key = load_or_create(keys, agency)
     options = dict(client or {})
     trust = DirectoryFile(directory_path(data_dir, directory))
     if deliveries is None:
@@ -226,14 +233,14 @@ def kafka_exchange(
     relay = Relay(app, key, lambda: topics.producer(bootstrap, options), trust.current,
                   barrier=gap_barrier(app), dead_letters=DeadLetters(data_dir / RELAY_DEAD_LETTERS),
                   anchors=anchors, deliveries=deliveries, resending=resending)
-    inbox = Inbox(
-        app, key.sealing, trust.current,
+    inbox = Inbox(  # it opens what is sealed to any sealing key the node still keeps
+        app, load_sealing_keys(keys, agency).watching(), trust.current,
         lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
         lambda: topics.producer(bootstrap, options), anchors=anchors, signer=key,
         receipts=Receipts(app, key, trust.current, deliveries, anchors), bound=bound,
     )
     return Exchange(relay, inbox, bootstrap, options, replication, inbox_partitions,
-                    relay_role or Sole("relay"))
+                    *retention_days, relay_role=relay_role or Sole("relay"))
 
 
 def resending(settings: Settings) -> Resending:
@@ -257,6 +264,7 @@ def build_node(
     exchange. Each part left out is the one the settings name; `roles` (relay,
     projections) are those of `replica_roles`."""
     clock = clock or SystemClock()
+    keys = secrets_dir(settings)  # an older node's secrets moved out of the data dir first
     app = app or application(settings, clock)
     db = tables or sidecar(settings)
     anchors = Anchors(db)
@@ -272,16 +280,19 @@ def build_node(
                                   relay_role=held["relay"], anchors=anchors,
                                   deliveries=deliveries, resending=resending(settings),
                                   bound=HeldBound(settings.inbox_held_per_case,
-                                                  settings.inbox_held_total))
+                                                  settings.inbox_held_total), keys=keys,
+                                  retention_days=(settings.inbox_retention_days,
+                                                  settings.deadletter_retention_days))
     if exchange is None:
         held.pop("relay", None)  # nothing to relay without a broker
     replays = SidecarIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))
-    app.on_erasure.append(replays.forget_case)
+    access_log = AccessLog(db, app.mapper.cipher, app.keys)
+    app.on_erasure += [replays.forget_case, access_log.forget_case]
     provider = signin_provider(settings)
     node = Node(settings, clock, app, tokens or token_verifier(settings, provider), replays,
-                AccessLog(db, app.mapper.cipher), models, tables=db, exchange=exchange,
+                access_log, models, tables=db, exchange=exchange,
                 signin=provider, roles=held, anchors=anchors,
-                signing=load_or_create(settings.home, settings.agency),
+                signing=load_or_create(keys, settings.agency),
                 trust=DirectoryFile(directory_path(settings.home, settings.directory)).current,
                 deliveries=deliveries)
     node.checks["store"] = app.recorder.max_notification_id
@@ -303,9 +314,10 @@ def build_monitor(
     gate: MilestoneGate | None = None,
 ) -> MonitorNode:
     """The monitor node; `start()` it to consume `homeward.monitoring` with a broker."""
+    keys = secrets_dir(settings)  # an older node's secrets moved out of the data dir first
     view = MonitorView(store if store is not None else monitor_store(settings))
     gate = gate or MilestoneGate.of_file(directory_path(settings.home, settings.directory),
-                                         load_or_create_sealing(settings.home, "monitor"))
+                                         load_sealing_keys(keys, "monitor").watching())
     bootstrap, client = settings.kafka_bootstrap, settings.kafka_client()
     consumer = ((lambda: MilestoneConsumer(bootstrap, view, gate, client=client))
                 if bootstrap else None)

@@ -15,9 +15,13 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.values import valid_agency
-from services.files import write_private
-
-CIPHER_KEY_FILE = "cipher.key"
+from services.files import (
+    CIPHER_KEY_FILE,
+    SecretsDisagree,
+    default_key_dir,
+    move_secrets,
+    write_private,
+)
 
 MIN_SECRET_BYTES = 32  # the same floor as services.api.auth: HS256 needs 256 bits
 
@@ -42,6 +46,11 @@ class Settings(BaseSettings):
     # Partitions of the inbox topic the node creates (topics.sh reads the same variable):
     # the replicas of a node share them, so at least as many as replicas.
     kafka_inbox_partitions: int = Field(default=3, ge=1, le=256)
+    # How long the broker keeps what the node's inbox and dead-letter topics hold (their
+    # `retention.ms`, set when the node creates them; topics.sh reads the same variables):
+    # the delay after which a case's erasure reaches the broker's copies.
+    inbox_retention_days: int = Field(default=7, ge=1, le=3650)
+    deadletter_retention_days: int = Field(default=30, ge=1, le=3650)
     directory: Path | None = None
     jwt_secret: str | None = Field(default=None, repr=False)
     jwks_url: str | None = None
@@ -89,6 +98,9 @@ class Settings(BaseSettings):
     # /metrics: behind this bearer token, or served only on this host:port.
     metrics_token: str | None = Field(default=None, repr=False)
     metrics_addr: str | None = None
+    # /docs and /redoc (their scripts from a pinned, integrity-checked CDN file): off
+    # unless asked for; /openapi.json is always served.
+    api_docs: bool = False
 
     @field_validator("agency")
     @classmethod
@@ -260,9 +272,9 @@ class Settings(BaseSettings):
 
     @property
     def keys(self) -> Path:
-        """Where the cipher key is kept: HOMEWARD_KEY_DIR, by default `<data dir>.keys`
-        beside (not inside) the data dir."""
-        return self.key_dir or self.home.with_name(f"{self.home.name}.keys")
+        """Where the node's secrets are kept (services/files.py): HOMEWARD_KEY_DIR, by
+        default `<data dir>.keys` beside (not inside) the data dir."""
+        return self.key_dir or default_key_dir(self.home)
 
     @property
     def issuer(self) -> str:
@@ -319,15 +331,14 @@ def cipher_key(settings: Settings, store_exists: bool) -> str:
 
     The key dir is outside the data dir, so a copy of the data dir (a backup, a disk
     image) does not carry the key that opens it. A key an older node left in the data dir
-    is still used. A store without its key would be unreadable, so a node never makes a
-    new key for an existing store.
+    is moved into the key dir and used. A store without its key would be unreadable, so a
+    node never makes a new key for an existing store.
     """
     if settings.cipher_key:
         return settings.cipher_key
-    path, legacy = settings.keys / CIPHER_KEY_FILE, settings.home / CIPHER_KEY_FILE
-    for found in (path, legacy):
-        if found.exists():
-            return found.read_text().strip()
+    path = secrets_dir(settings) / CIPHER_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
     if store_exists:
         raise SettingsError(
             f"HOMEWARD_CIPHER_KEY: the store exists but its key is missing ({path} not found)"
@@ -337,9 +348,20 @@ def cipher_key(settings: Settings, store_exists: bool) -> str:
     return key
 
 
+def secrets_dir(settings: Settings) -> Path:
+    """The key dir, with any secret an older node kept in the data dir moved into it."""
+    try:
+        return move_secrets(settings.home, settings.keys)
+    except SecretsDisagree as error:
+        raise SettingsError(f"HOMEWARD_KEY_DIR: {error}") from None
+    except OSError as error:  # e.g. a key dir this user may not write
+        raise SettingsError(f"HOMEWARD_KEY_DIR: {settings.keys}: {error.strerror or error}"
+                            ) from None
+
+
 def node_secret(settings: Settings, name: str) -> str:
-    """A secret kept in the data dir (made on first use), e.g. the JWT secret."""
-    path = settings.home / name
+    """A secret kept in the key dir (made on first use), e.g. the JWT secret."""
+    path = secrets_dir(settings) / name
     if path.exists():
         return path.read_text().strip()
     value = secrets.token_urlsafe(32)
@@ -356,3 +378,16 @@ def conninfo(env: Mapping[str, str]) -> str:
         dbname=env.get("POSTGRES_DBNAME", "postgres"), user=env.get("POSTGRES_USER", "postgres"),
         password=env.get("POSTGRES_PASSWORD") or None,
     )
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "::1", "localhost")
+
+
+def in_the_clear(url: str) -> bool:
+    """Whether what goes to `url` could be read or changed on the way: anything but an
+    https:// address, or an http:// one on this machine's loopback (for development)."""
+    parts = urlparse(url)
+    if not parts.hostname:
+        return True
+    return not (parts.scheme == "https" or (
+        parts.scheme == "http" and parts.hostname in LOOPBACK_NAMES))

@@ -1,5 +1,6 @@
 """The agency's key pair: Ed25519 to sign, X25519 to open what is sealed to it. Both are
-made on first start and kept in the data dir (mode 0600 from creation).
+made on first start and kept in the key dir (services/files.py; mode 0600 from
+creation), never in the data dir.
 
 Partners verify every message against the signing key the trust directory lists for the
 sender, and seal every payload to the sealing key it lists for the recipient, so the
@@ -20,11 +21,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from services.files import write_private
+from services.files import SEALING_KEY_FILE, write_private
+from services.files import SIGNING_KEY_FILE as KEY_FILE
 
 PrivateKey = TypeVar("PrivateKey", Ed25519PrivateKey, X25519PrivateKey)
-KEY_FILE = "signing-key.pem"
-SEALING_KEY_FILE = "sealing-key.pem"
 
 
 def b64url(raw: bytes) -> str:
@@ -83,6 +83,11 @@ class SealingKey:
     def public_b64(self) -> str:
         return b64url(raw_public(self.public))
 
+    def opening(self, key_id: str) -> SealingKey | None:
+        """This key, if it is the one `key_id` names (a node's kept keys answer the same:
+        services/sealing_keys.py)."""
+        return self if key_id == self.key_id else None
+
     @classmethod
     def generate(cls, owner: str) -> SealingKey:
         return cls(owner, X25519PrivateKey.generate())
@@ -120,15 +125,16 @@ class SigningKey:
         return cls(agency, Ed25519PrivateKey.generate())
 
 
-def load_or_create(data_dir: Path, agency: str) -> SigningKey:
-    """The node's keys from the data dir; each generated (mode 0600) on first start."""
-    signing = _private(data_dir / KEY_FILE, Ed25519PrivateKey)  # type: ignore[type-abstract]
-    return SigningKey(agency, signing, load_or_create_sealing(data_dir, agency))
+def load_or_create(key_dir: Path, agency: str) -> SigningKey:
+    """The node's keys from its key dir (`settings.secrets_dir`); each generated (mode 0600)
+    on first start."""
+    signing = _private(key_dir / KEY_FILE, Ed25519PrivateKey)  # type: ignore[type-abstract]
+    return SigningKey(agency, signing, load_or_create_sealing(key_dir, agency))
 
 
-def load_or_create_sealing(data_dir: Path, owner: str) -> SealingKey:
+def load_or_create_sealing(key_dir: Path, owner: str) -> SealingKey:
     """A sealing key pair alone: what a monitor, which signs nothing, needs."""
-    private = _private(data_dir / SEALING_KEY_FILE, X25519PrivateKey)  # type: ignore[type-abstract]
+    private = _private(key_dir / SEALING_KEY_FILE, X25519PrivateKey)  # type: ignore[type-abstract]
     return SealingKey(owner, private)
 
 

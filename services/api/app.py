@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.api import openapi, pages, problems, signin
+from services.api import docs, openapi, pages, problems, signin
 from services.api.deps import WRITERS
 from services.api.limits import BodyLimit
 from services.api.metrics import CountRequests, Metrics, scrape
@@ -27,6 +27,7 @@ def create_app(node: Node) -> FastAPI:
     app = FastAPI(
         title=f"Homeward agency node {node.agency}", version="1",
         description="Cross-border referral and repatriation: one agency's cases (CONTRACT.md).",
+        docs_url=None, redoc_url=None,  # docs.install adds them when the settings ask
     )
     app.state.node = node
     app.state.metrics = Metrics(node.gauges)
@@ -38,6 +39,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(signin.router)  # single sign-on, where the node has a provider
     problems.install(app)
     openapi.install(app)
+    docs.install(app, node.settings.api_docs)
     # The last added runs first: count everything, then bound the body, then replay.
     app.add_middleware(IdempotentPosts, tokens=node.tokens, store=node.idempotency,
                        clock=node.clock, writers=WRITERS, agency=node.agency)
@@ -48,7 +50,8 @@ def create_app(node: Node) -> FastAPI:
 
 def create_monitor_app(node: MonitorNode) -> FastAPI:
     app = FastAPI(title="Homeward monitor node", version="1",
-                  description="Milestones and clocks per corridor; no personal data.")
+                  description="Milestones and clocks per corridor; no personal data.",
+                  docs_url=None, redoc_url=None)
     app.state.node = node
     app.state.metrics = Metrics(node.gauges)
     app.state.scrape = scrape(app.state.metrics, node.settings, node.background)
@@ -57,4 +60,5 @@ def create_monitor_app(node: MonitorNode) -> FastAPI:
     app.include_router(pages.monitor_router)  # the corridors page; its data needs a token
     app.include_router(signin.router)
     problems.install(app)
+    docs.install(app, node.settings.api_docs)
     return app

@@ -118,11 +118,21 @@ async def _if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = 
 
 
 async def _purpose(
-    x_purpose: Annotated[str | None, Header(alias="X-Purpose", max_length=200,
-                                            pattern=PRINTABLE)] = None,
-    purpose: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
+    request: Request,
+    x_purpose: Annotated[str | None, Header(
+        alias="X-Purpose", max_length=200, pattern=PRINTABLE,
+        description="why personal data is read; kept in the access log under the case's "
+                    "key")] = None,
 ) -> str | None:
-    return x_purpose or purpose
+    """The purpose of a read, from the `X-Purpose` header only: in the URL it would be
+    written to every proxy's and server's log, where erasure cannot reach it. A `purpose`
+    query parameter is refused, not ignored, so nobody believes it was recorded."""
+    if "purpose" in request.query_params:
+        raise Problem(422, "give the purpose of a read in the X-Purpose header, not in the "
+                      "URL", slug="invalid",
+                      errors=[{"field": "query.purpose",
+                               "message": "not a parameter: use the X-Purpose header"}])
+    return x_purpose
 
 
 async def _idempotency_key(

@@ -2,13 +2,16 @@
 
 Each app has its own registry, so two nodes in one process (tests, `homeward
 run`) keep their counts apart. Label values come from fixed sets (methods, route
-templates), so no request can add a series. Who may read them: anyone, holders of
-HOMEWARD_METRICS_TOKEN, or only whoever reaches HOMEWARD_METRICS_ADDR.
+templates), so no request can add a series. Who may read them: holders of
+HOMEWARD_METRICS_TOKEN, or only whoever reaches HOMEWARD_METRICS_ADDR; anyone only while the
+node listens on loopback (`open_to_anyone`: a node reachable from elsewhere does not start
+with its metrics open).
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 
 from fastapi import Response
@@ -26,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.auth import Unauthorized
 from services.api.problems import Problem
-from services.settings import Settings
+from services.settings import Settings, SettingsError
 
 # The methods a route can answer; any other is counted as OTHER.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -86,6 +89,25 @@ def serve_apart(metrics: Metrics, address: str) -> Callable[[], None]:
         thread.join(timeout=5)
 
     return stop
+
+
+def loopback(host: str) -> bool:
+    """Whether only this machine reaches a server listening on `host`."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name that may resolve to anything
+
+
+def open_to_anyone(settings: Settings, host: str) -> None:
+    """Refuses a node listening beyond loopback with /metrics open to whoever asks: what
+    it counts (routes, steps, lags, refusals) is the agency's to share."""
+    if settings.metrics_token or settings.metrics_addr or loopback(host):
+        return
+    raise SettingsError(f"HOMEWARD_METRICS_TOKEN: listening on {host}, beyond this machine, "
+                        "/metrics needs HOMEWARD_METRICS_TOKEN or HOMEWARD_METRICS_ADDR")
 
 
 def scrape(metrics: Metrics, settings: Settings, stops: list[Callable[[], None]]) -> Scrape:

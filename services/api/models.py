@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from events.values import Kind, Side, Status
 
@@ -210,6 +210,8 @@ class AccessEntry(BaseModel):
     sub: str
     what: str
     purpose: str | None
+    purpose_erased: bool = Field(
+        default=False, description="a purpose was given and went with the case's erasure")
 
 
 class AccessView(BaseModel):

@@ -21,13 +21,14 @@ from events.rules import InvalidField, RuleViolation, StepOwner
 from events.step import InTheFuture
 from services.api.auth import Unauthorized
 from services.application import CaseNotFound, UnknownStep, VersionMismatch
+from services.exchange.directory import DirectoryUnreadable
 
 PROBLEM_JSON = "application/problem+json"
 TITLES = {
     400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
     405: "Method not allowed", 409: "Conflict", 412: "Precondition failed",
     413: "Content too large", 422: "Unprocessable content", 500: "Internal server error",
-    502: "Bad gateway",
+    502: "Bad gateway", 503: "Service unavailable",
 }
 log = logging.getLogger("homeward.api")
 
@@ -131,6 +132,12 @@ async def _http(request: Request, error: Exception) -> JSONResponse:
     return problem(error.status_code, str(error.detail), headers=error.headers)
 
 
+async def _no_directory(request: Request, error: Exception) -> JSONResponse:
+    # The file is being rewritten, or was written wrong: an operator's to fix, not a bug.
+    return problem(503, f"the trust directory cannot be read now: {error}",
+                   slug="directory-unreadable")
+
+
 async def _bug(request: Request, error: Exception) -> JSONResponse:
     log.error("unhandled %s on %s %s", type(error).__name__, request.method, request.url.path,
               exc_info=error)
@@ -143,7 +150,7 @@ def install(app: FastAPI) -> None:
         CaseNotFound: _not_found,
         UnknownStep: _unknown_step, VersionMismatch: _version, Unauthorized: _unauthorized,
         RequestValidationError: _invalid, ValidationError: _invalid, HTTPException: _http,
-        InTheFuture: _future,
+        InTheFuture: _future, DirectoryUnreadable: _no_directory,
         Exception: _bug,
     }
     for exception, handler in handlers.items():

@@ -32,7 +32,7 @@ from services.bootstrap import application, sidecar
 from services.clock import SystemClock
 from services.exchange.directory import DirectoryFile, directory_path
 from services.exchange.directory import load as load_directory
-from services.settings import Settings, SettingsError, load
+from services.settings import Settings, SettingsError, load, secrets_dir
 from services.signing import SigningKey, load_or_create
 
 
@@ -81,12 +81,12 @@ def run(args: argparse.Namespace) -> int:
         by = args.by or f"cli:{getpass.getuser()}"
         if args.personal:  # a read of personal data: on the record before anything leaves
             app.case(args.case_id)
-            log_export(settings, args.case_id, Reader(settings.agency, by, args.purpose),
-                       args.format)
+            log_export(settings, app, args.case_id,
+                       Reader(settings.agency, by, args.purpose), args.format)
         audit = store_audit(settings, app)
         try:
             return export(app, args.case_id, args.format, args.output, args.personal, audit,
-                          load_or_create(settings.home, settings.agency), by, args.purpose)
+                          load_or_create(secrets_dir(settings), settings.agency), by, args.purpose)
         finally:
             audit.anchors.db.close()
     except CaseNotFound as missing:
@@ -122,7 +122,7 @@ def verify_store(settings: Settings, app: Homeward, case_id: UUID | None,
     cases = [case_id] if case_id else None
     try:
         if partner:
-            return cross_check(audit, load_or_create(settings.home, settings.agency),
+            return cross_check(audit, load_or_create(secrets_dir(settings), settings.agency),
                                partner, cases)
         return verify(audit, cases)
     finally:
@@ -164,7 +164,7 @@ def cross_check(audit: StoreAudit, key: SigningKey, url: str,
 
 def store_audit(settings: Settings, app: Homeward) -> StoreAudit:
     """The store with the checkpoints kept beside it, the node's key and the directory."""
-    own = load_or_create(settings.home, settings.agency)
+    own = load_or_create(secrets_dir(settings), settings.agency)
     trust = DirectoryFile(directory_path(settings.home, settings.directory))
     return StoreAudit(app, Anchors(sidecar(settings)), settings.agency,
                       trusted(own, lambda: trust.current().key))
@@ -224,11 +224,13 @@ def check_export(path: Path, directory: Path | None) -> int:
     return 1
 
 
-def log_export(settings: Settings, case_id: UUID, reader: Reader, fmt: str) -> None:
+def log_export(settings: Settings, app: Homeward, case_id: UUID, reader: Reader,
+               fmt: str) -> None:
     tables = sidecar(settings)
-    try:
-        AccessLog(tables).record(case_id, reader.agency, reader.sub, f"export:{fmt}",
-                                 reader.purpose, SystemClock().now())
+    try:  # the purpose under the case's key, as the API records it
+        log = AccessLog(tables, app.mapper.cipher, app.keys)
+        log.record(case_id, reader.agency, reader.sub, f"export:{fmt}", reader.purpose,
+                   SystemClock().now())
     finally:
         tables.close()
 

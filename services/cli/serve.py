@@ -43,10 +43,12 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from services.api.app import create_app, create_monitor_app
+    from services.api.metrics import open_to_anyone
     from services.bootstrap import build_monitor, build_node
 
     try:
         settings = _settings(args.data_dir)
+        open_to_anyone(settings, args.host)
         if settings.agency == "monitor":
             monitor = build_monitor(settings).start()
             app, close = create_monitor_app(monitor), monitor.close

@@ -7,7 +7,9 @@ an erased row never gets a new key, so nothing personal can be written for it ag
 
 SQLite keeps no trace of a destroyed key: `secure_delete` zeroes freed content, the
 rollback journal is deleted after each commit (no WAL), and the erasure ends with a
-VACUUM. PostgreSQL's old row version is removed by a VACUUM of the table.
+VACUUM. On PostgreSQL the row is overwritten and the table vacuumed, but the old row
+version can outlive the erasure in free space, the WAL, replicas and backups (still wrapped
+under the node's key): docs/architecture.md, "Erasure on PostgreSQL".
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from services.contract import ContractError, validate_envelope
 from services.contract.codec import decode, from_envelope, signature_valid
 from services.exchange.directory import Directory
 from services.exchange.sealing import SealError, is_sealed, open_sealed
-from services.signing import SealingKey
+from services.exchange.sealing_keys import Unsealing
 
 RETRIES = 3  # a local user may save the same case at the same moment
 CACHED_CORRIDORS = 10_000
@@ -74,7 +74,7 @@ class Signed:
     received: Received
 
 
-def authentic(value: bytes, directory: Directory, key: SealingKey) -> Signed:
+def authentic(value: bytes, directory: Directory, key: Unsealing) -> Signed:
     """Parsed, its sealed envelope valid and signed with the key the trust directory lists
     for its sender, opened with `key`, and the message inside valid and signed by the same
     sender; Rejected (not-json, not-sealed, schema, unknown-sender, bad-signature,
@@ -122,7 +122,7 @@ def _check_signature(envelope: dict[str, Any], directory: Directory) -> None:
 
 
 class Admission:
-    def __init__(self, app: Homeward, key: SealingKey, directory: Callable[[], Directory],
+    def __init__(self, app: Homeward, key: Unsealing, directory: Callable[[], Directory],
                  anchors: Anchors | None = None, signer: Signer | None = None) -> None:
         self.app, self.key, self.agency, self.directory = app, key, key.owner, directory
         self.anchors, self.signer = anchors, signer  # the node's key signs its checkpoints

@@ -13,8 +13,16 @@ Each of `keys` verifies what the agency signs with it between `not_before` and `
 (either may be left out), so an agency rotates its key by listing the new one before it
 signs with it and ending the old one's validity later: messages in flight under either
 key stay valid. A file of the older form (`public_key`, `key_id`: one key, always valid)
-still reads. `sealing_key` (X25519) is what payloads to the agency are sealed to. The
-monitor signs nothing: it lists a sealing key only.
+still reads. Sealing keys (X25519), what payloads to the agency are sealed to, rotate the
+same way: `sealing_keys` lists each (`sealing_key`, `sealing_key_id`, `not_before`,
+`not_after`), senders seal to the newest valid one, and the agency keeps an older one's
+private half until its `not_after` (services/exchange/sealing_keys.py), then destroys it;
+the older form (`sealing_key`, `sealing_key_id`: one key, always valid) still reads. The
+monitor signs nothing: it lists sealing keys only (`monitor`, or `monitor_keys` once
+rotated). `url` (optional) is where the agency's node answers its partners' chain reads
+(the cross-check): an https:// address, http:// only on loopback (127.0.0.1, ::1,
+localhost) for development; a directory listing any other is refused whole, naming the
+agency.
 
 Operators exchange it out of band; the inbox trusts nothing that is not in it.
 """
@@ -30,10 +38,18 @@ from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from events.deadlines import Deadlines
 from events.values import AGENCY_CODE
+from services.settings import in_the_clear
 from services.signing import SealingKey, SigningKey, public_key, sealing_public_key
 
 DIRECTORY_FILE = "directory.json"
@@ -50,6 +66,39 @@ class Sealing(BaseModel):
     @property
     def public(self) -> X25519PublicKey:
         return sealing_public_key(self.sealing_key)
+
+
+class ListedSealing(Sealing):
+    """One of the sealing keys listed for someone, and when payloads may be sealed to it."""
+
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+
+    def valid(self, at: datetime) -> bool:
+        return ((self.not_before is None or at >= self.not_before)
+                and (self.not_after is None or at <= self.not_after))
+
+
+def newest_valid(listed: list[ListedSealing], at: datetime | None) -> Sealing | None:
+    """What to seal to now: of the keys valid at `at`, the one that became valid last (a
+    key without `not_before` counts as the oldest; among equals, the last listed)."""
+    now = at or datetime.now(UTC)
+    valid = [(k.not_before or datetime.min.replace(tzinfo=UTC), i, k)
+             for i, k in enumerate(listed) if k.valid(now)]
+    if not valid:
+        return None
+    newest = max(valid, key=lambda v: (v[0], v[1]))[2]
+    return Sealing(sealing_key=newest.sealing_key, sealing_key_id=newest.sealing_key_id)
+
+
+def rotated(listed: list[ListedSealing], key: SealingKey, old_until: datetime,
+            since: datetime | None) -> list[ListedSealing]:
+    """`listed` with `key` added, valid from `since`, and the others ending by `old_until`."""
+    old = [k if k.not_after is not None and k.not_after < old_until
+           else k.model_copy(update={"not_after": old_until})
+           for k in listed if k.sealing_key_id != key.key_id]
+    new = ListedSealing(sealing_key=key.public_b64, sealing_key_id=key.key_id, not_before=since)
+    return [*old, new]
 
 
 KeyStatus = Literal["valid", "unknown-agency", "unknown-key", "not-yet-valid", "expired"]
@@ -79,10 +128,20 @@ class Agency(BaseModel):
     public_key: str | None = Field(default=None, min_length=40)  # the older, one-key form
     key_id: str | None = Field(default=None, min_length=1, max_length=200)
     keys: list[PublicKey] = Field(default_factory=list)
-    sealing_key: str | None = Field(default=None, min_length=40)
+    sealing_key: str | None = Field(default=None, min_length=40)  # the older, one-key form
     sealing_key_id: str | None = Field(default=None, min_length=1, max_length=200)
+    sealing_keys: list[ListedSealing] = Field(default_factory=list)
     # Where its node answers its partners (the chain view a cross-check reads).
     url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=500)
+
+    @field_validator("url")
+    @classmethod
+    def _not_in_the_clear(cls, url: str | None) -> str | None:
+        # A partner's token and the chain it reads would cross the network readable.
+        if url is not None and in_the_clear(url):
+            raise ValueError(f"url must be https:// (http:// only on loopback: 127.0.0.1, "
+                             f"::1, localhost), not {url!r}")
+        return url
 
     @model_validator(mode="after")
     def _some_key(self) -> Agency:
@@ -99,10 +158,14 @@ class Agency(BaseModel):
         return [*self.keys, *single]
 
     @property
-    def sealing(self) -> Sealing | None:
-        if self.sealing_key is None or self.sealing_key_id is None:
-            return None
-        return Sealing(sealing_key=self.sealing_key, sealing_key_id=self.sealing_key_id)
+    def listed_sealing(self) -> list[ListedSealing]:
+        single = ([ListedSealing(sealing_key=self.sealing_key,
+                                 sealing_key_id=self.sealing_key_id)]
+                  if self.sealing_key is not None and self.sealing_key_id is not None else [])
+        return [*single, *self.sealing_keys]
+
+    def sealing(self, at: datetime | None = None) -> Sealing | None:
+        return newest_valid(self.listed_sealing, at)
 
 
 class Corridor(BaseModel):
@@ -118,7 +181,8 @@ class Directory(BaseModel):
 
     agencies: dict[str, Agency] = Field(default_factory=dict)
     corridors: list[Corridor] = Field(default_factory=list)
-    monitor: Sealing | None = None
+    monitor: Sealing | None = None  # the older, one-key form
+    monitor_keys: list[ListedSealing] = Field(default_factory=list)
 
     def key(self, agency: str, key_id: str, at: datetime | None = None
             ) -> Ed25519PublicKey | None:
@@ -146,12 +210,15 @@ class Directory(BaseModel):
         statuses = [(k.status(at), k) for k in candidates]
         return next((s for s in statuses if s[0] == "valid"), statuses[0])
 
-    def sealing(self, recipient: str) -> Sealing | None:
-        """Where a payload to `recipient` (an agency, or `monitor`) is sealed to, if listed."""
+    def sealing(self, recipient: str, at: datetime | None = None) -> Sealing | None:
+        """Where a payload to `recipient` (an agency, or `monitor`) is sealed to, if listed:
+        the newest of its sealing keys valid now (or at `at`)."""
         if recipient == "monitor":
-            return self.monitor
+            single = ([ListedSealing(**self.monitor.model_dump())]
+                      if self.monitor is not None else [])
+            return newest_valid([*single, *self.monitor_keys], at)
         entry = self.agencies.get(recipient)
-        return entry.sealing if entry is not None else None
+        return entry.sealing(at) if entry is not None else None
 
     def corridor(self, referring: str, receiving: str) -> Corridor | None:
         for corridor in self.corridors:
@@ -167,7 +234,7 @@ class Directory(BaseModel):
         return self.model_copy(update={"agencies": {**self.agencies, key.agency: entry}})
 
     def with_url(self, agency: str, url: str) -> Directory:
-        entry = self.agencies[agency].model_copy(update={"url": url})
+        entry = Agency.model_validate({**self.agencies[agency].model_dump(), "url": url})
         return self.model_copy(update={"agencies": {**self.agencies, agency: entry}})
 
     def url(self, agency: str) -> str | None:
@@ -187,9 +254,25 @@ class Directory(BaseModel):
                                            "keys": [*old, new]})
         return self.model_copy(update={"agencies": {**self.agencies, key.agency: rotated}})
 
+    def with_rotated_sealing_key(self, key: SealingKey, old_until: datetime,
+                                 since: datetime | None = None) -> Directory:
+        """`key` (an agency's, or the monitor's) listed as the one to seal to from `since`,
+        beside the earlier ones, which stay listed until `old_until`: their owner keeps
+        the private halves as long, to open what is already sealed to them."""
+        if key.owner == "monitor":
+            single = ([ListedSealing(**self.monitor.model_dump())]
+                      if self.monitor is not None else [])
+            listed = rotated([*single, *self.monitor_keys], key, old_until, since)
+            return self.model_copy(update={"monitor": None, "monitor_keys": listed})
+        entry = self.agencies[key.owner]
+        listed = rotated(entry.listed_sealing, key, old_until, since)
+        changed = entry.model_copy(update={"sealing_key": None, "sealing_key_id": None,
+                                           "sealing_keys": listed})
+        return self.model_copy(update={"agencies": {**self.agencies, key.owner: changed}})
+
     def with_monitor(self, key: SealingKey) -> Directory:
         monitor = Sealing(sealing_key=key.public_b64, sealing_key_id=key.key_id)
-        return self.model_copy(update={"monitor": monitor})
+        return self.model_copy(update={"monitor": monitor, "monitor_keys": []})
 
     def with_corridor(self, referring: str, receiving: str) -> Directory:
         if self.corridor(referring, receiving) is not None:
@@ -248,6 +331,14 @@ class DirectoryFile:
                 directory = load(self.path)
             except (OSError, ValueError, ValidationError) as error:
                 raise DirectoryUnreadable(
-                    f"{self.path.name} cannot be read: {type(error).__name__}") from None
+                    f"{self.path.name} cannot be read: {_reason(error)}") from None
             self._directory, self._stamp = directory, stamp
         return self._directory
+
+
+def _reason(error: Exception) -> str:
+    """What is wrong with the file, by field (a directory holds no secret to keep back)."""
+    if not isinstance(error, ValidationError):
+        return type(error).__name__
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                     for e in error.errors()[:3])

@@ -27,6 +27,10 @@ class Exchange:
     # Partitions of the inbox it creates: the case is the key, so the replicas of a node,
     # one consumer group, share the inbox a partition each and a case stays in order.
     inbox_partitions: int = 3
+    # Days the broker keeps the inbox's and the dead letters' messages (their retention.ms):
+    # how long after an erasure the broker still holds the case's sealed copies.
+    inbox_retention_days: int = 7
+    deadletter_retention_days: int = 30
     # Who relays: the one replica holding the role (always this one, on a one-process node).
     relay_role: Role = field(default_factory=lambda: Sole("relay"))
     _threads: list[tuple[threading.Thread, threading.Event]] = field(default_factory=list)
@@ -34,9 +38,9 @@ class Exchange:
     def start(self) -> Exchange:
         agency = self.inbox.agency
         topics.ensure_topics(self.bootstrap, [topics.inbox(agency)], self.client,
-                             self.replication, self.inbox_partitions)
+                             self.replication, self.inbox_partitions, self.inbox_retention_days)
         topics.ensure_topics(self.bootstrap, [topics.deadletter(agency)], self.client,
-                             self.replication)
+                             self.replication, retention_days=self.deadletter_retention_days)
         self._spawn(f"{agency}-relay", lambda stop: self.relay_role.run(self.relay.run, stop))
         self._spawn(f"{agency}-inbox", self.inbox.run)
         return self

@@ -50,7 +50,7 @@ from services.exchange.admission import Admission, Fact, Rejected
 from services.exchange.directory import Directory, DirectoryUnreadable
 from services.exchange.receipts import Receipts, is_receipt
 from services.exchange.sealing import is_sealed
-from services.signing import SealingKey
+from services.exchange.sealing_keys import Unsealing
 
 log = logging.getLogger(__name__)
 POSITION_CHECK_SECONDS = 5.0
@@ -85,7 +85,7 @@ class Overflow(Exception):
 
 class Inbox:
     def __init__(
-        self, app: Homeward, key: SealingKey, directory: Callable[[], Directory],
+        self, app: Homeward, key: Unsealing, directory: Callable[[], Directory],
         consumer: Callable[[], KafkaConsumer], producer: Callable[[], KafkaProducer],
         ack_timeout: float = 10.0, anchors: Anchors | None = None,
         signer: Signer | None = None, receipts: Receipts | None = None,

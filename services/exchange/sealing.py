@@ -8,8 +8,9 @@ broker only the header stays readable: message id, type, sender, recipient, the
 pseudonymous case reference, sequence and time. The header is the HPKE `info`, so a
 ciphertext cannot be moved under another header.
 
-`open_sealed` is the recipient's side: the ciphertext must be sealed to its own key, open
-with it, and carry the header it came under. Signature checks stay with admission.
+`open_sealed` is the recipient's side: the ciphertext must be sealed to one of the keys it
+keeps (the current one, or one rotated and not yet destroyed), open with it, and carry the
+header it came under. Signature checks stay with admission.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from cryptography.hazmat.primitives import hpke
 from services.contract.codec import Signer, encode, sign
 from services.contract.registry import SEALED
 from services.exchange.directory import Sealing
-from services.signing import SealingKey, b64url, unb64
+from services.exchange.sealing_keys import Unsealing
+from services.signing import b64url, unb64
 
 ENVELOPE_V2 = SEALED
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
@@ -62,13 +64,15 @@ def seal(message: dict[str, Any], case_ref: str, to: Sealing, sender: Signer) ->
     return sign({**head, "sealed": sealed, "integrity": {}}, sender)
 
 
-def open_sealed(envelope: dict[str, Any], key: SealingKey) -> dict[str, Any]:
-    """The message inside a (schema-valid) sealed envelope; SealError if it is not ours or
-    does not open."""
+def open_sealed(envelope: dict[str, Any], keys: Unsealing) -> dict[str, Any]:
+    """The message inside a (schema-valid) sealed envelope, opened with whichever of the
+    recipient's kept keys it is sealed to; SealError if none (not ours, or sealed to a key
+    since rotated and destroyed) or it does not open."""
     sealed = envelope["sealed"]
-    if sealed["key_id"] != key.key_id:
+    key = keys.opening(sealed["key_id"])
+    if key is None:
         raise SealError("sealed-to-another",
-                        f"sealed to key {sealed['key_id']}, not to this recipient's key")
+                        f"sealed to key {sealed['key_id']}, not to a key this recipient keeps")
     head = {name: envelope[name] for name in ("envelope", *CLEAR, "case_ref")}
     try:
         plain = SUITE.decrypt(unb64(sealed["ciphertext"]), key.private, info=info(head))

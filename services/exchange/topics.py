@@ -53,21 +53,38 @@ def producer(bootstrap: str, client: Mapping[str, Any] | None = None) -> KafkaPr
     )
 
 
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+def retention_ms(days: int) -> int:
+    return days * DAY_MS
+
+
+def new_topic(name: str, replication: int = 1, partitions: int = 1,
+              retention_days: int | None = None) -> NewTopic:
+    """The topic as the node asks for it: with `retention.ms` when a retention is given
+    (the inbox's and the dead letters': how long the broker keeps a case's sealed copies
+    after its erasure), else the broker's default."""
+    configs = {"retention.ms": str(retention_ms(retention_days))} if retention_days else {}
+    return NewTopic(name, num_partitions=partitions, replication_factor=replication,
+                    topic_configs=configs)
+
+
 def ensure_topics(
     bootstrap: str, names: Iterable[str], client: Mapping[str, Any] | None = None,
-    replication: int = 1, partitions: int = 1,
+    replication: int = 1, partitions: int = 1, retention_days: int | None = None,
 ) -> None:
     """Creates the topics that do not exist yet, with `partitions` partitions each on
-    `replication` brokers (HOMEWARD_KAFKA_REPLICATION; 1 suits only the local broker). A
-    topic that exists keeps its partitions. Where ACLs forbid it, the operator has created
-    them (infra/), so a refusal is logged, not raised."""
+    `replication` brokers (HOMEWARD_KAFKA_REPLICATION; 1 suits only the local broker), and
+    `retention_days` as their `retention.ms`. A topic that exists keeps its partitions and
+    its retention. Where ACLs forbid it, the operator has created them (infra/), so a
+    refusal is logged, not raised."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000,
                              **dict(client or {}))
     try:
         for name in names:
             try:
-                admin.create_topics([NewTopic(name, num_partitions=partitions,
-                                              replication_factor=replication)])
+                admin.create_topics([new_topic(name, replication, partitions, retention_days)])
             except TopicAlreadyExistsError:
                 pass
             except KafkaError as error:

@@ -111,9 +111,12 @@ def _restart_broker(broker: LocalBroker, nodes: list[Member]) -> None:
     broker.start()
     for m in nodes:
         if m.agency != MONITOR:
-            partitions = m.settings().kafka_inbox_partitions
-            topics.ensure_topics(broker.bootstrap, [topics.inbox(m.agency)], partitions=partitions)
-            topics.ensure_topics(broker.bootstrap, [topics.deadletter(m.agency)])
+            settings = m.settings()
+            topics.ensure_topics(broker.bootstrap, [topics.inbox(m.agency)],
+                                 partitions=settings.kafka_inbox_partitions,
+                                 retention_days=settings.inbox_retention_days)
+            topics.ensure_topics(broker.bootstrap, [topics.deadletter(m.agency)],
+                                 retention_days=settings.deadletter_retention_days)
     topics.ensure_topics(broker.bootstrap, [topics.MONITORING])
 
 
@@ -193,7 +196,7 @@ def _wait_healthy(member: Member, process: subprocess.Popen[bytes], stopping: th
 def _announce(nodes: list[Member], bootstrap: str) -> None:
     print(f"Homeward is running. Broker: {bootstrap}. Press Ctrl-C to stop.\n")
     for member in nodes:
-        print(f"{member.agency:8} {member.url}   API docs: {member.url}/docs")
+        print(f"{member.agency:8} {member.url}   API: {member.url}/openapi.json")
         print(f"  web page    {member.url}{PAGES.get(member.agency, '/ui/board')}")
         for role in ROLES[member.agency]:
             print(f"  {role:11} token: {member.token(role)}")

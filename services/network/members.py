@@ -9,16 +9,17 @@ from pathlib import Path
 
 from services.bootstrap import mint
 from services.exchange.directory import load, save
-from services.settings import Settings
+from services.settings import Settings, secrets_dir
 from services.settings import load as load_settings
 from services.signing import load_or_create, load_or_create_sealing
 
 REFERRING, RECEIVING, MONITOR = "XA-NRM", "XB-NRM", "monitor"
 ROLES = {REFERRING: ["caseworker", "supervisor", "auditor"],
          RECEIVING: ["caseworker", "supervisor", "auditor"], MONITOR: ["monitor"]}
-# Settings each embedded node takes from its own data dir, never from this environment.
+# Settings each embedded node takes from its own data dir and key dir, never from this
+# environment: one key dir for all would give the agencies one secret and one key pair.
 OWN_IDENTITY: dict[str, object] = {"jwt_secret": None, "jwks_url": None, "token_issuer": None,
-                                   "token_audience": None}
+                                   "token_audience": None, "key_dir": None}
 PAGES = {MONITOR: "/ui/corridors"}  # each agency node serves its status board at /ui/board
 
 
@@ -35,8 +36,12 @@ class Member:
     def token(self, role: str, hours: float = 12.0) -> str:
         return mint(self.settings(), f"{self.agency.lower()}-{role}", [role], hours)
 
+    def keys(self) -> Path:
+        """The node's key dir, as the node itself finds it (older layouts moved into it)."""
+        return secrets_dir(self.settings())
+
     def settings(self) -> Settings:
-        # Each node its own secret, kept in its data dir: one shared from the
+        # Each node its own secret, kept in its key dir: one shared from the
         # environment would let one agency sign for the others.
         return load_settings(agency=self.agency, data_dir=self.data_dir, **OWN_IDENTITY)
 
@@ -53,9 +58,9 @@ def trust(data_dir: Path, nodes: list[Member]) -> Path:
     directory = load(path)
     for member in nodes:
         if member.agency == MONITOR:
-            directory = directory.with_monitor(load_or_create_sealing(member.data_dir, MONITOR))
+            directory = directory.with_monitor(load_or_create_sealing(member.keys(), MONITOR))
         else:
-            directory = directory.with_agency(load_or_create(member.data_dir, member.agency))
+            directory = directory.with_agency(load_or_create(member.keys(), member.agency))
             directory = directory.with_url(member.agency, member.url)  # for the cross-check
     save(path, directory.with_corridor(REFERRING, RECEIVING))
     return path

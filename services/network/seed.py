@@ -97,7 +97,7 @@ def seed(xa: Member, xb: Member, count: int, directory: Path,
 def _desk(member: Member, directory: Path) -> Desk:
     app = application(member.settings())
     return Desk(member.agency, app, kafka_exchange(app, member.agency, member.data_dir,
-                                                   UNUSED_BROKER, directory))
+                                                   UNUSED_BROKER, directory, keys=member.keys()))
 
 
 def _open(desk: Desk, opening: dict[str, object], deadlines: Deadlines) -> uuid.UUID:

@@ -40,9 +40,9 @@ from services.contract.codec import MILESTONE, MONITOR
 from services.exchange.admission import Rejected, authentic
 from services.exchange.directory import Directory, DirectoryFile
 from services.exchange.kafka_settings import consumer_group_settings
+from services.exchange.sealing_keys import Unsealing
 from services.exchange.topics import MONITORING
 from services.readside.store import ReadStore
-from services.signing import SealingKey
 
 log = logging.getLogger(__name__)
 NAME = "monitor"
@@ -104,12 +104,12 @@ class MilestoneGate:
     their sender, naming a corridor the directory lists and the sender is on. Refusals
     are counted per reason in `refused`."""
 
-    def __init__(self, directory: Callable[[], Directory], key: SealingKey) -> None:
+    def __init__(self, directory: Callable[[], Directory], key: Unsealing) -> None:
         self.directory, self.key = directory, key
         self.refused: Counter[str] = Counter()
 
     @classmethod
-    def of_file(cls, path: Path, key: SealingKey) -> MilestoneGate:
+    def of_file(cls, path: Path, key: Unsealing) -> MilestoneGate:
         """Trusts the directory file as it stands at each milestone; says once, now, if it
         trusts nobody yet (the file is absent or lists no agency)."""
         gate = cls(DirectoryFile(path).current, key)

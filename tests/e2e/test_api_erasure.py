@@ -10,6 +10,7 @@ from uuid import UUID
 
 from events.chain import ERASED
 from events.values import Side
+from services.api.access import AccessLog
 from services.cli.audit import export, verify
 from services.network.demo_cases import Move
 from tests.harness.builders import CANARY
@@ -155,3 +156,45 @@ def test_erasure_leaves_no_hash_of_the_opening_in_the_idempotency_records(
     retry = nodes.xa.post("/v1/cases", body, **{"Idempotency-Key": "open-1"})
     assert retry.status_code == 422  # refused, never a second case
     assert nodes.xa.get("/v1/cases").json()["total"] == 1
+
+
+def test_the_purpose_of_a_read_goes_with_the_case_erasure_and_the_read_stays(
+    nodes: Pair, tmp_path: Path,
+) -> None:
+    """The purpose is the reader's own words, a name as like as not: under the case's key,
+    it is gone with the key; who read what and when stays on the record."""
+    case_id = open_case(nodes, person=PERSON)
+    purpose = f"court order re {CANARY}"
+    read = nodes.xa.client.get(f"/v1/cases/{case_id}",
+                               headers=nodes.xa.headers("caseworker", **{"X-Purpose": purpose}))
+    assert read.status_code == 200
+    # A row written before purposes were sealed under the case's key, under the node's.
+    older = AccessLog(nodes.xa.node.tables, nodes.xa.node.app.mapper.cipher)
+    older.record(UUID(case_id), "XA-NRM", "xa-nrm-supervisor", "timeline", f"older {CANARY}",
+                 nodes.clock.now())
+    before = nodes.xa.get("/v1/audit/access", "auditor", case=case_id).json()["entries"]
+    assert [(e["sub"], e["purpose"], e["purpose_erased"]) for e in before] == [
+        ("xa-nrm-caseworker", purpose, False), ("xa-nrm-supervisor", f"older {CANARY}", False)]
+    stored = [row[0] for row in nodes.xa.node.tables.run(
+        "SELECT purpose FROM homeward_access_log ORDER BY sub").rows]
+    assert stored[0].startswith("case:") and stored[1].startswith("aes:")
+    assert files_holding(tmp_path, CANARY) == []
+    assert all(files_holding(tmp_path / "xa", s.encode()) for s in stored)
+
+    erased = nodes.xa.step(case_id, "erasure", {"reason": "subject-request"}, "supervisor")
+    assert erased.status_code == 200, erased.text
+    nodes.sync()
+
+    after = nodes.xa.get("/v1/audit/access", "auditor", case=case_id)
+    assert after.status_code == 200 and CANARY not in after.text
+    assert [(e["sub"], e["what"], e["at"], e["purpose"], e["purpose_erased"])
+            for e in after.json()["entries"]] == [
+        (e["sub"], e["what"], e["at"], None, True) for e in before]
+    # Even the case's reads after its erasure record no purpose.
+    nodes.xa.client.get(f"/v1/cases/{case_id}",
+                        headers=nodes.xa.headers("caseworker", **{"X-Purpose": purpose}))
+    assert nodes.xa.node.access_log.of_case(UUID(case_id))[-1].purpose_erased
+    for s in stored:  # neither ciphertext is left in any file, free pages included
+        assert files_holding(tmp_path / "xa", s.encode()) == []
+    nodes.close()
+    assert files_holding(tmp_path, CANARY) == []

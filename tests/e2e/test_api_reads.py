@@ -30,7 +30,8 @@ def test_every_read_of_personal_data_is_recorded_with_its_purpose(nodes: Pair) -
     case_id = open_case(nodes)
     headers = nodes.xa.headers("caseworker", **{"X-Purpose": "preparing the referral"})
     nodes.xa.client.get(f"/v1/cases/{case_id}", headers=headers)
-    nodes.xa.get(f"/v1/cases/{case_id}/timeline", purpose="court order 7")
+    nodes.xa.client.get(f"/v1/cases/{case_id}/timeline",
+                        headers=nodes.xa.headers("caseworker", **{"X-Purpose": "court order 7"}))
     nodes.xa.get(f"/v1/cases/{case_id}", "auditor")  # no personal data: nothing to record
     log = nodes.xa.node.access_log.of_case(UUID(case_id))
     assert [(a.what, a.purpose, a.sub) for a in log] == [
@@ -41,8 +42,21 @@ def test_every_read_of_personal_data_is_recorded_with_its_purpose(nodes: Pair) -
     # The purpose is the reader's own words: kept encrypted, like personal data.
     stored = nodes.xa.node.tables.run("SELECT purpose FROM homeward_access_log").rows
     assert len(stored) == 2 and not any("court order" in str(row) for row in stored)
-    bad = nodes.xa.get(f"/v1/cases/{case_id}", purpose="line\x00break")
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.purpose"
+    bad = nodes.xa.client.get(f"/v1/cases/{case_id}",
+                              headers=nodes.xa.headers("caseworker", **{"X-Purpose": "a\tb"}))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "header.X-Purpose"
+
+
+def test_a_purpose_in_the_url_is_refused_not_recorded(nodes: Pair) -> None:
+    """In the URL a purpose lands in every proxy's log, out of erasure's reach."""
+    case_id = open_case(nodes)
+    for path in (f"/v1/cases/{case_id}", f"/v1/cases/{case_id}/timeline"):
+        refused = nodes.xa.get(path, purpose="court order 7")
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "X-Purpose" in refused.json()["detail"]
+        assert refused.json()["errors"][0]["field"] == "query.purpose"
+    assert nodes.xa.node.access_log.of_case(UUID(case_id)) == []
 
 
 def test_the_state_as_it_was_by_version_and_by_time(nodes: Pair) -> None:

@@ -20,7 +20,7 @@ from services.exchange.broker import LocalBroker, free_port
 from services.exchange.directory import load as load_directory
 from services.exchange.directory import save
 from services.network.demo_cases import repatriation
-from services.settings import load
+from services.settings import load, secrets_dir
 from services.signing import load_or_create_sealing
 from tests.harness.certificates import make_tls
 from tests.harness.http_nodes import kafka_pair, play
@@ -56,7 +56,7 @@ def test_a_whole_repatriation_and_its_milestones_cross_over_tls(
     monitor_settings = load(agency="monitor", data_dir=tmp_path / "monitor",
                             kafka_bootstrap=bootstrap, directory=tmp_path / "directory.json",
                             **tls)
-    monitor_key = load_or_create_sealing(monitor_settings.home, "monitor")
+    monitor_key = load_or_create_sealing(secrets_dir(monitor_settings), "monitor")
     save(tmp_path / "directory.json", load_directory(tmp_path / "directory.json")
          .with_monitor(monitor_key))
     nodes = kafka_pair(tmp_path, bootstrap, xa, xb, **tls)

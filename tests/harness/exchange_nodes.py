@@ -32,6 +32,7 @@ from services.exchange.inbox import Inbox, consumer
 from services.exchange.kafka_settings import consumer_group_settings
 from services.exchange.relay import Relay, Resending
 from services.exchange.sealing import seal
+from services.files import default_key_dir
 from services.network.demo_cases import Move, repatriation
 from services.signing import SealingKey, SigningKey, load_or_create, load_or_create_sealing
 from tests.harness.stores import sqlite_env
@@ -76,12 +77,17 @@ class Node:
         self.home.mkdir(parents=True, exist_ok=True)
         self.env = self.env or sqlite_env(self.home / "events.sqlite")
         self.app = Homeward(self.env)
-        self.key = load_or_create(self.home, self.agency)
+        self.key = load_or_create(self.keys, self.agency)
+
+    @property
+    def keys(self) -> Path:
+        """The node's key dir, beside its data dir as a node's own is."""
+        return default_key_dir(self.home)
 
     def exchange(self) -> Exchange:
         """A fresh relay and inbox, wired as the composition root wires a node's."""
         return kafka_exchange(self.app, self.agency, self.home, self.bootstrap,
-                              self.directory_path, resending=self.resending)
+                              self.directory_path, resending=self.resending, keys=self.keys)
 
     # For tests that replace the relay or the inbox with one of their own.
     def new_producer(self) -> KafkaProducer:
@@ -183,7 +189,8 @@ def pair(tmp_path: Path, bootstrap: str) -> tuple[Node, Node]:
 
 def monitor_key(node: Node) -> SealingKey:
     """The sealing key of the monitor listed in the node's directory (made on first use)."""
-    return load_or_create_sealing(node.directory_path.parent / "monitor", "monitor")
+    return load_or_create_sealing(default_key_dir(node.directory_path.parent / "monitor"),
+                                  "monitor")
 
 
 def open_case(node: Node, partner: Node, opening: dict[str, Any]) -> UUID:

@@ -31,7 +31,7 @@ from services.contract.codec import (
 from services.exchange.directory import load as load_directory
 from services.exchange.directory import publish, save
 from services.network.demo_cases import Move
-from services.settings import load
+from services.settings import load, secrets_dir
 from services.signing import load_or_create
 from tests.harness import builders
 
@@ -218,7 +218,7 @@ def kafka_pair(tmp_path: Path, bootstrap: str, xa: str, xb: str,
         store = {"database_url": database_urls[agency]} if database_urls else {}
         settings = load(agency=agency, data_dir=tmp_path / agency.lower(),
                         kafka_bootstrap=bootstrap, directory=directory, **store, **kafka)
-        publish(directory, load_or_create(settings.home, agency))
+        publish(directory, load_or_create(secrets_dir(settings), agency))
         nodes.append(settings)
     save(directory, load_directory(directory).with_corridor(xa, xb))
     a, b = (build_node(s, clock).start() for s in nodes)

@@ -118,8 +118,12 @@ def test_the_partner_route_answers_the_partner_node_only(served: tuple[Pair, str
     p, _ = served
     case_id = acknowledged(p)
     client, path = p.xb.client, f"/v1/partner/chain?case={case_id}"
-    partner = issue(p.xa.node.signing, p.xb.agency, datetime.now(UTC))  # type: ignore[arg-type]
-    answer = client.get(path, headers={"Authorization": f"Bearer {partner}"})
+
+    def partner(case: Any = case_id, key: Any = p.xa.node.signing,
+                audience: str = p.xb.agency) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue(key, audience, case, datetime.now(UTC))}"}
+
+    answer = client.get(path, headers=partner())
     assert answer.status_code == 200, answer.text
     view = answer.json()
     assert set(view) == {"case_id", "agency", "head", "erased", "sent", "received",
@@ -127,19 +131,16 @@ def test_the_partner_route_answers_the_partner_node_only(served: tuple[Pair, str
     assert "Okafor" not in answer.text and "Amina" not in answer.text
     # XB's own caseworker, a token for another node, nothing: 401.
     own = client.get(path, headers=p.xb.headers("auditor"))
-    wrong_audience = issue(p.xa.node.signing, p.xa.agency, datetime.now(UTC))  # type: ignore[arg-type]
-    other = client.get(path, headers={"Authorization": f"Bearer {wrong_audience}"})
+    other = client.get(path, headers=partner(audience=p.xa.agency))
     assert [own.status_code, other.status_code, client.get(path).status_code] == [401] * 3
     # A node the directory lists but on no corridor with XB: 403.
     stranger = SigningKey.generate(agency_code("XC"))
     publish(p.xb.node.settings.directory, stranger)  # type: ignore[arg-type]
-    off_corridor = issue(stranger, p.xb.agency, datetime.now(UTC))
-    assert client.get(path, headers={"Authorization": f"Bearer {off_corridor}"}
-                      ).status_code == 403
+    assert client.get(path, headers=partner(key=stranger)).status_code == 403
     # A case it does not hold, or a bad id: 404, 422.
-    missing = client.get("/v1/partner/chain?case=00000000-0000-4000-8000-000000000000",
-                         headers={"Authorization": f"Bearer {partner}"})
-    bad = client.get("/v1/partner/chain?case=nope", headers={"Authorization": f"Bearer {partner}"})
+    none = "00000000-0000-4000-8000-000000000000"
+    missing = client.get(f"/v1/partner/chain?case={none}", headers=partner(case=none))
+    bad = client.get("/v1/partner/chain?case=nope", headers=partner())
     assert (missing.status_code, bad.status_code) == (404, 422)
 
 

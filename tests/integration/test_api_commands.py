@@ -9,6 +9,7 @@ import pytest
 from services.api.auth import TokenVerifier, Unauthorized
 from services.bootstrap import jwt_secret, token_verifier
 from services.cli import main
+from services.files import default_key_dir
 from services.settings import load
 
 
@@ -84,7 +85,8 @@ def test_token_refuses_a_node_that_signs_in_through_its_provider(
                  "--data-dir", str(tmp_path)]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and "HOMEWARD_OIDC_ISSUER" in captured.err
-    assert not (tmp_path / "jwt.secret").exists()  # no secret made that nothing would trust
+    made = [tmp_path / "jwt.secret", default_key_dir(tmp_path) / "jwt.secret"]
+    assert not any(p.exists() for p in made)  # no secret made that nothing would trust
 
 
 def test_serve_refuses_a_provider_in_the_clear(

@@ -78,11 +78,15 @@ def access_entries(data_dir: Path, case_id: UUID) -> list[tuple[str, str, str, s
     from services.api.access import AccessLog
     from services.api.sidecar import SQLiteSidecar
 
-    tables = SQLiteSidecar(data_dir / "api.sqlite")
-    try:
-        return [(a.agency, a.sub, a.what, a.purpose) for a in AccessLog(tables).of_case(case_id)]
+    tables, app = SQLiteSidecar(data_dir / "api.sqlite"), Homeward(persistence_env(load()))
+    try:  # the purposes are under the case's key, as the API records them
+        log = AccessLog(tables, app.mapper.cipher, app.keys)
+        stored = [row[0] for row in tables.run("SELECT purpose FROM homeward_access_log").rows]
+        assert not any("court order" in str(purpose) for purpose in stored)
+        return [(a.agency, a.sub, a.what, a.purpose) for a in log.of_case(case_id)]
     finally:
         tables.close()
+        app.close()
 
 
 def test_a_personal_export_is_logged_and_readable_by_its_owner_only(

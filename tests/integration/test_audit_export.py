@@ -12,6 +12,7 @@ import pytest
 
 from services.cli import main
 from services.exchange.directory import publish
+from services.files import default_key_dir
 from services.signing import SigningKey, load_or_create
 from tests.integration.test_audit_cli import a_case
 
@@ -43,7 +44,7 @@ def test_an_untouched_export_passes_with_the_trust_directory_alone(
     out = exported(node_dir, case_id, fmt)
     court = tmp_path / "court"
     court.mkdir()
-    publish(court / "directory.json", load_or_create(node_dir, "XA-NRM"))
+    publish(court / "directory.json", load_or_create(default_key_dir(node_dir), "XA-NRM"))
     handed_on = tmp_path / "handed-on" / out.name  # the file alone, away from the node
     handed_on.parent.mkdir()
     handed_on.write_bytes(out.read_bytes())
@@ -64,7 +65,7 @@ def test_an_export_altered_by_one_character_fails_naming_the_line(
     out = exported(node_dir, case_id, fmt)
     court = tmp_path / "court"
     court.mkdir()
-    publish(court / "directory.json", load_or_create(node_dir, "XA-NRM"))
+    publish(court / "directory.json", load_or_create(default_key_dir(node_dir), "XA-NRM"))
     lines = out.read_text().split("\n")
     target = next(n for n, line in enumerate(lines) if "inspector-7" in line)
     lines[target] = lines[target].replace("inspector-7", "inspector-1")
@@ -97,7 +98,7 @@ def test_a_forged_signature_or_an_unknown_signer_fails(
     publish(court / "directory.json", SigningKey.generate("XA-NRM"))  # another key
     assert check(out, court) == 1
     assert "is not in the trust directory" in capsys.readouterr().out
-    publish(court / "directory.json", load_or_create(node_dir, "XA-NRM"))
+    publish(court / "directory.json", load_or_create(default_key_dir(node_dir), "XA-NRM"))
     text = out.read_text()
     signature = json.loads(text)["signature"]["signature"]
     out.write_text(text.replace(signature, signature[::-1]))

@@ -43,3 +43,18 @@ def test_run_refuses_a_busy_port_before_starting_anything(
         assert main(["run", "--data-dir", str(tmp_path), "--base-port", str(port)]) == 2
     assert f"port {port} is in use" in capsys.readouterr().err
     assert not (tmp_path / "broker").exists()  # no broker was started
+
+
+def test_serve_beyond_loopback_with_open_metrics_stops_before_starting_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
+    for name in ("HOMEWARD_METRICS_TOKEN", "HOMEWARD_METRICS_ADDR"):
+        monkeypatch.delenv(name, raising=False)
+    data_dir = tmp_path / "xa-nrm"
+    for host in ("0.0.0.0", "::", "192.0.2.10", "node.example"):
+        assert main(["serve", "--host", host, "--data-dir", str(data_dir), "--port", "1"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and f"listening on {host}" in err
+        assert "HOMEWARD_METRICS_TOKEN or HOMEWARD_METRICS_ADDR" in err
+    assert not data_dir.exists()  # nothing started, nothing made

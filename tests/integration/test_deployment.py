@@ -14,8 +14,10 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
 
 from services.api.app import create_app
+from services.api.metrics import loopback
 from services.bootstrap import build_node
 from services.exchange import topics
 from services.exchange.kafka_settings import ConsumerGroupSettings
@@ -118,6 +120,34 @@ def test_the_kubernetes_example_reads_the_secret_of_its_own_node() -> None:
     assert env["HOMEWARD_KAFKA_REPLICATION"]["value"] == "3"
 
 
+def listens_beyond_loopback(command: list[str]) -> bool:
+    host = command[command.index("--host") + 1] if "--host" in command else "127.0.0.1"
+    return not loopback(host)
+
+
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_compose_nodes_serve_metrics_only_to_the_token_holder(name: str) -> None:
+    nodes = [s for s in compose(name)["services"].values()
+             if "HOMEWARD_AGENCY" in s.get("environment", {})]
+    assert nodes and all(listens_beyond_loopback(s["command"]) for s in nodes)
+    for service in nodes:
+        env = service["environment"]
+        assert "HOMEWARD_METRICS_ADDR" not in env  # /metrics stays on the published port...
+        token = env["HOMEWARD_METRICS_TOKEN"]  # ...behind a token the operator must give
+        assert re.fullmatch(r"\$\{\w+:\?.*\}", token), token
+
+
+def test_the_kubernetes_node_serves_metrics_apart_from_its_service() -> None:
+    objects = k8s("xa-nrm.yaml")
+    [container] = objects["Deployment"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert listens_beyond_loopback(container["command"])
+    port = int(env["HOMEWARD_METRICS_ADDR"]["value"].rpartition(":")[2])
+    [metrics] = [p for p in container["ports"] if p["containerPort"] == port]
+    published = {p["targetPort"] for p in objects["Service"]["spec"]["ports"]}
+    assert metrics["name"] not in published and port not in published
+
+
 def test_topics_sh_defaults_to_three_copies(tmp_path: Path) -> None:
     # A stand-in for kafka-topics.sh that records its arguments.
     fake = tmp_path / "kafka-topics.sh"
@@ -200,6 +230,64 @@ def test_the_inbox_gets_the_partitions_the_setting_names(
         node.close()
 
 
+def retention_ms(bootstrap: str, topic: str) -> str | None:
+    """The topic's `retention.ms` as the broker describes it."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        answer = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)],
+                                        config_filter="all")
+        found = next(iter(answer.values()))[topic]
+        entry = found.get("retention.ms")
+        return entry if entry is None or isinstance(entry, str) else entry["value"]
+    finally:
+        admin.close()
+
+
+@pytest.mark.kafka
+def test_the_node_creates_its_inbox_and_dead_letters_with_the_retention_it_reads(
+    kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The broker's copies of a case's messages go after these days: erasure reaches them."""
+    day = 24 * 60 * 60 * 1000
+    for given, (inbox_days, deadletter_days) in [({}, (7, 30)), ({"INBOX": "2",
+                                                                  "DEADLETTER": "9"}, (2, 9))]:
+        for name, days in given.items():
+            monkeypatch.setenv(f"HOMEWARD_{name}_RETENTION_DAYS", days)
+        agency = f"XR-{uuid4().hex[:8].upper()}"
+        node = build_node(load(agency=agency, data_dir=tmp_path / agency,
+                               kafka_bootstrap=kafka_bootstrap))
+        try:
+            node.start()
+            assert retention_ms(kafka_bootstrap, topics.inbox(agency)) == str(inbox_days * day)
+            assert retention_ms(kafka_bootstrap, topics.deadletter(agency)) == \
+                str(deadletter_days * day)
+        finally:
+            node.close()
+
+
+def test_topics_sh_gives_the_inbox_and_dead_letters_the_retention_the_node_reads(
+    tmp_path: Path,
+) -> None:
+    fake = tmp_path / "kafka-topics.sh"
+    fake.write_text('#!/bin/sh\necho "$@" >> "$0.calls"\n')
+    fake.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "KAFKA_TOPICS": str(fake), "AGENCIES": "xa-nrm",
+           "HOMEWARD_DEADLETTER_RETENTION_DAYS": "10"}
+    subprocess.run(["bash", str(INFRA / "topics.sh")], env=env, check=True)
+    day = 24 * 60 * 60 * 1000
+    creates = {c.split("--topic ")[1].split()[0]: re.findall(r"retention\.ms=(\d+)", c)
+               for c in (tmp_path / "kafka-topics.sh.calls").read_text().splitlines()
+               if "--create" in c}
+    assert creates == {"homeward.inbox.xa-nrm": [str(7 * day)],
+                       "homeward.deadletter.xa-nrm": [str(10 * day)],
+                       "homeward.monitoring": []}
+    for name in COMPOSE_FILES:
+        topic_env = compose(name)["services"]["topics"]["environment"]
+        node_env = compose(name)["x-node-env"]
+        for key in ("HOMEWARD_INBOX_RETENTION_DAYS", "HOMEWARD_DEADLETTER_RETENTION_DAYS"):
+            assert topic_env[key] == node_env[key], (name, key)
+
+
 def test_kubernetes_runs_two_replicas_that_agree_with_the_node(tmp_path: Path) -> None:
     objects = k8s("xa-nrm.yaml")
     deployment, service = objects["Deployment"], objects["Service"]
@@ -239,11 +327,14 @@ def test_kubernetes_runs_two_replicas_that_agree_with_the_node(tmp_path: Path) -
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["keys"]["secret"]["secretName"] == name
     assert {i["key"] for i in volumes["keys"]["secret"]["items"]} <= keys
-    # The key pair is where the node looks for it, the same in every replica.
-    data_dir = env["HOMEWARD_DATA_DIR"]["value"]
+    # The key pair is where the node looks for it, the same in every replica: in the key
+    # dir, apart from the data dir (a copy of /data carries no key).
+    data_dir, key_dir = (Path(env[n]["value"]) for n in ("HOMEWARD_DATA_DIR", "HOMEWARD_KEY_DIR"))
+    assert data_dir not in key_dir.parents and key_dir not in (data_dir, *data_dir.parents)
     mounted = {m["mountPath"]: m for m in container["volumeMounts"]}
-    for file in (KEY_FILE, SEALING_KEY_FILE):
-        assert mounted[f"{data_dir}/{file}"]["name"] == "keys"
+    assert mounted[str(key_dir)]["name"] == "keys"
+    assert {i["path"] for i in volumes["keys"]["secret"]["items"]} == {KEY_FILE, SEALING_KEY_FILE}
+    assert not any(Path(p).is_relative_to(data_dir) for p in mounted if Path(p) != data_dir)
     # The trust directory is in a mounted ConfigMap.
     directory = Path(env["HOMEWARD_DIRECTORY"]["value"])
     [holder] = [m for p, m in mounted.items() if directory.parent == Path(p)]

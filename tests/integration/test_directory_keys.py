@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from services.exchange.directory import DirectoryFile, DirectoryUnreadable, load, publish, save
-from services.signing import SigningKey
+from services.signing import SealingKey, SigningKey
 
 NOW = datetime(2026, 3, 3, 9, tzinfo=UTC)
 
@@ -54,3 +54,48 @@ def test_an_agency_without_any_key_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps({"agencies": {"XA-NRM": {}}}))
     with pytest.raises(ValueError, match="needs a key"):
         load(path)
+
+
+def test_senders_seal_to_the_newest_valid_sealing_key_and_older_files_still_read(
+    tmp_path: Path,
+) -> None:
+    path, key = tmp_path / "d.json", SigningKey.generate("XA-NRM")
+    publish(path, key)  # the older, one-key form of the sealing key
+    assert json.loads(path.read_text())["agencies"]["XA-NRM"]["sealing_key_id"] == \
+        key.sealing.key_id
+    sealing = load(path).sealing("XA-NRM", NOW)
+    assert sealing is not None and sealing.sealing_key_id == key.sealing.key_id
+
+    new = SealingKey.generate("XA-NRM")
+    until, since = NOW + timedelta(hours=1), NOW + timedelta(minutes=10)
+    save(path, load(path).with_rotated_sealing_key(new, old_until=until, since=since))
+    listed = json.loads(path.read_text())["agencies"]["XA-NRM"]["sealing_keys"]
+    assert [k["sealing_key_id"] for k in listed] == [key.sealing.key_id, new.key_id]
+    assert listed[0]["not_after"].startswith("2026-03-03T10:00")
+    directory = load(path)
+
+    def to(at: datetime) -> str | None:
+        found = directory.sealing("XA-NRM", at)
+        return found.sealing_key_id if found is not None else None
+
+    assert to(NOW) == key.sealing.key_id  # the new key is not listed as valid yet
+    assert to(since) == to(until) == new.key_id  # both valid: the newer one
+    assert to(until + timedelta(seconds=1)) == new.key_id
+    assert directory.sealing("XC-NRM", NOW) is None
+    # Rotated again: the first key's end stays where it was, the second's is set.
+    newer = SealingKey.generate("XA-NRM")
+    later = until + timedelta(hours=1)
+    again = directory.with_rotated_sealing_key(newer, old_until=later)
+    ends = {k.sealing_key_id: k.not_after for k in again.agencies["XA-NRM"].sealing_keys}
+    assert ends == {key.sealing.key_id: until, new.key_id: later, newer.key_id: None}
+
+
+def test_the_monitor_sealing_key_rotates_too(tmp_path: Path) -> None:
+    old, new = SealingKey.generate("monitor"), SealingKey.generate("monitor")
+    path = tmp_path / "d.json"
+    save(path, load(path).with_monitor(old))
+    save(path, load(path).with_rotated_sealing_key(new, old_until=NOW + timedelta(hours=1)))
+    directory = load(path)
+    assert [k.sealing_key_id for k in directory.monitor_keys] == [old.key_id, new.key_id]
+    found = directory.sealing("monitor", NOW)
+    assert found is not None and found.sealing_key_id == new.key_id

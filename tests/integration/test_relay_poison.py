@@ -212,7 +212,7 @@ def test_operators_see_the_dead_letters_in_readyz_and_metrics(
 
     from services.api.app import create_app
     from services.bootstrap import RELAY_DEAD_LETTERS, build_node
-    from services.settings import load
+    from services.settings import load, secrets_dir
 
     def failing(*args: Any) -> dict[str, Any]:
         raise ValueError("no longer fits")
@@ -221,10 +221,11 @@ def test_operators_see_the_dead_letters_in_readyz_and_metrics(
     from services.exchange.directory import save
     from services.signing import load_or_create
 
-    own = load_or_create(tmp_path, XA)  # the node's key pair, and its partner's in the directory
+    settings = load(agency=XA, data_dir=tmp_path, kafka_bootstrap=kafka_bootstrap)
+    own = load_or_create(secrets_dir(settings), XA)  # its key pair, and its partner's, trusted
     save(tmp_path / "directory.json",
          Directory().with_agency(own).with_agency(PARTNER).with_corridor(XA, XB))
-    node = build_node(load(agency=XA, data_dir=tmp_path, kafka_bootstrap=kafka_bootstrap))
+    node = build_node(settings)
     try:
         node.start()
         client = TestClient(create_app(node))

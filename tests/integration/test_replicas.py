@@ -152,12 +152,12 @@ def test_the_relay_moves_to_the_surviving_replica_and_every_fact_arrives_once(
     cipher = AESCipher.create_key(num_bytes=32)
     # The trust directory and the keys: both replicas of XA hold the same key files.
     directory = tmp_path / "directory.json"
-    publish(directory, load_or_create(tmp_path / "a1", xa))
-    save(directory, publish(directory, load_or_create(tmp_path / "b", xb))
+    publish(directory, load_or_create(tmp_path / "a1.keys", xa))
+    save(directory, publish(directory, load_or_create(tmp_path / "b.keys", xb))
          .with_corridor(xa, xb))
-    (tmp_path / "a2").mkdir(mode=0o700)
+    (tmp_path / "a2.keys").mkdir(mode=0o700)
     for name in (KEY_FILE, SEALING_KEY_FILE):
-        shutil.copy2(tmp_path / "a1" / name, tmp_path / "a2" / name)
+        shutil.copy2(tmp_path / "a1.keys" / name, tmp_path / "a2.keys" / name)
 
     base = {k: v for k, v in os.environ.items() if not k.startswith("HOMEWARD_")}
     base |= {"HOMEWARD_KAFKA_BOOTSTRAP": kafka_bootstrap, "HOMEWARD_DIRECTORY": str(directory)}

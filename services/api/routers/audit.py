@@ -65,7 +65,7 @@ def access(who: Auditor, node: NodeDep, case: CaseQuery) -> AccessView:
         raise CaseNotFound(str(case))
     return AccessView(case_id=case, entries=[
         AccessEntry(at=datetime.fromisoformat(e.at), agency=e.agency, sub=e.sub, what=e.what,
-                    purpose=e.purpose)
+                    purpose=e.purpose, purpose_erased=e.purpose_erased)
         for e in entries])
 
 

@@ -92,26 +92,38 @@ function duration(ms) {
   return t("duration.m", {m: number(m)});
 }
 
-// A token pasted as #token=... is moved out of the address bar (and its history) at once.
-function takeTokenFromFragment() {
-  if (SINGLE_SIGN_ON) return;  // tokens come from the provider only
-  const match = /^#token=([^&]+)/.exec(location.hash);
-  if (!match) return;
-  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+// A token in the address (#token=...) is taken out of the address bar (and its history) at
+// once. Anyone can send a link with their own token in it, so it is only an offer: the page
+// asks whether to sign in as the identity it names, and uses it only on a yes.
+function tokenOffered() {
+  const fragment = location.hash;
+  if (!fragment.startsWith("#token=")) return null;
   history.replaceState(null, "", location.pathname + location.search);
+  if (SINGLE_SIGN_ON) return null;  // tokens come from the provider only
+  let token = null;
+  try { token = decodeURIComponent(fragment.slice(7).split("&")[0]); } catch (_) { return null; }
+  const said = claimsOf(token);
+  if (typeof said.sub !== "string" || typeof said.agency !== "string") return null;
+  return {token, who: said.sub, agency: said.agency};
 }
 
-// What the token claims (with single sign-on: who the node found it to be, as an opaque
-// token says nothing and a provider's roles may be named otherwise): only to choose what to
-// offer and to say who is signed in; the API decides.
+// What a token claims: only to choose what to offer and to say who is signed in; the API
+// decides.
+function claimsOf(token) {
+  try {
+    const said = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    return said && typeof said === "object" ? said : {};
+  } catch (_) { return {}; }
+}
+// With single sign-on, who the node found the token to be: an opaque token says nothing,
+// and a provider's roles may be elsewhere in it or named otherwise.
 function claims() {
   try {
     if (SINGLE_SIGN_ON && sessionStorage.getItem(WHO_KEY)) {
-      return JSON.parse(sessionStorage.getItem(WHO_KEY));
+      return JSON.parse(sessionStorage.getItem(WHO_KEY)) || {};
     }
-    return JSON.parse(atob(sessionStorage.getItem(TOKEN_KEY).split(".")[1]
-      .replace(/-/g, "+").replace(/_/g, "/")));
   } catch (_) { return {}; }
+  return claimsOf(sessionStorage.getItem(TOKEN_KEY) || "");
 }
 function roles() {
   const said = claims().roles;
@@ -159,7 +171,7 @@ async function api(path, headers, method, payload) {
 
 // Ask for the token once per tab; then refresh every REFRESH_MS until it is refused.
 function start(refresh) {
-  takeTokenFromFragment();
+  let offered = tokenOffered();
   let timer = null;
   const run = async () => {
     try {
@@ -218,11 +230,42 @@ function start(refresh) {
     sessionStorage.setItem(SIGNED_OUT, "1");
     location.assign("/ui/signout?" + out.toString());
   });
-  loadStrings().finally(() => {
+  const resume = () => {
     if (sessionStorage.getItem(TOKEN_KEY)) show();
     // Sent to the provider at once, unless this tab has just signed out.
     else if (SINGLE_SIGN_ON && !sessionStorage.getItem(SIGNED_OUT)) location.assign(provider);
     else signIn(sessionStorage.getItem(SIGNED_OUT) ? t("signin.signed-out") : "");
+  };
+  // A token from a link: nothing is shown or asked with it until the reader says yes.
+  const ask = () => {
+    clearInterval(timer);
+    timer = null;
+    for (const id of ["main", "signin", "forget", "who"]) $(id).hidden = true;
+    $("offered-who").textContent = t("signin.offered.question",
+      {who: offered.who, agency: offered.agency});
+    $("offered").hidden = false;
+    $("offered-accept").focus();
+  };
+  $("offered").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (offered === null) return;
+    sessionStorage.setItem(TOKEN_KEY, offered.token);
+    offered = null;
+    $("offered").hidden = true;
+    show();
   });
+  $("offered-decline").addEventListener("click", () => {
+    offered = null;
+    $("offered").hidden = true;
+    resume();
+  });
+  // A link followed from this very page changes only the fragment: the same question.
+  window.addEventListener("hashchange", () => {
+    const found = tokenOffered();
+    if (found === null) return;
+    offered = found;
+    ask();
+  });
+  loadStrings().finally(() => (offered !== null ? ask() : resume()));
   return run;
 }
