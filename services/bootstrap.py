@@ -32,9 +32,10 @@ from services.exchange import topics
 from services.exchange.deliveries import Deliveries
 from services.exchange.directory import DirectoryFile, directory_path
 from services.exchange.exchange import Exchange
-from services.exchange.inbox import HeldBound, Inbox, consumer
+from services.exchange.inbox import HeldBound, Inbox, ParkedBound, consumer
 from services.exchange.kafka_settings import consumer_group_settings
 from services.exchange.leadership import AdvisoryLock, Role, Sole
+from services.exchange.progress import STALL_SECONDS
 from services.exchange.receipts import Receipts
 from services.exchange.relay import DeadLetters, Relay, Resending
 from services.notification_log import GapBarrier, NoLateCommits
@@ -204,6 +205,7 @@ def kafka_exchange(
     anchors: Anchors | None = None,
     deliveries: Deliveries | None = None,
     resending: Resending | None = None, bound: HeldBound | None = None,
+    parked_bound: ParkedBound | None = None, stall_seconds: float = STALL_SECONDS,
 ) -> Exchange:
     """The relay and the inbox with their Kafka clients: the key pair in the data dir
     (made on first start), the trust directory (HOMEWARD_DIRECTORY or the data dir's
@@ -227,6 +229,7 @@ def kafka_exchange(
         lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
         lambda: topics.producer(bootstrap, options), anchors=anchors, signer=key,
         receipts=Receipts(app, key, trust.current, deliveries, anchors), bound=bound,
+        parked_bound=parked_bound, stall_seconds=stall_seconds,
     )
     return Exchange(relay, inbox, bootstrap, options, replication, inbox_partitions,
                     relay_role or Sole("relay"))
@@ -268,7 +271,10 @@ def build_node(
                                   relay_role=held["relay"], anchors=anchors,
                                   deliveries=deliveries, resending=resending(settings),
                                   bound=HeldBound(settings.inbox_held_per_case,
-                                                  settings.inbox_held_total))
+                                                  settings.inbox_held_total),
+                                  parked_bound=ParkedBound(settings.inbox_parked_per_sender,
+                                                           settings.inbox_parked_total),
+                                  stall_seconds=settings.inbox_stall_seconds)
     if exchange is None:
         held.pop("relay", None)  # nothing to relay without a broker
     replays = SidecarIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))

@@ -30,6 +30,7 @@ import logging
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,23 +45,26 @@ from events.case import Case
 from services.anchors.checkpoint import Signer
 from services.anchors.store import Anchors
 from services.application import Homeward, OutOfSequence
-from services.contract.codec import decode
 from services.exchange import topics
-from services.exchange.admission import Admission, Fact, Rejected
+from services.exchange.admission import Admission, Fact, Rejected, sealed_envelope
 from services.exchange.directory import Directory, DirectoryUnreadable
+from services.exchange.progress import STALL_SECONDS, Progress
 from services.exchange.receipts import Receipts, is_receipt
-from services.exchange.sealing import is_sealed
+from services.exchange.records import MAX_CIPHERTEXT, MAX_RECORD_BYTES, size
 from services.signing import SealingKey
 
 log = logging.getLogger(__name__)
 POSITION_CHECK_SECONDS = 5.0
 PAUSE_SECONDS = 5.0  # how long a partition stays paused once its held messages hit the bound
-UNKNOWN_CASE_WAIT = 3600.0
-# A message refused for a passing reason of its own (a key not listed yet, the case kept
+UNKNOWN_CASE_WAIT = 3600.0  # how long a message of a case not known here waits for its opening
+# A message refused for a passing reason of its own (a key listed from later, the case kept
 # changing) is set aside and tried again, with backoff, while the rest is read on; after
 # this long it is dead-lettered (its sender sends it again until receipted, and an operator
 # can replay it).
-PARKED_PATIENCE = 600.0  # how long a message of a case not known here waits for its opening
+PARKED_PATIENCE = 600.0
+REASON_CHARACTERS = 1000  # a dead letter's reason, at most
+# A sealed envelope a dead letter keeps: one the schema allows, with room to spare.
+MAX_KEPT_BYTES = MAX_CIPHERTEXT + 16_384
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,37 @@ class HeldBound:
 
     per_case: int = 1000
     total: int = 10_000
+
+
+@dataclass(frozen=True)
+class ParkedBound:
+    """How many messages refused for a passing reason the inbox sets aside, per sender and
+    in all. Beyond it a message is dead-lettered at once (its sender sends it again until
+    it is receipted; an operator can replay it)."""
+
+    per_sender: int = 100
+    total: int = 1000
+
+    def full(self, sender: str, parked: list[str]) -> str | None:
+        """Why one more message of `sender` may not be parked beside `parked` (their
+        senders), or None."""
+        if len(parked) >= self.total:
+            return f"{len(parked)} messages set aside already, the bound"
+        if sum(1 for s in parked if s == sender) >= self.per_sender:
+            return f"{self.per_sender} messages of {sender} set aside already, the bound"
+        return None
+
+
+@dataclass
+class Parked:
+    """A message refused for a passing reason, set aside and tried again with backoff."""
+
+    record: ConsumerRecord
+    sender: str
+    reason: str
+    since: float  # monotonic
+    next_try: float
+    tries: int
 
 
 class Transient(Exception):
@@ -89,7 +124,8 @@ class Inbox:
         consumer: Callable[[], KafkaConsumer], producer: Callable[[], KafkaProducer],
         ack_timeout: float = 10.0, anchors: Anchors | None = None,
         signer: Signer | None = None, receipts: Receipts | None = None,
-        bound: HeldBound | None = None,
+        bound: HeldBound | None = None, parked_bound: ParkedBound | None = None,
+        stall_seconds: float = STALL_SECONDS,
     ) -> None:
         self.app, self.agency = app, key.owner
         self.admission = Admission(app, key, directory, anchors, signer)
@@ -115,9 +151,10 @@ class Inbox:
         self.retrying: str | None = None  # why the inbox is waiting to read a message again
         self._awaiting: dict[tuple[UUID, str, int], float] = {}  # held for an unknown case
         self.unknown_case_wait = UNKNOWN_CASE_WAIT
-        # (topic, partition, offset) -> (record, since, next try, tries, reason)
-        self.parked: dict[tuple[str, int, int], tuple[ConsumerRecord, float, float, int, str]] = {}
+        self.parked: dict[tuple[str, int, int], Parked] = {}  # by (topic, partition, offset)
         self.parked_patience = PARKED_PATIENCE
+        self.parked_bound = parked_bound or ParkedBound()
+        self.progress: Progress[TopicPartition] = Progress(time.monotonic, stall_seconds)
 
     # -- one message ---------------------------------------------------------
 
@@ -148,8 +185,13 @@ class Inbox:
 
     def _handle_one(self, record: ConsumerRecord) -> tuple[str, Fact | None]:
         fact: Fact | None = None
+        sealed = False  # known to be a sealed envelope: a dead letter keeps it
         try:
-            fact = self.verify(record.value)
+            if size(record) > MAX_RECORD_BYTES:  # measured before anything is parsed
+                raise Rejected("too-large", f"the record is more than {MAX_RECORD_BYTES} bytes")
+            outer = sealed_envelope(record.value)
+            sealed = True
+            fact = self.admission.verify_envelope(outer)
             if is_receipt(fact):
                 if self.receipts is not None:
                     self.receipts.record(fact)
@@ -162,7 +204,8 @@ class Inbox:
             raise Transient(f"directory-unreadable: {error}") from None
         except Rejected as rejected:
             if rejected.transient:
-                return self._park(record, rejected.reason)
+                sender = rejected.sender or (fact.received.sender if fact else "")
+                return self._park(record, rejected.reason, sender)
             waiting = rejected.fact
             if rejected.code == "case-not-found" and waiting is not None \
                     and waiting.received.sequence > 1:
@@ -176,7 +219,7 @@ class Inbox:
                 assert fact is not None
                 self.answer(fact)  # its sender is still waiting for the receipt
                 return "duplicate", fact
-            self.dead_letter(record, rejected.reason)
+            self.dead_letter(record, rejected.reason, sealed)
             return "dead", fact
         except PersistenceError:
             raise  # the store is away, not the message: it is read again (see poll_once)
@@ -184,22 +227,29 @@ class Inbox:
             # The exception's text may quote the message: its type and stack only.
             log.error("inbox: unexpected %s on offset %s:\n%s", type(error).__name__,
                       record.offset, "".join(traceback.format_tb(error.__traceback__)))
-            self.dead_letter(record, f"error: {type(error).__name__}")
+            self.dead_letter(record, f"error: {type(error).__name__}", sealed)
             return "dead", fact
         self.applied += 1
         self.answer(fact, case)
         return "applied", fact
 
-    def _park(self, record: ConsumerRecord, reason: str) -> tuple[str, Fact | None]:
+    def _park(self, record: ConsumerRecord, reason: str, sender: str
+              ) -> tuple[str, Fact | None]:
         key, now = (record.topic, record.partition, record.offset), time.monotonic()
         before = self.parked.get(key)
-        since, tries = (before[1], before[3]) if before is not None else (now, 0)
+        if before is None:
+            full = self.parked_bound.full(sender, [p.sender for p in self.parked.values()])
+            if full is not None:
+                self.dead_letter(record, f"{reason} ({full})", sealed=True)
+                return "dead", None
+        since, tries = (before.since, before.tries) if before is not None else (now, 0)
         if now - since > self.parked_patience:
             self.parked.pop(key, None)
-            self.dead_letter(record, f"{reason} (still after {self.parked_patience:g} s)")
+            self.dead_letter(record, f"{reason} (still after {self.parked_patience:g} s)",
+                             sealed=True)
             return "dead", None
         wait = min(0.5 * 2 ** min(tries, 10), 30.0)
-        self.parked[key] = (record, since, now + wait, tries + 1, reason)
+        self.parked[key] = Parked(record, sender, reason, since, now + wait, tries + 1)
         self.retrying = reason
         log.warning("inbox: offset %s not recorded yet (%s); tried again in %g s",
                     record.offset, reason, wait)
@@ -208,9 +258,9 @@ class Inbox:
     def _retry_parked(self) -> None:
         now = time.monotonic()
         for key, entry in list(self.parked.items()):
-            if entry[2] > now:
+            if entry.next_try > now:
                 continue
-            if self.handle(entry[0]) != "parked":  # recorded, or refused for good, at last
+            if self.handle(entry.record) != "parked":  # recorded, or refused for good, at last
                 self.parked.pop(key, None)
         if not self.parked and self.retrying is not None and "directory" not in self.retrying:
             self.retrying = None
@@ -279,13 +329,20 @@ class Inbox:
             except Exception:  # closing a broken client must not hide what happened
                 log.debug("inbox: closing the producer failed", exc_info=True)
 
-    def dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+    def dead_letter(self, record: ConsumerRecord, reason: str, sealed: bool = False) -> None:
+        """Puts the record on the dead-letter topic with its reason, never reading it again:
+        `sealed` (admission found a sealed envelope in it) keeps its value and key, if not
+        too large to keep; of anything else nothing is kept. Only the broker away fails it."""
+        reason = reason[:REASON_CHARACTERS]
         log.warning("inbox: dead letter at offset %s: %s", record.offset, reason)
         if self._producer is None:
             self._producer = self._new_producer()
+        value, key = kept(record) if sealed else (b"", None)
         self._producer.send(
-            topics.deadletter(self.agency), key=record.key, value=sealed_only(record.value),
-            headers=[("reason", reason.encode()), ("source-topic", record.topic.encode()),
+            topics.deadletter(self.agency), key=key, value=value,
+            headers=[("reason", reason.encode("utf-8", "replace")),
+                     ("source-topic", str(record.topic).encode("utf-8", "replace")),
+                     ("source-partition", str(record.partition).encode()),
                      ("source-offset", str(record.offset).encode())],
         ).get(timeout=self.ack_timeout)
         self.dead += 1
@@ -304,6 +361,12 @@ class Inbox:
         self._retry_parked()
         if not batches and time.monotonic() - self._checked > POSITION_CHECK_SECONDS:
             self._check_positions()
+        try:
+            return self._handle_batches(batches)
+        finally:
+            self._observe_progress()
+
+    def _handle_batches(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> int:
         handled = 0
         unfinished = dict(batches)
         for partition, records in batches.items():
@@ -328,6 +391,29 @@ class Inbox:
             self._commit(partition, after_last)
             del unfinished[partition]
         return handled
+
+    def _observe_progress(self) -> None:
+        """Where each partition stands once its batch is handled (or rewound to its first
+        message not handled), beside the end its last fetch reported."""
+        if self._consumer is None:
+            self.progress.forget()
+            return
+        assigned = self._consumer.assignment()
+        self.progress.forget(assigned)
+        for partition in assigned:
+            end = self._consumer.highwater(partition)
+            if end is not None:  # fetched: its position is known here
+                self.progress.observe(partition, self._consumer.position(partition, 200), end)
+
+    def stalled(self) -> str | None:
+        """Why the inbox is not ready: a partition that stands still while records wait on
+        it (not one paused by the bound: that is said apart), or None."""
+        stalled = self.progress.stalled(self.paused)
+        if not stalled:
+            return None
+        return "; ".join(f"{p.topic}[{p.partition}] has stood at offset {position} for "
+                         f"{seconds:.0f} s with records after it"
+                         for p, (position, seconds) in sorted(stalled.items()))
 
     def _pause(self, partition: TopicPartition, offset: int) -> None:
         assert self._consumer is not None
@@ -368,6 +454,14 @@ class Inbox:
         if self.paused:
             return (f"{len(self.held)} message(s) held ahead of their predecessors: "
                     f"{len(self.paused)} partition(s) paused")
+        stalled = self.stalled()
+        if stalled is not None:
+            return stalled
+        senders = Counter(p.sender for p in self.parked.values())
+        if len(self.parked) >= self.parked_bound.total or any(
+                n >= self.parked_bound.per_sender for n in senders.values()):
+            return (f"{len(self.parked)} message(s) set aside until they can be recorded "
+                    f"({self.retrying}), at the bound: more are dead-lettered")
         if self.retrying is not None:
             return (f"{len(self.parked) or 'a'} message(s) read again until they can be "
                     f"recorded ({self.retrying})")
@@ -486,13 +580,15 @@ class Inbox:
             producer.close(timeout=1)
 
 
-def sealed_only(value: bytes | None) -> bytes:
-    """What a dead letter keeps of a message: the sealed envelope as received, or nothing
-    (a message in clear, or no JSON at all, may hold anything)."""
-    try:
-        return value if value is not None and is_sealed(decode(value)) else b""
-    except (ValueError, UnicodeDecodeError):
-        return b""
+def kept(record: ConsumerRecord) -> tuple[bytes, bytes | None]:
+    """What a dead letter keeps of a sealed envelope: its value and key as received, if
+    they fit a dead letter (MAX_KEPT_BYTES), else nothing (the reason says what it was)."""
+    value, key = record.value, record.key
+    if not isinstance(value, bytes) or not isinstance(key, bytes | None):
+        return b"", None
+    if len(value) + len(key or b"") > MAX_KEPT_BYTES:
+        return b"", None
+    return value, key
 
 
 def consumer(
