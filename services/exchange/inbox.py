@@ -137,6 +137,7 @@ class Inbox:
         self.held: dict[tuple[UUID, str, int], tuple[ConsumerRecord, Fact]] = {}
         self.applied = self.dead = self.duplicates = self.receipted = 0
         self._answers: list[Any] = []  # receipts sent, acknowledged before the next commit
+        self._dead_letters: list[Any] = []  # sent, acknowledged before any commit past them
         self._answering_failed = False
         self._checked = time.monotonic()
         self._partitions: set[int] | None = None
@@ -261,6 +262,7 @@ class Inbox:
             if entry.next_try > now:
                 continue
             if self.handle(entry.record) != "parked":  # recorded, or refused for good, at last
+                self._settle_dead_letters()  # before it is no longer kept from commits
                 self.parked.pop(key, None)
         if not self.parked and self.retrying is not None and "directory" not in self.retrying:
             self.retrying = None
@@ -338,14 +340,23 @@ class Inbox:
         if self._producer is None:
             self._producer = self._new_producer()
         value, key = kept(record) if sealed else (b"", None)
-        self._producer.send(
+        sent = self._producer.send(
             topics.deadletter(self.agency), key=key, value=value,
             headers=[("reason", reason.encode("utf-8", "replace")),
                      ("source-topic", str(record.topic).encode("utf-8", "replace")),
                      ("source-partition", str(record.partition).encode()),
                      ("source-offset", str(record.offset).encode())],
-        ).get(timeout=self.ack_timeout)
+        )
+        self._dead_letters.append(sent)
         self.dead += 1
+
+    def _settle_dead_letters(self) -> None:
+        """Waits for the broker to acknowledge the dead letters sent, all at once: before
+        any offset past them is committed. One that failed fails this (the broker is
+        away): the records are read again."""
+        pending, self._dead_letters = self._dead_letters, []
+        for sent in pending:
+            sent.get(timeout=self.ack_timeout)
 
     # -- the stream ------------------------------------------------------------
 
@@ -382,15 +393,26 @@ class Inbox:
                     # Not handled (a passing refusal, the store or the broker away): read it
                     # again, and what followed.
                     if isinstance(error, Transient):
+                        self._settle_or_rewind(unfinished, partition, records[0].offset)
                         self._acknowledge_answers()
                         self._commit(partition, record.offset)
+                    self._dead_letters = []  # read again: dead-lettered again if so
                     self._rewind(unfinished, partition, record.offset)
                     raise
                 handled += 1
+            self._settle_or_rewind(unfinished, partition, records[0].offset)
             self._acknowledge_answers()
             self._commit(partition, after_last)
             del unfinished[partition]
         return handled
+
+    def _settle_or_rewind(self, unfinished: dict[TopicPartition, list[ConsumerRecord]],
+                          partition: TopicPartition, first: int) -> None:
+        try:
+            self._settle_dead_letters()
+        except BaseException:
+            self._rewind(unfinished, partition, first)
+            raise
 
     def _observe_progress(self) -> None:
         """Where each partition stands once its batch is handled (or rewound to its first
@@ -445,9 +467,10 @@ class Inbox:
             if key not in self.held:
                 del self._awaiting[key]  # applied since: its case came
             elif now - since > wait:
-                record, _ = self.held.pop(key)
-                del self._awaiting[key]
+                record, _ = self.held[key]
                 self.dead_letter(record, f"case-not-found: no opening within {wait:g} s")
+                self._settle_dead_letters()  # before it is no longer kept from commits
+                del self.held[key], self._awaiting[key]
 
     def trouble(self) -> str | None:
         """What an operator should know of the inbox, or None."""
