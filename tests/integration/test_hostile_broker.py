@@ -25,6 +25,7 @@ from services.readside.sqlite import SqliteReadStore
 from services.signing import SigningKey
 from tests.harness.exchange_nodes import (
     Node,
+    agency_code,
     alone,
     dead_letters,
     envelopes,
@@ -130,3 +131,43 @@ def test_malformed_records_on_every_partition_stop_neither_the_inbox_nor_the_mon
     assert kept["unknown-key"] and kept["unsealable"]  # sealed: kept for an operator
     assert kept["too-deep"] == kept["not-json"] == kept["too-large"] == b""
     assert inbox.stalled() is None and inbox.parked == {} and inbox.held == {}
+
+
+def test_a_partition_that_stands_still_with_records_waiting_makes_the_node_not_ready(
+    kafka_bootstrap: str, tmp_path: Path,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from services.api.app import create_app
+    from services.bootstrap import build_node
+    from services.exchange.directory import Directory, save
+    from services.settings import load
+    from services.signing import load_or_create
+
+    agency, partner = agency_code("XA"), SigningKey.generate(agency_code("XB"))
+    own = load_or_create(tmp_path, agency)
+    directory = tmp_path / "directory.json"
+    save(directory, Directory().with_agency(own).with_agency(partner)
+         .with_corridor(agency, partner.agency))
+    node = build_node(load(agency=agency, data_dir=tmp_path, kafka_bootstrap=kafka_bootstrap,
+                           inbox_stall_seconds=1.0))
+    try:
+        node.start()
+        client = TestClient(create_app(node))
+        wait_until(lambda: client.get("/readyz").status_code == 200, timeout=30)
+        whole = directory.read_bytes()
+        directory.write_bytes(whole[: len(whole) // 2])  # a copy caught mid-way
+        produce(kafka_bootstrap, topics.inbox(agency), [b'{"envelope": "homeward.envelope.v2"}'],
+                1)
+        wait_until(lambda: client.get("/readyz").status_code == 503, timeout=30)
+        ready = client.get("/readyz").json()
+        assert ready["failed"] == {"inbox": "Stalled"}
+        assert "has stood at offset 0" in ready["alerts"]["inbox"]
+        assert "homeward_inbox_stalled_partitions 1.0" in client.get("/metrics").text
+
+        directory.write_bytes(whole)  # read on: the record is refused, the partition moves
+        wait_until(lambda: client.get("/readyz").status_code == 200, timeout=30)
+        assert "homeward_inbox_stalled_partitions 0.0" in client.get("/metrics").text
+        assert "homeward_inbox_parked 0.0" in client.get("/metrics").text
+    finally:
+        node.close()
