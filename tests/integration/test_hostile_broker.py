@@ -113,7 +113,7 @@ def test_malformed_records_on_every_partition_stop_neither_the_inbox_nor_the_mon
                timeout=30)
     second = alone(a, b)  # and one referred once the inbox has read past them all
     wait_until(lambda: exactly_once(a, b, second) and receipted_as_recorded(a, b, second),
-               timeout=10)
+               timeout=20)
     # Both cases' milestones counted, each under its pseudonym, past the malformed ones.
     wait_until(lambda: len(view.store.all("monitor")) == 2, timeout=30)
     assert sum(gate.refused.values()) == len(records)
