@@ -119,8 +119,9 @@ class Inbox:
         if stalled is not None:
             return stalled
         if self.parking.at_bound():
+            reasons = sorted({p.reason.split(":")[0] for p in self.parked.values()})
             return (f"{len(self.parking)} message(s) set aside until they can be recorded "
-                    f"({self.retrying}), at the bound: more are dead-lettered")
+                    f"({', '.join(reasons)}), at the bound: more are dead-lettered")
         if self.retrying is not None:
             return (f"{len(self.parking) or 'a'} message(s) read again until they can be "
                     f"recorded ({self.retrying})")
