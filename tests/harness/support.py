@@ -114,7 +114,7 @@ def worker_block(worker: str | None = None, count: int | None = None) -> range:
     return range(first, first + size)
 
 
-class _Cursor:
+class PortCursor:
     def __init__(self) -> None:
         self.block: range | None = None
         self.next = 0
@@ -133,7 +133,7 @@ class _Cursor:
         raise AssertionError(f"no {count} consecutive free ports in {block}")
 
 
-_cursor = _Cursor()
+_cursor = PortCursor()
 
 
 def free_port() -> int:
