@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 AXE_VERSION := 4.10.3
 AXE := build/axe-core/axe.min.js
 
-.PHONY: run test lint bench fuzz clean screenshots
+.PHONY: run test check lint bench fuzz clean screenshots
 
 FUZZ_SECONDS ?= 60
 
@@ -29,8 +29,19 @@ $(AXE):
 		rm axe-core-$(AXE_VERSION).tgz; \
 	else echo "make: no npm, so no axe-core: the accessibility checks will not run"; fi
 
+# The whole suite in parallel workers (pytest-xdist), one per core unless WORKERS says
+# otherwise; each worker has its own broker, its own block of ports, its own temporary
+# directories and PostgreSQL schemas (see docs/architecture.md, "Testing").
+WORKERS ?= auto
 test: $(STAMP) $(AXE)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal
+
+# The inner loop: lint, types, and the unit and contract tests (no broker, no PostgreSQL,
+# no browser), in about a minute.
+check: $(STAMP)
+	$(BIN)/ruff check events services projections tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/contract
 
 # The pictures of the pages in docs/, taken in headless Chromium from a seeded network.
 screenshots: $(STAMP) $(AXE)
