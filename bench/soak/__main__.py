@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bench.soak.faults import KINDS
 from bench.soak.run import RSS_BOUND_MIB, SETTLE, Options, soak
 
 
@@ -21,12 +22,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rss-bound-mib", type=int, default=RSS_BOUND_MIB)
     parser.add_argument("--settle", type=float, default=SETTLE,
                         help="seconds to converge after the traffic")
+    parser.add_argument("--faults", default=",".join(KINDS),
+                        help=f"the kinds of fault injected, of {', '.join(KINDS)}")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="default: a temporary directory, removed after a passing run")
     args = parser.parse_args(argv)
+    kinds = tuple(k for k in args.faults.split(",") if k)
+    if set(kinds) - set(KINDS):
+        parser.error(f"--faults: unknown {', '.join(sorted(set(kinds) - set(KINDS)))}")
     report = soak(Options(args.minutes, args.seed, args.cases, args.malformed,
                           args.broker_store or None, args.rss_bound_mib, args.data_dir,
-                          args.settle), say=lambda line: print(line, flush=True))
+                          args.settle, kinds), say=lambda line: print(line, flush=True))
     print(report.summary(), flush=True)
     if not report.ok:
         print(f"soak: failed: {'; '.join(report.verdict.failed)}", file=sys.stderr)

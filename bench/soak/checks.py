@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import httpx
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -24,6 +25,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from bench.soak.malformed import Injected
 from bench.soak.traffic import Traffic, Walk
 from events.steps import BY_EVENT
+from services.contract.codec import message_id
 from services.exchange import deadletters, topics
 from services.network.members import MONITOR, Member
 from services.readside.monitor import GROUP as MONITOR_GROUP
@@ -110,20 +112,24 @@ def facts(traffic: Traffic, verdict: Verdict) -> None:
 
 def _direction(walk: Walk, sender: str, own: list[dict[str, Any]],
                partner: list[dict[str, Any]], problems: list[str]) -> int:
-    sent = {e["hash"]: e for e in own if e["recorded_by"] == sender and e["type"] in EXPORTED}
-    got = Counter(e["sender_hash"] for e in partner
+    """The sender's exported events, by the message id each leaves under, against the
+    message ids of the facts the partner recorded from it."""
+    case_id = UUID(walk.case_id)
+    sent = {str(message_id(case_id, sender, e["seq"])): e for e in own
+            if e["recorded_by"] == sender and e["type"] in EXPORTED}
+    got = Counter(e["message_id"] for e in partner
                   if e["recorded_by"] == sender and e["message_id"] is not None)
-    for digest, event in sent.items():
-        if got[digest] != 1:
+    for mid, event in sent.items():
+        if got[mid] != 1:
             problems.append(f"case {walk.index}: {sender}'s {event['type']} (seq {event['seq']})"
-                            f" at the partner {got[digest]} times")
+                            f" at the partner {got[mid]} times")
         if event["delivered_at"] is None:
             problems.append(f"case {walk.index}: {sender}'s {event['type']} (seq {event['seq']})"
                             " has no receipt")
     strays = set(got) - set(sent)
     if strays:
         problems.append(f"case {walk.index}: {len(strays)} fact(s) from {sender} it does not hold")
-    return sum(1 for digest in sent if got[digest] == 1)
+    return sum(1 for mid in sent if got[mid] == 1)
 
 
 def boards(traffic: Traffic, monitor: Member, verdict: Verdict) -> None:
@@ -169,8 +175,8 @@ def partitions(bootstrap: str, nodes: Mapping[str, Member], verdict: Verdict) ->
     reader = KafkaConsumer(bootstrap_servers=bootstrap)
     try:
         for group, topic in groups.items():
-            committed = admin.list_consumer_group_offsets(group)
             parts = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or []]
+            committed = admin.list_group_offsets({group: parts}).get(group, {})
             for tp, end in reader.end_offsets(parts).items():
                 at = committed.get(tp)
                 position = at.offset if at is not None and at.offset >= 0 else 0
@@ -188,3 +194,20 @@ def memory(peaks: Mapping[str, int], bound_mib: int, verdict: Verdict) -> None:
     problems = [f"{name}: {kib / 1024:.0f} MiB, over {bound_mib} MiB"
                 for name, kib in peaks.items() if name != "broker" and kib > bound_mib * 1024]
     verdict.check(f"each node's memory within {bound_mib} MiB", problems)
+
+
+def diagnosis(nodes: Mapping[str, Member]) -> list[str]:
+    """What each node says of itself, for a soak that failed: /readyz and its exchange's
+    gauges."""
+    lines = []
+    for name, member in nodes.items():
+        try:
+            ready = httpx.get(f"{member.url}/readyz", timeout=5).json()
+            gauges = [line for line in httpx.get(f"{member.url}/metrics", timeout=5).text
+                      .splitlines() if line.startswith(("homeward_relay", "homeward_inbox",
+                                                        "homeward_undelivered"))]
+        except (httpx.HTTPError, ValueError) as error:
+            lines.append(f"{name}: unanswered ({type(error).__name__})")
+            continue
+        lines.append(f"{name}: {ready} {' '.join(gauges)}")
+    return lines

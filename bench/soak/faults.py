@@ -38,10 +38,10 @@ class Fault:
     kind: str
 
 
-def schedule(rng: random.Random, duration: float, rounds: int, malformed: bool,
-             window: tuple[float, float] = (0.1, 0.7)) -> list[Fault]:
+def schedule(rng: random.Random, duration: float, rounds: int,
+             kinds: tuple[str, ...] = KINDS, window: tuple[float, float] = (0.1, 0.7)
+             ) -> list[Fault]:
     """Each kind once per round, at moments drawn within `window` of the duration."""
-    kinds = [k for k in KINDS if malformed or k != "malformed"]
     faults = [Fault(round(rng.uniform(duration * window[0], duration * window[1]), 1), kind)
               for _ in range(rounds) for kind in kinds]
     return sorted(faults, key=lambda f: f.at)

@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.soak import checks
 from bench.soak.checks import DeadLetterWatch, Verdict
-from bench.soak.faults import Injector, schedule
+from bench.soak.faults import KINDS, Injector, schedule
 from bench.soak.network import Network
 from bench.soak.traffic import Traffic
 from services.network.members import MONITOR, RECEIVING, REFERRING
@@ -36,6 +36,7 @@ class Options:
     rss_bound_mib: int = RSS_BOUND_MIB
     data_dir: Path | None = None  # default: a temporary one, removed after a passing run
     settle: float = SETTLE
+    faults: tuple[str, ...] = KINDS  # the kinds injected (malformed only if `malformed`)
 
 
 @dataclass
@@ -82,7 +83,8 @@ def soak(options: Options, say: Callable[[str], None] = print) -> Report:
     watch = DeadLetterWatch(network.bootstrap)
     injector = Injector(network, rng, say,
                         before_broker_kill=lambda: watch.collect(broker_dies=True))
-    faults = schedule(rng, duration, max(1, int(options.minutes // 3)), options.malformed)
+    kinds = tuple(k for k in options.faults if options.malformed or k != "malformed")
+    faults = schedule(rng, duration, max(1, int(options.minutes // 3)), kinds)
     say("soak: faults at " + ", ".join(f"{f.at:g} s {f.kind}" for f in faults))
     traffic = Traffic(members[REFERRING], members[RECEIVING], options.cases,
                       window=duration * 0.7)
@@ -168,6 +170,9 @@ def _judge(network: Network, traffic: Traffic, injector: Injector, watch: DeadLe
     verdict.check("nothing an agency sent dead-lettered", problems)
     checks.memory(network.peaks, options.rss_bound_mib, verdict)
     verdict.check("every fault injected", injector.failures)
+    if not verdict.ok:
+        verdict.figures["the nodes at the end"] = "\n    " + "\n    ".join(
+            checks.diagnosis(members))
 
 
 def _quietly(verdict: Verdict, name: str, check: Callable[[], None]) -> None:
