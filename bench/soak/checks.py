@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 import httpx
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -25,7 +24,6 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from bench.soak.malformed import Injected
 from bench.soak.traffic import Traffic, Walk
 from events.steps import BY_EVENT
-from services.contract.codec import message_id
 from services.exchange import deadletters, topics
 from services.network.members import MONITOR, Member
 from services.readside.monitor import GROUP as MONITOR_GROUP
@@ -112,24 +110,25 @@ def facts(traffic: Traffic, verdict: Verdict) -> None:
 
 def _direction(walk: Walk, sender: str, own: list[dict[str, Any]],
                partner: list[dict[str, Any]], problems: list[str]) -> int:
-    """The sender's exported events, by the message id each leaves under, against the
-    message ids of the facts the partner recorded from it."""
-    case_id = UUID(walk.case_id)
-    sent = {str(message_id(case_id, sender, e["seq"])): e for e in own
-            if e["recorded_by"] == sender and e["type"] in EXPORTED}
-    got = Counter(e["message_id"] for e in partner
-                  if e["recorded_by"] == sender and e["message_id"] is not None)
-    for mid, event in sent.items():
-        if got[mid] != 1:
-            problems.append(f"case {walk.index}: {sender}'s {event['type']} (seq {event['seq']})"
-                            f" at the partner {got[mid]} times")
+    """The sender's exported events, in order, against the facts the partner recorded from
+    it, in order (the inbox applies them in sequence): the same types, none twice, each
+    receipted at the sender."""
+    sent = [e for e in own if e["recorded_by"] == sender and e["type"] in EXPORTED]
+    got = [e for e in partner if e["recorded_by"] == sender and e["message_id"] is not None]
+    ids = Counter(e["message_id"] for e in got)
+    twice = [mid for mid, n in ids.items() if n > 1]
+    if twice:
+        problems.append(f"case {walk.index}: {len(twice)} message(s) from {sender} recorded "
+                        "more than once")
+    if [e["type"] for e in sent] != [e["type"] for e in got]:
+        problems.append(f"case {walk.index}: {sender} recorded "
+                        f"{[e['type'] for e in sent]}, the partner holds "
+                        f"{[e['type'] for e in got]}")
+    for event in sent:
         if event["delivered_at"] is None:
             problems.append(f"case {walk.index}: {sender}'s {event['type']} (seq {event['seq']})"
                             " has no receipt")
-    strays = set(got) - set(sent)
-    if strays:
-        problems.append(f"case {walk.index}: {len(strays)} fact(s) from {sender} it does not hold")
-    return sum(1 for mid in sent if got[mid] == 1)
+    return min(len(sent), len(got))
 
 
 def boards(traffic: Traffic, monitor: Member, verdict: Verdict) -> None:
