@@ -17,15 +17,21 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import httpx
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from bench.soak.malformed import Injected
 from bench.soak.traffic import Traffic, Walk
+from events.case import Case, CaseEvent
 from events.steps import BY_EVENT
+from projections.monitor import merge, parse_milestone
+from projections.projection import Doc
+from services.bootstrap import application
+from services.contract.codec import milestone
 from services.exchange import deadletters, topics
-from services.network.members import MONITOR, Member
+from services.network.members import Member
 from services.readside.monitor import GROUP as MONITOR_GROUP
 
 EXPORTED = {"CaseOpened"} | {event.__name__ for event, step in BY_EVENT.items() if step.shared}
@@ -132,7 +138,9 @@ def _direction(walk: Walk, sender: str, own: list[dict[str, Any]],
 
 
 def boards(traffic: Traffic, monitor: Member, verdict: Verdict) -> None:
-    """Nothing undelivered on either board; the monitor's statuses equal the agencies'."""
+    """Nothing undelivered on either board; the monitor's cases per status equal those of
+    the milestones the agencies sent (each agency's store replayed through the relay's own
+    `milestone`, merged as the monitor merges them)."""
     problems, counts = [], {}
     for member in (traffic.referring, traffic.receiving):
         items: list[dict[str, Any]] = []
@@ -144,16 +152,38 @@ def boards(traffic: Traffic, monitor: Member, verdict: Verdict) -> None:
                 problems.append(f"{member.agency}: {page['undelivered']} message(s) undelivered")
             if len(items) >= page["total"] or not page["items"]:
                 break
-        counts[member.agency] = dict(Counter(c["status"] for c in items))
+        counts[f"{member.agency}'s board"] = dict(Counter(c["status"] for c in items))
     token = {"Authorization": f"Bearer {monitor.token('monitor')}"}
     view = httpx.get(f"{monitor.url}/v1/monitor/corridors", headers=token, timeout=10).json()
     seen = {k: v for c in view for k, v in c["by_status"].items()}
-    counts[MONITOR] = seen
-    for agency in AGENCIES:
-        if counts[agency] != seen:
-            problems.append(f"the monitor counts {seen}, {agency}'s board {counts[agency]}")
+    sent = milestone_statuses((traffic.referring, traffic.receiving),
+                              [w.case_id for w in traffic.walks if w.done or w.unsure])
+    counts["the monitor"], counts["the agencies' milestones"] = seen, sent
+    if seen != sent:
+        problems.append(f"the monitor counts {seen}, the agencies' milestones {sent}")
     verdict.figures["cases per status"] = counts
     verdict.check("the monitor's counts equal the agencies' milestones", problems)
+
+
+def milestone_statuses(agencies: tuple[Member, ...], case_ids: list[str]) -> dict[str, int]:
+    """Cases per status as the milestones each agency's relay made of its own events say."""
+    docs: dict[str, Doc | None] = {}
+    for member in agencies:
+        app = application(member.settings())
+        try:
+            for case_id in case_ids:
+                case: Case | None = None
+                for event in app.repository.event_store.get(UUID(case_id)):
+                    if not isinstance(event, CaseEvent):
+                        continue
+                    case = event.mutate(case)
+                    assert isinstance(case, Case)
+                    payload = milestone(case, event)
+                    if payload is not None:
+                        docs[case_id] = merge(docs.get(case_id), parse_milestone(payload))
+        finally:
+            app.close()
+    return dict(Counter(doc["status"] for doc in docs.values() if doc is not None))
 
 
 def partitions(bootstrap: str, nodes: Mapping[str, Member], verdict: Verdict) -> None:
