@@ -105,7 +105,7 @@ def _supervise(broker: LocalBroker, nodes: list[Member],
 
 
 def _restart_broker(broker: LocalBroker, nodes: list[Member]) -> None:
-    """The broker started again, empty (it keeps topics in memory), and the nodes' topics
+    """The broker started again, empty with memory storage, and the nodes' topics
     made at once as each node makes them at its start: a client's first message would
     otherwise create one with the broker's own count of partitions."""
     broker.stop()  # reaps what is left of the old process
