@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds to converge after the traffic")
     parser.add_argument("--faults", default=",".join(KINDS),
                         help=f"the kinds of fault injected, of {', '.join(KINDS)}")
+    parser.add_argument("--stages", type=int, default=5, choices=range(1, 6),
+                        help="the cases go, in turn, as far as each of the first N stages of "
+                             "referral, acceptance, reception, departure, follow-up")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="default: a temporary directory, removed after a passing run")
     args = parser.parse_args(argv)
@@ -32,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--faults: unknown {', '.join(sorted(set(kinds) - set(KINDS)))}")
     report = soak(Options(args.minutes, args.seed, args.cases, args.malformed,
                           args.broker_store or None, args.rss_bound_mib, args.data_dir,
-                          args.settle, kinds), say=lambda line: print(line, flush=True))
+                          args.settle, kinds, args.stages), say=lambda line: print(line, flush=True))
     print(report.summary(), flush=True)
     if not report.ok:
         print(f"soak: failed: {'; '.join(report.verdict.failed)}", file=sys.stderr)

@@ -37,6 +37,7 @@ class Options:
     data_dir: Path | None = None  # default: a temporary one, removed after a passing run
     settle: float = SETTLE
     faults: tuple[str, ...] = KINDS  # the kinds injected (malformed only if `malformed`)
+    stages: int = 5  # how many of the demo stages the cases go to, in turn (referral first)
 
 
 @dataclass
@@ -87,7 +88,7 @@ def soak(options: Options, say: Callable[[str], None] = print) -> Report:
     faults = schedule(rng, duration, max(1, int(options.minutes // 3)), kinds)
     say("soak: faults at " + ", ".join(f"{f.at:g} s {f.kind}" for f in faults))
     traffic = Traffic(members[REFERRING], members[RECEIVING], options.cases,
-                      window=duration * 0.7)
+                      window=duration * 0.7, stages=options.stages)
     stop, verdict = threading.Event(), Verdict()
     try:
         began = time.monotonic()

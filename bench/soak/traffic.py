@@ -61,6 +61,7 @@ class Traffic:
     receiving: Member
     cases: int
     window: float  # seconds the traffic is spread over
+    stages: int = len(STAGES)  # the cases go, in turn, as far as each of the first `stages`
     walks: list[Walk] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)  # answers and errors by kind
     problems: list[str] = field(default_factory=list)
@@ -69,7 +70,7 @@ class Traffic:
         today = datetime.now(UTC).date()
         for i in range(self.cases):
             story = repatriation(today, minor=i % 3 == 0, receiving=self.receiving.agency)
-            last = [m.path for m in story.moves].index(STAGES[i % len(STAGES)])
+            last = [m.path for m in story.moves].index(STAGES[i % self.stages])
             self.walks.append(Walk(i, story.opening, story.moves[: last + 1]))
         self.headers = {m.agency: {"Authorization": f"Bearer {m.token('caseworker')}"}
                         for m in (self.referring, self.receiving)}
