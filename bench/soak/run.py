@@ -24,6 +24,8 @@ from services.network.members import MONITOR, RECEIVING, REFERRING
 RSS_BOUND_MIB = 400  # each node's resident memory, at its peak
 SETTLE = 180.0  # seconds the network has, after the traffic, to converge
 PROGRESS_EVERY = 10.0
+MONITOR_CHECK = "the monitor's counts equal the agencies' milestones"
+PARTITIONS_CHECK = "no partition stopped"
 
 
 @dataclass
@@ -137,11 +139,15 @@ def _watch(network: Network, traffic: Traffic, injector: Injector, watch: DeadLe
 def _settle(network: Network, traffic: Traffic, watch: DeadLetterWatch, verdict: Verdict,
             began: float, settle: float, say: Callable[[str], None]) -> None:
     """The traffic finishes and every fact arrives, or `settle` seconds pass."""
-    deadline = time.monotonic() + settle
+    deadline, members = time.monotonic() + settle, network.members
     while time.monotonic() < deadline:
         network.sample_memory()
         if traffic.finished:
             checks.facts(traffic, verdict)
+            _quietly(verdict, MONITOR_CHECK, lambda: checks.boards(
+                traffic, members[MONITOR], verdict))
+            _quietly(verdict, PARTITIONS_CHECK, lambda: checks.partitions(
+                network.bootstrap, members, verdict))
             if verdict.ok:
                 say(f"soak: converged {_clock(time.monotonic() - began)} after the start")
                 return
@@ -155,9 +161,8 @@ def _judge(network: Network, traffic: Traffic, injector: Injector, watch: DeadLe
     watch.collect()
     members = network.members
     checks.facts(traffic, verdict)
-    _quietly(verdict, "the monitor's counts equal the agencies' milestones",
-             lambda: checks.boards(traffic, members[MONITOR], verdict))
-    _quietly(verdict, "no partition stopped",
+    _quietly(verdict, MONITOR_CHECK, lambda: checks.boards(traffic, members[MONITOR], verdict))
+    _quietly(verdict, PARTITIONS_CHECK,
              lambda: checks.partitions(network.bootstrap, members, verdict))
     logged = {a: _dead_letters_logged(network.data_dir / f"{a.lower()}.log")
               for a in checks.AGENCIES}
