@@ -33,9 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     kinds = tuple(k for k in args.faults.split(",") if k)
     if set(kinds) - set(KINDS):
         parser.error(f"--faults: unknown {', '.join(sorted(set(kinds) - set(KINDS)))}")
-    report = soak(Options(args.minutes, args.seed, args.cases, args.malformed,
-                          args.broker_store or None, args.rss_bound_mib, args.data_dir,
-                          args.settle, kinds, args.stages), say=lambda line: print(line, flush=True))
+    try:
+        report = soak(Options(args.minutes, args.seed, args.cases, args.malformed,
+                              args.broker_store or None, args.rss_bound_mib, args.data_dir,
+                              args.settle, kinds, args.stages),
+                      say=lambda line: print(line, flush=True))
+    except RuntimeError as error:  # the network did not start: its output says why
+        print(f"soak: {error}", file=sys.stderr)
+        return 2
     print(report.summary(), flush=True)
     if not report.ok:
         print(f"soak: failed: {'; '.join(report.verdict.failed)}", file=sys.stderr)
