@@ -13,6 +13,7 @@ watches meanwhile (the broker keeps them in memory: they are read before each br
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -186,6 +187,58 @@ def milestone_statuses(agencies: tuple[Member, ...], case_ids: list[str]) -> dic
     return dict(Counter(doc["status"] for doc in docs.values() if doc is not None))
 
 
+STALL = 45.0  # seconds a partition's group may stand still behind its end
+
+
+@dataclass
+class Stalls:
+    """Partitions whose consumer group stood still behind the partition's end for STALL
+    seconds, seen while the soak runs (a broker killed later would hide them)."""
+
+    bootstrap: str
+    since: dict[tuple[str, int], tuple[int, int, float]] = field(default_factory=dict)
+    found: list[str] = field(default_factory=list)
+
+    def look(self, epoch: int) -> None:
+        try:
+            lags = group_lags(self.bootstrap)
+        except Exception:  # the broker is away: next time
+            return
+        now = time.monotonic()
+        for (topic, partition), (position, end) in lags.items():
+            key = (topic, partition)
+            before = self.since.get(key)
+            if position >= end or before is None or before[:2] != (epoch, position):
+                self.since[key] = (epoch, position, now)
+                continue
+            if now - before[2] > STALL:
+                self.found.append(f"{topic}[{partition}] stood still at {position} for "
+                                  f"{now - before[2]:.0f} s while the soak ran (end {end})")
+                self.since[key] = (epoch, position, float("inf"))  # said once
+
+
+def group_lags(bootstrap: str) -> dict[tuple[str, int], tuple[int, int]]:
+    """(topic, partition) -> (committed offset, end) for the inboxes' and the monitor's
+    groups."""
+    groups = {f"homeward-inbox-{a.lower()}": topics.inbox(a) for a in AGENCIES}
+    groups[MONITOR_GROUP] = topics.MONITORING
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    reader = KafkaConsumer(bootstrap_servers=bootstrap)
+    out = {}
+    try:
+        for group, topic in groups.items():
+            parts = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or []]
+            committed = admin.list_group_offsets({group: parts}).get(group, {})
+            for tp, end in reader.end_offsets(parts).items():
+                at = committed.get(tp)
+                out[(topic, tp.partition)] = (at.offset if at is not None and at.offset >= 0
+                                              else 0, end)
+    finally:
+        reader.close()
+        admin.close()
+    return out
+
+
 def partitions(bootstrap: str, nodes: Mapping[str, Member], verdict: Verdict) -> None:
     """Every node ready and without an alert; every partition read to its end."""
     problems = []
@@ -198,23 +251,10 @@ def partitions(bootstrap: str, nodes: Mapping[str, Member], verdict: Verdict) ->
             continue
         if answer.status_code != 200 or body.get("alerts"):
             problems.append(f"{name}: /readyz {answer.status_code} {body}")
-    groups = {f"homeward-inbox-{a.lower()}": topics.inbox(a) for a in AGENCIES}
-    groups[MONITOR_GROUP] = topics.MONITORING
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
-    reader = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        for group, topic in groups.items():
-            parts = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or []]
-            committed = admin.list_group_offsets({group: parts}).get(group, {})
-            for tp, end in reader.end_offsets(parts).items():
-                at = committed.get(tp)
-                position = at.offset if at is not None and at.offset >= 0 else 0
-                if position < end:
-                    problems.append(f"{topic}[{tp.partition}]: {group} stopped at {position}, "
-                                    f"the partition ends at {end}")
-    finally:
-        reader.close()
-        admin.close()
+    for (topic, partition), (position, end) in group_lags(bootstrap).items():
+        if position < end:
+            problems.append(f"{topic}[{partition}]: its group stopped at {position}, the "
+                            f"partition ends at {end}")
     verdict.check("no partition stopped", problems)
 
 

@@ -19,6 +19,7 @@ from bench.soak.checks import DeadLetterWatch, Verdict
 from bench.soak.faults import KINDS, Injector, schedule
 from bench.soak.network import Network
 from bench.soak.traffic import Traffic
+from services.exchange import topics
 from services.network.members import MONITOR, RECEIVING, REFERRING
 
 RSS_BOUND_MIB = 400  # each node's resident memory, at its peak
@@ -83,7 +84,7 @@ def soak(options: Options, say: Callable[[str], None] = print) -> Report:
     began_all = time.monotonic()
     network = Network(data_dir, options.broker_store).start()
     members = network.members
-    watch = DeadLetterWatch(network.bootstrap)
+    watch, stalls = DeadLetterWatch(network.bootstrap), checks.Stalls(network.bootstrap)
     injector = Injector(network, rng, say,
                         before_broker_kill=lambda: watch.collect(broker_dies=True))
     kinds = tuple(k for k in options.faults if options.malformed or k != "malformed")
@@ -98,13 +99,15 @@ def soak(options: Options, say: Callable[[str], None] = print) -> Report:
         faulting = threading.Thread(target=injector.run, args=(faults, began, stop),
                                     daemon=True, name="faults")
         faulting.start()
-        _watch(network, traffic, injector, watch, began, duration, say)
+        _watch(network, traffic, injector, watch, stalls, began, duration, say)
         faulting.join()
         _settle(network, traffic, watch, verdict, began, options.settle, say)
         stop.set()
         for worker in workers:
             worker.join(timeout=15)
         _judge(network, traffic, injector, watch, verdict, options)
+        if stalls.found:
+            verdict.failed.setdefault(PARTITIONS_CHECK, []).extend(stalls.found)
     finally:
         stop.set()
         network.stop()
@@ -119,15 +122,19 @@ def soak(options: Options, say: Callable[[str], None] = print) -> Report:
 
 
 def _watch(network: Network, traffic: Traffic, injector: Injector, watch: DeadLetterWatch,
-           began: float, duration: float, say: Callable[[str], None]) -> None:
+           stalls: checks.Stalls, began: float, duration: float, say: Callable[[str], None]
+           ) -> None:
     """Until the duration is over: memory sampled each second, dead letters read now and
     then, a progress line every PROGRESS_EVERY seconds."""
-    said = looked = began
+    said = looked = peeked = began
     while (now := time.monotonic()) < began + duration:
         rss = network.sample_memory()
         if now - looked > 20:
             watch.collect()
             looked = now
+        if now - peeked > 10:
+            stalls.look(watch.epoch)
+            peeked = now
         if now - said >= PROGRESS_EVERY:
             said = now
             say(f"soak {_clock(now - began)}/{_clock(duration)}  steps {traffic.recorded}/"
@@ -166,8 +173,7 @@ def _judge(network: Network, traffic: Traffic, injector: Injector, watch: DeadLe
              lambda: checks.partitions(network.bootstrap, members, verdict))
     logged = {a: _dead_letters_logged(network.data_dir / f"{a.lower()}.log")
               for a in checks.AGENCIES}
-    expected = {a: injector.injected.per_topic.get(f"homeward.inbox.{a}", 0)
-                for a in checks.AGENCIES}
+    expected = {a: injector.injected.per_topic.get(topics.inbox(a), 0) for a in checks.AGENCIES}
     problems = watch.from_agencies(injector.injected)
     problems += [f"{a}: {n} dead letters in its log, {expected[a]} records injected"
                  for a, n in logged.items() if n > expected[a]]
