@@ -4,7 +4,7 @@ senders of the messages it holds, and dead letters for its operators.
 Receipts are not waited for (a receipt is not worth holding the next message for): each
 poll counts those the broker acknowledged. Dead letters are sent together and all
 acknowledged (`settle`) before any offset past them is committed. A producer that failed
-is closed and made afresh on the next send (`reset`).
+is closed and made afresh on the next send (`LazyProducer.reset`).
 
 A dead letter is never made by reading the record again: `sealed` says whether admission
 found a sealed envelope in it, and only then are its value and key kept (if they fit
@@ -24,6 +24,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from events.case import Case
 from services.exchange import topics
 from services.exchange.admission import Fact
+from services.exchange.producing import LazyProducer
 from services.exchange.receipts import Receipts
 from services.exchange.records import MAX_CIPHERTEXT
 
@@ -48,19 +49,13 @@ class Answers:
     def __init__(self, agency: str, producer: Callable[[], KafkaProducer],
                  receipts: Receipts | None, corridor_of: Callable[[Any], tuple[str, str]],
                  ack_timeout: float = 10.0) -> None:
-        self.agency, self._new_producer = agency, producer
+        self.agency, self.producer = agency, LazyProducer(producer, "inbox")
         self.receipts = receipts  # without it (some tests), nothing is receipted
         self.corridor_of, self.ack_timeout = corridor_of, ack_timeout
-        self._producer: KafkaProducer | None = None
         self._receipts: list[Any] = []  # sent, counted once acknowledged
         self._dead_letters: list[Any] = []  # sent, acknowledged before any commit past them
         self._failed = False
         self.receipted = self.dead = 0
-
-    def _producer_now(self) -> KafkaProducer:
-        if self._producer is None:
-            self._producer = self._new_producer()
-        return self._producer
 
     def receipt(self, fact: Fact, case: Case | None = None) -> None:
         """Sends the receipt of a fact held here. A receipt that cannot leave now is not
@@ -72,7 +67,7 @@ class Answers:
             receipt = self.receipts.receipt(fact, self.corridor_of(fact.case_id), case)
             if receipt is None:
                 return
-            self._receipts.append(self._producer_now().send(
+            self._receipts.append(self.producer.get().send(
                 receipt.topic, key=receipt.key, value=receipt.value, headers=receipt.headers))
         except PersistenceError:
             raise
@@ -86,7 +81,7 @@ class Answers:
         senders' copies bring the receipts again."""
         if self._failed:
             self._failed = False
-            self.reset()
+            self.producer.reset()
         pending, failed = [], 0
         for future in self._receipts:
             if not future.is_done:
@@ -99,7 +94,7 @@ class Answers:
         if failed:
             log.warning("inbox: %d receipt(s) not acknowledged; the senders will send again",
                         failed)
-            self.reset()
+            self.producer.reset()
 
     def dead_letter(self, record: ConsumerRecord, reason: str, sealed: bool = False) -> None:
         """Puts the record on the dead-letter topic with its reason, never reading it again:
@@ -109,7 +104,7 @@ class Answers:
         reason = reason[:REASON_CHARACTERS]
         log.warning("inbox: dead letter at offset %s: %s", record.offset, reason)
         value, key = kept(record) if sealed else (b"", None)
-        self._dead_letters.append(self._producer_now().send(
+        self._dead_letters.append(self.producer.get().send(
             topics.deadletter(self.agency), key=key, value=value,
             headers=[("reason", reason.encode("utf-8", "replace")),
                      ("source-topic", str(record.topic).encode("utf-8", "replace")),
@@ -130,16 +125,5 @@ class Answers:
         again if so)."""
         self._dead_letters = []
 
-    def reset(self) -> None:
-        """The producer closed; the next send makes another."""
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                producer.close(timeout=1)
-            except Exception:  # closing a broken client must not hide what happened
-                log.debug("inbox: closing the producer failed", exc_info=True)
-
     def close(self) -> None:
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            producer.close(timeout=1)
+        self.producer.close()
