@@ -55,6 +55,9 @@ class Rejected(Exception):
 
     def __init__(self, code: str, detail: str = "", fact: Fact | None = None,
                  sender: str | None = None) -> None:
+        # A detail may quote the record (a schema error names its keys): what cannot be
+        # written as UTF-8, a lone surrogate say, is escaped, so no log or header fails on it.
+        detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code, self.reason, self.fact = code, str(self), fact
         self.sender = sender if sender is not None or fact is None else fact.received.sender

@@ -101,7 +101,7 @@ class Answers:
         `sealed` (admission found a sealed envelope in it) keeps its value and key, if not
         too large to keep; of anything else nothing is kept. Only the broker away fails it,
         here or in `settle`."""
-        reason = reason[:REASON_CHARACTERS]
+        reason = reason[:REASON_CHARACTERS].encode("utf-8", "backslashreplace").decode("utf-8")
         log.warning("inbox: dead letter at offset %s: %s", record.offset, reason)
         value, key = kept(record) if sealed else (b"", None)
         self._dead_letters.append(self.producer.get().send(
