@@ -56,6 +56,10 @@ from services.exchange.sealing_keys import Unsealing
 
 __all__ = ["Fact", "HeldBound", "Inbox", "ParkedBound", "Transient", "consumer"]
 log = logging.getLogger(__name__)
+# How long one poll's records may take before the rest is left to the next poll: well under
+# the consumer group's max poll interval (HOMEWARD_KAFKA_MAX_POLL_INTERVAL_MS, 5 s), past
+# which the member would be dropped and its whole batch read again, over and over.
+BATCH_SECONDS = 1.5
 
 
 class Transient(Exception):
@@ -90,6 +94,7 @@ class Inbox:
         self.partitions = Partitions(consumer, topics.inbox(self.agency), stall_seconds)
         self.applied = self.duplicates = 0
         self.retrying: str | None = None  # why the inbox is waiting to read a message again
+        self.batch_seconds = BATCH_SECONDS
 
     # -- what operators and tests read -----------------------------------------
 
@@ -221,6 +226,7 @@ class Inbox:
     def poll_once(self, timeout_ms: int = 100) -> int:
         """Handles one poll's records and commits; returns how many it handled."""
         batches = self.partitions.poll(timeout_ms)
+        deadline = time.monotonic() + self.batch_seconds
         self.answers.acknowledge()
         for partition in self.partitions.resume_due():
             self.holding.overflowing.add((partition.topic, partition.partition))
@@ -229,16 +235,25 @@ class Inbox:
         self._give_up_waiting()
         self._retry_parked()
         try:
-            return self._handle_batches(batches)
+            return self._handle_batches(batches, deadline)
         finally:
             self.partitions.observe_progress()
 
-    def _handle_batches(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> int:
+    def _handle_batches(self, batches: dict[TopicPartition, list[ConsumerRecord]],
+                        deadline: float) -> int:
         handled = 0
         unfinished = dict(batches)
         for partition, records in batches.items():
             after_last = records[-1].offset + 1
             for record in records:
+                if handled and time.monotonic() > deadline:
+                    # Out of time: what was handled is committed and the rest read again by
+                    # the next poll, so the member polls well within its max poll interval
+                    # and keeps its partitions, however slow the records or the machine.
+                    self.partitions.rewind(unfinished, partition, record.offset)
+                    self._settle_or_rewind(unfinished, partition, records[0].offset)
+                    self._commit(partition, record.offset)
+                    return handled
                 try:
                     self.handle(record)
                 except Overflow:

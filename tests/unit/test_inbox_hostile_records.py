@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import TopicPartition
 
 from services.contract.codec import encode
-from services.exchange import admission
-from services.exchange.inbox import ParkedBound
+from services.exchange import admission, topics
+from services.exchange.inbox import Inbox, ParkedBound
 from services.exchange.records import MAX_CIPHERTEXT, MAX_RECORD_BYTES
 from services.signing import SigningKey
-from tests.harness.inbox_world import XA, Record, World
+from tests.harness.inbox_world import XA, XB, Record, World
 
 NESTED = b"[" * 3000 + b"]" * 3000  # 6 KB: json.loads alone raises RecursionError
 NESTED_OBJECT = b'{"a":' * 1500 + b"1" + b"}" * 1500
@@ -145,3 +146,51 @@ def test_a_key_listed_from_later_parks_only_what_its_holder_signed(world: World)
     assert world.admit(Record(encode(forged))) == "dead"
     assert world.dead.sent[-1].reason.startswith("bad-signature")
     assert world.inbox.parked == {}
+
+
+class Flood:
+    """A consumer of one partition holding `count` records of garbage: what a flood of
+    them looks like to the inbox's poll."""
+
+    def __init__(self, count: int) -> None:
+        self.tp = TopicPartition(topics.inbox(XB), 0)
+        self.records = [Record(b"\xff" * 64, offset=o) for o in range(count)]
+        self.at, self.commits = 0, [0]
+        self.polls = 0
+
+    def poll(self, timeout_ms: int) -> dict[TopicPartition, list[Record]]:
+        self.polls += 1
+        batch, self.at = self.records[self.at:], len(self.records)
+        return {self.tp: batch} if batch else {}
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.at = offset
+
+    def commit_async(self, offsets: dict[TopicPartition, Any], callback: Any) -> None:
+        self.commits.append(offsets[self.tp].offset)
+        callback(offsets, None)
+
+    def assignment(self) -> set[TopicPartition]:
+        return {self.tp}
+
+    def highwater(self, tp: TopicPartition) -> int:
+        return len(self.records)
+
+    def position(self, tp: TopicPartition, timeout_ms: int | None = None) -> int:
+        return self.at
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return {0}
+
+
+def test_a_poll_that_runs_out_of_time_commits_what_it_handled_and_reads_the_rest_next(
+    world: World,
+) -> None:
+    flood = Flood(5)
+    inbox = Inbox(world.receiver, world.partner.sealing, lambda: world.directory,
+                  lambda: flood, lambda: world.dead)  # type: ignore[arg-type,return-value]
+    inbox.batch_seconds = 0.0  # every record past the first is out of time
+    handled = [inbox.poll_once() for _ in range(6)]
+    assert handled == [1, 1, 1, 1, 1, 0]  # one a poll, none read twice
+    assert flood.commits == [0, 1, 2, 3, 4, 5]  # each poll's progress kept
+    assert [s.reason.split(":")[0] for s in world.dead.sent] == ["not-json"] * 5
