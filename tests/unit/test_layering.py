@@ -204,3 +204,38 @@ def test_a_layer_pointing_outward_is_found(tmp_path: Path) -> None:
     })
     assert list(outward(graph)) == ["events.case imports projections.board",
                                     "projections.monitor imports services.clock"]
+
+
+# The command line parses and calls the core: it reads its settings through `Settings`
+# and builds no document itself.
+CLI_BUILDS = {"services.anchors.narrative"}
+EXPORT_BUILDERS = {"document", "signed_json", "signed_html", "Provenance"}
+
+
+def environment_reads(path: Path) -> list[str]:
+    """Where a module reads the process environment itself (`os.environ`, `os.getenv`)."""
+    return [f"{path.name}:{node.lineno}" for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id == "os" and node.attr in ("environ", "getenv")]
+
+
+def test_the_command_line_reads_settings_only_through_settings() -> None:
+    found = [read for path in sorted((ROOT / "services" / "cli").glob("*.py"))
+             for read in environment_reads(path)]
+    assert found == []
+
+
+def test_the_command_line_builds_no_export(graph: dict[str, set[str]]) -> None:
+    cli = {m: sorted(graph[m] & CLI_BUILDS) for m in graph if m.startswith("services.cli")}
+    assert {m: t for m, t in cli.items() if t} == {}
+    builders = [alias.name for path in sorted((ROOT / "services" / "cli").glob("*.py"))
+                for node in ast.walk(ast.parse(path.read_text()))
+                if isinstance(node, ast.ImportFrom) for alias in node.names
+                if alias.name in EXPORT_BUILDERS]
+    assert builders == []
+
+
+def test_an_environment_read_is_found(tmp_path: Path) -> None:
+    (tmp_path / "run.py").write_text("import os\nx = os.environ.get('HOMEWARD_X')\n")
+    assert environment_reads(tmp_path / "run.py") == ["run.py:2"]
+
