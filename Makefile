@@ -8,9 +8,14 @@ STAMP := $(VENV)/.installed
 AXE_VERSION := 4.10.3
 AXE := build/axe-core/axe.min.js
 
-.PHONY: run test lint bench fuzz clean screenshots
+.PHONY: run test check lint bench fuzz soak clean screenshots
 
 FUZZ_SECONDS ?= 60
+SOAK_MINUTES ?= 10
+# BROKER_STORE=postgres://... keeps the soaked broker's log there (a tansu with that engine);
+# SOAK_ARGS=--no-malformed, --seed N, --faults broker-kill,node-kill, ... (python -m bench.soak -h)
+BROKER_STORE ?=
+SOAK_ARGS ?=
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +34,19 @@ $(AXE):
 		rm axe-core-$(AXE_VERSION).tgz; \
 	else echo "make: no npm, so no axe-core: the accessibility checks will not run"; fi
 
+# The whole suite in parallel workers (pytest-xdist), one per core unless WORKERS says
+# otherwise; each worker has its own broker, its own block of ports, its own temporary
+# directories and PostgreSQL schemas (see docs/architecture.md, "Testing").
+WORKERS ?= auto
 test: $(STAMP) $(AXE)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal
+
+# The inner loop: lint, types, and the unit and contract tests (no broker, no PostgreSQL,
+# no browser), in about a minute.
+check: $(STAMP)
+	$(BIN)/ruff check events services projections tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/contract
 
 # The pictures of the pages in docs/, taken in headless Chromium from a seeded network.
 screenshots: $(STAMP) $(AXE)
@@ -51,6 +67,12 @@ bench: $(STAMP)
 	mkdir -p var && rm -f var/bench.json
 	for f in bench/[!_]*.py; do $(BIN)/python -m bench.$$(basename $$f .py) || exit 1; done
 	@echo "figures: var/bench.json"
+
+# The whole embedded network under two-way traffic for SOAK_MINUTES while the broker and the
+# nodes are killed and paused, malformed records injected and a key rotated; then checked.
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES) \
+		$(if $(BROKER_STORE),--broker-store $(BROKER_STORE)) $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) var

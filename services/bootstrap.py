@@ -36,9 +36,10 @@ from services.exchange import topics
 from services.exchange.deliveries import Deliveries
 from services.exchange.directory import DirectoryFile, directory_path
 from services.exchange.exchange import Exchange
-from services.exchange.inbox import HeldBound, Inbox, consumer
+from services.exchange.inbox import HeldBound, Inbox, ParkedBound, consumer
 from services.exchange.kafka_settings import consumer_group_settings
 from services.exchange.leadership import AdvisoryLock, Role, Sole
+from services.exchange.progress import STALL_SECONDS
 from services.exchange.receipts import Receipts
 from services.exchange.relay import DeadLetters, Relay, Resending
 from services.exchange.sealing_keys import load_sealing_keys
@@ -237,6 +238,7 @@ def kafka_exchange(
     resending: Resending | None = None, bound: HeldBound | None = None,
     keys: Path | None = None,
     retention_days: tuple[int, int] = (7, 30),
+    parked_bound: ParkedBound | None = None, stall_seconds: float = STALL_SECONDS,
 ) -> Exchange:
     """The relay and the inbox with their Kafka clients: the key pair in `keys` (the key
     dir; by default `<data dir>.keys`, made on first start), the trust directory
@@ -263,6 +265,7 @@ def kafka_exchange(
         lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
         lambda: topics.producer(bootstrap, options), anchors=anchors, signer=key,
         receipts=Receipts(app, key, trust.current, deliveries, anchors), bound=bound,
+        parked_bound=parked_bound, stall_seconds=stall_seconds,
     )
     return Exchange(relay, inbox, bootstrap, options, replication, inbox_partitions,
                     *retention_days, relay_role=relay_role or Sole("relay"))
@@ -307,7 +310,10 @@ def build_node(
                                   bound=HeldBound(settings.inbox_held_per_case,
                                                   settings.inbox_held_total), keys=keys,
                                   retention_days=(settings.inbox_retention_days,
-                                                  settings.deadletter_retention_days))
+                                                  settings.deadletter_retention_days),
+                                  parked_bound=ParkedBound(settings.inbox_parked_per_sender,
+                                                           settings.inbox_parked_total),
+                                  stall_seconds=settings.inbox_stall_seconds)
     if exchange is None:
         held.pop("relay", None)  # nothing to relay without a broker
     replays = SidecarIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     # it pauses the partition (docs/cross-border.md).
     inbox_held_per_case: int = Field(default=1000, ge=1)
     inbox_held_total: int = Field(default=10_000, ge=1)
+    # Messages refused for a passing reason (a key listed from a later time, the case kept
+    # changing) the inbox sets aside to try again, per sender and in all; beyond, they are
+    # dead-lettered at once (docs/architecture.md).
+    inbox_parked_per_sender: int = Field(default=100, ge=1)
+    inbox_parked_total: int = Field(default=1000, ge=1)
+    # An inbox partition standing still this long while records wait on it: not ready.
+    inbox_stall_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
     # /metrics: behind this bearer token, or served only on this host:port.
     metrics_token: str | None = Field(default=None, repr=False)
     metrics_addr: str | None = None

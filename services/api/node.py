@@ -97,11 +97,14 @@ class Node:
         if self.exchange is not None:
             link = self.exchange.start()
             self.background.insert(0, link.stop)
-            self.checks["inbox"] = lambda: _require(link.ready(), "no inbox partition assigned")
+            self.checks["inbox"] = lambda: _inbox_moves(link)
             self.checks["relay"] = lambda: _require(link.relay.lag() <= RELAY_LAG_LIMIT,
                                                     "the relay is far behind the store")
             self.gauges["homeward_relay_lag_events"] = link.relay.lag
             self.gauges["homeward_inbox_rejoins"] = lambda: link.inbox.rejoins
+            self.gauges["homeward_inbox_parked"] = lambda: len(link.inbox.parked)
+            self.gauges["homeward_inbox_stalled_partitions"] = lambda: len(
+                link.inbox.progress.stalled(link.inbox.paused))
             dead = link.relay.dead_letters
             self.gauges["homeward_relay_dead_letters"] = dead.count
             self.alerts["inbox"] = link.inbox.trouble
@@ -136,6 +139,16 @@ class Node:
 def _held(role: Role) -> Gauge:
     """1 while this replica holds the role, else 0."""
     return lambda: float(role.held())
+
+
+class Stalled(RuntimeError):
+    """An inbox partition stands still while records wait on it (`/readyz` names it)."""
+
+
+def _inbox_moves(link: Exchange) -> None:
+    _require(link.ready(), "no inbox partition assigned")
+    if (stalled := link.inbox.stalled()) is not None:
+        raise Stalled(stalled)
 
 
 def _require(ok: bool, failure: str) -> None:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable
+from itertools import accumulate
 from typing import Any, Protocol
 from uuid import UUID, uuid5
 
@@ -250,9 +252,38 @@ def encode(envelope: dict[str, Any]) -> bytes:
     return rfc8785.dumps(envelope)
 
 
-def decode(value: bytes) -> Any:
-    """The JSON in a Kafka value (ValueError when it is none)."""
-    return json.loads(value.decode("utf-8"))
+# How deep a document may nest (objects and arrays): a message is about six deep; a deeper
+# one is refused before it is parsed, as parsing (and everything that walks the document
+# after) recurses once per level.
+MAX_DEPTH = 32
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+class TooDeep(ValueError):
+    """A document nested deeper than MAX_DEPTH: refused unparsed."""
+
+
+def depth(value: bytes) -> int:
+    """How deep the JSON in `value` nests, counted over its brackets outside strings (no
+    parsing, no recursion: it holds for anything, JSON or not)."""
+    brackets = _STRING.sub(b"", value).translate(None, _NOT_BRACKETS)
+    # A close before its open makes JSON fail where it stands, before anything nests.
+    return max(0, max(accumulate(map(_STEP.__getitem__, brackets)), default=0))
+
+
+def decode(value: bytes | None, max_depth: int = MAX_DEPTH) -> Any:
+    """The JSON in a Kafka value: ValueError when it is none, TooDeep (a ValueError) when it
+    nests deeper than `max_depth`, checked before it is parsed."""
+    if not isinstance(value, bytes | bytearray):
+        raise ValueError("no value")
+    if value.count(b"[") + value.count(b"{") > max_depth and depth(value) > max_depth:
+        raise TooDeep(f"nested deeper than {max_depth}")
+    try:
+        return json.loads(value.decode("utf-8"))
+    except RecursionError:  # not reached within the bound; kept so nothing deep escapes
+        raise TooDeep(f"nested deeper than {max_depth}") from None
 
 
 def from_envelope(env: Any) -> tuple[UUID, str, int, dict[str, Any], Received]:

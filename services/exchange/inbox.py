@@ -1,23 +1,24 @@
 """The inbox: the partner's messages in, as received facts in this agency's stream.
 
 Like the HTTP route, it only turns primitives into a command on the application
-(`Homeward.receive`); what it adds is trust, in `admission`: schemas, signature,
-corridor, then the domain's own checks, with the message id recorded in the same save.
+(`Homeward.receive`); what it adds is trust, in `admission`: the record's bounds, schemas,
+signature, corridor, then the domain's own checks, with the message id recorded in the
+same save. Its parts, each on its own:
 
-A message that fails goes to `homeward.deadletter.<me>` with its reason (codes and field
-paths, never a value) and the consumer carries on; the dead letter keeps the message only
-if it is sealed (unreadable but to this agency), else nothing of it. A message recorded
-before (normal under at-least-once delivery) is counted and skipped, not dead-lettered.
-A message ahead of its predecessor is held until the predecessor is applied (so is one of
-a case whose opening has not come yet), and no offset is committed past a held message, so
-a crash loses nothing. Held messages are bounded per case and in all (`HeldBound`): beyond
-the bound the inbox pauses the partition (and says so in /readyz); once the pause is over
-it reads on, leaving what it cannot hold to its sender, which sends it again until its
-receipt comes.
+- `admission`: whether a record is a fact this agency records, or why not;
+- `holding`: messages ahead of their predecessors, or of a case whose opening has not come,
+  held and released in order, bounded (`HeldBound`: beyond, the partition pauses);
+- `parking`: messages refused for a passing reason, tried again with backoff, bounded per
+  sender and in all (`ParkedBound`: beyond, dead-lettered at once);
+- `answers`: receipts to the senders and dead letters, on one producer;
+- `partitions`: the consumer group's partitions, polled, paused, rewound, committed and
+  watched for progress.
 
-A refusal that may pass (`admission.TRANSIENT`: a concurrent change to the case, a key the
-trust directory does not list yet; or a directory file being rewritten) is not final: the
-message is read again, with backoff, and nothing after it is committed.
+Nothing one record holds stops the inbox: it is recorded, recognised as recorded before
+(counted, receipted again), held, parked, or dead-lettered with its reason (codes and field
+paths, never a value), and the partition reads on. Only the store away (PersistenceError),
+the broker away, or the trust directory file unreadable (`Transient`) make it read a record
+again; no offset is committed past a record not yet ended, so a crash loses nothing.
 
 Every message recorded, or recorded before, is answered with a signed receipt to its
 sender (`receipts`); a receipt from a partner is recorded among the node's deliveries,
@@ -31,44 +32,30 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.structs import OffsetAndMetadata
 
 from events.case import Case
 from services.anchors.checkpoint import Signer
 from services.anchors.store import Anchors
 from services.application import Homeward, OutOfSequence
-from services.contract.codec import decode
 from services.exchange import topics
-from services.exchange.admission import Admission, Fact, Rejected
+from services.exchange.admission import Admission, Fact, Rejected, sealed_envelope
+from services.exchange.answers import Answers
 from services.exchange.directory import Directory, DirectoryUnreadable
+from services.exchange.holding import HeldBound, Holding, Overflow
+from services.exchange.parking import ParkedBound, Parking
+from services.exchange.partitions import Partitions
+from services.exchange.progress import STALL_SECONDS
 from services.exchange.receipts import Receipts, is_receipt
-from services.exchange.sealing import is_sealed
+from services.exchange.records import MAX_RECORD_BYTES, size
 from services.exchange.sealing_keys import Unsealing
 
+__all__ = ["Fact", "HeldBound", "Inbox", "ParkedBound", "Transient", "consumer"]
 log = logging.getLogger(__name__)
-POSITION_CHECK_SECONDS = 5.0
-PAUSE_SECONDS = 5.0  # how long a partition stays paused once its held messages hit the bound
-UNKNOWN_CASE_WAIT = 3600.0
-# A message refused for a passing reason of its own (a key not listed yet, the case kept
-# changing) is set aside and tried again, with backoff, while the rest is read on; after
-# this long it is dead-lettered (its sender sends it again until receipted, and an operator
-# can replay it).
-PARKED_PATIENCE = 600.0  # how long a message of a case not known here waits for its opening
-
-
-@dataclass(frozen=True)
-class HeldBound:
-    """How many messages ahead of their predecessors the inbox holds in memory."""
-
-    per_case: int = 1000
-    total: int = 10_000
 
 
 class Transient(Exception):
@@ -79,8 +66,10 @@ class Transient(Exception):
         self.reason = reason
 
 
-class Overflow(Exception):
-    """Holding one more message would pass the bound."""
+def _through(part: str, name: str) -> Any:
+    """An attribute of the inbox that is its part's, read and set there."""
+    return property(lambda self: getattr(getattr(self, part), name),
+                    lambda self, value: setattr(getattr(self, part), name, value))
 
 
 class Inbox:
@@ -89,37 +78,56 @@ class Inbox:
         consumer: Callable[[], KafkaConsumer], producer: Callable[[], KafkaProducer],
         ack_timeout: float = 10.0, anchors: Anchors | None = None,
         signer: Signer | None = None, receipts: Receipts | None = None,
-        bound: HeldBound | None = None,
+        bound: HeldBound | None = None, parked_bound: ParkedBound | None = None,
+        stall_seconds: float = STALL_SECONDS,
     ) -> None:
         self.app, self.agency = app, key.owner
         self.admission = Admission(app, key, directory, anchors, signer)
-        self.receipts = receipts  # without it (some tests), nothing is receipted
-        self._new_consumer, self._new_producer = consumer, producer
-        self._consumer: KafkaConsumer | None = None
-        self._producer: KafkaProducer | None = None
-        self.ack_timeout = ack_timeout
-        self.held: dict[tuple[UUID, str, int], tuple[ConsumerRecord, Fact]] = {}
-        self.applied = self.dead = self.duplicates = self.receipted = 0
-        self._answers: list[Any] = []  # receipts sent, acknowledged before the next commit
-        self._answering_failed = False
-        self._checked = time.monotonic()
-        self._partitions: set[int] | None = None
-        # Partitions the last check found past their end: the position and the end.
-        self._past_end: dict[TopicPartition, tuple[int, int]] = {}
-        self.rejoins = 0  # times this inbox left its group to join it afresh
-        self._committing: dict[TopicPartition, int] = {}  # offsets sent, not yet confirmed
-        self.assigned = False  # the group gave this member its partitions (readiness)
-        self.bound = bound or HeldBound()
-        self.paused: dict[TopicPartition, float] = {}  # since when (monotonic)
-        self._overflowing: set[TopicPartition] = set()  # read on past the bound
+        self.answers = Answers(self.agency, producer, receipts, self.admission.corridor_of,
+                               ack_timeout)
+        self.holding = Holding(bound)
+        self.parking = Parking(parked_bound)
+        self.partitions = Partitions(consumer, topics.inbox(self.agency), stall_seconds)
+        self.applied = self.duplicates = 0
         self.retrying: str | None = None  # why the inbox is waiting to read a message again
-        self._awaiting: dict[tuple[UUID, str, int], float] = {}  # held for an unknown case
-        self.unknown_case_wait = UNKNOWN_CASE_WAIT
-        # (topic, partition, offset) -> (record, since, next try, tries, reason)
-        self.parked: dict[tuple[str, int, int], tuple[ConsumerRecord, float, float, int, str]] = {}
-        self.parked_patience = PARKED_PATIENCE
 
-    # -- one message ---------------------------------------------------------
+    # -- what operators and tests read -----------------------------------------
+
+    held = _through("holding", "held")
+    bound = _through("holding", "bound")
+    unknown_case_wait = _through("holding", "unknown_case_wait")
+    parked = _through("parking", "parked")
+    parked_bound = _through("parking", "bound")
+    parked_patience = _through("parking", "patience")
+    paused = _through("partitions", "paused")
+    progress = _through("partitions", "progress")
+    assigned = _through("partitions", "assigned")
+    rejoins = _through("partitions", "rejoins")
+    dead = _through("answers", "dead")
+    receipted = _through("answers", "receipted")
+
+    def stalled(self) -> str | None:
+        """Why the inbox is not ready: a partition standing still with records waiting."""
+        return self.partitions.stalled()
+
+    def trouble(self) -> str | None:
+        """What an operator should know of the inbox, or None."""
+        if self.paused:
+            return (f"{len(self.held)} message(s) held ahead of their predecessors: "
+                    f"{len(self.paused)} partition(s) paused")
+        stalled = self.stalled()
+        if stalled is not None:
+            return stalled
+        if self.parking.at_bound():
+            reasons = sorted({p.reason.split(":")[0] for p in self.parked.values()})
+            return (f"{len(self.parking)} message(s) set aside until they can be recorded "
+                    f"({', '.join(reasons)}), at the bound: more are dead-lettered")
+        if self.retrying is not None:
+            return (f"{len(self.parking) or 'a'} message(s) read again until they can be "
+                    f"recorded ({self.retrying})")
+        return None
+
+    # -- one message -------------------------------------------------------------
 
     def verify(self, value: bytes) -> Fact:
         return self.admission.verify(value)
@@ -127,183 +135,105 @@ class Inbox:
     def apply(self, fact: Fact) -> Case | None:
         return self.admission.apply(fact)
 
+    def dead_letter(self, record: ConsumerRecord, reason: str, sealed: bool = False) -> None:
+        self.answers.dead_letter(record, reason, sealed)
+
     def handle(self, record: ConsumerRecord) -> str:
-        """`applied`, `held`, `duplicate` or `dead`: what became of the record. A record
-        applied releases its held successors, in order."""
+        """`applied`, `held`, `parked`, `duplicate`, `receipt`, `left` or `dead`: what
+        became of the record. A record applied releases its held successors, in order."""
         outcome, fact = self._handle_one(record)
         released = fact if outcome == "applied" else None
         while released is not None:
-            r = released.received
-            key = (released.case_id, r.sender, r.sequence + 1)
-            successor = self.held.pop(key, None)
+            successor = self.holding.successor(released)
             if successor is None:
                 break
+            key, held, its_fact = successor
             try:
-                then, released = self._handle_one(successor[0])
+                then, next_fact = self._handle_one(held)
             except BaseException:
-                self.held[key] = successor  # not handled: it stays held
+                self.holding.put_back(key, held, its_fact)  # not handled: it stays held
                 raise
-            released = released if then == "applied" else None
+            released = next_fact if then == "applied" else None
         return outcome
 
     def _handle_one(self, record: ConsumerRecord) -> tuple[str, Fact | None]:
         fact: Fact | None = None
+        sealed = False  # known to be a sealed envelope: a dead letter keeps it
         try:
-            fact = self.verify(record.value)
+            if size(record) > MAX_RECORD_BYTES:  # measured before anything is parsed
+                raise Rejected("too-large", f"the record is more than {MAX_RECORD_BYTES} bytes")
+            outer = sealed_envelope(record.value)
+            sealed = True
+            fact = self.admission.verify_envelope(outer)
             if is_receipt(fact):
-                if self.receipts is not None:
-                    self.receipts.record(fact)
+                if self.answers.receipts is not None:
+                    self.answers.receipts.record(fact)
                 return "receipt", None
             case = self.apply(fact)
         except OutOfSequence:
             assert fact is not None
-            return self._hold(record, fact)
+            return self.holding.hold(record, fact), fact
         except DirectoryUnreadable as error:
             raise Transient(f"directory-unreadable: {error}") from None
         except Rejected as rejected:
-            if rejected.transient:
-                return self._park(record, rejected.reason)
-            waiting = rejected.fact
-            if rejected.code == "case-not-found" and waiting is not None \
-                    and waiting.received.sequence > 1:
-                r = waiting.received
-                self._awaiting.setdefault((waiting.case_id, r.sender, r.sequence),
-                                          time.monotonic())
-                return self._hold(record, waiting)  # its opening may still come
-            if rejected.code == "duplicate":
-                log.info("inbox: offset %s was recorded before", record.offset)
-                self.duplicates += 1
-                assert fact is not None
-                self.answer(fact)  # its sender is still waiting for the receipt
-                return "duplicate", fact
-            self.dead_letter(record, rejected.reason)
-            return "dead", fact
+            return self._refused(record, rejected, fact, sealed)
         except PersistenceError:
             raise  # the store is away, not the message: it is read again (see poll_once)
         except Exception as error:  # never stop on one message; an operator sees where
             # The exception's text may quote the message: its type and stack only.
             log.error("inbox: unexpected %s on offset %s:\n%s", type(error).__name__,
                       record.offset, "".join(traceback.format_tb(error.__traceback__)))
-            self.dead_letter(record, f"error: {type(error).__name__}")
+            self.dead_letter(record, f"error: {type(error).__name__}", sealed)
             return "dead", fact
         self.applied += 1
-        self.answer(fact, case)
+        self.answers.receipt(fact, case)
         return "applied", fact
 
-    def _park(self, record: ConsumerRecord, reason: str) -> tuple[str, Fact | None]:
-        key, now = (record.topic, record.partition, record.offset), time.monotonic()
-        before = self.parked.get(key)
-        since, tries = (before[1], before[3]) if before is not None else (now, 0)
-        if now - since > self.parked_patience:
-            self.parked.pop(key, None)
-            self.dead_letter(record, f"{reason} (still after {self.parked_patience:g} s)")
-            return "dead", None
-        wait = min(0.5 * 2 ** min(tries, 10), 30.0)
-        self.parked[key] = (record, since, now + wait, tries + 1, reason)
-        self.retrying = reason
-        log.warning("inbox: offset %s not recorded yet (%s); tried again in %g s",
-                    record.offset, reason, wait)
-        return "parked", None
+    def _refused(self, record: ConsumerRecord, rejected: Rejected, fact: Fact | None,
+                 sealed: bool) -> tuple[str, Fact | None]:
+        if rejected.transient:
+            sender = rejected.sender or (fact.received.sender if fact else "")
+            why = self.parking.set_aside(record, rejected.reason, sender, time.monotonic())
+            if why is not None:
+                self.dead_letter(record, why, sealed=True)
+                return "dead", None
+            self.retrying = rejected.reason
+            log.warning("inbox: offset %s not recorded yet (%s); tried again later",
+                        record.offset, rejected.reason)
+            return "parked", None
+        waiting = rejected.fact
+        if rejected.code == "case-not-found" and waiting is not None \
+                and waiting.received.sequence > 1:
+            outcome = self.holding.hold(record, waiting)  # its opening may still come
+            self.holding.await_opening(waiting, time.monotonic())
+            return outcome, waiting
+        if rejected.code == "duplicate":
+            log.info("inbox: offset %s was recorded before", record.offset)
+            self.duplicates += 1
+            assert fact is not None
+            self.answers.receipt(fact)  # its sender is still waiting for the receipt
+            return "duplicate", fact
+        self.dead_letter(record, rejected.reason, sealed)
+        return "dead", fact
 
-    def _retry_parked(self) -> None:
-        now = time.monotonic()
-        for key, entry in list(self.parked.items()):
-            if entry[2] > now:
-                continue
-            if self.handle(entry[0]) != "parked":  # recorded, or refused for good, at last
-                self.parked.pop(key, None)
-        if not self.parked and self.retrying is not None and "directory" not in self.retrying:
-            self.retrying = None
-
-    def _hold(self, record: ConsumerRecord, fact: Fact) -> tuple[str, Fact | None]:
-        r = fact.received
-        key = (fact.case_id, r.sender, r.sequence)
-        if key not in self.held:
-            of_case = sum(1 for held in self.held if held[0] == fact.case_id)
-            if of_case >= self.bound.per_case or len(self.held) >= self.bound.total:
-                partition = TopicPartition(record.topic, record.partition)
-                if partition not in self._overflowing:
-                    raise Overflow()
-                # Past a pause: not held, not committed past; its sender sends it again.
-                return "left", None
-        self.held[key] = (record, fact)
-        return "held", fact
-
-    def answer(self, fact: Fact, case: Case | None = None) -> None:
-        """Sends the receipt of a fact held here. A receipt that cannot leave now is not
-        lost: the sender sends its message again and gets the receipt then. After one
-        failure, the rest of the batch sends none (a broker away would hold each send)."""
-        if self.receipts is None or self._answering_failed:
-            return
-        try:
-            receipt = self.receipts.receipt(fact, self.admission.corridor_of(fact.case_id), case)
-            if receipt is None:
-                return
-            if self._producer is None:
-                self._producer = self._new_producer()
-            self._answers.append(self._producer.send(
-                receipt.topic, key=receipt.key, value=receipt.value, headers=receipt.headers))
-        except PersistenceError:
-            raise
-        except Exception as error:
-            self._answering_failed = True
-            log.warning("inbox: no receipt sent now (%s)", type(error).__name__)
-
-    def _acknowledge_answers(self) -> None:
-        """Counts the receipts the broker acknowledged, without waiting for those still on
-        their way (a receipt is not worth holding the next message for). A producer that
-        lost some (its broker restarted, say) is replaced: the senders' copies bring the
-        receipts again."""
-        if self._answering_failed:
-            self._answering_failed = False
-            self._reset_producer()
-        pending, failed = [], 0
-        for future in self._answers:
-            if not future.is_done:
-                pending.append(future)
-            elif future.succeeded():
-                self.receipted += 1
-            else:
-                failed += 1
-        self._answers = pending
-        if failed:
-            log.warning("inbox: %d receipt(s) not acknowledged; the senders will send again",
-                        failed)
-            self._reset_producer()
-
-    def _reset_producer(self) -> None:
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                producer.close(timeout=1)
-            except Exception:  # closing a broken client must not hide what happened
-                log.debug("inbox: closing the producer failed", exc_info=True)
-
-    def dead_letter(self, record: ConsumerRecord, reason: str) -> None:
-        log.warning("inbox: dead letter at offset %s: %s", record.offset, reason)
-        if self._producer is None:
-            self._producer = self._new_producer()
-        self._producer.send(
-            topics.deadletter(self.agency), key=record.key, value=sealed_only(record.value),
-            headers=[("reason", reason.encode()), ("source-topic", record.topic.encode()),
-                     ("source-offset", str(record.offset).encode())],
-        ).get(timeout=self.ack_timeout)
-        self.dead += 1
-
-    # -- the stream ------------------------------------------------------------
+    # -- the stream --------------------------------------------------------------
 
     def poll_once(self, timeout_ms: int = 100) -> int:
         """Handles one poll's records and commits; returns how many it handled."""
-        if self._consumer is None:
-            self._consumer = self._new_consumer()
-        batches = self._consumer.poll(timeout_ms=timeout_ms)
-        self.assigned = bool(self._consumer.assignment())
-        self._acknowledge_answers()
-        self._resume_paused()
+        batches = self.partitions.poll(timeout_ms)
+        self.answers.acknowledge()
+        for partition in self.partitions.resume_due():
+            self.holding.overflowing.add((partition.topic, partition.partition))
+            log.warning("inbox: %s reads on past its bound", partition)
+        self.holding.settle_overflow()
         self._give_up_waiting()
         self._retry_parked()
-        if not batches and time.monotonic() - self._checked > POSITION_CHECK_SECONDS:
-            self._check_positions()
+        try:
+            return self._handle_batches(batches)
+        finally:
+            self.partitions.observe_progress()
+
+    def _handle_batches(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> int:
         handled = 0
         unfinished = dict(batches)
         for partition, records in batches.items():
@@ -313,150 +243,57 @@ class Inbox:
                     self.handle(record)
                 except Overflow:
                     after_last = record.offset
-                    self._pause(partition, record.offset)
+                    log.warning("inbox: %d message(s) held, the bound: %s paused",
+                                len(self.held), partition)
+                    self.partitions.pause(partition, record.offset)
                     break
                 except BaseException as error:
                     # Not handled (a passing refusal, the store or the broker away): read it
                     # again, and what followed.
                     if isinstance(error, Transient):
-                        self._acknowledge_answers()
+                        self._settle_or_rewind(unfinished, partition, records[0].offset)
                         self._commit(partition, record.offset)
-                    self._rewind(unfinished, partition, record.offset)
+                    self.answers.forget_unsettled()
+                    self.partitions.rewind(unfinished, partition, record.offset)
                     raise
                 handled += 1
-            self._acknowledge_answers()
+            self._settle_or_rewind(unfinished, partition, records[0].offset)
             self._commit(partition, after_last)
             del unfinished[partition]
         return handled
 
-    def _pause(self, partition: TopicPartition, offset: int) -> None:
-        assert self._consumer is not None
-        log.warning("inbox: %d message(s) held, the bound: %s paused", len(self.held), partition)
-        self._consumer.seek(partition, offset)
-        self._consumer.pause(partition)
-        self.paused[partition] = time.monotonic()
+    def _settle_or_rewind(self, unfinished: dict[TopicPartition, list[ConsumerRecord]],
+                          partition: TopicPartition, first: int) -> None:
+        try:
+            self.answers.settle()
+        except BaseException:
+            self.partitions.rewind(unfinished, partition, first)
+            raise
 
-    def _resume_paused(self) -> None:
-        """A paused partition reads on once its pause is over; if its held messages are
-        still at the bound, what it cannot hold is left to its sender to send again."""
-        if self._consumer is None:
-            return
-        for partition, since in list(self.paused.items()):
-            if time.monotonic() - since < PAUSE_SECONDS:
-                continue
-            del self.paused[partition]
-            self._overflowing.add(partition)
-            self._consumer.resume(partition)
-            log.warning("inbox: %s reads on past its bound", partition)
-        if not self.held:  # every held message applied: the bound pauses again
-            self._overflowing.clear()
+    def _commit(self, partition: TopicPartition, after_last: int) -> None:
+        """Up to the partition's first record held or parked (after a crash it must be
+        read again), or past the last handled."""
+        self.answers.acknowledge()
+        where = (partition.topic, partition.partition)
+        offset = min([*self.holding.offsets(*where), *self.parking.offsets(*where), after_last])
+        self.partitions.commit(partition, offset)
+
+    def _retry_parked(self) -> None:
+        for key, entry in self.parking.due(time.monotonic()):
+            if self.handle(entry.record) != "parked":  # recorded, or refused for good, at last
+                self.answers.settle()  # before it is no longer kept from commits
+                self.parking.remove(key)
+        if not self.parked and self.retrying is not None and "directory" not in self.retrying:
+            self.retrying = None
 
     def _give_up_waiting(self) -> None:
         """A message of a case whose opening never came is dead-lettered in the end, so
         it does not hold the partition's commits for ever."""
-        now, wait = time.monotonic(), self.unknown_case_wait
-        for key, since in list(self._awaiting.items()):
-            if key not in self.held:
-                del self._awaiting[key]  # applied since: its case came
-            elif now - since > wait:
-                record, _ = self.held.pop(key)
-                del self._awaiting[key]
-                self.dead_letter(record, f"case-not-found: no opening within {wait:g} s")
-
-    def trouble(self) -> str | None:
-        """What an operator should know of the inbox, or None."""
-        if self.paused:
-            return (f"{len(self.held)} message(s) held ahead of their predecessors: "
-                    f"{len(self.paused)} partition(s) paused")
-        if self.retrying is not None:
-            return (f"{len(self.parked) or 'a'} message(s) read again until they can be "
-                    f"recorded ({self.retrying})")
-        return None
-
-    def _rewind(self, unfinished: dict[TopicPartition, list[ConsumerRecord]],
-                failed: TopicPartition, offset: int) -> None:
-        assert self._consumer is not None
-        for partition, records in unfinished.items():
-            self._consumer.seek(partition, offset if partition == failed else records[0].offset)
-
-    def _check_positions(self) -> None:
-        """A broker that lost its log (restarted without storage; an unclean leader
-        election) or a re-partitioned inbox can leave this member waiting for ever: past
-        the end of a partition, or never assigned the partition that now holds its
-        messages. Then it rejoins afresh and reads from the committed offsets (or the
-        start): facts already recorded are recognised, so re-reading is harmless.
-
-        The end of a partition is the high watermark of the latest fetch response, which
-        every broker reports with each fetch; ListOffsets is asked only before a fetch
-        answered (the local broker answers it with the end of the partition's first batch,
-        not of its log). A partition is taken to be past its end only when two checks in
-        a row, with nothing read between them, find it so."""
-        self._checked = time.monotonic()
-        assert self._consumer is not None
-        assigned = list(self._consumer.assignment())
-        if not assigned:
-            return
-        known = self._consumer.partitions_for_topic(topics.inbox(self.agency)) or set()
-        if self._partitions is not None and known != self._partitions:
-            return self._rejoin(f"the inbox now has partitions {sorted(known)}")
-        self._partitions = known
-        unknown = [p for p in assigned if self._consumer.highwater(p) is None]
-        listed = self._consumer.end_offsets(unknown) if unknown else {}
-        past: dict[TopicPartition, tuple[int, int]] = {}  # the position and the end
-        for partition in assigned:
-            end = self._consumer.highwater(partition)
-            end = listed.get(partition) if end is None else end
-            position = self._consumer.position(partition)
-            if end is not None and position > end:
-                past[partition] = (position, end)
-        suspected, self._past_end = self._past_end, past
-        for partition, (position, end) in past.items():
-            if partition in suspected and suspected[partition][0] == position:
-                return self._rejoin(f"{partition} is past the end of its log "
-                                    f"({position} > {end})")
-
-    def _rejoin(self, why: str) -> None:
-        log.warning("inbox: %s: rejoining the group", why)
-        self.rejoins += 1
-        consumer, self._consumer, self._partitions = self._consumer, None, None
-        self._past_end, self._committing = {}, {}
-        self.paused.clear()  # a new member starts unpaused
-        if consumer is not None:
-            consumer.close(autocommit=False)
-
-    def _commit(self, partition: TopicPartition, after_last: int) -> None:
-        where = (partition.topic, partition.partition)
-        held = [rec.offset for rec, _ in self.held.values() if (rec.topic, rec.partition) == where]
-        held += [offset for topic, number, offset in self.parked if (topic, number) == where]
-        # Never past a held message: after a crash it must be read again.
-        offset = min([*held, after_last])
-        assert self._consumer is not None
-        # Not waited for: every fact up to the offset is recorded already, so a commit that
-        # is lost only makes a member read them again, and they are recognised.
-        self._committing[partition] = offset
-        self._consumer.commit_async({partition: OffsetAndMetadata(offset, "", -1)},
-                                    callback=self._committed)
-
-    def _committed(self, offsets: dict[TopicPartition, OffsetAndMetadata],
-                   response: object) -> None:
-        if isinstance(response, Exception):
-            log.info("inbox: an offset commit failed (%r); the next one covers it", response)
-            return
-        for partition, done in offsets.items():
-            if self._committing.get(partition) == done.offset:
-                self._committing.pop(partition, None)
-
-    def _flush_commits(self, consumer: KafkaConsumer) -> None:
-        """Commits what is still on its way, briefly: a member that stops cleanly does not
-        leave its successor messages to read again (they would be recognised if it did)."""
-        pending, self._committing = dict(self._committing), {}
-        if not pending:
-            return
-        try:
-            consumer.commit({p: OffsetAndMetadata(o, "", -1) for p, o in pending.items()},
-                            timeout_ms=1000)
-        except Exception as error:  # the broker away: the offsets are read again later
-            log.info("inbox: offsets not committed on closing (%r)", error)
+        wait = self.holding.unknown_case_wait
+        for key, record in self.holding.given_up(time.monotonic()):
+            self.dead_letter(record, f"case-not-found: no opening within {wait:g} s")
+            self.answers.settle()  # before it is no longer kept from commits
+            self.holding.drop(key)
 
     def run(self, stop: threading.Event, backoff: float = 0.5, longest: float = 30.0) -> None:
         failures = 0
@@ -477,22 +314,8 @@ class Inbox:
         self.close()
 
     def close(self, commit: bool = False) -> None:
-        consumer, self._consumer = self._consumer, None
-        producer, self._producer = self._producer, None
-        if consumer is not None:
-            self._flush_commits(consumer)
-            consumer.close(autocommit=commit)
-        if producer is not None:
-            producer.close(timeout=1)
-
-
-def sealed_only(value: bytes | None) -> bytes:
-    """What a dead letter keeps of a message: the sealed envelope as received, or nothing
-    (a message in clear, or no JSON at all, may hold anything)."""
-    try:
-        return value if value is not None and is_sealed(decode(value)) else b""
-    except (ValueError, UnicodeDecodeError):
-        return b""
+        self.partitions.close(commit)
+        self.answers.close()
 
 
 def consumer(

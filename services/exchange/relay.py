@@ -1,18 +1,17 @@
 """The relay: publishes the agency's own shared events from the notification log (the
 outbox) to the partner's inbox topic, and their milestones to the monitoring topic.
 
+What each event makes to send (sequences, the chain of digests, the wait for the referral,
+the signed checkpoint, the milestones) is `outgoing`'s; the relay reads the log, sends,
+sends again until receipted, and keeps its position.
+
 It reads from its own tracked position and records a new position, in the node's own
 database, only after the broker acknowledged every message up to it. A crash or a
 broker outage therefore never loses a message; it may send one twice, with the same
 message id and sequence, which the partner's inbox recognises.
 
-A case reaches the partner only once it is referred: until then its shared events wait,
-and the referral is preceded by all of them (the opening, consent, ...). Sequences are
-the 1-based positions among the case's exported events, so they are the same however
-often a message is sent.
-
 Every message carries the node's signed checkpoint of its stream of the case at the event
-it carries (services/anchors/checkpoint.py), kept in the node's own tables as well.
+it carries, kept in the node's own tables as well (`Anchors`) before it leaves.
 
 Every message leaves sealed to its recipient's key (`sealing`), under the case's keyed
 reference (`pseudonyms`), which is also its Kafka key. A partner the trust directory lists
@@ -34,13 +33,12 @@ count (metric and /readyz) for an operator to act on.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,16 +47,15 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, Tracking
 from kafka import KafkaProducer
 
-from events.case import Case, CaseEvent
-from events.chain import GENESIS
-from services.anchors import checkpoint
-from services.anchors.checkpoint import Carried, Checkpoint
+from events.case import CaseEvent
+from services.anchors.checkpoint import Checkpoint
 from services.anchors.store import Anchors
 from services.application import Homeward
-from services.contract.codec import MONITOR, encode, is_exported, milestone_envelope, to_envelope
-from services.exchange import topics
-from services.exchange.deliveries import Deliveries, Sent, backoff
+from services.contract.codec import MONITOR, encode
+from services.exchange.deliveries import Deliveries, backoff
 from services.exchange.directory import Directory
+from services.exchange.outgoing import Messages, Outgoing, Unencodable
+from services.exchange.producing import LazyProducer
 from services.exchange.pseudonyms import NoSealingKey, Pseudonyms
 from services.exchange.sealing import seal
 from services.notification_log import GapBarrier, NoLateCommits, contiguous
@@ -66,54 +63,6 @@ from services.signing import SigningKey
 
 TRACKING_NAME = "homeward-relay"
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A signed message (`envelope`, v1) and where it goes; it is sealed as it is sent."""
-
-    topic: str
-    case_ref: str  # the pseudonymous reference: the Kafka key and the sealed header's
-    envelope: dict[str, Any]
-    case_id: UUID | None = None
-    version: int = 0  # of the sender's own event
-
-    @property
-    def to_partner(self) -> bool:
-        return self.envelope["recipient"] != MONITOR
-
-    @property
-    def sent(self) -> Sent:
-        assert self.case_id is not None
-        return Sent(self.envelope["message_id"], self.case_id, self.version,
-                    self.envelope["recipient"])
-
-    @property
-    def key(self) -> bytes:
-        return self.case_ref.encode()
-
-    @property
-    def headers(self) -> list[tuple[str, bytes]]:
-        e = self.envelope
-        return topics.headers(e["schema"], e["message_id"], e["sender"])
-
-
-@dataclass
-class Fold:
-    """One case as far as the relay has read it, with what waits for the referral."""
-
-    case: Case | None = None
-    version: int = 0
-    exported: int = 0
-    milestones: int = 0
-    last_digest: str = GENESIS  # of the last message to the partner
-    last_milestone: str = GENESIS
-    waiting: list[Outgoing] = field(default_factory=list)
-    poisoned: bool = False  # one of its events could not be sent: the rest wait with it
-
-
-class Unencodable(Exception):
-    """An event that cannot become a message; the reason names no field value."""
 
 
 class DeadLetters:
@@ -162,11 +111,10 @@ class Relay:
     ) -> None:
         self.app, self.key, self.agency, self.directory = app, key, key.agency, directory
         self.pseudonyms = Pseudonyms(key.sealing, directory)
-        self._new_producer = producer
-        self._producer: KafkaProducer | None = None
-        self.batch_size, self.ack_timeout, self.cache_size = batch_size, ack_timeout, cache_size
+        self.producer = LazyProducer(producer, "relay")
+        self.batch_size, self.ack_timeout = batch_size, ack_timeout
         self.tracking = app.factory.tracking_recorder()
-        self._folds: dict[UUID, Fold] = {}
+        self.outgoing = Messages(key, self.pseudonyms, self._stream, cache_size)
         self.dead_letters = dead_letters or DeadLetters()
         # The store's own barrier (services/bootstrap.py); SQLite never fills a gap late.
         self.barrier = barrier or NoLateCommits()
@@ -193,10 +141,13 @@ class Relay:
             event = self.app.mapper.to_domain_event(notification)
             if isinstance(event, CaseEvent):
                 try:
-                    out += self._advance(self._fold_before(event), event)
+                    out += self.outgoing.after(event)
                 except Unencodable as poison:
                     self._dead_letter(notification.id, event, str(poison))
         return out
+
+    def _stream(self, case_id: UUID, last: int | None) -> Iterable[object]:
+        return self.app.repository.event_store.get(case_id, lte=last)
 
     def _dead_letter(self, notification_id: int, event: CaseEvent, reason: str) -> None:
         log.error("relay: notification %d (%s v%d of case %s) cannot be sent: %s",
@@ -205,71 +156,6 @@ class Relay:
         self.dead_letters.add({
             "notification_id": notification_id, "case_id": str(event.originator_id),
             "type": event.type, "version": event.originator_version, "reason": reason})
-
-    def _fold_before(self, event: CaseEvent) -> Fold:
-        case_id, version = event.originator_id, event.originator_version
-        fold = self._folds.pop(case_id, None)
-        if fold is None or fold.version != version - 1:
-            fold = Fold()  # not cached (or out of step): replay the case from the store
-            for earlier in self.app.repository.event_store.get(case_id, lte=version - 1):
-                if isinstance(earlier, CaseEvent):
-                    # Dead-lettered when it was met; the fold is marked poisoned.
-                    with contextlib.suppress(Unencodable):
-                        self._advance(fold, earlier)
-        self._folds[case_id] = fold  # most recently used last
-        if len(self._folds) > self.cache_size:
-            self._folds.pop(next(iter(self._folds)))
-        return fold
-
-    def _advance(self, fold: Fold, event: CaseEvent) -> list[Outgoing]:
-        """The case after `event`, and what may leave now because of it."""
-        fold.case = event.mutate(fold.case)
-        fold.version = event.originator_version
-        case = fold.case
-        assert isinstance(case, Case)
-        if not is_exported(event):
-            return []
-        if fold.poisoned:
-            raise Unencodable("an earlier event of its case could not be sent")
-        s = case.state
-        # Outside the poison check: a partner without a sealing key yet is retried, in order.
-        alias = self.pseudonyms.monitoring(s.referring, s.receiving, case.id)
-        ref = self.pseudonyms.case_ref(s.referring, s.receiving, case.id)
-        try:
-            monitored = milestone_envelope(case, event, fold.milestones + 1, self.key, alias,
-                                           fold.last_milestone)
-            envelope = to_envelope(case, event, fold.exported + 1, self.key, fold.last_digest,
-                                   ref, self._anchor(case, event))
-            encode(envelope)
-        except NoSealingKey:
-            raise
-        except Exception as error:  # a contract or encoding failure of this event alone
-            fold.poisoned = True
-            raise Unencodable(f"{type(error).__name__} while encoding") from None
-        out: list[Outgoing] = []
-        if monitored is not None:
-            fold.milestones += 1
-            fold.last_milestone = monitored["integrity"]["hash"]
-            out.append(Outgoing(topics.MONITORING, str(alias), monitored, case.id,
-                                event.originator_version))
-        fold.exported += 1
-        fold.last_digest = envelope["integrity"]["hash"]
-        message = Outgoing(topics.inbox(envelope["recipient"]), str(ref), envelope, case.id,
-                           event.originator_version)
-        if case.state.referred_at is None:
-            fold.waiting.append(message)  # the partner learns of the case with its referral
-            return out
-        out += [*fold.waiting, message]
-        fold.waiting = []
-        return out
-
-    def _anchor(self, case: Case, event: CaseEvent) -> Callable[[int, str], dict[str, Any]]:
-        """The checkpoint of the node's stream at `event`, for the message that carries it."""
-        def anchor(sequence: int, digest: str) -> dict[str, Any]:
-            return checkpoint.sign(self.key, self.agency, case.id, event.originator_version,
-                                   event.hash, event.timestamp, Carried(sequence, digest)
-                                   ).document()
-        return anchor
 
     # -- sending -------------------------------------------------------------
 
@@ -283,7 +169,7 @@ class Relay:
         try:
             self.publish(self.messages(notifications))
         except BaseException:
-            self._folds.clear()  # they ran ahead of the recorded position
+            self.outgoing.forget()  # its cases ran ahead of the recorded position
             raise
         self.tracking.insert_tracking(Tracking(TRACKING_NAME, notifications[-1].id))
         return len(notifications)
@@ -291,9 +177,7 @@ class Relay:
     def publish(self, messages: list[Outgoing]) -> None:
         if not messages:
             return
-        if self._producer is None:
-            self._producer = self._new_producer()
-        producer, directory = self._producer, self.directory()
+        producer, directory = self.producer.get(), self.directory()
         if self.anchors is not None:  # kept here too, before it leaves: a chain cut short
             # or rewritten later no longer matches what this node signed
             self.anchors.keep_all([Checkpoint.of(m.envelope["checkpoint"]) for m in messages
@@ -335,7 +219,7 @@ class Relay:
             return 0
         again: list[Outgoing] = []
         for case_id in dict.fromkeys(d.case_id for d in due.values()):
-            again += [m for m in self.messages_of(case_id) if m.envelope["message_id"] in due]
+            again += [m for m in self.outgoing.of_case(case_id) if m.envelope["message_id"] in due]
         self.publish(again)
         for m in again:
             attempts = due[m.envelope["message_id"]].attempts + 1
@@ -349,17 +233,6 @@ class Relay:
         if again:
             log.info("relay: sent %d message(s) again, still without a receipt", len(again))
         return len(again)
-
-    def messages_of(self, case_id: UUID) -> list[Outgoing]:
-        """Every message to the partner the case's stream makes now, in order."""
-        fold, out = Fold(), []
-        for event in self.app.repository.event_store.get(case_id):
-            if isinstance(event, CaseEvent):
-                try:
-                    out += self._advance(fold, event)
-                except Unencodable:
-                    break  # dead-lettered when first met: the rest waits with it
-        return [m for m in out if m.to_partner]
 
     # -- running ------------------------------------------------------------------
 
@@ -378,7 +251,7 @@ class Relay:
         looks at the store for what another process (a replica) committed."""
         failures = 0
         try:
-            self._producer = self._producer or self._new_producer()  # connect before any step
+            self.producer.get()  # connect before any step
         except Exception as error:
             log.warning("relay: broker not reachable yet: %r", error)
         while not stop.is_set():
@@ -390,21 +263,13 @@ class Relay:
                 failures += 1
                 # Never skipped: what cannot be sent now is retried, in order.
                 log.warning("relay: not relayed, retrying from %s: %r", self.position(), error)
-                self._reset_producer()
+                # A producer that lost its broker may hold stale idempotence state.
+                self.producer.reset()
                 stop.wait(min(backoff * failures, 2.0))
                 continue
             if not passed:
                 self.app.commits.wait(seen, idle)
         self.close()
 
-    def _reset_producer(self) -> None:
-        # A producer that lost its broker may hold stale idempotence state: start afresh.
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                producer.close(timeout=1)
-            except Exception:  # closing a broken client must not hide the first error
-                log.debug("relay: closing the producer failed", exc_info=True)
-
     def close(self) -> None:
-        self._reset_producer()
+        self.producer.reset()

@@ -15,13 +15,12 @@ header it came under. Signature checks stay with admission.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
 
-from services.contract.codec import Signer, encode, sign
+from services.contract.codec import Signer, decode, encode, sign
 from services.contract.registry import SEALED
 from services.exchange.directory import Sealing
 from services.exchange.sealing_keys import Unsealing
@@ -76,7 +75,7 @@ def open_sealed(envelope: dict[str, Any], keys: Unsealing) -> dict[str, Any]:
     head = {name: envelope[name] for name in ("envelope", *CLEAR, "case_ref")}
     try:
         plain = SUITE.decrypt(unb64(sealed["ciphertext"]), key.private, info=info(head))
-        message = json.loads(plain.decode("utf-8"))
+        message = decode(plain)  # bounded as the envelope around it
     except (InvalidTag, ValueError, UnicodeDecodeError):
         raise SealError("unsealable", "the payload does not open with this recipient's key"
                         " under this header") from None

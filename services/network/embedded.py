@@ -28,7 +28,7 @@ from typing import IO
 import httpx
 
 from services.exchange import topics
-from services.exchange.broker import BrokerError, LocalBroker, port_is_free
+from services.exchange.broker import MEMORY, BrokerError, LocalBroker, port_is_free
 from services.network.members import (
     MONITOR,
     OWN_IDENTITY,
@@ -47,8 +47,8 @@ STOP_GRACE = 5.0  # seconds the nodes have to stop in order before they are kill
 EMBEDDED_RESENDING = {"HOMEWARD_RESEND_AFTER_SECONDS": "5", "HOMEWARD_RESEND_LONGEST_SECONDS": "15"}
 
 
-def run(data_dir: Path, base_port: int, broker_port: int | None = None, demo_cases: int = 0
-        ) -> int:
+def run(data_dir: Path, base_port: int, broker_port: int | None = None, demo_cases: int = 0,
+        broker_store: str = MEMORY) -> int:
     """Start the network, seed `demo_cases` cases, serve until Ctrl-C; the exit status."""
     data_dir = data_dir.resolve()
     nodes = members(data_dir, base_port)
@@ -60,7 +60,8 @@ def run(data_dir: Path, base_port: int, broker_port: int | None = None, demo_cas
     stopping = _stop_on_signals()
     with ExitStack() as running:
         try:
-            broker = running.enter_context(LocalBroker(broker_port, data_dir / "broker"))
+            broker = running.enter_context(LocalBroker(broker_port, data_dir / "broker",
+                                                       storage=broker_store))
         except BrokerError as error:
             print(f"homeward run: {error}", file=sys.stderr)
             return 1
@@ -104,7 +105,7 @@ def _supervise(broker: LocalBroker, nodes: list[Member],
 
 
 def _restart_broker(broker: LocalBroker, nodes: list[Member]) -> None:
-    """The broker started again, empty (it keeps topics in memory), and the nodes' topics
+    """The broker started again, empty with memory storage, and the nodes' topics
     made at once as each node makes them at its start: a client's first message would
     otherwise create one with the broker's own count of partitions."""
     broker.stop()  # reaps what is left of the old process

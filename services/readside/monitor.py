@@ -38,8 +38,9 @@ from projections.monitor_series import corridor_series
 from projections.projection import Doc
 from services.contract.codec import MILESTONE, MONITOR
 from services.exchange.admission import Rejected, authentic
-from services.exchange.directory import Directory, DirectoryFile
+from services.exchange.directory import Directory, DirectoryFile, DirectoryUnreadable
 from services.exchange.kafka_settings import consumer_group_settings
+from services.exchange.records import MAX_RECORD_BYTES, size
 from services.exchange.sealing_keys import Unsealing
 from services.exchange.topics import MONITORING
 from services.readside.store import ReadStore
@@ -118,9 +119,11 @@ class MilestoneGate:
                         "until it does", path)
         return gate
 
-    def admit(self, records: Iterable[tuple[str, bytes]]) -> list[tuple[str, dict[str, Any]]]:
+    def admit(self, records: Iterable[tuple[str, bytes | None]]
+              ) -> list[tuple[str, dict[str, Any]]]:
         """The trusted milestones of (where, value) records; each refusal is logged with
-        where the record was and the reason's code only (its detail may quote the message)."""
+        where the record was and the reason's code only (its detail may quote the message).
+        Nothing a record holds stops the others: an error of its own is a refusal too."""
         passed = []
         for where, value in records:
             try:
@@ -129,7 +132,17 @@ class MilestoneGate:
                 log.warning("milestone %s refused: %s", where, refusal.code)
         return passed
 
-    def check(self, value: bytes) -> tuple[str, dict[str, Any]]:
+    def within_bound(self, record: Any) -> bool:
+        """Whether the record as a whole is within MAX_RECORD_BYTES, measured before
+        anything of it is read; one beyond is refused (too-large) unread."""
+        if size(record) <= MAX_RECORD_BYTES:
+            return True
+        self.refused["too-large"] += 1
+        log.warning("milestone %s@%s refused: too-large", getattr(record, "topic", "?"),
+                    getattr(record, "offset", "?"))
+        return False
+
+    def check(self, value: bytes | None) -> tuple[str, dict[str, Any]]:
         """The (pseudonymous case id, payload) of a trusted milestone, or Rejected. The
         case id is the signed one, never the unsigned Kafka key."""
         try:
@@ -137,8 +150,13 @@ class MilestoneGate:
         except Rejected as refusal:
             self.refused[refusal.code] += 1
             raise
+        except DirectoryUnreadable:
+            raise  # the directory file is being rewritten: the batch is read again
+        except Exception as error:  # its type only: the text may quote the message
+            self.refused["error"] += 1
+            raise Rejected("error", type(error).__name__) from None
 
-    def _verify(self, value: bytes) -> tuple[str, dict[str, Any]]:
+    def _verify(self, value: bytes | None) -> tuple[str, dict[str, Any]]:
         directory = self.directory()
         signed = authentic(value, directory, self.key)
         if signed.kind != MILESTONE or signed.envelope["recipient"] != MONITOR:
@@ -169,7 +187,8 @@ class MilestoneConsumer:
         batches = self.consumer.poll(timeout_ms=timeout_ms)
         try:
             pairs = self.gate.admit((f"{record.topic}@{record.offset}", record.value)
-                                    for records in batches.values() for record in records)
+                                    for records in batches.values() for record in records
+                                    if self.gate.within_bound(record))
             kept = self.view.record(pairs) if pairs else 0
         except BaseException:
             self.rewind(batches)

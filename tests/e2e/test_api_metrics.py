@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from services.api.app import create_app
 from services.bootstrap import build_node
-from services.exchange.broker import free_port
 from services.settings import load
 from tests.harness.http_nodes import Pair
+from tests.harness.support import free_port
 
 METRICS_TOKEN = "m" * 40
 

@@ -16,7 +16,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from services.bootstrap import build_monitor
-from services.exchange.broker import LocalBroker, free_port
+from services.exchange.broker import LocalBroker
 from services.exchange.directory import load as load_directory
 from services.exchange.directory import save
 from services.network.demo_cases import repatriation
@@ -24,6 +24,7 @@ from services.settings import load, secrets_dir
 from services.signing import load_or_create_sealing
 from tests.harness.certificates import make_tls
 from tests.harness.http_nodes import kafka_pair, play
+from tests.harness.support import free_port
 from tests.harness.tls_terminator import TlsTerminator
 
 pytestmark = pytest.mark.kafka

@@ -138,3 +138,18 @@ def test_a_signal_stops_run_within_ten_seconds_at_any_moment(
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
     assert all(group_is_empty(g) for g in groups), groups
     assert all(port_is_free(p) for p in run.ports)
+
+
+@pytest.mark.kafka
+def test_run_with_a_broker_store_its_broker_cannot_keep_says_so_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    base, broker_port = free_ports(3), free_port()
+    command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
+               "--base-port", str(base), "--broker-port", str(broker_port),
+               "--broker-store", "postgres://postgres@127.0.0.1:5432/test"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "cannot keep its log in postgres" in done.stderr
+    assert "no postgres storage engine" in done.stderr
+    assert all(port_is_free(p) for p in (base, base + 1, base + 2, broker_port))

@@ -2,13 +2,17 @@
 
 Whatever arrives on the inbox topic, no exception may escape `Inbox.handle`, and every
 record must end applied (recorded), recognised as recorded before, held for its
-predecessor, or dead-lettered with a reason. The world is real: XA's relay builds signed messages of a referred case with
-the real codec and Ed25519 keys, XB's inbox admits them into a real SQLite store.
+predecessor, set aside within its bound, or dead-lettered with a reason. The world is
+real (tests/harness/inbox_world.py): XA's relay builds signed messages of a referred case
+with the real codec and Ed25519 keys, XB's inbox admits them into a real SQLite store.
 
-Some inputs are raw bytes as they come; the others take one of the genuine messages
-(sealed to XB as the relay sends them), most with one field changed to a fuzzed value,
-signed and sealed again with the sender's keys, so that the fuzzer reaches past the
-seal and the signatures into the schemas and the domain.
+Some inputs are raw bytes as they come; some are shaped: JSON nested to a fuzzed depth
+(alone or inside an envelope's shell), JSON values of every type, fillers of fuzzed sizes
+up to past the record bound, genuine sealed envelopes with one field of the shell (the
+ciphertext, the key ids, the signature...) replaced and signed again; the others take one
+of the genuine messages (sealed to XB as the relay sends them), most with one field changed
+to a fuzzed value, signed and sealed again with the sender's keys, so that the fuzzer
+reaches past the seal and the signatures into the schemas and the domain.
 
     make fuzz                                   # atheris, bounded (FUZZ_SECONDS)
     python tests/fuzz/fuzz_inbox.py -runs=5000  # atheris directly (libFuzzer flags)
@@ -16,138 +20,48 @@ seal and the signatures into the schemas and the domain.
 
 from __future__ import annotations
 
-import json
 import tempfile
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.cipher import AESCipher
-
-from events.steps import OpenCase
-from events.values import Actor
-from services.application import Homeward
-from services.contract.codec import encode, sign
-from services.exchange import topics
-from services.exchange.directory import Directory
-from services.exchange.inbox import Inbox
-from services.exchange.relay import Relay
-from services.exchange.sealing import seal
-from services.network.demo_cases import repatriation
-from services.signing import SigningKey
-from tests.harness.walks import actor
-
-XA, XB = "XA-NRM", "XB-NRM"
-# Recorded now, recorded before (a duplicate), held for its predecessor, or dead-lettered.
-ENDINGS = ("applied", "duplicate", "held", "dead")
-
-
-@dataclass
-class Record:
-    """What kafka-python hands the inbox: the fields it reads."""
-
-    value: bytes
-    key: bytes | None
-    headers: list[tuple[str, bytes]]
-    topic: str = topics.inbox(XB)
-    partition: int = 0
-    offset: int = 0
-
-
-@dataclass
-class Sent:
-    reason: str
-
-
-@dataclass
-class DeadLetters:
-    """A producer for the dead-letter topic that keeps what it is given."""
-
-    sent: list[Sent] = field(default_factory=list)
-
-    def send(self, topic: str, key: bytes | None, value: bytes,
-             headers: list[tuple[str, bytes]]) -> DeadLetters:
-        assert topic == topics.deadletter(XB)
-        self.sent.append(Sent(dict(headers)["reason"].decode()))
-        return self
-
-    def get(self, timeout: float | None = None) -> None:
-        return None
-
-
-def no_consumer() -> Any:
-    raise AssertionError("the target hands records to the inbox itself")
-
-
-def sqlite(path: Path) -> dict[str, str]:
-    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path),
-            "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
-            "CIPHER_KEY": AESCipher.create_key(num_bytes=32)}
-
-
-class World:
-    def __init__(self, home: Path) -> None:
-        self.key, self.partner = SigningKey.generate(XA), SigningKey.generate(XB)
-        directory = Directory().with_agency(self.key).with_agency(self.partner)
-        directory = self.directory = directory.with_corridor(XA, XB)
-        sender = Homeward(sqlite(home / "xa.sqlite"))
-        story = repatriation(datetime.now(UTC).date(), receiving=XB)
-        case_id = sender.open_case(OpenCase(**story.opening), Actor(XA, "worker")).id
-        for move in story.moves[:2]:  # consent, referral: the case crosses
-            sender.record(case_id, move.path, move.body, actor(move, XA, XB))
-        relay = Relay(sender, self.key, no_consumer, lambda: directory)
-        out = relay.messages(list(sender.recorder.select_notifications(1, 1000)))
-        sent = [m for m in out if m.topic == topics.inbox(XB)]
-        self.genuine = [m.envelope for m in sent]
-        self.case_ref = sent[0].case_ref
-        sender.close()
-        self.dead = DeadLetters()
-        self.receiver = Homeward(sqlite(home / "xb.sqlite"))
-        self.inbox = Inbox(self.receiver, self.partner.sealing, lambda: directory, no_consumer,
-                           lambda: self.dead)  # type: ignore[arg-type,return-value]
-        self.offset = 0
-
-    def admit(self, record: Record) -> str:
-        """Hands one record to the inbox; fails unless it ends as the contract says."""
-        self.offset += 1
-        record.offset = self.offset
-        dead_before = len(self.dead.sent)
-        ending = self.inbox.handle(record)  # type: ignore[arg-type]
-        assert ending in ENDINGS, ending
-        if ending == "dead":
-            assert len(self.dead.sent) == dead_before + 1, "dead-lettered once"
-            assert self.dead.sent[-1].reason.strip(), "with a reason"
-        else:
-            assert len(self.dead.sent) == dead_before, f"{ending}, yet dead-lettered"
-        return ending
-
-    def wire(self, message: dict[str, Any]) -> bytes:
-        """A signed message as it travels: sealed to XB and signed again by XA."""
-        sealing = self.directory.sealing(XB)
-        assert sealing is not None
-        return encode(seal(message, self.case_ref, sealing, self.key))
-
-    def genuine_record(self, which: int) -> bytes:
-        return self.wire(self.genuine[which % len(self.genuine)])
-
-    def resigned(self, which: int, path: list[str], value: Any) -> bytes:
-        """A genuine message with one field replaced, signed again by its sender."""
-        envelope = json.loads(json.dumps(self.genuine[which % len(self.genuine)]))
-        target = envelope
-        for step in path[:-1]:
-            target = target.setdefault(step, {}) if isinstance(target, dict) else {}
-        if isinstance(target, dict) and path:
-            target[path[-1]] = value
-        try:
-            return self.wire(sign(envelope, self.key))
-        except Exception:  # not canonical JSON (a float NaN, say): send it unsigned
-            return json.dumps(envelope, default=str).encode()
-
+from tests.harness.inbox_world import Record, World
 
 FIELDS = [["payload"], ["sequence"], ["case_id"], ["schema"], ["recipient"], ["sender"],
           ["occurred_at"], ["message_id"], ["payload", "person"], ["payload", "scopes"],
           ["integrity", "hash"], ["integrity", "prev_hash"], ["payload", "kind"]]
+
+
+SHELL_FIELDS = [["sealed", "ciphertext"], ["sealed", "key_id"], ["sealed", "suite"],
+                ["sealed"], ["integrity", "key_id"], ["integrity", "signature"], ["integrity"],
+                ["sender"], ["recipient"], ["schema"], ["sequence"], ["case_ref"],
+                ["message_id"], ["envelope"], ["extra"]]
+JSON_TYPES = (b"null", b"true", b"0", b"-1.5e308", b'""', b'"homeward.envelope.v2"', b"[]",
+              b"{}", b'{"envelope": "homeward.envelope.v2"}')
+SIZES = (0, 1, 1000, 100_000, 270_000, 900_000, 1_100_000)
+
+
+def nested(fdp: Any) -> bytes:
+    """A document nested to a fuzzed depth, of arrays, objects or both, maybe inside an
+    envelope's shell: what made parsing recurse without end."""
+    levels = fdp.ConsumeIntInRange(0, 20_000)
+    opener, closer = [(b"[", b"]"), (b'{"a":', b"}"), (b'[{"a":', b"}]")][
+        fdp.ConsumeIntInRange(0, 2)]
+    inner = opener * levels + JSON_TYPES[fdp.ConsumeIntInRange(0, len(JSON_TYPES) - 1)] \
+        + closer * (levels if fdp.ConsumeBool() else fdp.ConsumeIntInRange(0, levels))
+    if fdp.ConsumeBool():
+        return b'{"envelope": "homeward.envelope.v2", "sealed": ' + inner + b"}"
+    return inner
+
+
+def fuzzed_value(fdp: Any) -> Any:
+    """A value of any JSON type, or a long one."""
+    choice = fdp.ConsumeIntInRange(0, 7)
+    if choice == 6:
+        return "A" * SIZES[fdp.ConsumeIntInRange(0, len(SIZES) - 1)]
+    if choice == 7:
+        return {"k": [fdp.ConsumeUnicodeNoSurrogates(10)]}
+    return [fdp.ConsumeUnicodeNoSurrogates(40), fdp.ConsumeInt(8), None, fdp.ConsumeBool(),
+            [fdp.ConsumeUnicodeNoSurrogates(10)], fdp.ConsumeFloat()][choice]
 
 
 def record_from(world: World, data: bytes) -> Record:
@@ -155,22 +69,38 @@ def record_from(world: World, data: bytes) -> Record:
     import atheris
 
     fdp = atheris.FuzzedDataProvider(data)
-    mode = fdp.ConsumeIntInRange(0, 3)
+    mode = fdp.ConsumeIntInRange(0, 7)
     key = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 40)) if fdp.ConsumeBool() else None
     headers = [(fdp.ConsumeUnicodeNoSurrogates(12), fdp.ConsumeBytes(24))
                for _ in range(fdp.ConsumeIntInRange(0, 3))]
+    value: Any
     if mode == 0:  # raw bytes
         value = fdp.ConsumeBytes(fdp.remaining_bytes())
     elif mode == 1:  # a genuine message, as it is (again: a duplicate or in order)
         value = world.genuine_record(fdp.ConsumeIntInRange(0, 9))
+    elif mode == 2:  # nesting to a fuzzed depth
+        value = nested(fdp)
+    elif mode == 3:  # a JSON value of another type than an envelope, or none at all
+        value = [None, *JSON_TYPES][fdp.ConsumeIntInRange(0, len(JSON_TYPES))]
+    elif mode == 4:  # a fuzzed size of filler
+        value = b" " * SIZES[fdp.ConsumeIntInRange(0, len(SIZES) - 1)] + b"{}"
+    elif mode == 5:  # a genuine sealed envelope with one field of its shell fuzzed, signed
+        value = world.shell(fdp.ConsumeIntInRange(0, 9), SHELL_FIELDS[fdp.ConsumeIntInRange(
+            0, len(SHELL_FIELDS) - 1)], fuzzed_value(fdp))
     else:  # a genuine message with one field fuzzed, signed again
         which, path = fdp.ConsumeIntInRange(0, 9), FIELDS[fdp.ConsumeIntInRange(
             0, len(FIELDS) - 1)]
-        choice = fdp.ConsumeIntInRange(0, 4)
-        fuzzed: Any = [fdp.ConsumeUnicodeNoSurrogates(40), fdp.ConsumeInt(8), None,
-                       fdp.ConsumeBool(), [fdp.ConsumeUnicodeNoSurrogates(10)]][choice]
-        value = world.resigned(which, path, fuzzed)
+        value = world.resigned(which, path, fuzzed_value(fdp))
     return Record(value=value, key=key, headers=headers)
+
+
+def seed(value: bytes) -> bytes:
+    """Fuzzer input that `record_from` reads as the raw record `value`, with no key and no
+    headers (for a corpus): atheris takes booleans from the front, integers from the end."""
+    data = b"\x00" + value + b"\x00\x00"  # no key; then (from the end) raw mode, no headers
+    record = record_from(None, data)  # type: ignore[arg-type]  # raw bytes need no world
+    assert (record.value, record.key, record.headers) == (value, None, []), "not read as given"
+    return data
 
 
 _world: World | None = None

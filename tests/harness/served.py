@@ -11,7 +11,8 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
-from services.exchange.broker import LOOPBACK, free_port
+from services.exchange.broker import LOOPBACK
+from tests.harness.support import free_port
 
 
 @contextmanager

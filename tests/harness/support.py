@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from services.exchange.broker import LocalBroker, free_port, port_is_free
+from services.exchange.broker import LocalBroker, port_is_free
 from services.settings import postgres_env
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -94,13 +95,55 @@ def eventsourcing_postgres_env(url: str, schema: str) -> dict[str, str]:
     return {**postgres_env(url), "POSTGRES_SCHEMA": schema}
 
 
+# The kernel hands out ports for bind(0) and for every outgoing connection from its
+# ephemeral range (32768-60999 by default): a port found free there, closed and bound a
+# moment later by a broker or a node, can be taken in between by any client's connection,
+# or by another pytest-xdist worker's probe. The tests' servers take their ports from below
+# that range instead, each worker from a block of its own, walked in order from a random
+# place (two runs on one machine start apart), so no two workers of a run, and no two
+# servers of one worker until the block wraps around, are ever given the same port.
+PORTS = range(10000, 32000)
+
+
+def worker_block(worker: str | None = None, count: int | None = None) -> range:
+    """The ports of this pytest-xdist worker (`gw0`, `gw1`, ...); all of them without one."""
+    worker = worker or os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    count = count or int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    size = len(PORTS) // count
+    first = PORTS.start + int(worker.removeprefix("gw")) * size
+    return range(first, first + size)
+
+
+class PortCursor:
+    def __init__(self) -> None:
+        self.block: range | None = None
+        self.next = 0
+
+    def take(self, count: int) -> int:
+        """The first of `count` consecutive ports of the block, free now; moves past them."""
+        block = worker_block()
+        if block != self.block:
+            self.block, self.next = block, random.SystemRandom().randrange(len(block))
+        for _ in range(len(block)):
+            offset = self.next if self.next + count <= len(block) else 0
+            if all(port_is_free(block.start + offset + i) for i in range(count)):
+                self.next = offset + count
+                return block.start + offset
+            self.next = offset + 1
+        raise AssertionError(f"no {count} consecutive free ports in {block}")
+
+
+_cursor = PortCursor()
+
+
+def free_port() -> int:
+    """A port nobody listens on, from this worker's block, not handed out before."""
+    return _cursor.take(1)
+
+
 def free_ports(count: int) -> int:
     """The first of `count` consecutive ports that are free now (a network's nodes)."""
-    for _ in range(50):
-        first = free_port()
-        if first < 65536 - count and all(port_is_free(first + i) for i in range(1, count)):
-            return first
-    raise AssertionError(f"no {count} consecutive free ports")
+    return _cursor.take(count)
 
 
 def children_of(pid: int) -> set[int]:

@@ -11,7 +11,8 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from services.exchange.broker import LOOPBACK, free_port
+from services.exchange.broker import LOOPBACK
+from tests.harness.support import free_port
 
 
 class TlsTerminator:

@@ -15,7 +15,6 @@ import pytest
 from services.anchors.partner import issue
 from services.api.app import create_app
 from services.cli import main
-from services.exchange.broker import free_port
 from services.exchange.directory import load as load_directory
 from services.exchange.directory import publish, save
 from services.signing import SigningKey
@@ -23,6 +22,7 @@ from tests.harness import tamper
 from tests.harness.exchange_nodes import agency_code
 from tests.harness.http_nodes import Pair, kafka_pair
 from tests.harness.served import serving
+from tests.harness.support import free_port
 from tests.integration.test_anchors import acknowledged
 
 

@@ -18,7 +18,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from events.values import Actor, Side
 from services.contract.codec import decode, encode, sign
-from services.exchange import inbox as inbox_module
+from services.exchange import partitions as partitions_module
 from services.exchange import topics
 from services.exchange.broker import LocalBroker
 from services.exchange.directory import DirectoryFile, publish, save
@@ -196,7 +196,7 @@ def test_a_steady_exchange_keeps_its_inbox_in_the_group(
     """The inbox rejoins its group only when its broker lost the log. The local broker
     answers ListOffsets with less than the log's end once batches of several messages
     came: a steady exchange must not look like a lost log (a rejoin costs seconds)."""
-    monkeypatch.setattr(inbox_module, "POSITION_CHECK_SECONDS", 0.3)
+    monkeypatch.setattr(partitions_module, "POSITION_CHECK_SECONDS", 0.3)
     a, b = nodes
     for node in nodes:
         node.start_inbox()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from services.exchange import inbox as inbox_module
+from services.exchange import partitions as partitions_module
 from services.exchange import topics
 from tests.harness.exchange_nodes import pair, wait_until
 
@@ -20,14 +20,14 @@ pytestmark = pytest.mark.kafka
 def test_an_inbox_left_past_the_end_of_its_log_rejoins_its_group(
     tmp_path: Path, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(inbox_module, "POSITION_CHECK_SECONDS", 0.3)
+    monkeypatch.setattr(partitions_module, "POSITION_CHECK_SECONDS", 0.3)
     a, b = pair(tmp_path, kafka_bootstrap)
     topics.ensure_topics(b.bootstrap, [topics.inbox(b.agency), topics.deadletter(b.agency)])
     inbox = b.exchange().inbox
     partition = TopicPartition(topics.inbox(b.agency), 0)
     try:
         wait_until(lambda: inbox.poll_once() >= 0 and inbox.assigned, timeout=30)
-        consumer = inbox._consumer
+        consumer = inbox.partitions.consumer
         assert isinstance(consumer, KafkaConsumer)
         end = consumer.end_offsets([partition])[partition]
         consumer.seek(partition, end + 50)  # where a broker that lost its log leaves it
@@ -36,7 +36,8 @@ def test_an_inbox_left_past_the_end_of_its_log_rejoins_its_group(
             inbox.poll_once()
         assert inbox.rejoins == 1
         wait_until(lambda: inbox.poll_once() >= 0 and inbox.assigned, timeout=30)
-        assert inbox._consumer is not None and inbox._consumer.position(partition) <= end
+        consumer = inbox.partitions.consumer
+        assert consumer is not None and consumer.position(partition) <= end
     finally:
         inbox.close()
         a.close()

@@ -6,6 +6,7 @@ counted without anything it carried."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.bootstrap import build_monitor
-from services.contract.codec import sign
+from services.contract.codec import encode, sign
 from services.exchange import topics
 from services.exchange.admission import Rejected
 from services.exchange.directory import Directory, save
@@ -322,3 +323,20 @@ def test_the_corridor_view_takes_only_tokens_of_agency_monitor(tmp_path: Path) -
         assert status(XA) == 401  # a listed agency's token with the monitor role: refused
     finally:
         node.close()
+
+
+def test_no_record_stops_the_gate_and_the_genuine_milestones_after_it_are_counted(
+    gate: MilestoneGate, view: MonitorView, sent: Sent,
+) -> None:
+    genuine = sent.milestones[-1]
+    outer = json.loads(sealed_for(genuine, gate.key, KEYS[XA]))
+    huge = sign({**outer, "sealed": {**outer["sealed"], "ciphertext": "A" * 900_000}}, KEYS[XA])
+    hostile = {"too-deep": b"[" * 3000 + b"]" * 3000, "not-json": b"\xff\x00",
+               "empty": None, "not-sealed": b"null", "too-large": encode(huge)}
+    records = [(f"monitoring@{i}", value) for i, value in enumerate(hostile.values())]
+    records += [("monitoring@9", b'"a string"'), ("monitoring@10", b"")]
+    records += [(f"genuine@{i}", wire(m, gate.key)) for i, m in enumerate(sent.milestones)]
+
+    assert view.record(gate.admit(records)) == len(sent.milestones)
+    assert gate.refused == {"too-deep": 1, "not-json": 1, "empty": 2, "not-sealed": 2,
+                            "too-large": 1}

@@ -14,7 +14,7 @@ from uuid import UUID
 import pytest
 
 from events.steps import OpenCase
-from services.exchange import relay as relay_module
+from services.exchange import outgoing as outgoing_module
 from services.exchange import topics
 from services.exchange.directory import Directory
 from services.exchange.relay import DeadLetters, Relay
@@ -89,14 +89,14 @@ def test_a_poison_event_is_dead_lettered_and_the_others_are_sent(
     assert len(expected) >= 5
     fourth = expected[3]["sequence"], poisoned
 
-    real = relay_module.to_envelope
+    real = outgoing_module.to_envelope
 
     def failing(case: Any, event: Any, sequence: int, *rest: Any) -> dict[str, Any]:
         if (sequence, case.id) == fourth:  # e.g. a payload the contract no longer takes
             raise ValueError("Ana Example does not fit the schema")
         return real(case, event, sequence, *rest)
 
-    monkeypatch.setattr(relay_module, "to_envelope", failing)
+    monkeypatch.setattr(outgoing_module, "to_envelope", failing)
     producer = Recording()
     dead = DeadLetters(tmp_path / "relay-dead-letters.jsonl")
     relay = Relay(desk.app, KEY, lambda: producer, trust, dead_letters=dead)
@@ -121,14 +121,14 @@ def test_the_poisoned_case_stays_held_after_a_restart(
     desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     poisoned, healthy = two_cases(desk)
-    real = relay_module.to_envelope
+    real = outgoing_module.to_envelope
 
     def failing(case: Any, event: Any, sequence: int, *rest: Any) -> dict[str, Any]:
         if case.id == poisoned and sequence == 2:
             raise ValueError("no longer fits")
         return real(case, event, sequence, *rest)
 
-    monkeypatch.setattr(relay_module, "to_envelope", failing)
+    monkeypatch.setattr(outgoing_module, "to_envelope", failing)
     path = tmp_path / "relay-dead-letters.jsonl"
     first = Relay(desk.app, KEY, Recording, trust, dead_letters=DeadLetters(path))
     drain(first)
@@ -217,7 +217,7 @@ def test_operators_see_the_dead_letters_in_readyz_and_metrics(
     def failing(*args: Any) -> dict[str, Any]:
         raise ValueError("no longer fits")
 
-    monkeypatch.setattr(relay_module, "to_envelope", failing)
+    monkeypatch.setattr(outgoing_module, "to_envelope", failing)
     from services.exchange.directory import save
     from services.signing import load_or_create
 

@@ -97,7 +97,7 @@ def test_a_postgresql_store_without_its_key_refuses_to_start(
 
 
 def test_an_unreachable_postgresql_is_named(tmp_path: Path) -> None:
-    from services.exchange.broker import free_port
+    from tests.harness.support import free_port
 
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/test"
     with pytest.raises(SettingsError, match="^HOMEWARD_DATABASE_URL: cannot connect"):

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from events.values import Side
 from services.contract.codec import sign
 from services.exchange.directory import DirectoryFile, load, save
-from services.exchange.inbox import HeldBound
+from services.exchange.inbox import HeldBound, ParkedBound
 from services.exchange.relay import Relay
 from services.network.demo_cases import Move, repatriation
 from services.signing import SigningKey
@@ -84,8 +84,12 @@ def test_a_key_rotated_during_traffic_loses_nothing(nodes: tuple[Node, Node]) ->
     for move in moves[:2]:
         a.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
 
-    # The agency signs with its new key before the partner's directory lists it.
+    # The directory lists the new key from a few seconds on; the old one stays valid for
+    # what is in flight. The agency signs with its new key early: its messages wait.
     rotated = SigningKey(a.agency, Ed25519PrivateKey.generate(), a.key.sealing)
+    since = datetime.now(UTC) + timedelta(seconds=4)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    save(a.directory_path, load(a.directory_path).with_rotated_key(rotated, later, since))
     a.stop("relay")
     relay = Relay(a.app, rotated, a.new_producer, DirectoryFile(a.directory_path).current,
                   deliveries=a.deliveries(), resending=a.resending)
@@ -94,11 +98,8 @@ def test_a_key_rotated_during_traffic_loses_nothing(nodes: tuple[Node, Node]) ->
         a.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
     assert b.inbox is not None
     inbox = b.inbox
-    wait_until(lambda: inbox.retrying is not None and "unknown-key" in inbox.retrying)
+    wait_until(lambda: inbox.retrying is not None and "not-yet-valid" in inbox.retrying)
 
-    # The directory lists the new key; the old one stays valid for what is in flight.
-    later = datetime.now(UTC) + timedelta(hours=1)
-    save(a.directory_path, load(a.directory_path).with_rotated_key(rotated, later))
     wait_until(lambda: exactly_once(a, b, case_id) and receipted_as_recorded(a, b, case_id),
                timeout=60)
     assert inbox.dead == 0 and dead_letters(b, expected=0) == []
@@ -174,7 +175,31 @@ def test_past_its_bound_the_inbox_pauses_and_the_sender_brings_the_rest_again(
     assert inbox.dead == 0 and dead_letters(b, expected=0) == []
 
 
-def test_a_message_under_a_key_not_listed_is_set_aside_the_rest_read_on_and_in_the_end_dead_lettered(
+def test_a_message_under_a_key_listed_from_later_is_set_aside_the_rest_read_on_and_in_the_end_dead_lettered(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    case_id = alone(a, b)
+    first, second = envelopes(a, b)[:2]
+    early = SigningKey(a.agency, Ed25519PrivateKey.generate(), a.key.sealing)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    save(a.directory_path, load(a.directory_path).with_rotated_key(early, later, later))
+    inbox = b.start_inbox()
+    inbox.parked_patience = 3.0
+    producer = b.new_producer()
+    try:
+        send(producer, b, a.sealed(sign(second, early), b, early))
+        send(producer, b, a.sealed(first, b))  # read on: not held up behind the other
+    finally:
+        producer.close()
+    wait_until(lambda: b.received_hashes(case_id) == [first["integrity"]["hash"]])
+    assert "not-yet-valid" in (inbox.trouble() or "")
+    [(reason, _)] = dead_letters(b, expected=1, within=30)
+    assert reason.startswith("not-yet-valid") and "still after 3 s" in reason
+    assert inbox.parked == {}
+
+
+def test_a_message_under_a_key_never_listed_is_dead_lettered_at_once_and_the_rest_read_on(
     nodes: tuple[Node, Node],
 ) -> None:
     a, b = nodes
@@ -182,15 +207,41 @@ def test_a_message_under_a_key_not_listed_is_set_aside_the_rest_read_on_and_in_t
     first, second = envelopes(a, b)[:2]
     unlisted = SigningKey(a.agency, Ed25519PrivateKey.generate(), a.key.sealing)
     inbox = b.start_inbox()
-    inbox.parked_patience = 3.0
     producer = b.new_producer()
     try:
         send(producer, b, a.sealed(sign(second, unlisted), b, unlisted))
-        send(producer, b, a.sealed(first, b))  # read on: not held up behind the other
+        send(producer, b, a.sealed(first, b))
     finally:
         producer.close()
     wait_until(lambda: b.received_hashes(case_id) == [first["integrity"]["hash"]])
-    assert "unknown-key" in (inbox.trouble() or "")
+    [(reason, letter)] = dead_letters(b, expected=1, within=10)
+    assert reason.startswith("unknown-key: the trust directory lists no key")
+    assert letter.value  # sealed: kept for an operator to replay once the key is listed
+    assert inbox.parked == {} and inbox.retrying is None
+
+
+def test_past_the_parked_bound_a_message_of_the_same_sender_is_dead_lettered_and_readyz_says_so(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    alone(a, b)
+    sent = envelopes(a, b)
+    early = SigningKey(a.agency, Ed25519PrivateKey.generate(), a.key.sealing)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    save(a.directory_path, load(a.directory_path).with_rotated_key(early, later, later))
+    b.start_inbox()
+    assert b.inbox is not None
+    b.stop("inbox")
+    inbox = b.inbox
+    inbox.parked_bound = ParkedBound(per_sender=2, total=100)
+    b._start("inbox", inbox.run)
+    producer = b.new_producer()
+    try:
+        for envelope in sent[:3]:
+            send(producer, b, a.sealed(sign(envelope, early), b, early))
+    finally:
+        producer.close()
     [(reason, _)] = dead_letters(b, expected=1, within=30)
-    assert reason.startswith("unknown-key") and "still after 3 s" in reason
-    assert inbox.parked == {}
+    assert reason.startswith("not-yet-valid") and "2 messages of" in reason and "the bound" in reason
+    assert len(inbox.parked) == 2
+    assert "at the bound" in (inbox.trouble() or "")

@@ -1,0 +1,129 @@
+"""What the inbox sends back over the broker, on one producer: signed receipts to the
+senders of the messages it holds, and dead letters for its operators.
+
+Receipts are not waited for (a receipt is not worth holding the next message for): each
+poll counts those the broker acknowledged. Dead letters are sent together and all
+acknowledged (`settle`) before any offset past them is committed. A producer that failed
+is closed and made afresh on the next send (`LazyProducer.reset`).
+
+A dead letter is never made by reading the record again: `sealed` says whether admission
+found a sealed envelope in it, and only then are its value and key kept (if they fit
+MAX_KEPT_BYTES); of anything else nothing is kept, as it could hold anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.persistence import PersistenceError
+from kafka import KafkaProducer
+from kafka.consumer.fetcher import ConsumerRecord
+
+from events.case import Case
+from services.exchange import topics
+from services.exchange.admission import Fact
+from services.exchange.producing import LazyProducer
+from services.exchange.receipts import Receipts
+from services.exchange.records import MAX_CIPHERTEXT
+
+log = logging.getLogger(__name__)
+REASON_CHARACTERS = 1000  # a dead letter's reason, at most
+# A sealed envelope a dead letter keeps: one the schema allows, with room to spare.
+MAX_KEPT_BYTES = MAX_CIPHERTEXT + 16_384
+
+
+def kept(record: ConsumerRecord) -> tuple[bytes, bytes | None]:
+    """What a dead letter keeps of a sealed envelope: its value and key as received, if
+    they fit a dead letter (MAX_KEPT_BYTES), else nothing (the reason says what it was)."""
+    value, key = record.value, record.key
+    if not isinstance(value, bytes) or not isinstance(key, bytes | None):
+        return b"", None
+    if len(value) + len(key or b"") > MAX_KEPT_BYTES:
+        return b"", None
+    return value, key
+
+
+class Answers:
+    def __init__(self, agency: str, producer: Callable[[], KafkaProducer],
+                 receipts: Receipts | None, corridor_of: Callable[[Any], tuple[str, str]],
+                 ack_timeout: float = 10.0) -> None:
+        self.agency, self.producer = agency, LazyProducer(producer, "inbox")
+        self.receipts = receipts  # without it (some tests), nothing is receipted
+        self.corridor_of, self.ack_timeout = corridor_of, ack_timeout
+        self._receipts: list[Any] = []  # sent, counted once acknowledged
+        self._dead_letters: list[Any] = []  # sent, acknowledged before any commit past them
+        self._failed = False
+        self.receipted = self.dead = 0
+
+    def receipt(self, fact: Fact, case: Case | None = None) -> None:
+        """Sends the receipt of a fact held here. A receipt that cannot leave now is not
+        lost: the sender sends its message again and gets the receipt then. After one
+        failure, the rest of the batch sends none (a broker away would hold each send)."""
+        if self.receipts is None or self._failed:
+            return
+        try:
+            receipt = self.receipts.receipt(fact, self.corridor_of(fact.case_id), case)
+            if receipt is None:
+                return
+            self._receipts.append(self.producer.get().send(
+                receipt.topic, key=receipt.key, value=receipt.value, headers=receipt.headers))
+        except PersistenceError:
+            raise
+        except Exception as error:
+            self._failed = True
+            log.warning("inbox: no receipt sent now (%s)", type(error).__name__)
+
+    def acknowledge(self) -> None:
+        """Counts the receipts the broker acknowledged, without waiting for those still on
+        their way. A producer that lost some (its broker restarted, say) is replaced: the
+        senders' copies bring the receipts again."""
+        if self._failed:
+            self._failed = False
+            self.producer.reset()
+        pending, failed = [], 0
+        for future in self._receipts:
+            if not future.is_done:
+                pending.append(future)
+            elif future.succeeded():
+                self.receipted += 1
+            else:
+                failed += 1
+        self._receipts = pending
+        if failed:
+            log.warning("inbox: %d receipt(s) not acknowledged; the senders will send again",
+                        failed)
+            self.producer.reset()
+
+    def dead_letter(self, record: ConsumerRecord, reason: str, sealed: bool = False) -> None:
+        """Puts the record on the dead-letter topic with its reason, never reading it again:
+        `sealed` (admission found a sealed envelope in it) keeps its value and key, if not
+        too large to keep; of anything else nothing is kept. Only the broker away fails it,
+        here or in `settle`."""
+        reason = reason[:REASON_CHARACTERS].encode("utf-8", "backslashreplace").decode("utf-8")
+        log.warning("inbox: dead letter at offset %s: %s", record.offset, reason)
+        value, key = kept(record) if sealed else (b"", None)
+        self._dead_letters.append(self.producer.get().send(
+            topics.deadletter(self.agency), key=key, value=value,
+            headers=[("reason", reason.encode("utf-8", "replace")),
+                     ("source-topic", str(record.topic).encode("utf-8", "replace")),
+                     ("source-partition", str(record.partition).encode()),
+                     ("source-offset", str(record.offset).encode())],
+        ))
+        self.dead += 1
+
+    def settle(self) -> None:
+        """Waits for the broker to acknowledge the dead letters sent, all at once. One that
+        failed fails this (the broker is away): their records are read again."""
+        pending, self._dead_letters = self._dead_letters, []
+        for sent in pending:
+            sent.get(timeout=self.ack_timeout)
+
+    def forget_unsettled(self) -> None:
+        """The records of the dead letters not settled are read again (and dead-lettered
+        again if so)."""
+        self._dead_letters = []
+
+    def close(self) -> None:
+        self.producer.close()

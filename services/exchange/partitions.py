@@ -1,0 +1,179 @@
+"""The inbox's side of the consumer group: its partitions polled, paused at the held bound
+and resumed, rewound to the first record not handled, committed (never waited for), watched
+for progress (`progress.Progress`), and left to join afresh when the broker lost the log or
+the topic got new partitions."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from services.exchange.progress import STALL_SECONDS, Progress
+
+log = logging.getLogger(__name__)
+POSITION_CHECK_SECONDS = 5.0
+PAUSE_SECONDS = 5.0  # how long a partition stays paused once its held messages hit the bound
+
+
+class Partitions:
+    def __init__(self, consumer: Callable[[], KafkaConsumer], topic: str,
+                 stall_seconds: float = STALL_SECONDS) -> None:
+        self._new_consumer, self.topic = consumer, topic
+        self.consumer: KafkaConsumer | None = None
+        self.assigned = False  # the group gave this member its partitions (readiness)
+        self.paused: dict[TopicPartition, float] = {}  # since when (monotonic)
+        self.rejoins = 0  # times this member left its group to join it afresh
+        self.progress: Progress[TopicPartition] = Progress(time.monotonic, stall_seconds)
+        self._checked = time.monotonic()
+        self._known: set[int] | None = None  # the topic's partitions, as last seen
+        # Partitions the last check found past their end: the position and the end.
+        self._past_end: dict[TopicPartition, tuple[int, int]] = {}
+        self._committing: dict[TopicPartition, int] = {}  # offsets sent, not yet confirmed
+
+    def _now(self) -> KafkaConsumer:
+        if self.consumer is None:
+            self.consumer = self._new_consumer()
+        return self.consumer
+
+    def poll(self, timeout_ms: int) -> dict[TopicPartition, list[Any]]:
+        consumer = self._now()
+        batches: dict[TopicPartition, list[Any]] = consumer.poll(timeout_ms=timeout_ms)
+        self.assigned = bool(consumer.assignment())
+        if not batches and time.monotonic() - self._checked > POSITION_CHECK_SECONDS:
+            self.check_positions()
+        return batches
+
+    # -- pauses ----------------------------------------------------------------
+
+    def pause(self, partition: TopicPartition, offset: int) -> None:
+        consumer = self._now()
+        consumer.seek(partition, offset)
+        consumer.pause(partition)
+        self.paused[partition] = time.monotonic()
+
+    def resume_due(self) -> list[TopicPartition]:
+        """The partitions whose pause is over, resumed."""
+        resumed = []
+        for partition, since in list(self.paused.items()):
+            if time.monotonic() - since < PAUSE_SECONDS or self.consumer is None:
+                continue
+            del self.paused[partition]
+            self.consumer.resume(partition)
+            resumed.append(partition)
+        return resumed
+
+    # -- positions -------------------------------------------------------------
+
+    def rewind(self, unfinished: Mapping[TopicPartition, list[Any]],
+               failed: TopicPartition, offset: int) -> None:
+        """Back to `offset` on the failed partition, to the batch's first record on the
+        others not finished: the next poll reads them again."""
+        consumer = self._now()
+        for partition, records in unfinished.items():
+            consumer.seek(partition, offset if partition == failed else records[0].offset)
+
+    def observe_progress(self) -> None:
+        """Where each partition stands once its batch is handled (or rewound to its first
+        message not handled), beside the end its last fetch reported."""
+        if self.consumer is None:
+            self.progress.forget()
+            return
+        assigned = self.consumer.assignment()
+        self.progress.forget(assigned)
+        for partition in assigned:
+            end = self.consumer.highwater(partition)
+            if end is not None:  # fetched: its position is known here
+                self.progress.observe(partition, self.consumer.position(partition, 200), end)
+
+    def stalled(self) -> str | None:
+        """A partition that stands still while records wait on it (not one paused by the
+        bound: that is said apart), or None."""
+        stalled = self.progress.stalled(self.paused)
+        if not stalled:
+            return None
+        return "; ".join(f"{p.topic}[{p.partition}] has stood at offset {position} for "
+                         f"{seconds:.0f} s with records after it"
+                         for p, (position, seconds) in sorted(stalled.items()))
+
+    def check_positions(self) -> None:
+        """A broker that lost its log (restarted without storage; an unclean leader
+        election) or a re-partitioned inbox can leave this member waiting for ever: past
+        the end of a partition, or never assigned the partition that now holds its
+        messages. Then it rejoins afresh and reads from the committed offsets (or the
+        start): facts already recorded are recognised, so re-reading is harmless.
+
+        The end of a partition is the high watermark of the latest fetch response, which
+        every broker reports with each fetch; ListOffsets is asked only before a fetch
+        answered (the local broker answers it with the end of the partition's first batch,
+        not of its log). A partition is taken to be past its end only when two checks in
+        a row, with nothing read between them, find it so."""
+        self._checked = time.monotonic()
+        consumer = self._now()
+        assigned = list(consumer.assignment())
+        if not assigned:
+            return
+        known = consumer.partitions_for_topic(self.topic) or set()
+        if self._known is not None and known != self._known:
+            return self.rejoin(f"the inbox now has partitions {sorted(known)}")
+        self._known = known
+        unknown = [p for p in assigned if consumer.highwater(p) is None]
+        listed = consumer.end_offsets(unknown) if unknown else {}
+        past: dict[TopicPartition, tuple[int, int]] = {}  # the position and the end
+        for partition in assigned:
+            end = consumer.highwater(partition)
+            end = listed.get(partition) if end is None else end
+            position = consumer.position(partition)
+            if end is not None and position > end:
+                past[partition] = (position, end)
+        suspected, self._past_end = self._past_end, past
+        for partition, (position, end) in past.items():
+            if partition in suspected and suspected[partition][0] == position:
+                return self.rejoin(f"{partition} is past the end of its log "
+                                   f"({position} > {end})")
+
+    def rejoin(self, why: str) -> None:
+        log.warning("inbox: %s: rejoining the group", why)
+        self.rejoins += 1
+        consumer, self.consumer, self._known = self.consumer, None, None
+        self._past_end, self._committing = {}, {}
+        self.paused.clear()  # a new member starts unpaused
+        if consumer is not None:
+            consumer.close(autocommit=False)
+
+    # -- commits ---------------------------------------------------------------
+
+    def commit(self, partition: TopicPartition, offset: int) -> None:
+        """Not waited for: every fact up to the offset is recorded already, so a commit
+        that is lost only makes a member read them again, and they are recognised."""
+        self._committing[partition] = offset
+        self._now().commit_async({partition: OffsetAndMetadata(offset, "", -1)},
+                                 callback=self._committed)
+
+    def _committed(self, offsets: dict[TopicPartition, OffsetAndMetadata],
+                   response: object) -> None:
+        if isinstance(response, Exception):
+            log.info("inbox: an offset commit failed (%r); the next one covers it", response)
+            return
+        for partition, done in offsets.items():
+            if self._committing.get(partition) == done.offset:
+                self._committing.pop(partition, None)
+
+    def close(self, commit: bool = False) -> None:
+        """Commits what is still on its way, briefly (a member that stops cleanly does not
+        leave its successor messages to read again), and leaves the group."""
+        consumer, self.consumer = self.consumer, None
+        if consumer is None:
+            return
+        pending, self._committing = dict(self._committing), {}
+        if pending:
+            try:
+                consumer.commit({p: OffsetAndMetadata(o, "", -1) for p, o in pending.items()},
+                                timeout_ms=1000)
+            except Exception as error:  # the broker away: the offsets are read again later
+                log.info("inbox: offsets not committed on closing (%r)", error)
+        consumer.close(autocommit=commit)
