@@ -107,6 +107,9 @@ class CaseState:
     services_delivered: int = 0
     follow_up_months: set[int] = field(default_factory=set)
     follow_ups_counted: set[int] = field(default_factory=set)  # recorded once they were due
+    # A follow-up found the person at risk of being trafficked again; a receiving risk
+    # assessment with a safety plan recorded after it answers it.
+    retrafficking_risk: bool = False
     on_hold: bool = False
     closed: bool = False
     closure_reason: str | None = None

@@ -44,7 +44,25 @@ def status(case: Case, now: datetime) -> Status:
 
 
 def blocking(case: Case, now: datetime) -> list[Blocker]:
-    """Each unmet precondition of the case's next step, with the side that owes it."""
+    """Each unmet precondition of the case's next step, with the side that owes it; first
+    the escalations, which stand whatever the next step is."""
+    if case.state.closed:
+        return []
+    items = next_step_blockers(case, now)
+    return [*(e for e in escalations(case) if e.rule not in {b.rule for b in items}), *items]
+
+
+def escalations(case: Case) -> list[Blocker]:
+    """What puts the person's safety in question after the hand-off as before it."""
+    out = []
+    if case.state.retrafficking_risk:
+        out.append(Blocker("retrafficking-risk", Side.RECEIVING,
+                           "escalation: a follow-up reported a risk of re-trafficking; "
+                           "a new risk assessment with a safety plan"))
+    return out
+
+
+def next_step_blockers(case: Case, now: datetime) -> list[Blocker]:
     current = status(case, now)
     s = case.state
     if current is Status.OPENED:

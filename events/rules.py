@@ -88,6 +88,10 @@ class ReflectionPeriod(RuleViolation):
     code = "reflection-period"
 
 
+class RetraffickingRisk(RuleViolation):
+    code = "retrafficking-risk"
+
+
 class InvalidField(ValueError):
     """A body that is well-formed but contradicts the case (the minor flag and the date of
     birth, a language the person does not speak without an interpreter): 422 naming it."""
@@ -117,5 +121,6 @@ RULES: dict[str, type[RuleViolation]] = {
         RiskDowngradeJustified,
         FitToTravel,
         ReflectionPeriod,
+        RetraffickingRisk,
     )
 }

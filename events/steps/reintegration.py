@@ -76,6 +76,8 @@ class FollowUpRecorded(CaseEvent):
         counts_from = follow_up_counts_from(case, month)
         if counts_from is not None and self.timestamp >= counts_from:
             case.state.follow_ups_counted.add(month)
+        if self.data["retrafficking_risk"]:  # an escalation until a new assessment and plan
+            case.state.retrafficking_risk = True
 
 
 def home_since(case: Case) -> datetime | None:

@@ -30,12 +30,14 @@ class RiskAssessment(Body):
 class RiskAssessed(CaseEvent):
     def change(self, case: Case) -> None:
         d = self.data
-        case.state.risk[Side(d["side"])] = Assessment(
+        assessment = case.state.risk[Side(d["side"])] = Assessment(
             level=RiskLevel(d["level"]),
             valid_until=date.fromisoformat(d["valid_until"]),
             # The side's own event holds the plan; a partner's, only whether there is one.
             safety_plan_in_place=bool(d.get("safety_plan") or d.get("safety_plan_in_place")),
         )
+        if Side(d["side"]) is Side.RECEIVING and assessment.safety_plan_in_place:
+            case.state.retrafficking_risk = False  # the reported risk was assessed, with a plan
 
 
 def check_assessment(case: Case, body: RiskAssessment, actor: Actor, at: datetime) -> None:

@@ -4,7 +4,7 @@ stays, and the steps that never leave the referring agency."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from events.values import Actor, Role, Side
 from services.network.demo_cases import (
@@ -99,3 +99,21 @@ def stayed(today: date, receiving: str = RECEIVING) -> Walk:
         Move(C, "service", {"service": "vocational", "delivered_on": today.isoformat(),
                             "provider": "NGO at home"}),
     ])
+
+
+def at_risk_at_month_3(today: date, receiving: str = RECEIVING) -> Walk:
+    """A person home and helped, whom the month-3 follow-up finds at risk of being
+    trafficked again (up to that follow-up; the new assessment and the closure follow)."""
+    walk = repatriation(today, receiving=receiving)
+    paths = [m.path for m in walk.moves]
+    moves = walk.moves[:paths.index("follow-up")]
+    at_risk = {"month": 3, "wellbeing": "poor", "retrafficking_risk": True}
+    return Walk(walk.opening, [*moves, Move(Side.RECEIVING, "follow-up", at_risk)])
+
+
+def reassessed(today: date) -> Move:
+    """The receiving agency's new assessment, with a safety plan, after a reported risk."""
+    return Move(Side.RECEIVING, "risk-assessment", {
+        "level": "high", "factors": ["recruiter seen in the village"],
+        "safety_plan": "Moved to the regional shelter; weekly visits.",
+        "valid_until": (today + timedelta(days=90)).isoformat()})

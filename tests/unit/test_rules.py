@@ -265,6 +265,10 @@ RULE_CASES = {
     "a caseworker justifies closing an arrived case without a plan": Rule(
         "closure-justified", ARRIVED, C("closure", justification="the person moved abroad"), [],
         then_ok=C("closure", actor=BEA, justification="the person moved abroad")),
+    # retrafficking-risk
+    "a closure as completed while a reported risk of re-trafficking stands": Rule(
+        "retrafficking-risk", [*upto("service"), C("follow-up", retrafficking_risk=True)],
+        C("closure"), [C("risk-assessment", level="high")]),
 }
 
 

@@ -1,0 +1,99 @@
+"""After the hand-off the person is still protected, over HTTP on two nodes: each
+refusal names its rule or field and leaves the case unchanged; each escalation appears
+on both agencies' boards and clears once it is answered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from events.values import Side
+from services.api.problems import PROBLEM_JSON
+from services.network.demo_cases import Move
+from tests.harness.http_nodes import XB, HttpNode, Pair, open_case, play
+from tests.harness.walks import at_risk_at_month_3, reassessed
+
+COMPLETED = {"reason": "completed"}
+
+
+def escalations(http: HttpNode, case_id: str, rule: str) -> list[tuple[str, str]]:
+    """The case's items of `rule` as the agency's case view and its board show them."""
+    state = [(b["rule"], b["owed_by"]) for b in http.state(case_id)["blocking"]]
+    row = next(r for r in http.get("/v1/cases").json()["items"] if r["id"] == case_id)
+    assert [(b["rule"], b["owed_by"]) for b in row["blocking"]] == state
+    return [item for item in state if item[0] == rule]
+
+
+def at_risk(p: Pair) -> str:
+    case_id = open_case(p)
+    play(p, case_id, at_risk_at_month_3(p.clock.now().date()).moves)
+    return case_id
+
+
+# -- refusals ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refused:
+    http: HttpNode
+    case_id: str
+    path: str
+    body: dict[str, Any]
+    status: int
+    code: str  # the rule (409) or the field (422)
+    role: str = "caseworker"
+
+
+def closed_as_completed_while_at_risk(p: Pair) -> Refused:
+    return Refused(p.xb, at_risk(p), "closure", COMPLETED, 409, "retrafficking-risk")
+
+
+def closed_as_completed_by_a_supervisor_while_at_risk(p: Pair) -> Refused:
+    return Refused(p.xb, at_risk(p), "closure",
+                   {**COMPLETED, "justification": "She moved away."}, 409,
+                   "retrafficking-risk", "supervisor")
+
+
+REFUSED: dict[str, Callable[[Pair], Refused]] = {
+    f.__name__: f for f in (
+        closed_as_completed_while_at_risk, closed_as_completed_by_a_supervisor_while_at_risk,
+    )
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_each_refusal_names_its_rule_or_field_and_changes_nothing(nodes: Pair,
+                                                                 name: str) -> None:
+    refusal = REFUSED[name](nodes)
+    before = [http.state(refusal.case_id) for http in (nodes.xa, nodes.xb)]
+
+    response = refusal.http.step(refusal.case_id, refusal.path, refusal.body, refusal.role)
+    nodes.sync()
+
+    assert response.status_code == refusal.status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    problem = response.json()
+    if refusal.status == 409:
+        assert problem["rule"] == refusal.code
+    else:
+        assert [e["field"] for e in problem["errors"]] == [refusal.code]
+    assert [http.state(refusal.case_id) for http in (nodes.xa, nodes.xb)] == before
+
+
+# -- escalations -------------------------------------------------------------------------
+
+
+def test_a_person_at_risk_at_month_3_is_reassessed_with_a_plan_then_closed(nodes: Pair) -> None:
+    case_id = at_risk(nodes)
+    for http in (nodes.xa, nodes.xb):
+        assert escalations(http, case_id, "retrafficking-risk") == [("retrafficking-risk", XB)]
+
+    play(nodes, case_id, [reassessed(nodes.clock.now().date())])
+
+    for http in (nodes.xa, nodes.xb):
+        assert escalations(http, case_id, "retrafficking-risk") == []
+    play(nodes, case_id, [Move(Side.RECEIVING, "closure", COMPLETED)])
+    assert [http.state(case_id)["status"] for http in (nodes.xa, nodes.xb)] == ["closed"] * 2

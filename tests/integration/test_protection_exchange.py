@@ -1,0 +1,41 @@
+"""The escalations that keep the person protected appear and clear at both agencies as
+the nodes exchange over the broker, and no envelope carries what must stay home."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from events.values import Side
+from services.network.demo_cases import Move
+from tests.harness.http_nodes import XA, XB, HttpNode, Pair, kafka_pair, open_case, play
+from tests.harness.walks import at_risk_at_month_3, reassessed
+
+
+@pytest.fixture
+def over_the_broker(tmp_path: Path, kafka_bootstrap: str) -> Iterator[Pair]:
+    p = kafka_pair(tmp_path, kafka_bootstrap, XA, XB)
+    yield p
+    p.close()
+
+
+def items(http: HttpNode, case_id: str, rule: str) -> list[str]:
+    return [b["owed_by"] for b in http.state(case_id)["blocking"] if b["rule"] == rule]
+
+
+def both(p: Pair, case_id: str, rule: str) -> list[list[str]]:
+    return [items(http, case_id, rule) for http in (p.xa, p.xb)]
+
+
+def test_a_risk_of_retrafficking_is_escalated_and_cleared_at_both(over_the_broker: Pair) -> None:
+    p = over_the_broker
+    case_id = open_case(p)
+    play(p, case_id, at_risk_at_month_3(p.clock.now().date()).moves)
+    assert both(p, case_id, "retrafficking-risk") == [[XB], [XB]]
+
+    play(p, case_id, [reassessed(p.clock.now().date())])
+
+    assert both(p, case_id, "retrafficking-risk") == [[], []]
+    play(p, case_id, [Move(Side.RECEIVING, "closure", {"reason": "completed"})])

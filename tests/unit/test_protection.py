@@ -1,0 +1,68 @@
+"""After the hand-off the person is still protected: a reported risk of re-trafficking
+is an escalation at both agencies until the receiving agency assesses it again with a
+safety plan, and no case closes as completed while it stands."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from events.deadlines import MONTH
+from events.progress import blocking
+from events.readiness import Blocker
+from events.values import Side
+from tests.harness.builders import BEA, T0, XA, XB
+from tests.harness.given import C, R, given, refused, upto, when
+
+ARRIVAL = T0 + timedelta(days=10, hours=4)
+MONTH_4 = (ARRIVAL + 4 * MONTH - T0).days
+AT_RISK = [*upto("service"), C("follow-up", month=3, retrafficking_risk=True, day=MONTH_4)]
+VALID = str((T0 + timedelta(days=MONTH_4 + 90)).date())
+WITH_PLAN = C("risk-assessment", level="high", safety_plan="new address, weekly visits",
+              valid_until=VALID, day=MONTH_4)
+
+
+def escalations_at_both(story: object) -> list[list[Blocker]]:
+    now = T0 + timedelta(days=MONTH_4)
+    return [[b for b in blocking(story.stream(a), now)  # type: ignore[attr-defined]
+             if b.rule == "retrafficking-risk"] for a in (XA, XB)]
+
+
+def test_a_risk_of_retrafficking_at_a_follow_up_is_owed_by_the_receiving_agency_at_both() -> None:
+    story = given(AT_RISK)
+
+    items = escalations_at_both(story)
+    assert [[b.owed_by for b in side] for side in items] == [[Side.RECEIVING]] * 2
+
+
+def test_closure_as_completed_is_refused_while_the_risk_stands_even_for_a_supervisor() -> None:
+    story = given(AT_RISK)
+
+    refused(story, C("closure", day=MONTH_4), "retrafficking-risk")
+    refused(story, C("closure", actor=BEA, justification="she moved away", day=MONTH_4),
+            "retrafficking-risk")
+
+
+def test_a_new_assessment_with_a_safety_plan_clears_it_and_the_case_closes() -> None:
+    story = given(AT_RISK)
+
+    when(story, WITH_PLAN)
+
+    assert escalations_at_both(story) == [[], []]
+    assert when(story, C("closure", day=MONTH_4)).type == "CaseClosed"
+
+
+def test_an_assessment_without_a_plan_or_by_the_referring_agency_does_not_clear_it() -> None:
+    story = given(AT_RISK)
+
+    when(story, C("risk-assessment", level="low", safety_plan=None, valid_until=VALID,
+                          day=MONTH_4))
+    when(story, R("risk-assessment", valid_until=VALID, day=MONTH_4))
+
+    assert [len(side) for side in escalations_at_both(story)] == [1, 1]
+    refused(story, C("closure", day=MONTH_4), "retrafficking-risk")
+
+
+def test_a_follow_up_without_risk_leaves_no_escalation() -> None:
+    story = given([*upto("service"), C("follow-up", month=3, day=MONTH_4)])
+
+    assert escalations_at_both(story) == [[], []]
