@@ -84,6 +84,7 @@ class CaseState:
     declined_at: datetime | None = None
     identity_requested_at: datetime | None = None
     identity_verified_at: datetime | None = None
+    identity_result: str | None = None  # the last verification's: confirmed, not_confirmed
     risk: dict[Side, Assessment] = field(default_factory=dict)
     return_decision_ok: bool = False
     return_steps: int = 0

@@ -2,7 +2,8 @@
 from its state at a given moment.
 
 A case is `on_hold` after consent to return was withdrawn, while an incident in transit
-is unresolved, and while its planned return fails the standing gate
+is unresolved, while the country of return has not confirmed the person's identity, and
+while its planned return fails the standing gate
 (`events.readiness.gate`): both agencies derive it from their own stream."""
 
 from __future__ import annotations
@@ -10,7 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from events.case import Case
-from events.readiness import Blocker, acceptance_blockers, gate, return_blockers
+from events.readiness import (
+    Blocker,
+    acceptance_blockers,
+    gate,
+    identity_holds,
+    return_blockers,
+)
 from events.values import Kind, Scope, Side, Status
 
 
@@ -20,7 +27,7 @@ def status(case: Case, now: datetime) -> Status:
         return Status.CLOSED
     if s.declined_at is not None:
         return Status.DECLINED
-    if s.on_hold or (s.incident is not None and s.arrived_at is None):
+    if s.on_hold or (s.incident is not None and s.arrived_at is None) or identity_holds(case):
         return Status.ON_HOLD
     if s.arrived_at is not None or (s.kind is Kind.REFERRAL and s.accepted_at is not None):
         if s.follow_up_months:
@@ -105,6 +112,8 @@ def hold_items(case: Case, now: datetime) -> list[Blocker]:
         return [Blocker("transit-incident", Side.REFERRING,
                         f"escalation: incident in transit ({s.incident.replace('_', ' ')}); "
                         "confirm arrival or cancel the transport")]
+    if identity_holds(case) and case.state.transport is None:
+        return return_blockers(case, now)
     return gate(case, now)
 
 

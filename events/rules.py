@@ -92,6 +92,10 @@ class RetraffickingRisk(RuleViolation):
     code = "retrafficking-risk"
 
 
+class IdentityConfirmed(RuleViolation):
+    code = "identity-confirmed"
+
+
 class InvalidField(ValueError):
     """A body that is well-formed but contradicts the case (the minor flag and the date of
     birth, a language the person does not speak without an interpreter): 422 naming it."""
@@ -122,5 +126,6 @@ RULES: dict[str, type[RuleViolation]] = {
         FitToTravel,
         ReflectionPeriod,
         RetraffickingRisk,
+        IdentityConfirmed,
     )
 }

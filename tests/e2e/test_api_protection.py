@@ -14,7 +14,14 @@ from events.values import Side
 from services.api.problems import PROBLEM_JSON
 from services.network.demo_cases import Move
 from tests.harness.http_nodes import XB, HttpNode, Pair, open_case, play
-from tests.harness.walks import at_risk_at_month_3, reassessed
+from tests.harness.walks import (
+    at_risk_at_month_3,
+    identity_confirmed_again,
+    identity_not_confirmed,
+    next_move,
+    reassessed,
+    repatriation_until,
+)
 
 COMPLETED = {"reason": "completed"}
 
@@ -57,9 +64,31 @@ def closed_as_completed_by_a_supervisor_while_at_risk(p: Pair) -> Refused:
                    "retrafficking-risk", "supervisor")
 
 
+def not_confirmed(p: Pair) -> str:
+    case_id = open_case(p)
+    play(p, case_id, identity_not_confirmed(p.clock.now().date()).moves)
+    return case_id
+
+
+def transport_for_an_unconfirmed_identity(p: Pair) -> Refused:
+    transport = next_move(p.clock.now().date(), "transport").body
+    return Refused(p.xa, not_confirmed(p), "transport", transport, 409, "identity-confirmed")
+
+
+def departure_once_the_identity_was_not_confirmed(p: Pair) -> Refused:
+    case_id = open_case(p)
+    today = p.clock.now().date()
+    play(p, case_id, [*repatriation_until(today, "departure"),
+                      *identity_confirmed_again()[:1],
+                      Move(Side.RECEIVING, "identity-verification", {"result": "not_confirmed"})])
+    return Refused(p.xa, case_id, "departure", next_move(today, "departure").body, 409,
+                   "identity-confirmed")
+
+
 REFUSED: dict[str, Callable[[Pair], Refused]] = {
     f.__name__: f for f in (
         closed_as_completed_while_at_risk, closed_as_completed_by_a_supervisor_while_at_risk,
+        transport_for_an_unconfirmed_identity, departure_once_the_identity_was_not_confirmed,
     )
 }
 

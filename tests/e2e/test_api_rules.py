@@ -14,7 +14,7 @@ from events.rules import RULES
 from services.api.problems import PROBLEM_JSON
 from services.network.demo_cases import Move, repatriation
 from tests.harness.http_nodes import HttpNode, Pair, open_case, play
-from tests.harness.walks import PRIVATE_BEFORE
+from tests.harness.walks import PRIVATE_BEFORE, at_risk_at_month_3, identity_not_confirmed
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,18 @@ def closure_justified(p: Pair) -> Refusal:
     return Refusal(p.xb, case_id, "closure", {"reason": "completed"})
 
 
+def retrafficking_risk(p: Pair) -> Refusal:
+    case_id = open_case(p)
+    play(p, case_id, at_risk_at_month_3(p.clock.now().date()).moves)
+    return Refusal(p.xb, case_id, "closure", {"reason": "completed"})
+
+
+def identity_confirmed(p: Pair) -> Refusal:
+    case_id = open_case(p)
+    play(p, case_id, identity_not_confirmed(p.clock.now().date()).moves)
+    return Refusal(p.xa, case_id, "transport", body_of(moves(p), "transport"))
+
+
 REFUSALS: dict[str, Callable[[Pair], Refusal]] = {
     "step-owner": step_owner, "consent-required": consent_required,
     "data-minimisation": data_minimisation, "asylum-guard": asylum_guard,
@@ -172,7 +184,8 @@ REFUSALS: dict[str, Callable[[Pair], Refusal]] = {
     "consent-withdrawal-halts": consent_withdrawal_halts, "sequence": sequence,
     "closure-justified": closure_justified,
     "risk-downgrade-justified": risk_downgrade_justified, "fit-to-travel": fit_to_travel,
-    "reflection-period": reflection_period,
+    "reflection-period": reflection_period, "retrafficking-risk": retrafficking_risk,
+    "identity-confirmed": identity_confirmed,
 }
 
 

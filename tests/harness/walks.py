@@ -117,3 +117,34 @@ def reassessed(today: date) -> Move:
         "level": "high", "factors": ["recruiter seen in the village"],
         "safety_plan": "Moved to the regional shelter; weekly visits.",
         "valid_until": (today + timedelta(days=90)).isoformat()})
+
+
+def identity_not_confirmed(today: date, receiving: str = RECEIVING) -> Walk:
+    """A return prepared up to its transport, whose identity verification came back
+    `not_confirmed` (the transport and a later, confirming verification follow)."""
+    walk = repatriation(today, receiving=receiving)
+    moves = walk.moves[:[m.path for m in walk.moves].index("transport")]
+    return Walk(walk.opening, [
+        Move(m.side, m.path, {"result": "not_confirmed"}) if m.path == "identity-verification"
+        else m for m in moves])
+
+
+def identity_confirmed_again() -> list[Move]:
+    return [Move(Side.REFERRING, "identity-verification-request",
+                 {"note": "Birth record from the district registry attached."}),
+            Move(Side.RECEIVING, "identity-verification",
+                 {"result": "confirmed", "nationality": "NG"})]
+
+
+def next_move(today: date, path: str) -> Move:
+    """The demo repatriation's first move of `path` (its body on `today`'s walk)."""
+    return next(m for m in repatriation(today).moves if m.path == path)
+
+
+def repatriation_until(today: date, path: str) -> list[Move]:
+    """The demo repatriation's moves before the first `path`, without its cancelled plan."""
+    moves = repatriation(today).moves
+    moves = [m for i, m in enumerate(moves)
+             if not (m.path == "transport" and moves[i + 1].path == "transport-cancellation")
+             and m.path != "transport-cancellation"]
+    return moves[:[m.path for m in moves].index(path)]

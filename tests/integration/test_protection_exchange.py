@@ -11,7 +11,13 @@ import pytest
 from events.values import Side
 from services.network.demo_cases import Move
 from tests.harness.http_nodes import XA, XB, HttpNode, Pair, kafka_pair, open_case, play
-from tests.harness.walks import at_risk_at_month_3, reassessed
+from tests.harness.walks import (
+    at_risk_at_month_3,
+    identity_confirmed_again,
+    identity_not_confirmed,
+    next_move,
+    reassessed,
+)
 
 
 @pytest.fixture
@@ -39,3 +45,18 @@ def test_a_risk_of_retrafficking_is_escalated_and_cleared_at_both(over_the_broke
 
     assert both(p, case_id, "retrafficking-risk") == [[], []]
     play(p, case_id, [Move(Side.RECEIVING, "closure", {"reason": "completed"})])
+
+
+def test_an_identity_not_confirmed_holds_the_return_at_both_until_confirmed(
+        over_the_broker: Pair) -> None:
+    p = over_the_broker
+    case_id = open_case(p)
+    play(p, case_id, identity_not_confirmed(p.clock.now().date()).moves)
+    assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == ["on_hold"] * 2
+    assert both(p, case_id, "identity-confirmed") == [[XB], [XB]]
+
+    play(p, case_id, identity_confirmed_again())
+
+    assert both(p, case_id, "identity-confirmed") == [[], []]
+    assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == ["ready"] * 2
+    play(p, case_id, [next_move(p.clock.now().date(), "transport")])

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from events.deadlines import MONTH
-from events.progress import blocking
+from events.progress import blocking, status
 from events.readiness import Blocker
-from events.values import Side
+from events.values import Side, Status
 from tests.harness.builders import BEA, T0, XA, XB
-from tests.harness.given import C, R, given, refused, upto, when
+from tests.harness.given import C, R, changed, given, refused, upto, when
 
 ARRIVAL = T0 + timedelta(days=10, hours=4)
 MONTH_4 = (ARRIVAL + 4 * MONTH - T0).days
@@ -66,3 +66,27 @@ def test_a_follow_up_without_risk_leaves_no_escalation() -> None:
     story = given([*upto("service"), C("follow-up", month=3, day=MONTH_4)])
 
     assert escalations_at_both(story) == [[], []]
+
+
+# -- identity confirmed before return ------------------------------------------------
+
+
+def test_an_identity_not_confirmed_holds_the_case_at_both_owed_by_the_receiving_agency() -> None:
+    story = given(changed(upto("identity-verification"), C("identity-verification", result="not_confirmed")))
+
+    for agency in (XA, XB):
+        case = story.stream(agency)
+        assert status(case, T0) is Status.ON_HOLD
+        assert [(b.rule, b.owed_by) for b in blocking(case, T0)
+                if b.rule == "identity-confirmed"] == [("identity-confirmed", Side.RECEIVING)]
+    when(story, R("identity-verification-request"))
+    when(story, C("identity-verification"))
+    assert {status(story.stream(a), T0) for a in (XA, XB)} == {Status.ACCEPTED}
+
+
+def test_a_person_who_chose_to_stay_is_not_held_for_an_unconfirmed_identity() -> None:
+    story = given([*changed(upto("identity-verification"), C("identity-verification",
+                                                   result="not_confirmed")),
+                   R("stay-decision")])
+
+    assert {status(story.stream(a), T0) for a in (XA, XB)} == {Status.ACCEPTED}

@@ -198,6 +198,15 @@ RULE_CASES = {
     "departure after the person became a witness in open proceedings": Rule(
         "proceedings-clearance", [*READY, R("transport"), R("legal-proceeding")], R("departure"),
         [R("proceedings-clearance")]),
+    # identity-confirmed
+    "transport after the country of return did not confirm the identity": Rule(
+        "identity-confirmed", changed(READY, C("identity-verification", result="not_confirmed")),
+        R("transport"), [R("identity-verification-request"), C("identity-verification")]),
+    "departure once a later verification did not confirm the identity": Rule(
+        "identity-confirmed",
+        [*READY, R("transport"), R("identity-verification-request"),
+         C("identity-verification", result="not_confirmed")],
+        R("departure"), [R("identity-verification-request"), C("identity-verification")]),
     # travel-document-valid
     "transport without a travel document": Rule(
         "travel-document-valid", without(READY, "XB-NRM", "travel-document"), R("transport"),
