@@ -111,6 +111,10 @@ class CaseState:
     # A follow-up found the person at risk of being trafficked again; a receiving risk
     # assessment with a safety plan recorded after it answers it.
     retrafficking_risk: bool = False
+    # A protection incident (by kind) not yet answered by a new assessment with a safety
+    # plan from the agency where the person was when it was recorded.
+    protection_incident: str | None = None
+    protection_incident_owed_by: Side | None = None
     on_hold: bool = False
     closed: bool = False
     closure_reason: str | None = None

@@ -61,10 +61,15 @@ def blocking(case: Case, now: datetime) -> list[Blocker]:
 
 def escalations(case: Case) -> list[Blocker]:
     """What puts the person's safety in question after the hand-off as before it."""
-    out = []
-    if case.state.retrafficking_risk:
+    s, out = case.state, []
+    if s.retrafficking_risk:
         out.append(Blocker("retrafficking-risk", Side.RECEIVING,
                            "escalation: a follow-up reported a risk of re-trafficking; "
+                           "a new risk assessment with a safety plan"))
+    if s.protection_incident is not None and s.protection_incident_owed_by is not None:
+        out.append(Blocker("protection-incident", s.protection_incident_owed_by,
+                           f"escalation: protection incident "
+                           f"({s.protection_incident.replace('_', ' ')}); "
                            "a new risk assessment with a safety plan"))
     return out
 

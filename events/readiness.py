@@ -80,6 +80,14 @@ def identity_holds(case: Case) -> bool:
             and s.identity_result == "not_confirmed")
 
 
+def _protection_incident(case: Case, now: datetime, trip: Trip) -> list[str]:
+    s = case.state
+    if s.protection_incident is None or s.protection_incident_owed_by is not Side.REFERRING:
+        return []
+    return [f"a new risk assessment with a safety plan after the protection incident "
+            f"({s.protection_incident.replace('_', ' ')})"]
+
+
 def _partner_hold(case: Case, now: datetime, trip: Trip) -> list[str]:
     # What the receiving agency sees of the referring agency's private safeguards.
     return ["the referring agency holds the return"] if case.state.partner_held else []
@@ -167,6 +175,8 @@ RETURN_PRECONDITIONS: list[Precondition] = [
     Precondition("acceptance", "acceptance-required", Side.RECEIVING, _acceptance),
     Precondition("no asylum claim or protection", "asylum-guard", Side.REFERRING, _no_asylum),
     Precondition("identity confirmed", "identity-confirmed", Side.RECEIVING, _identity),
+    Precondition("no unanswered protection incident", "protection-incident", Side.REFERRING,
+                 _protection_incident),
     Precondition("return not held by the partner", "return-held", Side.REFERRING,
                  _partner_hold),
     Precondition("return consent and decision", "return-consent-required", Side.REFERRING,

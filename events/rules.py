@@ -96,6 +96,10 @@ class IdentityConfirmed(RuleViolation):
     code = "identity-confirmed"
 
 
+class ProtectionIncidentUnanswered(RuleViolation):
+    code = "protection-incident"
+
+
 class InvalidField(ValueError):
     """A body that is well-formed but contradicts the case (the minor flag and the date of
     birth, a language the person does not speak without an interpreter): 422 naming it."""
@@ -127,5 +131,6 @@ RULES: dict[str, type[RuleViolation]] = {
         ReflectionPeriod,
         RetraffickingRisk,
         IdentityConfirmed,
+        ProtectionIncidentUnanswered,
     )
 }

@@ -36,8 +36,17 @@ class RiskAssessed(CaseEvent):
             # The side's own event holds the plan; a partner's, only whether there is one.
             safety_plan_in_place=bool(d.get("safety_plan") or d.get("safety_plan_in_place")),
         )
-        if Side(d["side"]) is Side.RECEIVING and assessment.safety_plan_in_place:
-            case.state.retrafficking_risk = False  # the reported risk was assessed, with a plan
+        if assessment.safety_plan_in_place:  # an escalation of this side's is answered
+            answered(case, Side(d["side"]))
+
+
+def answered(case: Case, side: Side) -> None:
+    """A new assessment with a safety plan answers the escalations its side owes."""
+    s = case.state
+    if side is Side.RECEIVING:
+        s.retrafficking_risk = False
+    if s.protection_incident_owed_by is side:
+        s.protection_incident = s.protection_incident_owed_by = None
 
 
 def check_assessment(case: Case, body: RiskAssessment, actor: Actor, at: datetime) -> None:

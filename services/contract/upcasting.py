@@ -58,6 +58,7 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("transport-planned", 1): _transport_planned_v1_to_v2,
     ("milestone", 1): _milestone_v1_to_v2,
     ("milestone", 2): _unchanged,
+    ("milestone", 3): _unchanged,
     ("consent-recorded", 1): _unchanged,
     ("return-decision-recorded", 1): _unchanged,
     ("risk-to-life-override-recorded", 1): _without("justification"),

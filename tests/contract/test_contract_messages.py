@@ -145,7 +145,7 @@ def test_every_cross_border_step_has_a_schema() -> None:
         "shelter-admitted", "shelter-left", "reintegration-plan-agreed", "service-delivered",
         "follow-up-recorded", "case-closed", "case-reopened", "case-erased", "milestone",
         "return-hold-changed", "transit-incident-recorded",
-        "age-assessed", "guardian-appointed", "stay-decided",
+        "age-assessed", "guardian-appointed", "stay-decided", "protection-incident-recorded",
     }  # fmt: skip
     # Receipts answer messages; they are no step of a case.
     assert set(REGISTRY.message_types()) == expected | {"receipt"}
@@ -153,7 +153,8 @@ def test_every_cross_border_step_has_a_schema() -> None:
     milestones = REGISTRY.schema("milestone", 1)["properties"]["milestone"]["enum"]
     assert set(milestones) == expected - {"milestone", "return-hold-changed",
                                           "transit-incident-recorded", "case-erased",
-                                          "age-assessed", "guardian-appointed", "stay-decided"}
+                                          "age-assessed", "guardian-appointed", "stay-decided",
+                                          "protection-incident-recorded"}
     latest = REGISTRY.schema("milestone", REGISTRY.latest("milestone"))
     assert set(latest["properties"]["milestone"]["enum"]) == expected - {"milestone"}
 

@@ -21,6 +21,7 @@ from tests.harness.walks import (
     next_move,
     reassessed,
     repatriation_until,
+    threatened_before_departure,
 )
 
 COMPLETED = {"reason": "completed"}
@@ -85,10 +86,29 @@ def departure_once_the_identity_was_not_confirmed(p: Pair) -> Refused:
                    "identity-confirmed")
 
 
+def departure_after_a_threat(p: Pair) -> Refused:
+    case_id = open_case(p)
+    today = p.clock.now().date()
+    play(p, case_id, threatened_before_departure(today).moves)
+    return Refused(p.xa, case_id, "departure", next_move(today, "departure").body, 409,
+                   "protection-incident")
+
+
+def transport_after_contact_by_the_traffickers(p: Pair) -> Refused:
+    case_id = open_case(p)
+    today = p.clock.now().date()
+    contact = {"kind": "contact_by_traffickers", "occurred_on": today.isoformat()}
+    play(p, case_id, [*repatriation_until(today, "transport"),
+                      Move(Side.RECEIVING, "protection-incident", contact)])
+    return Refused(p.xa, case_id, "transport", next_move(today, "transport").body, 409,
+                   "protection-incident")
+
+
 REFUSED: dict[str, Callable[[Pair], Refused]] = {
     f.__name__: f for f in (
         closed_as_completed_while_at_risk, closed_as_completed_by_a_supervisor_while_at_risk,
         transport_for_an_unconfirmed_identity, departure_once_the_identity_was_not_confirmed,
+        departure_after_a_threat, transport_after_contact_by_the_traffickers,
     )
 }
 

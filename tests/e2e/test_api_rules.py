@@ -14,7 +14,12 @@ from events.rules import RULES
 from services.api.problems import PROBLEM_JSON
 from services.network.demo_cases import Move, repatriation
 from tests.harness.http_nodes import HttpNode, Pair, open_case, play
-from tests.harness.walks import PRIVATE_BEFORE, at_risk_at_month_3, identity_not_confirmed
+from tests.harness.walks import (
+    PRIVATE_BEFORE,
+    at_risk_at_month_3,
+    identity_not_confirmed,
+    threatened_before_departure,
+)
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,12 @@ def identity_confirmed(p: Pair) -> Refusal:
     return Refusal(p.xa, case_id, "transport", body_of(moves(p), "transport"))
 
 
+def protection_incident(p: Pair) -> Refusal:
+    case_id = open_case(p)
+    play(p, case_id, threatened_before_departure(p.clock.now().date()).moves)
+    return Refusal(p.xa, case_id, "departure", body_of(moves(p), "departure"))
+
+
 REFUSALS: dict[str, Callable[[Pair], Refusal]] = {
     "step-owner": step_owner, "consent-required": consent_required,
     "data-minimisation": data_minimisation, "asylum-guard": asylum_guard,
@@ -185,7 +196,7 @@ REFUSALS: dict[str, Callable[[Pair], Refusal]] = {
     "closure-justified": closure_justified,
     "risk-downgrade-justified": risk_downgrade_justified, "fit-to-travel": fit_to_travel,
     "reflection-period": reflection_period, "retrafficking-risk": retrafficking_risk,
-    "identity-confirmed": identity_confirmed,
+    "identity-confirmed": identity_confirmed, "protection-incident": protection_incident,
 }
 
 

@@ -91,6 +91,8 @@ def bodies(at: datetime) -> dict[str, dict[str, Any]]:
         "transit-incident": {"kind": "medical", "occurred_at": (departure + timedelta(hours=1)).isoformat(),
                              "details": "fainted at the transfer; seen by airport medics"},
         "return-hold": {"held": True},
+        "protection-incident": {"kind": "threat", "occurred_on": str(day),
+                                "details": "A man at the shelter gate asked for her by name"},
         "arrival": {"arrived_at": arrival.isoformat(), "received_by": "Ion Popa"},
         "shelter-admission": {"shelter": "SH-7", "admitted_on": str((arrival).date())},
         "shelter-exit": {"shelter": "SH-7", "left_on": str((arrival + timedelta(days=40)).date())},

@@ -148,3 +148,23 @@ def repatriation_until(today: date, path: str) -> list[Move]:
              if not (m.path == "transport" and moves[i + 1].path == "transport-cancellation")
              and m.path != "transport-cancellation"]
     return moves[:[m.path for m in moves].index(path)]
+
+
+THREAT = {"kind": "threat", "details": "Her former employer left a message at the shelter."}
+
+
+def threatened_before_departure(today: date, receiving: str = RECEIVING) -> Walk:
+    """A return planned, then a threat to the person before she leaves (the referring
+    agency's new assessment with a safety plan, and the departure, follow)."""
+    walk = repatriation(today, receiving=receiving)
+    incident = {**THREAT, "occurred_on": today.isoformat()}
+    return Walk(walk.opening, [*repatriation_until(today, "departure"),
+                               Move(Side.REFERRING, "protection-incident", incident)])
+
+
+def safety_replanned(today: date, side: Side = Side.REFERRING) -> Move:
+    """A side's new assessment, with a safety plan, after an incident."""
+    return Move(side, "risk-assessment", {
+        "level": "high", "factors": ["threat from the former employer"],
+        "safety_plan": "Escort from the shelter to the airport; new phone number.",
+        "valid_until": (today + timedelta(days=90)).isoformat()})

@@ -17,6 +17,8 @@ from tests.harness.walks import (
     identity_not_confirmed,
     next_move,
     reassessed,
+    safety_replanned,
+    threatened_before_departure,
 )
 
 
@@ -60,3 +62,34 @@ def test_an_identity_not_confirmed_holds_the_return_at_both_until_confirmed(
     assert both(p, case_id, "identity-confirmed") == [[], []]
     assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == ["ready"] * 2
     play(p, case_id, [next_move(p.clock.now().date(), "transport")])
+
+
+def test_a_threat_before_departure_holds_the_return_at_both_until_a_new_assessment(
+        over_the_broker: Pair) -> None:
+    p = over_the_broker
+    case_id = open_case(p)
+    play(p, case_id, threatened_before_departure(p.clock.now().date()).moves)
+    assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == ["on_hold"] * 2
+    assert both(p, case_id, "protection-incident") == [[XA], [XA]]
+
+    play(p, case_id, [safety_replanned(p.clock.now().date())])
+
+    assert both(p, case_id, "protection-incident") == [[], []]
+    assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == ["scheduled"] * 2
+    play(p, case_id, [next_move(p.clock.now().date(), "departure")])
+
+
+def test_an_incident_after_arrival_is_escalated_to_the_receiving_agency_at_both(
+        over_the_broker: Pair) -> None:
+    p = over_the_broker
+    case_id = open_case(p)
+    today = p.clock.now().date()
+    moves = at_risk_at_month_3(today).moves[:-1]  # home and helped
+    missing = {"kind": "missing", "occurred_on": today.isoformat(),
+               "details": "Not seen at the shelter since Sunday."}
+    play(p, case_id, [*moves, Move(Side.REFERRING, "protection-incident", missing)])
+    assert both(p, case_id, "protection-incident") == [[XB], [XB]]
+
+    play(p, case_id, [safety_replanned(p.clock.now().date(), Side.RECEIVING)])
+
+    assert both(p, case_id, "protection-incident") == [[], []]

@@ -4,14 +4,14 @@ safety plan, and no case closes as completed while it stands."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from events.deadlines import MONTH
 from events.progress import blocking, status
 from events.readiness import Blocker
 from events.values import Side, Status
-from tests.harness.builders import BEA, T0, XA, XB
-from tests.harness.given import C, R, changed, given, refused, upto, when
+from tests.harness.builders import BEA, T0, XA, XB, Story
+from tests.harness.given import READY, C, R, changed, given, refused, upto, when
 
 ARRIVAL = T0 + timedelta(days=10, hours=4)
 MONTH_4 = (ARRIVAL + 4 * MONTH - T0).days
@@ -21,10 +21,10 @@ WITH_PLAN = C("risk-assessment", level="high", safety_plan="new address, weekly 
               valid_until=VALID, day=MONTH_4)
 
 
-def escalations_at_both(story: object) -> list[list[Blocker]]:
+def escalations_at_both(story: Story) -> list[list[Blocker]]:
     now = T0 + timedelta(days=MONTH_4)
-    return [[b for b in blocking(story.stream(a), now)  # type: ignore[attr-defined]
-             if b.rule == "retrafficking-risk"] for a in (XA, XB)]
+    return [[b for b in blocking(story.stream(a), now) if b.rule == "retrafficking-risk"]
+            for a in (XA, XB)]
 
 
 def test_a_risk_of_retrafficking_at_a_follow_up_is_owed_by_the_receiving_agency_at_both() -> None:
@@ -90,3 +90,43 @@ def test_a_person_who_chose_to_stay_is_not_held_for_an_unconfirmed_identity() ->
                    R("stay-decision")])
 
     assert {status(story.stream(a), T0) for a in (XA, XB)} == {Status.ACCEPTED}
+
+
+# -- protection incidents -------------------------------------------------------------
+
+
+def incident_items(story: Story, at: datetime = T0) -> list[list[tuple[str, Side]]]:
+    return [[(b.rule, b.owed_by) for b in blocking(story.stream(a), at)
+             if b.rule == "protection-incident"] for a in (XA, XB)]
+
+
+def test_a_threat_before_departure_holds_the_planned_return_at_both() -> None:
+    story = given([*READY, R("transport"), R("protection-incident")])
+
+    assert {status(story.stream(a), T0) for a in (XA, XB)} == {Status.ON_HOLD}
+    assert incident_items(story) == [[("protection-incident", Side.REFERRING)]] * 2
+    when(story, R("risk-assessment", level="high"))
+    assert {status(story.stream(a), T0) for a in (XA, XB)} == {Status.SCHEDULED}
+    assert incident_items(story) == [[], []]
+
+
+def test_an_incident_after_arrival_is_owed_by_the_receiving_agency_whoever_records_it() -> None:
+    story = given([*upto("service"), R("protection-incident", kind="re_trafficked")])
+
+    assert incident_items(story) == [[("protection-incident", Side.RECEIVING)]] * 2
+    when(story, R("risk-assessment", level="high"))  # the other side's assessment: still owed
+    assert incident_items(story) == [[("protection-incident", Side.RECEIVING)]] * 2
+    when(story, C("risk-assessment", level="medium", safety_plan=None))  # no plan: still owed
+    assert incident_items(story) == [[("protection-incident", Side.RECEIVING)]] * 2
+    when(story, C("risk-assessment", level="medium"))
+    assert incident_items(story) == [[], []]
+
+
+def test_the_details_of_an_incident_stay_with_the_agency_that_wrote_them() -> None:
+    story = given([*upto("acceptance"), C("protection-incident", kind="violence")])
+
+    recorded = story.stream(XB).pending_events[-1]
+    received = story.stream(XA).pending_events[-1]
+    assert "details" in recorded.data  # type: ignore[attr-defined]
+    assert received.data == {"side": "receiving", "kind": "violence",  # type: ignore[attr-defined]
+                             "occurred_on": str(T0.date())}

@@ -207,6 +207,14 @@ RULE_CASES = {
         [*READY, R("transport"), R("identity-verification-request"),
          C("identity-verification", result="not_confirmed")],
         R("departure"), [R("identity-verification-request"), C("identity-verification")]),
+    # protection-incident
+    "transport after a threat not yet answered by a new assessment with a plan": Rule(
+        "protection-incident", [*READY, R("protection-incident")], R("transport"),
+        [R("risk-assessment", level="high")]),
+    "departure after contact by the traffickers": Rule(
+        "protection-incident",
+        [*READY, R("transport"), C("protection-incident", kind="contact_by_traffickers")],
+        R("departure"), [R("risk-assessment", level="high")]),
     # travel-document-valid
     "transport without a travel document": Rule(
         "travel-document-valid", without(READY, "XB-NRM", "travel-document"), R("transport"),
