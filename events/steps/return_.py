@@ -13,13 +13,19 @@ from events.readiness import acceptance_blockers
 from events.rules import AcceptanceRequired, MinorSafeguards, ReflectionPeriod
 from events.step import Body, Owner, Step
 from events.steps.asylum import check_return_not_barred
+from events.steps.consent import check_language
 from events.values import Actor, Scope
 
 
 class ReturnDecision(Body):
     voluntary: bool
     informed: bool
-    options_explained: list[Literal["stay", "residence_permit", "third_country"]]
+    # At least one alternative to return was explained, in a language the person speaks
+    # or through an interpreter (as for consent).
+    options_explained: list[Literal["stay", "residence_permit", "third_country"]] = Field(
+        min_length=1)
+    language: str = Field(min_length=2, max_length=35)
+    interpreter: bool
     early_return_requested: bool | None = None  # the person's own request, within the period
 
 
@@ -70,6 +76,7 @@ def check_prepared(case: Case, body: Body, actor: Actor, at: datetime) -> None:
 
 
 def check_return_decision(case: Case, body: ReturnDecision, actor: Actor, at: datetime) -> None:
+    check_language(case, body, "a return decision")
     check_prepared(case, body, actor, at)
     check_return_not_barred(case)
     ends = case.state.reflection_ends

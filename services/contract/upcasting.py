@@ -61,6 +61,7 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("milestone", 3): _unchanged,
     ("consent-recorded", 1): _unchanged,
     ("return-decision-recorded", 1): _unchanged,
+    ("return-decision-recorded", 2): _unchanged,
     ("risk-to-life-override-recorded", 1): _without("justification"),
     ("case-reopened", 1): _without("reason"),
     ("referral-declined", 1): _without("reason"),

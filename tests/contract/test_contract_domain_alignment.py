@@ -65,7 +65,9 @@ def test_schema_examples_are_valid_step_bodies(message_type: str, body: Any) -> 
     required = {name for name, f in body.model_fields.items() if f.is_required()}
     checked = 0
     local = {"basis"} if message_type == "stay-decided" else set()  # the stay's basis stays home
-    for example in REGISTRY.schema(message_type, 1)["examples"]:
+    examples = [example for version in REGISTRY.versions(message_type)
+                for example in REGISTRY.schema(message_type, version)["examples"]]
+    for example in examples:
         fields = {k: v for k, v in example.items() if k in body.model_fields}
         fields |= {name: "other" for name in local}
         if required <= set(fields):

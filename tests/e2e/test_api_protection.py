@@ -104,11 +104,38 @@ def transport_after_contact_by_the_traffickers(p: Pair) -> Refused:
                    "protection-incident")
 
 
+def accepted(p: Pair) -> str:
+    case_id = open_case(p)
+    play(p, case_id, repatriation_until(p.clock.now().date(), "return-decision"))
+    return case_id
+
+
+def decision(p: Pair, **changes: Any) -> dict[str, Any]:
+    return {**next_move(p.clock.now().date(), "return-decision").body, **changes}
+
+
+def return_decision_in_a_language_she_does_not_speak(p: Pair) -> Refused:
+    return Refused(p.xa, accepted(p), "return-decision", decision(p, language="fr"), 422,
+                   "interpreter")
+
+
+def return_decision_with_no_alternative_explained(p: Pair) -> Refused:
+    return Refused(p.xa, accepted(p), "return-decision", decision(p, options_explained=[]),
+                   422, "options_explained")
+
+
+def return_decision_without_its_language(p: Pair) -> Refused:
+    body = {k: v for k, v in decision(p).items() if k != "language"}
+    return Refused(p.xa, accepted(p), "return-decision", body, 422, "language")
+
+
 REFUSED: dict[str, Callable[[Pair], Refused]] = {
     f.__name__: f for f in (
         closed_as_completed_while_at_risk, closed_as_completed_by_a_supervisor_while_at_risk,
         transport_for_an_unconfirmed_identity, departure_once_the_identity_was_not_confirmed,
         departure_after_a_threat, transport_after_contact_by_the_traffickers,
+        return_decision_in_a_language_she_does_not_speak,
+        return_decision_with_no_alternative_explained, return_decision_without_its_language,
     )
 }
 
@@ -146,3 +173,16 @@ def test_a_person_at_risk_at_month_3_is_reassessed_with_a_plan_then_closed(nodes
         assert escalations(http, case_id, "retrafficking-risk") == []
     play(nodes, case_id, [Move(Side.RECEIVING, "closure", COMPLETED)])
     assert [http.state(case_id)["status"] for http in (nodes.xa, nodes.xb)] == ["closed"] * 2
+
+
+def test_a_return_decision_through_an_interpreter_is_recorded_and_crosses_with_its_language(
+        nodes: Pair) -> None:
+    case_id = accepted(nodes)
+    body = decision(nodes, language="fr", interpreter=True)
+
+    assert nodes.xa.step(case_id, "return-decision", body).status_code == 200
+    nodes.sync()
+
+    received = [e["data"] for e in nodes.xb.timeline(case_id)
+                if e["type"] == "ReturnDecisionRecorded"]
+    assert [(d["language"], d["interpreter"]) for d in received] == [("fr", True)]
