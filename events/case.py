@@ -94,6 +94,7 @@ class CaseState:
     proceedings_cleared: bool = False
     proceedings: dict[str, Proceeding] = field(default_factory=dict)
     legal_assistance_from: date | None = None
+    penalty_matters: dict[str, bool] = field(default_factory=dict)  # open, by kind: linked?
     compensation: str | None = None  # claimed, awarded, refused
     stay_decided_on: date | None = None
     residence_permit: str | None = None  # applied, granted, refused

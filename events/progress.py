@@ -18,6 +18,7 @@ from events.readiness import (
     identity_holds,
     return_blockers,
 )
+from events.steps.penalty import open_matters
 from events.values import Kind, Scope, Side, Status
 
 
@@ -123,7 +124,8 @@ def hold_items(case: Case, now: datetime) -> list[Blocker]:
 
 
 def legal_matters(case: Case) -> list[str]:
-    """The person's open legal matters: proceedings, legal assistance, a compensation claim."""
+    """The person's open legal matters: proceedings, legal assistance, a compensation claim,
+    and (at the referring agency) open penalty matters."""
     s, out = case.state, []
     for reference, p in sorted(s.proceedings.items()):
         if p.open:
@@ -135,4 +137,4 @@ def legal_matters(case: Case) -> list[str]:
         out.append(f"legal assistance from {s.legal_assistance_from}")
     if s.compensation == "claimed":
         out.append("compensation claim pending")
-    return out
+    return [*out, *open_matters(case)]

@@ -100,6 +100,10 @@ class ProtectionIncidentUnanswered(RuleViolation):
     code = "protection-incident"
 
 
+class NonPunishment(RuleViolation):
+    code = "non-punishment"
+
+
 class InvalidField(ValueError):
     """A body that is well-formed but contradicts the case (the minor flag and the date of
     birth, a language the person does not speak without an interpreter): 422 naming it."""
@@ -132,5 +136,6 @@ RULES: dict[str, type[RuleViolation]] = {
         RetraffickingRisk,
         IdentityConfirmed,
         ProtectionIncidentUnanswered,
+        NonPunishment,
     )
 }

@@ -14,6 +14,7 @@ from events.steps import (
     hold,
     identity,
     justice,
+    penalty,
     protection,
     referral,
     reintegration,
@@ -29,7 +30,7 @@ from events.values import Actor, Kind
 STEPS: dict[str, Step] = {
     step.path: step
     for module in (guardianship, consent, asylum, hold, referral, identity, risk, return_,
-                   justice, stay, documents, transport, transit, reintegration, protection,
+                   justice, penalty, stay, documents, transport, transit, reintegration, protection,
                    closure, erasure)
     for step in module.STEPS
 }

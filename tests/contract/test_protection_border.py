@@ -1,15 +1,17 @@
 """What stays home after the hand-off as before it: every envelope (to the partner and to
 the monitor) of the protection scenarios is read, field by field and value by value, for
-an incident's details."""
+an incident's details, a penalty matter, a supervisor's justification."""
 
 from __future__ import annotations
 
 from tests.contract.test_rights_border import envelopes, keys_and_values
-from tests.harness.builders import REPATRIATION, XA, XB, Story
+from tests.harness.builders import REPATRIATION, SARA, XA, XB, Story
 
 THREAT = "Zzthreatcanary left a note at the shelter"
 MISSING = "Zzmissingcanary not seen since Sunday"
-FORBIDDEN = ("details", "zzthreatcanary", "zzmissingcanary")
+JUSTIFIED = "Zzchoicecanary: she asked to return to her children"
+FORBIDDEN = ("details", "zzthreatcanary", "zzmissingcanary", "penalty", "removal", "fine",
+             "justification", "zzchoicecanary", "linked_to_exploitation")
 
 
 def sent(story: Story) -> list[str]:
@@ -19,8 +21,12 @@ def sent(story: Story) -> list[str]:
 
 def test_no_message_of_the_protection_scenarios_carries_an_incident_s_details() -> None:
     story = Story()
-    before_transport = REPATRIATION[:REPATRIATION.index((XA, "transport"))]
-    story.run(before_transport)
+    before_decision = REPATRIATION[:REPATRIATION.index((XA, "return-decision"))]
+    story.run(before_decision)
+    story.step(XA, "penalty-matter")  # an open removal order, tied to the exploitation
+    story.step(XA, "penalty-matter", kind="fine")
+    story.step(XA, "return-decision", SARA, justification=JUSTIFIED)
+    story.run([(XB, "travel-document"), (XB, "reception")])
     story.step(XA, "transport")
     story.step(XA, "protection-incident", details=THREAT)  # a threat before departure
     story.step(XA, "risk-assessment", level="high")

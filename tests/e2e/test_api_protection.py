@@ -129,6 +129,26 @@ def return_decision_without_its_language(p: Pair) -> Refused:
     return Refused(p.xa, accepted(p), "return-decision", body, 422, "language")
 
 
+REMOVAL_ORDER = {"kind": "removal_order", "status": "open", "linked_to_exploitation": True}
+
+
+def under_a_removal_order(p: Pair) -> str:
+    case_id = accepted(p)
+    assert p.xa.step(case_id, "penalty-matter", REMOVAL_ORDER).status_code == 200
+    return case_id
+
+
+def return_decision_under_a_removal_order(p: Pair) -> Refused:
+    return Refused(p.xa, under_a_removal_order(p), "return-decision", decision(p), 409,
+                   "non-punishment")
+
+
+def supervisor_s_return_decision_under_a_removal_order_without_a_justification(
+        p: Pair) -> Refused:
+    return Refused(p.xa, under_a_removal_order(p), "return-decision", decision(p), 409,
+                   "non-punishment", "supervisor")
+
+
 REFUSED: dict[str, Callable[[Pair], Refused]] = {
     f.__name__: f for f in (
         closed_as_completed_while_at_risk, closed_as_completed_by_a_supervisor_while_at_risk,
@@ -136,6 +156,8 @@ REFUSED: dict[str, Callable[[Pair], Refused]] = {
         departure_after_a_threat, transport_after_contact_by_the_traffickers,
         return_decision_in_a_language_she_does_not_speak,
         return_decision_with_no_alternative_explained, return_decision_without_its_language,
+        return_decision_under_a_removal_order,
+        supervisor_s_return_decision_under_a_removal_order_without_a_justification,
     )
 }
 
@@ -186,3 +208,20 @@ def test_a_return_decision_through_an_interpreter_is_recorded_and_crosses_with_i
     received = [e["data"] for e in nodes.xb.timeline(case_id)
                 if e["type"] == "ReturnDecisionRecorded"]
     assert [(d["language"], d["interpreter"]) for d in received] == [("fr", True)]
+
+
+def test_a_supervisor_confirms_the_person_s_own_choice_under_a_removal_order(
+        nodes: Pair) -> None:
+    case_id = under_a_removal_order(nodes)
+    row = next(r for r in nodes.xa.get("/v1/cases").json()["items"] if r["id"] == case_id)
+    assert row["legal_matters"] == ["removal order open, linked to the exploitation"]
+    justified = decision(nodes, justification="She asked to return to her children.")
+
+    assert nodes.xa.step(case_id, "return-decision", justified, "supervisor").status_code == 200
+    nodes.sync()
+
+    received = [e["data"] for e in nodes.xb.timeline(case_id)
+                if e["type"] == "ReturnDecisionRecorded"]
+    assert len(received) == 1 and "justification" not in received[0]
+    assert [e["type"] for e in nodes.xb.timeline(case_id)
+            if e["type"] == "PenaltyMatterRecorded"] == []

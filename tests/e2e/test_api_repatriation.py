@@ -72,7 +72,10 @@ def test_every_step_endpoint_of_a_repatriation(nodes: Pair) -> None:
                                        {"assessed_on": "2025-03-03", "incapacity_found": True})])
     sixth, today = open_case(nodes), nodes.clock.now().date()
     played += play(nodes, sixth, [*threatened_before_departure(today).moves,
-                                  safety_replanned(today)])
+                                  safety_replanned(today),
+                                  Move(Side.REFERRING, "penalty-matter",
+                                       {"kind": "fine", "status": "open",
+                                        "linked_to_exploitation": True})])
 
     assert set(played) == {path for path, step in STEPS.items() if not step.automatic}
     assert nodes.xa.state(case_id)["status"] == nodes.xb.state(case_id)["status"] == "follow_up"

@@ -184,6 +184,15 @@ def protection_incident(p: Pair) -> Refusal:
     return Refusal(p.xa, case_id, "departure", body_of(moves(p), "departure"))
 
 
+def non_punishment(p: Pair) -> Refusal:
+    case_id = open_case(p)
+    play(p, case_id, until(moves(p), "return-decision"))
+    detained = {"kind": "detention", "status": "open", "linked_to_exploitation": True}
+    assert p.xa.step(case_id, "penalty-matter", detained).status_code == 200
+    return Refusal(p.xa, case_id, "return-decision", body_of(moves(p), "return-decision"),
+                   "supervisor")
+
+
 REFUSALS: dict[str, Callable[[Pair], Refusal]] = {
     "step-owner": step_owner, "consent-required": consent_required,
     "data-minimisation": data_minimisation, "asylum-guard": asylum_guard,
@@ -197,6 +206,7 @@ REFUSALS: dict[str, Callable[[Pair], Refusal]] = {
     "risk-downgrade-justified": risk_downgrade_justified, "fit-to-travel": fit_to_travel,
     "reflection-period": reflection_period, "retrafficking-risk": retrafficking_risk,
     "identity-confirmed": identity_confirmed, "protection-incident": protection_incident,
+    "non-punishment": non_punishment,
 }
 
 

@@ -92,6 +92,8 @@ def bodies(at: datetime) -> dict[str, dict[str, Any]]:
         "transit-incident": {"kind": "medical", "occurred_at": (departure + timedelta(hours=1)).isoformat(),
                              "details": "fainted at the transfer; seen by airport medics"},
         "return-hold": {"held": True},
+        "penalty-matter": {"kind": "removal_order", "status": "open",
+                           "linked_to_exploitation": True},
         "protection-incident": {"kind": "threat", "occurred_on": str(day),
                                 "details": "A man at the shelter gate asked for her by name"},
         "arrival": {"arrived_at": arrival.isoformat(), "received_by": "Ion Popa"},

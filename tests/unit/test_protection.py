@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from events.deadlines import MONTH
-from events.progress import blocking, status
+from events.progress import blocking, legal_matters, status
 from events.readiness import Blocker
 from events.values import Side, Status
 from tests.harness.builders import BEA, T0, XA, XB, Story
@@ -130,3 +130,22 @@ def test_the_details_of_an_incident_stay_with_the_agency_that_wrote_them() -> No
     assert "details" in recorded.data  # type: ignore[attr-defined]
     assert received.data == {"side": "receiving", "kind": "violence",  # type: ignore[attr-defined]
                              "occurred_on": str(T0.date())}
+
+
+# -- non-punishment -------------------------------------------------------------------
+
+
+def test_a_fine_or_a_charge_does_not_hold_the_return_decision_and_stays_home() -> None:
+    story = given([*upto("acceptance"), R("penalty-matter", kind="fine"),
+                   R("penalty-matter", kind="charge", linked_to_exploitation=False)])
+
+    assert when(story, R("return-decision")).type == "ReturnDecisionRecorded"
+    assert legal_matters(story.stream(XA)) == [
+        "charge open", "fine open, linked to the exploitation"]
+    assert legal_matters(story.stream(XB)) == []
+
+
+def test_closing_a_matter_never_opened_is_out_of_sequence() -> None:
+    story = given(upto("acceptance"))
+
+    refused(story, R("penalty-matter", status="closed"), "sequence")

@@ -215,6 +215,18 @@ RULE_CASES = {
         "protection-incident",
         [*READY, R("transport"), C("protection-incident", kind="contact_by_traffickers")],
         R("departure"), [R("risk-assessment", level="high")]),
+    # non-punishment
+    "a return decision under an open removal order": Rule(
+        "non-punishment", [*ACCEPTED, R("penalty-matter")], R("return-decision"),
+        [R("penalty-matter", status="closed")]),
+    "a caseworker's return decision, justified, while the person is detained": Rule(
+        "non-punishment", [*ACCEPTED, R("penalty-matter", kind="detention")],
+        R("return-decision", justification="she asked to go home"), [],
+        then_ok=R("return-decision", actor=SARA, justification="she asked to go home")),
+    "a supervisor's return decision under a removal order without a justification": Rule(
+        "non-punishment", [*ACCEPTED, R("penalty-matter")], R("return-decision", actor=SARA),
+        [], then_ok=R("return-decision", actor=SARA,
+                      justification="her own wish, confirmed with her lawyer")),
     # travel-document-valid
     "transport without a travel document": Rule(
         "travel-document-valid", without(READY, "XB-NRM", "travel-document"), R("transport"),
