@@ -47,6 +47,14 @@ class Transport:
 
 
 @dataclass
+class Measure:
+    """A protective measure a side's authorities ordered, and the day it ends."""
+
+    side: Side
+    valid_until: date
+
+
+@dataclass
 class Proceeding:
     """A legal proceeding the person takes part in, and whether they were told of its news."""
 
@@ -95,6 +103,7 @@ class CaseState:
     proceedings: dict[str, Proceeding] = field(default_factory=dict)
     legal_assistance_from: date | None = None
     penalty_matters: dict[str, bool] = field(default_factory=dict)  # open, by kind: linked?
+    protection_measures: dict[str, Measure] = field(default_factory=dict)  # by kind
     compensation: str | None = None  # claimed, awarded, refused
     stay_decided_on: date | None = None
     residence_permit: str | None = None  # applied, granted, refused

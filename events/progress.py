@@ -8,7 +8,7 @@ while its planned return fails the standing gate
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from events.case import Case
 from events.readiness import (
@@ -123,7 +123,7 @@ def hold_items(case: Case, now: datetime) -> list[Blocker]:
     return gate(case, now)
 
 
-def legal_matters(case: Case) -> list[str]:
+def legal_matters(case: Case, now: datetime | None = None) -> list[str]:
     """The person's open legal matters: proceedings, legal assistance, a compensation claim,
     and (at the referring agency) open penalty matters."""
     s, out = case.state, []
@@ -137,4 +137,14 @@ def legal_matters(case: Case) -> list[str]:
         out.append(f"legal assistance from {s.legal_assistance_from}")
     if s.compensation == "claimed":
         out.append("compensation claim pending")
+    for kind, measure in sorted(s.protection_measures.items()):
+        out.append(f"{kind.replace('_', ' ')} until {measure.valid_until}"
+                   + (_days_left(measure.valid_until, now) if now is not None else ""))
     return [*out, *open_matters(case)]
+
+
+def _days_left(until: date, now: datetime) -> str:
+    days = (until - now.date()).days
+    if days < 0:
+        return ", ended"
+    return f", expires in {days} day{'' if days == 1 else 's'}"

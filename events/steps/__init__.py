@@ -14,6 +14,7 @@ from events.steps import (
     hold,
     identity,
     justice,
+    measures,
     penalty,
     protection,
     referral,
@@ -30,8 +31,8 @@ from events.values import Actor, Kind
 STEPS: dict[str, Step] = {
     step.path: step
     for module in (guardianship, consent, asylum, hold, referral, identity, risk, return_,
-                   justice, penalty, stay, documents, transport, transit, reintegration, protection,
-                   closure, erasure)
+                   justice, penalty, measures, stay, documents, transport, transit,
+                   reintegration, protection, closure, erasure)
     for step in module.STEPS
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from events.values import Side
 from services.api.problems import PROBLEM_JSON
 from services.network.demo_cases import Move
-from tests.harness.http_nodes import XB, HttpNode, Pair, open_case, play
+from tests.harness.http_nodes import XA, XB, HttpNode, Pair, open_case, play
 from tests.harness.walks import (
     at_risk_at_month_3,
     identity_confirmed_again,
@@ -225,3 +226,19 @@ def test_a_supervisor_confirms_the_person_s_own_choice_under_a_removal_order(
     assert len(received) == 1 and "justification" not in received[0]
     assert [e["type"] for e in nodes.xb.timeline(case_id)
             if e["type"] == "PenaltyMatterRecorded"] == []
+
+
+def test_the_board_shows_a_protective_order_expiring_and_its_clock_overdue_once_it_ends(
+        nodes: Pair) -> None:
+    case_id = open_case(nodes)
+    ends = nodes.clock.now().date() + timedelta(days=10)
+    order = {"kind": "protective_order", "valid_until": ends.isoformat()}
+    assert nodes.xa.step(case_id, "protection-measure", order).status_code == 200
+
+    row = next(r for r in nodes.xa.get("/v1/cases").json()["items"] if r["id"] == case_id)
+    assert row["legal_matters"] == [f"protective order until {ends}, expires in 10 days"]
+    assert row["overdue"] == []
+    nodes.clock.advance(days=11)
+    row = next(r for r in nodes.xa.get("/v1/cases").json()["items"] if r["id"] == case_id)
+    assert [(c["name"], c["owed_by"]) for c in row["overdue"]] == [
+        ("renew the protective order", XA)]

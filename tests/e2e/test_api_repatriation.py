@@ -75,7 +75,10 @@ def test_every_step_endpoint_of_a_repatriation(nodes: Pair) -> None:
                                   safety_replanned(today),
                                   Move(Side.REFERRING, "penalty-matter",
                                        {"kind": "fine", "status": "open",
-                                        "linked_to_exploitation": True})])
+                                        "linked_to_exploitation": True}),
+                                  Move(Side.REFERRING, "protection-measure",
+                                       {"kind": "anonymity_order",
+                                        "valid_until": today.isoformat()})])
 
     assert set(played) == {path for path, step in STEPS.items() if not step.automatic}
     assert nodes.xa.state(case_id)["status"] == nodes.xb.state(case_id)["status"] == "follow_up"

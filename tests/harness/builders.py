@@ -92,6 +92,8 @@ def bodies(at: datetime) -> dict[str, dict[str, Any]]:
         "transit-incident": {"kind": "medical", "occurred_at": (departure + timedelta(hours=1)).isoformat(),
                              "details": "fainted at the transfer; seen by airport medics"},
         "return-hold": {"held": True},
+        "protection-measure": {"kind": "protective_order",
+                               "valid_until": str(day + timedelta(days=30))},
         "penalty-matter": {"kind": "removal_order", "status": "open",
                            "linked_to_exploitation": True},
         "protection-incident": {"kind": "threat", "occurred_on": str(day),

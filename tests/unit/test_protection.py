@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from events.deadlines import MONTH
+from events.deadlines import MONTH, overdue
 from events.progress import blocking, legal_matters, status
 from events.readiness import Blocker
 from events.values import Side, Status
@@ -149,3 +149,22 @@ def test_closing_a_matter_never_opened_is_out_of_sequence() -> None:
     story = given(upto("acceptance"))
 
     refused(story, R("penalty-matter", status="closed"), "sequence")
+
+
+# -- protection measures --------------------------------------------------------------
+
+
+def test_a_protection_measure_is_listed_with_its_days_left_and_overdue_once_it_ends() -> None:
+    story = given([*upto("acceptance"), C("protection-measure", kind="witness_protection",
+                                          valid_until=str((T0 + timedelta(days=30)).date()))])
+    xb = story.stream(XB)
+
+    assert legal_matters(xb, T0) == [
+        f"witness protection until {(T0 + timedelta(days=30)).date()}, expires in 30 days"]
+    assert legal_matters(story.stream(XA), T0) == []  # it stays with the receiving agency
+    assert overdue(xb, T0 + timedelta(days=30)) == []
+    assert [(c.name, c.owed_by) for c in overdue(xb, T0 + timedelta(days=31))] == [
+        ("renew the witness protection", Side.RECEIVING)]
+    when(story, C("protection-measure", kind="witness_protection",
+                  valid_until=str((T0 + timedelta(days=90)).date())))
+    assert overdue(xb, T0 + timedelta(days=31)) == []
