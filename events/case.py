@@ -114,8 +114,10 @@ class CaseState:
     incident: str | None = None  # an unresolved incident in transit, by kind
     arrived_at: datetime | None = None
     in_shelter: bool = False
+    in_shelter_before_departure: bool = False  # a shelter of the referring agency's
     plan_services: list[str] | None = None
     services_delivered: int = 0
+    services_before_departure: int = 0  # by the referring agency, in its country
     follow_up_months: set[int] = field(default_factory=set)
     follow_ups_counted: set[int] = field(default_factory=set)  # recorded once they were due
     # A follow-up found the person at risk of being trafficked again; a receiving risk

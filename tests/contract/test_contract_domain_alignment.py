@@ -18,7 +18,8 @@ REGISTRY = default_registry()
 SHARED = [step for step in STEPS.values() if step.shared]
 # Fields the message carries beyond the step's request body.
 ADDED = {"case-opened": {"referring_agency"}, "risk-assessed": {"side", "safety_plan_in_place"},
-         "transit-incident-recorded": {"side"}, "protection-incident-recorded": {"side"}}
+         "transit-incident-recorded": {"side"}, "protection-incident-recorded": {"side"},
+         "shelter-admitted": {"side"}, "shelter-left": {"side"}, "service-delivered": {"side"}}
 
 
 def _latest(message_type: str) -> dict[str, Any]:

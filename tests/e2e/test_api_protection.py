@@ -150,6 +150,15 @@ def supervisor_s_return_decision_under_a_removal_order_without_a_justification(
                    "non-punishment", "supervisor")
 
 
+def referring_agency_s_service_after_departure(p: Pair) -> Refused:
+    case_id = open_case(p)
+    today = p.clock.now().date()
+    play(p, case_id, [*repatriation_until(today, "departure"), next_move(today, "departure")])
+    service = {"service": "psychosocial", "delivered_on": today.isoformat(),
+               "provider": "Shelter counsellor"}
+    return Refused(p.xa, case_id, "service", service, 409, "sequence")
+
+
 REFUSED: dict[str, Callable[[Pair], Refused]] = {
     f.__name__: f for f in (
         closed_as_completed_while_at_risk, closed_as_completed_by_a_supervisor_while_at_risk,
@@ -159,6 +168,7 @@ REFUSED: dict[str, Callable[[Pair], Refused]] = {
         return_decision_with_no_alternative_explained, return_decision_without_its_language,
         return_decision_under_a_removal_order,
         supervisor_s_return_decision_under_a_removal_order_without_a_justification,
+        referring_agency_s_service_after_departure,
     )
 }
 
@@ -242,3 +252,18 @@ def test_the_board_shows_a_protective_order_expiring_and_its_clock_overdue_once_
     row = next(r for r in nodes.xa.get("/v1/cases").json()["items"] if r["id"] == case_id)
     assert [(c["name"], c["owed_by"]) for c in row["overdue"]] == [
         ("renew the protective order", XA)]
+
+
+def test_help_before_departure_is_recorded_by_the_referring_agency_and_seen_at_both(
+        nodes: Pair) -> None:
+    case_id = accepted(nodes)
+    today = nodes.clock.now().date().isoformat()
+    play(nodes, case_id, [
+        Move(Side.REFERRING, "shelter-admission", {"shelter": "Shelter A", "admitted_on": today}),
+        Move(Side.REFERRING, "service", {"service": "legal", "delivered_on": today,
+                                         "provider": "Legal aid clinic"}),
+        Move(Side.RECEIVING, "reintegration-plan", {"services": ["housing"]})])
+
+    received = [(e["type"], e["data"].get("side")) for e in nodes.xb.timeline(case_id)
+                if e["type"] in ("ShelterAdmitted", "ServiceDelivered")]
+    assert received == [("ShelterAdmitted", "referring"), ("ServiceDelivered", "referring")]

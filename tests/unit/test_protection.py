@@ -168,3 +168,20 @@ def test_a_protection_measure_is_listed_with_its_days_left_and_overdue_once_it_e
     when(story, C("protection-measure", kind="witness_protection",
                   valid_until=str((T0 + timedelta(days=90)).date())))
     assert overdue(xb, T0 + timedelta(days=31)) == []
+
+
+# -- help on both sides ---------------------------------------------------------------
+
+
+def test_the_referring_agency_s_help_before_departure_is_seen_at_both_and_not_counted() -> None:
+    story = given([*upto("acceptance"), R("shelter-admission"),
+                   R("service", service="psychosocial", provider="Shelter counsellor"),
+                   R("shelter-exit"), C("reintegration-plan")])
+
+    for agency in (XA, XB):
+        s = story.stream(agency).state
+        assert (s.services_before_departure, s.services_delivered) == (1, 0)
+        assert s.in_shelter_before_departure is False and s.plan_services is not None
+    received = [e.data for e in story.stream(XB).pending_events  # type: ignore[attr-defined]
+                if e.type == "ServiceDelivered"]
+    assert [d["side"] for d in received] == ["referring"]
