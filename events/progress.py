@@ -9,6 +9,7 @@ while its planned return fails the standing gate
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from events.case import Case
 from events.readiness import (
@@ -19,7 +20,7 @@ from events.readiness import (
     return_blockers,
 )
 from events.steps.penalty import open_matters
-from events.values import Kind, Scope, Side, Status
+from events.values import ClosureReason, Kind, Scope, Side, Status
 
 
 def status(case: Case, now: datetime) -> Status:
@@ -148,3 +149,29 @@ def _days_left(until: date, now: datetime) -> str:
     if days < 0:
         return ", ended"
     return f", expires in {days} day{'' if days == 1 else 's'}"
+
+
+class HtcdsStatus(StrEnum):
+    """The case statuses of the Human Trafficking Case Data Standard."""
+
+    ACTIVE = "Active"
+    FOLLOW_UP = "FollowUp"
+    CLOSED = "Closed"
+    CLOSED_REFERRED = "ClosedReferred"
+
+
+# A case closed because another organisation took it on was referred on, not ended.
+REFERRED_ON = {ClosureReason.TRANSFERRED.value, ClosureReason.STAYED_IN_DESTINATION.value}
+
+
+def htcds_status(case: Case, now: datetime) -> HtcdsStatus:
+    """The HTCDS status of the case: follow-ups after the return are FollowUp; a closure
+    that handed the person on (transferred, stayed in the destination) is ClosedReferred;
+    every other closure Closed; anything still open, held or declined-not-closed Active."""
+    current = status(case, now)
+    if current is Status.CLOSED:
+        return (HtcdsStatus.CLOSED_REFERRED if case.state.closure_reason in REFERRED_ON
+                else HtcdsStatus.CLOSED)
+    if current is Status.FOLLOW_UP:
+        return HtcdsStatus.FOLLOW_UP
+    return HtcdsStatus.ACTIVE

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from events.deadlines import MONTH, overdue
-from events.progress import blocking, legal_matters, status
+from events.progress import HtcdsStatus, blocking, htcds_status, legal_matters, status
 from events.readiness import Blocker
 from events.values import Side, Status
 from tests.harness.builders import BEA, T0, XA, XB, Story
@@ -185,3 +185,18 @@ def test_the_referring_agency_s_help_before_departure_is_seen_at_both_and_not_co
     received = [e.data for e in story.stream(XB).pending_events  # type: ignore[attr-defined]
                 if e.type == "ServiceDelivered"]
     assert [d["side"] for d in received] == ["referring"]
+
+
+# -- HTCDS statuses -------------------------------------------------------------------
+
+
+def test_the_htcds_status_follows_the_case() -> None:
+    story = given(upto("acceptance"))
+    assert htcds_status(story.stream(XA), T0) is HtcdsStatus.ACTIVE
+    followed = given(upto("follow-up"))
+    assert {htcds_status(followed.stream(a), T0) for a in (XA, XB)} == {HtcdsStatus.FOLLOW_UP}
+    when(followed, C("closure"))
+    assert {htcds_status(followed.stream(a), T0) for a in (XA, XB)} == {HtcdsStatus.CLOSED}
+    transferred = given([*upto("acceptance"), R("closure", reason="transferred")])
+    assert {htcds_status(transferred.stream(a), T0) for a in (XA, XB)} == {
+        HtcdsStatus.CLOSED_REFERRED}
