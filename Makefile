@@ -55,7 +55,7 @@ screenshots: $(STAMP) $(AXE)
 lint: $(STAMP)
 	$(BIN)/ruff check events services projections tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_layering.py
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_layering.py tests/unit/test_policy.py
 
 # The inbox's admission of raw Kafka records, coverage-guided (atheris), for FUZZ_SECONDS.
 fuzz: $(STAMP)

@@ -47,6 +47,14 @@ class Transport:
 
 
 @dataclass
+class Measure:
+    """A protective measure a side's authorities ordered, and the day it ends."""
+
+    side: Side
+    valid_until: date
+
+
+@dataclass
 class Proceeding:
     """A legal proceeding the person takes part in, and whether they were told of its news."""
 
@@ -84,6 +92,7 @@ class CaseState:
     declined_at: datetime | None = None
     identity_requested_at: datetime | None = None
     identity_verified_at: datetime | None = None
+    identity_result: str | None = None  # the last verification's: confirmed, not_confirmed
     risk: dict[Side, Assessment] = field(default_factory=dict)
     return_decision_ok: bool = False
     return_steps: int = 0
@@ -93,6 +102,8 @@ class CaseState:
     proceedings_cleared: bool = False
     proceedings: dict[str, Proceeding] = field(default_factory=dict)
     legal_assistance_from: date | None = None
+    penalty_matters: dict[str, bool] = field(default_factory=dict)  # open, by kind: linked?
+    protection_measures: dict[str, Measure] = field(default_factory=dict)  # by kind
     compensation: str | None = None  # claimed, awarded, refused
     stay_decided_on: date | None = None
     residence_permit: str | None = None  # applied, granted, refused
@@ -103,10 +114,19 @@ class CaseState:
     incident: str | None = None  # an unresolved incident in transit, by kind
     arrived_at: datetime | None = None
     in_shelter: bool = False
+    in_shelter_before_departure: bool = False  # a shelter of the referring agency's
     plan_services: list[str] | None = None
     services_delivered: int = 0
+    services_before_departure: int = 0  # by the referring agency, in its country
     follow_up_months: set[int] = field(default_factory=set)
     follow_ups_counted: set[int] = field(default_factory=set)  # recorded once they were due
+    # A follow-up found the person at risk of being trafficked again; a receiving risk
+    # assessment with a safety plan recorded after it answers it.
+    retrafficking_risk: bool = False
+    # A protection incident (by kind) not yet answered by a new assessment with a safety
+    # plan from the agency where the person was when it was recorded.
+    protection_incident: str | None = None
+    protection_incident_owed_by: Side | None = None
     on_hold: bool = False
     closed: bool = False
     closure_reason: str | None = None

@@ -6,7 +6,7 @@ Nothing here reads the time: `now` is always passed in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, Field
 
@@ -81,6 +81,9 @@ def clocks(case: Case, deadlines: Deadlines | None = None) -> list[Clock]:
         if proceeding.uninformed_since is not None:  # news the person was not yet told of
             out.append(Clock(f"inform the person: proceeding {reference}", Side.REFERRING,
                              later(proceeding.uninformed_since, d.inform_person), False))
+    for kind, measure in sorted(s.protection_measures.items()):  # overdue once it ends
+        ends = datetime.combine(measure.valid_until + timedelta(days=1), time(), UTC)
+        out.append(Clock(f"renew the {kind.replace('_', ' ')}", measure.side, ends, False))
     if s.closed:
         return [c for c in out if c.met]
     return out

@@ -2,16 +2,25 @@
 from its state at a given moment.
 
 A case is `on_hold` after consent to return was withdrawn, while an incident in transit
-is unresolved, and while its planned return fails the standing gate
+is unresolved, while the country of return has not confirmed the person's identity, and
+while its planned return fails the standing gate
 (`events.readiness.gate`): both agencies derive it from their own stream."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 
 from events.case import Case
-from events.readiness import Blocker, acceptance_blockers, gate, return_blockers
-from events.values import Kind, Scope, Side, Status
+from events.readiness import (
+    Blocker,
+    acceptance_blockers,
+    gate,
+    identity_holds,
+    return_blockers,
+)
+from events.steps.penalty import open_matters
+from events.values import ClosureReason, Kind, Scope, Side, Status
 
 
 def status(case: Case, now: datetime) -> Status:
@@ -20,7 +29,7 @@ def status(case: Case, now: datetime) -> Status:
         return Status.CLOSED
     if s.declined_at is not None:
         return Status.DECLINED
-    if s.on_hold or (s.incident is not None and s.arrived_at is None):
+    if s.on_hold or (s.incident is not None and s.arrived_at is None) or identity_holds(case):
         return Status.ON_HOLD
     if s.arrived_at is not None or (s.kind is Kind.REFERRAL and s.accepted_at is not None):
         if s.follow_up_months:
@@ -44,7 +53,30 @@ def status(case: Case, now: datetime) -> Status:
 
 
 def blocking(case: Case, now: datetime) -> list[Blocker]:
-    """Each unmet precondition of the case's next step, with the side that owes it."""
+    """Each unmet precondition of the case's next step, with the side that owes it; first
+    the escalations, which stand whatever the next step is."""
+    if case.state.closed:
+        return []
+    items = next_step_blockers(case, now)
+    return [*(e for e in escalations(case) if e.rule not in {b.rule for b in items}), *items]
+
+
+def escalations(case: Case) -> list[Blocker]:
+    """What puts the person's safety in question after the hand-off as before it."""
+    s, out = case.state, []
+    if s.retrafficking_risk:
+        out.append(Blocker("retrafficking-risk", Side.RECEIVING,
+                           "escalation: a follow-up reported a risk of re-trafficking; "
+                           "a new risk assessment with a safety plan"))
+    if s.protection_incident is not None and s.protection_incident_owed_by is not None:
+        out.append(Blocker("protection-incident", s.protection_incident_owed_by,
+                           f"escalation: protection incident "
+                           f"({s.protection_incident.replace('_', ' ')}); "
+                           "a new risk assessment with a safety plan"))
+    return out
+
+
+def next_step_blockers(case: Case, now: datetime) -> list[Blocker]:
     current = status(case, now)
     s = case.state
     if current is Status.OPENED:
@@ -87,11 +119,14 @@ def hold_items(case: Case, now: datetime) -> list[Blocker]:
         return [Blocker("transit-incident", Side.REFERRING,
                         f"escalation: incident in transit ({s.incident.replace('_', ' ')}); "
                         "confirm arrival or cancel the transport")]
+    if identity_holds(case) and case.state.transport is None:
+        return return_blockers(case, now)
     return gate(case, now)
 
 
-def legal_matters(case: Case) -> list[str]:
-    """The person's open legal matters: proceedings, legal assistance, a compensation claim."""
+def legal_matters(case: Case, now: datetime | None = None) -> list[str]:
+    """The person's open legal matters: proceedings, legal assistance, a compensation claim,
+    and (at the referring agency) open penalty matters."""
     s, out = case.state, []
     for reference, p in sorted(s.proceedings.items()):
         if p.open:
@@ -103,4 +138,40 @@ def legal_matters(case: Case) -> list[str]:
         out.append(f"legal assistance from {s.legal_assistance_from}")
     if s.compensation == "claimed":
         out.append("compensation claim pending")
-    return out
+    for kind, measure in sorted(s.protection_measures.items()):
+        out.append(f"{kind.replace('_', ' ')} until {measure.valid_until}"
+                   + (_days_left(measure.valid_until, now) if now is not None else ""))
+    return [*out, *open_matters(case)]
+
+
+def _days_left(until: date, now: datetime) -> str:
+    days = (until - now.date()).days
+    if days < 0:
+        return ", ended"
+    return f", expires in {days} day{'' if days == 1 else 's'}"
+
+
+class HtcdsStatus(StrEnum):
+    """The case statuses of the Human Trafficking Case Data Standard."""
+
+    ACTIVE = "Active"
+    FOLLOW_UP = "FollowUp"
+    CLOSED = "Closed"
+    CLOSED_REFERRED = "ClosedReferred"
+
+
+# A case closed because another organisation took it on was referred on, not ended.
+REFERRED_ON = {ClosureReason.TRANSFERRED.value, ClosureReason.STAYED_IN_DESTINATION.value}
+
+
+def htcds_status(case: Case, now: datetime) -> HtcdsStatus:
+    """The HTCDS status of the case: follow-ups after the return are FollowUp; a closure
+    that handed the person on (transferred, stayed in the destination) is ClosedReferred;
+    every other closure Closed; anything still open, held or declined-not-closed Active."""
+    current = status(case, now)
+    if current is Status.CLOSED:
+        return (HtcdsStatus.CLOSED_REFERRED if case.state.closure_reason in REFERRED_ON
+                else HtcdsStatus.CLOSED)
+    if current is Status.FOLLOW_UP:
+        return HtcdsStatus.FOLLOW_UP
+    return HtcdsStatus.ACTIVE

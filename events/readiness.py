@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from events.values import RiskLevel, Scope, Side
+from events.values import Kind, RiskLevel, Scope, Side
 
 if TYPE_CHECKING:
     from events.case import Case
@@ -63,6 +63,29 @@ def _no_asylum(case: Case, now: datetime, trip: Trip) -> list[str]:
     if case.state.asylum_open:
         return ["the open asylum claim to be decided"]
     return []
+
+
+def _identity(case: Case, now: datetime, trip: Trip) -> list[str]:
+    if case.state.identity_result == "not_confirmed":
+        return ["identity and nationality confirmed by the country of return "
+                "(the last verification did not confirm them)"]
+    return []
+
+
+def identity_holds(case: Case) -> bool:
+    """A repatriation not yet under way whose last identity verification did not confirm
+    the person: the case is on hold whether or not transport is planned."""
+    s = case.state
+    return (s.kind is Kind.REPATRIATION and s.departed_at is None
+            and s.identity_result == "not_confirmed")
+
+
+def _protection_incident(case: Case, now: datetime, trip: Trip) -> list[str]:
+    s = case.state
+    if s.protection_incident is None or s.protection_incident_owed_by is not Side.REFERRING:
+        return []
+    return [f"a new risk assessment with a safety plan after the protection incident "
+            f"({s.protection_incident.replace('_', ' ')})"]
 
 
 def _partner_hold(case: Case, now: datetime, trip: Trip) -> list[str]:
@@ -151,6 +174,9 @@ def _fit_to_travel(case: Case, now: datetime, trip: Trip) -> list[str]:
 RETURN_PRECONDITIONS: list[Precondition] = [
     Precondition("acceptance", "acceptance-required", Side.RECEIVING, _acceptance),
     Precondition("no asylum claim or protection", "asylum-guard", Side.REFERRING, _no_asylum),
+    Precondition("identity confirmed", "identity-confirmed", Side.RECEIVING, _identity),
+    Precondition("no unanswered protection incident", "protection-incident", Side.REFERRING,
+                 _protection_incident),
     Precondition("return not held by the partner", "return-held", Side.REFERRING,
                  _partner_hold),
     Precondition("return consent and decision", "return-consent-required", Side.REFERRING,

@@ -88,6 +88,22 @@ class ReflectionPeriod(RuleViolation):
     code = "reflection-period"
 
 
+class RetraffickingRisk(RuleViolation):
+    code = "retrafficking-risk"
+
+
+class IdentityConfirmed(RuleViolation):
+    code = "identity-confirmed"
+
+
+class ProtectionIncidentUnanswered(RuleViolation):
+    code = "protection-incident"
+
+
+class NonPunishment(RuleViolation):
+    code = "non-punishment"
+
+
 class InvalidField(ValueError):
     """A body that is well-formed but contradicts the case (the minor flag and the date of
     birth, a language the person does not speak without an interpreter): 422 naming it."""
@@ -117,5 +133,9 @@ RULES: dict[str, type[RuleViolation]] = {
         RiskDowngradeJustified,
         FitToTravel,
         ReflectionPeriod,
+        RetraffickingRisk,
+        IdentityConfirmed,
+        ProtectionIncidentUnanswered,
+        NonPunishment,
     )
 }

@@ -226,7 +226,7 @@ def entry(doc: Doc, now: datetime, deadlines_for: DeadlinesFor = default_deadlin
         blocking=[Item(b.rule, case.agency(b.owed_by), b.detail) for b in blocking(case, now)],
         overdue=[OverdueClock(c.name, case.agency(c.owed_by), c.due_at.isoformat())
                  for c in overdue(case, now, limits)],
-        urgent=case.state.urgent, legal_matters=legal_matters(case),
+        urgent=case.state.urgent, legal_matters=legal_matters(case, now),
         reflection_period_ends=_iso(reflection_ends(case, now)),
     )
 

@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 
 from events.deadlines import Deadlines
 from projections.board import DeadlinesFor, default_deadlines
+from services.anchors.audit import StoreAudit, trusted
 from services.anchors.store import Anchors
 from services.api.access import AccessLog
 from services.api.auth import TokenVerifier, issue
@@ -200,6 +202,29 @@ def sidecar(settings: Settings) -> Sidecar:
         assert settings.database_url is not None
         return PostgresSidecar(settings.database_url)
     return SQLiteSidecar(settings.home / "api.sqlite")
+
+
+# -- what the command line audits ---------------------------------------------
+
+def store_audit(settings: Settings, app: Homeward) -> StoreAudit:
+    """The store's audit: the checkpoints kept beside it, the node's own key and the
+    trust directory's keys. The caller closes `audit.anchors.db`."""
+    own = load_or_create(secrets_dir(settings), settings.agency)
+    trust = DirectoryFile(directory_path(settings.home, settings.directory))
+    return StoreAudit(app, Anchors(sidecar(settings)), settings.agency,
+                      trusted(own, lambda: trust.current().key))
+
+
+def record_read(settings: Settings, app: Homeward, case_id: UUID, sub: str, what: str,
+                purpose: str | None) -> None:
+    """A read of a case's personal data outside the API (an export), in the node's access
+    log, the purpose under the case's key as the API records it."""
+    tables = sidecar(settings)
+    try:
+        AccessLog(tables, app.mapper.cipher, app.keys).record(
+            case_id, settings.agency, sub, what, purpose, SystemClock().now())
+    finally:
+        tables.close()
 
 
 # -- the exchange over Kafka --------------------------------------------------

@@ -7,12 +7,12 @@ import secrets
 from base64 import b64decode
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlparse
 
 from eventsourcing.cipher import AESCipher
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, TypeAdapter, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from events.values import valid_agency
 from services.files import (
@@ -299,6 +299,27 @@ class Settings(BaseSettings):
         if self.database_url:
             return Path(unquote(urlparse(self.database_url).path))
         return self.home / "events.sqlite"
+
+
+def environment(name: str) -> Any:
+    """One setting as the environment gives it (its type and bounds checked as in
+    `Settings`), for a command that builds no node and so needs no HOMEWARD_AGENCY; None
+    when not set."""
+    raw = EnvSettingsSource(Settings)().get(name)
+    if raw is None:
+        return None
+    try:
+        field = Settings.model_fields[name]
+        kind: Any = Annotated[(field.annotation, *field.metadata)] if field.metadata else (
+            field.annotation)
+        return TypeAdapter(kind).validate_python(raw)
+    except ValueError as error:
+        raise SettingsError(f"HOMEWARD_{name.upper()}: {error}") from None
+
+
+def agency_given() -> bool:
+    """Whether the environment names the node's agency (HOMEWARD_AGENCY)."""
+    return environment("agency") is not None
 
 
 def load(**overrides: object) -> Settings:

@@ -14,6 +14,9 @@ from events.steps import (
     hold,
     identity,
     justice,
+    measures,
+    penalty,
+    protection,
     referral,
     reintegration,
     return_,
@@ -28,7 +31,8 @@ from events.values import Actor, Kind
 STEPS: dict[str, Step] = {
     step.path: step
     for module in (guardianship, consent, asylum, hold, referral, identity, risk, return_,
-                   justice, stay, documents, transport, transit, reintegration, closure, erasure)
+                   justice, penalty, measures, stay, documents, transport, transit,
+                   reintegration, protection, closure, erasure)
     for step in module.STEPS
 }
 

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from events.case import Case, CaseEvent
 from events.deadlines import MONTH, Deadlines
-from events.rules import ClosureJustified, Sequence
+from events.rules import ClosureJustified, RetraffickingRisk, Sequence
 from events.step import Body, Owner, Step
 from events.steps.referral import Reason
 from events.steps.reintegration import home_since
@@ -49,6 +49,9 @@ def check_closure(case: Case, body: Closure, actor: Actor, at: datetime) -> None
     unless a supervisor justifies it."""
     if body.reason is ClosureReason.PROTECTION_GRANTED and not case.state.protection_granted:
         raise Sequence("no protection was granted in this case")
+    if body.reason is ClosureReason.COMPLETED and case.state.retrafficking_risk:
+        raise RetraffickingRisk("a follow-up reported a risk of re-trafficking: the receiving "
+                                "agency's new risk assessment with a safety plan comes first")
     unmet = [*_without_plan(case), *(_not_completed(case, at)
                                      if body.reason is ClosureReason.COMPLETED else [])]
     if unmet and not (actor.is_supervisor and body.justification):

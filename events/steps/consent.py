@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import Field
 
@@ -63,12 +63,17 @@ def check_consent(case: Case, body: Consent, actor: Actor, at: datetime) -> None
                               "assessment found incapacity")
 
 
-def check_language(case: Case, body: Consent) -> None:
-    """Consent explained in a language the person does not speak needs an interpreter."""
+class Explained(Protocol):
+    language: str
+    interpreter: bool
+
+
+def check_language(case: Case, body: Explained, what: str = "consent") -> None:
+    """A decision explained in a language the person does not speak needs an interpreter."""
     spoken = {lang.lower() for lang in (case.state.person or {}).get("languages", [])}
     if body.language.lower() not in spoken and not body.interpreter:
         raise InvalidField("interpreter", f"the person does not speak {body.language!r}: "
-                                          "consent in it needs an interpreter")
+                                          f"{what} in it needs an interpreter")
 
 
 STEPS = [

@@ -1,4 +1,7 @@
-"""Step 7: the referring agency asks the country of origin to verify identity."""
+"""Step 7: the referring agency asks the country of origin to verify identity. A person
+whose identity the country of return did not confirm is not returned: the last
+verification `not_confirmed` holds the case, and transport and departure are refused
+`identity-confirmed` until a later verification confirms it (events.readiness)."""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ class IdentityVerificationRequested(CaseEvent):
 class IdentityVerified(CaseEvent):
     def change(self, case: Case) -> None:
         case.state.identity_verified_at = self.timestamp
+        case.state.identity_result = self.data["result"]
 
 
 def check_request(case: Case, body: Note, actor: Actor, at: datetime) -> None:

@@ -5,7 +5,7 @@ once it accepted)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -13,7 +13,7 @@ from events.case import Case, CaseEvent
 from events.deadlines import MONTH
 from events.rules import Sequence
 from events.step import Body, Owner, Step
-from events.values import Actor, Kind, Scope
+from events.values import Actor, Kind, Scope, Side
 
 ServiceName = Literal[
     "medical", "psychosocial", "legal", "education", "vocational", "income", "housing", "family"
@@ -49,14 +49,25 @@ class FollowUp(Body):
     retrafficking_risk: bool
 
 
+def side_of_event(data: dict[str, Any]) -> Side:
+    # Before help on both sides, only the receiving agency recorded these.
+    return Side(data.get("side", Side.RECEIVING.value))
+
+
 class ShelterAdmitted(CaseEvent):
     def change(self, case: Case) -> None:
-        case.state.in_shelter = True
+        if side_of_event(self.data) is Side.REFERRING:
+            case.state.in_shelter_before_departure = True
+        else:
+            case.state.in_shelter = True
 
 
 class ShelterLeft(CaseEvent):
     def change(self, case: Case) -> None:
-        case.state.in_shelter = False
+        if side_of_event(self.data) is Side.REFERRING:
+            case.state.in_shelter_before_departure = False
+        else:
+            case.state.in_shelter = False
 
 
 class ReintegrationPlanAgreed(CaseEvent):
@@ -66,7 +77,10 @@ class ReintegrationPlanAgreed(CaseEvent):
 
 class ServiceDelivered(CaseEvent):
     def change(self, case: Case) -> None:
-        case.state.services_delivered += 1
+        if side_of_event(self.data) is Side.REFERRING:
+            case.state.services_before_departure += 1
+        else:
+            case.state.services_delivered += 1
 
 
 class FollowUpRecorded(CaseEvent):
@@ -76,6 +90,8 @@ class FollowUpRecorded(CaseEvent):
         counts_from = follow_up_counts_from(case, month)
         if counts_from is not None and self.timestamp >= counts_from:
             case.state.follow_ups_counted.add(month)
+        if self.data["retrafficking_risk"]:  # an escalation until a new assessment and plan
+            case.state.retrafficking_risk = True
 
 
 def home_since(case: Case) -> datetime | None:
@@ -98,24 +114,51 @@ def check_home(case: Case, body: Body, actor: Actor, at: datetime) -> None:
         raise Sequence("assistance starts once the referral is accepted")
 
 
+def check_before_departure(case: Case) -> None:
+    """The referring agency helps in its own country while the person is there."""
+    s = case.state
+    if s.departed_at is not None or s.arrived_at is not None:
+        raise Sequence("the referring agency records its help before departure")
+    if s.kind is Kind.REFERRAL and s.stay_decided_on is None and s.accepted_at is not None:
+        raise Sequence("the person is helped at home by the receiving agency")
+
+
+def check_either_side(case: Case, body: Body, actor: Actor, at: datetime) -> None:
+    if case.side_of(actor.agency) is Side.REFERRING:
+        check_before_departure(case)
+    else:
+        check_home(case, body, actor, at)
+
+
 def check_in_shelter(case: Case, body: ShelterExit, actor: Actor, at: datetime) -> None:
-    check_home(case, body, actor, at)
-    if not case.state.in_shelter:
+    check_either_side(case, body, actor, at)
+    there = (case.state.in_shelter_before_departure
+             if case.side_of(actor.agency) is Side.REFERRING else case.state.in_shelter)
+    if not there:
         raise Sequence("the person is not in a shelter")
 
 
 def check_plan_agreed(case: Case, body: Service, actor: Actor, at: datetime) -> None:
+    if case.side_of(actor.agency) is Side.REFERRING:
+        check_before_departure(case)
+        return
     check_home(case, body, actor, at)
     if case.state.plan_services is None:
         raise Sequence("services are delivered under an agreed reintegration plan")
 
 
+def check_accepted_for_plan(case: Case, body: Body, actor: Actor, at: datetime) -> None:
+    if case.state.accepted_at is None:
+        raise Sequence("the reintegration plan is agreed once the referral is accepted")
+
+
 STEPS = [
-    Step("shelter-admission", ShelterAdmitted, Owner.RECEIVING, ShelterAdmission, check_home),
-    Step("shelter-exit", ShelterLeft, Owner.RECEIVING, ShelterExit, check_in_shelter),
+    Step("shelter-admission", ShelterAdmitted, Owner.EITHER, ShelterAdmission,
+         check_either_side, sided=True),
+    Step("shelter-exit", ShelterLeft, Owner.EITHER, ShelterExit, check_in_shelter, sided=True),
     Step("reintegration-plan", ReintegrationPlanAgreed, Owner.RECEIVING, ReintegrationPlan,
-         check_home),
-    Step("service", ServiceDelivered, Owner.RECEIVING, Service, check_plan_agreed),
+         check_accepted_for_plan),
+    Step("service", ServiceDelivered, Owner.EITHER, Service, check_plan_agreed, sided=True),
     Step("follow-up", FollowUpRecorded, Owner.RECEIVING, FollowUp, check_home,
          protected={Scope.SHARE_HEALTH: ("wellbeing",)}),
 ]

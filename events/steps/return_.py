@@ -13,14 +13,23 @@ from events.readiness import acceptance_blockers
 from events.rules import AcceptanceRequired, MinorSafeguards, ReflectionPeriod
 from events.step import Body, Owner, Step
 from events.steps.asylum import check_return_not_barred
+from events.steps.consent import check_language
+from events.steps.penalty import check_non_punishment
 from events.values import Actor, Scope
 
 
 class ReturnDecision(Body):
     voluntary: bool
     informed: bool
-    options_explained: list[Literal["stay", "residence_permit", "third_country"]]
+    # At least one alternative to return was explained, in a language the person speaks
+    # or through an interpreter (as for consent).
+    options_explained: list[Literal["stay", "residence_permit", "third_country"]] = Field(
+        min_length=1)
+    language: str = Field(min_length=2, max_length=35)
+    interpreter: bool
     early_return_requested: bool | None = None  # the person's own request, within the period
+    # A supervisor's, under an open removal order or detention (events.steps.penalty).
+    justification: str | None = Field(default=None, min_length=1, max_length=4000)
 
 
 class BestInterests(Body):
@@ -70,7 +79,9 @@ def check_prepared(case: Case, body: Body, actor: Actor, at: datetime) -> None:
 
 
 def check_return_decision(case: Case, body: ReturnDecision, actor: Actor, at: datetime) -> None:
+    check_language(case, body, "a return decision")
     check_prepared(case, body, actor, at)
+    check_non_punishment(case, body, actor)
     check_return_not_barred(case)
     ends = case.state.reflection_ends
     if ends is not None and at.date() < ends and not body.early_return_requested:
@@ -96,7 +107,7 @@ def check_minor(case: Case, body: Body, actor: Actor, at: datetime) -> None:
 
 STEPS = [
     Step("return-decision", ReturnDecisionRecorded, Owner.REFERRING, ReturnDecision,
-         check_return_decision, repatriation_only=True),
+         check_return_decision, repatriation_only=True, local_only=("justification",)),
     Step("best-interests-determination", BestInterestsDetermined, Owner.REFERRING, BestInterests,
          check_best_interests, repatriation_only=True),
     Step("caregiver-confirmation", CaregiverConfirmed, Owner.RECEIVING, CaregiverConfirmation,

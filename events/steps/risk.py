@@ -30,12 +30,23 @@ class RiskAssessment(Body):
 class RiskAssessed(CaseEvent):
     def change(self, case: Case) -> None:
         d = self.data
-        case.state.risk[Side(d["side"])] = Assessment(
+        assessment = case.state.risk[Side(d["side"])] = Assessment(
             level=RiskLevel(d["level"]),
             valid_until=date.fromisoformat(d["valid_until"]),
             # The side's own event holds the plan; a partner's, only whether there is one.
             safety_plan_in_place=bool(d.get("safety_plan") or d.get("safety_plan_in_place")),
         )
+        if assessment.safety_plan_in_place:  # an escalation of this side's is answered
+            answered(case, Side(d["side"]))
+
+
+def answered(case: Case, side: Side) -> None:
+    """A new assessment with a safety plan answers the escalations its side owes."""
+    s = case.state
+    if side is Side.RECEIVING:
+        s.retrafficking_risk = False
+    if s.protection_incident_owed_by is side:
+        s.protection_incident = s.protection_incident_owed_by = None
 
 
 def check_assessment(case: Case, body: RiskAssessment, actor: Actor, at: datetime) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.api import docs, openapi, pages, problems, signin
-from services.api.deps import WRITERS
+from services.api import docs, openapi, pages, policy, problems, signin
 from services.api.limits import BodyLimit
 from services.api.metrics import CountRequests, Metrics, scrape
 from services.api.node import MonitorNode, Node
@@ -40,9 +39,10 @@ def create_app(node: Node) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     docs.install(app, node.settings.api_docs)
+    policy.install(app)
     # The last added runs first: count everything, then bound the body, then replay.
     app.add_middleware(IdempotentPosts, tokens=node.tokens, store=node.idempotency,
-                       clock=node.clock, writers=WRITERS, agency=node.agency)
+                       clock=node.clock, agency=node.agency)
     app.add_middleware(BodyLimit)
     app.add_middleware(CountRequests, metrics=app.state.metrics)
     return app
@@ -61,4 +61,5 @@ def create_monitor_app(node: MonitorNode) -> FastAPI:
     app.include_router(signin.router)
     problems.install(app)
     docs.install(app, node.settings.api_docs)
+    policy.install(app)
     return app

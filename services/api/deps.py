@@ -1,26 +1,20 @@
-"""The routes' dependencies, as Annotated aliases: the node, the caller and what
-they may do, the If-Match version, the purpose of a read.
+"""The routes' dependencies, as Annotated aliases: the node, the If-Match version, the
+purpose of a read, the paging. Who may call a route is services/api/policy.py's.
 
 Those that only look at the request are `async`: FastAPI runs a plain function in its
 thread pool, a hop each (and a wait for the GIL) that a step paid a dozen times over."""
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Header, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from events.values import AGENCY_CODE, Role
-from services.api.auth import Principal
+from events.values import AGENCY_CODE
 from services.api.metrics import Metrics, Scrape
-from services.api.node import Node
+from services.api.node import MonitorNode, Node
 from services.api.problems import Problem
-from services.application import CaseNotFound
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # it goes into the access log as it is
-_bearer = HTTPBearer(auto_error=False, description="a JWT with claims sub, agency, roles, exp")
-bearer = _bearer  # a partner node's token is read by its own route (routers/partner.py)
 
 
 async def _node(request: Request) -> Node:
@@ -38,60 +32,15 @@ async def _scrape(request: Request) -> Scrape:
     return scrape
 
 
+async def _monitor_node(request: Request) -> MonitorNode:
+    node: MonitorNode = request.app.state.node
+    return node
+
+
 NodeDep = Annotated[Node, Depends(_node)]
+MonitorNodeDep = Annotated[MonitorNode, Depends(_monitor_node)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 ScrapeDep = Annotated[Scrape, Depends(_scrape)]
-
-
-def _principal(
-    node: NodeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    header = f"Bearer {credentials.credentials}" if credentials else None
-    return node.tokens.principal(header)
-
-
-def _allowing(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    async def check(who: Annotated[Principal, Depends(_principal)]) -> Principal:
-        if not who.has(*roles):
-            allowed = ", ".join(r.value for r in roles)
-            raise Problem(403, f"this needs one of the roles: {allowed}", slug="forbidden")
-        return who
-
-    return check
-
-
-# Caseworkers and supervisors record steps; auditors only read; monitors read no case.
-WRITERS = (Role.CASEWORKER, Role.SUPERVISOR)
-READERS = (Role.CASEWORKER, Role.SUPERVISOR, Role.AUDITOR)
-Writer = Annotated[Principal, Depends(_allowing(*WRITERS))]
-Reader = Annotated[Principal, Depends(_allowing(*READERS))]
-
-
-def _case_visible(*roles: Role) -> Callable[[Node, Principal], Awaitable[Principal]]:
-    async def check(node: NodeDep,
-                    who: Annotated[Principal, Depends(_allowing(*roles))]) -> Principal:
-        if who.agency != node.agency:  # another agency's token sees no case here
-            raise CaseNotFound("not visible to this agency")
-        return who
-
-    return check
-
-
-def _own(*roles: Role) -> Callable[[Node, Principal], Awaitable[Principal]]:
-    async def check(node: NodeDep,
-                    who: Annotated[Principal, Depends(_allowing(*roles))]) -> Principal:
-        if who.agency != node.agency:
-            raise Problem(403, f"this node keeps the cases of {node.agency}", slug="forbidden")
-        return who
-
-    return check
-
-
-CaseWriter = Annotated[Principal, Depends(_case_visible(*WRITERS))]
-CaseReader = Annotated[Principal, Depends(_case_visible(*READERS))]
-# For what is not one case: opening a case, the whole store's verification.
-Opener = Annotated[Principal, Depends(_own(Role.CASEWORKER, Role.SUPERVISOR))]
-Auditor = Annotated[Principal, Depends(_own(Role.AUDITOR))]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from services.api.pages import source_hash
+from services.api.policy import PUBLIC, require
 
 CDN = "https://cdn.jsdelivr.net/npm"
 SWAGGER_JS = (f"{CDN}/swagger-ui-dist@5.17.14/swagger-ui-bundle.js",
@@ -87,10 +88,10 @@ def install(app: FastAPI, on: bool) -> None:
         return
     openapi_url = app.openapi_url or "/openapi.json"
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False, dependencies=[require(PUBLIC)])
     def swagger() -> HTMLResponse:
         return swagger_page(app.title, openapi_url)
 
-    @app.get("/redoc", include_in_schema=False)
+    @app.get("/redoc", include_in_schema=False, dependencies=[require(PUBLIC)])
     def redoc() -> HTMLResponse:
         return redoc_page(app.title, openapi_url)

@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from events.values import Status
 from services.api.languages import COOKIE, I18N, Language, choose, languages
+from services.api.policy import PUBLIC, require
 from services.api.problems import Problem
 
 UI = I18N.parent
@@ -135,8 +136,10 @@ def _respond(request: Request, name: str, lang: str | None, remembered: str | No
     return response
 
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
-monitor_router = APIRouter(tags=["pages"], include_in_schema=False)
+# The pages hold no case data: anyone may load them; their data needs a token.
+router = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[require(PUBLIC)])
+monitor_router = APIRouter(tags=["pages"], include_in_schema=False,
+                           dependencies=[require(PUBLIC)])
 
 
 @router.get("/ui/board", response_class=HTMLResponse)

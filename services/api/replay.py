@@ -4,8 +4,8 @@ the same key with another request is a 422.
 Keys belong to the caller (agency and `sub` of a valid token), so nobody can
 replay someone else's answer; a request without a valid token passes through
 to be refused by the route. A replay skips the route, so it checks here what every
-keyed route needs: a writer's role, of the node's own agency; a caller whose roles
-were taken away since gets a 403, not the stored answer.
+keyed route needs (services/api/policy.py's `may_replay`): a writer's role, of the node's
+own agency; a caller whose roles were taken away since gets a 403, not the stored answer.
 """
 
 from __future__ import annotations
@@ -13,15 +13,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from events.values import Role
 from services.api.auth import TokenVerifier, Unauthorized
 from services.api.idempotency import Idempotency, Stored, Verdict
 from services.api.limits import BODY
+from services.api.policy import REPLAY_REFUSAL, may_replay
 from services.api.problems import problem
 from services.clock import Clock
 
@@ -30,9 +29,9 @@ MAX_KEY = 255
 
 class IdempotentPosts:
     def __init__(self, app: ASGIApp, tokens: TokenVerifier, store: Idempotency,
-                 clock: Clock, writers: Iterable[Role], agency: str) -> None:
+                 clock: Clock, agency: str) -> None:
         self.app, self.tokens, self.store, self.clock = app, tokens, store, clock
-        self.writers, self.agency = tuple(writers), agency
+        self.agency = agency
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
@@ -56,10 +55,8 @@ class IdempotentPosts:
         if outcome.verdict is Verdict.NEW:
             await self._run(owner, key, scope, receive, send)
         elif outcome.verdict is Verdict.REPLAY and outcome.stored is not None:
-            if who.agency != self.agency or not who.has(*self.writers):
-                allowed = ", ".join(r.value for r in self.writers)
-                await problem(403, f"this needs one of the roles: {allowed}",
-                              slug="forbidden")(scope, receive, send)
+            if not may_replay(who, self.agency):
+                await problem(403, REPLAY_REFUSAL, slug="forbidden")(scope, receive, send)
                 return
             await _send(outcome.stored, send)
         elif outcome.verdict is Verdict.MISMATCH:

@@ -35,6 +35,7 @@ from services.api.languages import choose
 from services.api.node import MonitorNode
 from services.api.oidc import Provider, SigninRefused
 from services.api.pages import UI, source_hash
+from services.api.policy import PUBLIC, require
 from services.api.problems import Problem
 
 COOKIE = "homeward-signin"
@@ -45,7 +46,7 @@ NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
 HANDOVER = (UI / "signin.js").read_text()
 REFUSAL_STYLE = (UI / "signin.css").read_text()
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[require(PUBLIC)])
 
 Next = Annotated[str | None, Query(max_length=512)]
 Param = Annotated[str | None, Query(max_length=4096)]

@@ -57,7 +57,7 @@ def case_view(case: Case, agency: str, now: datetime, deadlines: Deadlines,
         referred_at=s.referred_at, accepted_at=s.accepted_at, departed_at=s.departed_at,
         arrived_at=s.arrived_at, blocking=blocking_items(case, now), clocks=all_clocks,
         overdue=[c for c in all_clocks if c.overdue], urgent=s.urgent,
-        legal_matters=legal_matters(case), reflection_period_ends=reflection_ends(case, now),
+        legal_matters=legal_matters(case, now), reflection_period_ends=reflection_ends(case, now),
         as_of=now,
         person=s.person if with_person else None,
     )
@@ -70,7 +70,7 @@ def summary(case: Case, agency: str, now: datetime, deadlines: Deadlines) -> Cas
         side=side_of(case, agency), partner=partner(case, agency), updated_at=case.last_at,
         blocking=blocking_items(case, now),
         overdue=[c for c in clock_views(case, now, deadlines) if c.overdue],
-        urgent=s.urgent, legal_matters=legal_matters(case),
+        urgent=s.urgent, legal_matters=legal_matters(case, now),
         reflection_period_ends=reflection_ends(case, now),
     )
 

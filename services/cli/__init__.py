@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from services.cli import audit, broker, deadletters, projections, run, schemas, serve
+from services.cli import audit, broker, deadletters, projections, run, schemas, serve, token
 from services.files import private_process
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
 def _registrations() -> list[Register]:
-    return [run.register, serve.register, broker.register, audit.register,
+    return [run.register, serve.register, token.register, broker.register, audit.register,
             projections.register, schemas.register, deadletters.register]
 
 

@@ -12,7 +12,6 @@ import getpass
 import os
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
@@ -21,18 +20,15 @@ from rich.console import Console
 from rich.table import Table
 
 from projections.timeline import rows
-from services.anchors.audit import StoreAudit, trusted
-from services.anchors.export import Provenance, check, document, signed_html, signed_json
-from services.anchors.narrative import render
+from services.anchors.audit import StoreAudit
+from services.anchors.case_file import case_file
+from services.anchors.export import check
 from services.anchors.remote import PartnerUnreachable, fetch_chain
-from services.anchors.store import Anchors
-from services.api.access import AccessLog
 from services.application import CaseNotFound, Homeward
-from services.bootstrap import application, sidecar
+from services.bootstrap import application, record_read, store_audit
 from services.clock import SystemClock
-from services.exchange.directory import DirectoryFile, directory_path
 from services.exchange.directory import load as load_directory
-from services.settings import Settings, SettingsError, load, secrets_dir
+from services.settings import Settings, SettingsError, environment, load, secrets_dir
 from services.signing import SigningKey, load_or_create
 
 
@@ -81,11 +77,10 @@ def run(args: argparse.Namespace) -> int:
         by = args.by or f"cli:{getpass.getuser()}"
         if args.personal:  # a read of personal data: on the record before anything leaves
             app.case(args.case_id)
-            log_export(settings, app, args.case_id,
-                       Reader(settings.agency, by, args.purpose), args.format)
+            record_read(settings, app, args.case_id, by, f"export:{args.format}", args.purpose)
         audit = store_audit(settings, app)
         try:
-            return export(app, args.case_id, args.format, args.output, args.personal, audit,
+            return export(args.case_id, args.format, args.output, args.personal, audit,
                           load_or_create(secrets_dir(settings), settings.agency), by, args.purpose)
         finally:
             audit.anchors.db.close()
@@ -94,15 +89,6 @@ def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         app.close()
-
-
-@dataclass(frozen=True)
-class Reader:
-    """Who exports personal data, for the access log."""
-
-    agency: str
-    sub: str
-    purpose: str | None
 
 
 def show_timeline(app: Homeward, case_id: UUID) -> int:
@@ -162,28 +148,11 @@ def cross_check(audit: StoreAudit, key: SigningKey, url: str,
     return 1 if broken or diverged else 0
 
 
-def store_audit(settings: Settings, app: Homeward) -> StoreAudit:
-    """The store with the checkpoints kept beside it, the node's key and the directory."""
-    own = load_or_create(secrets_dir(settings), settings.agency)
-    trust = DirectoryFile(directory_path(settings.home, settings.directory))
-    return StoreAudit(app, Anchors(sidecar(settings)), settings.agency,
-                      trusted(own, lambda: trust.current().key))
-
-
-def export(app: Homeward, case_id: UUID, fmt: str, output: Path | None,
-           personal: bool, audit: StoreAudit, key: SigningKey, by: str,
-           purpose: str | None) -> int:
-    """Writes the record, signed by the node's key; `personal`, unredacted to a file only
-    its owner can read (the command line has written the access log's entry first)."""
-    events = app.timeline(case_id)
-    faults = [str(f) for f in audit.case(case_id).faults]
-    held = audit.anchors.of_case(case_id)
-    anchors = [{"agency": c.agency, "version": c.version, "hash": c.hash, "at": c.at,
-                "message": c.message.sequence if c.message else None, "receipt": c.receipt}
-               for c in held]
-    provenance = Provenance(key.agency, by, SystemClock().now().isoformat(), purpose, personal)
-    record = document(str(case_id), rows(events, personal), faults, anchors, provenance)
-    text = signed_json(record, key) if fmt == "json" else signed_html(render(record), key)
+def export(case_id: UUID, fmt: str, output: Path | None, personal: bool, audit: StoreAudit,
+           key: SigningKey, by: str, purpose: str | None) -> int:
+    """Writes the timeline file; `personal`, to a file only its owner can read (the
+    command line has written the access log's entry first)."""
+    text = case_file(audit, case_id, fmt, personal, key, by, purpose, SystemClock().now())
     if output is None:
         sys.stdout.write(text)
     elif personal:
@@ -197,7 +166,11 @@ def export(app: Homeward, case_id: UUID, fmt: str, output: Path | None,
 
 def check_export(path: Path, directory: Path | None) -> int:
     """Checks an export offline against the trust directory alone; names altered lines."""
-    trust = directory or Path(os.environ.get("HOMEWARD_DIRECTORY", "directory.json"))
+    try:
+        trust = directory or environment("directory") or Path("directory.json")
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
     if not trust.exists():
         print(f"no trust directory at {trust} (--directory or HOMEWARD_DIRECTORY)",
               file=sys.stderr)
@@ -222,17 +195,6 @@ def check_export(path: Path, directory: Path | None) -> int:
         print(f"{path}: intact, signed by {verdict.signer} (key {verdict.key_id})")
         return 0
     return 1
-
-
-def log_export(settings: Settings, app: Homeward, case_id: UUID, reader: Reader,
-               fmt: str) -> None:
-    tables = sidecar(settings)
-    try:  # the purpose under the case's key, as the API records it
-        log = AccessLog(tables, app.mapper.cipher, app.keys)
-        log.record(case_id, reader.agency, reader.sub, f"export:{fmt}", reader.purpose,
-                   SystemClock().now())
-    finally:
-        tables.close()
 
 
 def write_private(path: Path, text: str) -> None:

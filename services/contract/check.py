@@ -29,6 +29,7 @@ from services.contract.registry import (
 from services.contract.upcasting import upcast
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
+SEALED_ENVELOPE: Key = (ENVELOPE, 2)  # what a broker record is (registry.SEALED)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def check(schemas_dir: Path) -> list[Problem]:
         problems += [Problem(path.name, reason) for reason in reasons]
         if not reasons:
             loaded[key] = schema
-    for envelope in ((ENVELOPE, 1), (ENVELOPE, 2)):
+    for envelope in ((ENVELOPE, 1), SEALED_ENVELOPE):
         if envelope not in loaded:
             problems.append(Problem(file_name(envelope), "missing or invalid"))
     registry = Registry(loaded)
@@ -79,10 +80,31 @@ def _check_schema(key: Key, schema: Mapping[str, Any]) -> Iterator[str]:
         return
     if schema.get("$id") != schema_id(*key):
         yield f"$id is {schema.get('$id')!r}, expected {schema_id(*key)!r}"
+    yield from _check_layer(key, schema)
     yield from _check_objects(schema, "")
     examples = schema.get("examples")
     if not isinstance(examples, list) or not examples:
         yield "needs at least one example"
+
+
+def wire_layer(key: Key) -> tuple[str, str]:
+    """Which layer of the wire a schema is, as its title and its description name it: the
+    sealed envelope every broker record is (envelope v2), the message inside it (the other
+    envelope versions, v3 the newest), or a message's payload."""
+    if key == SEALED_ENVELOPE:
+        return "Sealed envelope", "the sealed envelope"
+    if key[0] == ENVELOPE:
+        return "Message inside the sealed envelope", "the message inside the sealed envelope"
+    return "(payload)", "a payload"
+
+
+def _check_layer(key: Key, schema: Mapping[str, Any]) -> Iterator[str]:
+    """A reader must not take the newest envelope schema for the broker's records."""
+    in_title, in_description = wire_layer(key)
+    if in_title not in str(schema.get("title", "")):
+        yield f"the title must name the layer of the wire: {in_title!r}"
+    if in_description not in str(schema.get("description", "")).lower():
+        yield f"the description must name the layer of the wire: {in_description!r}"
 
 
 def _check_objects(schema: Any, where: str) -> Iterator[str]:

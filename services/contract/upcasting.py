@@ -54,17 +54,27 @@ def _risk_assessed_v1_to_v2(payload: Payload) -> Payload:
     return {**kept, "safety_plan_in_place": bool(payload.get("safety_plan"))}
 
 
+def _receiving_side(payload: Payload) -> Payload:
+    # Before help on both sides, only the receiving agency recorded shelter and services.
+    return {"side": "receiving", **payload}
+
+
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("transport-planned", 1): _transport_planned_v1_to_v2,
     ("milestone", 1): _milestone_v1_to_v2,
     ("milestone", 2): _unchanged,
+    ("milestone", 3): _unchanged,
     ("consent-recorded", 1): _unchanged,
     ("return-decision-recorded", 1): _unchanged,
+    ("return-decision-recorded", 2): _unchanged,
     ("risk-to-life-override-recorded", 1): _without("justification"),
     ("case-reopened", 1): _without("reason"),
     ("referral-declined", 1): _without("reason"),
     ("transport-cancelled", 1): _without("reason"),
     ("risk-assessed", 1): _risk_assessed_v1_to_v2,
+    ("shelter-admitted", 1): _receiving_side,
+    ("shelter-left", 1): _receiving_side,
+    ("service-delivered", 1): _receiving_side,
 }
 
 

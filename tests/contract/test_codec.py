@@ -47,6 +47,7 @@ from tests.harness.walks import (
     erased_after_decline,
     held_after_transport,
     stayed,
+    threatened_before_departure,
 )
 
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
@@ -126,12 +127,14 @@ def test_every_shared_message_type_is_covered_by_the_stories() -> None:
     played += Pair().play(held_after_transport(START.date())).exchanged
     played += Pair().play(erased_after_decline()).exchanged
     played += Pair().play(stayed(START.date())).exchanged
+    played += Pair().play(threatened_before_departure(START.date())).exchanged
     assert {message_type(x.event) for x in played} == shared
 
 
 @pytest.mark.parametrize("story", [repatriation(START.date()), declined_after_override(),
-                                   stayed(START.date()), repatriation(START.date(), minor=True)],
-                         ids=["repatriation", "declined", "stayed", "child"])
+                                   stayed(START.date()), repatriation(START.date(), minor=True),
+                                   threatened_before_departure(START.date())],
+                         ids=["repatriation", "declined", "stayed", "child", "threatened"])
 def test_each_message_round_trips_into_the_partners_stream_unchanged(story: Walk) -> None:
     pair = Pair().play(story)
     referring, receiving = pair.cases[Side.REFERRING], pair.cases[Side.RECEIVING]

@@ -100,12 +100,12 @@ def test_after_erasure_no_answer_export_or_file_holds_the_name_and_both_chains_v
     assert nodes.xa.timeline(case_id, "supervisor")[0]["data"]["person"] == ERASED
 
     for http in (nodes.xa, nodes.xb):
-        app, audit, key = http.node.app, http.node.audit(), http.node.signing
+        audit, key = http.node.audit(), http.node.signing
         assert key is not None
         assert verify(audit, [UUID(case_id)]) == 0  # the checkpoints held included
         for fmt in ("json", "html"):
             out = tmp_path / f"{http.agency}.{fmt}"
-            assert export(app, UUID(case_id), fmt, out, True, audit, key, "test", None) == 0
+            assert export(UUID(case_id), fmt, out, True, audit, key, "test", None) == 0
             assert CANARY not in out.read_text() and ERASED in out.read_text()
         for runner in http.node.read_models.runners:
             runner.rebuild()

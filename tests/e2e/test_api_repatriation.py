@@ -20,7 +20,9 @@ from tests.harness.walks import (
     PRIVATE_BEFORE,
     declined_after_override,
     erased_after_decline,
+    safety_replanned,
     stayed,
+    threatened_before_departure,
 )
 
 
@@ -68,6 +70,15 @@ def test_every_step_endpoint_of_a_repatriation(nodes: Pair) -> None:
     fifth = open_case(nodes)
     played += play(nodes, fifth, [Move(Side.REFERRING, "capacity-assessment",
                                        {"assessed_on": "2025-03-03", "incapacity_found": True})])
+    sixth, today = open_case(nodes), nodes.clock.now().date()
+    played += play(nodes, sixth, [*threatened_before_departure(today).moves,
+                                  safety_replanned(today),
+                                  Move(Side.REFERRING, "penalty-matter",
+                                       {"kind": "fine", "status": "open",
+                                        "linked_to_exploitation": True}),
+                                  Move(Side.REFERRING, "protection-measure",
+                                       {"kind": "anonymity_order",
+                                        "valid_until": today.isoformat()})])
 
     assert set(played) == {path for path, step in STEPS.items() if not step.automatic}
     assert nodes.xa.state(case_id)["status"] == nodes.xb.state(case_id)["status"] == "follow_up"

@@ -14,7 +14,12 @@ from events.rules import RULES
 from services.api.problems import PROBLEM_JSON
 from services.network.demo_cases import Move, repatriation
 from tests.harness.http_nodes import HttpNode, Pair, open_case, play
-from tests.harness.walks import PRIVATE_BEFORE
+from tests.harness.walks import (
+    PRIVATE_BEFORE,
+    at_risk_at_month_3,
+    identity_not_confirmed,
+    threatened_before_departure,
+)
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,33 @@ def closure_justified(p: Pair) -> Refusal:
     return Refusal(p.xb, case_id, "closure", {"reason": "completed"})
 
 
+def retrafficking_risk(p: Pair) -> Refusal:
+    case_id = open_case(p)
+    play(p, case_id, at_risk_at_month_3(p.clock.now().date()).moves)
+    return Refusal(p.xb, case_id, "closure", {"reason": "completed"})
+
+
+def identity_confirmed(p: Pair) -> Refusal:
+    case_id = open_case(p)
+    play(p, case_id, identity_not_confirmed(p.clock.now().date()).moves)
+    return Refusal(p.xa, case_id, "transport", body_of(moves(p), "transport"))
+
+
+def protection_incident(p: Pair) -> Refusal:
+    case_id = open_case(p)
+    play(p, case_id, threatened_before_departure(p.clock.now().date()).moves)
+    return Refusal(p.xa, case_id, "departure", body_of(moves(p), "departure"))
+
+
+def non_punishment(p: Pair) -> Refusal:
+    case_id = open_case(p)
+    play(p, case_id, until(moves(p), "return-decision"))
+    detained = {"kind": "detention", "status": "open", "linked_to_exploitation": True}
+    assert p.xa.step(case_id, "penalty-matter", detained).status_code == 200
+    return Refusal(p.xa, case_id, "return-decision", body_of(moves(p), "return-decision"),
+                   "supervisor")
+
+
 REFUSALS: dict[str, Callable[[Pair], Refusal]] = {
     "step-owner": step_owner, "consent-required": consent_required,
     "data-minimisation": data_minimisation, "asylum-guard": asylum_guard,
@@ -172,7 +204,9 @@ REFUSALS: dict[str, Callable[[Pair], Refusal]] = {
     "consent-withdrawal-halts": consent_withdrawal_halts, "sequence": sequence,
     "closure-justified": closure_justified,
     "risk-downgrade-justified": risk_downgrade_justified, "fit-to-travel": fit_to_travel,
-    "reflection-period": reflection_period,
+    "reflection-period": reflection_period, "retrafficking-risk": retrafficking_risk,
+    "identity-confirmed": identity_confirmed, "protection-incident": protection_incident,
+    "non-punishment": non_punishment,
 }
 
 

@@ -4,7 +4,7 @@ stays, and the steps that never leave the referring agency."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from events.values import Actor, Role, Side
 from services.network.demo_cases import (
@@ -99,3 +99,72 @@ def stayed(today: date, receiving: str = RECEIVING) -> Walk:
         Move(C, "service", {"service": "vocational", "delivered_on": today.isoformat(),
                             "provider": "NGO at home"}),
     ])
+
+
+def at_risk_at_month_3(today: date, receiving: str = RECEIVING) -> Walk:
+    """A person home and helped, whom the month-3 follow-up finds at risk of being
+    trafficked again (up to that follow-up; the new assessment and the closure follow)."""
+    walk = repatriation(today, receiving=receiving)
+    paths = [m.path for m in walk.moves]
+    moves = walk.moves[:paths.index("follow-up")]
+    at_risk = {"month": 3, "wellbeing": "poor", "retrafficking_risk": True}
+    return Walk(walk.opening, [*moves, Move(Side.RECEIVING, "follow-up", at_risk)])
+
+
+def reassessed(today: date) -> Move:
+    """The receiving agency's new assessment, with a safety plan, after a reported risk."""
+    return Move(Side.RECEIVING, "risk-assessment", {
+        "level": "high", "factors": ["recruiter seen in the village"],
+        "safety_plan": "Moved to the regional shelter; weekly visits.",
+        "valid_until": (today + timedelta(days=90)).isoformat()})
+
+
+def identity_not_confirmed(today: date, receiving: str = RECEIVING) -> Walk:
+    """A return prepared up to its transport, whose identity verification came back
+    `not_confirmed` (the transport and a later, confirming verification follow)."""
+    walk = repatriation(today, receiving=receiving)
+    moves = walk.moves[:[m.path for m in walk.moves].index("transport")]
+    return Walk(walk.opening, [
+        Move(m.side, m.path, {"result": "not_confirmed"}) if m.path == "identity-verification"
+        else m for m in moves])
+
+
+def identity_confirmed_again() -> list[Move]:
+    return [Move(Side.REFERRING, "identity-verification-request",
+                 {"note": "Birth record from the district registry attached."}),
+            Move(Side.RECEIVING, "identity-verification",
+                 {"result": "confirmed", "nationality": "NG"})]
+
+
+def next_move(today: date, path: str) -> Move:
+    """The demo repatriation's first move of `path` (its body on `today`'s walk)."""
+    return next(m for m in repatriation(today).moves if m.path == path)
+
+
+def repatriation_until(today: date, path: str) -> list[Move]:
+    """The demo repatriation's moves before the first `path`, without its cancelled plan."""
+    moves = repatriation(today).moves
+    moves = [m for i, m in enumerate(moves)
+             if not (m.path == "transport" and moves[i + 1].path == "transport-cancellation")
+             and m.path != "transport-cancellation"]
+    return moves[:[m.path for m in moves].index(path)]
+
+
+THREAT = {"kind": "threat", "details": "Her former employer left a message at the shelter."}
+
+
+def threatened_before_departure(today: date, receiving: str = RECEIVING) -> Walk:
+    """A return planned, then a threat to the person before she leaves (the referring
+    agency's new assessment with a safety plan, and the departure, follow)."""
+    walk = repatriation(today, receiving=receiving)
+    incident = {**THREAT, "occurred_on": today.isoformat()}
+    return Walk(walk.opening, [*repatriation_until(today, "departure"),
+                               Move(Side.REFERRING, "protection-incident", incident)])
+
+
+def safety_replanned(today: date, side: Side = Side.REFERRING) -> Move:
+    """A side's new assessment, with a safety plan, after an incident."""
+    return Move(side, "risk-assessment", {
+        "level": "high", "factors": ["threat from the former employer"],
+        "safety_plan": "Escort from the shelter to the airport; new phone number.",
+        "valid_until": (today + timedelta(days=90)).isoformat()})

@@ -8,6 +8,8 @@ inside functions count as much as those at the top of a module.
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -204,3 +206,145 @@ def test_a_layer_pointing_outward_is_found(tmp_path: Path) -> None:
     })
     assert list(outward(graph)) == ["events.case imports projections.board",
                                     "projections.monitor imports services.clock"]
+
+
+# The command line parses and calls the core: it reads its settings through `Settings`
+# and builds no document itself.
+CLI_BUILDS = {"services.anchors.narrative"}
+EXPORT_BUILDERS = {"document", "signed_json", "signed_html", "Provenance"}
+
+
+def environment_reads(path: Path) -> list[str]:
+    """Where a module reads the process environment itself (`os.environ`, `os.getenv`)."""
+    return [f"{path.name}:{node.lineno}" for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id == "os" and node.attr in ("environ", "getenv")]
+
+
+def test_the_command_line_reads_settings_only_through_settings() -> None:
+    found = [read for path in sorted((ROOT / "services" / "cli").glob("*.py"))
+             for read in environment_reads(path)]
+    assert found == []
+
+
+def test_the_command_line_builds_no_export(graph: dict[str, set[str]]) -> None:
+    cli = {m: sorted(graph[m] & CLI_BUILDS) for m in graph if m.startswith("services.cli")}
+    assert {m: t for m, t in cli.items() if t} == {}
+    builders = [alias.name for path in sorted((ROOT / "services" / "cli").glob("*.py"))
+                for node in ast.walk(ast.parse(path.read_text()))
+                if isinstance(node, ast.ImportFrom) for alias in node.names
+                if alias.name in EXPORT_BUILDERS]
+    assert builders == []
+
+
+def test_an_environment_read_is_found(tmp_path: Path) -> None:
+    (tmp_path / "run.py").write_text("import os\nx = os.environ.get('HOMEWARD_X')\n")
+    assert environment_reads(tmp_path / "run.py") == ["run.py:2"]
+
+
+# -- the docs' tables, checked against the code and the tree ---------------------------
+
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+README = ROOT / "README.md"
+TICKED = re.compile(r"`([^`]+)`")
+
+
+def table_rows(text: str, header: str) -> list[list[str]]:
+    """The cells of each row of the Markdown table whose header row starts `header`."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    found = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        found.append([cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]])
+    return found
+
+
+def import_table(text: str) -> dict[frozenset[str], set[str]]:
+    """docs/architecture.md's "imports from `services`": each row's rooms (`api/`,
+    `bootstrap.py`) and the rooms of `services` it says they import."""
+    table = {}
+    for where, _, imports in table_rows(text, "| where | job | imports from `services` |"):
+        own = frozenset("services." + name.removesuffix("/").removesuffix(".py")
+                        for name in TICKED.findall(where))
+        table[own] = {"services." + name for name in TICKED.findall(imports)
+                      if re.fullmatch(r"[a-z_]+", name)}
+    return table
+
+
+def table_errors(table: Mapping[frozenset[str], set[str]],
+                 packages: Mapping[str, set[str]]) -> list[str]:
+    """Where the import table and the code disagree, in words."""
+    errors = []
+    services = {r for r in packages if r.startswith("services.")}
+    listed = set().union(*table) if table else set()
+    errors += [f"{r} has no row" for r in sorted(services - listed)]
+    for own, said in table.items():
+        real = set().union(*(packages.get(r, set()) for r in own))
+        real = {r for r in real if r.startswith("services.")} - own
+        name = ", ".join(sorted(own))
+        errors += [f"{name} imports {r}, not in its row" for r in sorted(real - said)]
+        errors += [f"{name} does not import {r}, in its row" for r in sorted(said - real)]
+    return errors
+
+
+def test_the_architecture_import_table_is_the_code(graph: dict[str, set[str]]) -> None:
+    assert table_errors(import_table(ARCHITECTURE.read_text()), rooms(graph)) == []
+
+
+def test_a_wrong_import_table_is_found() -> None:
+    text = ("| where | job | imports from `services` |\n|---|---|---|\n"
+            "| `api/` | the API | `clock`, `signing` |\n"
+            "| `clock.py`, `signing.py` | time, keys | — |\n")
+    packages = {"services.api": {"services.clock", "services.readside"},
+                "services.clock": set(), "services.signing": set(),
+                "services.readside": set()}
+    assert table_errors(import_table(text), packages) == [
+        "services.readside has no row",
+        "services.api imports services.readside, not in its row",
+        "services.api does not import services.signing, in its row"]
+
+
+def tracked_folders() -> set[str]:
+    """The folders at the top of the tree, as git keeps them."""
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.splitlines()
+    return {path.split("/")[0] for path in listed if "/" in path and not path.startswith(".")}
+
+
+def layout_errors(text: str, top: set[str], tests: set[str], services: set[str],
+                  routers: set[str]) -> list[str]:
+    """What the README's layout table does not name: a top-level folder, a folder of
+    tests/, a package of services/, a router."""
+    rows = {cells[0]: cells[1] for cells in table_rows(text, "| folder | holds |")}
+    named = {name for folder in rows for name in TICKED.findall(folder)}
+    errors = [f"{d}/ has no row" for d in sorted(top)
+              if not any(n == f"{d}/" or n.startswith(f"{d}/") for n in named)]
+    errors += [f"services/{p}/ has no row" for p in sorted(services)
+               if f"services/{p}/" not in named]
+    tests_row = next((held for folder, held in rows.items() if "`tests/`" in folder), "")
+    errors += [f"tests/{d}/ is not in the tests/ row" for d in sorted(tests)
+               if f"`{d}/`" not in tests_row]
+    api_row = next((held for folder, held in rows.items() if "`services/api/`" in folder), "")
+    words = set(re.findall(r"[a-z]+", api_row.replace("-", "")))
+    errors += [f"the router {r} is not in the services/api/ row" for r in sorted(routers)
+               if r not in words]
+    return errors
+
+
+def test_the_readme_layout_table_names_every_folder() -> None:
+    tests = {p.name for p in (ROOT / "tests").iterdir()
+             if p.is_dir() and not p.name.startswith((".", "_"))}
+    services = {p.parent.name for p in (ROOT / "services").glob("*/__init__.py")}
+    routers = {p.stem for p in (ROOT / "services/api/routers").glob("*.py")} - {"__init__"}
+    assert layout_errors(README.read_text(), tracked_folders(), tests, services, routers) == []
+
+
+def test_a_folder_missing_from_the_layout_table_is_found() -> None:
+    text = ("| folder | holds |\n|---|---|\n| `events/` | the domain |\n"
+            "| `services/api/` | routers (cases) |\n| `tests/` | `unit/` |\n")
+    assert layout_errors(text, {"events", "docs"}, {"unit", "fuzz"}, {"api", "cli"},
+                         {"cases", "partner"}) == [
+        "docs/ has no row", "services/cli/ has no row", "tests/fuzz/ is not in the tests/ row",
+        "the router partner is not in the services/api/ row"]

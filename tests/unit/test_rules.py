@@ -198,6 +198,35 @@ RULE_CASES = {
     "departure after the person became a witness in open proceedings": Rule(
         "proceedings-clearance", [*READY, R("transport"), R("legal-proceeding")], R("departure"),
         [R("proceedings-clearance")]),
+    # identity-confirmed
+    "transport after the country of return did not confirm the identity": Rule(
+        "identity-confirmed", changed(READY, C("identity-verification", result="not_confirmed")),
+        R("transport"), [R("identity-verification-request"), C("identity-verification")]),
+    "departure once a later verification did not confirm the identity": Rule(
+        "identity-confirmed",
+        [*READY, R("transport"), R("identity-verification-request"),
+         C("identity-verification", result="not_confirmed")],
+        R("departure"), [R("identity-verification-request"), C("identity-verification")]),
+    # protection-incident
+    "transport after a threat not yet answered by a new assessment with a plan": Rule(
+        "protection-incident", [*READY, R("protection-incident")], R("transport"),
+        [R("risk-assessment", level="high")]),
+    "departure after contact by the traffickers": Rule(
+        "protection-incident",
+        [*READY, R("transport"), C("protection-incident", kind="contact_by_traffickers")],
+        R("departure"), [R("risk-assessment", level="high")]),
+    # non-punishment
+    "a return decision under an open removal order": Rule(
+        "non-punishment", [*ACCEPTED, R("penalty-matter")], R("return-decision"),
+        [R("penalty-matter", status="closed")]),
+    "a caseworker's return decision, justified, while the person is detained": Rule(
+        "non-punishment", [*ACCEPTED, R("penalty-matter", kind="detention")],
+        R("return-decision", justification="she asked to go home"), [],
+        then_ok=R("return-decision", actor=SARA, justification="she asked to go home")),
+    "a supervisor's return decision under a removal order without a justification": Rule(
+        "non-punishment", [*ACCEPTED, R("penalty-matter")], R("return-decision", actor=SARA),
+        [], then_ok=R("return-decision", actor=SARA,
+                      justification="her own wish, confirmed with her lawyer")),
     # travel-document-valid
     "transport without a travel document": Rule(
         "travel-document-valid", without(READY, "XB-NRM", "travel-document"), R("transport"),
@@ -265,6 +294,10 @@ RULE_CASES = {
     "a caseworker justifies closing an arrived case without a plan": Rule(
         "closure-justified", ARRIVED, C("closure", justification="the person moved abroad"), [],
         then_ok=C("closure", actor=BEA, justification="the person moved abroad")),
+    # retrafficking-risk
+    "a closure as completed while a reported risk of re-trafficking stands": Rule(
+        "retrafficking-risk", [*upto("service"), C("follow-up", retrafficking_risk=True)],
+        C("closure"), [C("risk-assessment", level="high")]),
 }
 
 

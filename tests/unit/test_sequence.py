@@ -27,7 +27,10 @@ TWICE = {
     "identity verified without a request": (ACCEPTED, C("identity-verification")),
     "a service before any reintegration plan": (upto("arrival"), C("service")),
     "a shelter exit without an admission": (upto("arrival"), C("shelter-exit")),
-    "reintegration before arrival": (upto("departure"), C("reintegration-plan")),
+    "a reintegration plan before acceptance": (upto("acknowledgement"), C("reintegration-plan")),
+    "a service at home before arrival": (upto("departure"), C("service")),
+    "the referring agency's shelter after departure": (upto("departure"), R("shelter-admission")),
+    "the referring agency's service after arrival": (upto("arrival"), R("service")),
     "closed twice": (HAPPY, C("closure")),
 }
 

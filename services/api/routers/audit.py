@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 
 from services.anchors.remote import PartnerUnreachable, fetch_chain
 from services.api import openapi
-from services.api.deps import Auditor, NodeDep
+from services.api.deps import NodeDep
 from services.api.models import (
     AccessEntry,
     AccessView,
@@ -20,6 +20,7 @@ from services.api.models import (
     DivergenceView,
     Verification,
 )
+from services.api.policy import Auditor
 from services.api.problems import Problem
 from services.application import CaseNotFound
 

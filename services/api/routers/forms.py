@@ -13,7 +13,8 @@ from pydantic import BaseModel
 from events.step import Step
 from events.steps import STEPS, OpenCase, steps_open_to
 from services.api import openapi
-from services.api.deps import WRITERS, CaseReader, NodeDep, Reader
+from services.api.deps import NodeDep
+from services.api.policy import CaseReader, Reader, records_steps
 
 router = APIRouter(prefix="/v1", tags=["forms"])
 
@@ -56,5 +57,5 @@ def forms(who: Reader) -> Forms:
 def open_steps(case_id: UUID, who: CaseReader, node: NodeDep) -> OpenSteps:
     """The steps the caller may record on the case now (none for an auditor)."""
     case = node.app.case(case_id)
-    steps = steps_open_to(case, who.actor()) if who.has(*WRITERS) else []
+    steps = steps_open_to(case, who.actor()) if records_steps(who) else []
     return OpenSteps(id=case.id, version=case.version, steps=[s.path for s in steps])

@@ -16,10 +16,10 @@ from services.api.deps import (
     NodeDep,
     Offset,
     Partner,
-    Reader,
     only_parameters,
 )
 from services.api.models import Handoffs
+from services.api.policy import ListReader, sees_cases_here
 
 router = APIRouter(prefix="/v1/handoffs", tags=["handoffs"])
 
@@ -27,13 +27,13 @@ router = APIRouter(prefix="/v1/handoffs", tags=["handoffs"])
 @router.get("", response_model=Handoffs, responses=openapi.READ,
             dependencies=[only_parameters("overdue", "partner", "sort", "limit", "offset")])
 def in_transit(
-    who: Reader, node: NodeDep,
+    who: ListReader, node: NodeDep,
     overdue: Annotated[bool | None, Query(description="arrival not confirmed in time")] = None,
     partner: Partner = None,
     sort: Annotated[HandoffSort, Query(description=HANDOFF_SORT)] = "overdue",
     limit: Limit = 50, offset: Offset = 0,
 ) -> Handoffs:
-    if who.agency != node.agency:  # another agency's token sees no case
+    if not sees_cases_here(who, node.agency):
         return Handoffs(items=[], total=0, limit=limit, offset=offset)
     query = HandoffFilters(overdue, partner, limit, offset, sort)
     return store_board.handoffs(node, query)

@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from services.api import openapi
 from services.api.deps import ScrapeDep
 from services.api.node import Alert, Check
+from services.api.policy import PUBLIC, SCRAPER, require
 from services.exchange.leadership import Role
 
 router = APIRouter(tags=["operations"])
@@ -34,12 +35,13 @@ def _roles(request: Request) -> Mapping[str, Role]:
     return roles
 
 
-@router.get("/healthz")
+@router.get("/healthz", dependencies=[require(PUBLIC)])
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "a part of the node is unreachable"}})
+@router.get("/readyz", dependencies=[require(PUBLIC)],
+            responses={503: {"description": "a part of the node is unreachable"}})
 def readyz(checks: Annotated[Mapping[str, Check], Depends(_checks)],
            alerts: Annotated[Mapping[str, Alert], Depends(_alerts)],
            roles: Annotated[Mapping[str, Role], Depends(_roles)]) -> JSONResponse:
@@ -62,11 +64,9 @@ def readyz(checks: Annotated[Mapping[str, Check], Depends(_checks)],
     return JSONResponse(body, status_code=503 if failed else 200)
 
 
-@router.get("/metrics", response_class=Response, responses={
+@router.get("/metrics", response_class=Response, dependencies=[require(SCRAPER)], responses={
     200: {"description": "Prometheus text format", "content": {CONTENT_TYPE_LATEST: {}}},
     **openapi.problems(401, 404)})
-def metrics(scrape: ScrapeDep,
-            authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-            ) -> Response:
+def metrics(scrape: ScrapeDep) -> Response:
     """Prometheus metrics; with HOMEWARD_METRICS_TOKEN set, they need that bearer token."""
-    return scrape.response(authorization)
+    return scrape.response()

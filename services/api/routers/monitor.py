@@ -3,36 +3,14 @@ never a name (the node keeps no case store)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter
 
-from events.values import Role
-from services.api.auth import Principal
-from services.api.node import MonitorNode
-from services.api.problems import Problem
-from services.contract.codec import MONITOR
+from services.api.deps import MonitorNodeDep
+from services.api.policy import Monitor
 
 router = APIRouter(tags=["monitor"])
-
-
-def _node(request: Request) -> MonitorNode:
-    node: MonitorNode = request.app.state.node
-    return node
-
-
-MonitorNodeDep = Annotated[MonitorNode, Depends(_node)]
-
-
-def _monitor(node: MonitorNodeDep,
-             authorization: Annotated[str | None, Header()] = None) -> Principal:
-    who = node.tokens.principal(authorization)  # the verifier takes only agency `monitor`
-    if who.agency != MONITOR or not who.has(Role.MONITOR):
-        raise Problem(403, "the corridor view is for monitors", slug="forbidden")
-    return who
-
-
-Monitor = Annotated[Principal, Depends(_monitor)]
 
 
 @router.get("/v1/monitor/corridors")

@@ -8,15 +8,12 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import APIRouter, Query
 
-from services.anchors.partner import NotPartner, SeenTokens, WrongCase, partner_of
 from services.api import openapi
-from services.api.auth import Unauthorized
-from services.api.deps import NodeDep, bearer
+from services.api.deps import NodeDep
 from services.api.models import ChainView
-from services.api.problems import Problem
+from services.api.policy import PartnerNode, check_partner_case
 from services.application import CaseNotFound
 
 router = APIRouter(prefix="/v1/partner", tags=["partner"])
@@ -25,25 +22,12 @@ router = APIRouter(prefix="/v1/partner", tags=["partner"])
 @router.get("/chain", response_model=ChainView, responses=openapi.problems(401, 403, 404, 422))
 def chain(
     node: NodeDep, case: Annotated[UUID, Query(description="the case id")],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    partner: PartnerNode,
 ) -> ChainView:
-    if credentials is None or node.trust is None:
-        raise Unauthorized("a partner node's token is required")
-    directory = node.trust()  # unreadable: 503 (services/api/problems.py)
-    try:
-        partner = partner_of(credentials.credentials, node.agency, case, directory,
-                             SeenTokens(node.tables))
-    except NotPartner as refused:
-        raise Unauthorized(f"not a partner node's token: {refused}") from None
-    except WrongCase as refused:
-        raise Problem(403, str(refused), slug="forbidden") from None
-    if not (directory.corridor(partner, node.agency) or directory.corridor(node.agency, partner)):
-        raise Problem(403, f"{partner} is on no corridor with {node.agency}", slug="forbidden")
     audit = node.audit()
     events = audit.events(case)
     if not events:
         raise CaseNotFound(str(case))
     state = node.app.case(case).state
-    if partner not in (state.referring, state.receiving):
-        raise CaseNotFound("not a case of this partner")
+    check_partner_case(partner, state.referring, state.receiving)
     return ChainView.model_validate(audit.view(case, partner))

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Body, Response
 from events.step import Step, refusals
 from events.steps import STEPS
 from services.api import openapi
-from services.api.deps import IDEMPOTENT, CaseWriter, ExpectedVersion, MetricsDep, NodeDep
+from services.api.deps import IDEMPOTENT, ExpectedVersion, MetricsDep, NodeDep
 from services.api.models import Recorded
-from services.api.problems import Problem
+from services.api.policy import StepRecorder, check_step
 from services.api.sanity import check_dates
 from services.api.views import recorded
 
@@ -22,11 +22,10 @@ router = APIRouter(prefix="/v1/cases", tags=["steps"], dependencies=IDEMPOTENT)
 
 
 def step_route(step: Step) -> Callable[..., Recorded]:
-    def record_step(case_id: UUID, who: CaseWriter, node: NodeDep, metrics: MetricsDep,
+    def record_step(case_id: UUID, who: StepRecorder, node: NodeDep, metrics: MetricsDep,
                     expected: ExpectedVersion, response: Response, body: Any = None) -> Recorded:
         version = expected.version()  # judged after validation: a bad body is 422 first
-        if step.supervisor_only and not who.actor().is_supervisor:
-            raise Problem(403, f"only a supervisor records {step.path}", slug="forbidden")
+        check_step(who, step)
         check_dates(body)
         data = (body or step.body()).model_dump(mode="json", exclude_none=True)
         case = node.app.record(case_id, step.path, data, who.actor(), version)

@@ -1,0 +1,95 @@
+"""The escalations that keep the person protected appear and clear at both agencies as
+the nodes exchange over the broker, and no envelope carries what must stay home."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from events.values import Side
+from services.network.demo_cases import Move
+from tests.harness.http_nodes import XA, XB, HttpNode, Pair, kafka_pair, open_case, play
+from tests.harness.walks import (
+    at_risk_at_month_3,
+    identity_confirmed_again,
+    identity_not_confirmed,
+    next_move,
+    reassessed,
+    safety_replanned,
+    threatened_before_departure,
+)
+
+
+@pytest.fixture
+def over_the_broker(tmp_path: Path, kafka_bootstrap: str) -> Iterator[Pair]:
+    p = kafka_pair(tmp_path, kafka_bootstrap, XA, XB)
+    yield p
+    p.close()
+
+
+def items(http: HttpNode, case_id: str, rule: str) -> list[str]:
+    return [b["owed_by"] for b in http.state(case_id)["blocking"] if b["rule"] == rule]
+
+
+def both(p: Pair, case_id: str, rule: str) -> list[list[str]]:
+    return [items(http, case_id, rule) for http in (p.xa, p.xb)]
+
+
+def test_a_risk_of_retrafficking_is_escalated_and_cleared_at_both(over_the_broker: Pair) -> None:
+    p = over_the_broker
+    case_id = open_case(p)
+    play(p, case_id, at_risk_at_month_3(p.clock.now().date()).moves)
+    assert both(p, case_id, "retrafficking-risk") == [[XB], [XB]]
+
+    play(p, case_id, [reassessed(p.clock.now().date())])
+
+    assert both(p, case_id, "retrafficking-risk") == [[], []]
+    play(p, case_id, [Move(Side.RECEIVING, "closure", {"reason": "completed"})])
+
+
+def test_an_identity_not_confirmed_holds_the_return_at_both_until_confirmed(
+        over_the_broker: Pair) -> None:
+    p = over_the_broker
+    case_id = open_case(p)
+    play(p, case_id, identity_not_confirmed(p.clock.now().date()).moves)
+    assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == ["on_hold"] * 2
+    assert both(p, case_id, "identity-confirmed") == [[XB], [XB]]
+
+    play(p, case_id, identity_confirmed_again())
+
+    assert both(p, case_id, "identity-confirmed") == [[], []]
+    assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == ["ready"] * 2
+    play(p, case_id, [next_move(p.clock.now().date(), "transport")])
+
+
+def test_a_threat_before_departure_holds_the_return_at_both_until_a_new_assessment(
+        over_the_broker: Pair) -> None:
+    p = over_the_broker
+    case_id = open_case(p)
+    play(p, case_id, threatened_before_departure(p.clock.now().date()).moves)
+    assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == ["on_hold"] * 2
+    assert both(p, case_id, "protection-incident") == [[XA], [XA]]
+
+    play(p, case_id, [safety_replanned(p.clock.now().date())])
+
+    assert both(p, case_id, "protection-incident") == [[], []]
+    assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == ["scheduled"] * 2
+    play(p, case_id, [next_move(p.clock.now().date(), "departure")])
+
+
+def test_an_incident_after_arrival_is_escalated_to_the_receiving_agency_at_both(
+        over_the_broker: Pair) -> None:
+    p = over_the_broker
+    case_id = open_case(p)
+    today = p.clock.now().date()
+    moves = at_risk_at_month_3(today).moves[:-1]  # home and helped
+    missing = {"kind": "missing", "occurred_on": today.isoformat(),
+               "details": "Not seen at the shelter since Sunday."}
+    play(p, case_id, [*moves, Move(Side.REFERRING, "protection-incident", missing)])
+    assert both(p, case_id, "protection-incident") == [[XB], [XB]]
+
+    play(p, case_id, [safety_replanned(p.clock.now().date(), Side.RECEIVING)])
+
+    assert both(p, case_id, "protection-incident") == [[], []]
