@@ -109,15 +109,17 @@ class Injector:
 
     def key_rotation(self) -> str:
         """The new key listed first (the old one valid an hour more, for what is in
-        flight), then written to the node's data dir; the node stopped in order is started
-        again by `homeward run`, signing with it."""
+        flight), then written to the node's key dir (`<data dir>.keys`, where `homeward
+        run` keeps its secrets); the node stopped in order is started again by `homeward
+        run`, signing with it."""
         agency = self.rng.choice(AGENCIES)
         member = self.network.members[agency]
-        old = load_or_create(member.data_dir, agency)
+        keys = member.keys()
+        old = load_or_create(keys, agency)
         new = SigningKey(agency, Ed25519PrivateKey.generate(), old.sealing)
         path = self.network.data_dir / "directory.json"
         save(path, load(path).with_rotated_key(new, datetime.now(UTC) + timedelta(hours=1)))
-        write_private(member.data_dir / KEY_FILE, new.private.private_bytes(
+        write_private(keys / KEY_FILE, new.private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption()))
         pid = self.network.signal(agency, signal.SIGINT)

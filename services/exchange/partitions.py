@@ -17,6 +17,8 @@ from services.exchange.progress import STALL_SECONDS, Progress
 
 log = logging.getLogger(__name__)
 POSITION_CHECK_SECONDS = 5.0
+# How long a member that is joining its group is given to finish the join before it leaves.
+JOIN_GRACE_SECONDS = 8.0
 PAUSE_SECONDS = 5.0  # how long a partition stays paused once its held messages hit the bound
 
 
@@ -143,7 +145,7 @@ class Partitions:
         self._past_end, self._committing = {}, {}
         self.paused.clear()  # a new member starts unpaused
         if consumer is not None:
-            consumer.close(autocommit=False)
+            leave(consumer)
 
     # -- commits ---------------------------------------------------------------
 
@@ -176,4 +178,27 @@ class Partitions:
                                 timeout_ms=1000)
             except Exception as error:  # the broker away: the offsets are read again later
                 log.info("inbox: offsets not committed on closing (%r)", error)
-        consumer.close(autocommit=commit)
+        leave(consumer, commit)
+
+
+def leave(consumer: KafkaConsumer, commit: bool = False,
+          grace: float | None = None) -> None:
+    """Closes the consumer, leaving its group; a join still in flight is finished first.
+
+    The local broker answers a LeaveGroup sent while the member's JoinGroup is pending only
+    once that join completes, and then keeps the group waiting for ever for the departed
+    leader's SyncGroup: no member joins it again (a node stopped a few seconds after the
+    broker's restart, while its inbox was rejoining, left its successor without
+    partitions). Finishing the join first (briefly: within the session timeout, or the
+    broker is away and nothing is pending) makes it a LeaveGroup from a settled group,
+    which every broker handles. The records that join's polls fetch are not handled, and
+    no offset is committed for them: the group's next member reads them."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    deadline = time.monotonic() + (JOIN_GRACE_SECONDS if grace is None else grace)
+    try:
+        while coordinator is not None and coordinator.rebalance_in_progress() \
+                and time.monotonic() < deadline:
+            consumer.poll(timeout_ms=200, update_offsets=False)
+    except Exception as error:  # the broker away: nothing to finish, it forgets the member
+        log.info("inbox: a join in flight not finished before leaving (%r)", error)
+    consumer.close(autocommit=commit)

@@ -40,6 +40,7 @@ from services.contract.codec import MILESTONE, MONITOR
 from services.exchange.admission import Rejected, authentic
 from services.exchange.directory import Directory, DirectoryFile, DirectoryUnreadable
 from services.exchange.kafka_settings import consumer_group_settings
+from services.exchange.partitions import leave
 from services.exchange.records import MAX_RECORD_BYTES, size
 from services.exchange.sealing_keys import Unsealing
 from services.exchange.topics import MONITORING
@@ -214,4 +215,4 @@ class MilestoneConsumer:
                 stop.wait(1.0)
 
     def close(self) -> None:
-        self.consumer.close()
+        leave(self.consumer)  # a join in flight finished first: its successor is not locked out
