@@ -23,6 +23,7 @@ from services.contract.codec import encode, sign
 from services.exchange import topics
 from services.exchange.directory import load
 from services.exchange.sealing import ENVELOPE_V2, SUITE_NAME
+from services.files import default_key_dir
 from services.signing import b64url, load_or_create
 
 NESTING = 3000  # "[" * 3000 + "]" * 3000: about 6 KB, far deeper than any JSON parser's stack
@@ -62,7 +63,7 @@ def sealed_envelope(data_dir: Path, sender: str, recipient: str, size: int,
     directory = load(data_dir / "directory.json")
     to = directory.sealing(recipient)
     assert to is not None, f"the directory lists no sealing key for {recipient}"
-    key = load_or_create(data_dir / sender.lower(), sender)
+    key = load_or_create(default_key_dir(data_dir / sender.lower()), sender)  # its own key
     message_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     ids.add(message_id)
     head: dict[str, Any] = {
