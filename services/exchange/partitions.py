@@ -121,7 +121,7 @@ class Partitions:
             return
         known = consumer.partitions_for_topic(self.topic) or set()
         if self._known is not None and known != self._known:
-            return self.rejoin(f"the inbox now has partitions {sorted(known)}")
+            return self.rejoin(f"the topic now has partitions {sorted(known)}")
         self._known = known
         unknown = [p for p in assigned if consumer.highwater(p) is None]
         listed = consumer.end_offsets(unknown) if unknown else {}
@@ -139,7 +139,7 @@ class Partitions:
                                    f"({position} > {end})")
 
     def rejoin(self, why: str) -> None:
-        log.warning("inbox: %s: rejoining the group", why)
+        log.warning("%s: %s: rejoining the group", self.topic, why)
         self.rejoins += 1
         consumer, self.consumer, self._known = self.consumer, None, None
         self._past_end, self._committing = {}, {}

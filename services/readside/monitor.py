@@ -40,7 +40,7 @@ from services.contract.codec import MILESTONE, MONITOR
 from services.exchange.admission import Rejected, authentic
 from services.exchange.directory import Directory, DirectoryFile, DirectoryUnreadable
 from services.exchange.kafka_settings import consumer_group_settings
-from services.exchange.partitions import leave
+from services.exchange.partitions import Partitions
 from services.exchange.records import MAX_RECORD_BYTES, size
 from services.exchange.sealing_keys import Unsealing
 from services.exchange.topics import MONITORING
@@ -172,20 +172,22 @@ class MilestoneGate:
 
 
 class MilestoneConsumer:
-    """Reads `homeward.monitoring` in a consumer group, with the explicit group timing."""
+    """Reads `homeward.monitoring` in a consumer group, with the explicit group timing. Its
+    partitions are watched as the inbox's are (`Partitions`): a broker that lost its log
+    leaves the consumer past the end of the new one, and it then rejoins and reads on."""
 
     def __init__(self, bootstrap: str, view: MonitorView, gate: MilestoneGate,
                  group_id: str = GROUP, topic: str = MONITORING,
                  client: Mapping[str, Any] | None = None, **group: int) -> None:
         self.view, self.gate = view, gate
-        self.consumer = KafkaConsumer(
+        self.partitions = Partitions(lambda: KafkaConsumer(
             topic, bootstrap_servers=bootstrap, group_id=group_id,
             enable_auto_commit=False, auto_offset_reset="earliest",
             **consumer_group_settings(**group), **dict(client or {}),
-        )
+        ), topic)
 
     def poll_once(self, timeout_ms: int = 1000) -> int:
-        batches = self.consumer.poll(timeout_ms=timeout_ms)
+        batches = self.partitions.poll(timeout_ms)
         try:
             pairs = self.gate.admit((f"{record.topic}@{record.offset}", record.value)
                                     for records in batches.values() for record in records
@@ -194,17 +196,20 @@ class MilestoneConsumer:
         except BaseException:
             self.rewind(batches)
             raise
-        if batches:
-            self.consumer.commit()
+        if batches and self.partitions.consumer is not None:
+            self.partitions.consumer.commit()
         return kept
 
     def rewind(self, batches: Mapping[TopicPartition, list[Any]]) -> None:
         """After a failed batch, back to the committed offsets (or the batch's first), so
         the next poll reads the batch again instead of going on past it."""
+        consumer = self.partitions.consumer
+        if consumer is None:
+            return
         for partition, records in batches.items():
-            committed = self.consumer.committed(partition)
-            self.consumer.seek(partition, committed if committed is not None
-                               else records[0].offset)
+            committed = consumer.committed(partition)
+            consumer.seek(partition, committed if committed is not None
+                          else records[0].offset)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -215,4 +220,4 @@ class MilestoneConsumer:
                 stop.wait(1.0)
 
     def close(self) -> None:
-        leave(self.consumer)  # a join in flight finished first: its successor is not locked out
+        self.partitions.close()  # a join in flight finished first: its successor is not locked out

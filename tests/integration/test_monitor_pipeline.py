@@ -17,6 +17,7 @@ from kafka import KafkaProducer
 
 from services.contract.codec import encode, sign
 from services.exchange import topics
+from services.exchange.broker import LocalBroker
 from services.exchange.directory import Directory, save
 from services.exchange.relay import Relay
 from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
@@ -26,6 +27,7 @@ from tests.harness.builders import CANARY, T0, XA, XB
 from tests.harness.desk import DEPARTED, Desk
 from tests.harness.sealed_wire import sealed_for
 from tests.harness.stores import sqlite_env
+from tests.harness.support import free_port
 
 pytestmark = pytest.mark.kafka
 XA_KEY = SigningKey.generate(XA)
@@ -162,3 +164,46 @@ def test_a_batch_the_monitor_failed_to_store_is_read_again_not_skipped(
     assert failed, "the store never failed on this case's milestones"
     doc = view.store.all("monitor").get(alias)
     assert doc is not None and set(failed) <= set(doc["reached"])  # the failed batch, again
+
+
+def test_after_a_broker_lost_its_log_the_monitor_reads_the_new_one(tmp_path: Path) -> None:
+    """The broker restarted empty: the monitor's consumer stands past the end of the new log
+    (the local broker answers such fetches with nothing) until it finds itself there and
+    rejoins; the milestones sent afterwards are counted."""
+    broker = LocalBroker(port=free_port(), log_dir=tmp_path / "broker").start()
+    directory = tmp_path / "directory.json"
+    save(directory, TRUST.with_corridor(XA, XB))
+    view = MonitorView(SqliteReadStore(tmp_path / "monitor.sqlite"))
+    consumer = MilestoneConsumer(broker.bootstrap, view, MilestoneGate.of_file(
+        directory, MONITOR_KEY), group_id=f"monitor-{uuid.uuid4().hex}")
+    desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
+
+    def relayed(paths: list[str]) -> str:
+        case_id = desk.open()
+        desk.run(case_id, paths)
+        relay = Relay(desk.app, XA_KEY, lambda: topics.producer(broker.bootstrap),
+                      lambda: TRUST)
+        while relay.relay_once():
+            pass
+        relay.close()
+        return str(relay.pseudonyms.monitoring(XA, XB, case_id))
+
+    def counted(alias: str, within: float) -> bool:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            consumer.poll_once(timeout_ms=500)
+            if alias in view.store.all("monitor"):
+                return True
+        return False
+
+    try:
+        topics.ensure_topics(broker.bootstrap, [topics.MONITORING], partitions=1)
+        assert counted(relayed(DEPARTED), within=60)  # many milestones: far along its log
+        broker.stop()
+        broker.start()
+        topics.ensure_topics(broker.bootstrap, [topics.MONITORING], partitions=1)
+        assert counted(relayed(["consent"]), within=60)  # a short new log behind it
+    finally:
+        consumer.close()
+        view.store.close()
+        broker.stop()
