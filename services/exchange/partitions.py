@@ -32,7 +32,6 @@ class Partitions:
         self.rejoins = 0  # times this member left its group to join it afresh
         self.progress: Progress[TopicPartition] = Progress(time.monotonic, stall_seconds)
         self._checked = time.monotonic()
-        self._known: set[int] | None = None  # the topic's partitions, as last seen
         # Partitions the last check found past their end: the position and the end.
         self._past_end: dict[TopicPartition, tuple[int, int]] = {}
         self._committing: dict[TopicPartition, int] = {}  # offsets sent, not yet confirmed
@@ -104,10 +103,12 @@ class Partitions:
 
     def check_positions(self) -> None:
         """A broker that lost its log (restarted without storage; an unclean leader
-        election) or a re-partitioned inbox can leave this member waiting for ever: past
-        the end of a partition, or never assigned the partition that now holds its
-        messages. Then it rejoins afresh and reads from the committed offsets (or the
-        start): facts already recorded are recognised, so re-reading is harmless.
+        election) can leave this member waiting for ever past the end of a partition.
+        Then it rejoins afresh and reads from the committed offsets (or the start): facts
+        already recorded are recognised, so re-reading is harmless. A topic given more
+        partitions needs nothing of this: the group's leader sees the change in the
+        metadata and the group rebalances in place (leaving the group while that join is
+        in flight locks its successor out on the local broker).
 
         The end of a partition is the high watermark of the latest fetch response, which
         every broker reports with each fetch; ListOffsets is asked only before a fetch
@@ -119,10 +120,6 @@ class Partitions:
         assigned = list(consumer.assignment())
         if not assigned:
             return
-        known = consumer.partitions_for_topic(self.topic) or set()
-        if self._known is not None and known != self._known:
-            return self.rejoin(f"the topic now has partitions {sorted(known)}")
-        self._known = known
         unknown = [p for p in assigned if consumer.highwater(p) is None]
         listed = consumer.end_offsets(unknown) if unknown else {}
         past: dict[TopicPartition, tuple[int, int]] = {}  # the position and the end
@@ -141,7 +138,7 @@ class Partitions:
     def rejoin(self, why: str) -> None:
         log.warning("%s: %s: rejoining the group", self.topic, why)
         self.rejoins += 1
-        consumer, self.consumer, self._known = self.consumer, None, None
+        consumer, self.consumer = self.consumer, None
         self._past_end, self._committing = {}, {}
         self.paused.clear()  # a new member starts unpaused
         if consumer is not None:
