@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import uuid
@@ -155,4 +156,26 @@ def children_of(pid: int) -> set[int]:
         kids = {int(p) for p in path.read_text().split()} if path.exists() else set()
         frontier |= kids - found
         found |= kids
+    return found
+
+
+def ticks_now() -> int:
+    """Now, in the clock ticks since boot that /proc/<pid>/stat gives a start time in."""
+    return int(float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK"))
+
+
+def live_processes(started_before: int) -> dict[int, tuple[int, str]]:
+    """Every live process that started before the tick `started_before`: its group and
+    command line. Zombies are left out (they run nothing; an orphan waits for an init
+    that may never reap it), and so are processes started later: on a busy machine with
+    32,768 pids, a pid (and so a group id) is soon given to someone else."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):  # it ended while being read
+            text = stat.read_text()
+            fields = text[text.rindex(")") + 2:].split()
+            state, group, started = fields[0], int(fields[2]), int(fields[19])
+            if state != "Z" and started < started_before:
+                cmdline = stat.with_name("cmdline").read_text().replace("\0", " ")
+                found[int(stat.parent.name)] = (group, cmdline)
     return found
