@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.exchange.broker import free_port, port_is_free
+from services.backends.broker import free_port, port_is_free
 from services.network.members import Member, members
 
 NODES = ("XA-NRM", "XB-NRM", "monitor")

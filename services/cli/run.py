@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from services.exchange.broker import MEMORY
+from services.backends.broker import MEMORY
 from services.network import embedded
 
 

@@ -18,12 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError
-from kafka import KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 
 from events.case import Case
 from services.exchange import topics
 from services.exchange.admission import Fact
+from services.exchange.clients import MakeProducer
 from services.exchange.producing import LazyProducer
 from services.exchange.receipts import Receipts
 from services.exchange.records import MAX_CIPHERTEXT
@@ -46,7 +46,7 @@ def kept(record: ConsumerRecord) -> tuple[bytes, bytes | None]:
 
 
 class Answers:
-    def __init__(self, agency: str, producer: Callable[[], KafkaProducer],
+    def __init__(self, agency: str, producer: MakeProducer,
                  receipts: Receipts | None, corridor_of: Callable[[Any], tuple[str, str]],
                  ack_timeout: float = 10.0) -> None:
         self.agency, self.producer = agency, LazyProducer(producer, "inbox")

@@ -13,15 +13,15 @@ any message, and a message recorded since is a duplicate, receipted, never appli
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import TopicPartition
 
 from services.contract.codec import decode
 from services.exchange import topics
+from services.exchange.clients import Consumer, Producer
 from services.exchange.sealing import CLEAR, is_sealed
 
 
@@ -52,11 +52,9 @@ def clear_header(value: bytes) -> dict[str, Any]:
     return {name: envelope.get(name) for name in CLEAR}
 
 
-def read(bootstrap: str, agency: str, client: Mapping[str, Any] | None = None,
-         timeout: float = 5.0) -> list[DeadLetter]:
-    """Every dead letter of the agency's inbox, oldest first."""
-    reader = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                           auto_offset_reset="earliest", **dict(client or {}))
+def read(reader: Consumer, agency: str, timeout: float = 5.0) -> list[DeadLetter]:
+    """Every dead letter of the agency's inbox, oldest first, through `reader` (a
+    consumer in no group), which is closed after."""
     try:
         name = topics.deadletter(agency)
         partitions = [TopicPartition(name, p) for p in reader.partitions_for_topic(name) or []]
@@ -87,7 +85,7 @@ def letter(record: Any) -> DeadLetter:
                       clear_header(record.value or b""), record.value or b"", record.key)
 
 
-def replay(producer: KafkaProducer, agency: str, dead: DeadLetter, timeout: float = 10.0) -> int:
+def replay(producer: Producer, agency: str, dead: DeadLetter, timeout: float = 10.0) -> int:
     """Puts a dead letter back on the agency's inbox topic; the offset it got there. Only a
     sealed envelope can be replayed: of anything else the dead letter kept nothing."""
     if not dead.header:

@@ -27,8 +27,8 @@ from typing import IO
 
 import httpx
 
+from services.backends.broker import MEMORY, BrokerError, LocalBroker, port_is_free
 from services.exchange import topics
-from services.exchange.broker import MEMORY, BrokerError, LocalBroker, port_is_free
 from services.network.members import (
     MONITOR,
     OWN_IDENTITY,
@@ -113,12 +113,12 @@ def _restart_broker(broker: LocalBroker, nodes: list[Member]) -> None:
     for m in nodes:
         if m.agency != MONITOR:
             settings = m.settings()
-            topics.ensure_topics(broker.bootstrap, [topics.inbox(m.agency)],
+            topics.ensure_topics(broker.clients.admin, [topics.inbox(m.agency)],
                                  partitions=settings.kafka_inbox_partitions,
                                  retention_days=settings.inbox_retention_days)
-            topics.ensure_topics(broker.bootstrap, [topics.deadletter(m.agency)],
+            topics.ensure_topics(broker.clients.admin, [topics.deadletter(m.agency)],
                                  retention_days=settings.deadletter_retention_days)
-    topics.ensure_topics(broker.bootstrap, [topics.MONITORING])
+    topics.ensure_topics(broker.clients.admin, [topics.MONITORING])
 
 
 def _stopped() -> int:

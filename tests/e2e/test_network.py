@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.exchange.broker import port_is_free
+from services.backends.broker import port_is_free
 from tests.harness.support import children_of, free_port, free_ports, live_processes, ticks_now
 
 
