@@ -6,7 +6,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from services.cli import audit, broker, deadletters, projections, run, schemas, serve, token
+from services.cli import (
+    audit,
+    broker,
+    deadletters,
+    directory,
+    projections,
+    run,
+    schemas,
+    serve,
+    token,
+)
 from services.files import private_process
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -14,7 +24,7 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def _registrations() -> list[Register]:
     return [run.register, serve.register, token.register, broker.register, audit.register,
-            projections.register, schemas.register, deadletters.register]
+            projections.register, schemas.register, deadletters.register, directory.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
