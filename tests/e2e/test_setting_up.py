@@ -151,6 +151,14 @@ def test_the_setting_up_page_runs_as_written(tmp_path: Path) -> None:
              for line in log.read_text().splitlines()]
     assert not [line for line in lines if CANARY.lower() in line.lower()]
     assert not [line for line in lines if "Traceback" in line]
+    # The nodes' logs: JSON lines naming the node, their start and their stop (SIGTERM,
+    # exit status 0), and the roles each took.
+    node_lines = [json.loads(line) for line in lines if line.startswith("{")]
+    events = {(str(line["node"]).split("@")[0], line.get("event")) for line in node_lines}
+    for agency in machines:
+        assert {(agency, "node started"), (agency, "role taken"),
+                (agency, "node stopped")} <= events, events
+    assert all(p.returncode == 0 for m in machines.values() for p in m.running)
 
 
 def test_every_shell_block_of_the_page_names_its_machine() -> None:
