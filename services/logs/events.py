@@ -88,6 +88,6 @@ def configure(node: str) -> None:
     root.setLevel(settings.level)
     # The clients' own chatter (a retry, a request served) is not an operational event:
     # the node logs the broker lost and back itself.
-    for noisy, floor in (("kafka", logging.ERROR), ("uvicorn.access", logging.WARNING),
+    for noisy, floor in (("kafka", logging.CRITICAL), ("uvicorn.access", logging.WARNING),
                          ("httpx", logging.WARNING), ("httpcore", logging.WARNING)):
         logging.getLogger(noisy).setLevel(max(floor, root.level))
