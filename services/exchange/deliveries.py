@@ -114,6 +114,14 @@ class Deliveries:
                            "WHERE delivered_at IS NULL AND sent_at < ?", (stamp(before),)).rows
         return int(rows[0][0])
 
+    def overdue(self, before: datetime, limit: int = 100) -> list[tuple[str, str, int]]:
+        """Messages first sent before `before` still without a receipt: id, recipient,
+        times sent (oldest first)."""
+        rows = self.db.run(f"SELECT message_id, recipient, attempts FROM {self.t} "
+                           "WHERE delivered_at IS NULL AND sent_at < ? ORDER BY sent_at "
+                           "LIMIT ?", (stamp(before), limit)).rows
+        return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+
     def pending(self) -> int:
         rows = self.db.run(f"SELECT COUNT(*) FROM {self.t} WHERE delivered_at IS NULL").rows
         return int(rows[0][0])

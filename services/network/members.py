@@ -9,9 +9,9 @@ from pathlib import Path
 
 from services.bootstrap import mint
 from services.exchange.directory import load, save
+from services.exchange.entries import accepted, own_entry, with_corridor
 from services.settings import Settings, secrets_dir
 from services.settings import load as load_settings
-from services.signing import load_or_create, load_or_create_sealing
 
 REFERRING, RECEIVING, MONITOR = "XA-NRM", "XB-NRM", "monitor"
 ROLES = {REFERRING: ["caseworker", "supervisor", "auditor"],
@@ -56,11 +56,8 @@ def trust(data_dir: Path, nodes: list[Member]) -> Path:
     naming them and the corridor."""
     path = data_dir / "directory.json"
     directory = load(path)
-    for member in nodes:
-        if member.agency == MONITOR:
-            directory = directory.with_monitor(load_or_create_sealing(member.keys(), MONITOR))
-        else:
-            directory = directory.with_agency(load_or_create(member.keys(), member.agency))
-            directory = directory.with_url(member.agency, member.url)  # for the cross-check
-    save(path, directory.with_corridor(REFERRING, RECEIVING))
+    for member in nodes:  # as `homeward directory init` and `add` do
+        url = None if member.agency == MONITOR else member.url  # for the cross-check
+        directory = accepted(directory, own_entry(directory, member.keys(), member.agency, url))
+    save(path, with_corridor(directory, REFERRING, RECEIVING))
     return path
