@@ -4,6 +4,10 @@ step's message crosses to the partner as it would over Kafka (signed and sealed 
 relay's code, opened, checked and recorded by the inbox's), only without the broker, so
 a case takes milliseconds rather than a broker's round trips.
 
+The cases take turns on the directory's corridors, and each step is recorded at the time
+its history gives it (`history`: the cases spread over the past 18 months), the stores'
+clock set to that time: the events, the messages and the milestones are the step's own.
+
 It runs before the nodes start, on their stores. Once they run, each relay sends what
 it has not yet sent, these messages included; the partner's inbox finds each one
 recorded and skips it (a redelivery changes nothing), and the monitor gets its
@@ -16,10 +20,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool
 from rich.progress import Progress
 
 from events.deadlines import Deadlines
@@ -27,14 +35,19 @@ from events.steps import OpenCase
 from events.values import Actor, Role, Side
 from services.application import Homeward
 from services.bootstrap import application, kafka_exchange
+from services.clock import FixedClock
 from services.exchange import topics
 from services.exchange.directory import Directory, DirectoryFile
 from services.exchange.exchange import Exchange
-from services.network.demo_cases import Move, repatriation
-from services.network.members import Member
+from services.network.demo_cases import Move
+from services.network.history import history
+from services.network.members import Member, corridors
 
-# How far each demo case gets: referred, accepted, ready to travel, in transit, home.
+# How far a demo case gets: referred, accepted, ready to travel, in transit, home. Each
+# fifth case stalls at one of the first four stages in turn; the others go as far as their
+# history has come by now, the older ones home and followed up.
 STAGES = ["referral", "acceptance", "reception", "departure", "follow-up"]
+STALLED = 5
 UNUSED_BROKER = "127.0.0.1:9"  # the exchange's Kafka clients are never made here
 
 
@@ -62,69 +75,110 @@ class Seeded:
         return self.cases / self.seconds if self.seconds > 0 else 0.0
 
 
-def seed(xa: Member, xb: Member, count: int, directory: Path,
-         stop: threading.Event | None = None, show: bool = True) -> Seeded:
-    """Seed up to `count` cases; stops early (between two steps) once `stop` is set."""
+def seed(agencies: list[Member], count: int, directory: Path,
+         stop: threading.Event | None = None, show: bool = True,
+         now: datetime | None = None) -> Seeded:
+    """Seed up to `count` cases over the corridors between `agencies`, their steps dated
+    up to `now`; stops early (between two steps) once `stop` is set."""
     stop = stop or threading.Event()
+    now = now or datetime.now(UTC)
     trust = DirectoryFile(directory).current()
-    desks = {Side.REFERRING: _desk(xa, directory), Side.RECEIVING: _desk(xb, directory)}
-    corridor = trust.corridor(xa.agency, xb.agency)
-    deadlines = corridor.deadlines if corridor and corridor.deadlines else Deadlines()
-    today = datetime.now(UTC).date()
+    clock = FixedClock(now)
     began, cases, steps = time.perf_counter(), 0, 0
-    try:
-        with Progress(disable=not show) as progress:
-            task = progress.add_task("seeding demo cases", total=count)
-            for i in range(count):
-                if stop.is_set():
-                    break
-                story = repatriation(today, minor=i % 3 == 0, receiving=xb.agency)
-                case_id = _open(desks[Side.REFERRING], story.opening, deadlines)
-                last = [m.path for m in story.moves].index(STAGES[i % len(STAGES)])
-                for move in story.moves[: last + 1]:
-                    if stop.is_set():
-                        break
-                    _record(desks, case_id, move, trust)
-                    steps += 1
-                cases += 1
-                progress.advance(task)
-    finally:
+    with ExitStack() as seeding:
+        seeding.enter_context(_commits_unsynced())
+        desks = {m.agency: _desk(m, directory, clock) for m in agencies}
         for desk in desks.values():
-            desk.close()
+            seeding.callback(desk.close)
+        progress = seeding.enter_context(Progress(disable=not show))
+        task = progress.add_task("seeding demo cases", total=count)
+        ways = corridors(agencies)
+        for i in range(count):
+            if stop.is_set():
+                break
+            referring, receiving = ways[_turn(i, len(ways))]
+            pair = {Side.REFERRING: desks[referring], Side.RECEIVING: desks[receiving]}
+            story = history(i, count, now, receiving, minor=i % 3 == 0)
+            clock.at = story.opened_at
+            corridor = trust.corridor(referring, receiving)
+            case_id = _open(pair[Side.REFERRING], story.opening,
+                            corridor.deadlines if corridor and corridor.deadlines else Deadlines())
+            last = [s.move.path for s in story.steps].index(stage(i))
+            for step in story.steps[: last + 1]:
+                if stop.is_set() or step.at > now:
+                    break
+                clock.at = step.at
+                _record(pair, desks, case_id, step.move, trust)
+                steps += 1
+            cases += 1
+            progress.advance(task)
     return Seeded(cases, steps, time.perf_counter() - began)
 
 
-def _desk(member: Member, directory: Path) -> Desk:
-    app = application(member.settings())
+@contextmanager
+def _commits_unsynced() -> Iterator[None]:
+    """The SQLite connections made meanwhile commit without waiting for the disk each
+    time (`synchronous=NORMAL`; the stores are in WAL mode, so a crash cannot corrupt
+    them, and a power cut loses at most the last demo steps): it halves the seeding's
+    time. The nodes, other processes, keep SQLite's default."""
+    create = SQLiteConnectionPool._create_connection
+
+    def unsynced(pool: SQLiteConnectionPool) -> SQLiteConnection:
+        connection = create(pool)
+        connection.cursor().execute("PRAGMA synchronous=NORMAL")
+        return connection
+
+    SQLiteConnectionPool._create_connection = unsynced  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        SQLiteConnectionPool._create_connection = create  # type: ignore[method-assign]
+
+
+def _turn(i: int, corridors: int) -> int:
+    """The corridor of case `i`: with three, the first (XA-NRM -> XB-NRM, the busiest)
+    has four cases in six, the others one each."""
+    return (0, 1, 0, 0, 2, 0)[i % 6] if corridors == 3 else i % corridors
+
+
+def stage(i: int) -> str:
+    """The last step case `i` takes, if its history has come that far by now."""
+    return STAGES[(i // STALLED) % (len(STAGES) - 1)] if i % STALLED == 0 else STAGES[-1]
+
+
+def _desk(member: Member, directory: Path, clock: FixedClock) -> Desk:
+    app = application(member.settings(), clock)
     return Desk(member.agency, app, kafka_exchange(app, member.agency, member.data_dir,
                                                    UNUSED_BROKER, directory, keys=member.keys()))
 
 
-def _open(desk: Desk, opening: dict[str, object], deadlines: Deadlines) -> uuid.UUID:
+def _open(desk: Desk, opening: dict[str, Any], deadlines: Deadlines) -> uuid.UUID:
     body = OpenCase.model_validate({**opening, "id": str(uuid.uuid4())})
     actor = Actor(desk.agency, f"{desk.agency.lower()}-caseworker", frozenset({Role.CASEWORKER}))
     return desk.app.open_case(body, actor, deadlines).id
 
 
-def _record(desks: dict[Side, Desk], case_id: uuid.UUID, move: Move, trust: Directory) -> None:
-    owner = desks[move.side]
-    partner = desks[Side.RECEIVING if move.side is Side.REFERRING else Side.REFERRING]
+def _record(pair: dict[Side, Desk], desks: dict[str, Desk], case_id: uuid.UUID, move: Move,
+            trust: Directory) -> None:
+    owner = pair[move.side]
     roles = {Role.CASEWORKER, Role.SUPERVISOR} if move.supervisor else {Role.CASEWORKER}
     who = Actor(owner.agency, f"{owner.agency.lower()}-caseworker", frozenset(roles))
     owner.app.record(case_id, move.path, move.body, who)
-    _cross(owner, partner, trust)
+    _cross(owner, desks, trust)
 
 
-def _cross(sender: Desk, partner: Desk, trust: Directory) -> None:
-    """What the sender's relay would send the partner since last time, taken in by the
-    partner's inbox: verified, opened, checked, recorded once."""
-    relay, inbox = sender.exchange.relay, partner.exchange.inbox
+def _cross(sender: Desk, desks: dict[str, Desk], trust: Directory) -> None:
+    """What the sender's relay would send its partners since last time, each message taken
+    in by its recipient's inbox: verified, opened, checked, recorded once."""
+    relay = sender.exchange.relay
+    inboxes = {topics.inbox(d.agency): d.exchange.inbox for d in desks.values()}
     found = sender.app.recorder.select_notifications(sender.sent + 1, 500)
     if not found:
         return
     sender.sent = found[-1].id
     for message in relay.messages(list(found)):
-        if message.topic != topics.inbox(partner.agency):
+        inbox = inboxes.get(message.topic)
+        if inbox is None:
             continue  # milestones: the relay sends them once the nodes run
         value = relay.sealed(message, trust)
         assert value is not None
