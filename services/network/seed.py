@@ -11,8 +11,9 @@ clock set to that time: the events, the messages and the milestones are the step
 It runs before the nodes start, on their stores. Once they run, each relay sends what
 it has not yet sent, these messages included; the partner's inbox finds each one
 recorded and skips it (a redelivery changes nothing), and the monitor gets its
-milestones then. `stop` ends it between two steps: a case may be left part-way, as a
-caseworker would leave it.
+milestones then: for a few hundred cases, a few minutes during which a new case's
+messages wait behind those on their partition. `stop` ends it between two steps: a case
+may be left part-way, as a caseworker would leave it.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from tests.harness.support import free_port, free_ports
 
 # Enough cases for the busiest corridor (four in six) to fill cells of 11 and more, the
 # smallest the monitor publishes, at a year of month-ends.
-DEMO_CASES = 150
+DEMO_CASES = 180
 T = TypeVar("T")
 
 
@@ -97,6 +97,36 @@ def test_run_lists_every_agency_and_the_monitor_with_their_tokens(network: Netwo
 
 
 @pytest.mark.kafka
+def test_the_monitor_shows_the_demo_history_a_year_and_more_of_figures(network: Network) -> None:
+    monitor = network.members[MONITOR]
+    headers = auth(monitor, "monitor")
+
+    def figures() -> dict[tuple[str, str], list[str]] | None:
+        series = httpx.get(f"{monitor.url}/v1/monitor/series", headers=headers, timeout=30)
+        assert series.status_code == 200, series.text
+        months = {(s["corridor"]["referring"], s["corridor"]["receiving"]):
+                  [m for m in s["months"] if any(s["by_status"][m].values())]
+                  for s in series.json()}
+        busiest = months.get(CORRIDORS[0], [])
+        return months if len(months) == 3 and len(busiest) >= 12 and every_case() else None
+
+    def every_case() -> bool:
+        corridors = httpx.get(f"{monitor.url}/v1/monitor/corridors", headers=headers).json()
+        return sum(c["cases"] for c in corridors) >= DEMO_CASES  # each with its milestones
+
+    # Once the nodes run, the relays send the seeded messages again (the partners skip
+    # them) and the milestones: the monitor has them all within minutes.
+    months = eventually(figures, 400, "a year of figures on XA-NRM -> XB-NRM", network)
+    busiest = months[CORRIDORS[0]]
+    # Months with figures run back a year and more: the history is the steps' own.
+    first, now = busiest[0], datetime.now(UTC).strftime("%Y-%m")
+    assert (int(now[:4]) - int(first[:4])) * 12 + int(now[5:]) - int(first[5:]) >= 11, busiest
+    corridors = httpx.get(f"{monitor.url}/v1/monitor/corridors", headers=headers).json()
+    assert {(c["corridor"]["referring"], c["corridor"]["receiving"])
+            for c in corridors} == set(CORRIDORS)
+
+
+@pytest.mark.kafka
 @pytest.mark.parametrize("corridor", CORRIDORS, ids=lambda c: "->".join(c))
 def test_a_case_is_walked_over_the_broker_on_each_corridor(
     network: Network, corridor: tuple[str, str],
@@ -121,7 +151,8 @@ def test_a_case_is_walked_over_the_broker_on_each_corridor(
             assert answer.status_code in (201, 200, 404, 409, 422), answer.text
             return answer.status_code < 300
 
-        eventually(recorded, 90, f"{move.path} recorded at {owner.agency}", network)
+        # The partners' inboxes may still be skipping the seeded messages sent again.
+        eventually(recorded, 240, f"{move.path} recorded at {owner.agency}", network)
 
     def accepted_at(member: Member) -> bool:
         case = httpx.get(f"{member.url}/v1/cases/{case_id}", headers=auth(member, "caseworker"))
@@ -129,28 +160,3 @@ def test_a_case_is_walked_over_the_broker_on_each_corridor(
 
     for member in (referring, receiving):
         eventually(lambda m=member: accepted_at(m), 60, f"accepted at {member.agency}", network)
-
-
-@pytest.mark.kafka
-def test_the_monitor_shows_the_demo_history_a_year_and_more_of_figures(network: Network) -> None:
-    monitor = network.members[MONITOR]
-    headers = auth(monitor, "monitor")
-
-    def figures() -> dict[tuple[str, str], list[str]] | None:
-        series = httpx.get(f"{monitor.url}/v1/monitor/series", headers=headers, timeout=30)
-        assert series.status_code == 200, series.text
-        months = {(s["corridor"]["referring"], s["corridor"]["receiving"]):
-                  [m for m in s["months"] if any(s["by_status"][m].values())]
-                  for s in series.json()}
-        busiest = months.get(CORRIDORS[0], [])
-        return months if len(months) == 3 and len(busiest) >= 12 else None
-
-    months = eventually(figures, 300, "a year of figures on XA-NRM -> XB-NRM", network)
-    busiest = months[CORRIDORS[0]]
-    # Months with figures run back a year and more: the history is the steps' own.
-    first, now = busiest[0], datetime.now(UTC).strftime("%Y-%m")
-    assert (int(now[:4]) - int(first[:4])) * 12 + int(now[5:]) - int(first[5:]) >= 11, busiest
-    corridors = httpx.get(f"{monitor.url}/v1/monitor/corridors", headers=headers).json()
-    assert {(c["corridor"]["referring"], c["corridor"]["receiving"])
-            for c in corridors} == set(CORRIDORS)
-    assert sum(c["cases"] for c in corridors) >= DEMO_CASES  # each with its milestones
