@@ -21,9 +21,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,10 @@ from events.deadlines import Deadlines
 from events.steps import OpenCase
 from events.values import Actor, Role, Side
 from services.application import Homeward
-from services.bootstrap import application, kafka_exchange
+from services.bootstrap import application, kafka_exchange, sidecar
 from services.clock import FixedClock
 from services.exchange import topics
+from services.exchange.deliveries import Deliveries, Sent
 from services.exchange.directory import Directory, DirectoryFile
 from services.exchange.exchange import Exchange
 from services.network.demo_cases import Move
@@ -54,15 +55,28 @@ UNUSED_BROKER = "127.0.0.1:9"  # the exchange's Kafka clients are never made her
 
 @dataclass
 class Desk:
-    """One agency while seeding: its application, and its exchange's relay and inbox."""
+    """One agency while seeding: its application, its exchange's relay and inbox, and the
+    node's record of its deliveries."""
 
     agency: str
     app: Homeward
     exchange: Exchange
+    close_tables: Callable[[], None]  # the node's tables, where its deliveries are kept
     sent: int = 0  # the notifications whose messages were passed to the partner
+    delivered: list[tuple[Sent, str]] = field(default_factory=list)  # not yet kept
+
+    def keep_delivered(self) -> None:
+        deliveries = self.exchange.relay.deliveries
+        if deliveries is not None and self.delivered:
+            deliveries.delivered_already(self.delivered, self.app.clock.now())
+        self.delivered.clear()
 
     def close(self) -> None:
-        self.app.close()
+        try:
+            self.keep_delivered()
+        finally:
+            self.app.close()
+            self.close_tables()
 
 
 @dataclass(frozen=True)
@@ -148,9 +162,12 @@ def stage(i: int) -> str:
 
 
 def _desk(member: Member, directory: Path, clock: FixedClock) -> Desk:
-    app = application(member.settings(), clock)
+    settings = member.settings()
+    app = application(settings, clock)
+    tables = sidecar(settings)  # the node's own
     return Desk(member.agency, app, kafka_exchange(app, member.agency, member.data_dir,
-                                                   UNUSED_BROKER, directory, keys=member.keys()))
+                                                   UNUSED_BROKER, directory, keys=member.keys(),
+                                                   deliveries=Deliveries(tables)), tables.close)
 
 
 def _open(desk: Desk, opening: dict[str, Any], deadlines: Deadlines) -> uuid.UUID:
@@ -170,7 +187,10 @@ def _record(pair: dict[Side, Desk], desks: dict[str, Desk], case_id: uuid.UUID, 
 
 def _cross(sender: Desk, desks: dict[str, Desk], trust: Directory) -> None:
     """What the sender's relay would send its partners since last time, each message taken
-    in by its recipient's inbox: verified, opened, checked, recorded once."""
+    in by its recipient's inbox: verified, opened, checked, recorded once. The sender keeps
+    each as sent and receipted, with the hash of the fact its partner recorded, as the
+    partner's receipt would have it: once the nodes run, the relay sends these messages
+    again (the partners skip them) without waiting for receipts to stop sending them."""
     relay = sender.exchange.relay
     inboxes = {topics.inbox(d.agency): d.exchange.inbox for d in desks.values()}
     found = sender.app.recorder.select_notifications(sender.sent + 1, 500)
@@ -183,4 +203,8 @@ def _cross(sender: Desk, desks: dict[str, Desk], trust: Directory) -> None:
             continue  # milestones: the relay sends them once the nodes run
         value = relay.sealed(message, trust)
         assert value is not None
-        inbox.apply(inbox.verify(value))
+        recorded = inbox.apply(inbox.verify(value))
+        assert recorded is not None
+        sender.delivered.append((message.sent, recorded.last_hash))
+    if len(sender.delivered) >= 100:
+        sender.keep_delivered()

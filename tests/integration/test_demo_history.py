@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from events.event import CaseEvent
-from services.bootstrap import application
+from services.bootstrap import application, sidecar
 from services.contract.codec import is_exported, milestone
+from services.exchange.deliveries import Deliveries
 from services.network.history import SPAN, history, opened_at
 from services.network.members import CORRIDORS, members, trust
 from services.network.seed import seed, stage
@@ -43,9 +44,11 @@ def test_seeding_records_each_step_at_its_own_time_on_every_corridor(tmp_path: P
     seeded = seed(agencies, 12, trust(tmp_path, nodes), show=False, now=NOW)
     assert seeded.cases == 12
     recorded: dict[str, list[datetime]] = {}  # case id: its own events' times, at its owner
-    corridors, milestones = set(), []
+    corridors, milestones, receipted = set(), [], 0
     for member in agencies:
         app = application(member.settings())
+        tables = sidecar(member.settings())
+        deliveries = Deliveries(tables)
         try:
             for case_id in app.case_ids():
                 events = app.timeline(case_id)
@@ -59,9 +62,18 @@ def test_seeding_records_each_step_at_its_own_time_on_every_corridor(tmp_path: P
                             milestones.append((m["occurred_at"], event.timestamp))
                 assert case is not None
                 corridors.add((case.state.referring, case.state.receiving))
+                # What crossed in the seeding is kept as sent and receipted, with the hash
+                # the partner recorded: once the nodes run, nothing waits for a receipt.
+                sent = deliveries.delivered(case_id)
+                own = [e.originator_version for e in events if e.recorded_by == member.agency
+                       and is_exported(e)]
+                assert set(own) <= set(sent) and all(sent.values()), (own, sent)
+                receipted += len(own)
+            assert deliveries.pending() == 0
         finally:
             app.close()
-    assert corridors == set(CORRIDORS)
+            tables.close()
+    assert corridors == set(CORRIDORS) and receipted > 12
     # The milestones the monitor gets carry the step's time.
     assert milestones and all(at == when.isoformat() for at, when in milestones)
     # Every step of every case at the time its history gives it: the openings and steps
