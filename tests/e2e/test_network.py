@@ -109,7 +109,7 @@ def test_a_signal_stops_run_within_ten_seconds_at_any_moment(
             time.sleep(1.5)  # the broker starting
         elif moment == "seeding":
             run.wait_for("seeding 1000 demo cases")
-            time.sleep(1.0)  # well into the thousand
+            time.sleep(3.0)  # well into the thousand, the three stores opened first
         elif moment == "nodes-starting":
             run.wait_for("seeded 3 demo cases")
         else:
