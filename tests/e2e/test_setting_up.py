@@ -34,6 +34,7 @@ class Machine:
     home: Path
     env_file: Path = field(init=False)
     running: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)  # what the blocks' commands wrote on stderr
     logs: list[Path] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -53,6 +54,7 @@ class Machine:
         done = subprocess.run(["bash", "-c", wrapped], capture_output=True, text=True,
                               timeout=STEP_SECONDS, env=_clean_env())
         assert done.returncode == 0, (script, done.stdout[-2000:], done.stderr[-3000:])
+        self.said += done.stderr.splitlines()
         if start is not None:
             for line in lines[start:]:
                 if line.strip():
@@ -147,8 +149,13 @@ def test_the_setting_up_page_runs_as_written(tmp_path: Path) -> None:
     finally:
         for machine in machines.values():
             machine.stop()
+    # The rotation is an operational event, logged where it was done.
+    rotated = [json.loads(line) for line in machines["XB-NRM"].said if line.startswith("{")]
+    assert [(r["event"], r["kind"], r["node"]) for r in rotated] == [
+        ("key rotated", "sealing", "XB-NRM")]
     lines = [line for m in machines.values() for log in m.logs
-             for line in log.read_text().splitlines()]
+             for line in log.read_text().splitlines()] + [
+        line for m in machines.values() for line in m.said]
     assert not [line for line in lines if CANARY.lower() in line.lower()]
     assert not [line for line in lines if "Traceback" in line]
     # The nodes' logs: JSON lines naming the node, their start and their stop (SIGTERM,
