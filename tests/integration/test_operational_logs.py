@@ -14,9 +14,9 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from services.exchange.broker import LocalBroker
+from services.backends.broker import LocalBroker
 
-from services.api.sidecar import SQLiteSidecar
+from services.backends.sqlite import SQLiteTables
 from services.exchange.deliveries import Deliveries, Sent
 from services.exchange.watching import Watch
 from services.logs import events
@@ -67,7 +67,7 @@ def test_the_broker_lost_and_back_is_said_once_each(tmp_path: Path, logged: io.S
 def test_a_message_without_a_receipt_past_its_threshold_is_said_once(
         tmp_path: Path, logged: io.StringIO) -> None:
     now = datetime.now(UTC)
-    deliveries = Deliveries(SQLiteSidecar(tmp_path / "api.sqlite"))
+    deliveries = Deliveries(SQLiteTables(tmp_path / "api.sqlite"))
     late, fresh = (Sent(str(uuid4()), uuid4(), v, "XB-NRM") for v in (1, 2))
     deliveries.sending([late], now - timedelta(minutes=10), now)
     deliveries.sending([fresh], now, now)
