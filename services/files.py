@@ -15,7 +15,9 @@ in its data dir; a node started on that layout moves each one into the key dir o
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +27,19 @@ JWT_SECRET_FILE = "jwt.secret"
 SIGNING_KEY_FILE = "signing-key.pem"
 SEALING_KEY_FILE = "sealing-key.pem"
 SECRET_FILES = (CIPHER_KEY_FILE, JWT_SECRET_FILE, SIGNING_KEY_FILE, SEALING_KEY_FILE)
+
+
+def truncate_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+    """Every frame of a SQLite write-ahead log copied into its database (where
+    `secure_delete` zeroes what was freed) and the log truncated to nothing, so no earlier
+    version of a page is left in any file. A reader in another connection holds it up: it
+    is tried again, then an error rather than an erasure said done with the page kept."""
+    for _ in range(attempts):
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if not busy:
+            return
+        time.sleep(0.02)
+    raise sqlite3.OperationalError("the write-ahead log could not be truncated: a reader holds it")
 
 
 def private_process() -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+from services.files import truncate_wal
 from services.settings import postgres_env
 
 Row = tuple[Any, ...]
@@ -33,6 +34,10 @@ class Sidecar(Protocol):
 
     def table(self, name: str) -> str: ...
 
+    def shred(self) -> None:
+        """After an erasure: what the tables overwrote is left in no file (SQLite's
+        write-ahead log copied back and truncated; nothing to do on PostgreSQL)."""
+
     def close(self) -> None: ...
 
 
@@ -44,11 +49,19 @@ class SQLiteSidecar:
         # One connection, kept, as on PostgreSQL: every read of a case writes the access log.
         self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self._conn.execute("PRAGMA secure_delete = ON")  # what erasure overwrites is gone
+        # Write-ahead log: a commit appends to it and syncs it once, where the rollback
+        # journal wrote, synced and deleted a file of its own; readers never wait. What an
+        # erasure overwrote is in its frames until `shred` copies them back and truncates it.
+        self._conn.execute("PRAGMA journal_mode = WAL")
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> Result:
         with self._lock, self._conn:  # commits, or rolls back on error
             cursor = self._conn.execute(sql, tuple(params))
             return Result(cursor.rowcount, cursor.fetchall())
+
+    def shred(self) -> None:
+        with self._lock:
+            truncate_wal(self._conn)
 
     def close(self) -> None:
         with self._lock:
@@ -96,3 +109,7 @@ class PostgresSidecar:
 
     def table(self, name: str) -> str:
         return f'"{self.schema}".{name}' if self.schema else name
+
+    def shred(self) -> None:
+        pass  # the old row versions: docs/architecture.md, "Erasure on PostgreSQL"
+

@@ -5,11 +5,12 @@ table in the node's PostgreSQL schema. A row holds the case's key encrypted with
 node's cipher; erasing the case overwrites it with NULL and records when. A case with
 an erased row never gets a new key, so nothing personal can be written for it again.
 
-SQLite keeps no trace of a destroyed key: `secure_delete` zeroes freed content, the
-rollback journal is deleted after each commit (no WAL), and the erasure ends with a
-VACUUM. On PostgreSQL the row is overwritten and the table vacuumed, but the old row
-version can outlive the erasure in free space, the WAL, replicas and backups (still wrapped
-under the node's key): docs/architecture.md, "Erasure on PostgreSQL".
+SQLite keeps no trace of a destroyed key: `secure_delete` zeroes freed content, and the
+erasure ends with a VACUUM and the write-ahead log copied back and truncated to nothing
+(`files.truncate_wal`) before it returns. On PostgreSQL the row is overwritten and the
+table vacuumed, but the old row version can outlive the erasure in free space, the WAL,
+replicas and backups (still wrapped under the node's key): docs/architecture.md,
+"Erasure on PostgreSQL".
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from uuid import UUID
 
 from eventsourcing.cipher import Cipher
 
+from services.files import truncate_wal
 from services.settings import conninfo
 
 KEY_BYTES = 32
@@ -113,7 +115,7 @@ class SQLiteCaseKeys(CaseKeys):
                                      timeout=30)
         self._db_lock = threading.Lock()
         self._run("PRAGMA secure_delete = ON")
-        self._run("PRAGMA journal_mode = DELETE")
+        self._run("PRAGMA journal_mode = WAL")
         self._run(f"CREATE TABLE IF NOT EXISTS {TABLE} (case_id TEXT PRIMARY KEY, "
                   "wrapped_key BLOB, erased_at TEXT)")
 
@@ -135,6 +137,8 @@ class SQLiteCaseKeys(CaseKeys):
                   "ON CONFLICT (case_id) DO UPDATE SET wrapped_key = NULL, "
                   "erased_at = excluded.erased_at", (str(case_id), at.isoformat()))
         self._run("VACUUM")
+        with self._db_lock:
+            truncate_wal(self._conn)
 
     def close(self) -> None:
         self._conn.close()
