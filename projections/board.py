@@ -71,7 +71,8 @@ class StatusBoard:
         if len(self._folded) >= FOLDED_KEPT:
             self._folded.clear()
         # As decoding the document would give it: nothing personal (case_state.PERSONAL).
-        self._folded[(str(last.originator_id), last.originator_version)] = replace(state, person=None)
+        self._folded[(str(last.originator_id), last.originator_version)] = replace(
+            state, person=None)
         return {
             "id": str(last.originator_id),
             "kind": state.kind.value,
