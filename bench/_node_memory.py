@@ -14,9 +14,9 @@ import sys
 import warnings
 from pathlib import Path
 
+from services.clock import FixedClock
 from tests.harness.builders import T0
 from tests.harness.http_nodes import http_node
-from services.clock import FixedClock
 
 PAGES = ("/v1/cases?open=true", "/v1/cases", "/v1/cases?offset=5000", "/v1/cases?sort=recent",
          "/v1/cases?overdue=true&sort=overdue", "/v1/handoffs")
