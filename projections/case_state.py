@@ -30,7 +30,9 @@ def encode_state(state: CaseState) -> dict[str, Any]:
 
 
 def decode_state(doc: dict[str, Any]) -> CaseState:
-    return CaseState(**{name: _decode(value) for name, value in doc.items()})
+    # Most values are plain (text, numbers, null): kept as they are without a call each.
+    return CaseState(**{name: _decode(value) if type(value) in _TAGGED else value
+                        for name, value in doc.items()})
 
 
 def shell(state: CaseState) -> Case:
@@ -102,10 +104,13 @@ _BY_TYPE: dict[type[Any], Any] = {
 }
 
 
+_TAGGED = (list, dict)  # what JSON decoding makes of a tagged or a nested value
+
+
 def _decode(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if not isinstance(value, dict):
+    if type(value) is list:
+        return [_decode(v) if type(v) in _TAGGED else v for v in value]
+    if type(value) is not dict:
         return value
     if "~e" in value:
         return _ENUMS[value["~e"]](value["v"])
