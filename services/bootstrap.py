@@ -315,7 +315,7 @@ def build_node(
         held.pop("relay", None)  # nothing to relay without a broker
     replays = SidecarIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))
     access_log = AccessLog(db, app.mapper.cipher, app.keys)
-    app.on_erasure += [replays.forget_case, access_log.forget_case]
+    app.on_erasure += [replays.forget_case, access_log.forget_case, lambda _: db.shred()]
     provider = signin_provider(settings)
     node = Node(settings, clock, app, tokens or token_verifier(settings, provider), replays,
                 access_log, models, tables=db, exchange=exchange,

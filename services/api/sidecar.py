@@ -29,4 +29,8 @@ class Sidecar(Protocol):
 
     def table(self, name: str) -> str: ...
 
+    def shred(self) -> None:
+        """After an erasure: what the tables overwrote is left in no file (SQLite's
+        write-ahead log copied back and truncated; nothing to do on PostgreSQL)."""
+
     def close(self) -> None: ...

@@ -154,6 +154,9 @@ class PostgresTables:
         rows = cursor.fetchall() if cursor.description else []
         return Result(cursor.rowcount, [tuple(r) for r in rows])
 
+    def shred(self) -> None:
+        pass  # the old row versions: docs/architecture.md, "Erasure on PostgreSQL"
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +38,20 @@ MONITOR = "monitor.sqlite"  # the monitor's view, in its data dir
 def connect(path: Path | str, **options: Any) -> sqlite3.Connection:
     """A connection any of the node's threads may use (each store serialises them)."""
     return sqlite3.connect(str(path), timeout=BUSY_SECONDS, check_same_thread=False, **options)
+
+
+def truncate_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+    """Every frame of a SQLite write-ahead log copied into its database (where
+    `secure_delete` zeroes what was freed) and the log truncated to nothing, so no earlier
+    version of a page is left in any file. A reader in another connection holds it up: it
+    is tried again, then an error rather than an erasure said done with the page kept."""
+    for _ in range(attempts):
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if not busy:
+            return
+        time.sleep(0.02)
+    raise sqlite3.OperationalError("the write-ahead log could not be truncated: a reader holds it")
+
 
 
 class SQLiteBackend(Backend):
@@ -83,11 +98,19 @@ class SQLiteTables:
         # One connection, kept, as on PostgreSQL: every read of a case writes the access log.
         self._conn = connect(path)
         self._conn.execute("PRAGMA secure_delete = ON")  # what erasure overwrites is gone
+        # Write-ahead log: a commit appends to it and syncs it once, where the rollback
+        # journal wrote, synced and deleted a file of its own; readers never wait. What an
+        # erasure overwrote is in its frames until `shred` copies them back and truncates it.
+        self._conn.execute("PRAGMA journal_mode = WAL")
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> Result:
         with self._lock, self._conn:  # commits, or rolls back on error
             cursor = self._conn.execute(sql, tuple(params))
             return Result(cursor.rowcount, cursor.fetchall())
+
+    def shred(self) -> None:
+        with self._lock:
+            truncate_wal(self._conn)
 
     def close(self) -> None:
         with self._lock:
@@ -99,15 +122,16 @@ class SQLiteTables:
 
 class SQLiteCaseKeys(CaseKeys):
     """The key table in a file beside the events file. SQLite keeps no trace of a
-    destroyed key: `secure_delete` zeroes freed content, the rollback journal is deleted
-    after each commit (no WAL), and the erasure ends with a VACUUM."""
+    destroyed key: `secure_delete` zeroes freed content, and the erasure ends with a
+    VACUUM and the write-ahead log copied back and truncated to nothing (`truncate_wal`)
+    before it returns."""
 
     def __init__(self, path: Path, wrap: Cipher | None) -> None:
         super().__init__(wrap)
         self._conn = connect(path, isolation_level=None)
         self._db_lock = threading.Lock()
         self._run("PRAGMA secure_delete = ON")
-        self._run("PRAGMA journal_mode = DELETE")
+        self._run("PRAGMA journal_mode = WAL")
         self._run(f"CREATE TABLE IF NOT EXISTS {TABLE} (case_id TEXT PRIMARY KEY, "
                   "wrapped_key BLOB, erased_at TEXT)")
 
@@ -129,6 +153,8 @@ class SQLiteCaseKeys(CaseKeys):
                   "ON CONFLICT (case_id) DO UPDATE SET wrapped_key = NULL, "
                   "erased_at = excluded.erased_at", (str(case_id), at.isoformat()))
         self._run("VACUUM")
+        with self._db_lock:
+            truncate_wal(self._conn)
 
     def close(self) -> None:
         self._conn.close()
