@@ -4,6 +4,7 @@ it started."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -152,3 +153,31 @@ def test_run_with_a_broker_store_its_broker_cannot_keep_says_so_and_leaves_nothi
     assert "cannot keep its log in postgres" in done.stderr
     assert "no postgres storage engine" in done.stderr
     assert all(port_is_free(p) for p in (base, base + 1, base + 2, base + 3, broker_port))
+
+
+@pytest.mark.kafka
+def test_run_with_two_agencies_keeps_the_pair_and_its_one_corridor(tmp_path: Path) -> None:
+    base, broker_port = free_ports(4), free_port()
+    command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
+               "--base-port", str(base), "--broker-port", str(broker_port), "--agencies", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any("Try: curl" in line for line in lines):
+            lines.append(process.stdout.readline())
+            assert process.poll() is None, "".join(lines)
+        for port in (base, base + 1, base + 2):
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+        assert port_is_free(base + 3) and not (tmp_path / "xc-nrm").exists()
+        assert [line.split()[0] for line in lines if line.startswith(("XA", "XB", "XC", "mon"))
+                ] == ["XA-NRM", "XB-NRM", "monitor"]
+        corridors = json.loads((tmp_path / "directory.json").read_text())["corridors"]
+        assert [(c["referring"], c["receiving"]) for c in corridors] == [("XA-NRM", "XB-NRM")]
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert all(port_is_free(p) for p in (base, base + 1, base + 2, broker_port))

@@ -25,6 +25,9 @@ from tests.harness.support import free_port, free_ports
 # smallest the monitor publishes, at a year of month-ends.
 DEMO_CASES = 180
 T = TypeVar("T")
+# The seeding of the history, and the relays sending it again once the nodes run, take
+# minutes on a busy machine: the network's start counts towards the first test's time.
+pytestmark = pytest.mark.timeout(900)
 
 
 class Network:
