@@ -124,6 +124,16 @@ class Deliveries:
                            (str(case_id),)).rows
         return {int(v): (datetime.fromisoformat(d) if d else None) for v, d in rows}
 
+    def receipted_among(self, message_ids: Iterable[str]) -> set[str]:
+        """Those of the messages whose receipt has arrived already."""
+        ids, found = list(message_ids), set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = self.db.run(f"SELECT message_id FROM {self.t} WHERE delivered_at IS NOT NULL "
+                               f"AND message_id IN ({', '.join(['?'] * len(chunk))})", chunk).rows
+            found |= {str(r[0]) for r in rows}
+        return found
+
     def undelivered(self, before: datetime) -> int:
         """Messages first sent before `before` that no receipt has answered yet."""
         rows = self.db.run(f"SELECT COUNT(*) FROM {self.t} "

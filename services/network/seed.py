@@ -8,11 +8,10 @@ The cases take turns on the directory's corridors, and each step is recorded at 
 its history gives it (`history`: the cases spread over the past 18 months), the stores'
 clock set to that time: the events, the messages and the milestones are the step's own.
 
-It runs before the nodes start, on their stores. Once they run, each relay sends what
-it has not yet sent, these messages included; the partner's inbox finds each one
-recorded and skips it (a redelivery changes nothing), and the monitor gets its
-milestones then: for a few hundred cases, a few minutes during which a new case's
-messages wait behind those on their partition. `stop` ends it between two steps: a case
+It runs before the nodes start, on their stores. Each message is kept in the sender's
+deliveries as sent and receipted, so once the nodes run, each relay, reading its log from
+where it last stood, sends its partners none of them again (a receipted message is never
+sent again); the monitor gets its milestones then. `stop` ends it between two steps: a case
 may be left part-way, as a caseworker would leave it.
 """
 

@@ -154,8 +154,8 @@ def test_a_case_is_walked_over_the_broker_on_each_corridor(
             assert answer.status_code in (201, 200, 404, 409, 422), answer.text
             return answer.status_code < 300
 
-        # The partners' inboxes may still be skipping the seeded messages sent again.
-        eventually(recorded, 240, f"{move.path} recorded at {owner.agency}", network)
+        # Nothing seeded is sent the partners again: a step crosses in seconds.
+        eventually(recorded, 60, f"{move.path} recorded at {owner.agency}", network)
 
     def accepted_at(member: Member) -> bool:
         case = httpx.get(f"{member.url}/v1/cases/{case_id}", headers=auth(member, "caseworker"))

@@ -48,6 +48,8 @@ def test_a_message_is_due_again_until_its_receipt_and_the_receipt_survives_a_res
     assert [d.version for d in again.due(AT + FIRST)] == [3]
     assert [(d.version, d.attempts) for d in again.due(AT + 5 * FIRST)] == [(3, 1), (2, 2)]
     assert again.delivered(case_id) == {1: AT, 2: None, 3: None}
+    assert again.receipted_among([m.message_id for m in sent] + [str(uuid4())]) == {
+        sent[0].message_id}  # what a relay behind its position no longer sends
     assert again.undelivered(AT + timedelta(seconds=1)) == 2
     assert again.undelivered(AT) == 0  # none sent before the threshold
     # A receipt sent again changes nothing, and still finds its message.
