@@ -127,6 +127,7 @@ async function refresh() {
   }
   $("stale").hidden = c.version === opened.version;
   timelineCache = timeline;
+  await refreshCaseFiles($("steps-section").hidden);  // notes and documents: not an auditor's
 }
 
 async function verify() {
