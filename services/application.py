@@ -116,10 +116,11 @@ class Homeward(Application[UUID]):
         super().close()
         self.keys.close()
 
-    def open_case(self, body: OpenCase, actor: Actor, deadlines: Deadlines | None = None) -> Case:
+    def open_case(self, body: OpenCase, actor: Actor, deadlines: Deadlines | None = None,
+                  transferred_from: UUID | None = None) -> Case:
         """Open a case on its corridor's deadlines (the reflection period's length)."""
         reflection = (deadlines or Deadlines()).reflection_period
-        case = open_case(body, actor, self.clock.now(), reflection)
+        case = open_case(body, actor, self.clock.now(), reflection, transferred_from)
         try:
             self.save(case)
         except IntegrityError:

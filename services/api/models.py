@@ -58,6 +58,9 @@ class CaseView(BaseModel):
     reflection_period_ends: date | None = None  # while the reflection period runs
     as_of: datetime
     person: dict[str, Any] | None = None  # only for the agency's caseworkers and supervisors
+    transferred_from: UUID | None = Field(
+        default=None, description="the case this one continues after a transfer (the "
+        "referring agency's own: the new partner never learns it)")
 
 
 class TimelineEntry(BaseModel):
