@@ -246,6 +246,15 @@ class Homeward(Application[UUID]):
             raise VersionMismatch("the case was changed at the same time; try again") from None
 
 
+    def save_together(self, *cases: Case) -> None:
+        """Cases changed together (a transfer's old and new case): one transaction, so
+        both are saved or neither. No erasure among them."""
+        assert not any(isinstance(e, CaseErased) for c in cases for e in c.pending_events)
+        try:
+            self.save(*cases)
+        except IntegrityError:
+            raise VersionMismatch("a case was changed at the same time; try again") from None
+
     def forget_cached(self, case_id: UUID) -> None:
         """Drop the case's copy in memory (its personal data, on erasure)."""
         cache = self.repository.cache

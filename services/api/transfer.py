@@ -19,8 +19,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.case import Case, CaseEvent
-from events.rules import ConsentRequired, Sequence
-from events.steps import BY_EVENT, OpenCase
+from events.rules import AsylumGuard, ConsentRequired, Sequence
+from events.steps import BY_EVENT, STEPS, OpenCase, open_case
 from events.steps.consent import ConsentRecorded
 from events.steps.opening import CaseOpened
 from events.steps.referral import ReferralSent
@@ -29,9 +29,11 @@ from services.api.corridors import receiving_agencies
 from services.api.node import Node
 from services.api.problems import Problem
 
-# What of the old case's opening and rights the new case records again, in order: the
-# referring agency's own steps about the person, before the consent.
+# What of the old case the new case records again, in order: the referring agency's own
+# steps about the person, before the consent; and, once protection was granted, the claim
+# that granted it, so the bar on any return holds in the new case too.
 CARRIED = ("age-assessment", "guardian", "capacity-assessment")
+GRANTED = ("asylum-claim", "asylum-claim-closure")
 
 
 class Transfer(BaseModel):
@@ -42,28 +44,31 @@ class Transfer(BaseModel):
 
 
 def transfer(node: Node, case_id: UUID, body: Transfer, actor: Actor) -> Case:
-    """The new case, once the old one is closed `transferred`."""
-    app = node.app
+    """The new case, once the old one is closed `transferred`. Every step is recorded on
+    the cases in memory first, each by its rules, and both are saved in one transaction:
+    a refusal anywhere leaves both stores as they were."""
+    app, now = node.app, node.clock.now()
     with app.serialised(case_id):
         old = app.case(case_id)
         _check(node, old, body, actor)
-        closure = {"reason": ClosureReason.TRANSFERRED.value, "justification": body.reason}
-        old.record(BY_PATH["closure"], closure, actor, node.clock.now())  # its rules, unsaved
         events = app.timeline(case_id)
-        opening = _opening(events, body.to_agency)
-        corridor = node.read_models.deadlines_for(actor.agency, body.to_agency)
-        new = app.open_case(opening, actor, corridor, transferred_from=case_id)
+        reflection = node.read_models.deadlines_for(actor.agency, body.to_agency
+                                                    ).reflection_period
+        new = open_case(_opening(events, body.to_agency), actor, now, reflection, case_id)
         for event in events:
             step = BY_EVENT.get(type(event))
-            if step is not None and step.path in CARRIED and event.received is None:
-                app.record(new.id, step.path, _own(event), actor)
-        app.record(new.id, "consent", {**_latest(events, ConsentRecorded),
-                                       "scopes": sorted(s.value for s in old.state.consent),
-                                       "refer_to": body.to_agency}, actor)
+            carried = CARRIED + (GRANTED if old.state.protection_granted else ())
+            if step is not None and step.path in carried and event.received is None:
+                new.record(step, _own(event), actor, now)
+        new.record(STEPS["consent"], {**_latest(events, ConsentRecorded),
+                                      "scopes": sorted(s.value for s in old.state.consent),
+                                      "refer_to": body.to_agency}, actor, now)
         referral = _latest(events, ReferralSent)
-        app.record(new.id, "referral", {k: v for k, v in referral.items() if k == "note"},
-                   actor)
-        app.record(case_id, "closure", closure, actor)
+        new.record(STEPS["referral"], {k: v for k, v in referral.items() if k == "note"},
+                   actor, now)
+        old.record(STEPS["closure"], {"reason": ClosureReason.TRANSFERRED.value,
+                                      "justification": body.reason}, actor, now)
+        app.save_together(new, old)
     return app.case(new.id)
 
 
@@ -84,6 +89,9 @@ def _check(node: Node, old: Case, body: Transfer, actor: Actor) -> None:
                       "directory", slug="invalid",
                       errors=[{"field": "body.to_agency", "message": "must be an agency on a "
                                f"corridor from {s.referring}: {', '.join(sorted(partners))}"}])
+    if s.asylum_open:
+        raise AsylumGuard("while an asylum claim is open the case is referred nowhere; "
+                          "close the claim first")
     if Scope.REFER not in s.consent or s.refer_to != body.to_agency:
         raise ConsentRequired(f"the person's consent to be referred to {body.to_agency} comes "
                               "first: consent with scope refer, naming it (refer_to)")
@@ -105,5 +113,3 @@ def _own(event: CaseEvent) -> dict[str, Any]:
     """The body the agency recorded, without what the case added (the side)."""
     return {k: v for k, v in event.data.items() if k != "side"}
 
-
-BY_PATH = {step.path: step for step in BY_EVENT.values()}

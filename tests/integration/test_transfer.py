@@ -66,8 +66,16 @@ def test_a_case_transferred_to_a_third_agency_over_the_broker(net: Network) -> N
                    ).status_code == 422
     assert xa.state(old)["version"] == version
 
-    # The person consents to be referred to XC, and a supervisor transfers the case.
+    # The person consents to be referred to XC; while her asylum claim is open the case
+    # is referred nowhere, and the refusal changes nothing.
     step(xa, old, "consent", {**CONSENT, "scopes": ["refer"], "refer_to": xc_code})
+    step(xa, old, "asylum-claim", {"lodged_on": str(net.clock.now().date())})
+    version, cases = xa.state(old)["version"], xa.get("/v1/cases").json()["total"]
+    held = transfer(xa, old, xc_code)
+    assert held.status_code == 409 and held.json()["rule"] == "asylum-guard", held.text
+    assert xa.state(old)["version"] == version and not xa.state(old)["closed"]
+    assert xa.get("/v1/cases").json()["total"] == cases
+    step(xa, old, "asylum-claim-closure", {"outcome": "refused"})
     moved = transfer(xa, old, xc_code)
     assert moved.status_code == 201, moved.text
     new = moved.json()["id"]
@@ -81,6 +89,8 @@ def test_a_case_transferred_to_a_third_agency_over_the_broker(net: Network) -> N
     assert at_xa["transferred_from"] == old and at_xa["receiving"] == xc_code
     assert at_xa["consent"] == sorted(CONSENT["scopes"]) and at_xa["person"] is not None
     assert at_xa["referred_at"] is not None
+    carried = [e["type"] for e in xa.timeline(new, "supervisor")]
+    assert carried == ["CaseOpened", "ConsentRecorded", "ReferralSent"]  # no refused claim
 
     at_xc = xc.state(new)  # opened at the new agency, a fresh case
     assert at_xc["referring"] == xa_code and at_xc["side"] == "receiving"
