@@ -113,3 +113,26 @@ def test_a_case_transferred_to_a_third_agency_over_the_broker(net: Network) -> N
     # The old case is closed for good: a second transfer is refused by the sequence.
     again = transfer(xa, old, xc_code)
     assert again.status_code == 409 and again.json()["rule"] == "sequence"
+
+
+def test_a_transfer_the_closure_refuses_changes_neither_case(net: Network) -> None:
+    """A referral the receiving agency accepted is that agency's to close: the transfer is
+    refused by the closure's own rule, after the new case was built in memory, and
+    nothing of either is saved."""
+    xa_code, xb_code, xc_code = net.codes  # type: ignore[attr-defined]
+    xa, xb = net.nodes[xa_code], net.nodes[xb_code]
+    old = xa.post("/v1/cases", opening(kind="referral", receiving_agency=xb_code)).json()["id"]
+    step(xa, old, "consent", CONSENT)
+    step(xa, old, "referral", {})
+    net.sync()
+    step(xb, old, "acknowledgement", {
+        "contact": {"name": "Desk", "email": "desk@xb.example"},
+        "deputy": {"name": "Deputy", "email": "deputy@xb.example"}})
+    step(xb, old, "acceptance", {"note": "accepted"})
+    net.sync()
+    step(xa, old, "consent", {**CONSENT, "scopes": ["refer"], "refer_to": xc_code})
+    version, cases = xa.state(old)["version"], xa.get("/v1/cases").json()["total"]
+    refused = transfer(xa, old, xc_code)
+    assert refused.status_code == 403 and refused.json()["rule"] == "step-owner", refused.text
+    assert xa.state(old)["version"] == version and not xa.state(old)["closed"]
+    assert xa.get("/v1/cases").json()["total"] == cases
