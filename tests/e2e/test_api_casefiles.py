@@ -4,6 +4,7 @@ partner, and after the case's erasure in no answer and no byte of the data direc
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import sqlite3
 from pathlib import Path
@@ -133,6 +134,7 @@ def test_a_document_is_listed_and_read_back_as_it_was_added(nodes: Pair) -> None
         assert got.status_code == 200 and got.content == content
         assert got.headers["content-type"] == doc["content_type"]
         assert got.headers["cache-control"] == "no-store"
+        assert got.headers["repr-digest"] == f"sha-256=:{base64.b64encode(hashlib.sha256(content).digest()).decode()}:"
     whats = [e.what for e in nodes.xa.node.access_log.of_case(UUID(case_id))]
     assert whats[-5:] == ["documents", *(f"document:{d['id']}" for d in docs)]
     # The large one is a file of its own, 0600, sealed; the small ones stay in their rows.

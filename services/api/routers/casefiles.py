@@ -4,6 +4,7 @@ its erasure; neither crosses the border. Every read is written to the access log
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from email.message import Message
 from typing import Annotated
@@ -112,7 +113,7 @@ def read_document(case_id: UUID, doc_id: UUID, who: PersonalReader, node: NodeDe
     return Response(content, media_type=doc.content_type, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(doc.name, safe='')}",
         "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
-        "Digest": f"sha-256={doc.sha256}"})
+        "Repr-Digest": f"sha-256=:{base64.b64encode(bytes.fromhex(doc.sha256)).decode()}:"})
 
 
 def _filename(disposition: str | None) -> str:
