@@ -22,9 +22,10 @@ async function transferCase(event) {
     const made = await api(path(PATHS.case) + "/transfer",
       {"Idempotency-Key": idempotencyKey(form, body)}, "POST", body);
     delete form.dataset.pendingBody;
-    box.replaceChildren(t("transfer.done", {id: ""}),
+    box.textContent = "";
+    await refresh();  // the case is closed now: the form goes, the notice says where to
+    $("notice").replaceChildren(t("transfer.done"),
       el("a", {href: "/ui/cases/" + encodeURIComponent(made.id), class: "mono", text: made.id}));
-    await refresh();
   } catch (error) {
     if (error instanceof Refused) throw error;
     if (error instanceof Problem) delete $("transfer-form").dataset.pendingBody;  // answered
