@@ -81,6 +81,8 @@ class CaseState:
     early_return_requested: bool = False  # by the person, within the reflection period
     person: dict[str, Any] | None = None
     consent: set[Scope] = field(default_factory=set)
+    refer_to: str | None = None  # the agency the latest consent to `refer` names (a transfer)
+    transferred_from: str | None = None  # the case this one was transferred from, if any
     override: bool = False
     asylum_open: bool = False
     protection_granted: bool = False

@@ -126,10 +126,11 @@ class Homeward(Application[UUID]):
         super().close()
         self.keys.close()
 
-    def open_case(self, body: OpenCase, actor: Actor, deadlines: Deadlines | None = None) -> Case:
+    def open_case(self, body: OpenCase, actor: Actor, deadlines: Deadlines | None = None,
+                  transferred_from: UUID | None = None) -> Case:
         """Open a case on its corridor's deadlines (the reflection period's length)."""
         reflection = (deadlines or Deadlines()).reflection_period
-        case = open_case(body, actor, self.clock.now(), reflection)
+        case = open_case(body, actor, self.clock.now(), reflection, transferred_from)
         try:
             self.save(case)
         except IntegrityError:
@@ -256,6 +257,15 @@ class Homeward(Application[UUID]):
         if erasure is not None:  # the case's id only: its key, and so its data, are gone
             operational("erasure done", case=str(case.id), version=case.version)
 
+
+    def save_together(self, *cases: Case) -> None:
+        """Cases changed together (a transfer's old and new case): one transaction, so
+        both are saved or neither. No erasure among them."""
+        assert not any(isinstance(e, CaseErased) for c in cases for e in c.pending_events)
+        try:
+            self.save(*cases)
+        except IntegrityError:
+            raise VersionMismatch("a case was changed at the same time; try again") from None
 
     def forget_cached(self, case_id: UUID) -> None:
         """Drop the case's copy in memory (its personal data, on erasure)."""

@@ -25,6 +25,7 @@ from services.anchors.store import Anchors
 from services.api.access import AccessLog
 from services.api.auth import TokenVerifier, issue
 from services.api.claims import claim_map
+from services.api.documents import Documents
 from services.api.idempotency import SidecarIdempotency
 from services.api.node import MonitorNode, Node
 from services.api.oidc import Provider
@@ -315,14 +316,18 @@ def build_node(
         held.pop("relay", None)  # nothing to relay without a broker
     replays = SidecarIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))
     access_log = AccessLog(db, app.mapper.cipher, app.keys)
-    app.on_erasure += [replays.forget_case, access_log.forget_case, lambda _: db.shred()]
+    documents = Documents(db, app.keys, None if settings.is_postgres
+                          else settings.home / "documents")
+    # The tables' own traces (SQLite's write-ahead log) go last, after every table's rows.
+    app.on_erasure += [replays.forget_case, access_log.forget_case, documents.forget_case,
+                       lambda _: db.shred()]
     provider = signin_provider(settings)
     node = Node(settings, clock, app, tokens or token_verifier(settings, provider), replays,
                 access_log, models, tables=db, exchange=exchange,
                 signin=provider, roles=held, anchors=anchors,
                 signing=load_or_create(keys, settings.agency),
                 trust=DirectoryFile(directory_path(settings.home, settings.directory)).current,
-                deliveries=deliveries)
+                deliveries=deliveries, documents=documents)
     node.checks["store"] = app.recorder.max_notification_id
     return node
 

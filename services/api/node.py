@@ -20,6 +20,7 @@ from services.anchors.audit import StoreAudit, trusted
 from services.anchors.store import Anchors
 from services.api.access import AccessLog
 from services.api.auth import TokenVerifier
+from services.api.documents import Documents
 from services.api.idempotency import Idempotency, KeyPurge
 from services.api.oidc import Provider
 from services.api.sidecar import Sidecar
@@ -59,6 +60,8 @@ class Node:
     trust: Callable[[], Directory] | None = None  # the trust directory as it stands
     # What was sent to partners and which receipts came back (with the exchange).
     deliveries: Deliveries | None = None
+    # The cases' documents, sealed under each case's key (services/api/documents.py).
+    documents: Documents | None = None
     # Readiness checks by name: each returns normally when its part is reachable.
     checks: dict[str, Check] = field(default_factory=dict)
     # What an operator must see though the node still serves (in /readyz), by name.
