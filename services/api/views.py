@@ -9,7 +9,6 @@ from events.deadlines import Clock, Deadlines, clocks, reflection_ends
 from events.progress import blocking, legal_matters, status
 from events.values import Side
 from projections.timeline import entry
-from services.contract.codec import is_exported
 from services.api.models import (
     Blocking,
     CaseSummary,
@@ -18,6 +17,7 @@ from services.api.models import (
     Recorded,
     TimelineEntry,
 )
+from services.contract.codec import is_exported
 
 
 def recorded(case: Case, now: datetime) -> Recorded:
