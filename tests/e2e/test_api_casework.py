@@ -190,3 +190,24 @@ def test_a_request_is_refused_when_the_step_as_asked_breaks_a_rule(nodes: Pair) 
     unknown = post(nodes.xa, f"/v1/cases/{case_id}/approval-requests",
                    {"step": "nothing", "body": {}, "reason": "why"}, ANNA)
     assert unknown.status_code in (404, 422), unknown.text
+
+
+def test_a_request_goes_with_the_case_erasure(nodes: Pair) -> None:
+    case_id, body = downgrade(nodes)
+    canary = "Zzyzx-request-canary"
+    response = post(nodes.xa, f"/v1/cases/{case_id}/approval-requests",
+                    {"step": "risk-assessment", "body": {**body, "justification": canary},
+                     "reason": canary}, ANNA)
+    assert response.status_code == 201, response.text
+    request_id = response.json()["request_id"]
+    assert canary in json.dumps(nodes.xa.timeline(case_id))
+    erased = post(nodes.xa, f"/v1/cases/{case_id}/erasure", {"reason": "subject-request"},
+                  SARA, "supervisor")
+    assert erased.status_code == 200, erased.text
+    asked = next(e for e in nodes.xa.timeline(case_id) if e["type"] == "ApprovalRequested")
+    assert asked["data"]["body"] == "[erased]" and asked["data"]["reason"] == "[erased]"
+    assert canary not in json.dumps(nodes.xa.timeline(case_id))
+    assert pending(nodes) == []  # nothing follows an erasure, no decision either
+    assert "approval-pending" not in [b["rule"] for b in nodes.xa.state(case_id)["blocking"]]
+    refused(post(nodes.xa, f"/v1/approvals/{request_id}/decision", {"decision": "approved"},
+                 SUE, "supervisor"), 404, "not-found")
