@@ -60,4 +60,6 @@ def test_a_closure_asked_by_a_caseworker_is_approved_from_the_queue(web: Web) ->
                  if closed in e.text)
     assert "anna" in event.text
     assert EN["timeline.approved-by"].replace("{sub}", "sara") in event.text
+    # Never referred, the case's own facts wait to cross: none is received yet.
+    assert EN["timeline.not-received"] in event.text
     no_serious_violations(web, "case page after the approval")

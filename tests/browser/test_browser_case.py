@@ -119,6 +119,10 @@ def test_a_case_goes_from_opening_to_acceptance_in_the_browser(web: Web) -> None
     b.wait(lambda d: EN["event.ReferralAccepted"] in d.find_element(By.ID, "lanes").text)
     crossed = b.driver.find_elements(By.CSS_SELECTOR, ".lane-row.end.crossed")
     assert len(crossed) == 2 and all(EN["timeline.received"] in r.text for r in crossed)
+    # Its own facts say when the partner's receipt came (the page reads them every 10 s).
+    receipted = EN["timeline.delivered"].split("{when}")[0].strip()
+    b.wait(lambda d: len([e for e in d.find_elements(By.CSS_SELECTOR, ".lane-row.start .delivery")
+                          if receipted in e.text]) == 3, timeout=30)
     form = open_form(web, "transport")
     for field, value in {"mode": "air", "route": "Lisbon to Lagos", "escort": "A. Mensah",
                          "departure_at": "2025-03-20T09:00", "arrival_at": "2025-03-20T17:00",
