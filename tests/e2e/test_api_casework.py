@@ -6,15 +6,18 @@ refused with the rule that no longer holds at the decision)."""
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
 from httpx import Response
 
 from services.anchors.case_file import case_file
 from services.api.problems import PROBLEM_JSON
 from services.network.demo_cases import repatriation
-from tests.harness.http_nodes import HttpNode, Pair, open_case, play, token
+from tests.harness.http_nodes import XA, XB, HttpNode, Pair, kafka_pair, open_case, play, token
 
 ANNA, PAT, SARA, SUE = "anna", "pat", "sara", "sue"  # caseworkers and supervisors of XA
 
@@ -211,3 +214,31 @@ def test_a_request_goes_with_the_case_erasure(nodes: Pair) -> None:
     assert "approval-pending" not in [b["rule"] for b in nodes.xa.state(case_id)["blocking"]]
     refused(post(nodes.xa, f"/v1/approvals/{request_id}/decision", {"decision": "approved"},
                  SUE, "supervisor"), 404, "not-found")
+
+
+@pytest.mark.kafka
+def test_an_approved_downgrade_crosses_the_broker_like_any_assessment(
+        tmp_path: Path, kafka_bootstrap: str) -> None:
+    """Over the real relay, broker and inbox: the partner validates, records and receipts
+    the approved step as any risk assessment; nothing of the casework reaches it."""
+    nodes = kafka_pair(tmp_path, kafka_bootstrap, XA, XB)
+    try:
+        case_id, body = downgrade(nodes)
+        request_id = ask(nodes, case_id, body)
+        decided = post(nodes.xa, f"/v1/approvals/{request_id}/decision",
+                       {"decision": "approved"}, SARA, "supervisor")
+        assert decided.status_code == 200, decided.text
+        nodes.sync()
+        there = nodes.xb.timeline(case_id)[-1]
+        assert (there["type"], there["approved_by"]) == ("RiskAssessed", None)
+        assert there["data"]["level"] == "medium" and there["data"]["side"] == "referring"
+        assert not {"ApprovalRequested", "ApprovalDecided"} & {
+            e["type"] for e in nodes.xb.timeline(case_id)}
+        deadline = time.monotonic() + 20  # the partner's receipt comes back
+        while nodes.xa.timeline(case_id)[-1]["delivered_at"] is None:
+            assert time.monotonic() < deadline, "no receipt for the approved step"
+            time.sleep(0.05)
+        mine = nodes.xa.timeline(case_id)[-1]
+        assert (mine["actor"], mine["approved_by"], mine["shared"]) == (ANNA, SARA, True)
+    finally:
+        nodes.close()
