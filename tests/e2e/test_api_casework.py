@@ -134,6 +134,7 @@ def test_a_caseworkers_downgrade_approved_by_a_supervisor_arrives_like_any(
     assert "approval-pending" not in [b["rule"] for b in nodes.xa.state(case_id)["blocking"]]
     # In the audit export, and the chain (which covers `approved_by`) still verifies.
     node = nodes.xa.node
+    assert node.signing is not None
     exported = json.loads(case_file(node.audit(), UUID(case_id), "json", False, node.signing,
                                     "audrey", "audit", nodes.clock.now()))
     rows = [r for r in exported["events"] if r["type"] == "RiskAssessed"]

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from events import casework
+from events.case import Case, CaseEvent
 from events.casework import ApprovalRequest, Assign, Decision
 from events.progress import blocking
 from events.rules import RuleViolation
@@ -19,7 +22,7 @@ PAT = Actor(XA, "pat")  # a second caseworker of the referring agency
 SUE = Actor(XA, "sue", frozenset({Role.SUPERVISOR}))  # a second supervisor
 
 
-def refused(case, code: str, change) -> None:  # type: ignore[no-untyped-def]
+def refused(case: Case, code: str, change: Callable[[], object]) -> None:
     before = (snapshot(case), len(case.pending_events))
     with pytest.raises(RuleViolation) as refusal:
         change()
@@ -40,6 +43,7 @@ def test_a_caseworker_takes_an_unassigned_case_for_themselves_only() -> None:
     refused(case, "assignment", lambda: casework.assign(case, Assign(assigned_to="pat"),
                                                           SARA, T0))
     assigned = case.pending_events[-1]
+    assert isinstance(assigned, CaseEvent)
     assert assigned.type == "CaseAssigned" and not is_exported(assigned)
 
 
@@ -50,7 +54,7 @@ def downgrade_request(story: Story) -> ApprovalRequest:
                                  "justification": "the threat ended with the conviction"})
 
 
-def ask(case, request: ApprovalRequest, actor: Actor = ANNA) -> str:  # type: ignore[no-untyped-def]
+def ask(case: Case, request: ApprovalRequest, actor: Actor = ANNA) -> str:
     step = STEPS[request.step]
     return casework.request_approval(case, step, request.body, request.reason, actor, T0)
 
@@ -66,6 +70,7 @@ def test_a_pending_request_blocks_the_case_for_its_own_agency_until_decided() ->
     state = decode_state(encode_state(case.state))  # the board keeps it, without the body
     assert state.approvals[request_id].step == "risk-assessment"
     asked = case.pending_events[-1]
+    assert isinstance(asked, CaseEvent)
     assert asked.type == "ApprovalRequested" and not is_exported(asked)
     assert set(asked.salts or {}) == {"body", "reason"}  # under the case's key
 
