@@ -209,17 +209,20 @@ class Homeward(Application[UUID]):
 
         return self._change(case_id, decide), decided[0]
 
-    def _asked(self, case_id: UUID, request_id: str) -> dict[str, Any]:
-        """The body a request asked for, from the case's stream (it is personal data,
-        which the case's state does not keep)."""
+    def asked(self, case_id: UUID, request_id: str) -> dict[str, Any]:
+        """What a request asked for (`body`, `reason`), from the case's stream: it is
+        personal data, which the case's state and the read models do not keep."""
         for event in reversed(self.timeline(case_id)):
             if isinstance(event, casework.ApprovalRequested) and \
                     event.data.get("request_id") == request_id:
-                body = event.data["body"]
-                if not isinstance(body, dict):  # "[erased]"
-                    raise Sequence("the request's body was erased")
-                return body
+                return {"body": event.data["body"], "reason": event.data["reason"]}
         raise Sequence(f"no approval request {request_id}")
+
+    def _asked(self, case_id: UUID, request_id: str) -> dict[str, Any]:
+        body = self.asked(case_id, request_id)["body"]
+        if not isinstance(body, dict):  # "[erased]"
+            raise Sequence("the request's body was erased")
+        return body
 
     def _change(self, case_id: UUID, change: Callable[[Case], None]) -> Case:
         """Change the case as it is now under its lock, saved with a retry on a race."""

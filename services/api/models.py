@@ -115,6 +115,8 @@ class ApprovalView(BaseModel):
     requested_at: datetime
     status: Literal["pending"]
     assigned_to: str | None = None  # who holds the case
+    body: dict[str, Any] | None = None  # what is asked (personal: the read is access-logged)
+    reason: str | None = None
 
 
 class Approvals(BaseModel):

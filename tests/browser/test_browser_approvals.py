@@ -45,6 +45,9 @@ def test_a_closure_asked_by_a_caseworker_is_approved_from_the_queue(web: Web) ->
     b.open(f"{xa}/ui/board?lang=en")
     row = '#approvals tr[data-step="closure"]'
     assert b.text(f"{row} td:nth-child(3)") == "anna"
+    asked = b.text(f"{row} td:nth-child(2)")  # what is asked, and why
+    assert "Closing needs a supervisor's justification." in asked
+    assert "The person settled with family abroad." in asked
     no_serious_violations(web, "board with the approvals queue")
     b.find(f"{row} button.approve").click()
     decided = EN["approval.decided"].replace("{step}", EN["step.closure"])

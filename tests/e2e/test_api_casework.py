@@ -102,8 +102,8 @@ def ask(nodes: Pair, case_id: str, body: dict[str, Any], sub: str = ANNA,
 
 
 def pending(nodes: Pair) -> list[dict[str, Any]]:
-    response = nodes.xa.client.get("/v1/approvals", params={"status": "pending"},
-                                   headers=as_user(nodes.xa, SARA, "supervisor"))
+    response = nodes.xa.client.get("/v1/approvals", params={"status": "pending"}, headers={
+        **as_user(nodes.xa, SARA, "supervisor"), "X-Purpose": "approvals queue"})
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
     return items
@@ -117,8 +117,13 @@ def test_a_caseworkers_downgrade_approved_by_a_supervisor_arrives_like_any(
     blocking = nodes.xa.state(case_id)["blocking"]
     assert {"rule": "approval-pending", "owed_by": "XA-NRM"} in [
         {k: b[k] for k in ("rule", "owed_by")} for b in blocking]
-    assert [(i["id"], i["case_id"], i["requested_by"]) for i in pending(nodes)] == [
-        (request_id, case_id, ANNA)]
+    assert [(i["id"], i["case_id"], i["requested_by"], i["reason"], i["body"]["level"])
+            for i in pending(nodes)] == [(request_id, case_id, ANNA, "threat ended", "medium")]
+    # What is asked is personal: the supervisor's read of it is in the access log.
+    access = nodes.xa.client.get("/v1/audit/access", params={"case": case_id},
+                                 headers=as_user(nodes.xa, "audrey", "auditor")).json()
+    assert ("approvals", SARA, "approvals queue") in [
+        (e["what"], e["sub"], e["purpose"]) for e in access["entries"]]
     refused(nodes.xa.client.get("/v1/approvals", headers=as_user(nodes.xa, PAT)), 403,
             "forbidden")
     # Another caseworker cannot approve; the supervisor can.

@@ -3,7 +3,7 @@ asks a supervisor to approve (events/casework.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Response
@@ -14,7 +14,15 @@ from events.step import refusals
 from events.steps import STEPS
 from projections.case_state import decode_state
 from services.api import openapi
-from services.api.deps import IDEMPOTENT, Limit, MetricsDep, NodeDep, Offset, only_parameters
+from services.api.deps import (
+    IDEMPOTENT,
+    Limit,
+    MetricsDep,
+    NodeDep,
+    Offset,
+    Purpose,
+    only_parameters,
+)
 from services.api.models import ApprovalRequested, Approvals, ApprovalView, Decided, Recorded
 from services.api.node import Node
 from services.api.policy import (
@@ -63,14 +71,26 @@ def request_approval(case_id: UUID, body: ApprovalRequest, who: ApprovalRequeste
 
 @router.get("/v1/approvals", response_model=Approvals, responses=openapi.READ,
             dependencies=[only_parameters("status", "limit", "offset")])
-def approvals(who: Approver, node: NodeDep,
+def approvals(who: Approver, node: NodeDep, purpose: Purpose,
               status: Annotated[Literal["pending"], Query(
                   description="only pending requests are listed")] = "pending",
               limit: Limit = 50, offset: Offset = 0) -> Approvals:
-    """The requests awaiting a supervisor's decision, the oldest first."""
+    """The requests awaiting a supervisor's decision, the oldest first, with what each
+    asks for and why: a read of each case's personal data, in the access log."""
     items = _pending(node)
-    return Approvals(items=items[offset:offset + limit], total=len(items), limit=limit,
-                     offset=offset)
+    page = items[offset:offset + limit]
+    for case_id in dict.fromkeys(item.case_id for item in page):
+        node.access_log.record(case_id, who.agency, who.sub, "approvals", purpose,
+                               node.clock.now())
+    page = [item.model_copy(update=_what(node, item)) for item in page]
+    return Approvals(items=page, total=len(items), limit=limit, offset=offset)
+
+
+def _what(node: Node, item: ApprovalView) -> dict[str, Any]:
+    asked = node.app.asked(item.case_id, str(item.id))
+    body = asked["body"] if isinstance(asked["body"], dict) else None
+    reason = asked["reason"] if isinstance(asked["reason"], str) else None
+    return {"body": body, "reason": reason}
 
 
 @router.post("/v1/approvals/{request_id}/decision", response_model=Decided,

@@ -184,10 +184,19 @@ function approvalRow(a) {
   return el("tr", {"data-request": a.id, "data-step": a.step},
     td(el("a", {class: "case mono", href: "/ui/cases/" + encodeURIComponent(a.case_id),
       title: a.case_id, text: short(a.case_id)})),
-    td(stepName(a.step)), td(a.requested_by), td(when(a.requested_at)),
+    td(stepName(a.step), asked(a)), td(a.requested_by), td(when(a.requested_at)),
     td(el("div", {class: "decision"}, note,
       el("button", {type: "button", class: "approve", text: t("approval.approve"), onclick: decide("approved")}),
       el("button", {type: "button", class: "reject", text: t("approval.reject"), onclick: decide("rejected")}))));
+}
+
+// What the request asks for and why, as the requester wrote it.
+function asked(a) {
+  const fields = Object.entries(a.body || {}).map(([k, v]) =>
+    el("li", {dir: "auto", text: `${fieldName(k)}: ${Array.isArray(v) ? v.map(valueName).join(", ")
+      : typeof v === "string" ? valueName(v) : String(v)}`}));
+  return el("div", {class: "asked"}, a.reason ? el("p", {class: "reason", dir: "auto", text: a.reason}) : null,
+    fields.length ? el("ul", {class: "muted"}, ...fields) : null);
 }
 
 function renderApprovals(page) {
@@ -202,7 +211,7 @@ async function refresh() {
   const supervisor = roles().includes("supervisor");
   const [handoffs, board, approvals] = await Promise.all([
     api(PATHS.handoffs + "?" + filters(false)), api(PATHS.cases + "?" + filters(true)),
-    supervisor ? api(PATHS.approvals + "?status=pending") : null]);
+    supervisor ? api(PATHS.approvals + "?status=pending", {"X-Purpose": "approvals queue"}) : null]);
   renderHandoffs(handoffs);
   if (approvals) renderApprovals(approvals);
   else $("approvals-section").hidden = true;
