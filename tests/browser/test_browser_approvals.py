@@ -48,7 +48,13 @@ def test_a_closure_asked_by_a_caseworker_is_approved_from_the_queue(web: Web) ->
     asked = b.text(f"{row} td:nth-child(2)")  # what is asked, and why
     assert "Closing needs a supervisor's justification." in asked
     assert "The person settled with family abroad." in asked
+    # The board names who holds each case; "My cases" shows the supervisor holds none.
+    b.wait(lambda d: d.find_element(By.CSS_SELECTOR, f'#cases tr[data-id="{case_id}"] .assignee').text == "anna")
     no_serious_violations(web, "board with the approvals queue")
+    b.find("#mine").click()
+    b.find("#no-cases")
+    b.find("#mine").click()
+    b.find(f'#cases tr[data-id="{case_id}"]')
     b.find(f"{row} button.approve").click()
     decided = EN["approval.decided"].replace("{step}", EN["step.closure"])
     b.wait(lambda d: d.find_element(By.ID, "approval-notice").text == decided)
