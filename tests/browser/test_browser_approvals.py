@@ -51,6 +51,7 @@ def test_a_closure_asked_by_a_caseworker_is_approved_from_the_queue(web: Web) ->
     # The board names who holds each case; "My cases" shows the supervisor holds none.
     b.wait(lambda d: d.find_element(By.CSS_SELECTOR, f'#cases tr[data-id="{case_id}"] .assignee').text == "anna")
     no_serious_violations(web, "board with the approvals queue")
+    b.screenshot("board-approvals")
     b.find("#mine").click()
     b.find("#no-cases")
     b.find("#mine").click()
@@ -72,3 +73,4 @@ def test_a_closure_asked_by_a_caseworker_is_approved_from_the_queue(web: Web) ->
     # Never referred, the case's own facts wait to cross: none is received yet.
     assert EN["timeline.not-received"] in event.text
     no_serious_violations(web, "case page after the approval")
+    b.screenshot("case-approved")
