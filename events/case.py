@@ -66,6 +66,16 @@ class Proceeding:
 
 
 @dataclass
+class Approval:
+    """A step a user asked a supervisor to approve (four eyes), while it is pending."""
+
+    step: str
+    side: Side  # the agency that asked, which owes the decision
+    requested_by: str
+    requested_at: datetime
+
+
+@dataclass
 class CaseState:
     """Everything the rules and the status need, derived from the events."""
 
@@ -134,6 +144,8 @@ class CaseState:
     closure_reason: str | None = None
     phase_owner_at_closure: Side | None = None
     erased: bool = False
+    assigned_to: str | None = None  # the agency's user who holds the case (local)
+    approvals: dict[str, Approval] = field(default_factory=dict)  # pending, by request id
 
 
 class Case(Aggregate):
@@ -243,9 +255,10 @@ class Case(Aggregate):
                 )
 
     def follow_with(self, event_class: type[CaseEvent], data: Mapping[str, Any], actor: Actor,
-                    at: datetime) -> None:
-        """Record an event the case itself owes after a step (see `Step.then`)."""
-        self._trigger(event_class, data, actor, at, None)
+                    at: datetime, personal: tuple[str, ...] = ()) -> None:
+        """Record an event that is no step: one the case itself owes after a step (see
+        `Step.then`), or the agency's own casework (events/casework.py)."""
+        self._trigger(event_class, data, actor, utc(at), None, personal)
 
     def _trigger(
         self, event_class: type[CaseEvent], data: Mapping[str, Any], actor: Actor,
@@ -280,12 +293,13 @@ def sealed(
     rec = received.as_dict() if received is not None else None
     salts = {name: secrets.token_hex(16) for name in personal if name in data}
     commitments = {name: commitment(salt, data[name]) for name, salt in salts.items()}
+    approved_by = actor.approved_by if received is None else None
     content = sealed_content(
         event_class.__name__, case_id, version, at, recorded_by, who, data, rec, prev_hash,
-        commitments,
+        commitments, approved_by,
     )
     return {
         "timestamp": at, "data": dict(data), "recorded_by": recorded_by, "actor": who,
         "received": rec, "prev_hash": prev_hash, "hash": digest(content),
-        "commitments": commitments, "salts": salts,
+        "commitments": commitments, "salts": salts, "approved_by": approved_by,
     }

@@ -28,6 +28,8 @@ class CaseEvent(Aggregate.Event):
     # before commitments (their hash covers the clear data, as it always did).
     commitments: dict[str, str] | None = field(default=None, kw_only=True)
     salts: dict[str, str] | None = field(default=None, kw_only=True)  # None once erased
+    # The supervisor who approved a step a caseworker asked for (four eyes); None otherwise.
+    approved_by: str | None = field(default=None, kw_only=True)
 
     @property
     def type(self) -> str:
@@ -37,7 +39,7 @@ class CaseEvent(Aggregate.Event):
         return sealed_content(
             self.type, self.originator_id, self.originator_version, self.timestamp,
             self.recorded_by, self.actor, self.data, self.received, self.prev_hash,
-            self.commitments,
+            self.commitments, self.approved_by,
         )
 
     def apply(self, aggregate: Any) -> None:
@@ -57,11 +59,12 @@ def sealed_content(
     type_: str, case_id: UUID | str, version: int, at: datetime | str, recorded_by: str,
     actor: str,
     data: Mapping[str, Any], received: Mapping[str, Any] | None, prev_hash: str,
-    commitments: Mapping[str, str] | None = None,
+    commitments: Mapping[str, str] | None = None, approved_by: str | None = None,
 ) -> dict[str, Any]:
     """What an event's hash covers: with commitments, each personal field's commitment
-    stands in for its value (and the marker `personal` says which fields they are). `at`
-    may be given as its ISO text already (the audit reads it so from the stored row)."""
+    stands in for its value (and the marker `personal` says which fields they are); the
+    approving supervisor, on a step approved at a caseworker's request. `at` may be given
+    as its ISO text already (the audit reads it so from the stored row)."""
     content = {
         "type": type_,
         "case_id": str(case_id),
@@ -76,4 +79,6 @@ def sealed_content(
     if commitments is not None:
         content["data"] = {k: commitments.get(k, v) for k, v in data.items()}
         content["personal"] = sorted(commitments)
+    if approved_by is not None:
+        content["approved_by"] = approved_by
     return content

@@ -56,9 +56,18 @@ def blocking(case: Case, now: datetime) -> list[Blocker]:
     """Each unmet precondition of the case's next step, with the side that owes it; first
     the escalations, which stand whatever the next step is."""
     if case.state.closed:
-        return []
+        return approvals(case)  # an erasure may be asked for after closure
     items = next_step_blockers(case, now)
-    return [*(e for e in escalations(case) if e.rule not in {b.rule for b in items}), *items]
+    return [*(e for e in escalations(case) if e.rule not in {b.rule for b in items}), *items,
+            *approvals(case)]
+
+
+def approvals(case: Case) -> list[Blocker]:
+    """Steps the agency's users asked a supervisor for, still undecided (four eyes)."""
+    return [Blocker("approval-pending", a.side,
+                    f"{a.step.replace('-', ' ')} asked by {a.requested_by}, awaiting a "
+                    "supervisor's decision")
+            for _, a in sorted(case.state.approvals.items(), key=lambda kv: kv[1].requested_at)]
 
 
 def escalations(case: Case) -> list[Blocker]:

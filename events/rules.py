@@ -104,6 +104,18 @@ class NonPunishment(RuleViolation):
     code = "non-punishment"
 
 
+class FourEyes(RuleViolation):
+    code = "four-eyes"
+
+
+class ApprovalPending(RuleViolation):
+    code = "approval-pending"
+
+
+class Assignment(RuleViolation):
+    code = "assignment"
+
+
 class InvalidField(ValueError):
     """A body that is well-formed but contradicts the case (the minor flag and the date of
     birth, a language the person does not speak without an interpreter): 422 naming it."""
@@ -138,4 +150,10 @@ RULES: dict[str, type[RuleViolation]] = {
         ProtectionIncidentUnanswered,
         NonPunishment,
     )
+}
+
+# The rules of the agency's own casework (events/casework.py): they refuse no step of the
+# process but an assignment, an approval request or a decision.
+CASEWORK_RULES: dict[str, type[RuleViolation]] = {
+    cls.code: cls for cls in (Assignment, ApprovalPending, FourEyes)
 }

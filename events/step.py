@@ -73,6 +73,9 @@ class Step:
     guard: Guard | None = None
     repatriation_only: bool = False
     supervisor_only: bool = False
+    # Its rules may ask for a supervisor (a downgrade, a justified closure...): a caseworker
+    # may ask one to approve it (events/casework.py), as for a supervisor-only step.
+    supervised: bool = False
     shared: bool = True  # the partner must learn it
     # Fields that cross only under a consent scope, and fields that never cross (free text
     # written for this agency alone). Every free-text field is one or the other.

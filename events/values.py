@@ -81,10 +81,14 @@ class Actor:
     agency: str
     sub: str
     roles: frozenset[Role] = frozenset({Role.CASEWORKER})
+    # The supervisor who approved this step at the actor's request (four eyes): the step
+    # is the actor's, with that supervisor's authority.
+    approved_by: str | None = None
 
     @property
     def is_supervisor(self) -> bool:
-        return Role.SUPERVISOR in self.roles
+        """A supervisor's authority: the actor's own, or that of the one who approved."""
+        return Role.SUPERVISOR in self.roles or self.approved_by is not None
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,7 @@ class BoardFilters:
     offset: int = 0
     open: bool | None = None  # neither closed nor declined
     sort: str = Order.URGENT
+    assigned_to: str | None = None  # the user's `sub` (assigned to them)
 
 
 # -- what a read store indexes of a board document -----------------------------------
@@ -137,6 +138,8 @@ class BoardRow:
     urgent: bool
     updated_at: str
     overdue_at: str
+    assigned_to: str = ""  # "" while no one is
+    approvals: int = 0  # requests pending a supervisor's decision
 
     def fresh(self, today: date) -> bool:
         return self.status_from <= today.isoformat() < self.status_until
@@ -153,7 +156,8 @@ def board_row(doc: Doc, today: date, deadlines_for: DeadlinesFor = default_deadl
         version=doc["version"], status=current.value, open=current.value not in ENDED,
         status_from=today.isoformat(), status_until=until.isoformat() if until else NEVER_DAY,
         partner=doc["partner"], urgent=bool(case.state.urgent),
-        updated_at=instant(doc["updated_at"]), overdue_at=instant(min(due)) if due else NEVER)
+        updated_at=instant(doc["updated_at"]), overdue_at=instant(min(due)) if due else NEVER,
+        assigned_to=case.state.assigned_to or "", approvals=len(case.state.approvals))
 
 
 def status_span(case: Case, encoded: Any, today: date) -> tuple[Status, date | None]:
@@ -219,6 +223,7 @@ class BoardEntry:
     urgent: bool = False
     legal_matters: list[str] = field(default_factory=list)
     reflection_period_ends: str | None = None  # while the period runs
+    assigned_to: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -242,6 +247,7 @@ def entry(doc: Doc, now: datetime, deadlines_for: DeadlinesFor = default_deadlin
                  for c in overdue(case, now, limits)],
         urgent=case.state.urgent, legal_matters=legal_matters(case, now),
         reflection_period_ends=_iso(reflection_ends(case, now)),
+        assigned_to=case.state.assigned_to,
     )
 
 
@@ -262,6 +268,7 @@ def board_view(
         if (filters.status is None or e.status == filters.status.value)
         and (filters.overdue is None or bool(e.overdue) == filters.overdue)
         and (filters.open is None or (e.status not in ENDED) == filters.open)
+        and (filters.assigned_to is None or e.assigned_to == filters.assigned_to)
     ]
     if filters.sort == Order.OVERDUE:
         due = {d["id"]: board_row(d, utc(now).date(), deadlines_for).overdue_at for d in docs}

@@ -19,8 +19,8 @@ from events.steps.opening import IDENTITY_FIELDS
 def protected_fields(event: CaseEvent) -> tuple[str, ...]:
     """Personal fields and free text, protected or local-only: none is for every reader."""
     step = BY_EVENT.get(type(event))
-    if step is None:  # the opening
-        return IDENTITY_FIELDS
+    if step is None:  # the opening, or the agency's casework (events/casework.py)
+        return getattr(type(event), "personal", IDENTITY_FIELDS)
     return (*(name for fields in step.protected.values() for name in fields), *step.local_only)
 
 
@@ -38,6 +38,7 @@ def entry(event: CaseEvent, personal: bool = True) -> dict[str, Any]:
         "message_id": (event.received or {}).get("message_id"),
         "sender_hash": (event.received or {}).get("sender_hash"),
         "redacted": hidden,
+        "approved_by": event.approved_by,
     }
 
 

@@ -19,9 +19,11 @@ from eventsourcing.cipher import Cipher
 from eventsourcing.persistence import IntegrityError, Mapper, Recording
 from eventsourcing.utils import get_topic
 
+from events import casework
 from events.audit import Break, verify_chain
-from events.case import Case, CaseEvent
+from events.case import Approval, Case, CaseEvent
 from events.deadlines import Deadlines
+from events.rules import Sequence
 from events.step import Step
 from events.steps import BY_MESSAGE_TYPE, STEPS, CaseOpened, OpenCase, open_case, open_received
 from events.steps.erasure import CaseErased
@@ -165,6 +167,76 @@ class Homeward(Application[UUID]):
                 # guards again on the fresh state.
                 if expected_version is not None or attempt == RETRIES - 1:
                     raise
+        raise AssertionError("unreachable")
+
+    # -- the agency's casework (events/casework.py): never crossing ---------------------
+
+    def assign(self, case_id: UUID, body: casework.Assign, actor: Actor) -> Case:
+        return self._change(case_id, lambda case: casework.assign(
+            case, body, actor, self.clock.now()))
+
+    def request_approval(self, case_id: UUID, body: casework.ApprovalRequest,
+                         actor: Actor) -> tuple[Case, str]:
+        """Ask a supervisor for a step. The step as asked must pass its rules now, with a
+        supervisor's authority (else refused with the rule's code, nothing recorded)."""
+        step = STEPS.get(body.step)
+        if step is None or step.automatic:
+            raise UnknownStep(body.step)
+        data = step.body.model_validate(body.body).model_dump(mode="json", exclude_none=True)
+        asked: list[str] = []
+
+        def request(case: Case) -> None:
+            probe = self.case(case_id)  # a copy: the step tried as if approved, then dropped
+            probe.record(step, data, Actor(actor.agency, actor.sub, actor.roles,
+                                           approved_by="(pending)"), self.clock.now())
+            asked[:] = [casework.request_approval(case, step, data, body.reason, actor,
+                                                  self.clock.now())]
+
+        return self._change(case_id, request), asked[0]
+
+    def decide_approval(self, case_id: UUID, request_id: str, decision: casework.Decision,
+                        actor: Actor) -> tuple[Case, Approval]:
+        """A supervisor's decision; an approval records the step too, in the same save, as
+        the requester's with the approver's authority, its rules checked now."""
+        decided: list[Approval] = []
+
+        def decide(case: Case) -> None:
+            request = casework.decide(case, request_id, decision, actor, self.clock.now())
+            if decision.decision == "approved":
+                data = self._asked(case_id, request_id)
+                case.record(STEPS[request.step], data,
+                            casework.requester(case, request, actor), self.clock.now())
+            decided[:] = [request]
+
+        return self._change(case_id, decide), decided[0]
+
+    def asked(self, case_id: UUID, request_id: str) -> dict[str, Any]:
+        """What a request asked for (`body`, `reason`), from the case's stream: it is
+        personal data, which the case's state and the read models do not keep."""
+        for event in reversed(self.timeline(case_id)):
+            if isinstance(event, casework.ApprovalRequested) and \
+                    event.data.get("request_id") == request_id:
+                return {"body": event.data["body"], "reason": event.data["reason"]}
+        raise Sequence(f"no approval request {request_id}")
+
+    def _asked(self, case_id: UUID, request_id: str) -> dict[str, Any]:
+        body = self.asked(case_id, request_id)["body"]
+        if not isinstance(body, dict):  # "[erased]"
+            raise Sequence("the request's body was erased")
+        return body
+
+    def _change(self, case_id: UUID, change: Callable[[Case], None]) -> Case:
+        """Change the case as it is now under its lock, saved with a retry on a race."""
+        with self.serialised(case_id):
+            for attempt in range(RETRIES):
+                case = self.case(case_id)
+                change(case)
+                try:
+                    self._save(case)
+                    return case
+                except VersionMismatch:
+                    if attempt == RETRIES - 1:
+                        raise
         raise AssertionError("unreachable")
 
     def receive(

@@ -87,7 +87,7 @@ def for_partner(data: dict[str, Any]) -> dict[str, Any]:
 
 
 STEPS = [
-    Step("closure", CaseClosed, Owner.PHASE, Closure, check_closure,
+    Step("closure", CaseClosed, Owner.PHASE, Closure, check_closure, supervised=True,
          local_only=("justification",), for_partner=for_partner),
     Step("reopening", CaseReopened, Owner.PHASE, Reason, reopens=True,
          local_only=("reason",)),

@@ -31,6 +31,7 @@ class CaseErased(CaseEvent):
     def change(self, case: Case) -> None:
         case.state.erased = True
         case.state.person = None
+        case.state.approvals.clear()  # nothing follows: a pending request cannot be decided
 
 
 STEPS = [

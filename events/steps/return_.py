@@ -107,7 +107,8 @@ def check_minor(case: Case, body: Body, actor: Actor, at: datetime) -> None:
 
 STEPS = [
     Step("return-decision", ReturnDecisionRecorded, Owner.REFERRING, ReturnDecision,
-         check_return_decision, repatriation_only=True, local_only=("justification",)),
+         check_return_decision, repatriation_only=True, supervised=True,
+         local_only=("justification",)),
     Step("best-interests-determination", BestInterestsDetermined, Owner.REFERRING, BestInterests,
          check_best_interests, repatriation_only=True),
     Step("caregiver-confirmation", CaregiverConfirmed, Owner.RECEIVING, CaregiverConfirmation,

@@ -82,6 +82,6 @@ def for_partner(data: dict[str, Any]) -> dict[str, Any]:
 
 STEPS = [
     Step("risk-assessment", RiskAssessed, Owner.EITHER, RiskAssessment, check_assessment,
-         sided=True, local_only=("safety_plan", "justification"),
+         sided=True, supervised=True, local_only=("safety_plan", "justification"),
          protected={Scope.SHARE_IDENTITY: ("factors",)}, for_partner=for_partner),
 ]

@@ -34,18 +34,28 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 class Gauges(Collector):
-    """Values read when metrics are scraped (the relay's lag, refused milestones...)."""
+    """Values read when metrics are scraped (the relay's lag, refused milestones...). A
+    gauge named `..._by_<label>` reads a value per label value (overdue cases by assignee)."""
 
-    def __init__(self, gauges: Mapping[str, Callable[[], float]]) -> None:
+    def __init__(self, gauges: Mapping[str, Callable[[], float | Mapping[str, float]]]) -> None:
         self.gauges = gauges
 
     def collect(self) -> Iterable[Metric]:
         for name, read in self.gauges.items():
-            yield GaugeMetricFamily(name, name.replace("_", " "), value=read())
+            value = read()
+            if isinstance(value, Mapping):
+                family = GaugeMetricFamily(name, name.replace("_", " "),
+                                           labels=[name.rpartition("_by_")[2]])
+                for label, count in sorted(value.items()):
+                    family.add_metric([label], count)
+                yield family
+            else:
+                yield GaugeMetricFamily(name, name.replace("_", " "), value=value)
 
 
 class Metrics:
-    def __init__(self, gauges: Mapping[str, Callable[[], float]] | None = None) -> None:
+    def __init__(self, gauges: Mapping[str, Callable[[], float | Mapping[str, float]]] | None
+                 = None) -> None:
         self.registry = CollectorRegistry()
         if gauges is not None:
             self.registry.register(Gauges(gauges))

@@ -4,7 +4,7 @@ step's `Step.body`.)"""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -56,6 +56,7 @@ class CaseView(BaseModel):
     urgent: bool = False
     legal_matters: list[str] = []  # the referring agency's: proceedings, legal aid, compensation
     reflection_period_ends: date | None = None  # while the reflection period runs
+    assigned_to: str | None = None  # the agency's user who holds the case
     as_of: datetime
     person: dict[str, Any] | None = None  # only for the agency's caseworkers and supervisors
     transferred_from: UUID | None = Field(
@@ -77,6 +78,8 @@ class TimelineEntry(BaseModel):
     # Of an own event sent to the partner: when the partner's receipt arrived (null before).
     delivered_at: datetime | None = None
     redacted: list[str] = []  # personal fields left out for this reader
+    approved_by: str | None = None  # the supervisor who approved the step (four eyes)
+    shared: bool = False  # this agency's own fact, sent to the partner (see delivered_at)
 
 
 class Timeline(BaseModel):
@@ -97,6 +100,42 @@ class CaseSummary(BaseModel):
     urgent: bool = False
     legal_matters: list[str] = []
     reflection_period_ends: date | None = None
+    assigned_to: str | None = None  # the agency's user who holds the case
+
+
+class ApprovalRequested(BaseModel):
+    request_id: UUID
+    case_id: UUID
+    version: int  # the case's, after the request
+    step: str
+
+
+class ApprovalView(BaseModel):
+    id: UUID
+    case_id: UUID
+    step: str
+    requested_by: str
+    requested_at: datetime
+    status: Literal["pending"]
+    assigned_to: str | None = None  # who holds the case
+    body: dict[str, Any] | None = None  # what is asked (personal: the read is access-logged)
+    reason: str | None = None
+
+
+class Approvals(BaseModel):
+    items: list[ApprovalView]
+    total: int
+    limit: int
+    offset: int
+
+
+class Decided(BaseModel):
+    request_id: UUID
+    case_id: UUID
+    version: int
+    step: str
+    decision: Literal["approved", "rejected"]
+    status: Status  # the case's, after the decision
 
 
 class Board(BaseModel):

@@ -10,7 +10,7 @@ scraped.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -39,7 +39,7 @@ from services.signing import SigningKey
 RELAY_LAG_LIMIT = 1000  # events recorded but not yet sent: more, and the node is not ready
 
 Check = Callable[[], object]  # returns normally when its part is reachable
-Gauge = Callable[[], float]
+Gauge = Callable[[], float | Mapping[str, float]]  # a mapping: one value per label
 Alert = Callable[[], str | None]  # what an operator must act on, or None
 
 
@@ -91,6 +91,9 @@ class Node:
     # Gauges read when /metrics is scraped, by name.
     gauges: dict[str, Gauge] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.gauges["homeward_overdue_cases_by_assignee"] = self.overdue_by_assignee
+
     def start(self) -> Node:
         """Keep the read models current and, with a broker, exchange with the partners."""
         worker = ProjectionWorker(self.read_models.runners,
@@ -123,6 +126,12 @@ class Node:
                 f"{self.settings.undelivered_after_seconds:g} s" if (n := self.undelivered())
                 else None)
         return self
+
+    def overdue_by_assignee(self) -> dict[str, float]:
+        """Cases with a clock run out, by the user they are assigned to."""
+        self.read_models.refresh()
+        counts = self.read_models.overdue_by_assignee(self.clock.now())
+        return {assignee or "unassigned": n for assignee, n in counts.items()}
 
     def undelivered(self) -> int:
         """Messages to partners still without a receipt once the threshold has passed."""

@@ -139,6 +139,18 @@ async def _step_recorder(node: NodeDep, who: Caller) -> Principal:
     return _case_here(_needs(who, WRITERS), node.agency)
 
 
+async def _assigner(node: NodeDep, who: Caller) -> Principal:
+    return _case_here(_needs(who, WRITERS), node.agency)
+
+
+async def _approval_requester(node: NodeDep, who: Caller) -> Principal:
+    return _case_here(_needs(who, WRITERS), node.agency)
+
+
+async def _approver(node: NodeDep, who: Caller) -> Principal:
+    return _here(_needs(who, (Role.SUPERVISOR,)), node.agency)
+
+
 async def _opener(node: NodeDep, who: Caller) -> Principal:
     return _here(_needs(who, WRITERS), node.agency)
 
@@ -197,6 +209,13 @@ TRANSFERRER = _rule("transferrer", "a supervisor of the node's agency (another a
 STEP_RECORDER = _rule("step-recorder", "a caseworker or supervisor of the node's agency "
                       "(another's sees no case, 404); a supervisor-only step, a supervisor",
                       _step_recorder)
+ASSIGNER = _rule("assigner", "a supervisor of the node's agency, or one of its caseworkers "
+                 "taking a case for themselves (else 403); another agency's token sees no "
+                 "case (404)", _assigner)
+APPROVAL_REQUESTER = _rule("approval-requester", "a caseworker or supervisor of the node's "
+                           "agency (another's sees no case, 404)", _approval_requester)
+APPROVER = _rule("approver", "a supervisor of the node's agency (else 403); never for a "
+                 "request of their own (409 four-eyes)", _approver)
 OPENER = _rule("opener", "a caseworker or supervisor of the node's agency (another's: 403)",
                _opener)
 AUDITOR = _rule("auditor", "an auditor of the node's agency (another's: 403)", _auditor)
@@ -214,6 +233,9 @@ DocumentKeeper = Annotated[Principal, require(DOCUMENT_KEEPER)]
 Transferrer = Annotated[Principal, require(TRANSFERRER)]
 StepRecorder = Annotated[Principal, require(STEP_RECORDER)]
 Opener = Annotated[Principal, require(OPENER)]
+Assigner = Annotated[Principal, require(ASSIGNER)]
+ApprovalRequester = Annotated[Principal, require(APPROVAL_REQUESTER)]
+Approver = Annotated[Principal, require(APPROVER)]
 Auditor = Annotated[Principal, require(AUDITOR)]
 Monitor = Annotated[Principal, require(MONITOR_VIEW)]
 PartnerNode = Annotated[str, require(PARTNER_NODE)]
@@ -241,6 +263,13 @@ def check_step(who: Principal, step: Step) -> None:
     after the body and If-Match passed validation."""
     if step.supervisor_only and not who.actor().is_supervisor:
         raise Problem(403, f"only a supervisor records {step.path}", slug="forbidden")
+
+
+def check_assignment(who: Principal, assigned_to: str) -> None:
+    """ASSIGNER: a caseworker assigns a case only to themselves; a supervisor, to anyone."""
+    if assigned_to != who.sub and not who.actor().is_supervisor:
+        raise Problem(403, "a caseworker assigns a case only to themselves; a supervisor "
+                      "assigns it to others", slug="forbidden")
 
 
 def check_partner_case(partner: str, referring: str, receiving: str) -> None:

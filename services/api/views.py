@@ -18,6 +18,7 @@ from services.api.models import (
     Recorded,
     TimelineEntry,
 )
+from services.contract.codec import is_exported
 
 
 def recorded(case: Case, now: datetime) -> Recorded:
@@ -59,7 +60,7 @@ def case_view(case: Case, agency: str, now: datetime, deadlines: Deadlines,
         arrived_at=s.arrived_at, blocking=blocking_items(case, now), clocks=all_clocks,
         overdue=[c for c in all_clocks if c.overdue], urgent=s.urgent,
         legal_matters=legal_matters(case, now), reflection_period_ends=reflection_ends(case, now),
-        as_of=now,
+        as_of=now, assigned_to=s.assigned_to,
         person=s.person if with_person else None,
         transferred_from=UUID(s.transferred_from) if s.transferred_from else None,
     )
@@ -73,7 +74,7 @@ def summary(case: Case, agency: str, now: datetime, deadlines: Deadlines) -> Cas
         blocking=blocking_items(case, now),
         overdue=[c for c in clock_views(case, now, deadlines) if c.overdue],
         urgent=s.urgent, legal_matters=legal_matters(case, now),
-        reflection_period_ends=reflection_ends(case, now),
+        reflection_period_ends=reflection_ends(case, now), assigned_to=s.assigned_to,
     )
 
 
@@ -81,4 +82,5 @@ def timeline_entry(event: CaseEvent, with_person: bool, delivered_at: datetime |
                    ) -> TimelineEntry:
     """`delivered_at`: when the partner's receipt of the event's message arrived."""
     return TimelineEntry.model_validate({**entry(event, with_person),
-                                         "delivered_at": delivered_at})
+                                         "delivered_at": delivered_at,
+                                         "shared": is_exported(event)})

@@ -87,11 +87,18 @@ class PostgresReadStore:
         return table
 
     def indexed(self, name: str) -> bool:
-        """Whether the index table is there (a store written before it was is not)."""
+        """Whether the index table is there with every column (a store written before it
+        was, or before a column was added, is not: an outdated table is dropped)."""
         with self._tx() as c:
-            row = c.execute("SELECT to_regclass(%s)",
-                            (qualified(name, self._schema),)).fetchone()
-        return row is not None and row[0] is not None
+            have = {row[0] for row in c.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = %s",
+                (self._schema, index_table(name)))}
+            if have and have != {"key", *INDEXED[name].columns}:
+                c.execute(_sql(f"DROP TABLE {qualified(name, self._schema)}"))
+                self._known.discard(name)
+                have = set()
+        return bool(have)
 
     def page(self, name: str, query: Query) -> tuple[list[tuple[Any, ...]], int]:
         page, count, params = query_sql(name, query, "%s", self._schema)

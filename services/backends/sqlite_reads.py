@@ -69,11 +69,15 @@ class SqliteReadStore:
         return table
 
     def indexed(self, name: str) -> bool:
-        """Whether the index table is there (a store written before it was is not)."""
-        with self._tx() as c:
-            row = c.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
-                            (index_table(name),)).fetchone()
-        return row is not None
+        """Whether the index table is there with every column (a store written before it
+        was, or before a column was added, is not: an outdated table is dropped)."""
+        with self._tx(write=True) as c:
+            have = {row[1] for row in c.execute(f"PRAGMA table_info({index_table(name)})")}
+            if have and have != {"key", *INDEXED[name].columns}:
+                c.execute(f"DROP TABLE {index_table(name)}")
+                self._known.discard(name)
+                have = set()
+        return bool(have)
 
     def page(self, name: str, query: Query) -> tuple[list[tuple[Any, ...]], int]:
         page, count, params = query_sql(name, query, "?")

@@ -28,6 +28,7 @@ from projections.board import (
     instant,
 )
 from projections.handoffs import HandoffFilters, HandoffOrder, InTransit, in_transit
+from projections.projection import Doc
 from services.clock import Clock, SystemClock
 from services.notification_log import GapBarrier
 from services.readside.runner import ProjectionRunner, runners
@@ -87,11 +88,31 @@ class ReadModels:
             where.append(Where("partner", "=", filters.partner))
         if filters.overdue is not None:
             where.append(Where("overdue_at", "<" if filters.overdue else ">=", instant(now)))
+        if filters.assigned_to is not None:
+            where.append(Where("assigned_to", "=", filters.assigned_to))
         rows, total = self.store.page("board", Query(
             tuple(where), BOARD_ORDER[filters.sort], filters.limit, filters.offset))
         docs = self.store.load("board", [key for key, *_ in rows])
         return BoardPage([entry(docs[key], now, self.deadlines_for)
                           for key, *_ in rows if key in docs], total)
+
+    def overdue_by_assignee(self, now: datetime) -> dict[str, int]:
+        """Cases with a clock run out, by the user they are assigned to ("" for none)."""
+        rows, _ = self.store.page("board", Query(
+            (Where("overdue_at", "<", instant(now)),), limit=None, also=("assigned_to",)))
+        counts: dict[str, int] = {}
+        for _, assignee in rows:
+            counts[assignee] = counts.get(assignee, 0) + 1
+        return counts
+
+    def awaiting_approval(self) -> list[Doc]:
+        """The documents of the cases with a request pending a supervisor's decision,
+        the most recently changed first."""
+        rows, _ = self.store.page("board", Query(
+            (Where("approvals", ">", 0),), (("approvals", True), ("updated_at", True),
+                                             ("key", True)), limit=None))
+        docs = self.store.load("board", [key for key, *_ in rows])
+        return [docs[key] for key, *_ in rows if key in docs]
 
     def _restate(self, today: date) -> None:
         """Work out again the status of the rows whose day has moved past it."""

@@ -41,14 +41,17 @@ INDEXED: dict[str, IndexTable] = {
     "board": IndexTable(
         columns={"version": "INTEGER", "status": "TEXT", "open": "INTEGER",
                  "status_from": "TEXT", "status_until": "TEXT", "partner": "TEXT",
-                 "urgent": "INTEGER", "updated_at": "TEXT", "overdue_at": "TEXT"},
+                 "urgent": "INTEGER", "updated_at": "TEXT", "overdue_at": "TEXT",
+                 "assigned_to": "TEXT", "approvals": "INTEGER"},
         indexes={"urgent": ("urgent", "updated_at", "key"),
                  "status": ("status", "urgent", "updated_at", "key"),
                  "open": ("open", "urgent", "updated_at", "key"),
                  "partner": ("partner", "urgent", "updated_at", "key"),
                  "updated": ("updated_at", "key"),
                  "overdue": ("overdue_at", "key"),
-                 "until": ("status_until",), "since": ("status_from",)}),
+                 "until": ("status_until",), "since": ("status_from",),
+                 "assigned": ("assigned_to", "urgent", "updated_at", "key"),
+                 "approvals": ("approvals", "updated_at", "key")}),
     "handoffs": IndexTable(
         columns={"in_transit": "INTEGER", "partner": "TEXT", "departed_at": "TEXT",
                  "confirm_by": "TEXT"},
@@ -90,7 +93,9 @@ class ReadStore(Protocol):
     def page(self, name: str, query: Query) -> tuple[list[tuple[Any, ...]], int]: ...
     def plan(self, name: str, query: Query) -> str: ...
     def reindex(self, name: str, rows: Index, versions: Mapping[str, int]) -> None: ...
-    def indexed(self, name: str) -> bool: ...
+    def indexed(self, name: str) -> bool:
+        """Whether the index table is there with every column of `INDEXED` (one kept
+        before a column was added is dropped, to be made and filled again)."""
     def reset(self, name: str) -> None: ...
     def close(self) -> None: ...
 

@@ -15,12 +15,16 @@ from tests.harness.http_nodes import XA, XB, token
 EN = languages()["en"].strings
 
 
-def open_form(web: Web, step: str) -> str:
-    """Unfold a step's form; returns the CSS of the form."""
+def open_form(web: Web, step: str, prefix: str = "f") -> str:
+    """Unfold a step's form (and the phase it is grouped under); returns the form's CSS."""
+    web.browser.driver.execute_script(
+        "const s = document.querySelector(arguments[0]);"
+        "const phase = s && s.closest('details.phase'); if (phase) phase.open = true;",
+        f'details[data-step="{step}"]')
     details = web.browser.find(f'details[data-step="{step}"]')
     if details.get_attribute("open") is None:
         details.find_element(By.TAG_NAME, "summary").click()
-    return f'form[data-form="f-{step}"]'
+    return f'form[data-form="{prefix}-{step}"]'
 
 
 def submit(web: Web, form: str) -> None:
@@ -59,8 +63,14 @@ def test_a_case_goes_from_opening_to_acceptance_in_the_browser(web: Web) -> None
     case_id = b.driver.current_url.rsplit("/", 1)[-1]
     assert pair.xa.state(case_id)["person"]["languages"] == ["en", "yo"]
     b.find("#lanes .lane-row")
-    offered = pair.xa.get(f"/v1/cases/{case_id}/steps").json()["steps"]
-    b.wait(lambda d: [e.get_attribute("data-step") for e in d.find_elements(By.CSS_SELECTOR, "details.step")] == offered)
+    open_ = pair.xa.get(f"/v1/cases/{case_id}/steps").json()
+    offered = set(open_["steps"]) | set(open_["ask"])  # to record, or to ask a supervisor for
+    b.wait(lambda d: sorted(e.get_attribute("data-step") for e in d.find_elements(By.CSS_SELECTOR, "details.step")) == sorted(offered))
+    # What the case asks of this agency first, open, under "Next"; the rest closed by phase.
+    assert open_["next"] == ["consent"]
+    b.wait(lambda d: [e.get_attribute("data-step") for e in d.find_elements(
+        By.CSS_SELECTOR, "section.next details.step[open]")] == open_["next"])
+    assert not b.driver.find_elements(By.CSS_SELECTOR, "details.phase[open]")
     no_serious_violations(web, "case page")
 
     # A referral before consent is refused: the rule in plain words, whom it waits on,
@@ -109,6 +119,10 @@ def test_a_case_goes_from_opening_to_acceptance_in_the_browser(web: Web) -> None
     b.wait(lambda d: EN["event.ReferralAccepted"] in d.find_element(By.ID, "lanes").text)
     crossed = b.driver.find_elements(By.CSS_SELECTOR, ".lane-row.end.crossed")
     assert len(crossed) == 2 and all(EN["timeline.received"] in r.text for r in crossed)
+    # Its own facts say when the partner's receipt came (the page reads them every 10 s).
+    receipted = EN["timeline.delivered"].split("{when}")[0].strip()
+    b.wait(lambda d: len([e for e in d.find_elements(By.CSS_SELECTOR, ".lane-row.start .delivery")
+                          if receipted in e.text]) == 3, timeout=30)
     form = open_form(web, "transport")
     for field, value in {"mode": "air", "route": "Lisbon to Lagos", "escort": "A. Mensah",
                          "departure_at": "2025-03-20T09:00", "arrival_at": "2025-03-20T17:00",

@@ -14,6 +14,8 @@ from tests.harness.http_nodes import START, XB, Pair, open_case, opening, play, 
 CASE_PAGE_READS = {"/v1/cases/{id}", "/v1/cases/{id}/timeline", "/v1/cases/{id}/steps",
                    "/v1/steps", "/v1/audit/verify", "/v1/cases/{id}/notes",
                    "/v1/cases/{id}/documents"}
+# What the case page posts besides steps: taking the case, asking a supervisor.
+CASE_PAGE_WRITES = {"/v1/cases/{id}/assignment", "/v1/cases/{id}/approval-requests"}
 
 
 def valid(body: Any, schema: dict[str, Any]) -> bool:
@@ -76,8 +78,10 @@ def test_the_case_page_reads_only_routes_that_exist_and_need_a_token(nodes: Pair
     case_id = open_case(nodes)
     page = nodes.xa.client.get(f"/ui/cases/{case_id}").text
     script = re.findall(r"<script>(.*?)</script>", page, re.DOTALL)[0]
-    assert set(re.findall(r'"(/v1/[^"?]*)"', script)) == CASE_PAGE_READS
+    assert set(re.findall(r'"(/v1/[^"?]*)"', script)) == CASE_PAGE_READS | CASE_PAGE_WRITES
     assert case_id not in page
+    for path in CASE_PAGE_WRITES:  # they exist, and need a token
+        assert nodes.xa.client.post(path.replace("{id}", case_id), json={}).status_code == 401
     for path in CASE_PAGE_READS - {"/v1/audit/verify"}:
         url = path.replace("{id}", case_id)
         assert nodes.xa.client.get(url).status_code == 401

@@ -142,7 +142,8 @@ def test_a_bad_filter_sort_or_page_is_refused_with_422(nodes: Pair) -> None:
 def test_the_openapi_document_declares_the_board_and_hand_off_parameters(nodes: Pair) -> None:
     paths = nodes.xa.client.get("/openapi.json").json()["paths"]
     for path, names, sorts in (
-            ("/v1/cases", {"status", "open", "overdue", "partner", "sort", "limit", "offset"},
+            ("/v1/cases", {"status", "open", "overdue", "partner", "sort", "assigned_to",
+                           "limit", "offset"},
              ["urgent", "recent", "oldest", "overdue"]),
             ("/v1/handoffs", {"overdue", "partner", "sort", "limit", "offset"},
              ["overdue", "departed"])):

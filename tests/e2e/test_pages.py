@@ -130,7 +130,14 @@ def test_every_api_read_the_board_makes_exists_and_needs_a_token(nodes: Pair) ->
     play(nodes, case_id, repatriation(START.date()).moves[:2])
     page = nodes.xa.client.get(BOARD).text
     paths = api_paths(page)
-    assert paths == {"/v1/cases", "/v1/handoffs", "/v1/cases/{id}/timeline"}
+    # The approvals queue (a supervisor's read) and its decisions are the only writes.
+    queue, decision = "/v1/approvals", "/v1/approvals/{id}/decision"
+    assert paths == {"/v1/cases", "/v1/handoffs", "/v1/cases/{id}/timeline", queue, decision}
+    paths -= {queue, decision}
+    assert nodes.xa.client.get(queue).status_code == 401
+    assert nodes.xa.get(queue, "supervisor").status_code == 200
+    assert nodes.xa.client.post(decision.replace("{id}", case_id), json={
+        "decision": "approved"}).status_code == 401
     limit = only(r'const PAGE = (\d+);', page)
     in_transit = only(r'const HANDOFFS = (\d+);', page)
     statuses = re.findall(r'<option value="([a-z_]+)">', only(r'<select id="status">(.*?)</select>', page))

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from events.values import Status
+from events.casework import Assign
+from events.values import Actor, Role, Status
 from projections.board import (
     NEVER,
     NEVER_DAY,
@@ -61,6 +62,10 @@ def models(desk: Desk) -> Iterator[ReadModels]:
     read.close()
 
 
+ASSIGNEES = ("anna", "pat", None)  # each case in turn: to Anna, to Pat, to no one
+SUPERVISOR = Actor("XA-NRM", "sara", frozenset({Role.SUPERVISOR}))
+
+
 def fill(desk: Desk) -> None:
     stages: list[list[str]] = [
         [], READY[:2], READY[:4], READY, [*READY, "transport"], DEPARTED, DEPARTED,
@@ -68,6 +73,9 @@ def fill(desk: Desk) -> None:
     for i, stage in enumerate(stages):
         case_id = desk.open(minor=i == 2, urgency="urgent" if i % 4 == 1 else "routine")
         desk.run(case_id, stage)
+        assignee = ASSIGNEES[i % len(ASSIGNEES)]
+        if assignee is not None:
+            desk.app.assign(case_id, Assign(assigned_to=assignee), SUPERVISOR)
         desk.clock.advance(minutes=7)  # each case changed at its own time
     desk.open(kind="referral")
 
@@ -98,6 +106,17 @@ def test_every_filter_order_and_page_answers_what_reading_every_document_would(
             seen |= {e.status for e in pages}
         partner = models.board(BoardFilters(partner=XB, limit=100), now)
         assert partner.total == 12 and models.board(BoardFilters(partner="XC-NRM"), now).total == 0
+        for assignee, overdue in product(["anna", "pat", "nobody"], [None, True]):
+            expected = board_view(docs, BoardFilters(overdue=overdue, assigned_to=assignee,
+                                                     limit=100), now)
+            pages = []
+            for offset in range(0, max(expected.total, 1), 2):
+                page = models.board(BoardFilters(overdue=overdue, assigned_to=assignee,
+                                                 limit=2, offset=offset), now)
+                assert page.total == expected.total
+                pages += page.items
+            assert pages == expected.items and {e.assigned_to for e in pages} <= {assignee}
+        assert models.board(BoardFilters(assigned_to="anna", limit=100), now).total == 4
     # The times chosen move cases through statuses the day alone decides.
     assert {"ready", "accepted", "on_hold", "scheduled", "in_transit", "closed"} <= seen
 
@@ -141,6 +160,25 @@ def test_a_store_kept_before_the_index_is_indexed_when_opened(
     assert again.board(BoardFilters(limit=100), T0) == expected
 
 
+def test_an_index_kept_before_a_column_was_added_is_made_again(
+    desk: Desk, models: ReadModels,
+) -> None:
+    fill(desk)
+    models.refresh()
+    expected = models.board(BoardFilters(assigned_to="pat", limit=100), T0)
+    assert expected.total == 4
+    store: Any = models.store
+    table = qualified("board", getattr(store, "_schema", None))
+    index = table.rpartition(".")[0] + "." if "." in table else ""
+    store._conn.execute(f"DROP INDEX {index}{index_table('board')}_assigned")  # as kept before
+    store._conn.execute(f"ALTER TABLE {table} DROP COLUMN assigned_to")
+    store._known.clear()
+    if hasattr(store._conn, "commit"):
+        store._conn.commit()
+    again = read_models(desk.app, store=models.store, clock=desk.clock)
+    assert again.board(BoardFilters(assigned_to="pat", limit=100), T0) == expected
+
+
 # -- the plans --------------------------------------------------------------------------
 
 def seeded(store: ReadStore, cases: int, open_every: int) -> None:
@@ -153,7 +191,8 @@ def seeded(store: ReadStore, cases: int, open_every: int) -> None:
             status_from="2026-01-01", status_until=NEVER_DAY,
             partner="XB-NRM" if i % 2 else "XC-NRM", urgent=i % 97 == 0,
             updated_at=instant(T0 + timedelta(minutes=i)),
-            overdue_at=instant(T0 + timedelta(days=1)) if is_open else NEVER)
+            overdue_at=instant(T0 + timedelta(days=1)) if is_open else NEVER,
+            assigned_to=f"user-{i % 40}", approvals=int(i % 250 == 0))
     store.commit("board", {}, index=rows)
     handoffs: dict[str, HandoffRow | None] = {
         f"{i:08d}-0000-4000-8000-000000000000": HandoffRow(
@@ -182,6 +221,10 @@ def board_queries(now: datetime) -> dict[str, Query]:
         "board, recent": Query((), BOARD_ORDER[Order.RECENT], 50, 0),
         "board, statuses the day moved past": Query((Where("status_until", "<=", today),),
                                                     (), None, 0),
+        "board, by assignee": Query((Where("assigned_to", "=", "user-7"),),
+                                    BOARD_ORDER[Order.URGENT], 50, 0),
+        "board, awaiting approval": Query((Where("approvals", ">", 0),), (
+            ("approvals", True), ("updated_at", True), ("key", True)), None, 0),
     }
 
 

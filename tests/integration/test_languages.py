@@ -8,8 +8,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from events import casework
 from events.readiness import RETURN_PRECONDITIONS
-from events.rules import RULES
+from events.rules import CASEWORK_RULES, RULES
 from events.steps import BY_EVENT, STEPS, OpenCase
 from events.steps.opening import CaseOpened
 from events.values import Side, Status
@@ -43,13 +44,15 @@ SEQUENCE_STATUSES = [Status.OPENED, Status.REFERRED, Status.READY, Status.SCHEDU
 def blocking_rules() -> set[str]:
     """Every code a blocking item can carry: each rule, each return precondition's, and the
     holds that are not refusals."""
-    return {*RULES, *(p.rule for p in RETURN_PRECONDITIONS), "transit-incident"}
+    return {*RULES, *CASEWORK_RULES, *(p.rule for p in RETURN_PRECONDITIONS),
+            "transit-incident"}
 
 
 def needed() -> set[str]:
-    keys = {f"step.{path}" for path in STEPS} | {f"rule.{code}" for code in RULES}
+    keys = {f"step.{path}" for path in STEPS}
+    keys |= {f"rule.{code}" for code in (*RULES, *CASEWORK_RULES)}
     keys |= {f"status.{s.value}" for s in Status} | {f"value.{s.value}" for s in Side}
-    keys |= {f"event.{e.__name__}" for e in [*BY_EVENT, CaseOpened]}
+    keys |= {f"event.{e.__name__}" for e in [*BY_EVENT, CaseOpened, *casework.EVENTS]}
     keys |= {f"need.{code}" for code in blocking_rules()}  # what a blocking item reads as
     keys |= {f"need.sequence.{s.value}" for s in SEQUENCE_STATUSES}
     for schema in [OpenCase.model_json_schema(), *(s.body.model_json_schema() for s in STEPS.values())]:

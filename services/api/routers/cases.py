@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
 from events.case import Case
+from events.casework import USER
 from events.steps import OpenCase
 from events.values import Status
 from projections.board import BoardFilters
@@ -39,6 +40,8 @@ from services.application import CaseNotFound
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 AsOf = Annotated[AwareDatetime | None, Query(
     description="RFC 3339 with offset: the case as this agency knew it at that moment")]
+AssignedTo = Annotated[str | None, Query(
+    pattern=USER, description="the cases assigned to this user (`sub`); `me`: to the caller")]
 MAX_VERSION = 2**31 - 1  # far past any case, and within every store's integer column
 
 
@@ -58,18 +61,20 @@ def open_case(body: OpenCase, who: Opener, node: NodeDep, metrics: MetricsDep,
 
 @router.get("", response_model=Board, responses=openapi.READ,
             dependencies=[only_parameters("status", "open", "overdue", "partner", "sort",
-                                          "limit", "offset")])
+                                          "assigned_to", "limit", "offset")])
 def status_board(
     who: ListReader, node: NodeDep, status: Status | None = None,
     open: Annotated[bool | None, Query(description="neither closed nor declined")] = None,
     overdue: Annotated[bool | None, Query(description="with a clock run out")] = None,
     partner: Partner = None,
     sort: Annotated[BoardSort, Query(description=BOARD_SORT)] = "urgent",
+    assigned_to: AssignedTo = None,
     limit: Limit = 50, offset: Offset = 0,
 ) -> Board:
     if not sees_cases_here(who, node.agency):
         return Board(items=[], total=0, limit=limit, offset=offset)
-    query = BoardFilters(status, overdue, partner, limit, offset, open, sort)
+    assignee = who.sub if assigned_to == "me" else assigned_to
+    query = BoardFilters(status, overdue, partner, limit, offset, open, sort, assignee)
     return store_board.board(node, query)
 
 

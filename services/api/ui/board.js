@@ -1,5 +1,6 @@
 // The status board: hand-offs, cases, and a case's timeline; all from the node's API.
-const PATHS = {cases: "/v1/cases", handoffs: "/v1/handoffs", timeline: "/v1/cases/{id}/timeline"};
+const PATHS = {cases: "/v1/cases", handoffs: "/v1/handoffs", timeline: "/v1/cases/{id}/timeline",
+  approvals: "/v1/approvals", decision: "/v1/approvals/{id}/decision"};
 const PAGE = 50;  // cases a page; the node finds the page, so it costs the same on any page
 const HANDOFFS = 200;
 const shown = {id: null, version: null};  // the case whose timeline is open
@@ -80,7 +81,9 @@ function caseRow(c, now) {
     td(el("button", {class: "case", type: "button", title: c.id, text: short(c.id)}),
       c.urgent ? el("div", null, el("span", {class: "urgent-badge", text: t("board.urgent")})) : null),
     td(pill(c.status)), td(c.partner, el("div", {class: "muted", text: t("board.we-are", {side: valueName(c.side)})})),
-    td(valueName(c.kind)), td(waitingOn(c)), td(legalMatters(c.legal_matters)), td(clocks(c, now)),
+    td(valueName(c.kind)), td(waitingOn(c)),
+    td(c.assigned_to ? el("span", {class: "assignee", text: c.assigned_to}) : nothing(t("board.unassigned"))),
+    td(legalMatters(c.legal_matters)), td(clocks(c, now)),
     td(when(c.updated_at)));
 }
 
@@ -155,13 +158,63 @@ function filters(withStatus) {
   if (withStatus) query.set("offset", String(paging.offset));
   if (withStatus && $("status").value) query.set("status", $("status").value);
   if ($("overdue").value) query.set("overdue", $("overdue").value);
+  if (withStatus && $("mine").checked) query.set("assigned_to", "me");
   return query;
 }
 
+// The requests awaiting a supervisor's decision (four eyes: never one's own).
+function approvalRow(a) {
+  const note = el("input", {type: "text", maxlength: "4000", "aria-label": t("approval.note"),
+    placeholder: t("approval.note")});
+  const decide = (decision) => async () => {
+    try {
+      await api(PATHS.decision.replace("{id}", encodeURIComponent(a.id)),
+        {"Idempotency-Key": crypto.randomUUID()}, "POST",
+        note.value ? {decision, note: note.value} : {decision});
+      $("approval-notice").textContent = t("approval.decided", {step: stepName(a.step)});
+    } catch (error) {
+      if (error instanceof Refused) throw error;
+      const body = error.body || {};
+      $("approval-notice").textContent = body.rule
+        ? tr("rule." + body.rule, body.rule) + " (" + (body.detail || "") + ")"
+        : (body.detail || error.message);
+    }
+    reload();
+  };
+  return el("tr", {"data-request": a.id, "data-step": a.step},
+    td(el("a", {class: "case mono", href: "/ui/cases/" + encodeURIComponent(a.case_id),
+      title: a.case_id, text: short(a.case_id)})),
+    td(stepName(a.step), asked(a)), td(a.requested_by), td(when(a.requested_at)),
+    td(el("div", {class: "decision"}, note,
+      el("button", {type: "button", class: "approve", text: t("approval.approve"), onclick: decide("approved")}),
+      el("button", {type: "button", class: "reject", text: t("approval.reject"), onclick: decide("rejected")}))));
+}
+
+// What the request asks for and why, as the requester wrote it.
+function asked(a) {
+  const fields = Object.entries(a.body || {}).map(([k, v]) =>
+    el("li", {dir: "auto", text: `${fieldName(k)}: ${Array.isArray(v) ? v.map(valueName).join(", ")
+      : typeof v === "string" ? valueName(v) : String(v)}`}));
+  return el("div", {class: "asked"}, a.reason ? el("p", {class: "reason", dir: "auto", text: a.reason}) : null,
+    fields.length ? el("ul", {class: "muted"}, ...fields) : null);
+}
+
+function renderApprovals(page) {
+  $("approvals-section").hidden = false;
+  $("approvals").tBodies[0].replaceChildren(...page.items.map(approvalRow));
+  $("approvals").hidden = page.items.length === 0;
+  $("no-approvals").hidden = page.items.length !== 0;
+  $("approval-count").textContent = number(page.total);
+}
+
 async function refresh() {
-  const [handoffs, board] = await Promise.all([
-    api(PATHS.handoffs + "?" + filters(false)), api(PATHS.cases + "?" + filters(true))]);
+  const supervisor = roles().includes("supervisor");
+  const [handoffs, board, approvals] = await Promise.all([
+    api(PATHS.handoffs + "?" + filters(false)), api(PATHS.cases + "?" + filters(true)),
+    supervisor ? api(PATHS.approvals + "?status=pending", {"X-Purpose": "approvals queue"}) : null]);
   renderHandoffs(handoffs);
+  if (approvals) renderApprovals(approvals);
+  else $("approvals-section").hidden = true;
   if (board.offset > 0 && board.items.length === 0) {  // the last page emptied meanwhile
     paging.offset = Math.max(0, board.total - PAGE);
     return refresh();
@@ -174,6 +227,7 @@ function turn(by) { paging.offset = Math.max(0, paging.offset + by); reload(); }
 function refilter() { paging.offset = 0; reload(); }
 $("status").addEventListener("change", refilter);
 $("overdue").addEventListener("change", refilter);
+$("mine").addEventListener("change", refilter);
 $("previous").addEventListener("click", () => turn(-PAGE));
 $("next").addEventListener("click", () => turn(PAGE));
 $("close").addEventListener("click", closeTimeline);

@@ -3,8 +3,10 @@
 const CASE_ID = decodeURIComponent(location.pathname.split("/").pop());
 const PATHS = {case: "/v1/cases/{id}", timeline: "/v1/cases/{id}/timeline",
   open: "/v1/cases/{id}/steps", forms: "/v1/steps", verify: "/v1/audit/verify",
+  assignment: "/v1/cases/{id}/assignment", request: "/v1/cases/{id}/approval-requests",
   crossCheck: "/v1/audit/cross-check?case={id}"};
 const PURPOSE = {"X-Purpose": "case page"};
+const PHASES = ["opening", "referral", "preparation", "journey", "home", "justice", "closure"];
 const opened = {version: null, steps: null, token: null};  // what the forms were built on, for whom
 let catalogue = null;
 let current = null;
@@ -22,7 +24,23 @@ function renderSummary(c) {
     ...dd(t("case.side"), valueName(c.side)),
     ...dd(t("case.minor"), c.minor ? t("form.yes") : t("form.no")),
     ...dd(t("case.consent"), c.consent.length ? c.consent.map(valueName).join(", ") : "—"),
+    ...dd(t("case.assigned-to"), el("span", {id: "assignee", text: c.assigned_to || t("board.unassigned")}),
+      !c.assigned_to && writer() ? el("button", {id: "take", type: "button", text: t("case.take"), onclick: take}) : null),
     ...dd(t("case.version"), number(c.version)));
+}
+
+function writer() { return roles().some((r) => r === "caseworker" || r === "supervisor"); }
+
+// A caseworker takes an unassigned case for themselves.
+async function take() {
+  try {
+    await api(path(PATHS.assignment), {"Idempotency-Key": crypto.randomUUID()}, "POST",
+      {assigned_to: claims().sub});
+    await refresh();
+  } catch (error) {
+    if (error instanceof Refused) throw error;
+    $("notice").textContent = (error.body && error.body.detail) || error.message;
+  }
 }
 
 function renderBlocking(c, now) {
@@ -87,15 +105,74 @@ async function record(step, body, form, box) {
   }
 }
 
-function stepForm(form) {
+// Asks a supervisor for a step (four eyes): the step's body and why.
+async function requestApproval(step, body, form, box) {
+  box.hidden = true;
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    await api(path(PATHS.request), {"Idempotency-Key": idempotencyKey(form, body)}, "POST",
+      {step, body, reason: form.querySelector("textarea.reason").value});
+    delete form.dataset.pendingBody;
+    opened.version = null;
+    await refresh();
+    $("notice").textContent = t("request.sent", {step: stepName(step)});
+  } catch (error) {
+    if (error instanceof Refused) throw error;
+    if (error instanceof Problem) delete form.dataset.pendingBody;
+    showProblem(box, form, error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function requestForm(form) {
   const box = el("div", {class: "refusal", role: "alert", tabindex: "-1", hidden: ""});
-  const built = schemaForm("f-" + form.path, form.body, t("form.record", {step: stepName(form.path)}),
-    (body, node) => record(form.path, body, node, box));
-  built.prepend(box);
-  return el("details", {class: "step", "data-step": form.path},
+  const built = schemaForm("a-" + form.path, form.body, t("form.request", {step: stepName(form.path)}),
+    (body, node) => requestApproval(form.path, body, node, box));
+  const id = "a-" + form.path + "--why";
+  built.prepend(box, el("div", {class: "field"}, el("label", {for: id, text: t("form.reason")}),
+    el("textarea", {id, class: "reason", required: "", maxlength: "4000"})));
+  built.classList.add("request");
+  return built;
+}
+
+// A step's form; beside it, for a caseworker, the request to a supervisor where one decides.
+function stepForm(form, open, record_, ask) {
+  const box = el("div", {class: "refusal", role: "alert", tabindex: "-1", hidden: ""});
+  const parts = [];
+  if (record_) {
+    const built = schemaForm("f-" + form.path, form.body, t("form.record", {step: stepName(form.path)}),
+      (body, node) => record(form.path, body, node, box));
+    built.prepend(box);
+    parts.push(built);
+  }
+  if (ask) parts.push(requestForm(form));
+  const attrs = {class: "step", "data-step": form.path};
+  if (open) attrs.open = "";
+  return el("details", attrs,
     el("summary", null, stepName(form.path),
       form.supervisor_only ? el("span", {class: "badge", text: " " + t("form.supervisor")}) : null),
-    el("div", {class: "step-body"}, built));
+    el("div", {class: "step-body"}, ...parts));
+}
+
+// What the case asks of this agency first, open; the rest by phase, closed.
+function stepForms(forms, open) {
+  const mine = (f) => stepForm(f, open.next.includes(f.path), open.steps.includes(f.path),
+    open.ask.includes(f.path));
+  const ahead = open.next.map((p) => forms.find((f) => f.path === p)).filter(Boolean);
+  const out = [];
+  if (ahead.length) {
+    out.push(el("section", {class: "next", "aria-labelledby": "next-title"},
+      el("h3", {id: "next-title", text: t("case.next")}), ...ahead.map(mine)));
+  }
+  for (const phase of PHASES) {
+    const here = forms.filter((f) => f.phase === phase && !open.next.includes(f.path));
+    if (!here.length) continue;
+    out.push(el("details", {class: "phase", "data-phase": phase},
+      el("summary", {class: "phase-name", text: tr("phase." + phase, phase)}), ...here.map(mine)));
+  }
+  return out;
 }
 
 // Built once per version the caller acts on; a refresh never wipes what is being typed.
@@ -109,8 +186,8 @@ async function rebuildForms() {
   const auditor = roles().includes("auditor") && !roles().some((r) => r === "caseworker" || r === "supervisor");
   $("audit-tools").hidden = !auditor;
   $("steps-section").hidden = auditor;
-  const forms = catalogue.steps.filter((s) => open.steps.includes(s.path));
-  $("forms").replaceChildren(...(forms.length ? forms.map(stepForm)
+  const forms = catalogue.steps.filter((s) => open.steps.includes(s.path) || open.ask.includes(s.path));
+  $("forms").replaceChildren(...(forms.length ? stepForms(forms, open)
     : [el("p", {class: "empty", text: t("case.no-steps")})]));
   $("forms-version").textContent = t("case.forms-version", {version: number(open.version)});
 }

@@ -10,17 +10,25 @@ function arrow(toward) {
   return svg;
 }
 
-function laneEvent(e) {
+function laneEvent(e, ours) {
   const receipt = e.message_id
     ? el("p", {class: "receipt"}, el("span", {class: "badge", text: t("timeline.received")}),
       el("span", {class: "mono", title: e.sender_hash || "", text: " " + short(e.message_id)}))
     : null;
+  // The agency's own facts that cross: when the partner's receipt came, or not yet.
+  const delivery = !e.message_id && e.recorded_by === ours && e.shared
+    ? el("p", {class: "delivery muted"}, e.delivered_at
+      ? t("timeline.delivered", {when: when(e.delivered_at, "short")})
+      : el("span", {class: "pending", text: t("timeline.not-received")}))
+    : null;
+  const approved = e.approved_by
+    ? el("p", {class: "approved"}, t("timeline.approved-by", {sub: e.approved_by})) : null;
   return el("div", {class: "event"},
     el("p", {class: "what"}, el("span", {class: "seq", text: "#" + number(e.seq)}), " ",
       el("strong", {text: tr("event." + e.type, e.type)})),
     el("p", {class: "muted"}, el("time", {datetime: e.occurred_at, text: when(e.occurred_at, "short")}),
       " · " + e.actor),
-    receipt,
+    approved, receipt, delivery,
     el("p", {class: "mono muted", title: e.hash, text: e.hash.slice(0, 12)}));
 }
 
@@ -37,9 +45,9 @@ function lanes(events, agencies, ours) {
     const sr = el("span", {class: "visually-hidden",
       text: t(e.message_id ? "timeline.by-received" : "timeline.by", {agency: where, ours}) + " "});
     return el("li", {class: `lane-row ${side}` + (e.message_id ? " crossed" : "")},
-      side === "start" ? el("div", {class: "cell start"}, sr, laneEvent(e)) : el("div", {class: "cell"}),
+      side === "start" ? el("div", {class: "cell start"}, sr, laneEvent(e, ours)) : el("div", {class: "cell"}),
       el("div", {class: "middle"}, crossing),
-      side === "end" ? el("div", {class: "cell end"}, sr, laneEvent(e)) : el("div", {class: "cell"}));
+      side === "end" ? el("div", {class: "cell end"}, sr, laneEvent(e, ours)) : el("div", {class: "cell"}));
   });
   return el("ol", {class: "lanes", "aria-label": t("timeline.label")}, head, ...rows);
 }
