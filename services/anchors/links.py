@@ -50,11 +50,12 @@ class StoredLink:
     hash: str
     commitments: Mapping[str, str] | None
     salts: Mapping[str, str] | None
+    approved_by: str | None = None  # a step approved at a caseworker's request
 
     def content(self) -> dict[str, Any]:
         return sealed_content(self.type, self.originator_id, self.originator_version, self.at,
                               self.recorded_by, self.actor, self.data, self.received,
-                              self.prev_hash, self.commitments)
+                              self.prev_hash, self.commitments, self.approved_by)
 
 
 def _case_event_name(topic: str) -> str | None:
@@ -98,7 +99,8 @@ class ChainReader:
                 data, salts = {**data, **personal["data"]}, personal["salts"]
         return StoredLink(case_id, stored.originator_version, name, at["_data_"],
                           state["recorded_by"], state["actor"], data, state["received"],
-                          state["prev_hash"], state["hash"], commitments, salts)
+                          state["prev_hash"], state["hash"], commitments, salts,
+                          state.get("approved_by"))
 
     def _whole(self, stored: StoredEvent) -> Link | None:
         event = self.app.mapper.to_domain_event(stored)
