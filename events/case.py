@@ -63,6 +63,21 @@ class Proceeding:
     next_hearing_on: date | None = None
     open: bool = True
     uninformed_since: datetime | None = None  # an update the person was not yet told of
+    # Once the person is home: when the news went untold, and the day the receiving
+    # agency told the person of it (events.steps.justice_home).
+    informed_from_home: tuple[datetime, date] | None = None
+
+
+@dataclass
+class OpenJusticeRequest:
+    """What the referring agency asked the receiving agency to do for the person's access to
+    justice once home, and by when; the proceeding it concerns is known at the referring
+    agency only."""
+
+    requested_on: date
+    due_on: date
+    hearing_on: date | None = None
+    reference: str | None = None
 
 
 @dataclass
@@ -98,13 +113,16 @@ class CaseState:
     return_steps: int = 0
     best_interests_in_favour: bool | None = None
     caregiver_confirmed: bool = False
+    other_caregiver_named: bool = False  # by the best-interests determination
+    family_tracing: str | None = None  # the last tracing's result (found_suitable, ...)
     proceedings_open: bool = False
     proceedings_cleared: bool = False
     proceedings: dict[str, Proceeding] = field(default_factory=dict)
     legal_assistance_from: date | None = None
     penalty_matters: dict[str, bool] = field(default_factory=dict)  # open, by kind: linked?
     protection_measures: dict[str, Measure] = field(default_factory=dict)  # by kind
-    compensation: str | None = None  # claimed, awarded, refused
+    compensation: str | None = None  # claimed, awarded, refused, paid
+    justice_requests: dict[str, OpenJusticeRequest] = field(default_factory=dict)  # open, by kind
     stay_decided_on: date | None = None
     residence_permit: str | None = None  # applied, granted, refused
     travel_document_until: date | None = None

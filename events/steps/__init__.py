@@ -14,6 +14,7 @@ from events.steps import (
     hold,
     identity,
     justice,
+    justice_home,
     measures,
     penalty,
     protection,
@@ -31,7 +32,7 @@ from events.values import Actor, Kind
 STEPS: dict[str, Step] = {
     step.path: step
     for module in (guardianship, consent, asylum, hold, referral, identity, risk, return_,
-                   justice, penalty, measures, stay, documents, transport, transit,
+                   justice, justice_home, penalty, measures, stay, documents, transport, transit,
                    reintegration, protection, closure, erasure)
     for step in module.STEPS
 }
