@@ -257,6 +257,13 @@ class Case(Aggregate):
                     f"{', '.join(carried)} crossed the border "
                     f"without active consent scope {scope.value}"
                 )
+        withheld = [f for f in step.withheld(self, data) if f in data] if step.withheld else []
+        if withheld:
+            raise DataMinimisation(f"{', '.join(withheld)} crossed the border without the "
+                                   "consent it needs")
+        if not step.crossing(data):
+            raise DataMinimisation(f"{step.path} crosses the border only with the person's "
+                                   "agreement to share it")
 
     def follow_with(self, event_class: type[CaseEvent], data: Mapping[str, Any], actor: Actor,
                     at: datetime) -> None:

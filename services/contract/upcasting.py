@@ -77,6 +77,7 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("shelter-admitted", 1): _receiving_side,
     ("shelter-left", 1): _receiving_side,
     ("service-delivered", 1): _receiving_side,
+    ("service-delivered", 2): _unchanged,
 }
 
 

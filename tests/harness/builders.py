@@ -14,7 +14,7 @@ from uuid import uuid4
 from events.case import Case, CaseEvent
 from events.steps import BY_EVENT, STEPS, OpenCase, open_case, open_received
 from events.values import Actor, Received, Role
-from services.contract.codec import shared_payload
+from services.contract.codec import is_exported, shared_payload
 
 XA, XB = "XA-NRM", "XB-NRM"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -168,8 +168,7 @@ class Story:
             self.step(agency, path)
 
     def _share(self, agency: str, event: CaseEvent) -> None:
-        step = BY_EVENT[type(event)]
-        if not step.shared:
+        if not is_exported(event):
             return
         data = shared_payload(self.stream(agency), event)
         if agency == XA and self.xb is None:

@@ -178,7 +178,8 @@ def witness_home_before_trial(today: date, receiving: str = RECEIVING) -> Walk:
     leave); once she is home the referring agency learns of the hearing, asks the
     receiving agency to tell her of it and to arrange her testimony by video-conference,
     then, once compensation is awarded, to hand it over. The receiving agency answers each
-    request (the answers come last: `justice_answers`)."""
+    request (the answers come last: `justice_answers`). She agreed that the receiving agency
+    learns of her witness protection."""
     walk = repatriation(today, receiving=receiving)
     moves = repatriation_until(today, "follow-up")
     i, j = [m.path for m in moves].index("referral"), [m.path for m in moves].index("transport")
@@ -187,6 +188,8 @@ def witness_home_before_trial(today: date, receiving: str = RECEIVING) -> Walk:
     return Walk(walk.opening, [
         *moves[:i], *PRIVATE_BEFORE["referral"][2:], *moves[i:j],
         *PRIVATE_BEFORE["transport"], *moves[j:],
+        Move(R, "protection-measure", {"kind": "witness_protection", "valid_until": hearing,
+                                       "shared_with_consent": True}),
         Move(R, "proceeding-update", {"reference": PROCEEDING, "stage": "trial",
                                       "next_hearing_on": hearing, "person_informed": False}),
         Move(R, "justice-request", {"kind": "inform_person", "reference": PROCEEDING,
