@@ -63,21 +63,23 @@ class Proceeding:
     next_hearing_on: date | None = None
     open: bool = True
     uninformed_since: datetime | None = None  # an update the person was not yet told of
-    # Once the person is home: when the news went untold, and the day the receiving
-    # agency told the person of it (events.steps.justice_home).
-    informed_from_home: tuple[datetime, date] | None = None
+    # Once the person is home: the day the receiving agency told the person of news that
+    # had gone untold since `untold_from` (events.steps.justice_home).
+    told_from_home_on: date | None = None
+    untold_from: datetime | None = None
 
 
 @dataclass
 class OpenJusticeRequest:
     """What the referring agency asked the receiving agency to do for the person's access to
-    justice once home, and by when; the proceeding it concerns is known at the referring
-    agency only."""
+    justice once home, and by when. An `inform_person` request covers the news of each
+    proceeding the person had not been told of when it was sent (`untold`: known at the
+    referring agency only)."""
 
     requested_on: date
     due_on: date
     hearing_on: date | None = None
-    reference: str | None = None
+    untold: list[str] = field(default_factory=list)
 
 
 @dataclass

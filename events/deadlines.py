@@ -82,10 +82,9 @@ def clocks(case: Case, deadlines: Deadlines | None = None) -> list[Clock]:
         if proceeding.uninformed_since is not None:  # news the person was not yet told of
             out.append(Clock(name, informer(case, reference),
                              later(proceeding.uninformed_since, d.inform_person), False))
-        elif proceeding.informed_from_home is not None:  # told by the receiving agency
-            since, told_on = proceeding.informed_from_home
-            due = later(since, d.inform_person)
-            out.append(Clock(name, Side.RECEIVING, due, told_on <= due.date()))
+        elif proceeding.untold_from is not None and proceeding.told_from_home_on is not None:
+            due = later(proceeding.untold_from, d.inform_person)  # told by the receiving agency
+            out.append(Clock(name, Side.RECEIVING, due, proceeding.told_from_home_on <= due.date()))
     for kind, request in sorted(s.justice_requests.items()):  # asked of the receiving agency
         out.append(Clock(f"justice from home: {kind.replace('_', ' ')}", Side.RECEIVING,
                          end_of(request.due_on), False))
@@ -106,7 +105,7 @@ def informer(case: Case, reference: str) -> Side:
     """Who owes telling the person of a proceeding's news: the referring agency, until it
     asked the receiving agency to, once the person had left (events.steps.justice_home)."""
     asked = case.state.justice_requests.get("inform_person")
-    return Side.RECEIVING if asked is not None and asked.reference == reference else Side.REFERRING
+    return Side.RECEIVING if asked is not None and reference in asked.untold else Side.REFERRING
 
 
 def reflection_ends(case: Case, now: datetime) -> date | None:

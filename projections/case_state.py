@@ -14,11 +14,21 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from events.case import Assessment, Case, CaseEvent, CaseState, Measure, Proceeding, Transport
+from events.case import (
+    Assessment,
+    Case,
+    CaseEvent,
+    CaseState,
+    Measure,
+    OpenJusticeRequest,
+    Proceeding,
+    Transport,
+)
 from events.values import Kind, RiskLevel, Scope, Side
 
 _ENUMS: dict[str, type[Enum]] = {e.__name__: e for e in (Kind, RiskLevel, Scope, Side)}
-_RECORDS: dict[str, type[Any]] = {c.__name__: c for c in (Assessment, Measure, Proceeding,
+_RECORDS: dict[str, type[Any]] = {c.__name__: c for c in (Assessment, Measure,
+                                                           OpenJusticeRequest, Proceeding,
                                                            Transport)}
 PERSONAL = ("person",)
 

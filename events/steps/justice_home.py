@@ -6,8 +6,10 @@ the receiving agency answers each request.
 A request crosses with its kind and dates only: the proceeding it concerns (`reference`)
 stays with the referring agency, as proceedings do. While open it is a blocking item owed
 by the receiving agency at both agencies, with a clock due at the end of `due_on`
-(events/deadlines.py). An `inform_person` request answered `done` within the 14 days of
-the news the person was not told of meets that proceeding's clock."""
+(events/deadlines.py). An `inform_person` request covers the news of every proceeding the
+person had not been told of when it was sent (the reference the caseworker gives names the
+one it is about, kept for the caseworker: being personal, it is not what the case's state
+reads); answered `done` within the 14 days of that news, it meets each one's clock."""
 
 from __future__ import annotations
 
@@ -43,11 +45,13 @@ class JusticeResponse(Body):
 
 class JusticeRequestSent(CaseEvent):
     def change(self, case: Case) -> None:
-        hearing = self.data.get("hearing_on")
-        case.state.justice_requests[self.data["kind"]] = OpenJusticeRequest(
+        s, hearing = case.state, self.data.get("hearing_on")
+        untold = ([reference for reference, p in sorted(s.proceedings.items())
+                   if p.uninformed_since is not None]
+                  if self.data["kind"] == "inform_person" else [])
+        s.justice_requests[self.data["kind"]] = OpenJusticeRequest(
             requested_on=self.timestamp.date(), due_on=date.fromisoformat(self.data["due_on"]),
-            hearing_on=date.fromisoformat(hearing) if hearing else None,
-            reference=self.data.get("reference"))
+            hearing_on=date.fromisoformat(hearing) if hearing else None, untold=untold)
 
 
 class JusticeRequestAnswered(CaseEvent):
@@ -57,11 +61,12 @@ class JusticeRequestAnswered(CaseEvent):
         if self.data["outcome"] != "done":
             return
         done_on = date.fromisoformat(self.data["done_on"])
-        proceeding = s.proceedings.get(request.reference or "")  # the referring agency's
-        if (self.data["kind"] == "inform_person" and proceeding is not None
-                and proceeding.uninformed_since is not None):
-            proceeding.informed_from_home = (proceeding.uninformed_since, done_on)
-            proceeding.uninformed_since = None
+        for reference in request.untold:  # the referring agency's proceedings
+            proceeding = s.proceedings[reference]
+            if proceeding.uninformed_since is not None:
+                proceeding.untold_from, proceeding.told_from_home_on = (
+                    proceeding.uninformed_since, done_on)
+                proceeding.uninformed_since = None
         if self.data["kind"] == "compensation_payment" and s.compensation == "awarded":
             s.compensation = "paid"
 
@@ -74,28 +79,32 @@ def person_away(case: Case) -> bool:
         s.departed_at is not None or where_the_person_is(case) is Side.RECEIVING)
 
 
+def check_request_itself(body: JusticeRequest, at: datetime) -> None:
+    """What a request must say of its own kind (422 naming the field)."""
+    if body.due_on < at.date():
+        raise InvalidField("due_on", f"{body.due_on} is already past")
+    if body.kind in ABOUT_A_PROCEEDING and body.reference is None:
+        raise InvalidField("reference", f"{body.kind} names the proceeding it concerns")
+    if body.kind == "remote_testimony" and body.hearing_on is None:
+        raise InvalidField("hearing_on", "remote testimony is given at a hearing: its date")
+    if body.kind == "compensation_payment" and body.hearing_on is not None:
+        raise InvalidField("hearing_on", "a compensation payment has no hearing")
+
+
 def check_request(case: Case, body: JusticeRequest, actor: Actor, at: datetime) -> None:
+    check_request_itself(body, at)
     s = case.state
     if not person_away(case):
         raise Sequence("justice from home is asked of the receiving agency once the person "
                        "has left")
     if body.kind in s.justice_requests:
         raise Sequence(f"a request to {body.kind.replace('_', ' ')} is already open")
-    if body.due_on < at.date():
-        raise InvalidField("due_on", f"{body.due_on} is already past")
-    if body.kind in ABOUT_A_PROCEEDING:
-        if body.reference is None:
-            raise InvalidField("reference", f"{body.kind} names the proceeding it concerns")
+    if body.reference is not None and body.kind in ABOUT_A_PROCEEDING:
         known = s.proceedings.get(body.reference)
         if known is None or not known.open:
             raise Sequence(f"no open proceeding {body.reference} is linked to this case")
-    if body.kind == "remote_testimony" and body.hearing_on is None:
-        raise InvalidField("hearing_on", "remote testimony is given at a hearing: its date")
-    if body.kind == "compensation_payment":
-        if body.hearing_on is not None:
-            raise InvalidField("hearing_on", "a compensation payment has no hearing")
-        if s.compensation != "awarded":
-            raise Sequence("no compensation was awarded to hand over")
+    if body.kind == "compensation_payment" and s.compensation != "awarded":
+        raise Sequence("no compensation was awarded to hand over")
 
 
 def check_response(case: Case, body: JusticeResponse, actor: Actor, at: datetime) -> None:

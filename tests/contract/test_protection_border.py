@@ -132,3 +132,37 @@ def test_a_protection_measure_received_without_the_agreement_is_refused() -> Non
         xb.record(STEPS["protection-measure"], data, Actor(XA, XA), story.at,
                   Messages(XA, 50).next())
     assert snapshot(xb) == before
+
+
+CASE_REF = "Zzcasecanary-2026-118"
+
+
+def test_no_message_of_a_witness_home_before_the_trial_names_the_proceeding_or_the_award(
+) -> None:
+    story = Story()
+    story.run(REPATRIATION[:REPATRIATION.index((XA, "transport"))])
+    story.step(XA, "legal-proceeding", reference=CASE_REF)
+    story.step(XA, "proceedings-clearance")
+    story.step(XA, "penalty-matter", kind="charge", status="open")
+    story.run([(XA, "transport"), (XA, "departure"), (XB, "arrival")])
+    story.step(XA, "proceeding-update", reference=CASE_REF, person_informed=False)
+    story.step(XA, "justice-request", reference=CASE_REF)
+    story.step(XA, "justice-request", reference=CASE_REF, kind="remote_testimony")
+    story.step(XA, "compensation-claim", amount="7777.00")
+    story.step(XA, "compensation-decision", amount="6543.00")
+    story.step(XA, "justice-request", kind="compensation_payment", reference=None,
+               hearing_on=None)
+    for kind in ("inform_person", "remote_testimony", "compensation_payment"):
+        story.step(XB, "justice-response", kind=kind)
+    story.step(XB, "protection-incident", kind="threat", details=THREAT)
+    story.step(XB, "risk-assessment", level="high")
+
+    messages = sent(story)
+    assert sum("justice-request-sent" in m for m in messages) == 6  # to the partner, monitor
+    assert sum("justice-request-answered" in m for m in messages) == 6
+    forbidden = (*FORBIDDEN, CASE_REF.lower(), "reference", "7777", "6543", "eur", "trial",
+                 "charge", "conviction")
+    for words in messages:
+        assert not [w for w in forbidden if w in words], words
+    assert story.stream(XA).state.compensation == "paid"
+    assert story.stream(XB).state.justice_requests == {}

@@ -16,6 +16,7 @@ from events.rules import InvalidField
 from events.values import Side
 from tests.harness.builders import T0, XA, XB, Story, snapshot
 from tests.harness.given import C, R, given, refused, upto, when
+from tests.unit.test_projection_folds import check_round_trip
 
 HOME = 11  # days after T0: the person arrived on day 10 (builders.bodies)
 UNTOLD = [*upto("arrival"), R("legal-proceeding", day=HOME),
@@ -59,7 +60,8 @@ def test_the_receiving_agency_learns_the_kind_and_the_dates_never_the_proceeding
     assert sent.data["reference"] == "CR-2026-1187"  # type: ignore[attr-defined]
     assert received.data == {"kind": "inform_person", "due_on": day(24),  # type: ignore[attr-defined]
                              "hearing_on": day(40)}
-    assert story.stream(XB).state.justice_requests["inform_person"].reference is None
+    assert story.stream(XB).state.justice_requests["inform_person"].untold == []
+    assert story.stream(XA).state.justice_requests["inform_person"].untold == ["CR-2026-1187"]
     assert story.stream(XB).state.proceedings == {}
 
 
@@ -103,6 +105,17 @@ def test_an_answer_that_could_not_inform_the_person_leaves_the_clock_with_the_re
                                       day=HOME + 5)])
 
     assert inform_clock(story) == [(Side.REFERRING, False)]
+
+
+def test_an_inform_request_covers_every_proceeding_whose_news_the_person_was_not_told() -> None:
+    story = given([*UNTOLD, R("legal-proceeding", reference="CR-2026-2001", day=HOME),
+                   R("proceeding-update", reference="CR-2026-2001", person_informed=False,
+                     day=HOME),
+                   R("legal-proceeding", reference="CR-2026-3003", day=HOME), INFORM])
+
+    assert inform_clock(story) == [(Side.RECEIVING, False)] * 2  # the third has no news
+    when(story, C("justice-response", day=HOME + 5))
+    assert inform_clock(story) == [(Side.RECEIVING, True)] * 2
 
 
 def test_news_the_person_was_told_of_later_stops_the_clock_as_before() -> None:
@@ -174,3 +187,15 @@ def test_a_person_at_home_in_a_referral_may_be_asked_for_one_who_stays_may_not()
 
     stays = given([*upto("acceptance"), R("legal-proceeding"), R("stay-decision")])
     refused(stays, R("justice-request"), "sequence")
+
+
+def test_the_board_keeps_open_requests_and_a_clock_met_from_home_as_they_are() -> None:
+    story = given([*UNTOLD, INFORM])
+    steps = [C("justice-response", day=HOME + 5), R("compensation-claim", day=HOME + 5)]
+    for state in (story.stream(XA).state, story.stream(XB).state):
+        check_round_trip(state)
+    for step in steps:
+        when(story, step)
+        for state in (story.stream(XA).state, story.stream(XB).state):
+            check_round_trip(state)
+    assert story.stream(XA).state.proceedings["CR-2026-1187"].told_from_home_on is not None
