@@ -196,3 +196,41 @@ def test_a_child_goes_home_to_a_family_found_by_tracing(nodes: Pair) -> None:
                   if e["type"] == "FamilyTraced"]
         assert traced == ["found_suitable"]
         assert http.state(case_id)["status"] == "reintegrating"
+
+
+# -- what crosses only with consent ------------------------------------------------------
+
+
+def test_a_protection_measure_reaches_the_partner_s_board_only_when_the_person_agreed(
+        nodes: Pair) -> None:
+    case_id = open_case(nodes)
+    today = nodes.clock.now().date()
+    play(nodes, case_id, repatriation_until(today, "return-decision"))
+    ends = (today + timedelta(days=30)).isoformat()
+    play(nodes, case_id, [
+        Move(Side.REFERRING, "protection-measure", {"kind": "anonymity_order",
+                                                    "valid_until": ends}),
+        Move(Side.REFERRING, "protection-measure", {"kind": "witness_protection",
+                                                    "valid_until": ends,
+                                                    "shared_with_consent": True})])
+
+    xa, xb = (next(r for r in http.get("/v1/cases").json()["items"] if r["id"] == case_id)
+              for http in (nodes.xa, nodes.xb))
+    assert [m.split(" until")[0] for m in xa["legal_matters"]] == [
+        "anonymity order", "witness protection"]
+    assert [m.split(" until")[0] for m in xb["legal_matters"]] == ["witness protection"]
+
+
+def test_a_health_service_before_departure_crosses_without_its_kind_without_share_health(
+        nodes: Pair) -> None:
+    case_id = open_case(nodes)
+    today = nodes.clock.now().date()
+    scopes = ["refer", "share_identity", "return", "monitoring"]
+    moves = repatriation(today, scopes=scopes).moves
+    play(nodes, case_id, moves[:[m.path for m in moves].index("return-decision")])
+    play(nodes, case_id, [Move(Side.REFERRING, "service", {
+        "service": "psychosocial", "delivered_on": today.isoformat(),
+        "provider": "Trauma clinic"})])
+
+    received = [e["data"] for e in nodes.xb.timeline(case_id) if e["type"] == "ServiceDelivered"]
+    assert received == [{"side": "referring", "delivered_on": today.isoformat()}]
