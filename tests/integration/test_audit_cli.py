@@ -17,6 +17,7 @@ from services.cli import main
 from services.clock import FixedClock
 from services.settings import load
 from tests.harness.builders import ANNA, CANARY, T0, bodies, opening
+from tests.harness.stores import homeward
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def node_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def a_case(data_dir: Path) -> tuple[Homeward, UUID]:
-    app = Homeward(persistence_env(load()), FixedClock(T0))
+    app = homeward(persistence_env(load()), FixedClock(T0))
     case_id = app.open_case(OpenCase.model_validate(opening()), ANNA).id
     for path in ("consent", "referral"):
         app.record(case_id, path, bodies(T0)[path], ANNA)
@@ -76,9 +77,9 @@ def test_an_unknown_case_is_a_clear_error(node_dir: Path, capsys: pytest.Capture
 
 def access_entries(data_dir: Path, case_id: UUID) -> list[tuple[str, str, str, str | None]]:
     from services.api.access import AccessLog
-    from services.api.sidecar import SQLiteSidecar
+    from services.backends.sqlite import SQLiteTables
 
-    tables, app = SQLiteSidecar(data_dir / "api.sqlite"), Homeward(persistence_env(load()))
+    tables, app = SQLiteTables(data_dir / "api.sqlite"), homeward(persistence_env(load()))
     try:  # the purposes are under the case's key, as the API records them
         log = AccessLog(tables, app.mapper.cipher, app.keys)
         stored = [row[0] for row in tables.run("SELECT purpose FROM homeward_access_log").rows]

@@ -10,7 +10,9 @@ from uuid import uuid4
 
 import pytest
 
-from services.api.sidecar import PostgresSidecar, Sidecar, SQLiteSidecar
+from services.api.sidecar import Sidecar
+from services.backends.postgres import PostgresBackend
+from services.backends.sqlite import SQLiteTables
 from services.exchange.deliveries import Deliveries, Sent, backoff
 
 AT = datetime(2026, 3, 3, 9, tzinfo=UTC)
@@ -20,10 +22,10 @@ FIRST = timedelta(seconds=10)
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def tables(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Sidecar]:
     if request.param == "sqlite":
-        return lambda: SQLiteSidecar(tmp_path / "api.sqlite")
+        return lambda: SQLiteTables(tmp_path / "api.sqlite")
     url = request.getfixturevalue("postgres_url")
     schema = request.getfixturevalue("pg_schema")
-    return lambda: PostgresSidecar(f"{url}?schema={schema}")
+    return lambda: PostgresBackend.of_url(f"{url}?schema={schema}").tables()
 
 
 def test_a_message_is_due_again_until_its_receipt_and_the_receipt_survives_a_restart(
