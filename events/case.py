@@ -63,6 +63,23 @@ class Proceeding:
     next_hearing_on: date | None = None
     open: bool = True
     uninformed_since: datetime | None = None  # an update the person was not yet told of
+    # Once the person is home: the day the receiving agency told the person of news that
+    # had gone untold since `untold_from` (events.steps.justice_home).
+    told_from_home_on: date | None = None
+    untold_from: datetime | None = None
+
+
+@dataclass
+class OpenJusticeRequest:
+    """What the referring agency asked the receiving agency to do for the person's access to
+    justice once home, and by when. An `inform_person` request covers the news of each
+    proceeding the person had not been told of when it was sent (`untold`: known at the
+    referring agency only)."""
+
+    requested_on: date
+    due_on: date
+    hearing_on: date | None = None
+    untold: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -110,13 +127,16 @@ class CaseState:
     return_steps: int = 0
     best_interests_in_favour: bool | None = None
     caregiver_confirmed: bool = False
+    other_caregiver_named: bool = False  # by the best-interests determination
+    family_tracing: str | None = None  # the last tracing's result (found_suitable, ...)
     proceedings_open: bool = False
     proceedings_cleared: bool = False
     proceedings: dict[str, Proceeding] = field(default_factory=dict)
     legal_assistance_from: date | None = None
     penalty_matters: dict[str, bool] = field(default_factory=dict)  # open, by kind: linked?
     protection_measures: dict[str, Measure] = field(default_factory=dict)  # by kind
-    compensation: str | None = None  # claimed, awarded, refused
+    compensation: str | None = None  # claimed, awarded, refused, paid
+    justice_requests: dict[str, OpenJusticeRequest] = field(default_factory=dict)  # open, by kind
     stay_decided_on: date | None = None
     residence_permit: str | None = None  # applied, granted, refused
     travel_document_until: date | None = None
@@ -253,6 +273,13 @@ class Case(Aggregate):
                     f"{', '.join(carried)} crossed the border "
                     f"without active consent scope {scope.value}"
                 )
+        withheld = [f for f in step.withheld(self, data) if f in data] if step.withheld else []
+        if withheld:
+            raise DataMinimisation(f"{', '.join(withheld)} crossed the border without the "
+                                   "consent it needs")
+        if not step.crossing(data):
+            raise DataMinimisation(f"{step.path} crosses the border only with the person's "
+                                   "agreement to share it")
 
     def follow_with(self, event_class: type[CaseEvent], data: Mapping[str, Any], actor: Actor,
                     at: datetime, personal: tuple[str, ...] = ()) -> None:

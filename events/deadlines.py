@@ -78,15 +78,34 @@ def clocks(case: Case, deadlines: Deadlines | None = None) -> list[Clock]:
             clock(f"follow-up month {month}", s.arrived_at, month * MONTH,
                   month in s.follow_up_months)
     for reference, proceeding in sorted(s.proceedings.items()):
+        name = f"inform the person: proceeding {reference}"
         if proceeding.uninformed_since is not None:  # news the person was not yet told of
-            out.append(Clock(f"inform the person: proceeding {reference}", Side.REFERRING,
+            out.append(Clock(name, informer(case, reference),
                              later(proceeding.uninformed_since, d.inform_person), False))
+        elif proceeding.untold_from is not None and proceeding.told_from_home_on is not None:
+            due = later(proceeding.untold_from, d.inform_person)  # told by the receiving agency
+            out.append(Clock(name, Side.RECEIVING, due, proceeding.told_from_home_on <= due.date()))
+    for kind, request in sorted(s.justice_requests.items()):  # asked of the receiving agency
+        out.append(Clock(f"justice from home: {kind.replace('_', ' ')}", Side.RECEIVING,
+                         end_of(request.due_on), False))
     for kind, measure in sorted(s.protection_measures.items()):  # overdue once it ends
-        ends = datetime.combine(measure.valid_until + timedelta(days=1), time(), UTC)
-        out.append(Clock(f"renew the {kind.replace('_', ' ')}", measure.side, ends, False))
+        out.append(Clock(f"renew the {kind.replace('_', ' ')}", measure.side,
+                         end_of(measure.valid_until), False))
     if s.closed:
         return [c for c in out if c.met]
     return out
+
+
+def end_of(day: date) -> datetime:
+    """The end of a day (UTC): a clock due on that day goes overdue after it."""
+    return datetime.combine(day + timedelta(days=1), time(), UTC)
+
+
+def informer(case: Case, reference: str) -> Side:
+    """Who owes telling the person of a proceeding's news: the referring agency, until it
+    asked the receiving agency to, once the person had left (events.steps.justice_home)."""
+    asked = case.state.justice_requests.get("inform_person")
+    return Side.RECEIVING if asked is not None and reference in asked.untold else Side.REFERRING
 
 
 def reflection_ends(case: Case, now: datetime) -> date | None:

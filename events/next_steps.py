@@ -19,7 +19,7 @@ PHASES: dict[str, tuple[str, ...]] = {
     "referral": ("referral", "risk-to-life-override", "acknowledgement", "acceptance",
                  "decline", "identity-verification-request", "identity-verification"),
     "preparation": ("risk-assessment", "return-decision", "best-interests-determination",
-                    "caregiver-confirmation", "travel-document", "reception",
+                    "family-tracing", "caregiver-confirmation", "travel-document", "reception",
                     "protection-incident", "protection-measure"),
     "journey": ("transport", "transport-cancellation", "departure", "transit-incident",
                 "arrival"),
@@ -27,8 +27,10 @@ PHASES: dict[str, tuple[str, ...]] = {
              "follow-up"),
     "justice": ("legal-proceeding", "proceeding-update", "proceeding-closure",
                 "proceedings-clearance", "legal-assistance", "compensation-claim",
-                "compensation-decision", "penalty-matter"),
+                "compensation-decision", "penalty-matter", "justice-request",
+                "justice-response"),
     "closure": ("closure", "reopening", "erasure"),
+    "notes": ("notes",),
 }
 PHASE_OF: dict[str, str] = {path: phase for phase, paths in PHASES.items() for path in paths}
 

@@ -58,8 +58,8 @@ def blocking(case: Case, now: datetime) -> list[Blocker]:
     if case.state.closed:
         return approvals(case)  # an erasure may be asked for after closure
     items = next_step_blockers(case, now)
-    return [*(e for e in escalations(case) if e.rule not in {b.rule for b in items}), *items,
-            *approvals(case)]
+    return [*(e for e in escalations(case) if e.rule not in {b.rule for b in items}),
+            *justice_from_home(case), *items, *approvals(case)]
 
 
 def approvals(case: Case) -> list[Blocker]:
@@ -82,6 +82,18 @@ def escalations(case: Case) -> list[Blocker]:
                            f"escalation: protection incident "
                            f"({s.protection_incident.replace('_', ' ')}); "
                            "a new risk assessment with a safety plan"))
+    return out
+
+
+def justice_from_home(case: Case) -> list[Blocker]:
+    """What the referring agency asked the receiving agency to do for the person's access to
+    justice once home, until it answers (events.steps.justice_home)."""
+    out = []
+    for kind, r in sorted(case.state.justice_requests.items()):
+        hearing = f" for the hearing on {r.hearing_on}" if r.hearing_on else ""
+        out.append(Blocker("justice-request", Side.RECEIVING,
+                           f"justice from home: {kind.replace('_', ' ')}{hearing}, "
+                           f"due {r.due_on}"))
     return out
 
 

@@ -87,6 +87,12 @@ class Step:
     sided: bool = False  # the event records which side recorded it
     # How the partner sees the shared data, where it must see less than the event says.
     for_partner: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # Fields whose crossing depends on what they hold and the consent active at the event
+    # (a health service's kind and provider without `share_health`): (case, data) -> names.
+    withheld: Callable[[Any, Mapping[str, Any]], tuple[str, ...]] | None = None
+    # For a step kept home unless the person agreed to share it: whether this event crosses,
+    # read from its own data (a protection measure the person consented to share).
+    crosses: Callable[[Mapping[str, Any]], bool] | None = None
     then: Then | None = None  # what the case records itself right after this step
     automatic: bool = False  # recorded by the case itself (`then`), never by a user
 
@@ -95,6 +101,10 @@ class Step:
         """Fields the case's own key encrypts and an erasure destroys."""
         return (*(name for names in self.protected.values() for name in names),
                 *self.local_only)
+
+    def crossing(self, data: Mapping[str, Any]) -> bool:
+        """Whether an event of this step with `data` is sent to the partner."""
+        return self.shared and (self.crosses is None or self.crosses(data))
 
     def owner_side(self, case: Phased, recorder: Side) -> Side:
         if self.owner is Owner.EITHER:

@@ -21,6 +21,7 @@ from events.case import (
     CaseEvent,
     CaseState,
     Measure,
+    OpenJusticeRequest,
     Proceeding,
     Transport,
 )
@@ -28,7 +29,8 @@ from events.values import Kind, RiskLevel, Scope, Side
 
 _ENUMS: dict[str, type[Enum]] = {e.__name__: e for e in (Kind, RiskLevel, Scope, Side)}
 _RECORDS: dict[str, type[Any]] = {c.__name__: c for c in (Approval, Assessment, Measure,
-                                                           Proceeding, Transport)}
+                                                           OpenJusticeRequest, Proceeding,
+                                                           Transport)}
 PERSONAL = ("person",)
 _STATE_FIELDS = tuple(f.name for f in dataclasses.fields(CaseState))
 

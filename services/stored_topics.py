@@ -2,8 +2,9 @@
 
 A stored event's topic (its class) lies in clear in the store's `topic` column, beside
 the encrypted state. For the steps that never leave the referring agency (asylum claims,
-legal proceedings: `Step.shared` false) the class alone would tell a reader of the store
-that the person sought protection or is a witness. Such events are stored under one
+legal proceedings: `Step.shared` false), or only with the person's agreement (protection
+measures: `Step.crosses`), the class alone would tell a reader of the store that the
+person sought protection, is a witness or is protected by an order. Such events are stored under one
 neutral topic, `KeptHome`, with their own topic moved into the (encrypted) state; reading
 restores the class. Rows stored under the old, telling topics still read as they are.
 """
@@ -28,7 +29,7 @@ class KeptHome(CaseEvent):
 
 
 KEPT_HOME: frozenset[type[CaseEvent]] = frozenset(
-    step.event for step in STEPS.values() if not step.shared)
+    step.event for step in STEPS.values() if not step.shared or step.crosses is not None)
 
 
 class NeutralTopicMapper(Mapper[UUID]):

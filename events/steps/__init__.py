@@ -14,6 +14,7 @@ from events.steps import (
     hold,
     identity,
     justice,
+    justice_home,
     measures,
     notes,
     penalty,
@@ -32,8 +33,8 @@ from events.values import Actor, Kind
 STEPS: dict[str, Step] = {
     step.path: step
     for module in (guardianship, consent, asylum, hold, referral, identity, risk, return_,
-                   justice, penalty, measures, stay, documents, transport, transit,
-                   reintegration, protection, notes, closure, erasure)
+                   justice, justice_home, penalty, measures, stay, documents, transport,
+                   transit, reintegration, protection, notes, closure, erasure)
     for step in module.STEPS
 }
 

@@ -106,9 +106,9 @@ register_topic("events.steps.return_:ProceedingsClearanceGiven", ProceedingsClea
 def informed(p: Proceeding, event: CaseEvent) -> None:
     """The 14-day clock runs from the first news the person has not been told of."""
     if event.data["person_informed"]:
-        p.uninformed_since = None
+        p.uninformed_since = p.untold_from = p.told_from_home_on = None
     elif p.uninformed_since is None:
-        p.uninformed_since = event.timestamp
+        p.uninformed_since, p.untold_from, p.told_from_home_on = event.timestamp, None, None
 
 
 class LegalAssistanceArranged(CaseEvent):

@@ -4,6 +4,7 @@ once it accepted)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -18,6 +19,17 @@ from events.values import Actor, Kind, Scope, Side
 ServiceName = Literal[
     "medical", "psychosocial", "legal", "education", "vocational", "income", "housing", "family"
 ]
+
+
+# Services that tell of the person's health: their kind and provider cross only under
+# `share_health` (the partner otherwise learns that a service was delivered, and when).
+HEALTH_SERVICES = ("medical", "psychosocial")
+
+
+def health_details(case: Case, data: Mapping[str, Any]) -> tuple[str, ...]:
+    if data.get("service") in HEALTH_SERVICES and not case.consented(Scope.SHARE_HEALTH):
+        return ("service", "provider")
+    return ()
 
 
 class ShelterAdmission(Body):
@@ -158,7 +170,8 @@ STEPS = [
     Step("shelter-exit", ShelterLeft, Owner.EITHER, ShelterExit, check_in_shelter, sided=True),
     Step("reintegration-plan", ReintegrationPlanAgreed, Owner.RECEIVING, ReintegrationPlan,
          check_accepted_for_plan),
-    Step("service", ServiceDelivered, Owner.EITHER, Service, check_plan_agreed, sided=True),
+    Step("service", ServiceDelivered, Owner.EITHER, Service, check_plan_agreed, sided=True,
+         withheld=health_details),
     Step("follow-up", FollowUpRecorded, Owner.RECEIVING, FollowUp, check_home,
          protected={Scope.SHARE_HEALTH: ("wellbeing",)}),
 ]

@@ -3,7 +3,7 @@ minors. An urgent case's referring agency prepares its side before the partner a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import Field
@@ -35,6 +35,15 @@ class ReturnDecision(Body):
 class BestInterests(Body):
     in_favour_of_return: bool
     determined_by: str = Field(min_length=1, max_length=200)
+    # The determination names a caregiver other than the child's family (a foster family,
+    # a kinship carer, a care institution): the caregiver may be confirmed without tracing.
+    other_caregiver_named: bool | None = None
+
+
+class FamilyTracing(Body):
+    result: Literal["found_suitable", "found_unsuitable", "not_found"]
+    completed_on: date
+    happened = ("completed_on",)
 
 
 class Caregiver(Body):
@@ -56,7 +65,13 @@ class ReturnDecisionRecorded(CaseEvent):
 class BestInterestsDetermined(CaseEvent):
     def change(self, case: Case) -> None:
         case.state.best_interests_in_favour = bool(self.data["in_favour_of_return"])
+        case.state.other_caregiver_named = bool(self.data.get("other_caregiver_named"))
         case.state.return_steps += 1
+
+
+class FamilyTraced(CaseEvent):
+    def change(self, case: Case) -> None:
+        case.state.family_tracing = self.data["result"]
 
 
 class CaregiverConfirmed(CaseEvent):
@@ -105,12 +120,28 @@ def check_minor(case: Case, body: Body, actor: Actor, at: datetime) -> None:
     check_is_minor(case)
 
 
+def check_caregiver(case: Case, body: CaregiverConfirmation, actor: Actor, at: datetime) -> None:
+    """A child goes back to a family that tracing found and assessed as suitable, or to a
+    caregiver a best-interests determination named: never to one nobody looked into."""
+    check_minor(case, body, actor, at)
+    s = case.state
+    if s.family_tracing != "found_suitable" and not s.other_caregiver_named:
+        traced = (f"family tracing found {s.family_tracing.replace('_', ' ')}"
+                  if s.family_tracing else "no family tracing is recorded")
+        raise MinorSafeguards(f"{traced}: a child's caregiver is confirmed after tracing "
+                              "finds a suitable family, or once a best-interests "
+                              "determination names another caregiver")
+
+
 STEPS = [
     Step("return-decision", ReturnDecisionRecorded, Owner.REFERRING, ReturnDecision,
          check_return_decision, repatriation_only=True, supervised=True,
          local_only=("justification",)),
     Step("best-interests-determination", BestInterestsDetermined, Owner.REFERRING, BestInterests,
          check_best_interests, repatriation_only=True),
+    # Tracing helps any returnee find their family; for a child it comes before a caregiver.
+    Step("family-tracing", FamilyTraced, Owner.RECEIVING, FamilyTracing, check_accepted),
     Step("caregiver-confirmation", CaregiverConfirmed, Owner.RECEIVING, CaregiverConfirmation,
-         check_minor, repatriation_only=True, protected={Scope.SHARE_IDENTITY: ("caregiver",)}),
+         check_caregiver, repatriation_only=True,
+         protected={Scope.SHARE_IDENTITY: ("caregiver",)}),
 ]

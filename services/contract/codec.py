@@ -68,7 +68,7 @@ def is_exported(event: CaseEvent) -> bool:
     if isinstance(event, CaseOpened):
         return True
     step = BY_EVENT.get(type(event))
-    return step is not None and step.shared
+    return step is not None and step.crossing(event.data)
 
 
 def message_id(case_id: UUID, sender: str, version: int) -> UUID:
@@ -104,6 +104,8 @@ def shared_payload(case_at_event: Case, event: CaseEvent) -> dict[str, Any]:
         if not case_at_event.consented(scope):
             for name in fields:
                 data.pop(name, None)
+    for name in step.withheld(case_at_event, data) if step.withheld is not None else ():
+        data.pop(name, None)
     person = case_at_event.state.person
     if isinstance(event, ReferralSent) and person and case_at_event.consented(
         Scope.SHARE_IDENTITY

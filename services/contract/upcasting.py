@@ -34,8 +34,8 @@ def _milestone_v1_to_v2(payload: Payload) -> Payload:
 
 def _unchanged(payload: Payload) -> Payload:
     # The next version only adds an optional field (a child's views heard; an early return
-    # requested) or milestone names, which an older sender never knew of: its message is
-    # valid as it is.
+    # requested; another caregiver named) or milestone names, which an older sender never
+    # knew of: its message is valid as it is.
     return dict(payload)
 
 
@@ -64,9 +64,11 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("milestone", 1): _milestone_v1_to_v2,
     ("milestone", 2): _unchanged,
     ("milestone", 3): _unchanged,
+    ("milestone", 4): _unchanged,
     ("consent-recorded", 1): _unchanged,
     ("return-decision-recorded", 1): _unchanged,
     ("return-decision-recorded", 2): _unchanged,
+    ("best-interests-determined", 1): _unchanged,
     ("risk-to-life-override-recorded", 1): _without("justification"),
     ("case-reopened", 1): _without("reason"),
     ("referral-declined", 1): _without("reason"),
@@ -75,6 +77,7 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("shelter-admitted", 1): _receiving_side,
     ("shelter-left", 1): _receiving_side,
     ("service-delivered", 1): _receiving_side,
+    ("service-delivered", 2): _unchanged,
 }
 
 

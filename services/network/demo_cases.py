@@ -25,7 +25,8 @@ PERSON = {
 }
 CHILD = {**PERSON, "given_names": "Amina", "date_of_birth": "2016-07-14"}  # a minor until 2034
 GUARDIAN = {"name": "Ioana Marin", "authority": "XA family court"}
-FOR_CHILDREN = {"guardian", "best-interests-determination", "caregiver-confirmation"}
+FOR_CHILDREN = {"guardian", "best-interests-determination", "family-tracing",
+                "caregiver-confirmation"}
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def repatriation(
                                     "language": "en", "interpreter": False}),
         Move(R, "best-interests-determination", {"in_favour_of_return": True,
                                                  "determined_by": "Guardian panel"}),
+        Move(C, "family-tracing", {"result": "found_suitable", "completed_on": today.isoformat()}),
         Move(C, "caregiver-confirmation", {"caregiver": {"name": "Grace Okafor",
                                                          "relationship": "aunt"}}),
         Move(C, "travel-document", {"type": "emergency_travel_document", "number": "ETD-4411",

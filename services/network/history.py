@@ -31,6 +31,7 @@ GAPS: dict[str, tuple[float, float]] = {
     "risk-assessment": (1.0, 8.0),
     "return-decision": (1.0, 7.0),
     "best-interests-determination": (2.0, 8.0),
+    "family-tracing": (3.0, 20.0),
     "caregiver-confirmation": (1.0, 7.0),
     "travel-document": (2.0, 10.0),
     "reception": (1.0, 6.0),
@@ -49,7 +50,8 @@ ON_THE_DAY = {"departure": time(9, 30), "transit-incident": time(11, 30),
               "arrival": time(15, 30), "shelter-admission": time(18)}
 FOLLOW_UP = {3: (80.0, 100.0)}  # month: days after the arrival
 # Steps that say on which day they happened: their own.
-ON_ITS_DAY = {"shelter-exit": "left_on", "service": "delivered_on"}
+ON_ITS_DAY = {"shelter-exit": "left_on", "service": "delivered_on",
+              "family-tracing": "completed_on"}
 
 
 @dataclass(frozen=True)

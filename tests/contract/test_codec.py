@@ -46,8 +46,10 @@ from tests.harness.walks import (
     declined_under_consent,
     erased_after_decline,
     held_after_transport,
+    justice_answers,
     stayed,
     threatened_before_departure,
+    witness_home_before_trial,
 )
 
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
@@ -128,6 +130,9 @@ def test_every_shared_message_type_is_covered_by_the_stories() -> None:
     played += Pair().play(erased_after_decline()).exchanged
     played += Pair().play(stayed(START.date())).exchanged
     played += Pair().play(threatened_before_departure(START.date())).exchanged
+    witness = witness_home_before_trial(START.date())
+    played += Pair().play(Walk(witness.opening, [*witness.moves, *justice_answers(START.date())])
+                          ).exchanged
     assert {message_type(x.event) for x in played} == shared
 
 

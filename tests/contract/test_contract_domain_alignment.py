@@ -15,11 +15,11 @@ from services.contract import default_registry
 from services.contract.registry import local_only_fields
 
 REGISTRY = default_registry()
-SHARED = [step for step in STEPS.values() if step.shared]
+SHARED = [step for step in STEPS.values() if step.shared]  # crossing always or by consent
 # Fields the message carries beyond the step's request body.
 ADDED = {"case-opened": {"referring_agency"}, "risk-assessed": {"side", "safety_plan_in_place"},
          "transit-incident-recorded": {"side"}, "protection-incident-recorded": {"side"},
-         "shelter-admitted": {"side"}, "shelter-left": {"side"}, "service-delivered": {"side"}}
+         "shelter-admitted": {"side"}, "shelter-left": {"side"}, "service-delivered": {"side"}, "protection-measure-recorded": {"side"}}
 
 
 def _latest(message_type: str) -> dict[str, Any]:

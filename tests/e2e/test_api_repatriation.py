@@ -20,9 +20,11 @@ from tests.harness.walks import (
     PRIVATE_BEFORE,
     declined_after_override,
     erased_after_decline,
+    justice_answers,
     safety_replanned,
     stayed,
     threatened_before_departure,
+    witness_home_before_trial,
 )
 
 
@@ -81,6 +83,9 @@ def test_every_step_endpoint_of_a_repatriation(nodes: Pair) -> None:
                                         "valid_until": today.isoformat()}),
                                   Move(Side.RECEIVING, "notes",
                                        {"text": "Called the family; they expect her."})])
+    seventh, today = open_case(nodes), nodes.clock.now().date()
+    played += play(nodes, seventh, witness_home_before_trial(today).moves)
+    played += play(nodes, seventh, justice_answers(nodes.clock.now().date()))
 
     assert set(played) == {path for path, step in STEPS.items() if not step.automatic}
     assert nodes.xa.state(case_id)["status"] == nodes.xb.state(case_id)["status"] == "follow_up"

@@ -14,7 +14,7 @@ from uuid import uuid4
 from events.case import Case, CaseEvent
 from events.steps import BY_EVENT, STEPS, OpenCase, open_case, open_received
 from events.values import Actor, Received, Role
-from services.contract.codec import shared_payload
+from services.contract.codec import is_exported, shared_payload
 
 XA, XB = "XA-NRM", "XB-NRM"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -59,6 +59,11 @@ def bodies(at: datetime) -> dict[str, dict[str, Any]]:
                                "person_informed": True},
         "legal-assistance": {"provider": "Legal aid clinic", "from_date": str(day)},
         "compensation-claim": {"filed_on": str(day), "amount": "5000.00", "currency": "EUR"},
+        "justice-request": {"kind": "inform_person", "reference": "CR-2026-1187",
+                            "due_on": str((arrival + timedelta(days=14)).date()),
+                            "hearing_on": str((arrival + timedelta(days=30)).date())},
+        "justice-response": {"kind": "inform_person", "outcome": "done",
+                             "done_on": str((arrival + timedelta(days=5)).date())},
         "compensation-decision": {"decided_on": str(day), "awarded": True, "amount": "3000.00",
                                   "currency": "EUR"},
         "asylum-claim": {"lodged_on": str(day)},
@@ -77,6 +82,7 @@ def bodies(at: datetime) -> dict[str, dict[str, Any]]:
                             "options_explained": ["stay", "residence_permit", "third_country"],
                             "language": "ro", "interpreter": True},
         "best-interests-determination": {"in_favour_of_return": True, "determined_by": "guardian panel"},
+        "family-tracing": {"result": "found_suitable", "completed_on": str(day)},
         "caregiver-confirmation": {"caregiver": {"name": "Elena Popa", "relationship": "aunt"}},
         "legal-proceeding": {"reference": "CR-2026-1187", "role": "witness"},
         "proceedings-clearance": {"kind": "remote_testimony"},
@@ -163,8 +169,7 @@ class Story:
             self.step(agency, path)
 
     def _share(self, agency: str, event: CaseEvent) -> None:
-        step = BY_EVENT[type(event)]
-        if not step.shared:
+        if not is_exported(event):
             return
         data = shared_payload(self.stream(agency), event)
         if agency == XA and self.xb is None:

@@ -168,3 +168,44 @@ def safety_replanned(today: date, side: Side = Side.REFERRING) -> Move:
         "level": "high", "factors": ["threat from the former employer"],
         "safety_plan": "Escort from the shelter to the airport; new phone number.",
         "valid_until": (today + timedelta(days=90)).isoformat()})
+
+
+PROCEEDING = "CR-2025-118"  # the reference PRIVATE_BEFORE links; it never leaves home
+
+
+def witness_home_before_trial(today: date, receiving: str = RECEIVING) -> Walk:
+    """A witness who goes home before the trial (a remote-testimony clearance lets her
+    leave); once she is home the referring agency learns of the hearing, asks the
+    receiving agency to tell her of it and to arrange her testimony by video-conference,
+    then, once compensation is awarded, to hand it over. The receiving agency answers each
+    request (the answers come last: `justice_answers`). She agreed that the receiving agency
+    learns of her witness protection."""
+    walk = repatriation(today, receiving=receiving)
+    moves = repatriation_until(today, "follow-up")
+    i, j = [m.path for m in moves].index("referral"), [m.path for m in moves].index("transport")
+    R = Side.REFERRING
+    hearing, due = (today + timedelta(days=30)).isoformat(), (today + timedelta(days=10))
+    return Walk(walk.opening, [
+        *moves[:i], *PRIVATE_BEFORE["referral"][2:], *moves[i:j],
+        *PRIVATE_BEFORE["transport"], *moves[j:],
+        Move(R, "protection-measure", {"kind": "witness_protection", "valid_until": hearing,
+                                       "shared_with_consent": True}),
+        Move(R, "proceeding-update", {"reference": PROCEEDING, "stage": "trial",
+                                      "next_hearing_on": hearing, "person_informed": False}),
+        Move(R, "justice-request", {"kind": "inform_person", "reference": PROCEEDING,
+                                    "due_on": due.isoformat(), "hearing_on": hearing}),
+        Move(R, "justice-request", {"kind": "remote_testimony", "reference": PROCEEDING,
+                                    "due_on": hearing, "hearing_on": hearing}),
+        Move(R, "compensation-claim", {"filed_on": today.isoformat()}),
+        Move(R, "compensation-decision", {"decided_on": today.isoformat(), "awarded": True,
+                                          "amount": "4000.00", "currency": "EUR"}),
+        Move(R, "justice-request", {"kind": "compensation_payment",
+                                    "due_on": (today + timedelta(days=60)).isoformat()}),
+    ])
+
+
+def justice_answers(today: date) -> list[Move]:
+    """The receiving agency's answers to the witness's three requests, all done today."""
+    return [Move(Side.RECEIVING, "justice-response",
+                 {"kind": kind, "done_on": today.isoformat(), "outcome": "done"})
+            for kind in ("inform_person", "remote_testimony", "compensation_payment")]

@@ -85,11 +85,11 @@ CASES = {
         "risk-assessment-required", XA, "expired 2 days ago",
         [Do("risk-assessment", XA)], days_later=3),
     "best interests": Blocked(
-        steps(*READY, "caregiver-confirmation"), "minor-safeguards", XA, "best-interests",
+        steps(*READY, "family-tracing", "caregiver-confirmation"), "minor-safeguards", XA, "best-interests",
         steps("best-interests-determination"), minor=True),
     "caregiver": Blocked(
         steps(*READY, "best-interests-determination"), "minor-safeguards", XB, "caregiver",
-        steps("caregiver-confirmation"), minor=True),
+        steps("family-tracing", "caregiver-confirmation"), minor=True),
     "proceedings-clearance": Blocked(steps(*READY, "legal-proceeding"), "proceedings-clearance",
                                      XA, "clearance", steps("proceedings-clearance")),
     "travel-document-valid": Blocked(steps(*[p for p in READY if p != "travel-document"]),

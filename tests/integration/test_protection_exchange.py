@@ -9,16 +9,19 @@ from pathlib import Path
 import pytest
 
 from events.values import Side
-from services.network.demo_cases import Move
+from services.network.demo_cases import Move, repatriation
 from tests.harness.http_nodes import XA, XB, HttpNode, Pair, kafka_pair, open_case, play
 from tests.harness.walks import (
+    PROCEEDING,
     at_risk_at_month_3,
     identity_confirmed_again,
     identity_not_confirmed,
+    justice_answers,
     next_move,
     reassessed,
     safety_replanned,
     threatened_before_departure,
+    witness_home_before_trial,
 )
 
 
@@ -93,3 +96,31 @@ def test_an_incident_after_arrival_is_escalated_to_the_receiving_agency_at_both(
     play(p, case_id, [safety_replanned(p.clock.now().date(), Side.RECEIVING)])
 
     assert both(p, case_id, "protection-incident") == [[], []]
+
+
+def test_justice_from_home_is_owed_by_the_receiving_agency_at_both_until_answered(
+        over_the_broker: Pair) -> None:
+    p = over_the_broker
+    case_id = open_case(p)
+    play(p, case_id, witness_home_before_trial(p.clock.now().date()).moves)
+    assert both(p, case_id, "justice-request") == [[XB] * 3, [XB] * 3]
+    assert PROCEEDING not in str(p.xb.timeline(case_id))
+
+    play(p, case_id, justice_answers(p.clock.now().date()))
+
+    assert both(p, case_id, "justice-request") == [[], []]
+
+
+def test_a_child_goes_home_to_a_family_found_by_tracing_at_both(over_the_broker: Pair) -> None:
+    p = over_the_broker
+    case_id = open_case(p, minor=True)
+    walk = repatriation(p.clock.now().date(), minor=True).moves
+    paths = [m.path for m in walk]
+    play(p, case_id, walk[:paths.index("caregiver-confirmation")])
+    assert both(p, case_id, "minor-safeguards") == [[XB], [XB]]  # the caregiver, after tracing
+
+    play(p, case_id, walk[paths.index("caregiver-confirmation"):paths.index("follow-up")])
+
+    assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == ["reintegrating"] * 2
+    assert [[e["data"]["result"] for e in http.timeline(case_id) if e["type"] == "FamilyTraced"]
+            for http in (p.xa, p.xb)] == [["found_suitable"]] * 2

@@ -21,7 +21,8 @@ from tests.harness.builders import BEA, SARA, T0, XA, XB
 from tests.harness.given import ACCEPTED, READY, C, Do, R, given, play, refused, when
 
 PLANNED = [*READY, R("transport")]
-MINOR_PLANNED = [*READY, R("best-interests-determination"), C("caregiver-confirmation"),
+MINOR_PLANNED = [*READY, R("best-interests-determination"), C("family-tracing"),
+                 C("caregiver-confirmation"),
                  R("transport")]
 DEPARTURE_DAY = T0 + timedelta(days=10)  # the planned departure (builders.bodies)
 
@@ -175,7 +176,8 @@ def test_a_disputed_age_after_planning_holds_the_return_until_a_childs_safeguard
         assert items(story, agency) == expected
     refused(story, R("departure"), "minor-safeguards")
 
-    play(story, [R("guardian"), R("best-interests-determination"), C("caregiver-confirmation")])
+    play(story, [R("guardian"), R("best-interests-determination"), C("family-tracing"),
+                 C("caregiver-confirmation")])
 
     for agency in (XA, XB):
         assert status(story.stream(agency), T0) is Status.SCHEDULED, agency

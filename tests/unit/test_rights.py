@@ -77,6 +77,7 @@ def test_1_a_child_returns_with_a_guardian_a_best_interests_determination_and_a_
     story = Story(minor=True)  # the guardian is recorded first; the guardian consents
     story.run(REPATRIATION[:11])
     story.step(XA, "best-interests-determination")
+    story.step(XB, "family-tracing")
     story.step(XB, "caregiver-confirmation")
     story.run(REPATRIATION[11:14])
     assert [e.type for e in story.xa.pending_events[1:3]] == ["GuardianAppointed",

@@ -33,7 +33,8 @@ from tests.harness.given import (
 
 EVE_ELSEWHERE = Actor("XC-NRM", "eve")
 ARRIVED = upto("arrival")
-MINOR_READY = [*READY, R("best-interests-determination"), C("caregiver-confirmation")]
+MINOR_READY = [*READY, R("best-interests-determination"), C("family-tracing"),
+               C("caregiver-confirmation")]
 
 
 def day(n: int) -> str:
@@ -161,7 +162,7 @@ RULE_CASES = {
         "fit-to-travel", READY, R("transport", fit_to_travel=False), [], then_ok=R("transport")),
     # minor-safeguards
     "a minor's transport without a best-interests determination": Rule(
-        "minor-safeguards", [*READY, C("caregiver-confirmation")], R("transport"),
+        "minor-safeguards", [*READY, C("family-tracing"), C("caregiver-confirmation")], R("transport"),
         [R("best-interests-determination")], opening={"minor": True}),
     "a minor's transport against the best-interests determination": Rule(
         "minor-safeguards", changed(MINOR_READY, R("best-interests-determination",
@@ -173,7 +174,7 @@ RULE_CASES = {
         R("departure"), [R("best-interests-determination")], opening={"minor": True}),
     "a minor's transport without a confirmed caregiver": Rule(
         "minor-safeguards", [*READY, R("best-interests-determination")], R("transport"),
-        [C("caregiver-confirmation")], opening={"minor": True}),
+        [C("family-tracing"), C("caregiver-confirmation")], opening={"minor": True}),
     "a child consents without the guardian": Rule(
         "minor-safeguards", [], R("consent", given_by="person"), [], then_ok=R("consent"),
         opening={"minor": True}),

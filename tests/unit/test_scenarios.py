@@ -77,6 +77,7 @@ def test_4_a_minor_returns_only_with_best_interests_and_a_caregiver() -> None:
     items = {(b.rule, b.owed_by.value) for b in blocking(story.xa, story.at)}
     assert items == {("minor-safeguards", "referring"), ("minor-safeguards", "receiving")}
     story.step(XA, "best-interests-determination")
+    story.step(XB, "family-tracing")
     story.step(XB, "caregiver-confirmation")
     assert status(story.xa, story.at) is Status.READY
     story.run(REPATRIATION[11:14])

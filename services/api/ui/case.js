@@ -6,7 +6,8 @@ const PATHS = {case: "/v1/cases/{id}", timeline: "/v1/cases/{id}/timeline",
   assignment: "/v1/cases/{id}/assignment", request: "/v1/cases/{id}/approval-requests",
   crossCheck: "/v1/audit/cross-check?case={id}"};
 const PURPOSE = {"X-Purpose": "case page"};
-const PHASES = ["opening", "referral", "preparation", "journey", "home", "justice", "closure"];
+const PHASES = ["opening", "referral", "preparation", "journey", "home", "justice", "closure",
+  "notes"];
 const opened = {version: null, steps: null, token: null};  // what the forms were built on, for whom
 let catalogue = null;
 let current = null;
