@@ -17,13 +17,7 @@ EN = languages()["en"].strings
 
 def open_form(web: Web, step: str, prefix: str = "f") -> str:
     """Unfold a step's form (and the phase it is grouped under); returns the form's CSS."""
-    web.browser.driver.execute_script(
-        "const s = document.querySelector(arguments[0]);"
-        "const phase = s && s.closest('details.phase'); if (phase) phase.open = true;",
-        f'details[data-step="{step}"]')
-    details = web.browser.find(f'details[data-step="{step}"]')
-    if details.get_attribute("open") is None:
-        details.find_element(By.TAG_NAME, "summary").click()
+    web.browser.unfold_step(step)
     return f'form[data-form="{prefix}-{step}"]'
 
 

@@ -123,7 +123,7 @@ def test_a_caseworker_signs_in_records_a_step_signs_out_and_in_again_after_a_key
             "sub": shape.sub, "agency": XA, "roles": ["caseworker"]}
 
         # A step recorded with the provider's access token.
-        b.find('details[data-step="consent"] summary').click()
+        b.unfold_step("consent")
         for scope in ("refer", "share_identity", "return"):
             b.find(f"#f-consent-scopes-{scope}").click()
         b.fill("#f-consent-language", "en")

@@ -29,7 +29,8 @@ def test_the_receiving_agency_answers_a_justice_request_from_its_case_page(web: 
     b.sign_in(token(pair.xb.node))
     b.wait(lambda d: len(owed(web, "justice-request")) == 3)
     assert all(AR["need.justice-request"] in item for item in owed(web, "justice-request"))
-    assert AR["step.justice-response"] in b.text('details[data-step="justice-response"]')
+    # What the case asks of this agency comes first, open, under "Next".
+    assert AR["step.justice-response"] in b.text('section.next details[data-step="justice-response"]')
     no_serious_violations(web, "the receiving agency's case page in Arabic")
 
     b.open(f"{web.urls[XB]}/ui/cases/{case_id}?lang=en")

@@ -112,8 +112,7 @@ def test_a_caseworker_signs_in_at_the_provider_records_a_step_and_signs_out(
     b.find(f'#cases tbody tr[data-id="{case_id}"]').click()
     b.find("#case-link").click()
     b.wait(lambda d: d.current_url.startswith(f"{desk.url}/ui/cases/{case_id}"))
-    details = b.find('details[data-step="consent"]')
-    details.find_element(By.TAG_NAME, "summary").click()
+    b.unfold_step("consent")
     for scope in CONSENT["scopes"]:  # type: ignore[attr-defined]
         b.find(f"#f-consent-scopes-{scope}").click()
     b.fill("#f-consent-language", "en")

@@ -100,6 +100,17 @@ class Browser:
     def text(self, css: str) -> str:
         return self.find(css).text
 
+    def unfold_step(self, step: str) -> WebElement:
+        """A step's form on the case page, unfolded with the phase it is grouped under."""
+        self.driver.execute_script(
+            "const s = document.querySelector(arguments[0]);"
+            "const phase = s && s.closest('details.phase'); if (phase) phase.open = true;",
+            f'details[data-step="{step}"]')
+        details = self.find(f'details[data-step="{step}"]')
+        if details.get_attribute("open") is None:
+            details.find_element(By.TAG_NAME, "summary").click()
+        return details
+
     def fill(self, css: str, value: str) -> None:
         field = self.find(css)
         if field.tag_name == "select" or field.get_attribute("type") in ("date", "datetime-local"):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from services.cli import main
+from tests.harness.support import free_ports
 
 
 @pytest.mark.parametrize("command", [
@@ -36,10 +37,10 @@ def test_a_store_without_its_key_stops_serve(
 def test_run_refuses_a_busy_port_before_starting_anything(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    port = free_ports(4)  # the network's four nodes; the first is taken
     with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
+        busy.bind(("127.0.0.1", port))
         busy.listen()
-        port = busy.getsockname()[1]
         assert main(["run", "--data-dir", str(tmp_path), "--base-port", str(port)]) == 2
     assert f"port {port} is in use" in capsys.readouterr().err
     assert not (tmp_path / "broker").exists()  # no broker was started
