@@ -64,6 +64,7 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("milestone", 1): _milestone_v1_to_v2,
     ("milestone", 2): _unchanged,
     ("milestone", 3): _unchanged,
+    ("milestone", 4): _unchanged,
     ("consent-recorded", 1): _unchanged,
     ("return-decision-recorded", 1): _unchanged,
     ("return-decision-recorded", 2): _unchanged,

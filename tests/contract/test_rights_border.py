@@ -59,7 +59,7 @@ def test_no_message_of_a_person_who_sought_asylum_and_stays_mentions_it() -> Non
 
     sent = envelopes(story.xa) + envelopes(story.stream(XB))
     kinds = {env["schema"] for env in sent}
-    assert "homeward.stay-decided.v1" in kinds and "homeward.milestone.v4" in kinds
+    assert "homeward.stay-decided.v1" in kinds and "homeward.milestone.v5" in kinds
     for env in sent:
         words = " ".join(keys_and_values(env)).lower()
         assert not [w for w in FORBIDDEN if w in words], env["schema"]
