@@ -22,6 +22,7 @@ from events.steps import (
     return_,
     risk,
     stay,
+    trafficking,
     transit,
     transport,
 )
@@ -32,7 +33,7 @@ STEPS: dict[str, Step] = {
     step.path: step
     for module in (guardianship, consent, asylum, hold, referral, identity, risk, return_,
                    justice, penalty, measures, stay, documents, transport, transit,
-                   reintegration, protection, closure, erasure)
+                   reintegration, protection, trafficking, closure, erasure)
     for step in module.STEPS
 }
 
