@@ -20,6 +20,7 @@ from services.api.routers import (
     partner,
     steps,
     subscriptions,
+    trends,
 )
 
 
@@ -58,6 +59,7 @@ def create_monitor_app(node: MonitorNode) -> FastAPI:
     app.state.scrape = scrape(app.state.metrics, node.settings, node.background)
     app.include_router(monitor.router)
     app.include_router(subscriptions.router)
+    app.include_router(trends.router)
     app.include_router(health.router)
     app.include_router(pages.monitor_router)  # the corridors page; its data needs a token
     app.include_router(signin.router)

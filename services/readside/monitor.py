@@ -36,6 +36,7 @@ from projections.monitor import (
 )
 from projections.monitor_alerts import new_escalations
 from projections.monitor_series import corridor_series
+from projections.monitor_trends import trends
 from projections.projection import Doc
 from services.contract.codec import MILESTONE, MONITOR
 from services.exchange.admission import Rejected, authentic
@@ -101,6 +102,12 @@ class MonitorView:
 
     def statistics(self, now: datetime) -> list[dict[str, Any]]:
         return self.corridors(now, k=K_ANONYMITY)
+
+    def trends(self, now: datetime, first: str, last: str, corridor: tuple[str, str] | None,
+               breakdown: str | None) -> list[dict[str, Any]]:
+        """Per corridor and month from `first` to `last`: what happened, k-suppressed."""
+        return trends(self.store.all(NAME), now, first, last, K_ANONYMITY, corridor, breakdown,
+                      self.deadlines_for)
 
     def series(self, now: datetime) -> list[dict[str, Any]]:
         """Per corridor and month, suppressed like the statistics: what the charts draw."""
