@@ -31,7 +31,7 @@ BREAKDOWNS = ("sex", "age_band", "citizenship", "forms")
 MILESTONES = frozenset(BY_MESSAGE_TYPE) | {"case-opened"}
 TRANSPORT = ("transport-planned", "departure-confirmed")  # their due_at: the expected arrival
 FIELDS = {"corridor", "kind", "milestone", "status", "occurred_at", "due_at", "minor",
-          "incident", "escalation", *BREAKDOWNS}
+          "incident", "escalation", "htcds_status", *BREAKDOWNS}
 INCIDENTS = frozenset(get_args(IncidentKind))
 # (stage, from milestone, to any of these milestones)
 STAGES = (
@@ -47,6 +47,7 @@ PROTECTION = "protection-incident-recorded"
 # Milestones whose latest time is kept too: each answers an escalation reported before it.
 ANSWERS = ("arrival-confirmed", "transport-cancelled", "risk-assessed")
 ESCALATIONS = ("retrafficking-risk",)
+HTCDS_STATUSES = ("Active", "FollowUp", "Closed", "ClosedReferred")
 
 
 class NotAMilestone(ValueError):
@@ -65,6 +66,7 @@ class Milestone:
     minor: bool
     incident: str | None = None  # the kind of an incident in transit, nothing more
     escalation: str | None = None  # retrafficking-risk, raised by a follow-up
+    htcds_status: str | None = None  # Active, FollowUp, Closed, ClosedReferred
     profile: tuple[tuple[str, Any], ...] = ()  # the breakdown fields it carried
 
 
@@ -93,12 +95,19 @@ def parse_milestone(payload: Mapping[str, Any]) -> Milestone:
             occurred_at=_instant(payload["occurred_at"]),
             due_at=_instant(due) if due is not None else None, minor=payload["minor"],
             incident=incident, escalation=_escalation(payload.get("escalation")),
+            htcds_status=_htcds(payload.get("htcds_status")),
             profile=_profile(payload),
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, NotAMilestone):
             raise
         raise NotAMilestone(f"malformed milestone: {type(error).__name__}") from None
+
+
+def _htcds(value: Any) -> str | None:
+    if value is not None and value not in HTCDS_STATUSES:
+        raise NotAMilestone("unknown HTCDS status")
+    return value if isinstance(value, str) else None
 
 
 def _escalation(value: Any) -> str | None:
@@ -172,6 +181,8 @@ def merge(doc: Doc | None, m: Milestone) -> Doc:
         latest = dict(doc.get("latest", {}))
         latest[m.milestone] = max(latest.get(m.milestone, m.occurred_at), m.occurred_at)
         doc["latest"] = latest
+    if m.htcds_status is not None:  # every one with its time, as the statuses
+        doc["htcds"] = sorted({*map(tuple, doc.get("htcds", [])), (m.occurred_at, m.htcds_status)})
     if m.profile:  # the latest known of each, for aggregates only
         doc["profile"] = {**doc.get("profile", {}), **dict(m.profile)}
     if m.milestone in (*TRANSPORT, "transport-cancelled"):

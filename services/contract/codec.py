@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from events.case import Case, CaseEvent
 from events.chain import ERASED, GENESIS, digest
 from events.profile import breakdown_fields
-from events.progress import status
+from events.progress import htcds_status, status
 from events.steps import BY_EVENT, CaseOpened
 from events.steps.opening import IDENTITY_FIELDS, LOCAL_FIELDS
 from events.steps.referral import ReferralSent
@@ -197,6 +197,7 @@ def milestone(case: Case, event: CaseEvent) -> dict[str, Any] | None:
         "kind": s.kind.value,
         "milestone": message_type(event),
         "status": status(case, event.timestamp).value,
+        "htcds_status": htcds_status(case, event.timestamp).value,
         "occurred_at": event.timestamp.isoformat(),
         "minor": s.minor,
     }

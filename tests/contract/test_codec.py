@@ -242,7 +242,8 @@ def test_the_identity_travels_with_the_referral_only_under_share_identity() -> N
 def test_milestones_are_de_identified_and_only_under_consent_to_monitoring() -> None:
     pair = Pair().play(repatriation(START.date()))
     allowed = {"corridor", "kind", "milestone", "status", "occurred_at", "due_at", "minor",
-               "incident", "escalation", "sex", "age_band", "citizenship", "forms"}
+               "incident", "escalation", "sex", "age_band", "citizenship", "forms",
+               "htcds_status"}
     withdrawn = False
     for x in pair.exchanged:
         case = x.case_at_event
