@@ -55,8 +55,11 @@ class Alerts:
         return self.deliveries.attempt_due()
 
     def standing(self) -> list[dict[str, Any]]:
-        """The alerts standing now (the page lists them): overdue clocks, escalations."""
-        return open_alerts(self.store.all(MONITOR_DOCS), self.now(), self.deadlines_for)
+        """The alerts standing now (the page lists them): the overdue clocks a subscription
+        may ask for (not the follow-up months), and escalations."""
+        return [a for a in open_alerts(self.store.all(MONITOR_DOCS), self.now(),
+                                       self.deadlines_for)
+                if a["kind"] != "clock" or a["clock"] in CLOCK_EVENTS]
 
     def run(self, stop: threading.Event, every: float = 1.0) -> None:
         while not stop.is_set():
