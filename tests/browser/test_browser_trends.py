@@ -86,8 +86,7 @@ def test_the_corridors_page_shows_trends_alerts_and_the_export(
     assert "confirm arrival" in alerts or "Confirm arrival" in alerts
     link = b.find("#download-csv")
     assert link.get_attribute("data-path").startswith("/v1/monitor/statistics/htcds?from=")
-    # The trends with every chart's table open are axe clean (a loaded machine: more time).
-    b.driver.set_script_timeout(180)
+    # The trends with every chart's table open are axe clean.
     b.driver.execute_script(
         "document.querySelectorAll('section.trends details').forEach(d => d.open = true)")
     violations = b.axe()
@@ -112,7 +111,6 @@ def test_the_corridors_page_in_arabic(monitor_page: tuple[Browser, str, str]) ->
     b.open(f"{url}/ui/corridors?lang=ar")
     b.sign_in(token)
     b.wait(lambda d: len(charts(b)) == FIGURES)
-    b.driver.set_script_timeout(180)
     assert b.driver.find_element(By.TAG_NAME, "html").get_attribute("dir") == "rtl"
     assert ar["trends.title"] in b.find("section.trends").text
     violations = b.axe()
