@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,7 +25,10 @@ from services.api.auth import issue
 from services.api.node import MonitorNode
 from services.bootstrap import build_monitor, jwt_secret
 from services.clock import FixedClock
+from services.readside.postgres import PostgresReadStore
+from services.readside.store import ReadStore
 from services.settings import load
+from tests.harness.stores import encrypted
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 XB = {"referring": "XA-NRM", "receiving": "XB-NRM"}
@@ -83,14 +86,26 @@ def verified(secret: str, headers: dict[str, str], body: bytes) -> bool:
     return hmac.compare_digest(v1, expected)
 
 
-def node_at(tmp_path: Path, clock: FixedClock) -> MonitorNode:
-    return build_monitor(load(agency="monitor", data_dir=tmp_path / "monitor"), clock)
+Stores = Callable[[], ReadStore | None]  # None: the settings' store (SQLite)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def stores(request: pytest.FixtureRequest) -> Stores:
+    if request.param == "sqlite":
+        return lambda: None
+    env = encrypted(request.getfixturevalue("pg_env"))
+    return lambda: PostgresReadStore.from_env(env)
+
+
+def node_at(tmp_path: Path, clock: FixedClock, stores: Stores = lambda: None) -> MonitorNode:
+    return build_monitor(load(agency="monitor", data_dir=tmp_path / "monitor"), clock,
+                         store=stores())
 
 
 def test_alerts_are_pushed_signed_once_and_retried_across_a_restart(
-        tmp_path: Path, receiver: Receiver) -> None:
+        tmp_path: Path, receiver: Receiver, stores: Stores) -> None:
     clock = FixedClock(NOW)
-    node = node_at(tmp_path, clock)
+    node = node_at(tmp_path, clock, stores)
     settings = node.settings
     monitor = {"Authorization": "Bearer " + issue(jwt_secret(settings), "m-1", "monitor",
                                                   ["monitor"], datetime.now(UTC))}
@@ -124,7 +139,7 @@ def test_alerts_are_pushed_signed_once_and_retried_across_a_restart(
 
     # A restart: the delivery is in the store and goes on.
     clock = FixedClock(NOW + RETRY_FIRST)
-    node = node_at(tmp_path, clock)
+    node = node_at(tmp_path, clock, stores)
     assert node.pushed is not None
     assert node.pushed.tick() == 1  # refused again
     clock.advance(seconds=2 * RETRY_FIRST.total_seconds() - 1)
