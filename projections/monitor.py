@@ -31,7 +31,7 @@ BREAKDOWNS = ("sex", "age_band", "citizenship", "forms")
 MILESTONES = frozenset(BY_MESSAGE_TYPE) | {"case-opened"}
 TRANSPORT = ("transport-planned", "departure-confirmed")  # their due_at: the expected arrival
 FIELDS = {"corridor", "kind", "milestone", "status", "occurred_at", "due_at", "minor",
-          "incident", "escalation", "htcds_status", *BREAKDOWNS}
+          "incident", "escalation", "htcds_status", "opened_at", *BREAKDOWNS}
 INCIDENTS = frozenset(get_args(IncidentKind))
 # (stage, from milestone, to any of these milestones)
 STAGES = (
@@ -67,6 +67,7 @@ class Milestone:
     incident: str | None = None  # the kind of an incident in transit, nothing more
     escalation: str | None = None  # retrafficking-risk, raised by a follow-up
     htcds_status: str | None = None  # Active, FollowUp, Closed, ClosedReferred
+    opened_at: str | None = None  # when the case was opened
     profile: tuple[tuple[str, Any], ...] = ()  # the breakdown fields it carried
 
 
@@ -96,6 +97,7 @@ def parse_milestone(payload: Mapping[str, Any]) -> Milestone:
             due_at=_instant(due) if due is not None else None, minor=payload["minor"],
             incident=incident, escalation=_escalation(payload.get("escalation")),
             htcds_status=_htcds(payload.get("htcds_status")),
+            opened_at=_instant(payload["opened_at"]) if "opened_at" in payload else None,
             profile=_profile(payload),
         )
     except (KeyError, TypeError, ValueError) as error:
@@ -166,6 +168,9 @@ def merge(doc: Doc | None, m: Milestone) -> Doc:
     first = doc["reached"].get(m.milestone)
     if first is None or m.occurred_at < first:
         doc["reached"][m.milestone] = m.occurred_at
+    opened = doc["reached"].get("case-opened")
+    if m.opened_at is not None and (opened is None or m.opened_at < opened):
+        doc["reached"]["case-opened"] = m.opened_at  # opened before consent to monitoring
     # Ties (one instant, two milestones) go to the later status, so redelivery is harmless.
     if (m.occurred_at, _rank(m.status)) >= (doc["status_at"], _rank(doc["status"])):
         doc["status"], doc["status_at"] = m.status, m.occurred_at

@@ -52,7 +52,7 @@ class CaseOpened(CaseEvent, Aggregate.Created):
         s.urgent = d["urgency"] == "urgent"
         person = d.get("person")
         s.person = person if isinstance(person, dict) else None  # a string once erased
-        s.opened_on = self.timestamp.date()
+        s.opened_at, s.opened_on = self.timestamp, self.timestamp.date()
         if "reflection_period_end" in d:
             s.reflection_ends = date.fromisoformat(d["reflection_period_end"])
 

@@ -205,6 +205,8 @@ def milestone(case: Case, event: CaseEvent) -> dict[str, Any] | None:
         payload["due_at"] = s.transport.arrival_at.isoformat()
     if payload["milestone"] == INCIDENT:
         payload["incident"] = event.data["kind"]  # the kind only: never the details
+    if s.opened_at is not None:  # the referral stage's start, had consent come later
+        payload["opened_at"] = s.opened_at.isoformat()
     if payload["milestone"] == FOLLOW_UP and event.data.get("retrafficking_risk"):
         payload["escalation"] = "retrafficking-risk"
     # For breakdowns of the published statistics only (the monitor keeps them in aggregates).

@@ -243,7 +243,7 @@ def test_milestones_are_de_identified_and_only_under_consent_to_monitoring() -> 
     pair = Pair().play(repatriation(START.date()))
     allowed = {"corridor", "kind", "milestone", "status", "occurred_at", "due_at", "minor",
                "incident", "escalation", "sex", "age_band", "citizenship", "forms",
-               "htcds_status"}
+               "htcds_status", "opened_at"}
     withdrawn = False
     for x in pair.exchanged:
         case = x.case_at_event

@@ -65,6 +65,11 @@ def test_escalations_and_breakdowns_cross_to_the_monitor_and_raise_alerts(
     view = MonitorView(store, escalated=alerts.escalated)
     view.record([(ALIAS, m) for m in sent])
     view.record([(ALIAS, m) for m in sent])  # redelivered: nothing new
+    # Opened before consent to monitoring, so no case-opened milestone went; every milestone
+    # says when the case was opened, and the referral stage is timed from it.
+    assert not any(m["milestone"] == "case-opened" for m in sent)
+    (corridor,) = view.corridors(T0)
+    assert corridor["stages"]["referral"]["cases"] == 1
     bodies = [d["body"] for d in store.all("alert_deliveries").values()]
     assert sorted(b["event"] for b in bodies) == ["protection-escalation", "retrafficking-risk"]
     assert {b["case"] for b in bodies} == {ALIAS}
