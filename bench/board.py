@@ -15,6 +15,7 @@ documents read, each entry worked out at the query's time.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
@@ -139,6 +140,19 @@ def measure(name: str, env: dict[str, str], args: argparse.Namespace, tmp: Path
     return timings, raw
 
 
+def node_rss_mib(data_dir: Path) -> float:
+    """The resident memory of an agency node built on the filled read store, in a process
+    of its own (bench/_node_memory.py), after it answered the board's pages."""
+    done = subprocess.run([sys.executable, "-m", "bench._node_memory", str(data_dir)],
+                          capture_output=True, text=True, timeout=600)
+    sys.stderr.write(done.stderr)
+    if done.returncode != 0:
+        raise SystemExit(f"bench: the node on the board's store failed ({done.returncode})")
+    mib = float(done.stdout.split()[-1])
+    print(f"node: resident memory {mib:.0f} MiB after answering the board")
+    return mib
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=20_000)
@@ -156,6 +170,8 @@ def main() -> int:
         figures["board.query_p99_ms"] = Figure(
             percentile(timings, 99), "ms", percentile(timings, 99) / median(raw),
             "board.raw_page_read_p50_ms", "< 50 at 20,000 cases")
+        figures["node.rss_mib"] = Figure(node_rss_mib(Path(tmp)), "MiB", None, None,
+                                         f"< 250 at {args.cases:,} cases")
         if not args.no_postgres:
             schema = f"bench_board_{uuid.uuid4().hex[:12]}"
             try:

@@ -38,7 +38,7 @@ from events.steps import STEPS, OpenCase
 from events.values import Received, Side
 from services.application import Homeward
 from services.network.demo_cases import RECEIVING, REFERRING, Move, repatriation
-from tests.harness.stores import encrypted, sqlite_store
+from tests.harness.stores import encrypted, homeward, sqlite_store
 from tests.harness.support import eventsourcing_postgres_env
 from tests.harness.walks import actor
 
@@ -186,7 +186,7 @@ def walk(app: Homeward, case_id: UUID, moves: list[Move],
 
 def measure_homeward(rates: Rates, store: str, env: dict[str, str], cases: int,
                      loads: int) -> None:
-    app = Homeward(encrypted(env))
+    app = homeward(encrypted(env))
     story = repatriation(datetime.now(UTC).date())
     opens = own = facts = 0
     open_s = own_s = facts_s = 0.0

@@ -29,8 +29,8 @@ from bench._figures import Figure, median, percentile, save
 from events.steps import OpenCase
 from services.api.app import create_app
 from services.api.auth import issue
+from services.backends.broker import free_port
 from services.bootstrap import build_node, jwt_secret
-from services.exchange.broker import free_port
 from services.network.demo_cases import REFERRING, repatriation
 from services.settings import load
 from tests.harness.walks import actor

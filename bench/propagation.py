@@ -27,9 +27,10 @@ from kafka import KafkaConsumer
 
 from bench._figures import Figure, median, percentile, save
 from events.case import Case
+from services.backends.broker import LocalBroker
+from services.backends.kafka import Kafka
 from services.contract.codec import message_id
 from services.exchange import topics
-from services.exchange.broker import LocalBroker
 from services.exchange.inbox import Fact
 from services.exchange.kafka_settings import consumer_group_settings
 from services.network.demo_cases import repatriation
@@ -46,7 +47,7 @@ def wait_for(arrived: threading.Condition, check: Callable[[], bool]) -> None:
 
 def start(node: Node, stored: dict[str, float], arrived: threading.Condition) -> None:
     """The node's relay and inbox; the inbox notes when each fact was committed."""
-    topics.ensure_topics(node.bootstrap, [topics.inbox(node.agency),
+    topics.ensure_topics(Kafka(node.bootstrap).admin, [topics.inbox(node.agency),
                                           topics.deadletter(node.agency)])
     inbox = node.exchange().inbox
     applied = inbox.apply
@@ -115,11 +116,11 @@ def cross_border(bootstrap: str, steps: int, tmp: Path, walkers: int) -> list[fl
 
 def raw_kafka(bootstrap: str, count: int) -> list[float]:
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
-    topics.ensure_topics(bootstrap, [topic])
+    topics.ensure_topics(Kafka(bootstrap).admin, [topic])
     consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=topic,
                              auto_offset_reset="earliest", enable_auto_commit=False,
                              fetch_max_wait_ms=50, **consumer_group_settings())
-    producer = topics.producer(bootstrap)
+    producer = Kafka(bootstrap).producer()
     received: dict[bytes, float] = {}
     arrived = threading.Condition()
     stop = threading.Event()

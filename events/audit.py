@@ -3,11 +3,35 @@ each event points at its predecessor's hash."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from events.case import CaseEvent
 from events.chain import GENESIS, commitment, digest
+
+
+class Link(Protocol):
+    """What the chain check reads of an event: a `CaseEvent`, or the audit's own reading of
+    a stored row (services/anchors/links.py), which builds no event object."""
+
+    @property
+    def originator_version(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def data(self) -> Mapping[str, Any]: ...
+    @property
+    def received(self) -> Mapping[str, Any] | None: ...
+    @property
+    def commitments(self) -> Mapping[str, str] | None: ...
+    @property
+    def salts(self) -> Mapping[str, str] | None: ...
+
+    def content(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -20,7 +44,7 @@ class Break:
         return f"event {self.version} ({self.type}): {self.reason}"
 
 
-def verify_chain(events: Iterable[CaseEvent]) -> list[Break]:
+def verify_chain(events: Iterable[Link]) -> list[Break]:
     breaks, previous = [], GENESIS
     for event in events:
         if event.prev_hash != previous:
@@ -37,7 +61,7 @@ def verify_chain(events: Iterable[CaseEvent]) -> list[Break]:
     return breaks
 
 
-def mismatched_personal_fields(event: CaseEvent) -> list[str]:
+def mismatched_personal_fields(event: Link) -> list[str]:
     """Personal fields still readable (not erased) whose value is not the one committed."""
     if event.commitments is None or event.salts is None:
         return []

@@ -84,6 +84,8 @@ class CaseState:
     opened_on: date | None = None  # the day the case was opened (the age band's day)
     exploitation_forms: list[str] | None = None  # the trafficking profile's, once recorded
     consent: set[Scope] = field(default_factory=set)
+    refer_to: str | None = None  # the agency the latest consent to `refer` names (a transfer)
+    transferred_from: str | None = None  # the case this one was transferred from, if any
     override: bool = False
     asylum_open: bool = False
     protection_granted: bool = False

@@ -54,17 +54,19 @@ class CaseEvent(Aggregate.Event):
 
 
 def sealed_content(
-    type_: str, case_id: UUID | str, version: int, at: datetime, recorded_by: str, actor: str,
+    type_: str, case_id: UUID | str, version: int, at: datetime | str, recorded_by: str,
+    actor: str,
     data: Mapping[str, Any], received: Mapping[str, Any] | None, prev_hash: str,
     commitments: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """What an event's hash covers: with commitments, each personal field's commitment
-    stands in for its value (and the marker `personal` says which fields they are)."""
+    stands in for its value (and the marker `personal` says which fields they are). `at`
+    may be given as its ISO text already (the audit reads it so from the stored row)."""
     content = {
         "type": type_,
         "case_id": str(case_id),
         "version": version,
-        "occurred_at": at.isoformat(),
+        "occurred_at": at if isinstance(at, str) else at.isoformat(),
         "recorded_by": recorded_by,
         "actor": actor,
         "data": dict(data),

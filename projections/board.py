@@ -9,11 +9,11 @@ so they are worked out by `events.progress` and `events.deadlines` when asked.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from events.case import Case, CaseEvent, utc
+from events.case import Case, CaseEvent, CaseState, utc
 from events.deadlines import Deadlines, clocks, overdue, reflection_ends
 from events.progress import blocking, legal_matters, status
 from events.steps import CaseOpened
@@ -38,9 +38,14 @@ class StatusBoard:
                  today: Callable[[], date] | None = None) -> None:
         self.deadlines_for = deadlines_for or default_deadlines
         self.today = today or (lambda: datetime.now(UTC).date())
+        # The state each document was just encoded from, so that indexing it (the runner
+        # indexes what it folded) does not decode it again; bounded, and only ever used for
+        # the very document (id and version) it was made with.
+        self._folded: dict[tuple[str, int], CaseState] = {}
 
     def index(self, doc: Doc) -> BoardRow:
-        return board_row(doc, self.today(), self.deadlines_for)
+        state = self._folded.pop((doc["id"], doc["version"]), None)
+        return board_row(doc, self.today(), self.deadlines_for, state)
 
     def key(self, event: CaseEvent) -> str | None:
         return case_key(event)
@@ -62,6 +67,12 @@ class StatusBoard:
             state, last = advance(state, event), event
         if state is None or last is None:
             return doc
+        encoded = encode_state(state)
+        if len(self._folded) >= FOLDED_KEPT:
+            self._folded.clear()
+        # As decoding the document would give it: nothing personal (case_state.PERSONAL).
+        self._folded[(str(last.originator_id), last.originator_version)] = replace(
+            state, person=None)
         return {
             "id": str(last.originator_id),
             "kind": state.kind.value,
@@ -71,7 +82,7 @@ class StatusBoard:
             "partner": state.receiving if side == "referring" else state.referring,
             "version": last.originator_version,
             "updated_at": last.timestamp.isoformat(),
-            "state": encode_state(state),
+            "state": encoded,
         }
 
 
@@ -101,6 +112,7 @@ class BoardFilters:
 NEVER_DAY = "9999-12-31"  # a status no date changes; only an event does
 NEVER = "9999-12-31T23:59:59.999999Z"  # no clock that can run out
 ENDED = (Status.CLOSED.value, Status.DECLINED.value)
+FOLDED_KEPT = 2_000  # states kept between folding and indexing: a batch's cases
 
 
 def instant(at: datetime | str) -> str:
@@ -130,8 +142,10 @@ class BoardRow:
         return self.status_from <= today.isoformat() < self.status_until
 
 
-def board_row(doc: Doc, today: date, deadlines_for: DeadlinesFor = default_deadlines) -> BoardRow:
-    case = shell(decode_state(doc["state"]))
+def board_row(doc: Doc, today: date, deadlines_for: DeadlinesFor = default_deadlines,
+              state: CaseState | None = None) -> BoardRow:
+    """The indexed columns of a document (`state`: its state already decoded, if at hand)."""
+    case = shell(state if state is not None else decode_state(doc["state"]))
     current, until = status_span(case, doc["state"], today)
     limits = deadlines_for(doc["referring"], doc["receiving"])
     due = [c.due_at for c in clocks(case, limits) if not c.met]

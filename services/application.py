@@ -27,11 +27,21 @@ from events.steps import BY_MESSAGE_TYPE, STEPS, CaseOpened, OpenCase, open_case
 from events.steps.erasure import CaseErased
 from events.values import Actor, Received
 from services.clock import Clock, SystemClock
-from services.erasure.keys import CaseKeys, case_keys_for
+from services.erasure.keys import CaseKeys, MemoryCaseKeys
 from services.erasure.mapper import PersonalDataMapper
+from services.logs.events import operational
 
 # The per-case key table beside the store the environment names, wrapped by the node's cipher.
 KeysFor = Callable[[Mapping[str, str], Cipher | None], CaseKeys]
+IN_MEMORY = ("", "eventsourcing.popo")  # eventsourcing's default store, in memory
+
+
+def keys_in_memory(env: Mapping[str, str], wrap: Cipher | None) -> CaseKeys:
+    """The case keys of a store in memory, which live and die with it. A store on disk
+    keeps them beside it, in the table its backend gives (services/backends/)."""
+    if env.get("PERSISTENCE_MODULE", "") not in IN_MEMORY:
+        raise ValueError("a store on disk needs its per-case key table (keys_for)")
+    return MemoryCaseKeys(wrap)
 
 RETRIES = 20  # attempts of a step whose save lost a race with another writer of the case
 # Cases kept in memory between commands: a command reads only the events saved since
@@ -86,7 +96,7 @@ class Homeward(Application[UUID]):
     keys: CaseKeys
 
     def __init__(self, env: Mapping[str, str], clock: Clock | None = None,
-                 keys_for: KeysFor = case_keys_for) -> None:
+                 keys_for: KeysFor = keys_in_memory) -> None:
         self._keys_for = keys_for
         super().__init__(env=env)
         self.clock = clock or SystemClock()
@@ -116,10 +126,11 @@ class Homeward(Application[UUID]):
         super().close()
         self.keys.close()
 
-    def open_case(self, body: OpenCase, actor: Actor, deadlines: Deadlines | None = None) -> Case:
+    def open_case(self, body: OpenCase, actor: Actor, deadlines: Deadlines | None = None,
+                  transferred_from: UUID | None = None) -> Case:
         """Open a case on its corridor's deadlines (the reflection period's length)."""
         reflection = (deadlines or Deadlines()).reflection_period
-        case = open_case(body, actor, self.clock.now(), reflection)
+        case = open_case(body, actor, self.clock.now(), reflection, transferred_from)
         try:
             self.save(case)
         except IntegrityError:
@@ -243,7 +254,18 @@ class Homeward(Application[UUID]):
             self.save(case)
         except IntegrityError:
             raise VersionMismatch("the case was changed at the same time; try again") from None
+        if erasure is not None:  # the case's id only: its key, and so its data, are gone
+            operational("erasure done", case=str(case.id), version=case.version)
 
+
+    def save_together(self, *cases: Case) -> None:
+        """Cases changed together (a transfer's old and new case): one transaction, so
+        both are saved or neither. No erasure among them."""
+        assert not any(isinstance(e, CaseErased) for c in cases for e in c.pending_events)
+        try:
+            self.save(*cases)
+        except IntegrityError:
+            raise VersionMismatch("a case was changed at the same time; try again") from None
 
     def forget_cached(self, case_id: UUID) -> None:
         """Drop the case's copy in memory (its personal data, on erasure)."""

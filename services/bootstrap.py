@@ -1,10 +1,11 @@
 """The composition root: an agency node or the monitor node, built from its settings.
 
-Only this module chooses the concrete parts: the event store, the per-case key table
-and the read store the settings name (SQLite or PostgreSQL), the gap barrier that goes
-with the store, the API's own tables, the token verifier, the Kafka clients, the clock. Each is a
-parameter with the production default, so tests and benchmarks build nodes here with
-fakes or test settings.
+Only this module chooses the concrete parts: the backend `HOMEWARD_DATABASE_URL` names
+(SQLite or PostgreSQL, services/backends/), which yields the event store, the read store,
+the gap barrier, the node's own tables, the per-case key table and the replicas' roles;
+the token verifier; the Kafka clients' factories (services/backends/kafka.py), handed down
+to whatever uses a client; the clock. Each is a parameter with the production default, so
+tests and benchmarks build nodes here with fakes or test settings.
 """
 
 from __future__ import annotations
@@ -25,48 +26,45 @@ from services.anchors.store import Anchors
 from services.api.access import AccessLog
 from services.api.auth import TokenVerifier, issue
 from services.api.claims import claim_map
+from services.api.documents import Documents
 from services.api.idempotency import SidecarIdempotency
 from services.api.node import MonitorNode, Node
 from services.api.oidc import Provider
 from services.api.opaque import OpaqueTokens
-from services.api.sidecar import PostgresSidecar, Sidecar, SQLiteSidecar
+from services.api.sidecar import Sidecar
 from services.application import Homeward, KeysFor
+from services.backends import Backend, of_store
+from services.backends.kafka import Kafka
+from services.backends.postgres import PostgresBackend, Unreachable
+from services.backends.sqlite import SQLiteBackend, SQLiteTables
 from services.clock import Clock, SystemClock
-from services.erasure.keys import case_keys_for
-from services.exchange import topics
 from services.exchange.deliveries import Deliveries
 from services.exchange.directory import DirectoryFile, directory_path
 from services.exchange.exchange import Exchange
-from services.exchange.inbox import HeldBound, Inbox, ParkedBound, consumer
-from services.exchange.kafka_settings import consumer_group_settings
-from services.exchange.leadership import AdvisoryLock, Role, Sole
+from services.exchange.inbox import HeldBound, Inbox, ParkedBound
+from services.exchange.leadership import Role, Sole
 from services.exchange.progress import STALL_SECONDS
 from services.exchange.receipts import Receipts
 from services.exchange.relay import DeadLetters, Relay, Resending
 from services.exchange.sealing_keys import load_sealing_keys
+from services.exchange.topics import MONITORING
 from services.files import JWT_SECRET_FILE, default_key_dir
 from services.notification_log import GapBarrier, NoLateCommits
-from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
-from services.readside.postgres import PostgresGapBarrier, PostgresReadStore
+from services.readside.monitor import GROUP, MilestoneConsumer, MilestoneGate, MonitorView
 from services.readside.queries import ReadModels
-from services.readside.sqlite import SqliteReadStore
 from services.readside.store import ReadStore
 from services.settings import (
     MIN_SECRET_BYTES,
     Settings,
     SettingsError,
     cipher_key,
-    conninfo,
     node_secret,
-    postgres_env,
     secrets_dir,
 )
 from services.signing import load_or_create
 
 RELAY_DEAD_LETTERS = "relay-dead-letters.jsonl"  # in the data dir: what could not be sent
 EXCHANGE_TABLES = "exchange.sqlite"  # deliveries of an exchange built without the node's tables
-POSTGRES = "eventsourcing.postgres"
-EVENTS_TABLE = "homeward_events"  # eventsourcing names it after the application
 # AES-GCM through OpenSSL (`cryptography`): the same layout (nonce, tag, ciphertext) as
 # pycryptodome's `eventsourcing.cipher:AESCipher`, so rows written with either read alike.
 CIPHER = "eventsourcing.cryptography:AESCipher"
@@ -74,58 +72,55 @@ CIPHER = "eventsourcing.cryptography:AESCipher"
 
 # -- the application and its read side ---------------------------------------
 
-def persistence_env(settings: Settings) -> dict[str, str]:
-    """The eventsourcing environment for this node's store, encrypted at rest."""
+def backend(settings: Settings) -> Backend:
+    """The one choice of store: PostgreSQL for a postgresql:// `HOMEWARD_DATABASE_URL`,
+    else SQLite (the URL's file, or `events.sqlite` in the data dir)."""
     if settings.is_postgres:
         assert settings.database_url is not None
-        env = postgres_env(settings.database_url)
-        exists = postgres_store_exists(settings.database_url, env.get("POSTGRES_SCHEMA", "public"))
-    else:
-        db = settings.sqlite_path()
-        exists = db.exists()
-        db.parent.mkdir(parents=True, exist_ok=True)
-        env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)}
+        return PostgresBackend.of_url(settings.database_url)
+    return SQLiteBackend(settings.sqlite_path(), settings.home)
+
+
+def persistence_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing environment for this node's store, encrypted at rest."""
+    chosen = backend(settings)
+    env = chosen.event_store()
+    try:
+        exists = chosen.store_exists()
+    except Unreachable as error:
+        raise SettingsError(f"HOMEWARD_DATABASE_URL: cannot connect ({error})") from None
     env["CIPHER_TOPIC"] = CIPHER
     env["CIPHER_KEY"] = cipher_key(settings, exists)
     return env
 
 
-def postgres_store_exists(url: str, schema: str) -> bool:
-    """Whether the node's events table is already in the schema (so its key must exist)."""
-    import psycopg
-
-    plain = url.split("?", 1)[0]
-    try:
-        with psycopg.connect(plain, connect_timeout=5) as conn:
-            row = conn.execute("SELECT to_regclass(%s)", [f'"{schema}".{EVENTS_TABLE}']).fetchone()
-    except psycopg.Error as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise SettingsError(f"HOMEWARD_DATABASE_URL: cannot connect ({reason})") from None
-    return row is not None and row[0] is not None
-
-
 def application(settings: Settings, clock: Clock | None = None,
-                keys_for: KeysFor = case_keys_for) -> Homeward:
+                keys_for: KeysFor | None = None) -> Homeward:
     """The case store the settings name (its cipher key checked), as the application,
     with each case's key in the key table beside that store."""
-    return Homeward(persistence_env(settings), clock or SystemClock(), keys_for)
+    chosen = backend(settings)
+    return Homeward(persistence_env(settings), clock or SystemClock(),
+                    keys_for or (lambda env, wrap: chosen.case_keys(wrap)))
+
+
+def store_backend(app: Application[Any]) -> Backend | None:
+    """The backend an application's store is on (None for a store in memory)."""
+    return of_store(app.env)
 
 
 def read_store_for(env: Mapping[str, str]) -> ReadStore:
-    """The read store beside an eventsourcing store: the same PostgreSQL database and
-    schema, or a SQLite file next to the events file."""
-    if env.get("PERSISTENCE_MODULE") == POSTGRES:
-        return PostgresReadStore.from_env(env)
-    events = Path(env["SQLITE_DBNAME"])
-    return SqliteReadStore(events.with_name(events.stem + ".projections.sqlite"))
+    """The read store beside an event store: the same PostgreSQL database and schema, or
+    a SQLite file next to the events file."""
+    found = of_store(env)
+    if found is None:
+        raise ValueError("a store in memory has no read store beside it")
+    return found.read_store()
 
 
 def gap_barrier(app: Application[Any]) -> GapBarrier:
     """How a projection tells a lasting gap in the notification log from a late commit."""
-    if app.env.get("PERSISTENCE_MODULE") == POSTGRES:
-        recorder: Any = app.recorder
-        return PostgresGapBarrier(app.env, recorder.datastore.schema, recorder.events_table_name)
-    return NoLateCommits()
+    found = store_backend(app)
+    return found.gap_barrier(app) if found is not None else NoLateCommits()
 
 
 def read_models(app: Application[Any], deadlines_for: DeadlinesFor = default_deadlines,
@@ -154,11 +149,8 @@ def corridor_deadlines(settings: Settings) -> dict[tuple[str, str], Deadlines]:
 def replica_roles(app: Application[Any]) -> dict[str, Role]:
     """The roles one replica of the node holds at a time: on PostgreSQL, whichever replica
     holds the role's advisory lock in this store; a SQLite node, one process, holds both."""
-    names = ("relay", "projections")
-    if app.env.get("PERSISTENCE_MODULE") == POSTGRES:
-        scope = app.env.get("POSTGRES_SCHEMA") or "public"
-        return {name: AdvisoryLock(conninfo(app.env), scope, name) for name in names}
-    return {name: Sole(name) for name in names}
+    found = store_backend(app)
+    return found.roles() if found is not None else {n: Sole(n) for n in ("relay", "projections")}
 
 
 # -- the API's parts ----------------------------------------------------------
@@ -199,10 +191,14 @@ def mint(settings: Settings, sub: str, roles: list[str], hours: float = 8.0) -> 
 
 
 def sidecar(settings: Settings) -> Sidecar:
-    if settings.is_postgres:
-        assert settings.database_url is not None
-        return PostgresSidecar(settings.database_url)
-    return SQLiteSidecar(settings.home / "api.sqlite")
+    """The node's own tables, in the store the settings name."""
+    return backend(settings).tables()
+
+
+def kafka(settings: Settings) -> Kafka:
+    """The factories of the Kafka clients, for the cluster the settings name."""
+    assert settings.kafka_bootstrap
+    return Kafka(settings.kafka_bootstrap, settings.kafka_client())
 
 
 # -- what the command line audits ---------------------------------------------
@@ -240,6 +236,7 @@ def kafka_exchange(
     keys: Path | None = None,
     retention_days: tuple[int, int] = (7, 30),
     parked_bound: ParkedBound | None = None, stall_seconds: float = STALL_SECONDS,
+    undelivered_after: float = 300.0,
 ) -> Exchange:
     """The relay and the inbox with their Kafka clients: the key pair in `keys` (the key
     dir; by default `<data dir>.keys`, made on first start), the trust directory
@@ -254,22 +251,22 @@ def kafka_exchange(
     default a SQLite file in the data dir)."""
     keys = keys or default_key_dir(data_dir)
     key = load_or_create(keys, agency)
-    options = dict(client or {})
+    clients = Kafka(bootstrap, dict(client or {}))
     trust = DirectoryFile(directory_path(data_dir, directory))
     if deliveries is None:
-        deliveries = Deliveries(SQLiteSidecar(data_dir / EXCHANGE_TABLES))
-    relay = Relay(app, key, lambda: topics.producer(bootstrap, options), trust.current,
+        deliveries = Deliveries(SQLiteTables(data_dir / EXCHANGE_TABLES))
+    relay = Relay(app, key, clients.producer, trust.current,
                   barrier=gap_barrier(app), dead_letters=DeadLetters(data_dir / RELAY_DEAD_LETTERS),
                   anchors=anchors, deliveries=deliveries, resending=resending)
     inbox = Inbox(  # it opens what is sealed to any sealing key the node still keeps
         app, load_sealing_keys(keys, agency).watching(), trust.current,
-        lambda: consumer(bootstrap, agency, consumer_group_settings(), options),
-        lambda: topics.producer(bootstrap, options), anchors=anchors, signer=key,
+        lambda: clients.inbox_consumer(agency), clients.producer, anchors=anchors, signer=key,
         receipts=Receipts(app, key, trust.current, deliveries, anchors), bound=bound,
         parked_bound=parked_bound, stall_seconds=stall_seconds,
     )
-    return Exchange(relay, inbox, bootstrap, options, replication, inbox_partitions,
-                    *retention_days, relay_role=relay_role or Sole("relay"))
+    return Exchange(relay, inbox, clients.admin, replication, inbox_partitions,
+                    *retention_days, relay_role=relay_role or Sole("relay"),
+                    undelivered_after=timedelta(seconds=undelivered_after), bootstrap=bootstrap)
 
 
 def resending(settings: Settings) -> Resending:
@@ -314,29 +311,30 @@ def build_node(
                                                   settings.deadletter_retention_days),
                                   parked_bound=ParkedBound(settings.inbox_parked_per_sender,
                                                            settings.inbox_parked_total),
-                                  stall_seconds=settings.inbox_stall_seconds)
+                                  stall_seconds=settings.inbox_stall_seconds,
+                                  undelivered_after=settings.undelivered_after_seconds)
     if exchange is None:
         held.pop("relay", None)  # nothing to relay without a broker
     replays = SidecarIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))
     access_log = AccessLog(db, app.mapper.cipher, app.keys)
-    app.on_erasure += [replays.forget_case, access_log.forget_case]
+    documents = Documents(db, app.keys, None if settings.is_postgres
+                          else settings.home / "documents")
+    # The tables' own traces (SQLite's write-ahead log) go last, after every table's rows.
+    app.on_erasure += [replays.forget_case, access_log.forget_case, documents.forget_case,
+                       lambda _: db.shred()]
     provider = signin_provider(settings)
     node = Node(settings, clock, app, tokens or token_verifier(settings, provider), replays,
                 access_log, models, tables=db, exchange=exchange,
                 signin=provider, roles=held, anchors=anchors,
                 signing=load_or_create(keys, settings.agency),
                 trust=DirectoryFile(directory_path(settings.home, settings.directory)).current,
-                deliveries=deliveries)
+                deliveries=deliveries, documents=documents)
     node.checks["store"] = app.recorder.max_notification_id
     return node
 
 
 def monitor_store(settings: Settings) -> ReadStore:
-    if settings.is_postgres:
-        assert settings.database_url is not None
-        return PostgresReadStore.from_env(postgres_env(settings.database_url))
-    settings.home.mkdir(parents=True, exist_ok=True)
-    return SqliteReadStore(settings.home / "monitor.sqlite")
+    return backend(settings).monitor_store()
 
 
 def build_monitor(
@@ -353,9 +351,10 @@ def build_monitor(
     view = MonitorView(store, escalated=pushed.escalated)
     gate = gate or MilestoneGate.of_file(directory_path(settings.home, settings.directory),
                                          load_sealing_keys(keys, "monitor").watching())
-    bootstrap, client = settings.kafka_bootstrap, settings.kafka_client()
-    consumer = ((lambda: MilestoneConsumer(bootstrap, view, gate, client=client))
-                if bootstrap else None)
+    clients = kafka(settings) if settings.kafka_bootstrap else None
+    consumer = ((lambda: MilestoneConsumer(lambda: clients.group_consumer(MONITORING, GROUP),
+                                           view, gate))
+                if clients is not None else None)
     provider = signin_provider(settings)
     return MonitorNode(settings, clock, view,
                        tokens or token_verifier(settings, provider), gate, consumer,

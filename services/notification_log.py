@@ -2,7 +2,7 @@
 
 A reader never moves past a missing notification id until the store says the gap will
 not be filled: on PostgreSQL a transaction that took an id may commit after a later one
-(services.readside.postgres answers for it); on SQLite ids are given inside the
+(services.backends.postgres_reads answers for it); on SQLite ids are given inside the
 database's write lock, so a gap is never filled later. The composition root gives each
 reader the barrier of its store.
 """

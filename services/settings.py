@@ -5,7 +5,6 @@ from __future__ import annotations
 import binascii
 import secrets
 from base64 import b64decode
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlparse
@@ -337,23 +336,6 @@ def load(**overrides: object) -> Settings:
         raise SettingsError(str(error)) from None
 
 
-def postgres_env(url: str) -> dict[str, str]:
-    parts = urlparse(url)
-    env = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": parts.path.lstrip("/") or "postgres",
-        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(parts.port or 5432),
-        "POSTGRES_USER": unquote(parts.username or "postgres"),
-        "POSTGRES_PASSWORD": unquote(parts.password or ""),
-    }
-    for option in (parts.query or "").split("&"):
-        key, _, value = option.partition("=")
-        if key == "schema" and value:
-            env["POSTGRES_SCHEMA"] = value
-    return env
-
-
 def cipher_key(settings: Settings, store_exists: bool) -> str:
     """The key for personal data at rest: given, kept in the key dir, or made anew.
 
@@ -395,17 +377,6 @@ def node_secret(settings: Settings, name: str) -> str:
     value = secrets.token_urlsafe(32)
     write_private(path, (value + "\n").encode())
     return value
-
-
-def conninfo(env: Mapping[str, str]) -> str:
-    """The libpq connection string for the PostgreSQL store eventsourcing's `env` names."""
-    import psycopg
-
-    return psycopg.conninfo.make_conninfo(
-        host=env.get("POSTGRES_HOST", "127.0.0.1"), port=env.get("POSTGRES_PORT", "5432"),
-        dbname=env.get("POSTGRES_DBNAME", "postgres"), user=env.get("POSTGRES_USER", "postgres"),
-        password=env.get("POSTGRES_PASSWORD") or None,
-    )
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "::1", "localhost")

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -25,6 +27,38 @@ from services.files import SEALING_KEY_FILE, write_private
 from services.files import SIGNING_KEY_FILE as KEY_FILE
 
 PrivateKey = TypeVar("PrivateKey", Ed25519PrivateKey, X25519PrivateKey)
+SAFE_INTEGER = 2**53 - 1  # RFC 8785 (I-JSON): integers beyond are not exact as numbers
+_BMP = "\U00010000"
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 canonical JSON, what every signature here is over. A document of objects
+    with keys inside the Basic Multilingual Plane, arrays, strings, booleans, null and
+    safe integers (every message and checkpoint) is written by the standard library's C
+    encoder: sorted keys, compact separators, UTF-8, which for such a document is RFC 8785
+    byte for byte (keys then sort the same by code point as by UTF-16 unit; strings are
+    escaped alike). Anything else (a float, a key beyond the plane, a larger integer, a
+    lone surrogate) is written, or refused, by the `rfc8785` package itself."""
+    if _plain(value):
+        try:
+            return json.dumps(value, sort_keys=True, separators=(",", ":"),
+                              ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: rfc8785 refuses it as it always did
+    return rfc8785.dumps(value)
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, str) or value is None or value is True or value is False:
+        return True
+    if type(value) is int:
+        return -SAFE_INTEGER <= value <= SAFE_INTEGER
+    if type(value) is dict:
+        return all(type(k) is str and (k.isascii() or max(k) < _BMP) and _plain(v)
+                   for k, v in value.items())
+    if type(value) is list:
+        return all(_plain(v) for v in value)
+    return False
 
 
 def b64url(raw: bytes) -> str:

@@ -29,6 +29,7 @@ from events.case import Case, CaseEvent
 from events.steps import BY_EVENT
 from projections.monitor import merge, parse_milestone
 from projections.projection import Doc
+from services.backends.kafka import Kafka
 from services.bootstrap import application
 from services.contract.codec import milestone
 from services.exchange import deadletters, topics
@@ -50,7 +51,7 @@ class DeadLetterWatch:
     def collect(self, broker_dies: bool = False) -> None:
         for agency in AGENCIES:
             try:
-                found = deadletters.read(self.bootstrap, agency, timeout=5.0)
+                found = deadletters.read(Kafka(self.bootstrap).reader(), agency, timeout=5.0)
             except Exception:  # the broker is coming back: read next time
                 continue
             for letter in found:

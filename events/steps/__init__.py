@@ -15,6 +15,7 @@ from events.steps import (
     identity,
     justice,
     measures,
+    notes,
     penalty,
     protection,
     referral,
@@ -33,7 +34,7 @@ STEPS: dict[str, Step] = {
     step.path: step
     for module in (guardianship, consent, asylum, hold, referral, identity, risk, return_,
                    justice, penalty, measures, stay, documents, transport, transit,
-                   reintegration, protection, trafficking, closure, erasure)
+                   reintegration, protection, trafficking, notes, closure, erasure)
     for step in module.STEPS
 }
 

@@ -10,7 +10,7 @@ from pydantic import Field
 from events.case import Case, CaseEvent
 from events.rules import ConsentRequired, InvalidField, MinorSafeguards
 from events.step import Body, Owner, Step
-from events.values import Actor, Kind, Scope
+from events.values import AGENCY_CODE, Actor, Kind, Scope
 
 
 class Consent(Body):
@@ -19,6 +19,9 @@ class Consent(Body):
     interpreter: bool
     given_by: Literal["person", "guardian"]
     child_views_heard: bool | None = None  # a child's consent needs it true
+    # With `refer`: the agency the person agrees to be referred to, when it is another
+    # than the case's receiving agency (a transfer). It stays with the referring agency.
+    refer_to: str | None = Field(default=None, pattern=AGENCY_CODE.pattern)
 
 
 class ConsentWithdrawal(Body):
@@ -30,6 +33,8 @@ class ConsentRecorded(CaseEvent):
     def change(self, case: Case) -> None:
         scopes = {Scope(s) for s in self.data["scopes"]}
         case.state.consent |= scopes
+        if Scope.REFER in scopes:
+            case.state.refer_to = self.data.get("refer_to")
         if Scope.RETURN in scopes:
             case.state.on_hold = False
 
@@ -43,6 +48,8 @@ class ConsentWithdrawn(CaseEvent):
         s = case.state
         scopes = {Scope(x) for x in self.data["scopes"]}
         s.consent -= scopes
+        if Scope.REFER in scopes:
+            s.refer_to = None
         if Scope.RETURN in scopes and s.kind is Kind.REPATRIATION and s.departed_at is None:
             s.transport = None
             s.on_hold = True
@@ -77,7 +84,8 @@ def check_language(case: Case, body: Explained, what: str = "consent") -> None:
 
 
 STEPS = [
-    Step("consent", ConsentRecorded, Owner.REFERRING, Consent, check_consent),
+    Step("consent", ConsentRecorded, Owner.REFERRING, Consent, check_consent,
+         local_only=("refer_to",)),
     # Why a person withdrew (e.g. to seek a residence permit) is not the country of origin's
     # business: the reason stays with the agency that heard it.
     Step("consent-withdrawal", ConsentWithdrawn, Owner.REFERRING, ConsentWithdrawal,

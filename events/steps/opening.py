@@ -15,8 +15,9 @@ from events.step import Body
 from events.values import AGENCY_CODE, Actor, Kind, Received, Scope
 
 IDENTITY_FIELDS = ("person", "reason")
-# Worked out at opening from the corridor's reflection period; the partner learns the start only.
-LOCAL_FIELDS = ("reflection_period_end",)
+# Worked out at opening from the corridor's reflection period (the partner learns the start
+# only), and the case a transfer continues (the new partner sees a fresh case).
+LOCAL_FIELDS = ("reflection_period_end", "transferred_from")
 REFLECTION_PERIOD = timedelta(days=30)
 ADULT_AGE = 18
 
@@ -53,6 +54,7 @@ class CaseOpened(CaseEvent, Aggregate.Created):
         person = d.get("person")
         s.person = person if isinstance(person, dict) else None  # a string once erased
         s.opened_at, s.opened_on = self.timestamp, self.timestamp.date()
+        s.transferred_from = d.get("transferred_from")
         if "reflection_period_end" in d:
             s.reflection_ends = date.fromisoformat(d["reflection_period_end"])
 
@@ -71,13 +73,17 @@ def is_minor(body: OpenCase, at: datetime) -> bool:
 
 
 def open_case(body: OpenCase, actor: Actor, at: datetime,
-              reflection: timedelta = REFLECTION_PERIOD) -> Case:
-    """Open a case; `reflection` is the corridor's length of the reflection period."""
+              reflection: timedelta = REFLECTION_PERIOD, transferred_from: UUID | None = None
+              ) -> Case:
+    """Open a case; `reflection` is the corridor's length of the reflection period;
+    `transferred_from`, the case of this agency it continues with another partner."""
     if body.receiving_agency == actor.agency:
         raise StepOwner("a case is opened with a partner agency, not with oneself")
     data = body.model_dump(mode="json", exclude={"id"}, exclude_none=True)
     data["minor"] = is_minor(body, at)
     data["referring_agency"] = actor.agency
+    if transferred_from is not None:
+        data["transferred_from"] = str(transferred_from)
     if body.reflection_period_start is not None:
         data["reflection_period_end"] = (body.reflection_period_start + reflection).isoformat()
     return Case.opened(CaseOpened, body.id or uuid4(), data, actor, at, personal=IDENTITY_FIELDS)

@@ -4,7 +4,7 @@ of (a case deleted from the store is still named), each checked by `verify_case`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from events.case import CaseEvent
 from services.anchors.checkpoint import KeyOf
 from services.anchors.crosscheck import Divergence, cross_check
+from services.anchors.links import ChainReader
 from services.anchors.partner import chain_view
 from services.anchors.store import Anchors
 from services.anchors.verify import Fault, verify_case
@@ -42,6 +43,10 @@ class StoreAudit:
     anchors: Anchors
     agency: str
     key_of: KeyOf
+    reader: ChainReader = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.reader = ChainReader(self.app)
 
     def events(self, case_id: UUID) -> list[CaseEvent]:
         try:
@@ -50,19 +55,23 @@ class StoreAudit:
             return []
 
     def case(self, case_id: UUID) -> CaseAudit:
-        events = self.events(case_id)
+        """The case checked: its chain read from the stored rows (`links`), personal data
+        decrypted only for the events whose values are checked against their commitments."""
+        events = self.reader.chain(case_id)
         held = self.anchors.of_case(case_id)
         if not events and not held:
             raise CaseNotFound(str(case_id))
         return CaseAudit(case_id, len(events),
                          verify_case(case_id, events, held, self.agency, self.key_of))
 
+    def case_ids(self) -> list[UUID]:
+        """Every case of the store, then every other case the checkpoints name."""
+        stored = list(self.app.case_ids())
+        return [*stored, *sorted(set(self.anchors.case_ids()) - set(stored))]
+
     def cases(self, case_ids: Iterable[UUID] | None = None) -> Iterator[CaseAudit]:
         """The given cases, or every case of the store and of the checkpoints."""
-        if case_ids is None:
-            stored = list(self.app.case_ids())
-            case_ids = [*stored, *sorted(set(self.anchors.case_ids()) - set(stored))]
-        for case_id in case_ids:
+        for case_id in self.case_ids() if case_ids is None else case_ids:
             yield self.case(case_id)
 
     def partner_of(self, case_id: UUID) -> str:

@@ -17,10 +17,9 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from services.signing import verify
+from services.signing import canonical_json, verify
 
 LABEL = b"homeward checkpoint "
 
@@ -57,7 +56,7 @@ class Checkpoint:
         return out
 
     def signed_bytes(self) -> bytes:
-        return LABEL + rfc8785.dumps({k: v for k, v in self.document().items()
+        return LABEL + canonical_json({k: v for k, v in self.document().items()
                                       if k != "signature"})
 
     def valid(self, key_of: KeyOf) -> bool:

@@ -15,10 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import rfc8785
-
 from services.anchors.checkpoint import KeyOf
-from services.signing import SigningKey, verify
+from services.signing import SigningKey, canonical_json, verify
 
 LABEL = b"homeward export "
 JSON_MARK = '  "signature": '
@@ -35,7 +33,7 @@ def _block(lines: list[str], key: SigningKey) -> dict[str, Any]:
     block: dict[str, Any] = {"agency": key.agency, "key_id": key.key_id, "algorithm": "Ed25519",
                              "file_hash": _sha("\n".join(lines)),
                              "lines": [_sha(line)[:LINE_HASH] for line in lines]}
-    return {**block, "signature": key.sign(LABEL + rfc8785.dumps(block))}
+    return {**block, "signature": key.sign(LABEL + canonical_json(block))}
 
 
 def signed_json(document: dict[str, Any], key: SigningKey) -> str:
@@ -89,7 +87,7 @@ def check(text: str, key_of: KeyOf) -> Verdict:
     if key is None:
         verdict.problems.append(f"{signer}'s key {key_id} is not in the trust directory")
     else:
-        verdict.signature_valid = verify(key, signature, LABEL + rfc8785.dumps(unsigned))
+        verdict.signature_valid = verify(key, signature, LABEL + canonical_json(unsigned))
         if not verdict.signature_valid:
             verdict.altered.append(at + 1)
             verdict.problems.append(f"line {at + 1}, the signature, does not verify")

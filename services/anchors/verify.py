@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from events.audit import verify_chain
-from events.case import CaseEvent
+from events.audit import Link, verify_chain
 from services.anchors.checkpoint import Checkpoint, KeyOf
 
 
@@ -33,7 +32,7 @@ class Fault:
             f"{where}: {self.kind}: {self.reason}"
 
 
-def verify_case(case_id: UUID, events: Sequence[CaseEvent], held: Sequence[Checkpoint],
+def verify_case(case_id: UUID, events: Sequence[Link], held: Sequence[Checkpoint],
                 agency: str, key_of: KeyOf) -> list[Fault]:
     """Every fault of one case's stream (possibly gone: no events) against what is held."""
     faults = [Fault(case_id, b.version, b.type, "chain", b.reason) for b in verify_chain(events)]
@@ -53,7 +52,7 @@ def verify_case(case_id: UUID, events: Sequence[CaseEvent], held: Sequence[Check
     return faults
 
 
-def _against_own(case_id: UUID, events: Sequence[CaseEvent], own: list[Checkpoint],
+def _against_own(case_id: UUID, events: Sequence[Link], own: list[Checkpoint],
                  agency: str) -> list[Fault]:
     if not own:
         return []
@@ -78,7 +77,7 @@ def _against_own(case_id: UUID, events: Sequence[CaseEvent], own: list[Checkpoin
     return faults
 
 
-def _received(case_id: UUID, events: Sequence[CaseEvent], partners: list[Checkpoint]
+def _received(case_id: UUID, events: Sequence[Link], partners: list[Checkpoint]
               ) -> list[Fault]:
     """Each received fact against the checkpoint its sender signed for its message."""
     signed = {(c.agency, c.message.sequence): c for c in partners if c.message is not None}

@@ -12,6 +12,7 @@ from services.api.node import MonitorNode, Node
 from services.api.replay import IdempotentPosts
 from services.api.routers import (
     audit,
+    casefiles,
     cases,
     forms,
     handoffs,
@@ -20,6 +21,7 @@ from services.api.routers import (
     partner,
     steps,
     subscriptions,
+    transfers,
     trends,
 )
 
@@ -33,8 +35,8 @@ def create_app(node: Node) -> FastAPI:
     app.state.node = node
     app.state.metrics = Metrics(node.gauges)
     app.state.scrape = scrape(app.state.metrics, node.settings, node.background)
-    for router in (cases.router, forms.router, steps.router, handoffs.router, audit.router,
-                   partner.router, health.router):
+    for router in (cases.router, casefiles.router, forms.router, steps.router, handoffs.router,
+                   transfers.router, audit.router, partner.router, health.router):
         app.include_router(router)
     app.include_router(pages.router)  # the status board page; its data needs a token
     app.include_router(signin.router)  # single sign-on, where the node has a provider

@@ -58,6 +58,9 @@ class CaseView(BaseModel):
     reflection_period_ends: date | None = None  # while the reflection period runs
     as_of: datetime
     person: dict[str, Any] | None = None  # only for the agency's caseworkers and supervisors
+    transferred_from: UUID | None = Field(
+        default=None, description="the case this one continues after a transfer (the "
+        "referring agency's own: the new partner never learns it)")
 
 
 class TimelineEntry(BaseModel):
@@ -217,3 +220,32 @@ class AccessEntry(BaseModel):
 class AccessView(BaseModel):
     case_id: UUID
     entries: list[AccessEntry]
+
+
+class NoteView(BaseModel):
+    seq: int = Field(description="the note's place in the case's stream")
+    added_at: datetime
+    added_by: str
+    text: str | None = Field(description="null once the case was erased")
+    erased: bool = False
+
+
+class NoteList(BaseModel):
+    id: UUID
+    notes: list[NoteView]
+
+
+class DocumentView(BaseModel):
+    id: UUID
+    name: str
+    content_type: str
+    size: int = Field(description="bytes")
+    sha256: str = Field(description="of the content, hex")
+    added_by: str
+    added_at: datetime
+
+
+class DocumentList(BaseModel):
+    id: UUID
+    documents: list[DocumentView]
+    erased: bool = Field(default=False, description="the case was erased, its documents too")

@@ -21,6 +21,7 @@ from services.anchors.audit import StoreAudit, trusted
 from services.anchors.store import Anchors
 from services.api.access import AccessLog
 from services.api.auth import TokenVerifier
+from services.api.documents import Documents
 from services.api.idempotency import Idempotency, KeyPurge
 from services.api.oidc import Provider
 from services.api.sidecar import Sidecar
@@ -53,13 +54,15 @@ class Node:
     access_log: AccessLog
     read_models: ReadModels
     tables: Sidecar  # the API's own tables: idempotency keys and the access log
+    anchors: Anchors  # the checkpoints it signed and its partners' it received
     exchange: Exchange | None = None  # with a broker: the relay and the inbox, not yet started
     signin: Provider | None = None  # the OpenID provider the pages sign in through, if any
-    anchors: Anchors | None = None  # the checkpoints it signed and its partners' it received
     signing: SigningKey | None = None  # the node's key: checkpoints, exports, partner reads
     trust: Callable[[], Directory] | None = None  # the trust directory as it stands
     # What was sent to partners and which receipts came back (with the exchange).
     deliveries: Deliveries | None = None
+    # The cases' documents, sealed under each case's key (services/api/documents.py).
+    documents: Documents | None = None
     # Readiness checks by name: each returns normally when its part is reachable.
     checks: dict[str, Check] = field(default_factory=dict)
     # What an operator must see though the node still serves (in /readyz), by name.
@@ -77,7 +80,7 @@ class Node:
         """The store checked against the checkpoints held (services/anchors)."""
         trust = self.trust
         directory = (lambda: trust().key) if trust is not None else None
-        return StoreAudit(self.app, self.anchors or Anchors(self.tables), self.agency,
+        return StoreAudit(self.app, self.anchors, self.agency,
                           trusted(self.signing, directory))
 
     def deadlines(self, case: Case) -> Deadlines:

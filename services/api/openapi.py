@@ -40,7 +40,8 @@ WHY = {
     404: "no such case visible to this agency",
     409: "refused by a rule of the domain, or a concurrent change",
     412: "If-Match names another version than the case's",
-    413: "the body is over 64 KiB",
+    413: "the body is over 64 KiB (a document: over 10 MiB)",
+    415: "a document of a type this node does not keep, or whose bytes are of another",
     422: "the request does not match the schema",
     502: "the partner's node did not answer with its chain (or the directory lists no address)",
 }

@@ -32,7 +32,8 @@ UI = I18N.parent
 YEAR = 365 * 24 * 3600
 # Which shared scripts each page runs, before its own.
 SCRIPTS = {"board": ["common"], "corridors": ["common", "charts", "trends"],
-           "case": ["common", "forms", "lanes"], "new": ["common", "forms"]}
+           "case": ["common", "forms", "lanes", "casefiles", "transfer"],
+           "new": ["common", "forms"]}
 NAV = {"board": "/ui/board", "new": "/ui/cases/new"}
 
 

@@ -123,6 +123,18 @@ async def _case_writer(node: NodeDep, who: Caller) -> Principal:
     return _case_here(_needs(who, WRITERS), node.agency)
 
 
+async def _personal_reader(node: NodeDep, who: Caller) -> Principal:
+    return _case_here(_needs(who, WRITERS), node.agency)
+
+
+async def _document_keeper(node: NodeDep, who: Caller) -> Principal:
+    return _case_here(_needs(who, WRITERS), node.agency)
+
+
+async def _transferrer(node: NodeDep, who: Caller) -> Principal:
+    return _case_here(_needs(who, (Role.SUPERVISOR,)), node.agency)
+
+
 async def _step_recorder(node: NodeDep, who: Caller) -> Principal:
     return _case_here(_needs(who, WRITERS), node.agency)
 
@@ -183,6 +195,15 @@ CASE_READER = _rule("case-reader", "a caseworker, supervisor or auditor of the n
                     "supervisors see the person", _case_reader)
 CASE_WRITER = _rule("case-writer", "a caseworker or supervisor of the node's agency; another "
                     "agency's token sees no case (404)", _case_writer)
+PERSONAL_READER = _rule("personal-reader", "a caseworker or supervisor of the node's agency "
+                        "(an auditor: 403; another agency's token sees no case, 404): what "
+                        "only the people working the case read (notes, documents)",
+                        _personal_reader)
+DOCUMENT_KEEPER = _rule("document-keeper", "a caseworker or supervisor of the node's agency "
+                        "(another agency's token sees no case, 404)", _document_keeper)
+TRANSFERRER = _rule("transferrer", "a supervisor of the node's agency (another agency's "
+                    "token sees no case, 404); of the case's referring agency (else 403)",
+                    _transferrer)
 STEP_RECORDER = _rule("step-recorder", "a caseworker or supervisor of the node's agency "
                       "(another's sees no case, 404); a supervisor-only step, a supervisor",
                       _step_recorder)
@@ -204,6 +225,9 @@ Reader = Annotated[Principal, require(READER)]
 ListReader = Annotated[Principal, require(LIST_READER)]
 CaseReader = Annotated[Principal, require(CASE_READER)]
 CaseWriter = Annotated[Principal, require(CASE_WRITER)]
+PersonalReader = Annotated[Principal, require(PERSONAL_READER)]
+DocumentKeeper = Annotated[Principal, require(DOCUMENT_KEEPER)]
+Transferrer = Annotated[Principal, require(TRANSFERRER)]
 StepRecorder = Annotated[Principal, require(STEP_RECORDER)]
 Opener = Annotated[Principal, require(OPENER)]
 Auditor = Annotated[Principal, require(AUDITOR)]

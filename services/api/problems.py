@@ -27,7 +27,8 @@ PROBLEM_JSON = "application/problem+json"
 TITLES = {
     400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
     405: "Method not allowed", 409: "Conflict", 412: "Precondition failed",
-    413: "Content too large", 422: "Unprocessable content", 500: "Internal server error",
+    413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content",
+    500: "Internal server error",
     502: "Bad gateway", 503: "Service unavailable",
 }
 log = logging.getLogger("homeward.api")

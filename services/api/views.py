@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 from events.case import Case, CaseEvent
 from events.deadlines import Clock, Deadlines, clocks, reflection_ends
@@ -60,6 +61,7 @@ def case_view(case: Case, agency: str, now: datetime, deadlines: Deadlines,
         legal_matters=legal_matters(case, now), reflection_period_ends=reflection_ends(case, now),
         as_of=now,
         person=s.person if with_person else None,
+        transferred_from=UUID(s.transferred_from) if s.transferred_from else None,
     )
 
 

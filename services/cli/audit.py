@@ -17,6 +17,7 @@ from pathlib import Path
 from uuid import UUID
 
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from projections.timeline import rows
@@ -24,6 +25,7 @@ from services.anchors.audit import StoreAudit
 from services.anchors.case_file import case_file
 from services.anchors.export import check
 from services.anchors.remote import PartnerUnreachable, fetch_chain
+from services.anchors.sweep import Opener, Sweep
 from services.application import CaseNotFound, Homeward
 from services.bootstrap import application, record_read, store_audit
 from services.clock import SystemClock
@@ -41,6 +43,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     verify.add_argument("case_id", type=UUID, nargs="?")
     verify.add_argument("--partner", metavar="URL",
                         help="also compare each case with the partner's node at URL")
+    verify.add_argument("--workers", type=int, default=0, metavar="N",
+                        help="processes checking the store's cases (default: one per core)")
     export = verbs.add_parser("export", help="write a timeline file")
     export.add_argument("case_id", type=UUID)
     export.add_argument("--format", choices=["json", "html"], default="json")
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         if args.verb == "timeline":
             return show_timeline(app, args.case_id)
         if args.verb == "verify":
-            return verify_store(settings, app, args.case_id, args.partner)
+            return verify_store(settings, app, args.case_id, args.partner, args.workers)
         by = args.by or f"cli:{getpass.getuser()}"
         if args.personal:  # a read of personal data: on the record before anything leaves
             app.case(args.case_id)
@@ -103,25 +107,34 @@ def show_timeline(app: Homeward, case_id: UUID) -> int:
 
 
 def verify_store(settings: Settings, app: Homeward, case_id: UUID | None,
-                 partner: str | None) -> int:
+                 partner: str | None, workers: int = 0) -> int:
     audit = store_audit(settings, app)
     cases = [case_id] if case_id else None
     try:
         if partner:
             return cross_check(audit, load_or_create(secrets_dir(settings), settings.agency),
                                partner, cases)
-        return verify(audit, cases)
+        return verify(audit, cases, lambda: store_audit(settings, application(settings)),
+                      workers)
     finally:
         audit.anchors.db.close()
 
 
-def verify(audit: StoreAudit, case_ids: Iterable[UUID] | None) -> int:
+def verify(audit: StoreAudit, case_ids: Iterable[UUID] | None, opener: Opener | None = None,
+           workers: int = 1) -> int:
+    """Every case given, or the whole store's (each worker process opening the store with
+    `opener`, one per core unless `workers` says), with a progress bar on a terminal."""
     broken, checked = 0, 0
-    for audited in audit.cases(case_ids):
-        checked += 1
-        for fault in audited.faults:
-            broken += 1
-            print(f"case {audited.case_id}: {fault}")
+    with Sweep(audit, opener, workers, case_ids) as sweep, Progress(
+            transient=True, console=Console(stderr=True),
+            disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("verifying", total=len(sweep.case_ids))
+        for audited in sweep:
+            checked += 1
+            bar.advance(task)
+            for fault in audited.faults:
+                broken += 1
+                print(f"case {audited.case_id}: {fault}")  # above the bar (rich redirects)
     print(f"{checked} case(s) checked, {broken} break(s)")
     return 1 if broken else 0
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from services.exchange.broker import BrokerError, LocalBroker
+from services.backends.broker import BrokerError, LocalBroker
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from services.bootstrap import RELAY_DEAD_LETTERS
+from services.bootstrap import RELAY_DEAD_LETTERS, kafka
 from services.exchange import deadletters, topics
 from services.settings import SettingsError, load
 
@@ -35,9 +35,8 @@ def run(args: argparse.Namespace) -> int:
     if not settings.kafka_bootstrap:
         print("HOMEWARD_KAFKA_BOOTSTRAP: no broker to read dead letters from", file=sys.stderr)
         return 2
-    client = settings.kafka_client()
-    found = {d.offset: d for d in deadletters.read(settings.kafka_bootstrap, settings.agency,
-                                                   client)}
+    clients = kafka(settings)
+    found = {d.offset: d for d in deadletters.read(clients.reader(), settings.agency)}
     if args.verb == "list":
         for d in found.values():
             head = d.header
@@ -58,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.verb == "show":
         print(json.dumps(found[args.offset].summary(), indent=2))
         return 0
-    producer = topics.producer(settings.kafka_bootstrap, client)
+    producer = clients.producer()
     try:
         for offset in wanted:
             try:

@@ -23,7 +23,6 @@ from itertools import accumulate
 from typing import Any, Protocol
 from uuid import UUID, uuid5
 
-import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from events.case import Case, CaseEvent
@@ -43,7 +42,7 @@ from services.contract.registry import (
     validate_envelope,
 )
 from services.contract.upcasting import accept
-from services.signing import verify
+from services.signing import canonical_json, verify
 
 MILESTONE = "milestone"
 MONITOR = "monitor"
@@ -244,7 +243,7 @@ def milestone_envelope(
 def signed_bytes(envelope: dict[str, Any]) -> bytes:
     """RFC 8785 canonical JSON of the envelope without `integrity.signature`."""
     integrity = {k: v for k, v in envelope["integrity"].items() if k != "signature"}
-    return rfc8785.dumps({**envelope, "integrity": integrity})
+    return canonical_json({**envelope, "integrity": integrity})
 
 
 def sign(envelope: dict[str, Any], key: Signer) -> dict[str, Any]:
@@ -259,7 +258,7 @@ def signature_valid(envelope: dict[str, Any], key: Ed25519PublicKey) -> bool:
 
 
 def encode(envelope: dict[str, Any]) -> bytes:
-    return rfc8785.dumps(envelope)
+    return canonical_json(envelope)
 
 
 # How deep a document may nest (objects and arrays): a message is about six deep; a deeper

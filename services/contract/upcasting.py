@@ -105,5 +105,6 @@ def accept(
     registry = registry or default_registry()
     registry.validate_payload(message_type, version, payload)
     latest, upcast_payload = upcast(message_type, version, payload, registry)
-    registry.validate_payload(message_type, latest, upcast_payload)
+    if latest != version:  # sent as the latest, it was just validated as that
+        registry.validate_payload(message_type, latest, upcast_payload)
     return latest, upcast_payload

@@ -63,7 +63,8 @@ class PersonalDataMapper(NeutralTopicMapper):
         state["salts"] = None
         personal = {"data": {k: event.data[k] for k in salts}, "salts": salts}
         nonce = os.urandom(NONCE_BYTES)
-        sealed = AESGCM(key).encrypt(nonce, json.dumps(personal).encode(), _bound(event))
+        sealed = AESGCM(key).encrypt(nonce, json.dumps(personal).encode(),
+                                     _bound(event.originator_id, event.originator_version))
         state[SEALED] = b64encode(nonce + sealed).decode()
         stored: Any = object.__new__(type(event))
         object.__setattr__(stored, "__dict__", state)
@@ -88,21 +89,27 @@ class PersonalDataMapper(NeutralTopicMapper):
         if not with_personal:
             state["data"] = {**state["data"], **{name: ERASED for name in commitments}}
             return event
+        personal = self.open_sealed(case_id, cast(CaseEvent, event).originator_version, sealed)
+        if personal is None:
+            state["data"] = {**state["data"], **{name: ERASED for name in commitments}}
+            return event
+        state["data"] = {**state["data"], **personal["data"]}
+        state["salts"] = personal["salts"]
+        return event
+
+    def open_sealed(self, case_id: UUID, version: int, sealed: bytes) -> dict[str, Any] | None:
+        """An event's sealed personal data and salts, opened; None once the case is erased."""
         key = self.keys.key(case_id)
         if key is None:
             if not self.keys.erased(case_id):
                 raise MissingCaseKey(f"case {case_id} has sealed personal data but no key row: "
                                      "was the store restored without its key table?")
-            state["data"] = {**state["data"], **{name: ERASED for name in commitments}}
-            return event
+            return None
         plain = AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
-                                    _bound(cast(CaseEvent, event)))
-        personal = json.loads(plain)
-        state["data"] = {**state["data"], **personal["data"]}
-        state["salts"] = personal["salts"]
-        return event
+                                    _bound(case_id, version))
+        return cast(dict[str, Any], json.loads(plain))
 
 
-def _bound(event: CaseEvent) -> bytes:
+def _bound(case_id: UUID, version: int) -> bytes:
     """What the ciphertext is bound to: it opens only as this version of this case."""
-    return f"{event.originator_id}/{event.originator_version}".encode()
+    return f"{case_id}/{version}".encode()

@@ -13,15 +13,15 @@ any message, and a message recorded since is a duplicate, receipted, never appli
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import TopicPartition
 
 from services.contract.codec import decode
 from services.exchange import topics
+from services.exchange.clients import Consumer, Producer
 from services.exchange.sealing import CLEAR, is_sealed
 
 
@@ -34,10 +34,12 @@ class DeadLetter:
     header: dict[str, Any]  # the sealed envelope's clear fields; empty if it was not sealed
     value: bytes
     key: bytes | None
+    source_partition: int | None = None  # of the inbox topic it was read from
 
     def summary(self) -> dict[str, Any]:
         """What may be shown: where it came from, why it was refused, its clear header."""
         return {"offset": self.offset, "reason": self.reason, "source_topic": self.source_topic,
+                "source_partition": self.source_partition,
                 "source_offset": self.source_offset, **self.header,
                 "sealed": bool(self.header), "bytes": len(self.value)}
 
@@ -52,11 +54,9 @@ def clear_header(value: bytes) -> dict[str, Any]:
     return {name: envelope.get(name) for name in CLEAR}
 
 
-def read(bootstrap: str, agency: str, client: Mapping[str, Any] | None = None,
-         timeout: float = 5.0) -> list[DeadLetter]:
-    """Every dead letter of the agency's inbox, oldest first."""
-    reader = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                           auto_offset_reset="earliest", **dict(client or {}))
+def read(reader: Consumer, agency: str, timeout: float = 5.0) -> list[DeadLetter]:
+    """Every dead letter of the agency's inbox, oldest first, through `reader` (a
+    consumer in no group), which is closed after."""
     try:
         name = topics.deadletter(agency)
         partitions = [TopicPartition(name, p) for p in reader.partitions_for_topic(name) or []]
@@ -81,13 +81,14 @@ def read(bootstrap: str, agency: str, client: Mapping[str, Any] | None = None,
 
 def letter(record: Any) -> DeadLetter:
     headers = {name: value.decode() for name, value in record.headers or []}
-    source = headers.get("source-offset")
+    source, partition = headers.get("source-offset"), headers.get("source-partition")
     return DeadLetter(record.offset, headers.get("reason", ""), headers.get("source-topic", ""),
                       int(source) if source and source.isdigit() else None,
-                      clear_header(record.value or b""), record.value or b"", record.key)
+                      clear_header(record.value or b""), record.value or b"", record.key,
+                      int(partition) if partition and partition.isdigit() else None)
 
 
-def replay(producer: KafkaProducer, agency: str, dead: DeadLetter, timeout: float = 10.0) -> int:
+def replay(producer: Producer, agency: str, dead: DeadLetter, timeout: float = 10.0) -> int:
     """Puts a dead letter back on the agency's inbox topic; the offset it got there. Only a
     sealed envelope can be replayed: of anything else the dead letter kept nothing."""
     if not dead.header:

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from events.case import Case
@@ -45,6 +45,7 @@ from services.application import Homeward, OutOfSequence
 from services.exchange import topics
 from services.exchange.admission import Admission, Fact, Rejected, sealed_envelope
 from services.exchange.answers import Answers
+from services.exchange.clients import MakeConsumer, MakeProducer
 from services.exchange.directory import Directory, DirectoryUnreadable
 from services.exchange.holding import HeldBound, Holding, Overflow
 from services.exchange.parking import ParkedBound, Parking
@@ -54,7 +55,7 @@ from services.exchange.receipts import Receipts, is_receipt
 from services.exchange.records import MAX_RECORD_BYTES, size
 from services.exchange.sealing_keys import Unsealing
 
-__all__ = ["Fact", "HeldBound", "Inbox", "ParkedBound", "Transient", "consumer"]
+__all__ = ["Fact", "HeldBound", "Inbox", "ParkedBound", "Transient"]
 log = logging.getLogger(__name__)
 # How long one poll's records may take before the rest is left to the next poll: well under
 # the consumer group's max poll interval (HOMEWARD_KAFKA_MAX_POLL_INTERVAL_MS, 5 s), past
@@ -79,7 +80,7 @@ def _through(part: str, name: str) -> Any:
 class Inbox:
     def __init__(
         self, app: Homeward, key: Unsealing, directory: Callable[[], Directory],
-        consumer: Callable[[], KafkaConsumer], producer: Callable[[], KafkaProducer],
+        consumer: MakeConsumer, producer: MakeProducer,
         ack_timeout: float = 10.0, anchors: Anchors | None = None,
         signer: Signer | None = None, receipts: Receipts | None = None,
         bound: HeldBound | None = None, parked_bound: ParkedBound | None = None,
@@ -331,25 +332,3 @@ class Inbox:
     def close(self, commit: bool = False) -> None:
         self.partitions.close(commit)
         self.answers.close()
-
-
-def consumer(
-    bootstrap: str, agency: str, group_settings: dict[str, int],
-    client: dict[str, Any] | None = None, fetch_max_wait_ms: int = 50,
-) -> KafkaConsumer:
-    """A consumer of the agency's inbox in its group, committing only by hand."""
-    return KafkaConsumer(
-        topics.inbox(agency),
-        bootstrap_servers=bootstrap,
-        group_id=f"homeward-inbox-{agency.lower()}",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_poll_records=100,
-        metadata_max_age_ms=10_000,  # a re-created or re-partitioned inbox is seen soon
-        reconnect_backoff_max_ms=topics.RECONNECT_BACKOFF_MAX_MS,
-        # The broker may hold an empty fetch this long even after a message arrived:
-        # kafka-python's 500 ms default is then most of the cross-border latency.
-        fetch_max_wait_ms=fetch_max_wait_ms,
-        **group_settings,
-        **(client or {}),
-    )

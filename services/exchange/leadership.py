@@ -4,15 +4,16 @@ agency, so a case's messages leave in order and once per batch) and the projecti
 An agency node may run as several processes over one PostgreSQL store. Each replica serves
 the API and reads its share of the inbox (one consumer group); a role is taken by whichever
 replica gets its lock, a PostgreSQL session advisory lock held on a connection of its own
-(`AdvisoryLock`). The replica works only while that connection lives: a replica that dies
-closes it (or the server's TCP keepalives find it gone), PostgreSQL releases the lock, and
-a replica waiting for it takes the role within a few seconds (`retry`, then `grace`). A
-holder that can no longer reach PostgreSQL stops the work after its current batch, within
-`check` + `timeout` seconds, while the server keeps its lock for its keepalive time
-(`KEEPALIVE_*`, about 11 s); and a holder whose session the server ended notices within the
-same time, which is the `grace` a new holder waits before it starts, so two replicas never
-do the work at once. A batch sent twice across a change of holder (sent, not yet recorded,
-when its holder died) carries the same message ids, which the partner's inbox recognises.
+(`AdvisoryLock`, services/backends/postgres_roles.py). The replica works only while that
+connection lives: a replica that dies closes it (or the server's TCP keepalives find it
+gone), PostgreSQL releases the lock, and a replica waiting for it takes the role within a
+few seconds (`retry`, then `grace`). A holder that can no longer reach PostgreSQL stops
+the work after its current batch, within `check` + `timeout` seconds, while the server
+keeps its lock for its keepalive time (`KEEPALIVE_*`, about 11 s); and a holder whose
+session the server ended notices within the same time, which is the `grace` a new holder
+waits before it starts, so two replicas never do the work at once. A batch sent twice
+across a change of holder (sent, not yet recorded, when its holder died) carries the same
+message ids, which the partner's inbox recognises.
 
 A SQLite node is one process, so it holds every role from start to stop (`Sole`).
 """
@@ -20,16 +21,13 @@ A SQLite node is one process, so it holds every role from start to stop (`Sole`)
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
-log = logging.getLogger(__name__)
+from services.logs.events import operational
 
 Work = Callable[[threading.Event], None]  # runs until the event is set
-# How soon the server notices a holder that vanished without closing its connection.
-KEEPALIVE_IDLE_S, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT = 5, 2, 3
 
 
 class Role(Protocol):
@@ -56,10 +54,12 @@ class Sole:
 
     def run(self, work: Work, stop: threading.Event) -> None:
         self._held.set()
+        operational("role taken", role=self.name, holder="sole")
         try:
             work(stop)
         finally:
             self._held.clear()
+            operational("role let go", role=self.name, reason="stopping")
 
 
 def lock_key(scope: str, name: str) -> int:
@@ -67,117 +67,3 @@ def lock_key(scope: str, name: str) -> int:
     so two nodes sharing a database never wait for each other."""
     digest = hashlib.sha256(f"homeward:{scope}:{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
-
-
-class AdvisoryLock:
-    """A role held through `pg_try_advisory_lock` on a dedicated connection."""
-
-    def __init__(self, conninfo: str, scope: str, name: str, *, retry: float = 1.0,
-                 check: float = 1.0, timeout: float = 3.0, grace: float | None = None
-                 ) -> None:
-        self.name, self.scope, self.key = name, scope, lock_key(scope, name)
-        self.conninfo = conninfo
-        self.retry, self.check, self.timeout = retry, check, timeout
-        # After taking the lock, wait this long before working: a holder whose connection
-        # the server ended (rather than a holder that died) notices within check + timeout
-        # and stops, so the two never work at once.
-        self.grace = check + timeout if grace is None else grace
-        self._held = threading.Event()
-
-    def held(self) -> bool:
-        return self._held.is_set()
-
-    def run(self, work: Work, stop: threading.Event) -> None:
-        waiting = None  # a replica that waits for the lock keeps one connection to try on
-        try:
-            while not stop.is_set():
-                waiting = waiting or self._open()
-                if waiting is None or not self._take(waiting):
-                    if waiting is not None and waiting.closed:
-                        waiting = None
-                    stop.wait(self.retry)
-                    continue
-                conn, waiting = waiting, None
-                try:
-                    if not stop.wait(self.grace) and self._alive(conn):
-                        self._lead(conn, work, stop)
-                finally:
-                    self._held.clear()
-                    _close(conn)  # the lock goes with its session
-                stop.wait(self.retry)  # a replica that just lost the role lets others try
-        finally:
-            if waiting is not None:
-                _close(waiting)
-
-    def _connect(self) -> Any:
-        import psycopg
-
-        seconds = max(int(self.timeout), 1)
-        return psycopg.connect(
-            self.conninfo, autocommit=True, connect_timeout=seconds,
-            # This side: a send to a server that no longer answers fails within `timeout`.
-            keepalives=1, keepalives_idle=KEEPALIVE_IDLE_S,
-            keepalives_interval=KEEPALIVE_INTERVAL_S, keepalives_count=KEEPALIVE_COUNT,
-            tcp_user_timeout=int(self.timeout * 1000),
-            application_name=f"homeward-{self.name} {self.scope}"[:63])  # for operators
-
-    def _open(self) -> Any:
-        """A connection for the lock, or None (the store is not reachable now)."""
-        import psycopg
-
-        try:
-            conn = self._connect()
-            # The server's side: a holder whose host vanished loses the lock in ~11 s.
-            conn.execute(f"SET tcp_keepalives_idle = {KEEPALIVE_IDLE_S}")
-            conn.execute(f"SET tcp_keepalives_interval = {KEEPALIVE_INTERVAL_S}")
-            conn.execute(f"SET tcp_keepalives_count = {KEEPALIVE_COUNT}")
-            return conn
-        except psycopg.Error as error:
-            log.warning("%s: cannot reach the store for its lock: %s", self.name,
-                        type(error).__name__)
-            return None
-
-    def _take(self, conn: Any) -> bool:
-        """Whether this connection now holds the lock (a broken one is closed)."""
-        import psycopg
-
-        try:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", [self.key]).fetchone()
-        except psycopg.Error:
-            _close(conn)
-            return False
-        return bool(row and row[0])
-
-    def _lead(self, conn: Any, work: Work, stop: threading.Event) -> None:
-        lost = threading.Event()  # the work's own stop: set when this replica lets go
-        self._held.set()
-        log.info("%s: this replica holds the role", self.name)
-        thread = threading.Thread(target=work, args=(lost,), daemon=True,
-                                  name=f"{self.name}-holder")
-        thread.start()
-        try:
-            while thread.is_alive() and not stop.wait(self.check):
-                if not self._alive(conn):
-                    log.warning("%s: the lock's connection is gone; stopping the role",
-                                self.name)
-                    break
-        finally:
-            lost.set()
-            thread.join()  # the lock is let go only once the work has stopped
-            log.info("%s: this replica no longer holds the role", self.name)
-
-    def _alive(self, conn: Any) -> bool:
-        import psycopg
-
-        try:
-            conn.execute("SELECT 1")
-            return True
-        except psycopg.Error:
-            return False
-
-
-def _close(conn: Any) -> None:
-    try:
-        conn.close()
-    except Exception:  # closing a broken connection must not hide why it broke
-        log.debug("closing a lock connection failed", exc_info=True)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
 
+from services.exchange.clients import Consumer, MakeConsumer
 from services.exchange.progress import STALL_SECONDS, Progress
 
 log = logging.getLogger(__name__)
@@ -23,10 +24,10 @@ PAUSE_SECONDS = 5.0  # how long a partition stays paused once its held messages 
 
 
 class Partitions:
-    def __init__(self, consumer: Callable[[], KafkaConsumer], topic: str,
+    def __init__(self, consumer: MakeConsumer, topic: str,
                  stall_seconds: float = STALL_SECONDS) -> None:
         self._new_consumer, self.topic = consumer, topic
-        self.consumer: KafkaConsumer | None = None
+        self.consumer: Consumer | None = None
         self.assigned = False  # the group gave this member its partitions (readiness)
         self.paused: dict[TopicPartition, float] = {}  # since when (monotonic)
         self.rejoins = 0  # times this member left its group to join it afresh
@@ -36,7 +37,7 @@ class Partitions:
         self._past_end: dict[TopicPartition, tuple[int, int]] = {}
         self._committing: dict[TopicPartition, int] = {}  # offsets sent, not yet confirmed
 
-    def _now(self) -> KafkaConsumer:
+    def _now(self) -> Consumer:
         if self.consumer is None:
             self.consumer = self._new_consumer()
         return self.consumer
@@ -178,7 +179,7 @@ class Partitions:
         leave(consumer, commit)
 
 
-def leave(consumer: KafkaConsumer, commit: bool = False,
+def leave(consumer: Consumer, commit: bool = False,
           grace: float | None = None) -> None:
     """Closes the consumer, leaving its group; a join still in flight is finished first.
 

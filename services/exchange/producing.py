@@ -10,9 +10,8 @@ reset stays the one it sees.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
-from kafka import KafkaProducer
+from services.exchange.clients import MakeProducer, Producer
 
 log = logging.getLogger(__name__)
 
@@ -20,15 +19,15 @@ log = logging.getLogger(__name__)
 class LazyProducer:
     """The producer `make` makes, once needed; `who` names its user in the log."""
 
-    def __init__(self, make: Callable[[], KafkaProducer], who: str) -> None:
+    def __init__(self, make: MakeProducer, who: str) -> None:
         self.make, self.who = make, who
-        self._producer: KafkaProducer | None = None
+        self._producer: Producer | None = None
 
     @property
     def made(self) -> bool:
         return self._producer is not None
 
-    def get(self) -> KafkaProducer:
+    def get(self) -> Producer:
         """The producer, made now if there is none (which may fail: no broker yet)."""
         if self._producer is None:
             self._producer = self.make()

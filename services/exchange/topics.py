@@ -1,19 +1,19 @@
-"""The Kafka topics of CONTRACT.md and the clients that use them.
+"""The Kafka topics of CONTRACT.md, and their creation.
 
 Only the standard Kafka protocol is used (produce, fetch, consumer groups, CreateTopics),
-so the same code runs against the local broker and an Apache Kafka cluster; `client`
-carries anything else a cluster needs (SASL, TLS) straight through to kafka-python.
+so the same code runs against the local broker and an Apache Kafka cluster. The
+clients are made in services/backends/kafka.py.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
-from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from services.exchange.clients import MakeAdmin
 
 MONITORING = "homeward.monitoring"
 log = logging.getLogger(__name__)
@@ -37,22 +37,6 @@ def headers(schema: str, message_id: str, sender: str) -> list[tuple[str, bytes]
 RECONNECT_BACKOFF_MAX_MS = 1000
 
 
-def producer(bootstrap: str, client: Mapping[str, Any] | None = None) -> KafkaProducer:
-    """Acks from all in-sync replicas and idempotence (kafka-python 3's defaults, stated),
-    and short timeouts so an unreachable broker is an error within seconds, not minutes."""
-    return KafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=0,
-        max_block_ms=5000,
-        request_timeout_ms=5000,
-        delivery_timeout_ms=10000,
-        reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
-        **dict(client or {}),
-    )
-
-
 DAY_MS = 24 * 60 * 60 * 1000
 
 
@@ -71,23 +55,22 @@ def new_topic(name: str, replication: int = 1, partitions: int = 1,
 
 
 def ensure_topics(
-    bootstrap: str, names: Iterable[str], client: Mapping[str, Any] | None = None,
-    replication: int = 1, partitions: int = 1, retention_days: int | None = None,
+    admin: MakeAdmin, names: Iterable[str], replication: int = 1, partitions: int = 1,
+    retention_days: int | None = None,
 ) -> None:
     """Creates the topics that do not exist yet, with `partitions` partitions each on
     `replication` brokers (HOMEWARD_KAFKA_REPLICATION; 1 suits only the local broker), and
     `retention_days` as their `retention.ms`. A topic that exists keeps its partitions and
     its retention. Where ACLs forbid it, the operator has created them (infra/), so a
     refusal is logged, not raised."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000,
-                             **dict(client or {}))
+    client = admin()
     try:
         for name in names:
             try:
-                admin.create_topics([new_topic(name, replication, partitions, retention_days)])
+                client.create_topics([new_topic(name, replication, partitions, retention_days)])
             except TopicAlreadyExistsError:
                 pass
             except KafkaError as error:
                 log.warning("could not create topic %s: %r", name, error)
     finally:
-        admin.close()
+        client.close()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 
 from projections.board import DeadlinesFor, default_deadlines
 from projections.monitor import (
@@ -40,8 +40,8 @@ from projections.monitor_trends import trends
 from projections.projection import Doc
 from services.contract.codec import MILESTONE, MONITOR
 from services.exchange.admission import Rejected, authentic
+from services.exchange.clients import MakeConsumer
 from services.exchange.directory import Directory, DirectoryFile, DirectoryUnreadable
-from services.exchange.kafka_settings import consumer_group_settings
 from services.exchange.partitions import Partitions
 from services.exchange.records import MAX_RECORD_BYTES, size
 from services.exchange.sealing_keys import Unsealing
@@ -197,15 +197,11 @@ class MilestoneConsumer:
     partitions are watched as the inbox's are (`Partitions`): a broker that lost its log
     leaves the consumer past the end of the new one, and it then rejoins and reads on."""
 
-    def __init__(self, bootstrap: str, view: MonitorView, gate: MilestoneGate,
-                 group_id: str = GROUP, topic: str = MONITORING,
-                 client: Mapping[str, Any] | None = None, **group: int) -> None:
+    def __init__(self, consumer: MakeConsumer, view: MonitorView, gate: MilestoneGate,
+                 topic: str = MONITORING) -> None:
+        """`consumer` makes a consumer of `topic` in the monitor's group (`GROUP`)."""
         self.view, self.gate = view, gate
-        self.partitions = Partitions(lambda: KafkaConsumer(
-            topic, bootstrap_servers=bootstrap, group_id=group_id,
-            enable_auto_commit=False, auto_offset_reset="earliest",
-            **consumer_group_settings(**group), **dict(client or {}),
-        ), topic)
+        self.partitions = Partitions(consumer, topic)
 
     def poll_once(self, timeout_ms: int = 1000) -> int:
         batches = self.partitions.poll(timeout_ms)

@@ -1,7 +1,8 @@
 """Where read models keep their documents and positions: the abstract read store.
 
-Each store is a module of its own beside this one (`sqlite`, `postgres`) and imports
-only this one; the composition root (services/bootstrap.py) picks one.
+Each store is a module of its backend (`services/backends/sqlite_reads.py`,
+`postgres_reads.py`) and imports only this one; the composition root
+(services/bootstrap.py) picks the backend.
 
 One table per projection (`projection_<name>`: key, JSON document) and one table of
 positions (`projection_tracking`). A projection that pages (the board, the hand-offs)

@@ -12,10 +12,10 @@ from uuid import UUID
 
 from events.case import Case, CaseEvent
 from services.alerts.watch import Alerts
+from services.backends.sqlite_reads import SqliteReadStore
 from services.clock import FixedClock
 from services.contract.codec import is_exported, milestone
 from services.readside.monitor import MonitorView
-from services.readside.sqlite import SqliteReadStore
 from tests.harness.builders import REPATRIATION, T0, XB, Story
 
 ALIAS = str(UUID(int=7))

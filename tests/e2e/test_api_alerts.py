@@ -23,9 +23,9 @@ from services.alerts.deliveries import GIVE_UP, RETRY_FIRST
 from services.api.app import create_monitor_app
 from services.api.auth import issue
 from services.api.node import MonitorNode
+from services.backends.postgres_reads import PostgresReadStore
 from services.bootstrap import build_monitor, jwt_secret
 from services.clock import FixedClock
-from services.readside.postgres import PostgresReadStore
 from services.readside.store import ReadStore
 from services.settings import load
 from tests.harness.stores import encrypted

@@ -12,7 +12,8 @@ from services.network.demo_cases import repatriation
 from tests.harness.http_nodes import START, XB, Pair, open_case, opening, play, token
 
 CASE_PAGE_READS = {"/v1/cases/{id}", "/v1/cases/{id}/timeline", "/v1/cases/{id}/steps",
-                   "/v1/steps", "/v1/audit/verify"}
+                   "/v1/steps", "/v1/audit/verify", "/v1/cases/{id}/notes",
+                   "/v1/cases/{id}/documents"}
 
 
 def valid(body: Any, schema: dict[str, Any]) -> bool:
@@ -27,7 +28,7 @@ def test_each_form_schema_refuses_exactly_what_the_api_refuses(nodes: Pair) -> N
     for body in ({}, {"surprise": 1}):
         answer = nodes.xa.post("/v1/cases", body)
         assert (answer.status_code == 422) == (not valid(body, forms["opening"]))
-    assert len(forms["steps"]) == 46  # every step with a route (the case records return-hold)
+    assert len(forms["steps"]) == 47  # every step with a route (the case records return-hold)
     for form in forms["steps"]:
         for body in ({}, {"surprise": 1}):
             role = "supervisor" if form["supervisor_only"] else "caseworker"

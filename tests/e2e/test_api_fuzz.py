@@ -38,8 +38,9 @@ def test_no_generated_request_gives_a_500(tmp_path: Path) -> None:
         found = operations(http)
         # open and board, a case, its timeline, the steps, hand-offs, audit (verify,
         # cross-check, access), the partner's chain view, operations, and the forms'
-        # schemas and a case's open steps
-        assert len(found) == 2 + 1 + 1 + 46 + 1 + 3 + 1 + 3 + 2
+        # schemas and a case's open steps, the notes' and documents' reads and the upload,
+        # the transfer
+        assert len(found) == 2 + 1 + 1 + 47 + 1 + 3 + 1 + 3 + 2 + 4 + 1
         calls = [check(operation, case_id, http) for operation in found]
         assert sum(calls) >= len(found) * EXAMPLES // 2  # generated and sent, not skipped
     finally:

@@ -78,7 +78,9 @@ def test_every_step_endpoint_of_a_repatriation(nodes: Pair) -> None:
                                         "linked_to_exploitation": True}),
                                   Move(Side.REFERRING, "protection-measure",
                                        {"kind": "anonymity_order",
-                                        "valid_until": today.isoformat()})])
+                                        "valid_until": today.isoformat()}),
+                                  Move(Side.RECEIVING, "notes",
+                                       {"text": "Called the family; they expect her."})])
 
     assert set(played) == {path for path, step in STEPS.items() if not step.automatic}
     assert nodes.xa.state(case_id)["status"] == nodes.xb.state(case_id)["status"] == "follow_up"

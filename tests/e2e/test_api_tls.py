@@ -15,8 +15,8 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
+from services.backends.broker import LocalBroker
 from services.bootstrap import build_monitor
-from services.exchange.broker import LocalBroker
 from services.exchange.directory import load as load_directory
 from services.exchange.directory import save
 from services.network.demo_cases import repatriation

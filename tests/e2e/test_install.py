@@ -124,7 +124,7 @@ def test_the_image_installs_the_wheel_built_from_these_sources() -> None:
 
 def test_homeward_run_starts_the_network_from_the_wheel(installed: Path, tmp_path: Path
                                                         ) -> None:
-    base = free_ports(3)
+    base = free_ports(4)
     network = subprocess.Popen(
         [installed / "homeward", "run", "--data-dir", "var", "--base-port", str(base),
          "--broker-port", str(free_port())],
@@ -132,7 +132,7 @@ def test_homeward_run_starts_the_network_from_the_wheel(installed: Path, tmp_pat
         text=True)
     try:
         deadline = time.monotonic() + 60
-        for port in (base, base + 1, base + 2):
+        for port in (base, base + 1, base + 2, base + 3):
             while True:
                 try:
                     if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:

@@ -100,6 +100,7 @@ def bodies(at: datetime) -> dict[str, dict[str, Any]]:
                                 "country_of_exploitation": "XA"},
         "protection-incident": {"kind": "threat", "occurred_on": str(day),
                                 "details": "A man at the shelter gate asked for her by name"},
+        "notes": {"text": "Called her sister; she will meet her at the station."},
         "arrival": {"arrived_at": arrival.isoformat(), "received_by": "Ion Popa"},
         "shelter-admission": {"shelter": "SH-7", "admitted_on": str((arrival).date())},
         "shelter-exit": {"shelter": "SH-7", "left_on": str((arrival + timedelta(days=40)).date())},

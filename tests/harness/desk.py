@@ -9,15 +9,15 @@ from uuid import UUID, uuid4
 from events.step import Owner
 from events.steps import STEPS, OpenCase
 from events.values import Received
-from services.application import Homeward
 from services.clock import FixedClock
 from tests.harness.builders import ANNA, SARA, T0, XA, XB, bodies, opening, recorded_at
+from tests.harness.stores import homeward
 
 
 class Desk:
     def __init__(self, env: dict[str, str], clock: FixedClock | None = None) -> None:
         self.clock = clock or FixedClock(T0)
-        self.app = Homeward(env, self.clock)
+        self.app = homeward(env, self.clock)
         self.sequence: dict[UUID, int] = {}
         self.children: set[UUID] = set()
 

@@ -20,22 +20,22 @@ from events.case import CaseEvent
 from events.steps import OpenCase
 from events.values import Actor, Side
 from services.application import Homeward
+from services.backends.broker import LocalBroker
+from services.backends.kafka import Kafka
 from services.bootstrap import kafka_exchange
 from services.contract.codec import encode, sent_digests
 from services.exchange import topics
-from services.exchange.broker import LocalBroker
 from services.exchange.deliveries import Deliveries
 from services.exchange.directory import DirectoryFile, publish, save
 from services.exchange.directory import load as load_directory
 from services.exchange.exchange import Exchange
-from services.exchange.inbox import Inbox, consumer
-from services.exchange.kafka_settings import consumer_group_settings
+from services.exchange.inbox import Inbox
 from services.exchange.relay import Relay, Resending
 from services.exchange.sealing import seal
 from services.files import default_key_dir
 from services.network.demo_cases import Move, repatriation
 from services.signing import SealingKey, SigningKey, load_or_create, load_or_create_sealing
-from tests.harness.stores import sqlite_env
+from tests.harness.stores import homeward, sqlite_env
 from tests.harness.walks import actor
 
 T = TypeVar("T")
@@ -76,7 +76,7 @@ class Node:
     def __post_init__(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         self.env = self.env or sqlite_env(self.home / "events.sqlite")
-        self.app = Homeward(self.env)
+        self.app = homeward(self.env)
         self.key = load_or_create(self.keys, self.agency)
 
     @property
@@ -91,10 +91,10 @@ class Node:
 
     # For tests that replace the relay or the inbox with one of their own.
     def new_producer(self) -> KafkaProducer:
-        return topics.producer(self.bootstrap)
+        return Kafka(self.bootstrap).producer()
 
     def new_consumer(self) -> KafkaConsumer:
-        return consumer(self.bootstrap, self.agency, consumer_group_settings())
+        return Kafka(self.bootstrap).inbox_consumer(self.agency)
 
     def start_relay(self) -> Relay:
         self.relay = self.exchange().relay
@@ -102,7 +102,7 @@ class Node:
         return self.relay
 
     def start_inbox(self) -> Inbox:
-        topics.ensure_topics(self.bootstrap, [topics.inbox(self.agency),
+        topics.ensure_topics(Kafka(self.bootstrap).admin, [topics.inbox(self.agency),
                                               topics.deadletter(self.agency)])
         self.inbox = self.exchange().inbox
         self._start("inbox", self.inbox.run)
@@ -171,7 +171,7 @@ def restarted(broker: LocalBroker, *nodes: Node) -> LocalBroker:
     broker.stop()
     broker.start()
     names = [t for n in nodes for t in (topics.inbox(n.agency), topics.deadletter(n.agency))]
-    topics.ensure_topics(broker.bootstrap, [*names, topics.MONITORING])
+    topics.ensure_topics(Kafka(broker.bootstrap).admin, [*names, topics.MONITORING])
     return broker
 
 

@@ -195,8 +195,10 @@ class KafkaSync:
 
     def _caught_up(self) -> bool:
         for case_id in self.source.app.case_ids():
-            if self.source.app.case(case_id).state.referred_at is None:
-                continue
+            state = self.source.app.case(case_id).state
+            if state.referred_at is None or self.target.agency not in (state.referring,
+                                                                       state.receiving):
+                continue  # not referred yet, or another partner's case
             exported = sum(1 for e in self.source.app.timeline(case_id) if is_exported(e))
             try:
                 case = self.target.app.case(case_id)
@@ -205,6 +207,45 @@ class KafkaSync:
             if case.last_sequence.get(self.source.agency, 0) < exported:
                 return False
         return True
+
+
+@dataclass
+class Network:
+    """Agency nodes as `homeward serve` builds them, over a real broker, on one clock; the
+    trust directory lists the corridors given. `sync` waits until every node holds what
+    each of its partners exported."""
+
+    clock: FixedClock
+    nodes: dict[str, HttpNode]
+    relays: list[KafkaSync]
+
+    def sync(self) -> None:
+        for relay in self.relays:
+            relay.run()
+
+    def close(self) -> None:
+        for http in self.nodes.values():
+            http.client.close()
+            http.node.close()
+
+
+def kafka_network(tmp_path: Path, bootstrap: str, agencies: list[str],
+                  corridors: list[tuple[str, str]]) -> Network:
+    clock, directory = FixedClock(START), tmp_path / "directory.json"
+    settings = []
+    for agency in agencies:
+        s = load(agency=agency, data_dir=tmp_path / agency.lower(), kafka_bootstrap=bootstrap,
+                 directory=directory)
+        publish(directory, load_or_create(secrets_dir(s), agency))
+        settings.append(s)
+    trust = load_directory(directory)
+    for referring, receiving in corridors:
+        trust = trust.with_corridor(referring, receiving)
+    save(directory, trust)
+    built = [build_node(s, clock).start() for s in settings]
+    nodes = {n.agency: HttpNode(n, TestClient(create_app(n))) for n in built}
+    relays = [KafkaSync(a, b) for a in built for b in built if a is not b]
+    return Network(clock, nodes, relays)
 
 
 def kafka_pair(tmp_path: Path, bootstrap: str, xa: str, xb: str,

@@ -15,7 +15,6 @@ from eventsourcing.cipher import AESCipher
 
 from events.steps import OpenCase
 from events.values import Actor
-from services.application import Homeward
 from services.contract.codec import encode, sign
 from services.exchange import topics
 from services.exchange.directory import Directory
@@ -24,6 +23,7 @@ from services.exchange.relay import Relay
 from services.exchange.sealing import seal
 from services.network.demo_cases import repatriation
 from services.signing import SigningKey
+from tests.harness.stores import homeward
 from tests.harness.walks import actor
 
 XA, XB = "XA-NRM", "XB-NRM"
@@ -88,7 +88,7 @@ class World:
         self.key, self.partner = SigningKey.generate(XA), SigningKey.generate(XB)
         directory = Directory().with_agency(self.key).with_agency(self.partner)
         directory = self.directory = directory.with_corridor(XA, XB)
-        sender = Homeward(sqlite(home / "xa.sqlite"))
+        sender = homeward(sqlite(home / "xa.sqlite"))
         story = repatriation(datetime.now(UTC).date(), receiving=XB)
         case_id = sender.open_case(OpenCase(**story.opening), Actor(XA, "worker")).id
         for move in story.moves[:2]:  # consent, referral: the case crosses
@@ -100,7 +100,7 @@ class World:
         self.case_ref = sent[0].case_ref
         sender.close()
         self.dead = DeadLetters()
-        self.receiver = Homeward(sqlite(home / "xb.sqlite"))
+        self.receiver = homeward(sqlite(home / "xb.sqlite"))
         self.inbox = Inbox(self.receiver, self.partner.sealing, lambda: self.directory,
                            no_consumer, lambda: self.dead)  # type: ignore[arg-type,return-value]
         self.offset = 0

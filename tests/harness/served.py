@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
-from services.exchange.broker import LOOPBACK
+from services.backends.broker import LOOPBACK
 from tests.harness.support import free_port
 
 

@@ -4,9 +4,14 @@ second application reads the same."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from eventsourcing.cipher import AESCipher
+
+from services.application import Homeward
+from services.backends import case_keys_for
+from services.clock import Clock
 
 KEY = AESCipher.create_key(num_bytes=32)
 CIPHER = "eventsourcing.cryptography:AESCipher"  # the node's (services.bootstrap.CIPHER)
@@ -24,3 +29,9 @@ def encrypted(env: dict[str, str], key: str = KEY) -> dict[str, str]:
 def sqlite_env(path: Path) -> dict[str, str]:
     """An encrypted SQLite events file, as a node keeps its cases."""
     return encrypted(sqlite_store(path))
+
+
+def homeward(env: Mapping[str, str], clock: Clock | None = None) -> Homeward:
+    """The application over a test's store, each case's key in the table its backend keeps
+    beside the events (in memory for a store in memory), as a node's application has."""
+    return Homeward(env, clock, case_keys_for)

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from services.exchange.broker import LocalBroker, port_is_free
-from services.settings import postgres_env
+from services.backends.broker import LocalBroker, port_is_free
+from services.backends.postgres import postgres_env
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 

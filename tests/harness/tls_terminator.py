@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from services.exchange.broker import LOOPBACK
+from services.backends.broker import LOOPBACK
 from tests.harness.support import free_port
 
 

@@ -21,6 +21,7 @@ from events.case import Case
 from events.steps import OpenCase
 from events.values import Actor
 from services.application import CaseNotFound, Homeward
+from services.backends import case_keys_for
 from services.contract.codec import decode, encode, sign
 from services.exchange import topics
 from services.exchange.admission import RETRIES, Admission, Rejected
@@ -29,7 +30,7 @@ from services.exchange.relay import Relay
 from services.exchange.sealing import SUITE, SUITE_NAME, header, info, seal
 from services.network.demo_cases import PERSON, repatriation
 from services.signing import SigningKey, b64url
-from tests.harness.stores import sqlite_env
+from tests.harness.stores import homeward, sqlite_env
 from tests.harness.walks import actor
 
 XA, XB, XC, XD = "XA-NRM", "XB-NRM", "XC-NRM", "XD-NRM"  # this agency is XB
@@ -58,9 +59,9 @@ class World:
         self.keys = KEYS
         self.directory_path = tmp_path / "directory.json"
         self.write_directory(CORRIDORS)
-        self.a = Homeward(sqlite_env(tmp_path / "xa.sqlite"))
+        self.a = homeward(sqlite_env(tmp_path / "xa.sqlite"))
         self.b_env = sqlite_env(tmp_path / "xb.sqlite")
-        self.b = Homeward(self.b_env)
+        self.b = homeward(self.b_env)
         self.directory = DirectoryFile(self.directory_path).current
         self.admission = Admission(self.b, KEYS[XB].sealing, self.directory)
 
@@ -380,11 +381,11 @@ def test_a_message_that_keeps_meeting_local_changes_is_refused_as_a_conflict(
     referral = world.refer()
     for message in referral.messages[:2]:
         world.admit(message)
-    busy = Contended(world.b_env)
+    busy = Contended(world.b_env, keys_for=case_keys_for)
     admission = Admission(busy, KEYS[XB].sealing, world.directory)
     fact = admission.verify(sealed(referral.messages[2]))
     received_before = [e.hash for e in world.b.timeline(referral.case_id) if e.received]
-    busy.rival = Homeward(world.b_env)
+    busy.rival = homeward(world.b_env)
     try:
         with pytest.raises(Rejected) as refusal:
             admission.apply(fact)
@@ -422,10 +423,10 @@ def test_a_refusal_names_the_field_and_the_rule_never_the_value(world: World, no
 def test_a_message_carries_its_senders_checkpoint_which_is_kept_once_recorded(
         world: World, tmp_path: Path) -> None:
     from services.anchors.store import Anchors
-    from services.api.sidecar import SQLiteSidecar
+    from services.backends.sqlite import SQLiteTables
 
     referral = world.refer()
-    anchors = Anchors(SQLiteSidecar(tmp_path / "b-tables.sqlite"))
+    anchors = Anchors(SQLiteTables(tmp_path / "b-tables.sqlite"))
     admission = Admission(world.b, KEYS[XB].sealing, world.directory, anchors)
     for message in referral.messages:
         world.admit(message, admission)

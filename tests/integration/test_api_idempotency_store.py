@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from services.api.idempotency import KEEP, STALE, KeyPurge, SidecarIdempotency, Stored, Verdict
-from services.api.sidecar import SQLiteSidecar
+from services.backends.sqlite import SQLiteTables
 
 AT = datetime(2025, 3, 3, 9, tzinfo=UTC)
 ANSWER = Stored(201, [("content-type", "application/json"), ("location", "/v1/cases/1")],
@@ -19,7 +19,7 @@ ANSWER = Stored(201, [("content-type", "application/json"), ("location", "/v1/ca
 
 @pytest.fixture
 def keys(tmp_path: Path) -> SidecarIdempotency:
-    return SidecarIdempotency(SQLiteSidecar(tmp_path / "api.sqlite"))
+    return SidecarIdempotency(SQLiteTables(tmp_path / "api.sqlite"))
 
 
 def test_a_new_key_is_reserved_then_replayed(keys: SidecarIdempotency) -> None:
@@ -61,11 +61,11 @@ def test_a_kept_response_is_not_abandoned(keys: SidecarIdempotency) -> None:
 
 
 def test_what_is_stored_is_committed_for_the_next_process(tmp_path: Path) -> None:
-    first = SQLiteSidecar(tmp_path / "api.sqlite")
+    first = SQLiteTables(tmp_path / "api.sqlite")
     SidecarIdempotency(first).begin("XA-NRM/ana", "k", "f1", AT)
     SidecarIdempotency(first).finish("XA-NRM/ana", "k", ANSWER)
     first.close()
-    again = SidecarIdempotency(SQLiteSidecar(tmp_path / "api.sqlite")).begin("XA-NRM/ana", "k", "f1", AT)
+    again = SidecarIdempotency(SQLiteTables(tmp_path / "api.sqlite")).begin("XA-NRM/ana", "k", "f1", AT)
     assert again.verdict is Verdict.REPLAY and again.stored == ANSWER
 
 
@@ -89,7 +89,7 @@ def test_the_purge_deletes_only_expired_keys(keys: SidecarIdempotency) -> None:
 
 
 def test_a_shorter_lifetime_is_honoured(tmp_path: Path) -> None:
-    keys = SidecarIdempotency(SQLiteSidecar(tmp_path / "api.sqlite"), keep=timedelta(hours=1))
+    keys = SidecarIdempotency(SQLiteTables(tmp_path / "api.sqlite"), keep=timedelta(hours=1))
     keys.begin("XA-NRM/ana", "k", "f1", AT)
     keys.finish("XA-NRM/ana", "k", ANSWER)
     assert keys.purge(AT + timedelta(minutes=59)) == 0

@@ -10,14 +10,14 @@ import pytest
 
 from services.api.access import AccessLog
 from services.api.idempotency import SidecarIdempotency, Stored, Verdict
-from services.api.sidecar import PostgresSidecar
+from services.backends.postgres import PostgresBackend
 
 pytestmark = pytest.mark.postgres
 AT = datetime(2025, 3, 3, 9, tzinfo=UTC)
 
 
 def test_idempotency_keys_on_postgres(postgres_url: str, pg_schema: str) -> None:
-    keys = SidecarIdempotency(PostgresSidecar(f"{postgres_url}?schema={pg_schema}"))
+    keys = SidecarIdempotency(PostgresBackend.of_url(f"{postgres_url}?schema={pg_schema}").tables())
     assert keys.begin("XA-NRM/ana", "k", "f1", AT).verdict is Verdict.NEW
     assert keys.begin("XA-NRM/ana", "k", "f1", AT).verdict is Verdict.BUSY
     keys.finish("XA-NRM/ana", "k", Stored(200, [("etag", '"2"')], b"{}"))
@@ -28,7 +28,7 @@ def test_idempotency_keys_on_postgres(postgres_url: str, pg_schema: str) -> None
 
 
 def test_the_access_log_on_postgres(postgres_url: str, pg_schema: str) -> None:
-    log = AccessLog(PostgresSidecar(f"{postgres_url}?schema={pg_schema}"))
+    log = AccessLog(PostgresBackend.of_url(f"{postgres_url}?schema={pg_schema}").tables())
     case_id = uuid4()
     log.record(case_id, "XA-NRM", "ana", "case", "referral", AT)
     [entry] = log.of_case(case_id)
@@ -39,7 +39,7 @@ def test_one_connection_is_kept_and_replaced_when_it_dies(postgres_url: str,
                                                           pg_schema: str) -> None:
     import psycopg
 
-    db = PostgresSidecar(f"{postgres_url}?schema={pg_schema}")
+    db = PostgresBackend.of_url(f"{postgres_url}?schema={pg_schema}").tables()
     [(pid,)] = db.run("SELECT pg_backend_pid()").rows
     assert db.run("SELECT pg_backend_pid()").rows == [(pid,)]
     with psycopg.connect(postgres_url, autocommit=True) as admin:

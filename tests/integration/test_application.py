@@ -15,6 +15,7 @@ from events.values import Received
 from services.application import CaseNotFound, Homeward, OutOfSequence, VersionMismatch
 from services.clock import FixedClock
 from tests.harness.builders import ANNA, BORIS, CANARY, REPATRIATION, T0, XA, Story, bodies, opening
+from tests.harness.stores import homeward
 
 KEY = AESCipher.create_key(num_bytes=32)
 
@@ -30,7 +31,7 @@ def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[s
 
 
 def node(env: dict[str, str]) -> Homeward:
-    return Homeward(env, FixedClock(T0))
+    return homeward(env, FixedClock(T0))
 
 
 def opened(app: Homeward) -> UUID:
@@ -104,7 +105,7 @@ def type_of(event_type: str) -> str:
 
 def test_the_state_as_it_was_at_a_version_and_a_time(store_env: dict[str, str]) -> None:
     clock = FixedClock(T0)
-    app = Homeward(store_env, clock)
+    app = homeward(store_env, clock)
     case_id = opened(app)
     clock.advance(hours=1)
     app.record(case_id, "consent", bodies(T0)["consent"], ANNA)

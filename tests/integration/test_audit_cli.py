@@ -11,12 +11,14 @@ from uuid import UUID
 import pytest
 
 from events.steps import OpenCase
+from services.anchors.links import ChainReader, StoredLink
 from services.application import Homeward
 from services.bootstrap import persistence_env
 from services.cli import main
 from services.clock import FixedClock
 from services.settings import load
 from tests.harness.builders import ANNA, CANARY, T0, bodies, opening
+from tests.harness.stores import homeward
 
 
 @pytest.fixture
@@ -27,7 +29,7 @@ def node_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def a_case(data_dir: Path) -> tuple[Homeward, UUID]:
-    app = Homeward(persistence_env(load()), FixedClock(T0))
+    app = homeward(persistence_env(load()), FixedClock(T0))
     case_id = app.open_case(OpenCase.model_validate(opening()), ANNA).id
     for path in ("consent", "referral"):
         app.record(case_id, path, bodies(T0)[path], ANNA)
@@ -76,9 +78,9 @@ def test_an_unknown_case_is_a_clear_error(node_dir: Path, capsys: pytest.Capture
 
 def access_entries(data_dir: Path, case_id: UUID) -> list[tuple[str, str, str, str | None]]:
     from services.api.access import AccessLog
-    from services.api.sidecar import SQLiteSidecar
+    from services.backends.sqlite import SQLiteTables
 
-    tables, app = SQLiteSidecar(data_dir / "api.sqlite"), Homeward(persistence_env(load()))
+    tables, app = SQLiteTables(data_dir / "api.sqlite"), homeward(persistence_env(load()))
     try:  # the purposes are under the case's key, as the API records them
         log = AccessLog(tables, app.mapper.cipher, app.keys)
         stored = [row[0] for row in tables.run("SELECT purpose FROM homeward_access_log").rows]
@@ -114,3 +116,31 @@ def test_a_personal_export_is_logged_and_readable_by_its_owner_only(
     assert entries[0] == ("XA-NRM", "inspector-7", "export:json", "court order 12/2025")
     assert entries[1][1].startswith("cli:") and entries[1][2:] == ("export:html", None)
     assert len(entries) == 2
+
+
+def test_the_whole_store_is_verified_on_every_core_as_on_one(
+    node_dir: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Ranges of cases in worker processes, each chain read from its stored rows: a forged
+    event with no personal data (checked without decrypting anything) and one with sealed
+    personal data are both named, in the store's order, as one process names them."""
+    made = [a_case(node_dir) for _ in range(20)]
+    app = made[0][0]
+    assert main(["audit", "verify", "--workers", "2"]) == 0
+    assert "20 case(s) checked, 0 break(s)" in capsys.readouterr().out
+    plain, sealed = made[4][1], made[13][1]
+    forge(app, node_dir / "events.sqlite", sealed, 3)  # ReferralSent: its note is sealed
+    stored = app.recorder.select_events(plain)[1]  # ConsentRecorded: nothing personal
+    assert b"sealed_personal" not in app.mapper.cipher.decrypt(stored.state)
+    assert isinstance(ChainReader(app).link(stored), StoredLink)  # read with no event made
+    forge(app, node_dir / "events.sqlite", plain, 2)
+
+    assert main(["audit", "verify", "--workers", "2"]) == 1
+    on_two = capsys.readouterr().out.splitlines()
+    assert on_two == [
+        f"case {plain}: event 2 (ConsentRecorded): hash does not match the event's content",
+        f"case {sealed}: event 3 (ReferralSent): hash does not match the event's content "
+        "(note is not the value its commitment covers)",
+        "20 case(s) checked, 2 break(s)"]
+    assert main(["audit", "verify", "--workers", "1"]) == 1
+    assert capsys.readouterr().out.splitlines() == on_two

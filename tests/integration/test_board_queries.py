@@ -26,10 +26,10 @@ from projections.board import (
     instant,
 )
 from projections.handoffs import HandoffFilters, HandoffOrder, HandoffRow, in_transit
+from services.backends.postgres_reads import PostgresReadStore
+from services.backends.sqlite_reads import SqliteReadStore
 from services.bootstrap import read_models, read_store_for
-from services.readside.postgres import PostgresReadStore
 from services.readside.queries import BOARD_ORDER, ReadModels
-from services.readside.sqlite import SqliteReadStore
 from services.readside.store import Query, ReadStore, Where, index_table, qualified
 from tests.harness.builders import T0, XB
 from tests.harness.desk import DEPARTED, HOME, READY, Desk

@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 
 from services.api.app import create_monitor_app
 from services.api.auth import TokenVerifier
+from services.backends.postgres_reads import PostgresGapBarrier, PostgresReadStore
+from services.backends.sqlite_reads import SqliteReadStore
 from services.bootstrap import build_monitor, build_node, gap_barrier, read_store_for
 from services.clock import FixedClock
 from services.notification_log import NoLateCommits
-from services.readside.postgres import PostgresGapBarrier, PostgresReadStore
-from services.readside.sqlite import SqliteReadStore
 from services.settings import load
 from tests.harness.builders import T0
 from tests.harness.stores import sqlite_env
@@ -36,7 +36,9 @@ def test_with_a_broker_the_node_gets_its_relay_and_inbox_unstarted(tmp_path: Pat
     settings = load(agency="XA-NRM", data_dir=tmp_path, kafka_bootstrap="127.0.0.1:1")
     node = build_node(settings)
     try:
-        assert node.exchange is not None and node.exchange.bootstrap == "127.0.0.1:1"
+        assert node.exchange is not None
+        clients = node.exchange.admin.__self__  # the factory bootstrap handed down
+        assert clients.bootstrap == "127.0.0.1:1"
         assert node.exchange.relay.agency == node.exchange.inbox.agency == "XA-NRM"
         assert (tmp_path / "directory.json").exists() is False  # trust is read, not written
     finally:

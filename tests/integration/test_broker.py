@@ -14,7 +14,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 
-from services.exchange.broker import BrokerError, LocalBroker, port_is_free
+from services.backends.broker import BrokerError, LocalBroker, port_is_free
 from services.exchange.kafka_settings import consumer_group_settings
 from tests.harness.support import free_port
 

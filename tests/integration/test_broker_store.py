@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from services.exchange.broker import BrokerError, LocalBroker, broker_binary
+from services.backends.broker import BrokerError, LocalBroker, broker_binary
 from tests.harness.support import free_port
 
 pytestmark = pytest.mark.kafka

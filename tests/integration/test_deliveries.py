@@ -10,7 +10,9 @@ from uuid import uuid4
 
 import pytest
 
-from services.api.sidecar import PostgresSidecar, Sidecar, SQLiteSidecar
+from services.api.sidecar import Sidecar
+from services.backends.postgres import PostgresBackend
+from services.backends.sqlite import SQLiteTables
 from services.exchange.deliveries import Deliveries, Sent, backoff
 
 AT = datetime(2026, 3, 3, 9, tzinfo=UTC)
@@ -20,10 +22,10 @@ FIRST = timedelta(seconds=10)
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def tables(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Sidecar]:
     if request.param == "sqlite":
-        return lambda: SQLiteSidecar(tmp_path / "api.sqlite")
+        return lambda: SQLiteTables(tmp_path / "api.sqlite")
     url = request.getfixturevalue("postgres_url")
     schema = request.getfixturevalue("pg_schema")
-    return lambda: PostgresSidecar(f"{url}?schema={schema}")
+    return lambda: PostgresBackend.of_url(f"{url}?schema={schema}").tables()
 
 
 def test_a_message_is_due_again_until_its_receipt_and_the_receipt_survives_a_restart(
@@ -46,6 +48,8 @@ def test_a_message_is_due_again_until_its_receipt_and_the_receipt_survives_a_res
     assert [d.version for d in again.due(AT + FIRST)] == [3]
     assert [(d.version, d.attempts) for d in again.due(AT + 5 * FIRST)] == [(3, 1), (2, 2)]
     assert again.delivered(case_id) == {1: AT, 2: None, 3: None}
+    assert again.receipted_among([m.message_id for m in sent] + [str(uuid4())]) == {
+        sent[0].message_id}  # what a relay behind its position no longer sends
     assert again.undelivered(AT + timedelta(seconds=1)) == 2
     assert again.undelivered(AT) == 0  # none sent before the threshold
     # A receipt sent again changes nothing, and still finds its message.

@@ -24,6 +24,7 @@ from services.application import Homeward
 from services.clock import FixedClock
 from services.erasure.mapper import MissingCaseKey
 from tests.harness.builders import ANNA, CANARY, SARA, T0, opening
+from tests.harness.stores import homeward
 
 KEY = AESCipher.create_key(num_bytes=32)
 WORDS = (CANARY, "1994-03-12", "identified during a labour inspection", "gone with the canary")
@@ -40,7 +41,7 @@ def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[s
 
 
 def node(env: dict[str, str]) -> Homeward:
-    return Homeward(env, FixedClock(T0))
+    return homeward(env, FixedClock(T0))
 
 
 def a_case(app: Homeward) -> UUID:

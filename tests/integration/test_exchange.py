@@ -17,10 +17,11 @@ from eventsourcing.cipher import AESCipher
 from kafka import KafkaConsumer, TopicPartition
 
 from events.values import Actor, Side
+from services.backends.broker import LocalBroker
+from services.backends.kafka import Kafka
 from services.contract.codec import decode, encode, sign
 from services.exchange import partitions as partitions_module
 from services.exchange import topics
-from services.exchange.broker import LocalBroker
 from services.exchange.directory import DirectoryFile, publish, save
 from services.exchange.inbox import Fact, Inbox
 from services.exchange.relay import Relay
@@ -147,7 +148,7 @@ def test_an_inbox_killed_mid_stream_loses_nothing_and_applies_nothing_twice(
                 raise Crash
             super().apply(fact)
 
-    topics.ensure_topics(b.bootstrap, [topics.inbox(b.agency), topics.deadletter(b.agency)])
+    topics.ensure_topics(Kafka(b.bootstrap).admin, [topics.inbox(b.agency), topics.deadletter(b.agency)])
     dying = Dying(b.app, b.key.sealing, DirectoryFile(b.directory_path).current,
                   b.new_consumer, b.new_producer)
     with pytest.raises(Crash):
@@ -237,7 +238,7 @@ def test_a_broker_outage_delays_the_partner_but_loses_nothing(tmp_path: Path) ->
         time.sleep(1.0)
         assert a.relay is not None and a.relay.lag() > 0
         broker.start()
-        topics.ensure_topics(broker.bootstrap, [topics.inbox(a.agency), topics.inbox(b.agency)])
+        topics.ensure_topics(Kafka(broker.bootstrap).admin, [topics.inbox(a.agency), topics.inbox(b.agency)])
 
         # The local broker keeps topics in memory: after its restart the clients find new,
         # empty topics and rejoin their groups, which takes tens of seconds on a busy machine.

@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 from kafka import KafkaProducer
 
+from services.backends.kafka import Kafka
+from services.backends.sqlite_reads import SqliteReadStore
 from services.contract.codec import encode, sign
 from services.exchange import topics
 from services.exchange.directory import DirectoryFile
 from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
-from services.readside.sqlite import SqliteReadStore
 from services.signing import SigningKey
 from tests.harness.exchange_nodes import (
     Node,
@@ -83,10 +84,12 @@ def monitor(nodes: tuple[Node, Node], tmp_path: Path
             ) -> Iterator[tuple[MonitorView, MilestoneGate]]:
     """A monitor reading `homeward.monitoring` from now on, in a group of its own."""
     a, _ = nodes
-    topics.ensure_topics(a.bootstrap, [topics.MONITORING])
+    topics.ensure_topics(Kafka(a.bootstrap).admin, [topics.MONITORING])
     view = MonitorView(SqliteReadStore(tmp_path / "monitor.sqlite"))
     gate = MilestoneGate(DirectoryFile(a.directory_path).current, monitor_key(a))
-    consumer = MilestoneConsumer(a.bootstrap, view, gate, group_id=f"monitor-{uuid.uuid4().hex}")
+    group = f"monitor-{uuid.uuid4().hex}"
+    consumer = MilestoneConsumer(
+        lambda: Kafka(a.bootstrap).group_consumer(topics.MONITORING, group), view, gate)
     stop = threading.Event()
     thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
     thread.start()
@@ -102,7 +105,7 @@ def test_malformed_records_on_every_partition_stop_neither_the_inbox_nor_the_mon
 ) -> None:
     a, b = nodes
     view, gate = monitor
-    topics.ensure_topics(b.bootstrap, [topics.inbox(b.agency)], partitions=PARTITIONS)
+    topics.ensure_topics(Kafka(b.bootstrap).admin, [topics.inbox(b.agency)], partitions=PARTITIONS)
     first = alone(a, b)  # recorded; its messages leave once the relay runs
     records = hostile(a, b)
     values = [value for value, _ in records.values()]

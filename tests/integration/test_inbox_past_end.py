@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from services.backends.kafka import Kafka
 from services.exchange import partitions as partitions_module
 from services.exchange import topics
 from tests.harness.exchange_nodes import pair, wait_until
@@ -22,7 +23,7 @@ def test_an_inbox_left_past_the_end_of_its_log_rejoins_its_group(
 ) -> None:
     monkeypatch.setattr(partitions_module, "POSITION_CHECK_SECONDS", 0.3)
     a, b = pair(tmp_path, kafka_bootstrap)
-    topics.ensure_topics(b.bootstrap, [topics.inbox(b.agency), topics.deadletter(b.agency)])
+    topics.ensure_topics(Kafka(b.bootstrap).admin, [topics.inbox(b.agency), topics.deadletter(b.agency)])
     inbox = b.exchange().inbox
     partition = TopicPartition(topics.inbox(b.agency), 0)
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.exchange.broker import LocalBroker
+from services.backends.broker import LocalBroker
 from services.network.demo_cases import repatriation
 from tests.harness.exchange_nodes import open_case, pair, play, restarted, wait_until
 from tests.harness.support import free_port

@@ -88,7 +88,8 @@ def test_the_embedded_nodes_keep_a_key_dir_each_whatever_the_environment(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOMEWARD_KEY_DIR", str(tmp_path / "shared"))
     dirs = [m.keys() for m in members(tmp_path, 8001)]
-    assert dirs == [tmp_path / "xa-nrm.keys", tmp_path / "xb-nrm.keys", tmp_path / "monitor.keys"]
+    assert dirs == [tmp_path / "xa-nrm.keys", tmp_path / "xb-nrm.keys", tmp_path / "xc-nrm.keys",
+                    tmp_path / "monitor.keys"]
 
 
 def test_a_key_dir_the_node_cannot_make_stops_it_with_one_line(tmp_path: Path) -> None:

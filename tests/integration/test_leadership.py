@@ -15,9 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
+from services.backends.postgres_reads import conninfo
+from services.backends.postgres_roles import AdvisoryLock
 from services.bootstrap import build_node
-from services.exchange.leadership import AdvisoryLock, Sole, lock_key
-from services.settings import conninfo, load
+from services.exchange.leadership import Sole, lock_key
+from services.settings import load
 from tests.harness.support import eventsourcing_postgres_env
 
 

@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
+from services.backends.broker import LocalBroker
+from services.backends.kafka import Kafka
+from services.backends.sqlite_reads import SqliteReadStore
 from services.contract.codec import encode, sign
 from services.exchange import topics
-from services.exchange.broker import LocalBroker
 from services.exchange.directory import Directory, save
 from services.exchange.relay import Relay
 from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
-from services.readside.sqlite import SqliteReadStore
 from services.signing import SealingKey, SigningKey
 from tests.harness.builders import CANARY, T0, XA, XB
 from tests.harness.desk import DEPARTED, Desk
@@ -38,13 +39,14 @@ TRUST = Directory().with_agency(XA_KEY).with_agency(XB_KEY).with_monitor(MONITOR
 
 @pytest.fixture
 def monitor(tmp_path: Path, kafka_bootstrap: str) -> Iterator[tuple[MonitorView, MilestoneConsumer]]:
-    topics.ensure_topics(kafka_bootstrap, [topics.MONITORING])
+    topics.ensure_topics(Kafka(kafka_bootstrap).admin, [topics.MONITORING])
     directory = tmp_path / "directory.json"
     save(directory, TRUST.with_corridor(XA, XB))
     view = MonitorView(SqliteReadStore(tmp_path / "monitor.sqlite"))
     gate = MilestoneGate.of_file(directory, MONITOR_KEY)
-    consumer = MilestoneConsumer(kafka_bootstrap, view, gate,
-                                 group_id=f"monitor-{uuid.uuid4().hex}")
+    group = f"monitor-{uuid.uuid4().hex}"
+    consumer = MilestoneConsumer(
+        lambda: Kafka(kafka_bootstrap).group_consumer(topics.MONITORING, group), view, gate)
     yield view, consumer
     consumer.close()
     view.store.close()
@@ -88,7 +90,7 @@ def test_the_monitor_sees_milestones_and_an_overdue_arrival_but_never_a_name(
     desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
     case_id = desk.open()  # the person's family name is the canary
     desk.run(case_id, DEPARTED)
-    relay = Relay(desk.app, XA_KEY, lambda: topics.producer(kafka_bootstrap), lambda: TRUST)
+    relay = Relay(desk.app, XA_KEY, lambda: Kafka(kafka_bootstrap).producer(), lambda: TRUST)
     while relay.relay_once():
         pass
     relay.close()
@@ -138,7 +140,7 @@ def test_a_batch_the_monitor_failed_to_store_is_read_again_not_skipped(
     desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
     case_id = desk.open()
     desk.run(case_id, DEPARTED)
-    relay = Relay(desk.app, XA_KEY, lambda: topics.producer(kafka_bootstrap), lambda: TRUST)
+    relay = Relay(desk.app, XA_KEY, lambda: Kafka(kafka_bootstrap).producer(), lambda: TRUST)
     while relay.relay_once():
         pass
     relay.close()
@@ -174,14 +176,16 @@ def test_after_a_broker_lost_its_log_the_monitor_reads_the_new_one(tmp_path: Pat
     directory = tmp_path / "directory.json"
     save(directory, TRUST.with_corridor(XA, XB))
     view = MonitorView(SqliteReadStore(tmp_path / "monitor.sqlite"))
-    consumer = MilestoneConsumer(broker.bootstrap, view, MilestoneGate.of_file(
-        directory, MONITOR_KEY), group_id=f"monitor-{uuid.uuid4().hex}")
+    group = f"monitor-{uuid.uuid4().hex}"
+    consumer = MilestoneConsumer(
+        lambda: Kafka(broker.bootstrap).group_consumer(topics.MONITORING, group), view,
+        MilestoneGate.of_file(directory, MONITOR_KEY))
     desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
 
     def relayed(paths: list[str]) -> str:
         case_id = desk.open()
         desk.run(case_id, paths)
-        relay = Relay(desk.app, XA_KEY, lambda: topics.producer(broker.bootstrap),
+        relay = Relay(desk.app, XA_KEY, lambda: Kafka(broker.bootstrap).producer(),
                       lambda: TRUST)
         while relay.relay_once():
             pass
@@ -197,11 +201,11 @@ def test_after_a_broker_lost_its_log_the_monitor_reads_the_new_one(tmp_path: Pat
         return False
 
     try:
-        topics.ensure_topics(broker.bootstrap, [topics.MONITORING], partitions=1)
+        topics.ensure_topics(Kafka(broker.bootstrap).admin, [topics.MONITORING], partitions=1)
         assert counted(relayed(DEPARTED), within=60)  # many milestones: far along its log
         broker.stop()
         broker.start()
-        topics.ensure_topics(broker.bootstrap, [topics.MONITORING], partitions=1)
+        topics.ensure_topics(Kafka(broker.bootstrap).admin, [topics.MONITORING], partitions=1)
         assert counted(relayed(["consent"]), within=60)  # a short new log behind it
     finally:
         consumer.close()

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from services.backends.sqlite_reads import SqliteReadStore
 from services.bootstrap import build_monitor
 from services.contract.codec import encode, sign
 from services.exchange import topics
@@ -23,7 +24,6 @@ from services.exchange.admission import Rejected
 from services.exchange.directory import Directory, save
 from services.exchange.relay import Relay
 from services.readside.monitor import MilestoneGate, MonitorView
-from services.readside.sqlite import SqliteReadStore
 from services.settings import load
 from services.signing import SealingKey, SigningKey, b64url
 from tests.harness.builders import CANARY, T0, XA, XB

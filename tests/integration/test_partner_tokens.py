@@ -15,7 +15,7 @@ import pytest
 
 from services.anchors.partner import MAX_MINUTES, SeenTokens, issue
 from services.api.app import create_app
-from services.api.sidecar import PostgresSidecar
+from services.backends.postgres import PostgresBackend
 from services.exchange.directory import load as load_directory
 from services.exchange.directory import save
 from services.signing import SigningKey
@@ -148,7 +148,7 @@ def test_every_replica_refuses_a_token_seen_at_another(postgres_url: str, pg_sch
     """Replicas of a node share its PostgreSQL tables: an id noted by one is refused by the
     other, until its token has expired, when it is forgotten."""
     url = f"{postgres_url}?schema={pg_schema}"
-    one, two = SeenTokens(PostgresSidecar(url)), SeenTokens(PostgresSidecar(url))
+    one, two = SeenTokens(PostgresBackend.of_url(url).tables()), SeenTokens(PostgresBackend.of_url(url).tables())
     now = datetime.now(UTC)
     expires = int((now + timedelta(minutes=MAX_MINUTES)).timestamp())
     assert one.first_use("XA-NRM", "id-1", expires, now)

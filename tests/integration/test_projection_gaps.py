@@ -17,13 +17,13 @@ from psycopg import sql
 from events.steps import STEPS, OpenCase, open_case
 from projections.board import StatusBoard
 from services.application import Homeward, VersionMismatch
+from services.backends.postgres_reads import PostgresReadStore, conninfo
 from services.bootstrap import gap_barrier
 from services.clock import FixedClock
 from services.notification_log import NoLateCommits
-from services.readside.postgres import PostgresReadStore, conninfo
 from services.readside.runner import ProjectionRunner
 from tests.harness.builders import ANNA, T0, opening
-from tests.harness.stores import encrypted
+from tests.harness.stores import encrypted, homeward
 
 pytestmark = pytest.mark.postgres
 
@@ -41,7 +41,7 @@ def store(env: dict[str, str]) -> Iterator[PostgresReadStore]:
 
 
 def node(env: dict[str, str], **extra: str) -> Homeward:
-    return Homeward({**env, **extra}, FixedClock(T0))
+    return homeward({**env, **extra}, FixedClock(T0))
 
 
 def new_case(app: Homeward) -> str:

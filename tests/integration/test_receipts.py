@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from events.values import Side
-from services.exchange.broker import LocalBroker
+from services.backends.broker import LocalBroker
 from services.network.demo_cases import repatriation
 from tests.harness.exchange_nodes import (
     Node,

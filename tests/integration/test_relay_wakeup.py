@@ -10,11 +10,12 @@ from uuid import UUID
 
 import pytest
 
-from services.application import CaseNotFound, Commits, Homeward
+from services.application import CaseNotFound, Commits
 from services.clock import SystemClock
 from services.exchange.relay import Relay
 from services.network.demo_cases import repatriation
 from tests.harness.exchange_nodes import Node, open_case, wait_until
+from tests.harness.stores import homeward
 from tests.harness.walks import actor
 
 NEVER = 60.0  # a polling interval no test waits for
@@ -75,7 +76,7 @@ def test_a_commit_by_another_process_is_found_by_polling(
     b.start_inbox()
     stop = relaying(a.exchange().relay, idle=0.05)
     # Another process's application on the same store: its commits wake nobody here.
-    other = Homeward(a.app.env, SystemClock())
+    other = homeward(a.app.env, SystemClock())
     try:
         story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
         case_id = open_case(a, b, story.opening)

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from services.backends.postgres import postgres_env
 from services.bootstrap import persistence_env
-from services.settings import SettingsError, load, postgres_env
+from services.settings import SettingsError, load
+from tests.harness.stores import homeward
 
 
 def test_a_missing_agency_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,10 +89,9 @@ def test_a_key_an_older_node_left_in_the_data_dir_is_still_used(tmp_path: Path) 
 def test_a_postgresql_store_without_its_key_refuses_to_start(
     tmp_path: Path, postgres_url: str, pg_schema: str
 ) -> None:
-    from services.application import Homeward
 
     settings = load(agency="XA-NRM", data_dir=tmp_path, database_url=f"{postgres_url}?schema={pg_schema}")
-    Homeward(persistence_env(settings)).close()  # the store now exists, with its key
+    homeward(persistence_env(settings)).close()  # the store now exists, with its key
     (settings.keys / "cipher.key").unlink()
     with pytest.raises(SettingsError, match="^HOMEWARD_CIPHER_KEY: the store exists"):
         persistence_env(settings)

@@ -19,7 +19,7 @@ from services.clock import FixedClock
 from services.settings import load
 from tests.harness.builders import ANNA, CANARY, SARA, T0, bodies, opening
 from tests.harness.desk import HOME, READY, Desk
-from tests.harness.stores import KEY, sqlite_store
+from tests.harness.stores import KEY, homeward, sqlite_store
 
 EARLIER_CIPHER = "eventsourcing.cipher:AESCipher"  # pycryptodome, what nodes wrote with before
 
@@ -64,14 +64,14 @@ def test_the_node_encrypts_with_openssl(tmp_path: Path) -> None:
 def test_a_store_written_with_the_earlier_cipher_reads_and_goes_on(
     plain_env: dict[str, str],
 ) -> None:
-    earlier = Homeward(with_cipher(plain_env, EARLIER_CIPHER), FixedClock(T0))
+    earlier = homeward(with_cipher(plain_env, EARLIER_CIPHER), FixedClock(T0))
     assert type(earlier.mapper.cipher) is PycryptodomeCipher
     case_id = opened(earlier)
     earlier.record(case_id, "consent", bodies(T0)["consent"], ANNA)
     written = earlier.case(case_id)
     earlier.close()
 
-    now = Homeward(with_cipher(plain_env, CIPHER), FixedClock(T0))
+    now = homeward(with_cipher(plain_env, CIPHER), FixedClock(T0))
     case = now.case(case_id)
     assert case.state == written.state
     assert case.state.person["family_name"] == CANARY  # type: ignore[index]
@@ -84,7 +84,7 @@ def test_a_store_written_with_the_earlier_cipher_reads_and_goes_on(
 def test_a_command_reads_only_the_events_saved_since_the_case_was_read(
     plain_env: dict[str, str],
 ) -> None:
-    app = Homeward(with_cipher(plain_env, CIPHER), FixedClock(T0))
+    app = homeward(with_cipher(plain_env, CIPHER), FixedClock(T0))
     case_id = opened(app)
     for path in ("consent", "referral"):
         app.record(case_id, path, bodies(T0)[path], ANNA)
@@ -99,7 +99,7 @@ def test_a_cached_case_has_what_another_writer_saved(
     plain_env: dict[str, str],
 ) -> None:
     env = with_cipher(plain_env, CIPHER)
-    here, replica = Homeward(env, FixedClock(T0)), Homeward(env, FixedClock(T0))
+    here, replica = homeward(env, FixedClock(T0)), homeward(env, FixedClock(T0))
     case_id = opened(here)
     here.record(case_id, "consent", bodies(T0)["consent"], ANNA)
     replica.record(case_id, "referral", {}, ANNA)
@@ -111,7 +111,7 @@ def test_a_cached_case_has_what_another_writer_saved(
 
 
 def test_an_erased_case_leaves_the_cache(plain_env: dict[str, str]) -> None:
-    app = Homeward(with_cipher(plain_env, CIPHER), FixedClock(T0))
+    app = homeward(with_cipher(plain_env, CIPHER), FixedClock(T0))
     case_id = opened(app)
     assert app.case(case_id).state.person is not None
     app.record(case_id, "erasure", {"reason": "subject-request"}, SARA)

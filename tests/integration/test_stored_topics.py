@@ -15,7 +15,7 @@ from services import stored_topics
 from services.application import Homeward
 from services.clock import FixedClock
 from tests.harness.builders import ANNA, T0, opening
-from tests.harness.stores import encrypted, sqlite_store
+from tests.harness.stores import encrypted, homeward, sqlite_store
 
 TELLING = ("asylum", "legal", "proceeding", "witness")
 
@@ -50,7 +50,7 @@ KEPT_HOME = ["AsylumClaimRecorded", "LegalProceedingLinked", "AsylumClaimClosed"
 
 
 def test_rows_of_steps_kept_home_name_nothing_in_their_topic(store_env: dict[str, str]) -> None:
-    app = Homeward(store_env, FixedClock(T0))
+    app = homeward(store_env, FixedClock(T0))
     case_id = a_case_held_for_asylum(app)
 
     stored = topics(app, case_id)
@@ -59,7 +59,7 @@ def test_rows_of_steps_kept_home_name_nothing_in_their_topic(store_env: dict[str
     # The shared events keep their own topics (the return's hold, which says only that).
     assert any(t.endswith(":ReturnHoldChanged") for t in stored)
 
-    reread = Homeward(store_env, FixedClock(T0))  # a fresh node on the same store
+    reread = homeward(store_env, FixedClock(T0))  # a fresh node on the same store
     assert [t for t in steps_read(reread, case_id) if t in KEPT_HOME] == KEPT_HOME
     assert reread.case(case_id).state.asylum_open is False
     assert reread.verify(case_id) == []
@@ -70,11 +70,11 @@ def test_rows_stored_under_the_old_topics_still_read(
 ) -> None:
     with monkeypatch.context() as before:  # a node from before neutral topics
         before.setattr(stored_topics, "KEPT_HOME", frozenset())
-        old = Homeward(store_env, FixedClock(T0))
+        old = homeward(store_env, FixedClock(T0))
         case_id = a_case_held_for_asylum(old)
         assert any("asylum" in t.lower() for t in topics(old, case_id))
 
-    app = Homeward(store_env, FixedClock(T0))
+    app = homeward(store_env, FixedClock(T0))
     assert [t for t in steps_read(app, case_id) if t in KEPT_HOME] == KEPT_HOME
     assert app.case(case_id).state.asylum_open is False
     assert app.verify(case_id) == []

@@ -23,7 +23,7 @@ OUTWARD = {"events": ("projections", "services", "tests", "bench"),
            "projections": ("services", "tests", "bench"),
            "services": ("tests", "bench")}
 MAX_LOOSE_SERVICES = 8
-READ_STORES = ("services.readside.sqlite", "services.readside.postgres")
+READ_STORES = ("services.backends.sqlite_reads", "services.backends.postgres_reads")
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:
@@ -162,6 +162,47 @@ def test_each_read_store_imports_only_the_abstract_one(graph: dict[str, set[str]
 def test_services_keeps_few_loose_modules() -> None:
     loose = [p.name for p in (ROOT / "services").glob("*.py") if p.name != "__init__.py"]
     assert len(loose) <= MAX_LOOSE_SERVICES, sorted(loose)
+
+
+# Only the backends and the composition root choose a store or build a Kafka client
+# (ARCHITECTURE.md, "The layout"): no other module of the code names a database driver or
+# a Kafka client class, even as a type.
+DRIVERS = {"sqlite3", "psycopg", "psycopg_pool", "KafkaProducer", "KafkaConsumer",
+           "KafkaAdminClient"}
+CHOOSERS = ("services.backends", "services.bootstrap")
+
+
+def driver_names(path: Path) -> list[str]:
+    """Where a module names a database driver or a Kafka client class."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [(node.module or "").split(".")[0]] + [alias.name for alias in node.names]
+        elif isinstance(node, ast.Name):
+            names = [node.id]
+        elif isinstance(node, ast.Attribute):
+            names = [node.attr]
+        found += [f"{path.name}:{node.lineno} {name}" for name in names if name in DRIVERS]
+    return found
+
+
+def test_only_the_backends_and_bootstrap_name_a_driver_or_kafka_client() -> None:
+    found = {module: driver_names(path) for module, path in project_modules().items()
+             if module.split(".")[0] in ("events", "projections", "services")
+             and not module.startswith(CHOOSERS)}
+    assert {m: names for m, names in found.items() if names} == {}
+
+
+def test_a_driver_or_kafka_client_named_is_found(tmp_path: Path) -> None:
+    (tmp_path / "relay.py").write_text(
+        "import psycopg.sql\nfrom kafka import KafkaProducer, TopicPartition\n"
+        "def f(db: 'x') -> None:\n    import sqlite3\n    c = kafka.KafkaConsumer()\n")
+    assert driver_names(tmp_path / "relay.py") == [
+        "relay.py:1 psycopg", "relay.py:2 KafkaProducer", "relay.py:4 sqlite3",
+        "relay.py:5 KafkaConsumer"]
 
 
 # The checks themselves must be able to fail: small trees with the faults they look for.

@@ -106,7 +106,8 @@ def assert_allowed(before: Case, event: CaseEvent) -> None:
     step = BY_EVENT[type(event)]
     assert event.recorded_by == before.agency(step.owner_side(before, before.side_of(event.recorded_by)))  # type: ignore[arg-type]
     assert not s.erased, name  # nothing follows an erasure
-    assert not s.closed or name in ("CaseReopened", "CaseErased"), name
+    # After a closure: a reopening, an erasure, or a note for the agency's own team.
+    assert not s.closed or name in ("CaseReopened", "CaseErased", "NoteAdded"), name
     if name == "ReferralSent":
         assert (Scope.REFER in s.consent or s.override) and not s.asylum_open
     if name == "IdentityVerificationRequested":

@@ -120,6 +120,7 @@ async function refresh() {
     api(path(PATHS.timeline), PURPOSE)]);
   current = c;
   renderSummary(c);
+  showTransfer(c);
   renderBlocking(c, nodeNow());
   $("lanes").replaceChildren(lanes(timeline.events, c, c.side === "referring" ? c.referring : c.receiving));
   if (opened.version === null || opened.token !== sessionStorage.getItem(TOKEN_KEY)) {
@@ -127,6 +128,7 @@ async function refresh() {
   }
   $("stale").hidden = c.version === opened.version;
   timelineCache = timeline;
+  await refreshCaseFiles($("steps-section").hidden);  // notes and documents: not an auditor's
 }
 
 async function verify() {

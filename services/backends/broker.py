@@ -27,8 +27,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
+
+from services.backends.kafka import Kafka
 
 LOOPBACK = "127.0.0.1"
 MEMORY = "memory://tansu/"
@@ -97,6 +98,11 @@ class LocalBroker:
         if self.port is None:
             raise BrokerError("the broker has no port until it is started")
         return f"{LOOPBACK}:{self.advertised_port or self.port}"
+
+    @property
+    def clients(self) -> Kafka:
+        """The factories of clients of this broker."""
+        return Kafka(self.bootstrap, self.client)
 
     @property
     def log_path(self) -> Path:
@@ -225,10 +231,8 @@ def _accepts_connections(host: str, port: int) -> bool:
 
 
 def _ask_for_metadata(bootstrap: str, client: Mapping[str, Any]) -> None:
-    admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=3000, client_id="homeward-probe",
-        **client,
-    )
+    admin = Kafka(bootstrap, client).admin(request_timeout_ms=3000,
+                                           client_id="homeward-probe")
     try:
         admin.describe_cluster()
     finally:

@@ -36,6 +36,11 @@ class SqliteReadStore:
                                      timeout=30)
         self._lock = threading.Lock()
         self._known: set[str] = set()
+        # Write-ahead log: a projection's commit appends to one file, and pages are read
+        # while the worker writes. Nothing here is personal, and all of it can be rebuilt
+        # from the store, so a commit is synced at checkpoints, not each time.
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
         with self._tx(write=True) as c:
             c.execute("CREATE TABLE IF NOT EXISTS projection_tracking "
                       "(name TEXT PRIMARY KEY, position INTEGER NOT NULL)")

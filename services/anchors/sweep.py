@@ -1,0 +1,82 @@
+"""The whole store's audit on every core: its cases in ranges, one process per core.
+
+Each worker process opens the store itself (`Opener`: the parent's connections are never
+used across the fork) and checks whole ranges of cases, each read from its stored rows
+(services/anchors/links.py) with its checkpoints; the parent hands out the ranges in the
+store's order and gives back each case's audit in that order, so what is printed is the
+same whatever the number of workers. A store with fewer ranges than workers, or one worker,
+is checked in the process itself.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any
+from uuid import UUID
+
+from services.anchors.audit import CaseAudit, StoreAudit
+
+Opener = Callable[[], StoreAudit]  # called once in each worker process
+MOST_PER_RANGE = 256
+
+_worker: StoreAudit | None = None
+
+
+def _open(opener: Opener) -> None:
+    global _worker
+    _worker = opener()
+
+
+def _check(case_ids: list[UUID]) -> list[CaseAudit]:
+    assert _worker is not None
+    return [_worker.case(case_id) for case_id in case_ids]
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        os.cpu_count() or 1
+
+
+class Sweep:
+    """`with Sweep(audit, opener) as sweep:` `sweep.case_ids` are the cases it checks (those
+    given, else every case of the store and of its checkpoints; for a progress bar), and
+    iterating it gives each one's `CaseAudit`, in that order. The worker processes are
+    started on entering, before any thread of the caller's display."""
+
+    def __init__(self, audit: StoreAudit, opener: Opener | None, workers: int = 0,
+                 case_ids: Iterable[UUID] | None = None) -> None:
+        self.audit, self.opener = audit, opener
+        self.workers = workers or cores()
+        self._given = None if case_ids is None else list(case_ids)
+        self.case_ids: list[UUID] = []
+        self._pool: Any = None
+
+    def __enter__(self) -> Sweep:
+        self.case_ids = self.audit.case_ids() if self._given is None else self._given
+        size = max(1, min(MOST_PER_RANGE, math.ceil(len(self.case_ids) / (self.workers * 8))))
+        self._ranges = [self.case_ids[i:i + size] for i in range(0, len(self.case_ids), size)]
+        if self.opener is not None and self.workers > 1 and len(self._ranges) > 1:
+            context = multiprocessing.get_context("fork")
+            self._pool = context.Pool(self.workers, initializer=_open, initargs=(self.opener,))
+        return self
+
+    def __iter__(self) -> Iterator[CaseAudit]:
+        if self._pool is None:
+            for case_ids in self._ranges:
+                yield from (self.audit.case(case_id) for case_id in case_ids)
+            return
+        for audits in self._pool.imap(_check, self._ranges):
+            yield from audits
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self._pool is not None:
+            if kind is None:
+                self._pool.close()
+            else:
+                self._pool.terminate()
+            self._pool.join()

@@ -1,0 +1,54 @@
+"""What every backend yields (services/backends/__init__.py says what a backend is)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.cipher import Cipher
+
+from services.api.sidecar import Sidecar
+from services.erasure.keys import CaseKeys
+from services.exchange.leadership import Role
+from services.notification_log import GapBarrier
+from services.readside.store import ReadStore
+
+ROLES = ("relay", "projections")  # what one replica of a node holds at a time
+
+
+class Backend(ABC):
+    """One kind of store, and what a node keeps in it."""
+
+    @abstractmethod
+    def event_store(self) -> dict[str, str]:
+        """The eventsourcing environment of the node's events (without its cipher)."""
+
+    @abstractmethod
+    def store_exists(self) -> bool:
+        """Whether the node's events are already there (so their cipher key must be)."""
+
+    @abstractmethod
+    def read_store(self) -> ReadStore:
+        """The agency node's read models, beside its events."""
+
+    @abstractmethod
+    def monitor_store(self) -> ReadStore:
+        """The monitor node's de-identified view."""
+
+    @abstractmethod
+    def gap_barrier(self, app: Application[Any]) -> GapBarrier:
+        """How a reader of `app`'s notification log tells a lasting gap from a late commit."""
+
+    @abstractmethod
+    def tables(self) -> Sidecar:
+        """The node's own tables (idempotency keys, the access log, checkpoints...)."""
+
+    @abstractmethod
+    def case_keys(self, wrap: Cipher | None) -> CaseKeys:
+        """The per-case key table, each key wrapped by the node's cipher `wrap`."""
+
+    @abstractmethod
+    def roles(self, names: Iterable[str] = ROLES) -> dict[str, Role]:
+        """The roles one replica of the node holds at a time."""
