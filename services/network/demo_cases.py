@@ -106,14 +106,14 @@ def repatriation(
         Move(R, "transit-incident", {"kind": "medical", "occurred_at": _at(leave, 11),
                                      "details": "Felt faint at the transfer; seen by medics."}),
         Move(C, "arrival", {"arrived_at": _at(leave, 15), "received_by": "Reception officer"}),
-        # Recorded at opening or later: here once the person told her story at home.
-        Move(R, "trafficking-profile", {"forms": ["labour", "domestic_servitude"],
-                                        "country_of_exploitation": "XA"}),
         Move(C, "shelter-admission", {"shelter": "Shelter 7", "admitted_on": leave.isoformat()}),
         Move(C, "shelter-exit", {"shelter": "Shelter 7", "left_on": leave.isoformat()}),
         Move(C, "reintegration-plan", {"services": ["education", "psychosocial"]}),
         Move(C, "service", {"service": "education", "delivered_on": leave.isoformat(),
                             "provider": "School 12"}),
+        # Recorded at opening or later: here once the person told her story at home.
+        Move(R, "trafficking-profile", {"forms": ["labour", "domestic_servitude"],
+                                        "country_of_exploitation": "XA"}),
         Move(C, "follow-up", {"month": 3, "wellbeing": "good", "retrafficking_risk": False}),
         Move(R, "consent-withdrawal", {"scopes": ["monitoring"], "reason": "No longer wished."}),
         Move(C, "closure", {"reason": "completed"}),
