@@ -107,6 +107,9 @@ class CaseState:
     reflection_ends: date | None = None
     early_return_requested: bool = False  # by the person, within the reflection period
     person: dict[str, Any] | None = None
+    opened_at: datetime | None = None  # when the case was opened (at this agency)
+    opened_on: date | None = None  # the day the case was opened (the age band's day)
+    exploitation_forms: list[str] | None = None  # the trafficking profile's, once recorded
     consent: set[Scope] = field(default_factory=set)
     refer_to: str | None = None  # the agency the latest consent to `refer` names (a transfer)
     transferred_from: str | None = None  # the case this one was transferred from, if any

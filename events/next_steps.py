@@ -15,7 +15,7 @@ from events.values import Side
 PHASES: dict[str, tuple[str, ...]] = {
     "opening": ("consent", "consent-withdrawal", "age-assessment", "guardian",
                 "capacity-assessment", "asylum-claim", "asylum-claim-closure",
-                "stay-decision", "residence-permit"),
+                "stay-decision", "residence-permit", "trafficking-profile"),
     "referral": ("referral", "risk-to-life-override", "acknowledgement", "acceptance",
                  "decline", "identity-verification-request", "identity-verification"),
     "preparation": ("risk-assessment", "return-decision", "best-interests-determination",

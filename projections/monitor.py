@@ -18,6 +18,7 @@ from typing import Any, get_args
 
 from events.case import utc
 from events.deadlines import MONTH, Deadlines
+from events.profile import AGE_BANDS, FORMS, SEXES
 from events.steps import BY_MESSAGE_TYPE
 from events.steps.transit import IncidentKind
 from events.values import AGENCY_CODE, Kind, Status
@@ -25,10 +26,12 @@ from projections.board import DeadlinesFor, default_deadlines
 from projections.projection import Doc
 
 K_ANONYMITY = 11  # the smallest cell statistics that leave the system may show
+# What statistics may be split by; kept per case only to be counted, never served per case.
+BREAKDOWNS = ("sex", "age_band", "citizenship", "forms")
 MILESTONES = frozenset(BY_MESSAGE_TYPE) | {"case-opened"}
 TRANSPORT = ("transport-planned", "departure-confirmed")  # their due_at: the expected arrival
 FIELDS = {"corridor", "kind", "milestone", "status", "occurred_at", "due_at", "minor",
-          "incident"}
+          "incident", "escalation", "htcds_status", "opened_at", *BREAKDOWNS}
 INCIDENTS = frozenset(get_args(IncidentKind))
 # (stage, from milestone, to any of these milestones)
 STAGES = (
@@ -40,6 +43,11 @@ STAGES = (
     ("reintegration planning", "arrival-confirmed", ("reintegration-plan-agreed",)),
 )
 DAY = 86400.0
+PROTECTION = "protection-incident-recorded"
+# Milestones whose latest time is kept too: each answers an escalation reported before it.
+ANSWERS = ("arrival-confirmed", "transport-cancelled", "risk-assessed")
+ESCALATIONS = ("retrafficking-risk",)
+HTCDS_STATUSES = ("Active", "FollowUp", "Closed", "ClosedReferred")
 
 
 class NotAMilestone(ValueError):
@@ -57,6 +65,10 @@ class Milestone:
     due_at: str | None
     minor: bool
     incident: str | None = None  # the kind of an incident in transit, nothing more
+    escalation: str | None = None  # retrafficking-risk, raised by a follow-up
+    htcds_status: str | None = None  # Active, FollowUp, Closed, ClosedReferred
+    opened_at: str | None = None  # when the case was opened
+    profile: tuple[tuple[str, Any], ...] = ()  # the breakdown fields it carried
 
 
 def parse_milestone(payload: Mapping[str, Any]) -> Milestone:
@@ -83,12 +95,48 @@ def parse_milestone(payload: Mapping[str, Any]) -> Milestone:
             milestone=payload["milestone"], status=Status(payload["status"]).value,
             occurred_at=_instant(payload["occurred_at"]),
             due_at=_instant(due) if due is not None else None, minor=payload["minor"],
-            incident=incident,
+            incident=incident, escalation=_escalation(payload.get("escalation")),
+            htcds_status=_htcds(payload.get("htcds_status")),
+            opened_at=_instant(payload["opened_at"]) if "opened_at" in payload else None,
+            profile=_profile(payload),
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, NotAMilestone):
             raise
         raise NotAMilestone(f"malformed milestone: {type(error).__name__}") from None
+
+
+def _htcds(value: Any) -> str | None:
+    if value is not None and value not in HTCDS_STATUSES:
+        raise NotAMilestone("unknown HTCDS status")
+    return value if isinstance(value, str) else None
+
+
+def _escalation(value: Any) -> str | None:
+    if value is not None and value not in ESCALATIONS:
+        raise NotAMilestone("unknown escalation")
+    return value if isinstance(value, str) else None
+
+
+def _profile(payload: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    known = {"sex": SEXES, "age_band": tuple(b for b, _ in AGE_BANDS)}
+    out: list[tuple[str, Any]] = []
+    for name, allowed in known.items():
+        if name in payload:
+            if payload[name] not in allowed:
+                raise NotAMilestone(f"unknown {name}")
+            out.append((name, payload[name]))
+    if "citizenship" in payload:
+        if not (isinstance(payload["citizenship"], str) and len(payload["citizenship"]) == 2
+                and payload["citizenship"].isascii() and payload["citizenship"].isupper()):
+            raise NotAMilestone("citizenship is not a country code")
+        out.append(("citizenship", payload["citizenship"]))
+    if "forms" in payload:
+        forms = payload["forms"]
+        if not isinstance(forms, list) or not set(forms) <= set(FORMS):
+            raise NotAMilestone("unknown form of exploitation")
+        out.append(("forms", sorted(set(forms), key=FORMS.index)))
+    return tuple(out)
 
 
 def _rank(status: str) -> int:
@@ -120,6 +168,9 @@ def merge(doc: Doc | None, m: Milestone) -> Doc:
     first = doc["reached"].get(m.milestone)
     if first is None or m.occurred_at < first:
         doc["reached"][m.milestone] = m.occurred_at
+    opened = doc["reached"].get("case-opened")
+    if m.opened_at is not None and (opened is None or m.opened_at < opened):
+        doc["reached"]["case-opened"] = m.opened_at  # opened before consent to monitoring
     # Ties (one instant, two milestones) go to the later status, so redelivery is harmless.
     if (m.occurred_at, _rank(m.status)) >= (doc["status_at"], _rank(doc["status"])):
         doc["status"], doc["status_at"] = m.status, m.occurred_at
@@ -128,6 +179,17 @@ def merge(doc: Doc | None, m: Milestone) -> Doc:
                              key=lambda p: (p[0], _rank(p[1])))
     if m.milestone == "follow-up-recorded":
         doc["follow_ups"] = sorted({*doc["follow_ups"], m.occurred_at})
+    if (event := alert_of(m)) is not None:  # a set of [time, event, kind]: redelivery-safe
+        doc["escalations"] = sorted({*map(tuple, doc.get("escalations", [])),
+                                     (m.occurred_at, *event)})
+    if m.milestone in ANSWERS:
+        latest = dict(doc.get("latest", {}))
+        latest[m.milestone] = max(latest.get(m.milestone, m.occurred_at), m.occurred_at)
+        doc["latest"] = latest
+    if m.htcds_status is not None:  # every one with its time, as the statuses
+        doc["htcds"] = sorted({*map(tuple, doc.get("htcds", [])), (m.occurred_at, m.htcds_status)})
+    if m.profile:  # the latest known of each, for aggregates only
+        doc["profile"] = {**doc.get("profile", {}), **dict(m.profile)}
     if m.milestone in (*TRANSPORT, "transport-cancelled"):
         known = doc["transport"]
         if known is None or m.occurred_at >= known["at"]:
@@ -135,6 +197,17 @@ def merge(doc: Doc | None, m: Milestone) -> Doc:
                 m.due_at or (known["due_at"] if known else None))
             doc["transport"] = {"at": m.occurred_at, "due_at": due}
     return doc
+
+
+def alert_of(m: Milestone) -> tuple[str, str] | None:
+    """(event, kind) of a milestone that raises an escalation to push to subscribers."""
+    if m.milestone == "transit-incident-recorded" and m.incident is not None:
+        return "transit-incident", m.incident
+    if m.milestone == PROTECTION:
+        return "protection-escalation", ""  # its kind is not sent
+    if m.escalation == "retrafficking-risk":
+        return "retrafficking-risk", ""
+    return None
 
 
 def statuses(doc: Doc) -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ from eventsourcing.application import Application
 
 from events.deadlines import Deadlines
 from projections.board import DeadlinesFor, default_deadlines
+from services.alerts.watch import Alerts
 from services.anchors.audit import StoreAudit, trusted
 from services.anchors.store import Anchors
 from services.api.access import AccessLog
@@ -344,7 +345,10 @@ def build_monitor(
 ) -> MonitorNode:
     """The monitor node; `start()` it to consume `homeward.monitoring` with a broker."""
     keys = secrets_dir(settings)  # an older node's secrets moved out of the data dir first
-    view = MonitorView(store if store is not None else monitor_store(settings))
+    clock = clock or SystemClock()
+    store = store if store is not None else monitor_store(settings)
+    pushed = Alerts(store, clock.now)
+    view = MonitorView(store, escalated=pushed.escalated)
     gate = gate or MilestoneGate.of_file(directory_path(settings.home, settings.directory),
                                          load_sealing_keys(keys, "monitor").watching())
     clients = kafka(settings) if settings.kafka_bootstrap else None
@@ -352,6 +356,6 @@ def build_monitor(
                                            view, gate))
                 if clients is not None else None)
     provider = signin_provider(settings)
-    return MonitorNode(settings, clock or SystemClock(), view,
+    return MonitorNode(settings, clock, view,
                        tokens or token_verifier(settings, provider), gate, consumer,
-                       signin=provider)
+                       signin=provider, pushed=pushed)

@@ -24,6 +24,7 @@ from events.steps import (
     return_,
     risk,
     stay,
+    trafficking,
     transit,
     transport,
 )
@@ -34,7 +35,7 @@ STEPS: dict[str, Step] = {
     step.path: step
     for module in (guardianship, consent, asylum, hold, referral, identity, risk, return_,
                    justice, justice_home, penalty, measures, stay, documents, transport,
-                   transit, reintegration, protection, notes, closure, erasure)
+                   transit, reintegration, protection, trafficking, notes, closure, erasure)
     for step in module.STEPS
 }
 

@@ -53,6 +53,7 @@ class CaseOpened(CaseEvent, Aggregate.Created):
         s.urgent = d["urgency"] == "urgent"
         person = d.get("person")
         s.person = person if isinstance(person, dict) else None  # a string once erased
+        s.opened_at, s.opened_on = self.timestamp, self.timestamp.date()
         s.transferred_from = d.get("transferred_from")
         if "reflection_period_end" in d:
             s.reflection_ends = date.fromisoformat(d["reflection_period_end"])

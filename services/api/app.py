@@ -21,7 +21,9 @@ from services.api.routers import (
     monitor,
     partner,
     steps,
+    subscriptions,
     transfers,
+    trends,
 )
 
 
@@ -60,6 +62,8 @@ def create_monitor_app(node: MonitorNode) -> FastAPI:
     app.state.metrics = Metrics(node.gauges)
     app.state.scrape = scrape(app.state.metrics, node.settings, node.background)
     app.include_router(monitor.router)
+    app.include_router(subscriptions.router)
+    app.include_router(trends.router)
     app.include_router(health.router)
     app.include_router(pages.monitor_router)  # the corridors page; its data needs a token
     app.include_router(signin.router)

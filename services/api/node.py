@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from events.case import Case
 from events.deadlines import Deadlines
+from services.alerts.watch import Alerts
 from services.anchors.audit import StoreAudit, trusted
 from services.anchors.store import Anchors
 from services.api.access import AccessLog
@@ -181,6 +182,8 @@ class MonitorNode:
     # With a broker: makes the consumer of `homeward.monitoring`.
     consumer: Callable[[], MilestoneConsumer] | None = None
     signin: Provider | None = None  # the OpenID provider the pages sign in through, if any
+    # Alerts pushed to subscribers (services/alerts); `start()` delivers them every second.
+    pushed: Alerts | None = None
     checks: dict[str, Check] = field(default_factory=dict)
     alerts: dict[str, Alert] = field(default_factory=dict)
     gauges: dict[str, Gauge] = field(default_factory=dict)
@@ -200,6 +203,11 @@ class MonitorNode:
         if self.consumer is not None:
             thread = threading.Thread(target=self._consume, args=(self.consumer(),),
                                       daemon=True, name="monitor-consumer")
+            thread.start()
+            self._threads.append(thread)
+        if self.pushed is not None:
+            thread = threading.Thread(target=self.pushed.run, args=(self._stop,),
+                                      daemon=True, name="alert-deliveries")
             thread.start()
             self._threads.append(thread)
         return self

@@ -31,7 +31,7 @@ from services.api.problems import Problem
 UI = I18N.parent
 YEAR = 365 * 24 * 3600
 # Which shared scripts each page runs, before its own.
-SCRIPTS = {"board": ["common"], "corridors": ["common", "charts"],
+SCRIPTS = {"board": ["common"], "corridors": ["common", "charts", "trends"],
            "case": ["common", "forms", "lanes", "casefiles", "transfer"],
            "new": ["common", "forms"]}
 NAV = {"board": "/ui/board", "new": "/ui/cases/new"}

@@ -167,6 +167,16 @@ async def _monitor(node: MonitorNodeDep,
     return who
 
 
+async def _alert_subscriber(node: MonitorNodeDep,
+                            authorization: Annotated[str | None, Header()] = None) -> Principal:
+    return await _monitor(node, authorization)
+
+
+async def _statistics_reader(node: MonitorNodeDep,
+                             authorization: Annotated[str | None, Header()] = None) -> Principal:
+    return await _monitor(node, authorization)
+
+
 def _partner_node(
     node: NodeDep, case: Annotated[UUID, Query(description="the case id")],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -220,6 +230,12 @@ OPENER = _rule("opener", "a caseworker or supervisor of the node's agency (anoth
                _opener)
 AUDITOR = _rule("auditor", "an auditor of the node's agency (another's: 403)", _auditor)
 MONITOR_VIEW = _rule("monitor", "a monitor's token, of agency `monitor`", _monitor)
+ALERT_SUBSCRIBER = _rule("alert-subscriber", "a monitor's token, of agency `monitor`: makes, "
+                         "reads and ends the monitor node's alert subscriptions",
+                         _alert_subscriber)
+STATISTICS_READER = _rule("statistics-reader", "a monitor's token, of agency `monitor`: "
+                          "trends and published statistics, every cell below k suppressed",
+                          _statistics_reader)
 PARTNER_NODE = _rule("partner-node", "the case's other agency's node, with a token it signed "
                      "for this case, used once, on a corridor with this agency",
                      _partner_node)
@@ -238,6 +254,8 @@ ApprovalRequester = Annotated[Principal, require(APPROVAL_REQUESTER)]
 Approver = Annotated[Principal, require(APPROVER)]
 Auditor = Annotated[Principal, require(AUDITOR)]
 Monitor = Annotated[Principal, require(MONITOR_VIEW)]
+AlertSubscriber = Annotated[Principal, require(ALERT_SUBSCRIBER)]
+StatisticsReader = Annotated[Principal, require(STATISTICS_READER)]
 PartnerNode = Annotated[str, require(PARTNER_NODE)]
 
 

@@ -2,8 +2,9 @@
 
 `to_envelope` is the one place that decides what a partner learns of an event: the
 payload holds only what the consent scopes active at that moment allow. `milestone`
-is the one place that decides what a monitor learns: no person, no free text, and
-nothing at all without consent scope `monitoring`.
+is the one place that decides what a monitor learns: no name, no free text, only the
+breakdowns statistics are split by (sex, age band, nationality, forms of exploitation),
+and nothing at all without consent scope `monitoring`.
 
 The digest a message carries (`integrity.hash`) covers the minimised payload only, chained
 to the sender's previous message of the case: a field withheld for lack of consent, or
@@ -26,7 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from events.case import Case, CaseEvent
 from events.chain import ERASED, GENESIS, digest
-from events.progress import status
+from events.profile import breakdown_fields
+from events.progress import htcds_status, status
 from events.steps import BY_EVENT, CaseOpened
 from events.steps.opening import IDENTITY_FIELDS, LOCAL_FIELDS
 from events.steps.referral import ReferralSent
@@ -47,6 +49,7 @@ MONITOR = "monitor"
 # Milestones arrive at the monitor from the step's owner, so these carry the hand-off clock.
 EXPECTED_ARRIVAL = ("transport-planned", "departure-confirmed")
 INCIDENT = "transit-incident-recorded"
+FOLLOW_UP = "follow-up-recorded"
 
 
 class Signer(Protocol):
@@ -195,6 +198,7 @@ def milestone(case: Case, event: CaseEvent) -> dict[str, Any] | None:
         "kind": s.kind.value,
         "milestone": message_type(event),
         "status": status(case, event.timestamp).value,
+        "htcds_status": htcds_status(case, event.timestamp).value,
         "occurred_at": event.timestamp.isoformat(),
         "minor": s.minor,
     }
@@ -202,6 +206,12 @@ def milestone(case: Case, event: CaseEvent) -> dict[str, Any] | None:
         payload["due_at"] = s.transport.arrival_at.isoformat()
     if payload["milestone"] == INCIDENT:
         payload["incident"] = event.data["kind"]  # the kind only: never the details
+    if s.opened_at is not None:  # the referral stage's start, had consent come later
+        payload["opened_at"] = s.opened_at.isoformat()
+    if payload["milestone"] == FOLLOW_UP and event.data.get("retrafficking_risk"):
+        payload["escalation"] = "retrafficking-risk"
+    # For breakdowns of the published statistics only (the monitor keeps them in aggregates).
+    payload.update(breakdown_fields(s.person, s.opened_on, s.exploitation_forms))
     written_version(MILESTONE, payload)  # validates
     return payload
 

@@ -113,6 +113,9 @@ def repatriation(
         Move(C, "reintegration-plan", {"services": ["education", "psychosocial"]}),
         Move(C, "service", {"service": "education", "delivered_on": leave.isoformat(),
                             "provider": "School 12"}),
+        # Recorded at opening or later: here once the person told her story at home.
+        Move(R, "trafficking-profile", {"forms": ["labour", "domestic_servitude"],
+                                        "country_of_exploitation": "XA"}),
         Move(C, "follow-up", {"month": 3, "wellbeing": "good", "retrafficking_risk": False}),
         Move(R, "consent-withdrawal", {"scopes": ["monitoring"], "reason": "No longer wished."}),
         Move(C, "closure", {"reason": "completed"}),

@@ -40,6 +40,7 @@ GAPS: dict[str, tuple[float, float]] = {
     "shelter-exit": (3.0, 30.0),
     "reintegration-plan": (2.0, 25.0),
     "service": (3.0, 20.0),
+    "trafficking-profile": (1.0, 10.0),
     "consent-withdrawal": (5.0, 30.0),
     "closure": (5.0, 30.0),
     "reopening": (10.0, 60.0),

@@ -34,7 +34,9 @@ from projections.monitor import (
     merge,
     parse_milestone,
 )
+from projections.monitor_alerts import new_escalations
 from projections.monitor_series import corridor_series
+from projections.monitor_trends import trends
 from projections.projection import Doc
 from services.contract.codec import MILESTONE, MONITOR
 from services.exchange.admission import Rejected, authentic
@@ -51,11 +53,17 @@ NAME = "monitor"
 GROUP = "homeward-monitor"
 
 
+Escalated = Callable[[list[tuple[str, dict[str, str], tuple[str, str, str]]]], object]
+
+
 class MonitorView:
-    def __init__(self, store: ReadStore, deadlines_for: DeadlinesFor = default_deadlines) -> None:
+    def __init__(self, store: ReadStore, deadlines_for: DeadlinesFor = default_deadlines,
+                 escalated: Escalated | None = None) -> None:
         self.store = store
         self.deadlines_for = deadlines_for
         self.refused: Counter[str] = Counter()  # milestones the view itself left out
+        # Told of each escalation a batch newly reports, before the batch is written.
+        self.escalated = escalated
 
     def record(self, milestones: Iterable[tuple[str, Mapping[str, Any]]]) -> int:
         """Merge (pseudonymous case id, milestone payload) pairs; returns how many were
@@ -69,6 +77,7 @@ class MonitorView:
                 self.refused["malformed"] += 1
                 log.warning("a milestone was refused: %s", error)
         docs: dict[str, Doc | None] = dict(self.store.load(NAME, {c for c, _ in parsed}))
+        before = dict(docs)
         merged: list[str] = []
         for case, milestone in parsed:
             try:
@@ -78,7 +87,13 @@ class MonitorView:
                 log.warning("a milestone was refused: %s", error)
                 continue
             merged.append(case)
-        self.store.commit(NAME, {c: docs[c] for c in set(merged)})
+        changed = {c: docs[c] for c in set(merged)}
+        if self.escalated is not None:
+            found = [(c, dict(doc["corridor"]), e) for c, doc in sorted(changed.items())
+                     if doc is not None for e in new_escalations(before.get(c), doc)]
+            if found:
+                self.escalated(found)
+        self.store.commit(NAME, changed)
         return len(merged)
 
     def corridors(self, now: datetime, k: int | None = None) -> list[dict[str, Any]]:
@@ -87,6 +102,12 @@ class MonitorView:
 
     def statistics(self, now: datetime) -> list[dict[str, Any]]:
         return self.corridors(now, k=K_ANONYMITY)
+
+    def trends(self, now: datetime, first: str, last: str, corridor: tuple[str, str] | None,
+               breakdown: str | None) -> list[dict[str, Any]]:
+        """Per corridor and month from `first` to `last`: what happened, k-suppressed."""
+        return trends(self.store.all(NAME), now, first, last, K_ANONYMITY, corridor, breakdown,
+                      self.deadlines_for)
 
     def series(self, now: datetime) -> list[dict[str, Any]]:
         """Per corridor and month, suppressed like the statistics: what the charts draw."""

@@ -126,6 +126,7 @@ class Browser:
         if not AXE.exists():
             missing_service(f"no {AXE}: `make test` fetches axe-core with npm")
         self.driver.execute_script(AXE.read_text(encoding="utf-8"))
+        self.driver.set_script_timeout(180)  # a large page on a loaded machine takes its time
         result = self.driver.execute_async_script(
             "const done = arguments[arguments.length - 1];"
             "axe.run(document, {resultTypes: ['violations']})"

@@ -247,7 +247,8 @@ def test_the_identity_travels_with_the_referral_only_under_share_identity() -> N
 def test_milestones_are_de_identified_and_only_under_consent_to_monitoring() -> None:
     pair = Pair().play(repatriation(START.date()))
     allowed = {"corridor", "kind", "milestone", "status", "occurred_at", "due_at", "minor",
-               "incident"}
+               "incident", "escalation", "sex", "age_band", "citizenship", "forms",
+               "htcds_status", "opened_at"}
     withdrawn = False
     for x in pair.exchanged:
         case = x.case_at_event
@@ -265,6 +266,7 @@ def test_milestones_are_de_identified_and_only_under_consent_to_monitoring() -> 
         assert env is not None and env["case_id"] == str(alias) != str(case.id)
         assert env["recipient"] == "monitor"
         assert PERSON["family_name"] not in encode(env).decode()
+        assert PERSON["date_of_birth"] not in encode(env).decode()
         assert signature_valid(env, KEYS[x.event.recorded_by].public)
     assert withdrawn
     planned = next(x for x in pair.exchanged if message_type(x.event) == "departure-confirmed")

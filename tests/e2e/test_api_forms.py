@@ -30,7 +30,7 @@ def test_each_form_schema_refuses_exactly_what_the_api_refuses(nodes: Pair) -> N
     for body in ({}, {"surprise": 1}):
         answer = nodes.xa.post("/v1/cases", body)
         assert (answer.status_code == 422) == (not valid(body, forms["opening"]))
-    assert len(forms["steps"]) == 49  # every step with a route (the case records return-hold)
+    assert len(forms["steps"]) == 50  # every step with a route (the case records return-hold)
     for form in forms["steps"]:
         for body in ({}, {"surprise": 1}):
             role = "supervisor" if form["supervisor_only"] else "caseworker"

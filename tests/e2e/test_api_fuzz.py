@@ -41,7 +41,7 @@ def test_no_generated_request_gives_a_500(tmp_path: Path) -> None:
         # schemas and a case's open steps, the notes' and documents' reads and the upload,
         # the transfer, the casework (assignment, approval requests, the approvals and a
         # decision)
-        assert len(found) == 2 + 1 + 1 + 49 + 1 + 3 + 1 + 3 + 2 + 4 + 1 + 4
+        assert len(found) == 2 + 1 + 1 + 50 + 1 + 3 + 1 + 3 + 2 + 4 + 1 + 4
         calls = [check(operation, case_id, http) for operation in found]
         assert sum(calls) >= len(found) * EXAMPLES // 2  # generated and sent, not skipped
     finally:

@@ -171,11 +171,15 @@ def test_the_corridors_page_reads_the_corridor_view_with_a_monitors_token(
 ) -> None:
     client, token = monitor
     page = client.get(CORRIDORS).text
-    assert api_paths(page) == {"/v1/monitor/corridors", "/v1/monitor/series"}
-    for path in api_paths(page):  # the corridor view, and the series its charts draw
+    assert api_paths(page) == {"/v1/monitor/corridors", "/v1/monitor/series",
+                               "/v1/monitor/trends", "/v1/monitor/alerts",
+                               "/v1/monitor/statistics/htcds"}
+    for path in api_paths(page):  # the corridor view, the series, trends, alerts, export
         assert client.get(path).status_code == 401
         answer = client.get(path, headers={"Authorization": f"Bearer {token}"})
-        assert answer.status_code == 200 and answer.json() == []
+        assert answer.status_code == 200
+        if path in ("/v1/monitor/corridors", "/v1/monitor/series", "/v1/monitor/alerts"):
+            assert answer.json() == []
     # Each node serves its own page only.
     assert client.get(BOARD).status_code == 404
     assert nodes.xa.client.get(CORRIDORS).status_code == 404

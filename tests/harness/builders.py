@@ -102,6 +102,8 @@ def bodies(at: datetime) -> dict[str, dict[str, Any]]:
                                "valid_until": str(day + timedelta(days=30))},
         "penalty-matter": {"kind": "removal_order", "status": "open",
                            "linked_to_exploitation": True},
+        "trafficking-profile": {"forms": ["labour", "domestic_servitude"],
+                                "country_of_exploitation": "XA"},
         "protection-incident": {"kind": "threat", "occurred_on": str(day),
                                 "details": "A man at the shelter gate asked for her by name"},
         "notes": {"text": "Called her sister; she will meet her at the station."},

@@ -29,3 +29,13 @@ def statistics(node: MonitorNodeDep, who: Monitor) -> list[dict[str, Any]]:
 def series(node: MonitorNodeDep, who: Monitor) -> list[dict[str, Any]]:
     """Per corridor and month: cases per status, median days per stage; k-suppressed."""
     return node.view.series(node.clock.now())
+
+
+@router.get("/v1/monitor/alerts")
+def alerts(node: MonitorNodeDep, who: Monitor) -> list[dict[str, Any]]:
+    """The alerts standing now: each overdue clock and each escalation not yet answered
+    (an incident in transit until arrival or cancellation, a protection incident or a
+    re-trafficking risk until a new risk assessment), per pseudonymous case."""
+    if node.pushed is None:
+        return []
+    return node.pushed.standing()

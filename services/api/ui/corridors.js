@@ -74,7 +74,8 @@ function corridor(c, series) {
 }
 
 async function refresh() {
-  const [corridors, series] = await Promise.all([api(PATHS.corridors), api(PATHS.series)]);
+  const [corridors, series, above] = await Promise.all([api(PATHS.corridors), api(PATHS.series), trends()]);
+  $("trends").replaceChildren(above);
   $("corridors").replaceChildren(...(corridors.length ? corridors.map((c) => corridor(c, series))
     : [el("p", {class: "empty", text: t("corridors.empty")})]));
 }
