@@ -14,7 +14,7 @@ import base64
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -152,3 +152,12 @@ def _private(path: Path, kind: type[PrivateKey]) -> PrivateKey:
     )
     write_private(path, pem)  # 0600 from creation; a crash never leaves half a key behind
     return made
+
+
+class Signer(Protocol):
+    """What signs for the agency: its key's id, and an Ed25519 signature of some bytes."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    def sign(self, data: bytes) -> str: ...

@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from services.signing import verify
+from services.signing import Signer, verify
 
 LABEL = b"homeward checkpoint "
 
@@ -73,13 +73,6 @@ class Checkpoint:
                    document["signature"],
                    Carried(int(message["sequence"]), message["hash"]) if message else None,
                    document.get("receipt") is True)
-
-
-class Signer(Protocol):
-    @property
-    def key_id(self) -> str: ...
-
-    def sign(self, data: bytes) -> str: ...
 
 
 def sign(key: Signer, agency: str, case_id: UUID | str, version: int, head_hash: str,

@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Callable
 from itertools import accumulate
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID, uuid5
 
 import rfc8785
@@ -41,20 +41,13 @@ from services.contract.registry import (
     validate_envelope,
 )
 from services.contract.upcasting import accept
-from services.signing import verify
+from services.signing import Signer, verify
 
 MILESTONE = "milestone"
 MONITOR = "monitor"
 # Milestones arrive at the monitor from the step's owner, so these carry the hand-off clock.
 EXPECTED_ARRIVAL = ("transport-planned", "departure-confirmed")
 INCIDENT = "transit-incident-recorded"
-
-
-class Signer(Protocol):
-    @property
-    def key_id(self) -> str: ...
-
-    def sign(self, data: bytes) -> str: ...
 
 
 def message_type(event: CaseEvent) -> str:
