@@ -55,8 +55,8 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        nodes = members(home, 18001)
-        seeded = seed(nodes[0], nodes[1], args.cases, trust(home, nodes), show=False)
+        nodes = members(home, 18001, agencies=2)
+        seeded = seed(nodes[:2], args.cases, trust(home, nodes), show=False)
         raw = raw_saves(home / "raw.sqlite", 2 * seeded.steps)
     steps = 2 * seeded.steps / seeded.seconds
     print(f"seeded {seeded.cases} cases, {seeded.steps} steps, in {seeded.seconds:.1f} s: "

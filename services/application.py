@@ -29,6 +29,7 @@ from events.values import Actor, Received
 from services.clock import Clock, SystemClock
 from services.erasure.keys import CaseKeys, MemoryCaseKeys
 from services.erasure.mapper import PersonalDataMapper
+from services.logs.events import operational
 
 # The per-case key table beside the store the environment names, wrapped by the node's cipher.
 KeysFor = Callable[[Mapping[str, str], Cipher | None], CaseKeys]
@@ -252,6 +253,8 @@ class Homeward(Application[UUID]):
             self.save(case)
         except IntegrityError:
             raise VersionMismatch("the case was changed at the same time; try again") from None
+        if erasure is not None:  # the case's id only: its key, and so its data, are gone
+            operational("erasure done", case=str(case.id), version=case.version)
 
 
     def forget_cached(self, case_id: UUID) -> None:

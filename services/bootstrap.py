@@ -234,6 +234,7 @@ def kafka_exchange(
     keys: Path | None = None,
     retention_days: tuple[int, int] = (7, 30),
     parked_bound: ParkedBound | None = None, stall_seconds: float = STALL_SECONDS,
+    undelivered_after: float = 300.0,
 ) -> Exchange:
     """The relay and the inbox with their Kafka clients: the key pair in `keys` (the key
     dir; by default `<data dir>.keys`, made on first start), the trust directory
@@ -262,7 +263,8 @@ def kafka_exchange(
         parked_bound=parked_bound, stall_seconds=stall_seconds,
     )
     return Exchange(relay, inbox, clients.admin, replication, inbox_partitions,
-                    *retention_days, relay_role=relay_role or Sole("relay"))
+                    *retention_days, relay_role=relay_role or Sole("relay"),
+                    undelivered_after=timedelta(seconds=undelivered_after), bootstrap=bootstrap)
 
 
 def resending(settings: Settings) -> Resending:
@@ -307,7 +309,8 @@ def build_node(
                                                   settings.deadletter_retention_days),
                                   parked_bound=ParkedBound(settings.inbox_parked_per_sender,
                                                            settings.inbox_parked_total),
-                                  stall_seconds=settings.inbox_stall_seconds)
+                                  stall_seconds=settings.inbox_stall_seconds,
+                                  undelivered_after=settings.undelivered_after_seconds)
     if exchange is None:
         held.pop("relay", None)  # nothing to relay without a broker
     replays = TableIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))

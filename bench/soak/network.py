@@ -79,7 +79,8 @@ class Network:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.base_port, self.broker_port = consecutive_free_ports(3), free_port()
         command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(self.data_dir),
-                   "--base-port", str(self.base_port), "--broker-port", str(self.broker_port)]
+                   "--base-port", str(self.base_port), "--broker-port", str(self.broker_port),
+                   "--agencies", "2"]
         if self.broker_store:
             command += ["--broker-store", self.broker_store]
         self.process = subprocess.Popen(
@@ -106,7 +107,7 @@ class Network:
 
     @property
     def members(self) -> dict[str, Member]:
-        return {m.agency: m for m in members(self.data_dir.resolve(), self.base_port)}
+        return {m.agency: m for m in members(self.data_dir.resolve(), self.base_port, agencies=2)}
 
     @property
     def bootstrap(self) -> str:

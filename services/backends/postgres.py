@@ -58,6 +58,24 @@ def postgres_env(url: str) -> dict[str, str]:
     return env
 
 
+def check_schema(url: str, timeout: int) -> str | None:
+    """Why a node could not keep its data at `url` (the database unreachable, the schema
+    missing), in one line; None if it can. Reads only."""
+    env = postgres_env(url)
+    schema = env.get("POSTGRES_SCHEMA", "public")
+    try:
+        with psycopg.connect(url.split("?", 1)[0], connect_timeout=timeout) as conn:
+            found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                                 [schema]).fetchone()
+    except psycopg.Error as error:
+        text = str(error).strip()
+        return f"cannot connect ({text.splitlines()[0] if text else type(error).__name__})"
+    if found is None:
+        return (f"the schema {schema!r} does not exist in database {env['POSTGRES_DBNAME']!r}"
+                " (create it, or correct ?schema=)")
+    return None
+
+
 class PostgresBackend(Backend):
     def __init__(self, env: Mapping[str, str]) -> None:
         """`env`: eventsourcing's environment for the store (`postgres_env`)."""

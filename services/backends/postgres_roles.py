@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 
 from services.exchange.leadership import Work, lock_key
+from services.logs.events import operational
 
 log = logging.getLogger(__name__)
 
@@ -93,20 +94,24 @@ class AdvisoryLock:
     def _lead(self, conn: Any, work: Work, stop: threading.Event) -> None:
         lost = threading.Event()  # the work's own stop: set when this replica lets go
         self._held.set()
-        log.info("%s: this replica holds the role", self.name)
+        operational("role taken", role=self.name, holder="advisory lock", scope=self.scope)
+        reason = "stopping"
         thread = threading.Thread(target=work, args=(lost,), daemon=True,
                                   name=f"{self.name}-holder")
         thread.start()
         try:
             while thread.is_alive() and not stop.wait(self.check):
                 if not self._alive(conn):
-                    log.warning("%s: the lock's connection is gone; stopping the role",
-                                self.name)
+                    reason = "the lock's connection to the store is gone"
                     break
+            else:
+                reason = "stopping" if stop.is_set() else "the role's work ended"
         finally:
             lost.set()
             thread.join()  # the lock is let go only once the work has stopped
-            log.info("%s: this replica no longer holds the role", self.name)
+            operational("role lost" if reason != "stopping" else "role let go",
+                        level=logging.WARNING if reason != "stopping" else logging.INFO,
+                        role=self.name, reason=reason)
 
     def _alive(self, conn: Any) -> bool:
         try:

@@ -27,6 +27,7 @@ from services.exchange.clients import MakeProducer
 from services.exchange.producing import LazyProducer
 from services.exchange.receipts import Receipts
 from services.exchange.records import MAX_CIPHERTEXT
+from services.logs.events import operational
 
 log = logging.getLogger(__name__)
 REASON_CHARACTERS = 1000  # a dead letter's reason, at most
@@ -102,7 +103,9 @@ class Answers:
         too large to keep; of anything else nothing is kept. Only the broker away fails it,
         here or in `settle`."""
         reason = reason[:REASON_CHARACTERS].encode("utf-8", "backslashreplace").decode("utf-8")
-        log.warning("inbox: dead letter at offset %s: %s", record.offset, reason)
+        ref = record.key.decode("ascii", "replace")[:64] if sealed and record.key else None
+        operational("message dead-lettered", level=logging.WARNING, case=ref, reason=reason,
+                    topic=record.topic, partition=record.partition, offset=record.offset)
         value, key = kept(record) if sealed else (b"", None)
         self._dead_letters.append(self.producer.get().send(
             topics.deadletter(self.agency), key=key, value=value,

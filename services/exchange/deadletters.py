@@ -34,10 +34,12 @@ class DeadLetter:
     header: dict[str, Any]  # the sealed envelope's clear fields; empty if it was not sealed
     value: bytes
     key: bytes | None
+    source_partition: int | None = None  # of the inbox topic it was read from
 
     def summary(self) -> dict[str, Any]:
         """What may be shown: where it came from, why it was refused, its clear header."""
         return {"offset": self.offset, "reason": self.reason, "source_topic": self.source_topic,
+                "source_partition": self.source_partition,
                 "source_offset": self.source_offset, **self.header,
                 "sealed": bool(self.header), "bytes": len(self.value)}
 
@@ -79,10 +81,11 @@ def read(reader: Consumer, agency: str, timeout: float = 5.0) -> list[DeadLetter
 
 def letter(record: Any) -> DeadLetter:
     headers = {name: value.decode() for name, value in record.headers or []}
-    source = headers.get("source-offset")
+    source, partition = headers.get("source-offset"), headers.get("source-partition")
     return DeadLetter(record.offset, headers.get("reason", ""), headers.get("source-topic", ""),
                       int(source) if source and source.isdigit() else None,
-                      clear_header(record.value or b""), record.value or b"", record.key)
+                      clear_header(record.value or b""), record.value or b"", record.key,
+                      int(partition) if partition and partition.isdigit() else None)
 
 
 def replay(producer: Producer, agency: str, dead: DeadLetter, timeout: float = 10.0) -> int:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from services.exchange import topics
 from services.exchange.clients import MakeAdmin
 from services.exchange.inbox import Inbox
 from services.exchange.leadership import Role, Sole
 from services.exchange.relay import Relay
+from services.exchange.watching import Watch
 
 
 @dataclass
@@ -32,6 +34,9 @@ class Exchange:
     deadletter_retention_days: int = 30
     # Who relays: the one replica holding the role (always this one, on a one-process node).
     relay_role: Role = field(default_factory=lambda: Sole("relay"))
+    # A message without a receipt this long after it first left is logged as undelivered.
+    undelivered_after: timedelta = timedelta(seconds=300)
+    bootstrap: str = ""  # the brokers the watch looks at, to log the connection lost and back
     _threads: list[tuple[threading.Thread, threading.Event]] = field(default_factory=list)
 
     def start(self) -> Exchange:
@@ -42,6 +47,8 @@ class Exchange:
                              retention_days=self.deadletter_retention_days)
         self._spawn(f"{agency}-relay", lambda stop: self.relay_role.run(self.relay.run, stop))
         self._spawn(f"{agency}-inbox", self.inbox.run)
+        watch = Watch(self.bootstrap, self.relay.deliveries, self.undelivered_after)
+        self._spawn(f"{agency}-watch", watch.run)
         return self
 
     def _spawn(self, name: str, run: Callable[[threading.Event], None]) -> None:

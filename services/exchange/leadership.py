@@ -25,6 +25,8 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from services.logs.events import operational
+
 Work = Callable[[threading.Event], None]  # runs until the event is set
 
 
@@ -52,10 +54,12 @@ class Sole:
 
     def run(self, work: Work, stop: threading.Event) -> None:
         self._held.set()
+        operational("role taken", role=self.name, holder="sole")
         try:
             work(stop)
         finally:
             self._held.clear()
+            operational("role let go", role=self.name, reason="stopping")
 
 
 def lock_key(scope: str, name: str) -> int:

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from services.files import write_private
+from services.logs.events import operational
 from services.signing import SEALING_KEY_FILE, SealingKey, load_or_create_sealing
 
 RETIRED_DIR = "sealing-keys"
@@ -104,9 +105,9 @@ class SealingKeys:
             ended = [r for r in self.retired if r.until <= now]
             for r in ended:
                 r.path.unlink(missing_ok=True)
-                log.warning("sealing key %s destroyed: its validity ended at %s; what is "
-                            "sealed to it opens nowhere any more", r.key.key_id,
-                            r.until.isoformat())
+                operational("sealing key destroyed", key_id=r.key.key_id,
+                            ended=r.until.isoformat(),
+                            note="what is sealed to it opens nowhere any more")
             self.retired = [r for r in self.retired if r not in ended]
             return [r.key.key_id for r in ended]
 

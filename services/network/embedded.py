@@ -1,8 +1,10 @@
-"""`homeward run`: the embedded network of one corridor on this machine.
+"""`homeward run`: the embedded network of three agencies on this machine.
 
-A local broker, the referring agency XA-NRM on 8001, the receiving agency XB-NRM on
-8002 and a monitor node on 8003, each node its own process with its own SQLite store
-under the data directory. They trust each other through one directory file.
+A local broker, the agencies XA-NRM on 8001, XB-NRM on 8002 and XC-NRM on 8004, and a
+monitor node on 8003, each node its own process with its own SQLite store under the data
+directory. They trust each other through one directory file, which lists the corridors
+XA-NRM -> XB-NRM, XA-NRM -> XC-NRM and XC-NRM -> XB-NRM (`members`). With two agencies,
+XA-NRM and XB-NRM and their one corridor.
 
 Ctrl-C, SIGINT or SIGTERM stops it at any moment, demo seeding and start-up included:
 each phase looks at the stop between its steps, and every process this command started
@@ -48,10 +50,11 @@ EMBEDDED_RESENDING = {"HOMEWARD_RESEND_AFTER_SECONDS": "5", "HOMEWARD_RESEND_LON
 
 
 def run(data_dir: Path, base_port: int, broker_port: int | None = None, demo_cases: int = 0,
-        broker_store: str = MEMORY) -> int:
-    """Start the network, seed `demo_cases` cases, serve until Ctrl-C; the exit status."""
+        broker_store: str = MEMORY, agencies: int = 3) -> int:
+    """Start the network of `agencies` agencies and the monitor, seed `demo_cases` cases,
+    serve until Ctrl-C; the exit status."""
     data_dir = data_dir.resolve()
-    nodes = members(data_dir, base_port)
+    nodes = members(data_dir, base_port, agencies)
     taken = [str(m.port) for m in nodes if not port_is_free(m.port)]
     if taken:
         print(f"homeward run: port {', '.join(taken)} is in use (try --base-port)", file=sys.stderr)
@@ -127,9 +130,10 @@ def _stopped() -> int:
 
 
 def _seed(nodes: list[Member], count: int, directory: Path, stopping: threading.Event) -> None:
-    print(f"seeding {count} demo cases before the nodes start (Ctrl-C stops it)...", flush=True)
+    print(f"seeding {count} demo cases over the past 18 months before the nodes start "
+          "(Ctrl-C stops it)...", flush=True)
     try:
-        seeded = seed(nodes[0], nodes[1], count, directory, stopping)
+        seeded = seed([m for m in nodes if m.agency != MONITOR], count, directory, stopping)
     except Exception as error:  # the network still starts; the demo is incomplete
         print(f"homeward run: seeding demo cases stopped: {type(error).__name__}: {error}",
               file=sys.stderr)

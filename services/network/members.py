@@ -1,6 +1,10 @@
-"""The members of the embedded network and the trust between them: the referring
-agency XA-NRM, the receiving agency XB-NRM and a monitor, each with its port and its
-data directory, and one directory file naming both agencies and their corridor."""
+"""The members of the embedded network and the trust between them: three agencies
+(XA-NRM, XB-NRM and XC-NRM; or the first two only) and a monitor, each with its port and
+its data directory, and one directory file naming the agencies and their corridors:
+XA-NRM -> XB-NRM, XA-NRM -> XC-NRM and XC-NRM -> XB-NRM.
+
+Ports from the base port: XA-NRM on base, XB-NRM on base + 1, the monitor on base + 2 (as
+when the network had two agencies), XC-NRM on base + 3."""
 
 from __future__ import annotations
 
@@ -9,13 +13,17 @@ from pathlib import Path
 
 from services.bootstrap import mint
 from services.exchange.directory import load, save
+from services.exchange.entries import accepted, own_entry, with_corridor
 from services.settings import Settings, secrets_dir
 from services.settings import load as load_settings
-from services.signing import load_or_create, load_or_create_sealing
 
-REFERRING, RECEIVING, MONITOR = "XA-NRM", "XB-NRM", "monitor"
-ROLES = {REFERRING: ["caseworker", "supervisor", "auditor"],
-         RECEIVING: ["caseworker", "supervisor", "auditor"], MONITOR: ["monitor"]}
+REFERRING, RECEIVING, NEIGHBOUR, MONITOR = "XA-NRM", "XB-NRM", "XC-NRM", "monitor"
+AGENCIES = (REFERRING, RECEIVING, NEIGHBOUR)
+PORT_OFFSETS = {REFERRING: 0, RECEIVING: 1, MONITOR: 2, NEIGHBOUR: 3}
+# (referring, receiving): each corridor of the trust directory.
+CORRIDORS = ((REFERRING, RECEIVING), (REFERRING, NEIGHBOUR), (NEIGHBOUR, RECEIVING))
+AGENCY_ROLES = ["caseworker", "supervisor", "auditor"]
+ROLES = {**{agency: AGENCY_ROLES for agency in AGENCIES}, MONITOR: ["monitor"]}
 # Settings each embedded node takes from its own data dir and key dir, never from this
 # environment: one key dir for all would give the agencies one secret and one key pair.
 OWN_IDENTITY: dict[str, object] = {"jwt_secret": None, "jwks_url": None, "token_issuer": None,
@@ -46,21 +54,29 @@ class Member:
         return load_settings(agency=self.agency, data_dir=self.data_dir, **OWN_IDENTITY)
 
 
-def members(data_dir: Path, base_port: int) -> list[Member]:
-    return [Member(agency, base_port + i, data_dir / agency.lower())
-            for i, agency in enumerate((REFERRING, RECEIVING, MONITOR))]
+def members(data_dir: Path, base_port: int, agencies: int = 3) -> list[Member]:
+    """The first `agencies` agencies (2 or 3), then the monitor."""
+    if agencies not in (2, 3):
+        raise ValueError("the embedded network has two or three agencies")
+    return [Member(name, base_port + PORT_OFFSETS[name], data_dir / name.lower())
+            for name in (*AGENCIES[:agencies], MONITOR)]
+
+
+def corridors(nodes: list[Member]) -> list[tuple[str, str]]:
+    """The corridors between the agencies among `nodes`, as the directory lists them."""
+    present = {m.agency for m in nodes}
+    return [(r, c) for r, c in CORRIDORS if r in present and c in present]
 
 
 def trust(data_dir: Path, nodes: list[Member]) -> Path:
     """Each agency's keys and address and the monitor's sealing key, and one directory file
-    naming them and the corridor."""
+    naming them and their corridors."""
     path = data_dir / "directory.json"
     directory = load(path)
-    for member in nodes:
-        if member.agency == MONITOR:
-            directory = directory.with_monitor(load_or_create_sealing(member.keys(), MONITOR))
-        else:
-            directory = directory.with_agency(load_or_create(member.keys(), member.agency))
-            directory = directory.with_url(member.agency, member.url)  # for the cross-check
-    save(path, directory.with_corridor(REFERRING, RECEIVING))
+    for member in nodes:  # as `homeward directory init` and `add` do
+        url = None if member.agency == MONITOR else member.url  # for the cross-check
+        directory = accepted(directory, own_entry(directory, member.keys(), member.agency, url))
+    for referring, receiving in corridors(nodes):
+        directory = with_corridor(directory, referring, receiving)
+    save(path, directory)
     return path

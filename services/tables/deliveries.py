@@ -68,6 +68,22 @@ class Deliveries:
                 + ", ".join(["(?, ?, ?, ?, ?, 1, ?)"] * len(chunk)) + " ON CONFLICT DO NOTHING",
                 params)
 
+    def delivered_already(self, messages: Iterable[tuple[Sent, str]], at: datetime) -> None:
+        """Records messages, each with the hash of the fact its recipient recorded, as sent
+        and receipted at `at` without the relay (the demo seeding hands them to the
+        partner's inbox itself); a message already on record keeps its row."""
+        rows = list(messages)
+        for start in range(0, len(rows), 100):  # one statement, one commit, per 100 rows
+            params: list[object] = []
+            for m, fact_hash in rows[start:start + 100]:
+                params += [m.message_id, str(m.case_id), m.version, m.recipient, stamp(at),
+                           stamp(at), stamp(at), fact_hash]
+            self.db.run(
+                f"INSERT INTO {self.t} (message_id, case_id, version, recipient, sent_at, "
+                "attempts, due_at, delivered_at, fact_hash) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, 1, ?, ?, ?)"] * len(rows[start:start + 100]))
+                + " ON CONFLICT DO NOTHING", params)
+
     def due(self, at: datetime, limit: int = 200) -> list[Due]:
         """Messages without a receipt whose time to be sent again has come, oldest first."""
         rows = self.db.run(
@@ -105,6 +121,14 @@ class Deliveries:
         rows = self.db.run(f"SELECT COUNT(*) FROM {self.t} "
                            "WHERE delivered_at IS NULL AND sent_at < ?", (stamp(before),)).rows
         return int(rows[0][0])
+
+    def overdue(self, before: datetime, limit: int = 100) -> list[tuple[str, str, int]]:
+        """Messages first sent before `before` still without a receipt: id, recipient,
+        times sent (oldest first)."""
+        rows = self.db.run(f"SELECT message_id, recipient, attempts FROM {self.t} "
+                           "WHERE delivered_at IS NULL AND sent_at < ? ORDER BY sent_at "
+                           "LIMIT ?", (stamp(before), limit)).rows
+        return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
 
     def pending(self) -> int:
         rows = self.db.run(f"SELECT COUNT(*) FROM {self.t} WHERE delivered_at IS NULL").rows

@@ -102,3 +102,20 @@ def test_the_reader_who_says_yes_is_signed_in_as_the_identity_the_link_names(
     assert board.stored() == bob and "#" not in b.driver.current_url
     violations = b.axe()
     assert violations == [], violations
+
+
+@pytest.mark.parametrize("lang", ["ar", "fr"])
+def test_the_question_keeps_each_name_whole_on_one_line_in_any_language(
+        board: Board, lang: str) -> None:
+    b = board.browser
+    b.driver.set_window_size(360, 800)  # a phone: the line ends near the agency code
+    b.open(f"{board.url}/ui/board?lang={lang}#token={board.token('xa-a-rather-long-name')}")
+    b.find("#offered-who")
+    values = b.driver.execute_script(
+        "return [...document.querySelectorAll('#offered-who bdi')].map("
+        "(e) => [e.textContent, e.getClientRects().length]);")
+    assert sorted(v[0] for v in values) == sorted(["xa-a-rather-long-name", XA])
+    assert all(lines == 1 for _, lines in values), values  # no name broken across lines
+    strings = languages()[lang].strings["signin.offered.question"]
+    assert b.text("#offered-who") == strings.replace(
+        "{who}", "xa-a-rather-long-name").replace("{agency}", XA)

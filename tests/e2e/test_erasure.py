@@ -4,9 +4,12 @@ node's data directory; both chains verify; the partner erased its copy too."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 from uuid import UUID
+
+import pytest
 
 from events.chain import ERASED
 from events.values import Side
@@ -69,8 +72,9 @@ def test_erasure_asks_a_supervisor_and_a_ground(nodes: Pair) -> None:
 
 
 def test_after_erasure_no_answer_export_or_file_holds_the_name_and_both_chains_verify(
-    nodes: Pair, tmp_path: Path,
+    nodes: Pair, tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO)
     case_id = open_case(nodes, person=PERSON)
     play(nodes, case_id, MOVES)
     assert nodes.xb.state(case_id)["person"]["family_name"] == CANARY  # it crossed
@@ -117,6 +121,13 @@ def test_after_erasure_no_answer_export_or_file_holds_the_name_and_both_chains_v
     assert files_holding(tmp_path, CANARY) == []
     for side, key in wrapped.items():
         assert files_holding(tmp_path / side, key) == []
+    # The log says the erasure was done, naming the case by its id; no log line, of any
+    # part of either node, holds the name.
+    done = [r.homeward for r in caplog.records  # type: ignore[attr-defined]
+            if getattr(r, "homeward", {}).get("event") == "erasure done"]
+    assert done and {d["case"] for d in done} == {case_id}
+    said = "\n".join(f"{r.getMessage()} {getattr(r, 'homeward', '')}" for r in caplog.records)
+    assert CANARY not in said
 
 
 def test_a_step_after_erasure_is_refused_with_its_rule(nodes: Pair) -> None:

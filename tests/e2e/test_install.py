@@ -117,14 +117,14 @@ def test_the_image_installs_the_wheel_built_from_these_sources() -> None:
 
 def test_homeward_run_starts_the_network_from_the_wheel(installed: Path, tmp_path: Path
                                                         ) -> None:
-    base = free_ports(3)
+    base = free_ports(4)
     network = subprocess.Popen(
         [installed / "homeward", "run", "--data-dir", "var", "--base-port", str(base),
          "--broker-port", str(free_port())],
         cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
     try:
-        for port in (base, base + 1, base + 2):
+        for port in (base, base + 1, base + 2, base + 3):
             answering(f"http://127.0.0.1:{port}/healthz", network, 60, every=0.3)
         time.sleep(1.0)  # it announces the network once every node answers
     finally:

@@ -1,4 +1,5 @@
-"""`homeward run` serves all three nodes and Ctrl-C stops every process it started."""
+"""`homeward run` serves its three agencies and the monitor, and Ctrl-C stops every process
+it started."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from tests.harness.support import children_of, free_port, free_ports, live_proce
 
 
 @pytest.mark.kafka
-def test_run_serves_three_nodes_and_ctrl_c_stops_them_all(tmp_path: Path) -> None:
-    base, broker_port = free_ports(3), free_port()
+def test_run_serves_four_nodes_and_ctrl_c_stops_them_all(tmp_path: Path) -> None:
+    base, broker_port = free_ports(4), free_port()
     command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
                "--base-port", str(base), "--broker-port", str(broker_port), "--demo-cases", "2"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -34,18 +35,23 @@ def test_run_serves_three_nodes_and_ctrl_c_stops_them_all(tmp_path: Path) -> Non
             assert process.poll() is None, "".join(lines)
         tokens = {line.split()[0]: line.split()[-1] for line in lines if "token:" in line}
         assert set(tokens) == {"caseworker", "supervisor", "auditor", "monitor"}
-        for port in (base, base + 1, base + 2):
+        for port in (base, base + 1, base + 2, base + 3):  # XA, XB, the monitor, XC
             assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
-        # Both demo cases at both agencies: seeded through each one's application.
+        for agency in ("XA-NRM", "XB-NRM", "XC-NRM"):
+            assert any(line.startswith(agency) for line in lines), "".join(lines)
+        # Both demo cases at XA-NRM, seeded through each agency's application: the first
+        # stalled once referred to XB-NRM, the second (on XA-NRM -> XC-NRM, opened nine
+        # months ago) home and followed up.
         worker = next(line.split()[-1] for line in lines  # XA-NRM's, listed first
                       if line.split()[:2] == ["caseworker", "token:"])
         board = httpx.get(f"http://127.0.0.1:{base}/v1/cases",
                           headers={"Authorization": f"Bearer {worker}"}).json()
         assert board["total"] == 2 and {c["status"] for c in board["items"]} == {
-            "referred", "accepted"}
+            "referred", "follow_up"}
+        assert {c["partner"] for c in board["items"]} == {"XB-NRM", "XC-NRM"}
         assert any("seeded 2 demo cases" in line for line in lines)
         started = children_of(process.pid)
-        assert len(started) >= 4  # the broker and three nodes
+        assert len(started) >= 5  # the broker and four nodes
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
@@ -53,15 +59,15 @@ def test_run_serves_three_nodes_and_ctrl_c_stops_them_all(tmp_path: Path) -> Non
     assert "stopped." in output
     for pid in started:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
-    assert all(port_is_free(p) for p in (base, base + 1, base + 2, broker_port))
+    assert all(port_is_free(p) for p in (base, base + 1, base + 2, base + 3, broker_port))
 
 
 class Run:
     """`homeward run` in a session of its own, its output read as it comes."""
 
     def __init__(self, tmp_path: Path, demo_cases: int) -> None:
-        base, broker_port = free_ports(3), free_port()
-        self.ports = (base, base + 1, base + 2, broker_port)
+        base, broker_port = free_ports(4), free_port()
+        self.ports = (base, base + 1, base + 2, base + 3, broker_port)
         command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
                    "--base-port", str(base), "--broker-port", str(broker_port),
                    "--demo-cases", str(demo_cases)]
@@ -103,7 +109,7 @@ def test_a_signal_stops_run_within_ten_seconds_at_any_moment(
             time.sleep(1.5)  # the broker starting
         elif moment == "seeding":
             run.wait_for("seeding 1000 demo cases")
-            time.sleep(1.0)  # well into the thousand
+            time.sleep(3.0)  # well into the thousand, the three stores opened first
         elif moment == "nodes-starting":
             run.wait_for("seeded 3 demo cases")
         else:
@@ -137,7 +143,7 @@ def test_a_signal_stops_run_within_ten_seconds_at_any_moment(
 def test_run_with_a_broker_store_its_broker_cannot_keep_says_so_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:
-    base, broker_port = free_ports(3), free_port()
+    base, broker_port = free_ports(4), free_port()
     command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
                "--base-port", str(base), "--broker-port", str(broker_port),
                "--broker-store", "postgres://postgres@127.0.0.1:5432/test"]
@@ -145,4 +151,4 @@ def test_run_with_a_broker_store_its_broker_cannot_keep_says_so_and_leaves_nothi
     assert done.returncode == 1, done.stdout + done.stderr
     assert "cannot keep its log in postgres" in done.stderr
     assert "no postgres storage engine" in done.stderr
-    assert all(port_is_free(p) for p in (base, base + 1, base + 2, broker_port))
+    assert all(port_is_free(p) for p in (base, base + 1, base + 2, base + 3, broker_port))

@@ -51,7 +51,7 @@ def eventually(check: Any, within: float, what: str) -> Any:
 def test_the_network_brings_back_a_killed_broker_and_every_fact_is_delivered(
     tmp_path: Path,
 ) -> None:
-    base, broker_port = free_ports(3), free_port()
+    base, broker_port = free_ports(4), free_port()
     command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
                "--base-port", str(base), "--broker-port", str(broker_port)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

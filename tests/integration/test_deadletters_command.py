@@ -3,6 +3,8 @@ any personal data, fixes the cause and replays it; the message is then recorded 
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,8 +28,9 @@ pytestmark = pytest.mark.kafka
 
 def test_a_dead_letter_is_listed_shown_without_personal_data_and_replayed_after_a_fix(
     tmp_path: Path, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="homeward.events")
     a, b = pair(tmp_path, kafka_bootstrap)
     try:
         case_id = alone(a, b)
@@ -42,6 +45,13 @@ def test_a_dead_letter_is_listed_shown_without_personal_data_and_replayed_after_
         producer.close()
         [(reason, _)] = dead_letters(b, expected=1)
         assert reason.startswith("expired-key")
+        # Its log line: the reason, where it was read from (partition too); never the case
+        # id (sent here without a key, it has no reference on the broker to name).
+        [logged] = [r.homeward for r in caplog.records  # type: ignore[attr-defined]
+                    if getattr(r, "homeward", {}).get("event") == "message dead-lettered"]
+        assert logged["reason"].startswith("expired-key") and logged["offset"] >= 0
+        assert logged["topic"] == f"homeward.inbox.{b.agency.lower()}" and logged["partition"] >= 0
+        assert "case" not in logged and str(case_id) not in json.dumps(logged)
 
         for name, value in {"HOMEWARD_AGENCY": b.agency, "HOMEWARD_DATA_DIR": str(b.home),
                             "HOMEWARD_KAFKA_BOOTSTRAP": kafka_bootstrap}.items():
@@ -56,6 +66,7 @@ def test_a_dead_letter_is_listed_shown_without_personal_data_and_replayed_after_
         assert opening["message_id"] in shown and "homeward.case-opened.v1" in shown
         # Nothing sealed: not the case id, the payload, nor the ciphertext that holds them.
         assert str(case_id) not in shown and "payload" not in shown and "ciphertext" not in shown
+        assert json.loads(shown)["source_partition"] == logged["partition"]
         assert main(["deadletters", "show", "7"]) == 1
 
         publish(a.directory_path, a.key)  # the operator lists the key again

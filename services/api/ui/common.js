@@ -27,6 +27,18 @@ function t(key, vars) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (vars && name in vars ? String(vars[name]) : ""));
 }
 function tr(key, fallback, vars) { return t(key, vars) ?? fallback; }
+// The same words as nodes, each value isolated in a <bdi> that does not wrap: a name or
+// an agency code (XA-NRM) keeps its own direction and stays on one line in any language.
+function tIsolated(key, vars) {
+  const text = t(key, vars && Object.fromEntries(Object.keys(vars).map((k) => [k, `{${k}}`])));
+  const out = document.createDocumentFragment();
+  for (const part of (text ?? "").split(/(\{\w+\})/)) {
+    const name = part.startsWith("{") ? part.slice(1, -1) : null;
+    out.append(name !== null && vars && name in vars
+      ? el("bdi", {class: "value", text: String(vars[name])}) : part);
+  }
+  return out;
+}
 
 // Every value from the API goes into the page as a Text node or a property, never as markup.
 function el(tag, props, ...children) {
@@ -241,8 +253,8 @@ function start(refresh) {
     clearInterval(timer);
     timer = null;
     for (const id of ["main", "signin", "forget", "who"]) $(id).hidden = true;
-    $("offered-who").textContent = t("signin.offered.question",
-      {who: offered.who, agency: offered.agency});
+    $("offered-who").replaceChildren(tIsolated("signin.offered.question",
+      {who: offered.who, agency: offered.agency}));
     $("offered").hidden = false;
     $("offered-accept").focus();
   };

@@ -1,0 +1,1 @@
+"""The node's logs: one line per operational event, on standard error."""

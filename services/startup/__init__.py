@@ -1,0 +1,1 @@
+"""What a node checks at start, before it writes anything."""
