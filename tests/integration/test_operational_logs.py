@@ -14,8 +14,8 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from services.backends.broker import LocalBroker
 
+from services.backends.broker import LocalBroker
 from services.backends.sqlite import SQLiteTables
 from services.exchange.watching import Watch
 from services.logs import events
