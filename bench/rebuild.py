@@ -20,8 +20,8 @@ from bench._figures import Figure, save
 from services.anchors.audit import StoreAudit, trusted
 from services.anchors.store import Anchors
 from services.anchors.sweep import Sweep
-from services.api.sidecar import SQLiteSidecar
 from services.application import Homeward
+from services.backends.sqlite import SQLiteTables
 from services.bootstrap import gap_barrier, read_store_for
 from services.readside.runner import runners
 from tests.harness.desk import DEPARTED, HOME, READY, Desk
@@ -67,7 +67,7 @@ def verify_rate(env: dict[str, str], tables: Path, raw: float) -> dict[str, Figu
     process per core over ranges of cases, each opening the store and the checkpoints'
     tables itself (services/anchors/sweep.py), the processes' start included."""
     def opener() -> StoreAudit:
-        return StoreAudit(Homeward(env), Anchors(SQLiteSidecar(tables)), "XA-NRM",
+        return StoreAudit(Homeward(env), Anchors(SQLiteTables(tables)), "XA-NRM",
                           trusted(None, None))
 
     audit, events = opener(), 0

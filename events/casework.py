@@ -19,7 +19,7 @@ they stay in the agency's own stream of the case, on the record for its auditors
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
@@ -154,3 +154,20 @@ def decide(case: Case, request_id: str, decision: Decision, actor: Actor,
 def requester(case: Case, request: Approval, approver: Actor) -> Actor:
     """Who records an approved step: the requester, with the approver's authority."""
     return Actor(case.agency(request.side), request.requested_by, approved_by=approver.sub)
+
+
+def asked(timeline: Iterable[CaseEvent], request_id: str) -> dict[str, Any]:
+    """What a request asked for (`body`, `reason`), from the case's stream: it is personal
+    data, which the case's state and the read models do not keep."""
+    for event in reversed(list(timeline)):
+        if isinstance(event, ApprovalRequested) and event.data.get("request_id") == request_id:
+            return {"body": event.data["body"], "reason": event.data["reason"]}
+    raise Sequence(f"no approval request {request_id}")
+
+
+def asked_body(timeline: Iterable[CaseEvent], request_id: str) -> dict[str, Any]:
+    """The step's body a request asked for, to be recorded on its approval."""
+    body = asked(timeline, request_id)["body"]
+    if not isinstance(body, dict):  # "[erased]"
+        raise Sequence("the request's body was erased")
+    return body

@@ -23,7 +23,6 @@ from events import casework
 from events.audit import Break, verify_chain
 from events.case import Approval, Case, CaseEvent
 from events.deadlines import Deadlines
-from events.rules import Sequence
 from events.step import Step
 from events.steps import BY_MESSAGE_TYPE, STEPS, CaseOpened, OpenCase, open_case, open_received
 from events.steps.erasure import CaseErased
@@ -203,7 +202,7 @@ class Homeward(Application[UUID]):
         def decide(case: Case) -> None:
             request = casework.decide(case, request_id, decision, actor, self.clock.now())
             if decision.decision == "approved":
-                data = self._asked(case_id, request_id)
+                data = casework.asked_body(self.timeline(case_id), request_id)
                 case.record(STEPS[request.step], data,
                             casework.requester(case, request, actor), self.clock.now())
             decided[:] = [request]
@@ -211,19 +210,7 @@ class Homeward(Application[UUID]):
         return self._change(case_id, decide), decided[0]
 
     def asked(self, case_id: UUID, request_id: str) -> dict[str, Any]:
-        """What a request asked for (`body`, `reason`), from the case's stream: it is
-        personal data, which the case's state and the read models do not keep."""
-        for event in reversed(self.timeline(case_id)):
-            if isinstance(event, casework.ApprovalRequested) and \
-                    event.data.get("request_id") == request_id:
-                return {"body": event.data["body"], "reason": event.data["reason"]}
-        raise Sequence(f"no approval request {request_id}")
-
-    def _asked(self, case_id: UUID, request_id: str) -> dict[str, Any]:
-        body = self.asked(case_id, request_id)["body"]
-        if not isinstance(body, dict):  # "[erased]"
-            raise Sequence("the request's body was erased")
-        return body
+        return casework.asked(self.timeline(case_id), request_id)
 
     def _change(self, case_id: UUID, change: Callable[[Case], None]) -> Case:
         """Change the case as it is now under its lock, saved with a retry on a race."""

@@ -23,22 +23,18 @@ from projections.board import DeadlinesFor, default_deadlines
 from services.alerts.watch import Alerts
 from services.anchors.audit import StoreAudit, trusted
 from services.anchors.store import Anchors
-from services.api.access import AccessLog
 from services.api.auth import TokenVerifier, issue
 from services.api.claims import claim_map
 from services.api.documents import Documents
-from services.api.idempotency import SidecarIdempotency
 from services.api.node import MonitorNode, Node
 from services.api.oidc import Provider
 from services.api.opaque import OpaqueTokens
-from services.api.sidecar import Sidecar
 from services.application import Homeward, KeysFor
 from services.backends import Backend, of_store
 from services.backends.kafka import Kafka
 from services.backends.postgres import PostgresBackend, Unreachable
 from services.backends.sqlite import SQLiteBackend, SQLiteTables
 from services.clock import Clock, SystemClock
-from services.exchange.deliveries import Deliveries
 from services.exchange.directory import DirectoryFile, directory_path
 from services.exchange.exchange import Exchange
 from services.exchange.inbox import HeldBound, Inbox, ParkedBound
@@ -62,6 +58,10 @@ from services.settings import (
     secrets_dir,
 )
 from services.signing import load_or_create
+from services.tables import Tables
+from services.tables.access import AccessLog
+from services.tables.deliveries import Deliveries
+from services.tables.idempotency import TableIdempotency
 
 RELAY_DEAD_LETTERS = "relay-dead-letters.jsonl"  # in the data dir: what could not be sent
 EXCHANGE_TABLES = "exchange.sqlite"  # deliveries of an exchange built without the node's tables
@@ -190,7 +190,7 @@ def mint(settings: Settings, sub: str, roles: list[str], hours: float = 8.0) -> 
                  issuer=settings.issuer, audience=settings.audience)
 
 
-def sidecar(settings: Settings) -> Sidecar:
+def sidecar(settings: Settings) -> Tables:
     """The node's own tables, in the store the settings name."""
     return backend(settings).tables()
 
@@ -280,7 +280,7 @@ def build_node(
     settings: Settings, clock: Clock | None = None, *,
     app: Homeward | None = None,
     tokens: TokenVerifier | None = None,
-    tables: Sidecar | None = None,
+    tables: Tables | None = None,
     store: ReadStore | None = None,
     barrier: GapBarrier | None = None,
     exchange: Exchange | None = None,
@@ -315,7 +315,7 @@ def build_node(
                                   undelivered_after=settings.undelivered_after_seconds)
     if exchange is None:
         held.pop("relay", None)  # nothing to relay without a broker
-    replays = SidecarIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))
+    replays = TableIdempotency(db, keep=timedelta(hours=settings.idempotency_hours))
     access_log = AccessLog(db, app.mapper.cipher, app.keys)
     documents = Documents(db, app.keys, None if settings.is_postgres
                           else settings.home / "documents")

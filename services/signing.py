@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
@@ -186,3 +186,12 @@ def _private(path: Path, kind: type[PrivateKey]) -> PrivateKey:
     )
     write_private(path, pem)  # 0600 from creation; a crash never leaves half a key behind
     return made
+
+
+class Signer(Protocol):
+    """What signs for the agency: its key's id, and an Ed25519 signature of some bytes."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    def sign(self, data: bytes) -> str: ...

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
-import psycopg
 import pytest
-from psycopg import sql
 
+from tests.harness.stores import plain_env, store_env
 from tests.harness.support import (
     DEFAULT_POSTGRES_URL,
     docker_answers,
     eventsourcing_postgres_env,
+    fresh_schema,
     kafka_container,
     local_broker,
     missing_service,
     postgres_accepts,
     postgres_container,
-    unique_schema_name,
 )
+
+__all__ = ["plain_env", "store_env"]  # a store on each backend, for every test
 
 
 @pytest.fixture(scope="session")
@@ -54,25 +56,22 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_schema(postgres_url: str) -> Iterator[str]:
-    """A fresh schema of its own for one test, dropped with everything in it afterwards."""
-    name = unique_schema_name()
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-    yield name
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+def pg_schemas(postgres_url: str) -> Iterator[Callable[[], str]]:
+    """Makes fresh schemas for one test, each dropped with everything in it afterwards."""
+    with ExitStack() as made:
+        yield lambda: made.enter_context(fresh_schema(postgres_url))
 
 
 @pytest.fixture
-def pg_schema_b(postgres_url: str) -> Iterator[str]:
+def pg_schema(pg_schemas: Callable[[], str]) -> str:
+    """A fresh schema of its own for one test."""
+    return pg_schemas()
+
+
+@pytest.fixture
+def pg_schema_b(pg_schemas: Callable[[], str]) -> str:
     """A second fresh schema, for a second node's store in the same test."""
-    name = unique_schema_name()
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-    yield name
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+    return pg_schemas()
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from services.signing import canonical_json, verify
+from services.signing import Signer, canonical_json, verify
 
 LABEL = b"homeward checkpoint "
 
@@ -72,13 +72,6 @@ class Checkpoint:
                    document["signature"],
                    Carried(int(message["sequence"]), message["hash"]) if message else None,
                    document.get("receipt") is True)
-
-
-class Signer(Protocol):
-    @property
-    def key_id(self) -> str: ...
-
-    def sign(self, data: bytes) -> str: ...
 
 
 def sign(key: Signer, agency: str, case_id: UUID | str, version: int, head_hash: str,

@@ -30,9 +30,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from events.case import CaseEvent
 from events.steps.erasure import CaseErased
 from services.anchors.checkpoint import Checkpoint
-from services.anchors.store import Tables
 from services.contract.codec import is_exported, sent_digests
 from services.signing import SigningKey
+from services.tables import Tables
 
 MAX_MINUTES = 5
 PURPOSE = "chain"
@@ -119,7 +119,7 @@ def _valid_key(keys: Keys, agency: str, kid: str, issued: datetime, now: datetim
 
 class SeenTokens:
     """The ids of the partner tokens shown here, each until its token expires, in the
-    node's own tables (services/api/sidecar.py), so every replica refuses a second use."""
+    node's own tables (services/tables/__init__.py), so every replica refuses a second use."""
 
     def __init__(self, db: Tables) -> None:
         self.db, self.t = db, db.table("homeward_partner_tokens")

@@ -1,24 +1,15 @@
 """Where a node keeps checkpoints: its own (signed as it sent each message) and its
 partners' (received with their messages, verified first), in the node's own tables beside
-the event store (services/api/sidecar.py: a file of its own on SQLite, a table in the
+the event store (services/tables/__init__.py: a file of its own on SQLite, a table in the
 node's schema on PostgreSQL). A checkpoint is kept once, however often it arrives."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any, Protocol
 from uuid import UUID
 
 from services.anchors.checkpoint import Checkpoint
-
-
-class Tables(Protocol):  # services.api.sidecar.Sidecar, without importing the API
-    def run(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
-
-    def table(self, name: str) -> str: ...
-
-    def close(self) -> None: ...
+from services.tables import Tables
 
 
 class Anchors:

@@ -28,8 +28,8 @@ from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.api.sidecar import Sidecar
 from services.files import private_dir, write_private
+from services.tables import Tables
 
 IN_ROW_BYTES = 64 * 1024  # larger contents go to a file of their own
 NONCE_BYTES = 12
@@ -73,7 +73,7 @@ def matches(content_type: str, content: bytes) -> bool:
 
 
 class Documents:
-    def __init__(self, db: Sidecar, keys: CaseKeys, folder: Path | None) -> None:
+    def __init__(self, db: Tables, keys: CaseKeys, folder: Path | None) -> None:
         self.db, self.t, self.keys, self.folder = db, db.table("homeward_documents"), keys, folder
         db.run(f"CREATE TABLE IF NOT EXISTS {self.t} (id TEXT PRIMARY KEY, "
                "case_id TEXT NOT NULL, n INTEGER NOT NULL, added_at TEXT NOT NULL, "

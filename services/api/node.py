@@ -19,15 +19,11 @@ from events.deadlines import Deadlines
 from services.alerts.watch import Alerts
 from services.anchors.audit import StoreAudit, trusted
 from services.anchors.store import Anchors
-from services.api.access import AccessLog
 from services.api.auth import TokenVerifier
 from services.api.documents import Documents
-from services.api.idempotency import Idempotency, KeyPurge
 from services.api.oidc import Provider
-from services.api.sidecar import Sidecar
 from services.application import Homeward
 from services.clock import Clock
-from services.exchange.deliveries import Deliveries
 from services.exchange.directory import Directory
 from services.exchange.exchange import Exchange
 from services.exchange.leadership import Role, Sole
@@ -36,6 +32,10 @@ from services.readside.queries import ReadModels
 from services.readside.runner import ProjectionWorker
 from services.settings import Settings
 from services.signing import SigningKey
+from services.tables import Tables
+from services.tables.access import AccessLog
+from services.tables.deliveries import Deliveries
+from services.tables.idempotency import Idempotency, KeyPurge
 
 RELAY_LAG_LIMIT = 1000  # events recorded but not yet sent: more, and the node is not ready
 
@@ -53,7 +53,7 @@ class Node:
     idempotency: Idempotency
     access_log: AccessLog
     read_models: ReadModels
-    tables: Sidecar  # the API's own tables: idempotency keys and the access log
+    tables: Tables  # the API's own tables: idempotency keys and the access log
     anchors: Anchors  # the checkpoints it signed and its partners' it received
     exchange: Exchange | None = None  # with a broker: the relay and the inbox, not yet started
     signin: Provider | None = None  # the OpenID provider the pages sign in through, if any

@@ -18,11 +18,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.auth import TokenVerifier, Unauthorized
-from services.api.idempotency import Idempotency, Stored, Verdict
 from services.api.limits import BODY
 from services.api.policy import REPLAY_REFUSAL, may_replay
 from services.api.problems import problem
 from services.clock import Clock
+from services.tables.idempotency import Idempotency, Stored, Verdict
 
 MAX_KEY = 255
 

@@ -9,11 +9,11 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.cipher import Cipher
 
-from services.api.sidecar import Sidecar
 from services.erasure.keys import CaseKeys
 from services.exchange.leadership import Role
 from services.notification_log import GapBarrier
 from services.readside.store import ReadStore
+from services.tables import Tables
 
 ROLES = ("relay", "projections")  # what one replica of a node holds at a time
 
@@ -42,7 +42,7 @@ class Backend(ABC):
         """How a reader of `app`'s notification log tells a lasting gap from a late commit."""
 
     @abstractmethod
-    def tables(self) -> Sidecar:
+    def tables(self) -> Tables:
         """The node's own tables (idempotency keys, the access log, checkpoints...)."""
 
     @abstractmethod

@@ -24,13 +24,13 @@ from eventsourcing.application import Application
 from eventsourcing.cipher import Cipher
 from psycopg import sql
 
-from services.api.sidecar import Result
 from services.backends.backend import ROLES, Backend
 from services.backends.postgres_reads import PostgresGapBarrier, PostgresReadStore, conninfo
 from services.backends.postgres_roles import AdvisoryLock
 from services.erasure.keys import TABLE, CaseKeys
 from services.exchange.leadership import Role
 from services.notification_log import GapBarrier
+from services.tables import Result
 
 POSTGRES = "eventsourcing.postgres"
 EVENTS_TABLE = "homeward_events"  # eventsourcing names it after the application
@@ -127,7 +127,7 @@ class PostgresBackend(Backend):
 
 
 class PostgresTables:
-    """The node's own tables in its schema (services/api/sidecar.py)."""
+    """The node's own tables in its schema (services/tables/__init__.py)."""
 
     def __init__(self, conninfo: str, schema: str = "") -> None:
         self.conninfo, self.schema = conninfo, schema

@@ -24,24 +24,7 @@ import psycopg
 from psycopg import sql
 
 from projections.projection import Doc
-from services.readside.store import (
-    INDEXED,
-    Changes,
-    Index,
-    Query,
-    check_position,
-    dump,
-    index_ddl,
-    index_table,
-    page_params,
-    qualified,
-    query_sql,
-    reindex_sql,
-    reindex_values,
-    row_values,
-    table_name,
-    upsert_sql,
-)
+from services.readside import store as shared
 
 TEXT = 'TEXT COLLATE "C"'  # ordered as bytes: the order of fixed-width times and of ids
 
@@ -77,11 +60,12 @@ class PostgresReadStore:
             yield c
 
     def _ensure(self, c: psycopg.Cursor[Any], name: str) -> sql.Composed:
-        table = self._id(table_name(name))
+        table = self._id(shared.table_name(name))
         if name not in self._known:
             c.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, "
                               "doc text NOT NULL)").format(table))
-            for statement in index_ddl(name, TEXT, self._schema) if name in INDEXED else []:
+            ddl = shared.index_ddl(name, TEXT, self._schema) if name in shared.INDEXED else []
+            for statement in ddl:
                 c.execute(_sql(statement))
             self._known.add(name)
         return table
@@ -93,40 +77,40 @@ class PostgresReadStore:
             have = {row[0] for row in c.execute(
                 "SELECT column_name FROM information_schema.columns "
                 "WHERE table_schema = %s AND table_name = %s",
-                (self._schema, index_table(name)))}
-            if have and have != {"key", *INDEXED[name].columns}:
-                c.execute(_sql(f"DROP TABLE {qualified(name, self._schema)}"))
+                (self._schema, shared.index_table(name)))}
+            if have and have != {"key", *shared.INDEXED[name].columns}:
+                c.execute(_sql(f"DROP TABLE {shared.qualified(name, self._schema)}"))
                 self._known.discard(name)
                 have = set()
         return bool(have)
 
-    def page(self, name: str, query: Query) -> tuple[list[tuple[Any, ...]], int]:
-        page, count, params = query_sql(name, query, "%s", self._schema)
+    def page(self, name: str, query: shared.Query) -> tuple[list[tuple[Any, ...]], int]:
+        page, count, params = shared.query_sql(name, query, "%s", self._schema)
         with self._tx() as c:
             self._ensure(c, name)
-            rows = [tuple(r) for r in c.execute(_sql(page), page_params(query, params))]
+            rows = [tuple(r) for r in c.execute(_sql(page), shared.page_params(query, params))]
             found = c.execute(_sql(count), params).fetchone()
         return rows, int(found[0]) if found else 0
 
-    def plan(self, name: str, query: Query) -> str:
+    def plan(self, name: str, query: shared.Query) -> str:
         """How PostgreSQL finds the page (EXPLAIN), for operators and tests."""
-        page, _, params = query_sql(name, query, "%s", self._schema)
+        page, _, params = shared.query_sql(name, query, "%s", self._schema)
         with self._tx() as c:
             self._ensure(c, name)
-            steps = c.execute(_sql("EXPLAIN " + page), page_params(query, params))
+            steps = c.execute(_sql("EXPLAIN " + page), shared.page_params(query, params))
             return "\n".join(str(step[0]) for step in steps)
 
-    def reindex(self, name: str, rows: Index, versions: Mapping[str, int]) -> None:
+    def reindex(self, name: str, rows: shared.Index, versions: Mapping[str, int]) -> None:
         with self._tx() as c:
             self._ensure(c, name)
-            c.executemany(_sql(reindex_sql(name, "%s", self._schema)),
-                          [reindex_values(name, k, r, versions[k]) for k, r in rows.items()])
+            c.executemany(_sql(shared.reindex_sql(name, "%s", self._schema)),
+                          [shared.reindex_values(name, k, r, versions[k]) for k, r in rows.items()])
 
     def analyse(self, name: str) -> None:
         """Fresh planner statistics for the index table (after a bulk load)."""
         with self._tx() as c:
             self._ensure(c, name)
-            c.execute(_sql(f"ANALYZE {qualified(name, self._schema)}"))
+            c.execute(_sql(f"ANALYZE {shared.qualified(name, self._schema)}"))
 
     def position(self, name: str) -> int:
         with self._tx() as c:
@@ -154,36 +138,36 @@ class PostgresReadStore:
     def all(self, name: str) -> dict[str, Doc]:
         return {key: json.loads(doc) for key, doc in self.rows(name)}
 
-    def commit(self, name: str, changes: Changes, position: int | None = None,
-               expected: int | None = None, index: Index | None = None) -> None:
+    def commit(self, name: str, changes: shared.Changes, position: int | None = None,
+               expected: int | None = None, index: shared.Index | None = None) -> None:
         with self._tx() as c:
             table = self._ensure(c, name)
             if position is not None:
                 # The row lock makes the check and the move one step for concurrent workers.
-                check_position(self._position(c, name, lock=True), expected, name)
+                shared.check_position(self._position(c, name, lock=True), expected, name)
                 c.execute(sql.SQL("INSERT INTO {} (name, position) VALUES (%s, %s) "
                                   "ON CONFLICT (name) DO UPDATE SET position=excluded.position")
                           .format(self._id("projection_tracking")), (name, position))
             gone = [k for k, d in changes.items() if d is None]
             if gone:
                 c.execute(sql.SQL("DELETE FROM {} WHERE key = ANY(%s)").format(table), (gone,))
-            kept = [(k, dump(d)) for k, d in changes.items() if d is not None]
+            kept = [(k, shared.dump(d)) for k, d in changes.items() if d is not None]
             if kept:
                 c.executemany(sql.SQL("INSERT INTO {} (key, doc) VALUES (%s, %s) ON CONFLICT "
                                       "(key) DO UPDATE SET doc=excluded.doc").format(table), kept)
             if index:
                 gone = [k for k, r in index.items() if r is None]
                 if gone:
-                    c.execute(_sql(f"DELETE FROM {qualified(name, self._schema)} "
+                    c.execute(_sql(f"DELETE FROM {shared.qualified(name, self._schema)} "
                                    "WHERE key = ANY(%s)"), (gone,))
-                rows = [row_values(name, k, r) for k, r in index.items() if r is not None]
+                rows = [shared.row_values(name, k, r) for k, r in index.items() if r is not None]
                 if rows:
-                    c.executemany(_sql(upsert_sql(name, "%s", self._schema)), rows)
+                    c.executemany(_sql(shared.upsert_sql(name, "%s", self._schema)), rows)
 
     def reset(self, name: str) -> None:
         with self._tx() as c:
-            c.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._id(table_name(name))))
-            c.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._id(index_table(name))))
+            c.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._id(shared.table_name(name))))
+            c.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._id(shared.index_table(name))))
             self._known.discard(name)
             self._ensure(c, name)
             c.execute(sql.SQL("DELETE FROM {} WHERE name=%s").format(

@@ -22,12 +22,12 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.cipher import Cipher
 
-from services.api.sidecar import Result
 from services.backends.backend import ROLES, Backend
 from services.backends.sqlite_reads import SqliteReadStore
 from services.erasure.keys import TABLE, CaseKeys
 from services.exchange.leadership import Role, Sole
 from services.notification_log import GapBarrier, NoLateCommits
+from services.tables import Result
 
 SQLITE = "eventsourcing.sqlite"
 BUSY_SECONDS = 30  # how long a statement waits for another connection's write lock
@@ -89,7 +89,7 @@ class SQLiteBackend(Backend):
 
 
 class SQLiteTables:
-    """The node's own tables in a file of their own (services/api/sidecar.py)."""
+    """The node's own tables in a file of their own (services/tables/__init__.py)."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,23 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from projections.projection import Doc
-from services.readside.store import (
-    INDEXED,
-    Changes,
-    Index,
-    Query,
-    check_position,
-    dump,
-    index_ddl,
-    index_table,
-    page_params,
-    query_sql,
-    reindex_sql,
-    reindex_values,
-    row_values,
-    table_name,
-    upsert_sql,
-)
+from services.readside import store as shared
 
 
 class SqliteReadStore:
@@ -59,11 +43,11 @@ class SqliteReadStore:
             self._conn.commit()
 
     def _ensure(self, c: sqlite3.Cursor, name: str) -> str:
-        table = table_name(name)
+        table = shared.table_name(name)
         if name not in self._known:
             c.execute(f"CREATE TABLE IF NOT EXISTS {table} "
                       "(key TEXT PRIMARY KEY, doc TEXT NOT NULL)")
-            for statement in index_ddl(name) if name in INDEXED else []:
+            for statement in shared.index_ddl(name) if name in shared.INDEXED else []:
                 c.execute(statement)
             self._known.add(name)
         return table
@@ -72,34 +56,34 @@ class SqliteReadStore:
         """Whether the index table is there with every column (a store written before it
         was, or before a column was added, is not: an outdated table is dropped)."""
         with self._tx(write=True) as c:
-            have = {row[1] for row in c.execute(f"PRAGMA table_info({index_table(name)})")}
-            if have and have != {"key", *INDEXED[name].columns}:
-                c.execute(f"DROP TABLE {index_table(name)}")
+            have = {row[1] for row in c.execute(f"PRAGMA table_info({shared.index_table(name)})")}
+            if have and have != {"key", *shared.INDEXED[name].columns}:
+                c.execute(f"DROP TABLE {shared.index_table(name)}")
                 self._known.discard(name)
                 have = set()
         return bool(have)
 
-    def page(self, name: str, query: Query) -> tuple[list[tuple[Any, ...]], int]:
-        page, count, params = query_sql(name, query, "?")
+    def page(self, name: str, query: shared.Query) -> tuple[list[tuple[Any, ...]], int]:
+        page, count, params = shared.query_sql(name, query, "?")
         with self._tx() as c:
             self._ensure(c, name)
-            rows = [tuple(r) for r in c.execute(page, page_params(query, params))]
+            rows = [tuple(r) for r in c.execute(page, shared.page_params(query, params))]
             total = c.execute(count, params).fetchone()[0]
         return rows, int(total)
 
-    def plan(self, name: str, query: Query) -> str:
+    def plan(self, name: str, query: shared.Query) -> str:
         """How SQLite finds the page (EXPLAIN QUERY PLAN), for operators and tests."""
-        page, _, params = query_sql(name, query, "?")
+        page, _, params = shared.query_sql(name, query, "?")
         with self._tx() as c:
             self._ensure(c, name)
-            steps = c.execute("EXPLAIN QUERY PLAN " + page, page_params(query, params))
+            steps = c.execute("EXPLAIN QUERY PLAN " + page, shared.page_params(query, params))
             return "\n".join(str(step[-1]) for step in steps)
 
-    def reindex(self, name: str, rows: Index, versions: Mapping[str, int]) -> None:
+    def reindex(self, name: str, rows: shared.Index, versions: Mapping[str, int]) -> None:
         with self._tx(write=True) as c:
             self._ensure(c, name)
-            c.executemany(reindex_sql(name, "?"),
-                          [reindex_values(name, k, r, versions[k]) for k, r in rows.items()])
+            c.executemany(shared.reindex_sql(name, "?"),
+                          [shared.reindex_values(name, k, r, versions[k]) for k, r in rows.items()])
 
     def position(self, name: str) -> int:
         with self._tx() as c:
@@ -128,12 +112,12 @@ class SqliteReadStore:
     def all(self, name: str) -> dict[str, Doc]:
         return {key: json.loads(doc) for key, doc in self.rows(name)}
 
-    def commit(self, name: str, changes: Changes, position: int | None = None,
-               expected: int | None = None, index: Index | None = None) -> None:
+    def commit(self, name: str, changes: shared.Changes, position: int | None = None,
+               expected: int | None = None, index: shared.Index | None = None) -> None:
         with self._tx(write=True) as c:
             table = self._ensure(c, name)
             if position is not None:
-                check_position(_sqlite_position(c, name), expected, name)
+                shared.check_position(_sqlite_position(c, name), expected, name)
                 c.execute("INSERT INTO projection_tracking (name, position) VALUES (?, ?) "
                           "ON CONFLICT (name) DO UPDATE SET position=excluded.position",
                           (name, position))
@@ -141,17 +125,17 @@ class SqliteReadStore:
                           [(k,) for k, d in changes.items() if d is None])
             c.executemany(f"INSERT INTO {table} (key, doc) VALUES (?, ?) "
                           "ON CONFLICT (key) DO UPDATE SET doc=excluded.doc",
-                          [(k, dump(d)) for k, d in changes.items() if d is not None])
+                          [(k, shared.dump(d)) for k, d in changes.items() if d is not None])
             if index:
-                c.executemany(f"DELETE FROM {index_table(name)} WHERE key=?",
+                c.executemany(f"DELETE FROM {shared.index_table(name)} WHERE key=?",
                               [(k,) for k, r in index.items() if r is None])
-                c.executemany(upsert_sql(name, "?"), [row_values(name, k, r)
+                c.executemany(shared.upsert_sql(name, "?"), [shared.row_values(name, k, r)
                                                       for k, r in index.items() if r is not None])
 
     def reset(self, name: str) -> None:
         with self._tx(write=True) as c:
-            c.execute(f"DROP TABLE IF EXISTS {table_name(name)}")
-            c.execute(f"DROP TABLE IF EXISTS {index_table(name)}")
+            c.execute(f"DROP TABLE IF EXISTS {shared.table_name(name)}")
+            c.execute(f"DROP TABLE IF EXISTS {shared.index_table(name)}")
             self._known.discard(name)
             self._ensure(c, name)
             c.execute("DELETE FROM projection_tracking WHERE name=?", (name,))

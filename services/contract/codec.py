@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Callable
 from itertools import accumulate
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID, uuid5
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -42,7 +42,7 @@ from services.contract.registry import (
     validate_envelope,
 )
 from services.contract.upcasting import accept
-from services.signing import canonical_json, verify
+from services.signing import Signer, canonical_json, verify
 
 MILESTONE = "milestone"
 MONITOR = "monitor"
@@ -50,13 +50,6 @@ MONITOR = "monitor"
 EXPECTED_ARRIVAL = ("transport-planned", "departure-confirmed")
 INCIDENT = "transit-incident-recorded"
 FOLLOW_UP = "follow-up-recorded"
-
-
-class Signer(Protocol):
-    @property
-    def key_id(self) -> str: ...
-
-    def sign(self, data: bytes) -> str: ...
 
 
 def message_type(event: CaseEvent) -> str:

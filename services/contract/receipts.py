@@ -16,8 +16,9 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from events.chain import GENESIS
-from services.contract.codec import Signer, message_digest, sign
+from services.contract.codec import message_digest, sign
 from services.contract.registry import schema_name, validate_payload
+from services.signing import Signer
 
 RECEIPT = "receipt"
 

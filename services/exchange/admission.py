@@ -19,7 +19,7 @@ from uuid import UUID
 from events.case import Case
 from events.rules import RuleViolation
 from events.values import Received
-from services.anchors.checkpoint import Carried, Checkpoint, Signer
+from services.anchors.checkpoint import Carried, Checkpoint
 from services.anchors.checkpoint import sign as sign_checkpoint
 from services.anchors.store import Anchors
 from services.application import CaseNotFound, Homeward, UnknownStep, VersionMismatch
@@ -35,6 +35,7 @@ from services.exchange.directory import Directory
 from services.exchange.records import MAX_CIPHERTEXT, MAX_RECORD_BYTES
 from services.exchange.sealing import SealError, is_sealed, open_sealed
 from services.exchange.sealing_keys import Unsealing
+from services.signing import Signer
 
 RETRIES = 3  # a local user may save the same case at the same moment
 CACHED_CORRIDORS = 10_000

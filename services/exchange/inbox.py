@@ -39,7 +39,6 @@ from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from events.case import Case
-from services.anchors.checkpoint import Signer
 from services.anchors.store import Anchors
 from services.application import Homeward, OutOfSequence
 from services.exchange import topics
@@ -54,6 +53,7 @@ from services.exchange.progress import STALL_SECONDS
 from services.exchange.receipts import Receipts, is_receipt
 from services.exchange.records import MAX_RECORD_BYTES, size
 from services.exchange.sealing_keys import Unsealing
+from services.signing import Signer
 
 __all__ = ["Fact", "HeldBound", "Inbox", "ParkedBound", "Transient"]
 log = logging.getLogger(__name__)
@@ -118,20 +118,7 @@ class Inbox:
 
     def trouble(self) -> str | None:
         """What an operator should know of the inbox, or None."""
-        if self.paused:
-            return (f"{len(self.held)} message(s) held ahead of their predecessors: "
-                    f"{len(self.paused)} partition(s) paused")
-        stalled = self.stalled()
-        if stalled is not None:
-            return stalled
-        if self.parking.at_bound():
-            reasons = sorted({p.reason.split(":")[0] for p in self.parked.values()})
-            return (f"{len(self.parking)} message(s) set aside until they can be recorded "
-                    f"({', '.join(reasons)}), at the bound: more are dead-lettered")
-        if self.retrying is not None:
-            return (f"{len(self.parking) or 'a'} message(s) read again until they can be "
-                    f"recorded ({self.retrying})")
-        return None
+        return trouble(self)
 
     # -- one message -------------------------------------------------------------
 
@@ -332,3 +319,22 @@ class Inbox:
     def close(self, commit: bool = False) -> None:
         self.partitions.close(commit)
         self.answers.close()
+
+
+def trouble(inbox: Inbox) -> str | None:
+    """What an operator should know of the inbox, or None: messages held, a partition
+    standing still, the parked at their bound, a message read again."""
+    if inbox.paused:
+        return (f"{len(inbox.held)} message(s) held ahead of their predecessors: "
+                f"{len(inbox.paused)} partition(s) paused")
+    stalled = inbox.stalled()
+    if stalled is not None:
+        return stalled
+    if inbox.parking.at_bound():
+        reasons = sorted({p.reason.split(":")[0] for p in inbox.parked.values()})
+        return (f"{len(inbox.parking)} message(s) set aside until they can be recorded "
+                f"({', '.join(reasons)}), at the bound: more are dead-lettered")
+    if inbox.retrying is not None:
+        return (f"{len(inbox.parking) or 'a'} message(s) read again until they can be "
+                f"recorded ({inbox.retrying})")
+    return None

@@ -34,9 +34,9 @@ from services.anchors import checkpoint
 from services.anchors.checkpoint import Carried
 from services.contract.codec import MONITOR, encode, is_exported, milestone_envelope, to_envelope
 from services.exchange import topics
-from services.exchange.deliveries import Sent
 from services.exchange.pseudonyms import NoSealingKey, Pseudonyms
 from services.signing import SigningKey
+from services.tables.deliveries import Sent
 
 # A case's events in order, up to a version (None: all of them).
 Stream = Callable[[UUID, int | None], Iterable[object]]

@@ -24,11 +24,11 @@ from services.contract.codec import encode
 from services.contract.receipts import RECEIPT, receipt_envelope, receipt_payload
 from services.exchange import topics
 from services.exchange.admission import Fact
-from services.exchange.deliveries import Deliveries
 from services.exchange.directory import Directory
 from services.exchange.pseudonyms import NoSealingKey, Pseudonyms
 from services.exchange.sealing import seal
 from services.signing import SigningKey
+from services.tables.deliveries import Deliveries
 
 log = logging.getLogger(__name__)
 

@@ -52,7 +52,6 @@ from services.anchors.store import Anchors
 from services.application import Homeward
 from services.contract.codec import MONITOR, encode
 from services.exchange.clients import MakeProducer
-from services.exchange.deliveries import Deliveries, backoff
 from services.exchange.directory import Directory
 from services.exchange.outgoing import Messages, Outgoing, Unencodable
 from services.exchange.producing import LazyProducer
@@ -60,6 +59,7 @@ from services.exchange.pseudonyms import NoSealingKey, Pseudonyms
 from services.exchange.sealing import seal
 from services.notification_log import GapBarrier, NoLateCommits, contiguous
 from services.signing import SigningKey
+from services.tables.deliveries import Deliveries, backoff
 
 TRACKING_NAME = "homeward-relay"
 log = logging.getLogger(__name__)

@@ -20,11 +20,11 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
 
-from services.contract.codec import Signer, decode, encode, sign
+from services.contract.codec import decode, encode, sign
 from services.contract.registry import SEALED
 from services.exchange.directory import Sealing
 from services.exchange.sealing_keys import Unsealing
-from services.signing import b64url, unb64
+from services.signing import Signer, b64url, unb64
 
 ENVELOPE_V2 = SEALED
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)

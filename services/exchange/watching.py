@@ -10,8 +10,8 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from services.exchange.deliveries import Deliveries
 from services.logs.events import operational
+from services.tables.deliveries import Deliveries
 
 LOOK_EVERY_SECONDS = 2.0
 

@@ -37,12 +37,12 @@ from services.application import Homeward
 from services.bootstrap import application, kafka_exchange, sidecar
 from services.clock import FixedClock
 from services.exchange import topics
-from services.exchange.deliveries import Deliveries, Sent
 from services.exchange.directory import Directory, DirectoryFile
 from services.exchange.exchange import Exchange
 from services.network.demo_cases import Move
 from services.network.history import history
 from services.network.members import Member, corridors
+from services.tables.deliveries import Deliveries, Sent
 
 # How far a demo case gets: referred, accepted, ready to travel, in transit, home. Each
 # fifth case stalls at one of the first four stages in turn; the others go as far as their

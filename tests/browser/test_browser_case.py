@@ -79,11 +79,7 @@ def test_a_case_goes_from_opening_to_acceptance_in_the_browser(web: Web) -> None
     assert pair.xa.state(case_id)["version"] == 1  # nothing was recorded
 
     form = open_form(web, "consent")
-    for scope in ("refer", "share_identity", "return"):
-        b.find(f"#f-consent-scopes-{scope}").click()
-    b.fill("#f-consent-language", "en")
-    b.fill("#f-consent-interpreter", "false")
-    b.fill("#f-consent-given_by", "person")
+    b.fill_consent()
     submit(web, form)
     recorded(web, "consent")
     submit(web, open_form(web, "referral"))

@@ -123,15 +123,7 @@ def test_a_caseworker_signs_in_records_a_step_signs_out_and_in_again_after_a_key
             "sub": shape.sub, "agency": XA, "roles": ["caseworker"]}
 
         # A step recorded with the provider's access token.
-        b.unfold_step("consent")
-        for scope in ("refer", "share_identity", "return"):
-            b.find(f"#f-consent-scopes-{scope}").click()
-        b.fill("#f-consent-language", "en")
-        b.fill("#f-consent-interpreter", "false")
-        b.fill("#f-consent-given_by", "person")
-        b.find('form[data-form="f-consent"] button[type=submit]').click()
-        recorded = EN["recorded"].replace("{step}", EN["step.consent"])
-        b.wait(lambda d: d.find_element(By.ID, "notice").text == recorded)
+        b.record_consent()
         timeline = httpx.get(f"{desk.url}/v1/cases/{case_id}/timeline",
                              headers={"Authorization": f"Bearer {access}"}).json()
         assert [(e["type"], e["actor"]) for e in timeline["events"]][-1] == (

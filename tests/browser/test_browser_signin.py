@@ -112,15 +112,7 @@ def test_a_caseworker_signs_in_at_the_provider_records_a_step_and_signs_out(
     b.find(f'#cases tbody tr[data-id="{case_id}"]').click()
     b.find("#case-link").click()
     b.wait(lambda d: d.current_url.startswith(f"{desk.url}/ui/cases/{case_id}"))
-    b.unfold_step("consent")
-    for scope in CONSENT["scopes"]:  # type: ignore[attr-defined]
-        b.find(f"#f-consent-scopes-{scope}").click()
-    b.fill("#f-consent-language", "en")
-    b.fill("#f-consent-interpreter", "false")
-    b.fill("#f-consent-given_by", "person")
-    b.find('form[data-form="f-consent"] button[type=submit]').click()
-    recorded = EN["recorded"].replace("{step}", EN["step.consent"])
-    b.wait(lambda d: d.find_element(By.ID, "notice").text == recorded)
+    b.record_consent(CONSENT["scopes"])  # type: ignore[arg-type]
     timeline = httpx.get(f"{desk.url}/v1/cases/{case_id}/timeline",
                          headers={"Authorization": f"Bearer {provider.mint()}"}).json()
     assert [(e["type"], e["actor"]) for e in timeline["events"]][-1] == (

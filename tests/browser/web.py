@@ -10,7 +10,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+from services.api.languages import languages
 from tests.harness.support import missing_service
 
 SHOTS = os.environ.get("HOMEWARD_SCREENSHOTS")  # a folder: `make screenshots` sets docs/...
@@ -120,6 +121,27 @@ class Browser:
         else:
             field.clear()
             field.send_keys(value)
+
+    def fill_consent(self, scopes: Iterable[str] = ("refer", "share_identity", "return")
+                     ) -> None:
+        """The consent form's fields, as a person consenting to `scopes` in English gives
+        them (the form opened first)."""
+        for scope in scopes:
+            self.find(f"#f-consent-scopes-{scope}").click()
+        self.fill("#f-consent-language", "en")
+        self.fill("#f-consent-interpreter", "false")
+        self.fill("#f-consent-given_by", "person")
+
+    def record_consent(self, scopes: Iterable[str] = ("refer", "share_identity", "return")
+                       ) -> None:
+        """The consent recorded through its form on the case's page, in English, until the
+        page says it was."""
+        self.unfold_step("consent")
+        self.fill_consent(scopes)
+        self.find('form[data-form="f-consent"] button[type=submit]').click()
+        english = languages()["en"].strings
+        recorded = english["recorded"].replace("{step}", english["step.consent"])
+        self.wait(lambda d: d.find_element(By.ID, "notice").text == recorded)
 
     def axe(self) -> list[dict[str, Any]]:
         """axe-core's serious and critical violations on the page as it is now."""

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from services.contract.registry import SCHEMAS_DIR
+from tests.harness.served import answering
 from tests.harness.support import free_port, free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,15 +92,7 @@ def test_an_installed_node_serves_its_api_and_pages(installed: Path, tmp_path: P
                               stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, server.stderr
-            time.sleep(0.2)
+        answering(f"{base}/healthz", server, 30)
         board = httpx.get(f"{base}/ui/board?lang=ar")
         assert board.status_code == 200 and 'dir="rtl"' in board.text, board.text[:300]
     finally:
@@ -131,17 +124,8 @@ def test_homeward_run_starts_the_network_from_the_wheel(installed: Path, tmp_pat
         cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
     try:
-        deadline = time.monotonic() + 60
         for port in (base, base + 1, base + 2, base + 3):
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert network.poll() is None and time.monotonic() < deadline, (
-                    network.stdout.read() if network.stdout else "")
-                time.sleep(0.3)
+            answering(f"http://127.0.0.1:{port}/healthz", network, 60, every=0.3)
         time.sleep(1.0)  # it announces the network once every node answers
     finally:
         network.send_signal(signal.SIGINT)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +26,6 @@ from services.backends.kafka import Kafka
 from services.bootstrap import kafka_exchange
 from services.contract.codec import encode, sent_digests
 from services.exchange import topics
-from services.exchange.deliveries import Deliveries
 from services.exchange.directory import DirectoryFile, publish, save
 from services.exchange.directory import load as load_directory
 from services.exchange.exchange import Exchange
@@ -33,9 +33,11 @@ from services.exchange.inbox import Inbox
 from services.exchange.relay import Relay, Resending
 from services.exchange.sealing import seal
 from services.files import default_key_dir
-from services.network.demo_cases import Move, repatriation
+from services.network.demo_cases import Move, Walk, repatriation
 from services.signing import SealingKey, SigningKey, load_or_create, load_or_create_sealing
+from services.tables.deliveries import Deliveries
 from tests.harness.stores import homeward, sqlite_env
+from tests.harness.support import free_port
 from tests.harness.walks import actor
 
 T = TypeVar("T")
@@ -205,6 +207,49 @@ def side_of(nodes: tuple[Node, Node], side: Side) -> Node:
 # -- what the partner sees -----------------------------------------------------
 
 
+@contextmanager
+def producing(node: Node) -> Iterator[KafkaProducer]:
+    """A producer of the node's own, for records a test sends as they are; closed after."""
+    producer = node.new_producer()
+    try:
+        yield producer
+    finally:
+        producer.close()
+
+
+@contextmanager
+def pair_on_own_broker(tmp_path: Path) -> Iterator[tuple[LocalBroker, Node, Node]]:
+    """A broker of the test's own, to stop and start, and two agencies' nodes on it; all
+    closed after."""
+    broker = LocalBroker(port=free_port(), log_dir=tmp_path / "broker").start()
+    a, b = pair(tmp_path, broker.bootstrap)
+    try:
+        yield broker, a, b
+    finally:
+        a.close()
+        b.close()
+        broker.stop()
+
+
+def accepted_minor(a: Node, b: Node) -> tuple[Walk, UUID]:
+    """Both nodes exchanging, and a child's return played at both up to the acceptance
+    (after the guardian, consent...): the story and its case."""
+    story, case_id = exchanging(a, b, minor=True)
+    assert story.moves[6].path == "acceptance"
+    play((a, b), story.moves[:7], case_id)
+    return story, case_id
+
+
+def exchanging(a: Node, b: Node, **options: Any) -> tuple[Walk, UUID]:
+    """Both nodes relaying and reading their inboxes, and a repatriation (`options`: the
+    story's) opened at `a` towards `b`: the story and its case."""
+    for node in (a, b):
+        node.start_inbox()
+        node.start_relay()
+    story = repatriation(datetime.now(UTC).date(), receiving=b.agency, **options)
+    return story, open_case(a, b, story.opening)
+
+
 def play(nodes: tuple[Node, Node], moves: list[Move], case_id: UUID) -> list[float]:
     """Records each move at its owner; returns how long each took to reach the partner."""
     latencies = []
@@ -258,6 +303,24 @@ def envelopes(sender: Node, recipient: Node) -> list[dict[str, Any]]:
     notifications = list(sender.app.recorder.select_notifications(1, 10_000))
     return [m.envelope for m in relay.messages(notifications)
             if m.topic == topics.inbox(recipient.agency)]
+
+
+def alone_moves(a: Node, b: Node) -> list[Move]:
+    """What the referring agency can record before the partner accepts."""
+    story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
+    alone = [m for m in story.moves if m.side is Side.REFERRING][:4]
+    assert [m.path for m in alone] == ["consent", "referral", "identity-verification-request",
+                                       "risk-assessment"]
+    return alone
+
+
+def referring_moves(a: Node, b: Node, count: int) -> UUID:
+    """A case opened at `a` with its first `count` steps of those `alone_moves` names."""
+    story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
+    case_id = open_case(a, b, story.opening)
+    for move in alone_moves(a, b)[:count]:
+        a.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
+    return case_id
 
 
 def alone(node: Node, partner: Node) -> UUID:

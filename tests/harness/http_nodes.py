@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
@@ -18,6 +19,7 @@ from events.values import Received, Side
 from services.api.app import create_app
 from services.api.auth import issue
 from services.api.node import Node
+from services.api.problems import PROBLEM_JSON
 from services.application import CaseNotFound
 from services.bootstrap import build_node, jwt_secret
 from services.clock import FixedClock
@@ -34,6 +36,7 @@ from services.network.demo_cases import Move
 from services.settings import load, secrets_dir
 from services.signing import load_or_create
 from tests.harness import builders
+from tests.harness.exchange_nodes import agency_code
 
 XA, XB = "XA-NRM", "XB-NRM"
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -266,3 +269,30 @@ def kafka_pair(tmp_path: Path, bootstrap: str, xa: str, xb: str,
     pair = Pair(clock, HttpNode(a, TestClient(create_app(a))), HttpNode(b, TestClient(create_app(b))))
     pair.relays = [KafkaSync(a, b), KafkaSync(b, a)]
     return pair
+
+
+def pair_on_each_backend(request: pytest.FixtureRequest, tmp_path: Path, bootstrap: str
+                         ) -> Pair:
+    """XA and XB over the broker on the backend a fixture's `request.param` names: SQLite
+    in their data dirs, or PostgreSQL in two schemas of the test's own."""
+    xa, xb = agency_code("XA"), agency_code("XB")
+    urls = None
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        urls = {xa: f"{url}?schema={request.getfixturevalue('pg_schema')}",
+                xb: f"{url}?schema={request.getfixturevalue('pg_schema_b')}"}
+    return kafka_pair(tmp_path, bootstrap, xa, xb, urls)
+
+
+def refusal_of(response: Response, status: int, code: str) -> dict[str, Any]:
+    """The problem a refused step answers with, checked as CONTRACT.md words it: the status,
+    `application/problem+json`, and the rule it names (409) or the one field it names (422;
+    unchecked when `code` is empty)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    problem: dict[str, Any] = response.json()
+    if status == 409:
+        assert problem["rule"] == code
+    elif status == 422 and code:
+        assert [e["field"] for e in problem["errors"]] == [code]
+    return problem

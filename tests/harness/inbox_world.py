@@ -138,11 +138,7 @@ class World:
     def resigned(self, which: int, path: list[str], value: Any) -> bytes:
         """A genuine message with one field replaced, signed again by its sender."""
         envelope = json.loads(json.dumps(self.genuine[which % len(self.genuine)]))
-        target = envelope
-        for step in path[:-1]:
-            target = target.setdefault(step, {}) if isinstance(target, dict) else {}
-        if isinstance(target, dict) and path:
-            target[path[-1]] = value
+        replace(envelope, path, value)
         try:
             return self.wire(sign(envelope, self.key))
         except Exception:  # not canonical JSON (a float NaN, say): send it unsigned
@@ -152,11 +148,7 @@ class World:
         """A genuine sealed envelope (the outer one) with one field replaced and signed
         again: bad fields around a ciphertext that opens, or not."""
         outer = self.sealed(self.genuine[which % len(self.genuine)])
-        target = outer
-        for step in path[:-1]:
-            target = target.setdefault(step, {}) if isinstance(target, dict) else {}
-        if isinstance(target, dict) and path:
-            target[path[-1]] = value
+        replace(outer, path, value)
         try:
             return encode(sign(outer, self.key))
         except Exception:
@@ -168,3 +160,12 @@ class World:
         later = datetime.now(UTC) + timedelta(hours=1)
         self.directory = self.directory.with_rotated_key(key, later, later)
         return key
+
+
+def replace(document: dict[str, Any], path: list[str], value: Any) -> None:
+    """Sets the field at `path` in `document` (made on the way where missing), in place."""
+    target: Any = document
+    for step in path[:-1]:
+        target = target.setdefault(step, {}) if isinstance(target, dict) else {}
+    if isinstance(target, dict) and path:
+        target[path[-1]] = value

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
-from services.contract.codec import Signer, encode
+from services.contract.codec import encode
 from services.exchange.directory import Sealing
 from services.exchange.sealing import seal
-from services.signing import SealingKey
+from services.signing import SealingKey, Signer
 
 
 def sealing_of(key: SealingKey) -> Sealing:

@@ -1,13 +1,16 @@
 """A node's HTTP API on a real port in a thread (uvicorn), for what one node reads from
-another over HTTP, such as the partner's chain view."""
+another over HTTP, such as the partner's chain view; and the wait for a node served by a
+process of its own to answer."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -31,3 +34,20 @@ def serving(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def answering(url: str, process: subprocess.Popen[str] | subprocess.Popen[bytes],
+              seconds: float, every: float = 0.2) -> None:
+    """Waits until `url` answers 200, while `process` (which serves it) lives, for at most
+    `seconds`; fails with what the process said on stderr, or stdout, if it does not."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        said = process.stderr or process.stdout
+        assert process.poll() is None and time.monotonic() < deadline, (
+            said.read() if said is not None and process.poll() is not None else url)
+        time.sleep(every)

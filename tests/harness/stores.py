@@ -1,12 +1,15 @@
 """The eventsourcing environment of a test's store: a SQLite file, encrypted with the
 node's cipher (AES-GCM) under one key for the whole run, so a store reopened by a
-second application reads the same."""
+second application reads the same; and the fixtures of a store on each backend
+(`plain_env`, `store_env`: SQLite, and PostgreSQL in a schema of the test's own), which
+tests/conftest.py makes every test's."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
 from eventsourcing.cipher import AESCipher
 
 from services.application import Homeward
@@ -35,3 +38,20 @@ def homeward(env: Mapping[str, str], clock: Clock | None = None) -> Homeward:
     """The application over a test's store, each case's key in the table its backend keeps
     beside the events (in memory for a store in memory), as a node's application has."""
     return Homeward(env, clock, case_keys_for)
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def plain_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """A store without a cipher, on each backend in turn."""
+    if request.param == "sqlite":
+        return sqlite_store(tmp_path / "events.sqlite")
+    return dict(request.getfixturevalue("pg_env"))
+
+
+@pytest.fixture
+def store_env(plain_env: dict[str, str]) -> dict[str, str]:
+    """A store as a node keeps its cases, encrypted, on each backend in turn."""
+    return encrypted(plain_env)

@@ -89,6 +89,24 @@ def unique_schema_name(prefix: str = "test") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:16]}"
 
 
+@contextmanager
+def fresh_schema(url: str, name: str | None = None) -> Iterator[str]:
+    """A PostgreSQL schema of its own (`name`, else a unique one), dropped with everything
+    in it on leaving: the one way tests and benchmarks make a schema."""
+    import psycopg
+    from psycopg import sql
+
+    name = name or unique_schema_name()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    try:
+        yield name
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                sql.Identifier(name)))
+
+
 def eventsourcing_postgres_env(url: str, schema: str) -> dict[str, str]:
     """The environment eventsourcing's `postgres` module reads, from a PostgreSQL URL."""
     if urlsplit(url).scheme.split("+")[0] not in ("postgresql", "postgres"):

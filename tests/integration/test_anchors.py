@@ -22,20 +22,20 @@ from services.anchors.checkpoint import Checkpoint
 from services.cli import main
 from tests.harness import tamper
 from tests.harness.builders import bodies
-from tests.harness.exchange_nodes import agency_code, wait_until
-from tests.harness.http_nodes import START, HttpNode, Pair, kafka_pair, opening
+from tests.harness.exchange_nodes import wait_until
+from tests.harness.http_nodes import (
+    START,
+    HttpNode,
+    Pair,
+    opening,
+    pair_on_each_backend,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def nodes(request: pytest.FixtureRequest, tmp_path: Path, kafka_bootstrap: str
           ) -> Iterator[Pair]:
-    xa, xb = agency_code("XA"), agency_code("XB")
-    urls = None
-    if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-        urls = {xa: f"{url}?schema={request.getfixturevalue('pg_schema')}",
-                xb: f"{url}?schema={request.getfixturevalue('pg_schema_b')}"}
-    p = kafka_pair(tmp_path, kafka_bootstrap, xa, xb, urls)
+    p = pair_on_each_backend(request, tmp_path, kafka_bootstrap)
     yield p
     p.close()
 

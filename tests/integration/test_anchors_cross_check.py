@@ -20,7 +20,7 @@ from services.exchange.directory import publish, save
 from services.signing import SigningKey
 from tests.harness import tamper
 from tests.harness.exchange_nodes import agency_code
-from tests.harness.http_nodes import Pair, kafka_pair
+from tests.harness.http_nodes import Pair, pair_on_each_backend
 from tests.harness.served import serving
 from tests.harness.support import free_port
 from tests.integration.test_anchors import acknowledged
@@ -30,13 +30,7 @@ from tests.integration.test_anchors import acknowledged
 def served(request: pytest.FixtureRequest, tmp_path: Path, kafka_bootstrap: str
            ) -> Iterator[tuple[Pair, str]]:
     """XA and XB over the broker; XB's API on a real port, listed in the directory."""
-    xa, xb = agency_code("XA"), agency_code("XB")
-    urls = None
-    if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-        urls = {xa: f"{url}?schema={request.getfixturevalue('pg_schema')}",
-                xb: f"{url}?schema={request.getfixturevalue('pg_schema_b')}"}
-    p = kafka_pair(tmp_path, kafka_bootstrap, xa, xb, urls)
+    p = pair_on_each_backend(request, tmp_path, kafka_bootstrap)
     with serving(create_app(p.xb.node)) as url:
         directory = tmp_path / "directory.json"
         save(directory, load_directory(directory).with_url(p.xb.agency, url))

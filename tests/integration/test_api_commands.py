@@ -75,12 +75,17 @@ def test_token_signs_for_the_nodes_issuer_and_audience(
         TokenVerifier(secret=jwt_secret(settings), agency="XA-NRM").principal(f"Bearer {token}")
 
 
+def signing_in_through(monkeypatch: pytest.MonkeyPatch, issuer: str) -> None:
+    """XA's node configured to sign in through the provider at `issuer`."""
+    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
+    monkeypatch.setenv("HOMEWARD_OIDC_ISSUER", issuer)
+    monkeypatch.setenv("HOMEWARD_OIDC_CLIENT_ID", "homeward-xa")
+
+
 def test_token_refuses_a_node_that_signs_in_through_its_provider(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
-    monkeypatch.setenv("HOMEWARD_OIDC_ISSUER", "https://idp.example/realms/xa")
-    monkeypatch.setenv("HOMEWARD_OIDC_CLIENT_ID", "homeward-xa")
+    signing_in_through(monkeypatch, "https://idp.example/realms/xa")
     assert main(["token", "--agency", "XA-NRM", "--role", "caseworker", "--sub", "ana",
                  "--data-dir", str(tmp_path)]) == 2
     captured = capsys.readouterr()
@@ -92,9 +97,7 @@ def test_token_refuses_a_node_that_signs_in_through_its_provider(
 def test_serve_refuses_a_provider_in_the_clear(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("HOMEWARD_AGENCY", "XA-NRM")
-    monkeypatch.setenv("HOMEWARD_OIDC_ISSUER", "http://idp.example/realms/xa")
-    monkeypatch.setenv("HOMEWARD_OIDC_CLIENT_ID", "homeward-xa")
+    signing_in_through(monkeypatch, "http://idp.example/realms/xa")
     assert main(["serve", "--data-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "HOMEWARD_OIDC_ISSUER" in err and "https://" in err

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
-from eventsourcing.cipher import AESCipher
 
 from events.rules import ConsentRequired, StepOwner
 from events.steps import OpenCase
@@ -15,19 +13,7 @@ from events.values import Received
 from services.application import CaseNotFound, Homeward, OutOfSequence, VersionMismatch
 from services.clock import FixedClock
 from tests.harness.builders import ANNA, BORIS, CANARY, REPATRIATION, T0, XA, Story, bodies, opening
-from tests.harness.stores import homeward
-
-KEY = AESCipher.create_key(num_bytes=32)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-               "SQLITE_DBNAME": str(tmp_path / "events.sqlite")}
-    else:
-        env = dict(request.getfixturevalue("pg_env"))
-    yield {**env, "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": KEY}
+from tests.harness.stores import homeward, sqlite_env
 
 
 def node(env: dict[str, str]) -> Homeward:
@@ -116,8 +102,7 @@ def test_the_state_as_it_was_at_a_version_and_a_time(store_env: dict[str, str]) 
 
 def test_the_family_name_never_rests_in_plain_text(tmp_path: Path) -> None:
     db = tmp_path / "events.sqlite"
-    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db),
-           "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": KEY}
+    env = sqlite_env(db)
     app = node(env)
     case_id = opened(app)
     app.record(case_id, "consent", bodies(T0)["consent"], ANNA)

@@ -77,8 +77,8 @@ def test_an_unknown_case_is_a_clear_error(node_dir: Path, capsys: pytest.Capture
 
 
 def access_entries(data_dir: Path, case_id: UUID) -> list[tuple[str, str, str, str | None]]:
-    from services.api.access import AccessLog
     from services.backends.sqlite import SQLiteTables
+    from services.tables.access import AccessLog
 
     tables, app = SQLiteTables(data_dir / "api.sqlite"), homeward(persistence_env(load()))
     try:  # the purposes are under the case's key, as the API records them

@@ -34,20 +34,13 @@ from services.readside.queries import BOARD_ORDER, ReadModels
 from services.readside.store import Query, ReadStore, Where, index_table, qualified
 from tests.harness.builders import T0, XB
 from tests.harness.desk import DEPARTED, HOME, READY, Desk
-from tests.harness.stores import encrypted, sqlite_env
+from tests.harness.stores import sqlite_env
+from tests.harness.support import fresh_schema
 
 # The bodies' risk assessments run out 60 days after T0, the travel document after 90;
 # the departure is 10 days after T0, the arrival expected 4 hours later, overdue 12 after.
 TIMES = [T0, T0 + timedelta(days=10, hours=2), T0 + timedelta(days=10, hours=17),
          T0 + timedelta(days=61), T0 + timedelta(days=91), T0 + timedelta(days=400)]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        yield sqlite_env(tmp_path / "events.sqlite")
-    else:
-        yield encrypted(request.getfixturevalue("pg_env"))
 
 
 @pytest.fixture
@@ -261,10 +254,7 @@ def test_a_page_is_found_by_an_index_not_by_reading_every_row(big_store: ReadSto
 def test_the_index_lives_in_the_nodes_schema_whatever_its_name(postgres_url: str) -> None:
     import psycopg
 
-    schema = f"Board-{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
+    with fresh_schema(postgres_url, f"Board-{uuid.uuid4().hex[:8]}") as schema:
         store = PostgresReadStore(postgres_url, schema)
         seeded(store, 200, 20)
         rows, total = store.page("board", Query((Where("open", "=", True),),
@@ -275,6 +265,3 @@ def test_the_index_lives_in_the_nodes_schema_whatever_its_name(postgres_url: str
             found = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = %s "
                                  "AND tablename = 'projection_board_index'", (schema,)).fetchone()
         assert found == (1,)
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

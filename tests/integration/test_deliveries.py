@@ -10,17 +10,17 @@ from uuid import uuid4
 
 import pytest
 
-from services.api.sidecar import Sidecar
 from services.backends.postgres import PostgresBackend
 from services.backends.sqlite import SQLiteTables
-from services.exchange.deliveries import Deliveries, Sent, backoff
+from services.tables import Tables
+from services.tables.deliveries import Deliveries, Sent, backoff
 
 AT = datetime(2026, 3, 3, 9, tzinfo=UTC)
 FIRST = timedelta(seconds=10)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def tables(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Sidecar]:
+def tables(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Tables]:
     if request.param == "sqlite":
         return lambda: SQLiteTables(tmp_path / "api.sqlite")
     url = request.getfixturevalue("postgres_url")
@@ -29,7 +29,7 @@ def tables(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Sidec
 
 
 def test_a_message_is_due_again_until_its_receipt_and_the_receipt_survives_a_restart(
-    tables: Callable[[], Sidecar],
+    tables: Callable[[], Tables],
 ) -> None:
     deliveries, case_id = Deliveries(tables()), uuid4()
     sent = [Sent(str(uuid4()), case_id, version, "XB-NRM") for version in (1, 2, 3)]

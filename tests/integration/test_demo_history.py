@@ -9,10 +9,10 @@ from pathlib import Path
 from events.event import CaseEvent
 from services.bootstrap import application, sidecar
 from services.contract.codec import is_exported, milestone
-from services.exchange.deliveries import Deliveries
 from services.network.history import SPAN, history, opened_at
 from services.network.members import CORRIDORS, members, trust
 from services.network.seed import seed, stage
+from services.tables.deliveries import Deliveries
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -195,22 +197,30 @@ def partitions(bootstrap: str, topic: str) -> int:
     return len(described(bootstrap, topic)["partitions"])
 
 
+@contextmanager
+def started(kafka_bootstrap: str, tmp_path: Path) -> Iterator[str]:
+    """A node of an agency of its own started on the broker, so its topics are made (as the
+    environment configures them): the agency."""
+    agency = f"XR-{uuid4().hex[:8].upper()}"
+    node = build_node(load(agency=agency, data_dir=tmp_path, kafka_bootstrap=kafka_bootstrap))
+    try:
+        node.start()
+        yield agency
+    finally:
+        node.close()
+
+
 @pytest.mark.kafka
 def test_the_node_creates_its_topics_with_the_configured_replication(
     kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    agency = f"XR-{uuid4().hex[:8].upper()}"
     monkeypatch.setenv("HOMEWARD_KAFKA_REPLICATION", "3")
-    node = build_node(load(agency=agency, data_dir=tmp_path, kafka_bootstrap=kafka_bootstrap))
-    try:
-        node.start()
+    with started(kafka_bootstrap, tmp_path) as agency:
         assert replicas(kafka_bootstrap, topics.inbox(agency)) == 3
         assert replicas(kafka_bootstrap, topics.deadletter(agency)) == 3
         # The replicas of a node share the inbox's partitions; dead letters need one.
         assert partitions(kafka_bootstrap, topics.inbox(agency)) == 3
         assert partitions(kafka_bootstrap, topics.deadletter(agency)) == 1
-    finally:
-        node.close()
     assert load(agency=agency).kafka_replication == 3
     monkeypatch.delenv("HOMEWARD_KAFKA_REPLICATION")
     assert load(agency=agency).kafka_replication == 1  # the local broker's default
@@ -220,14 +230,9 @@ def test_the_node_creates_its_topics_with_the_configured_replication(
 def test_the_inbox_gets_the_partitions_the_setting_names(
     kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    agency = f"XR-{uuid4().hex[:8].upper()}"
     monkeypatch.setenv("HOMEWARD_KAFKA_INBOX_PARTITIONS", "5")
-    node = build_node(load(agency=agency, data_dir=tmp_path, kafka_bootstrap=kafka_bootstrap))
-    try:
-        node.start()
+    with started(kafka_bootstrap, tmp_path) as agency:
         assert partitions(kafka_bootstrap, topics.inbox(agency)) == 5
-    finally:
-        node.close()
 
 
 def retention_ms(bootstrap: str, topic: str) -> str | None:

@@ -8,13 +8,11 @@ its own key, and the hash chain still verifies over the commitments that stay.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
-from eventsourcing.cipher import AESCipher
 
 from events.chain import ERASED
 from events.rules import Sequence, StepOwner
@@ -24,20 +22,9 @@ from services.application import Homeward
 from services.clock import FixedClock
 from services.erasure.mapper import MissingCaseKey
 from tests.harness.builders import ANNA, CANARY, SARA, T0, opening
-from tests.harness.stores import homeward
+from tests.harness.stores import homeward, sqlite_env
 
-KEY = AESCipher.create_key(num_bytes=32)
 WORDS = (CANARY, "1994-03-12", "identified during a labour inspection", "gone with the canary")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-               "SQLITE_DBNAME": str(tmp_path / "events.sqlite")}
-    else:
-        env = dict(request.getfixturevalue("pg_env"))
-    yield {**env, "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": KEY}
 
 
 def node(env: dict[str, str]) -> Homeward:
@@ -142,9 +129,7 @@ def test_a_refused_erasure_destroys_no_key(store_env: dict[str, str]) -> None:
 def test_a_store_without_its_key_table_says_so_rather_than_reading_as_erased(
     tmp_path: Path,
 ) -> None:
-    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-           "SQLITE_DBNAME": str(tmp_path / "events.sqlite"),
-           "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": KEY}
+    env = sqlite_env(tmp_path / "events.sqlite")
     app = node(env)
     case_id = a_case(app)
     app.close()

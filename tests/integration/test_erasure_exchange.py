@@ -4,14 +4,13 @@ other message, and the partner destroys its own key of the case."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
 from events.chain import ERASED
 from events.values import Actor, Role
-from services.network.demo_cases import PERSON, repatriation
-from tests.harness.exchange_nodes import Node, open_case, play, wait_until
+from services.network.demo_cases import PERSON
+from tests.harness.exchange_nodes import Node, exchanging, play, wait_until
 
 pytestmark = pytest.mark.kafka
 
@@ -20,11 +19,7 @@ def test_the_partner_erases_its_copy_when_the_erasure_request_arrives(
     nodes: tuple[Node, Node],
 ) -> None:
     a, b = nodes
-    for node in nodes:
-        node.start_inbox()
-        node.start_relay()
-    story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
-    case_id = open_case(a, b, story.opening)
+    story, case_id = exchanging(a, b)
     play(nodes, story.moves[:6], case_id)  # consent ... acceptance: the identity crossed
     assert b.app.case(case_id).state.person == PERSON
 

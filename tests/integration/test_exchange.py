@@ -17,7 +17,6 @@ from eventsourcing.cipher import AESCipher
 from kafka import KafkaConsumer, TopicPartition
 
 from events.values import Actor, Side
-from services.backends.broker import LocalBroker
 from services.backends.kafka import Kafka
 from services.contract.codec import decode, encode, sign
 from services.exchange import partitions as partitions_module
@@ -30,18 +29,20 @@ from services.network.demo_cases import PERSON, repatriation
 from services.signing import SealingKey, SigningKey
 from tests.harness.exchange_nodes import (
     Node,
+    accepted_minor,
     agency_code,
     alone,
     dead_letters,
     envelopes,
+    exchanging,
     monitor_key,
     open_case,
-    pair,
+    pair_on_own_broker,
     play,
+    producing,
     send,
     wait_until,
 )
-from tests.harness.support import free_port
 from tests.harness.walks import actor
 
 pytestmark = pytest.mark.kafka
@@ -50,11 +51,7 @@ PROPAGATION_LIMIT = 2.0
 
 def test_a_whole_repatriation_reaches_the_partner_step_by_step(nodes: tuple[Node, Node]) -> None:
     a, b = nodes
-    for node in nodes:
-        node.start_inbox()
-        node.start_relay()
-    story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
-    case_id = open_case(a, b, story.opening)
+    story, case_id = exchanging(a, b)
     latencies = play(nodes, story.moves, case_id)
 
     assert len(latencies) == len(story.moves) - 1  # all but the consent before the referral
@@ -219,17 +216,8 @@ def test_a_steady_exchange_keeps_its_inbox_in_the_group(
 
 
 def test_a_broker_outage_delays_the_partner_but_loses_nothing(tmp_path: Path) -> None:
-    port, logs = free_port(), tmp_path / "broker"
-    broker = LocalBroker(port=port, log_dir=logs).start()
-    a, b = pair(tmp_path, broker.bootstrap)
-    try:
-        for node in (a, b):
-            node.start_inbox()
-            node.start_relay()
-        story = repatriation(datetime.now(UTC).date(), receiving=b.agency, minor=True)
-        case_id = open_case(a, b, story.opening)
-        assert story.moves[6].path == "acceptance"  # after the guardian, consent, ...
-        play((a, b), story.moves[:7], case_id)
+    with pair_on_own_broker(tmp_path) as (broker, a, b):
+        story, case_id = accepted_minor(a, b)
 
         broker.stop()
         during = [m for m in story.moves[7:12] if m.side is Side.REFERRING]
@@ -246,10 +234,6 @@ def test_a_broker_outage_delays_the_partner_but_loses_nothing(tmp_path: Path) ->
         assert a.relay.lag() == 0
         assert [e.type for e in b.received(case_id)][-len(during):] == [
             "RiskAssessed", "ReturnDecisionRecorded", "BestInterestsDetermined"]
-    finally:
-        a.close()
-        b.close()
-        broker.stop()
 
 
 # -- bad messages -------------------------------------------------------------
@@ -324,8 +308,7 @@ def test_a_message_ahead_of_its_predecessor_waits_for_it_even_across_a_restart(
     case_id = alone(a, b)
     first, second, third = envelopes(a, b)[:3]
     inbox = b.start_inbox()
-    producer = b.new_producer()
-    try:
+    with producing(b) as producer:
         send(producer, b, a.sealed(first, b))
         send(producer, b, a.sealed(third, b))
         wait_until(lambda: len(inbox.held) == 1)
@@ -333,8 +316,6 @@ def test_a_message_ahead_of_its_predecessor_waits_for_it_even_across_a_restart(
         b.stop("inbox")  # a held message is not committed: the restarted inbox reads it again
         inbox = b.start_inbox()
         send(producer, b, a.sealed(second, b))
-    finally:
-        producer.close()
     expected = [env["integrity"]["hash"] for env in (first, second, third)]
     wait_until(lambda: b.received_hashes(case_id) == expected)
     assert [e.received["sequence"] for e in b.received(case_id)] == [1, 2, 3]  # type: ignore[index]

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from kafka import KafkaProducer
@@ -52,6 +53,19 @@ def monitor(tmp_path: Path, kafka_bootstrap: str) -> Iterator[tuple[MonitorView,
     view.store.close()
 
 
+def relayed_departure(tmp_path: Path, bootstrap: str) -> tuple[UUID, str]:
+    """A case that departed, its milestones relayed to the monitor's topic: the case and
+    the alias the monitor knows it by."""
+    desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
+    case_id = desk.open()
+    desk.run(case_id, DEPARTED)
+    relay = Relay(desk.app, XA_KEY, lambda: Kafka(bootstrap).producer(), lambda: TRUST)
+    while relay.relay_once():
+        pass
+    relay.close()
+    return case_id, str(relay.pseudonyms.monitoring(XA, XB, case_id))
+
+
 def hostile_records(bootstrap: str, alias: str) -> None:
     """Messages that try to smuggle the name in: an extra field, a bad key, no JSON; and
     a well-formed arrival signed with a key the directory does not list for XA, sealed."""
@@ -87,14 +101,7 @@ def test_the_monitor_sees_milestones_and_an_overdue_arrival_but_never_a_name(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     view, consumer = monitor
-    desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
-    case_id = desk.open()  # the person's family name is the canary
-    desk.run(case_id, DEPARTED)
-    relay = Relay(desk.app, XA_KEY, lambda: Kafka(kafka_bootstrap).producer(), lambda: TRUST)
-    while relay.relay_once():
-        pass
-    relay.close()
-    alias = str(relay.pseudonyms.monitoring(XA, XB, case_id))
+    case_id, alias = relayed_departure(tmp_path, kafka_bootstrap)  # the family name: the canary
     hostile_records(kafka_bootstrap, alias)
 
     deadline = time.monotonic() + 60
@@ -137,14 +144,7 @@ def test_a_batch_the_monitor_failed_to_store_is_read_again_not_skipped(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     view, consumer = monitor
-    desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
-    case_id = desk.open()
-    desk.run(case_id, DEPARTED)
-    relay = Relay(desk.app, XA_KEY, lambda: Kafka(kafka_bootstrap).producer(), lambda: TRUST)
-    while relay.relay_once():
-        pass
-    relay.close()
-    alias = str(relay.pseudonyms.monitoring(XA, XB, case_id))
+    case_id, alias = relayed_departure(tmp_path, kafka_bootstrap)
     record, failed = view.record, []  # the milestones of the case in the failed batch
 
     def store_away_once(milestones: list[tuple[str, dict[str, object]]]) -> int:

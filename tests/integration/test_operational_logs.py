@@ -17,9 +17,9 @@ import pytest
 
 from services.backends.broker import LocalBroker
 from services.backends.sqlite import SQLiteTables
-from services.exchange.deliveries import Deliveries, Sent
 from services.exchange.watching import Watch
 from services.logs import events
+from services.tables.deliveries import Deliveries, Sent
 from tests.harness.support import free_port
 
 

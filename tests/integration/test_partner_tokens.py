@@ -19,8 +19,7 @@ from services.backends.postgres import PostgresBackend
 from services.exchange.directory import load as load_directory
 from services.exchange.directory import save
 from services.signing import SigningKey
-from tests.harness.exchange_nodes import agency_code
-from tests.harness.http_nodes import Pair, kafka_pair
+from tests.harness.http_nodes import Pair, pair_on_each_backend
 from tests.harness.served import serving
 from tests.integration.test_anchors import acknowledged
 
@@ -29,13 +28,7 @@ from tests.integration.test_anchors import acknowledged
 def shared(request: pytest.FixtureRequest, tmp_path: Path, kafka_bootstrap: str
            ) -> Iterator[tuple[Pair, str, UUID]]:
     """XA and XB over the broker, a case acknowledged, XB's API on a real port."""
-    xa, xb = agency_code("XA"), agency_code("XB")
-    urls = None
-    if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-        urls = {xa: f"{url}?schema={request.getfixturevalue('pg_schema')}",
-                xb: f"{url}?schema={request.getfixturevalue('pg_schema_b')}"}
-    p = kafka_pair(tmp_path, kafka_bootstrap, xa, xb, urls)
+    p = pair_on_each_backend(request, tmp_path, kafka_bootstrap)
     case_id = acknowledged(p)
     with serving(create_app(p.xb.node)) as url:
         yield p, url, case_id

@@ -16,15 +16,6 @@ from services.readside.queries import ReadModels
 from services.readside.runner import ProjectionRunner
 from tests.harness.builders import CANARY, T0, XA, XB
 from tests.harness.desk import DEPARTED, HOME, READY, Desk
-from tests.harness.stores import encrypted, sqlite_env
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        yield sqlite_env(tmp_path / "events.sqlite")
-    else:
-        yield encrypted(request.getfixturevalue("pg_env"))
 
 
 @pytest.fixture

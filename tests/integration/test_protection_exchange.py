@@ -40,6 +40,25 @@ def both(p: Pair, case_id: str, rule: str) -> list[list[str]]:
     return [items(http, case_id, rule) for http in (p.xa, p.xb)]
 
 
+def held_at_both_until(p: Pair, held: list[Move], waiting: tuple[str, str],
+                       lifted: list[Move], then: tuple[str, str]) -> None:
+    """A case the `held` steps put on hold at both agencies, with the item `waiting` on its
+    owner at both, until the `lifted` steps clear it there: the case is then in the status
+    `then` names at both, and its next step can be recorded."""
+    item, owner = waiting
+    status, next_path = then
+    case_id = open_case(p)
+    play(p, case_id, held)
+    assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == ["on_hold"] * 2
+    assert both(p, case_id, item) == [[owner], [owner]]
+
+    play(p, case_id, lifted)
+
+    assert both(p, case_id, item) == [[], []]
+    assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == [status] * 2
+    play(p, case_id, [next_move(p.clock.now().date(), next_path)])
+
+
 def test_a_risk_of_retrafficking_is_escalated_and_cleared_at_both(over_the_broker: Pair) -> None:
     p = over_the_broker
     case_id = open_case(p)
@@ -55,31 +74,17 @@ def test_a_risk_of_retrafficking_is_escalated_and_cleared_at_both(over_the_broke
 def test_an_identity_not_confirmed_holds_the_return_at_both_until_confirmed(
         over_the_broker: Pair) -> None:
     p = over_the_broker
-    case_id = open_case(p)
-    play(p, case_id, identity_not_confirmed(p.clock.now().date()).moves)
-    assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == ["on_hold"] * 2
-    assert both(p, case_id, "identity-confirmed") == [[XB], [XB]]
-
-    play(p, case_id, identity_confirmed_again())
-
-    assert both(p, case_id, "identity-confirmed") == [[], []]
-    assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == ["ready"] * 2
-    play(p, case_id, [next_move(p.clock.now().date(), "transport")])
+    held_at_both_until(p, identity_not_confirmed(p.clock.now().date()).moves,
+                       ("identity-confirmed", XB), identity_confirmed_again(),
+                       ("ready", "transport"))
 
 
 def test_a_threat_before_departure_holds_the_return_at_both_until_a_new_assessment(
         over_the_broker: Pair) -> None:
     p = over_the_broker
-    case_id = open_case(p)
-    play(p, case_id, threatened_before_departure(p.clock.now().date()).moves)
-    assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == ["on_hold"] * 2
-    assert both(p, case_id, "protection-incident") == [[XA], [XA]]
-
-    play(p, case_id, [safety_replanned(p.clock.now().date())])
-
-    assert both(p, case_id, "protection-incident") == [[], []]
-    assert [http.state(case_id)["status"] for http in (p.xa, p.xb)] == ["scheduled"] * 2
-    play(p, case_id, [next_move(p.clock.now().date(), "departure")])
+    held_at_both_until(p, threatened_before_departure(p.clock.now().date()).moves,
+                       ("protection-incident", XA), [safety_replanned(p.clock.now().date())],
+                       ("scheduled", "departure"))
 
 
 def test_an_incident_after_arrival_is_escalated_to_the_receiving_agency_at_both(

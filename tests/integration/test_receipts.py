@@ -6,26 +6,24 @@ twice."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from events.values import Side
-from services.backends.broker import LocalBroker
-from services.network.demo_cases import repatriation
 from tests.harness.exchange_nodes import (
     Node,
+    accepted_minor,
     dead_letters,
     exactly_once,
-    open_case,
-    pair,
+    exchanging,
+    pair_on_own_broker,
     play,
     receipted_as_recorded,
+    referring_moves,
     restarted,
     wait_until,
 )
-from tests.harness.support import free_port
 from tests.harness.walks import actor
 
 pytestmark = pytest.mark.kafka
@@ -35,11 +33,7 @@ def test_every_message_recorded_is_receipted_with_the_receivers_hash_of_its_fact
     nodes: tuple[Node, Node],
 ) -> None:
     a, b = nodes
-    for node in nodes:
-        node.start_inbox()
-        node.start_relay()
-    story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
-    case_id = open_case(a, b, story.opening)
+    story, case_id = exchanging(a, b)
     play((a, b), story.moves[:10], case_id)
     wait_until(lambda: receipted_as_recorded(a, b, case_id) and receipted_as_recorded(b, a, case_id))
     assert a.deliveries().pending() == b.deliveries().pending() == 0
@@ -52,17 +46,8 @@ def test_every_message_recorded_is_receipted_with_the_receivers_hash_of_its_fact
 
 
 def test_a_message_the_broker_lost_is_sent_again_until_receipted(tmp_path: Path) -> None:
-    port, logs = free_port(), tmp_path / "broker"
-    broker = LocalBroker(port=port, log_dir=logs).start()
-    a, b = pair(tmp_path, broker.bootstrap)
-    try:
-        for node in (a, b):
-            node.start_inbox()
-            node.start_relay()
-        story = repatriation(datetime.now(UTC).date(), receiving=b.agency, minor=True)
-        case_id = open_case(a, b, story.opening)
-        assert story.moves[6].path == "acceptance"
-        play((a, b), story.moves[:7], case_id)
+    with pair_on_own_broker(tmp_path) as (broker, a, b):
+        story, case_id = accepted_minor(a, b)
 
         b.stop("inbox")  # the partner reads nothing for a while
         during = [m for m in story.moves[7:12] if m.side is Side.REFERRING]
@@ -78,10 +63,6 @@ def test_a_message_the_broker_lost_is_sent_again_until_receipted(tmp_path: Path)
         assert a.relay.resent >= len(during)
         assert b.inbox is not None and b.inbox.dead == 0
         assert dead_letters(b, expected=0) == []
-    finally:
-        a.close()
-        b.close()
-        broker.stop()
 
 
 def test_a_partner_away_longer_than_the_first_waits_gets_every_fact_once(
@@ -90,10 +71,7 @@ def test_a_partner_away_longer_than_the_first_waits_gets_every_fact_once(
     a, b = nodes
     a.start_inbox()
     relay = a.start_relay()
-    story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
-    case_id = open_case(a, b, story.opening)
-    for move in [m for m in story.moves if m.side is Side.REFERRING][:4]:
-        a.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
+    case_id = referring_moves(a, b, 4)
     sent = len(a.own_hashes(case_id))
     wait_until(lambda: relay.resent >= 2 * sent, timeout=30)  # sent three times at least
     time.sleep(0.5)

@@ -6,7 +6,7 @@ is given stands in for the broker."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -156,19 +156,26 @@ class Unsettled:
         return self.answer
 
 
+def ready_without(desk: Desk, monkeypatch: pytest.MonkeyPatch,
+                  missing: Callable[[int], bool]) -> int:
+    """A case ready to leave, its notifications read as if those `missing` says were not
+    in the store (yet): the last notification id."""
+    case_id = desk.open()
+    desk.run(case_id, READY)
+    select = desk.app.recorder.select_notifications
+
+    def found(start: int, limit: int, *args: Any, **kwargs: Any) -> list[Any]:
+        return [n for n in select(start, limit, *args, **kwargs) if not missing(n.id)]
+
+    monkeypatch.setattr(desk.app.recorder, "select_notifications", found)
+    return desk.app.recorder.max_notification_id()
+
+
 def test_the_relay_does_not_pass_a_gap_a_transaction_may_fill(
     desk: Desk, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    case_id = desk.open()
-    desk.run(case_id, READY)
-    last = desk.app.recorder.max_notification_id()
-    select = desk.app.recorder.select_notifications
     in_flight = {4}  # a transaction holds id 4 and has not committed yet
-
-    def committed(start: int, limit: int, *args: Any, **kwargs: Any) -> list[Any]:
-        return [n for n in select(start, limit, *args, **kwargs) if n.id not in in_flight]
-
-    monkeypatch.setattr(desk.app.recorder, "select_notifications", committed)
+    last = ready_without(desk, monkeypatch, lambda n: n in in_flight)
     barrier = Unsettled()
     producer = Recording()
     relay = Relay(desk.app, KEY, lambda: producer, trust, barrier=barrier)
@@ -186,15 +193,7 @@ def test_the_relay_does_not_pass_a_gap_a_transaction_may_fill(
 def test_the_relay_passes_a_gap_the_store_says_will_stay(
     desk: Desk, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    case_id = desk.open()
-    desk.run(case_id, READY)
-    last = desk.app.recorder.max_notification_id()
-    select = desk.app.recorder.select_notifications
-
-    def rolled_back(start: int, limit: int, *args: Any, **kwargs: Any) -> list[Any]:
-        return [n for n in select(start, limit, *args, **kwargs) if n.id != 2]
-
-    monkeypatch.setattr(desk.app.recorder, "select_notifications", rolled_back)
+    last = ready_without(desk, monkeypatch, lambda n: n == 2)  # id 2 was rolled back
     barrier = Unsettled()
     barrier.answer = True
     relay = Relay(desk.app, KEY, Recording, trust, barrier=barrier)

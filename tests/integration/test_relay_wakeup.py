@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -12,8 +14,7 @@ import pytest
 
 from services.application import CaseNotFound, Commits
 from services.clock import SystemClock
-from services.exchange.relay import Relay
-from services.network.demo_cases import repatriation
+from services.network.demo_cases import Walk, repatriation
 from tests.harness.exchange_nodes import Node, open_case, wait_until
 from tests.harness.stores import homeward
 from tests.harness.walks import actor
@@ -39,10 +40,18 @@ def version_at(node: Node, case_id: UUID) -> int:
         return 0
 
 
-def relaying(relay: Relay, idle: float) -> threading.Event:
+@contextmanager
+def relaying(a: Node, b: Node, idle: float) -> Iterator[tuple[Walk, UUID]]:
+    """`b` reading its inbox and `a`'s relay running, waking by itself every `idle` s at
+    the most, until the block ends; a repatriation opened at `a`: the story and its case."""
+    b.start_inbox()
     stop = threading.Event()
-    threading.Thread(target=relay.run, args=(stop, idle), daemon=True).start()
-    return stop
+    threading.Thread(target=a.exchange().relay.run, args=(stop, idle), daemon=True).start()
+    try:
+        story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
+        yield story, open_case(a, b, story.opening)
+    finally:
+        stop.set()
 
 
 @pytest.mark.kafka
@@ -50,11 +59,7 @@ def test_a_step_leaves_at_once_though_the_relay_would_not_poll_for_a_minute(
     nodes: tuple[Node, Node],
 ) -> None:
     a, b = nodes
-    b.start_inbox()
-    stop = relaying(a.exchange().relay, idle=NEVER)
-    try:
-        story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
-        case_id = open_case(a, b, story.opening)
+    with relaying(a, b, idle=NEVER) as (story, case_id):
         moves = [m for m in story.moves if m.side.value == "referring"][:3]
         for move in moves:  # consent, referral, and a step after it
             began = time.monotonic()
@@ -64,8 +69,6 @@ def test_a_step_leaves_at_once_though_the_relay_would_not_poll_for_a_minute(
                 continue  # it crosses with the referral
             wait_until(lambda v=version: version_at(b, case_id) >= v, timeout=20)  # type: ignore[misc]
             assert time.monotonic() - began < 20 < NEVER
-    finally:
-        stop.set()
 
 
 @pytest.mark.kafka
@@ -73,17 +76,13 @@ def test_a_commit_by_another_process_is_found_by_polling(
     nodes: tuple[Node, Node],
 ) -> None:
     a, b = nodes
-    b.start_inbox()
-    stop = relaying(a.exchange().relay, idle=0.05)
     # Another process's application on the same store: its commits wake nobody here.
     other = homeward(a.app.env, SystemClock())
     try:
-        story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
-        case_id = open_case(a, b, story.opening)
-        for move in story.moves[:2]:  # consent and referral, by the other writer
-            other.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
-        assert a.app.commits.count == 1  # the opening only
-        wait_until(lambda: version_at(b, case_id) >= 3, timeout=20)
+        with relaying(a, b, idle=0.05) as (story, case_id):
+            for move in story.moves[:2]:  # consent and referral, by the other writer
+                other.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
+            assert a.app.commits.count == 1  # the opening only
+            wait_until(lambda: version_at(b, case_id) >= 3, timeout=20)
     finally:
-        stop.set()
         other.close()

@@ -23,8 +23,10 @@ from tests.harness.exchange_nodes import (
     Node,
     agency_code,
     dead_letters,
+    exchanging,
     open_case,
     play,
+    producing,
     send,
     wait_until,
 )
@@ -78,11 +80,7 @@ def test_a_whole_repatriation_leaves_nothing_personal_readable_on_the_broker(
     nodes: tuple[Node, Node],
 ) -> None:
     a, b = nodes
-    for node in nodes:
-        node.start_inbox()
-        node.start_relay()
-    story = repatriation(datetime.now(UTC).date(), scopes=ALL_SCOPES, receiving=b.agency)
-    case_id = open_case(a, b, story.opening)
+    story, case_id = exchanging(a, b, scopes=ALL_SCOPES)
     play(nodes, story.moves, case_id)
     # The partner decrypted, verified and recorded every fact, identity included.
     assert b.received_hashes(case_id) == a.own_hashes(case_id)
@@ -118,13 +116,10 @@ def test_a_message_sealed_to_another_agency_is_refused_and_dead_lettered(
                 if m.topic == topics.inbox(b.agency)]
     other = SigningKey.generate(agency_code("XC"))
     inbox = b.start_inbox()
-    producer = b.new_producer()
-    try:
+    with producing(b) as producer:
         offset = send(producer, b, sealed_for(messages[0], other.sealing, a.key))
         for message in messages:
             send(producer, b, a.sealed(message, b))
-    finally:
-        producer.close()
 
     wait_until(lambda: b.received_hashes(case_id) == a.own_hashes(case_id))
     [(reason, record)] = dead_letters(b, expected=1)

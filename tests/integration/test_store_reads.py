@@ -4,7 +4,7 @@ models are folded without each case's key."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -19,17 +19,9 @@ from services.clock import FixedClock
 from services.settings import load
 from tests.harness.builders import ANNA, CANARY, SARA, T0, bodies, opening
 from tests.harness.desk import HOME, READY, Desk
-from tests.harness.stores import KEY, homeward, sqlite_store
+from tests.harness.stores import KEY, homeward
 
 EARLIER_CIPHER = "eventsourcing.cipher:AESCipher"  # pycryptodome, what nodes wrote with before
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def plain_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        yield sqlite_store(tmp_path / "events.sqlite")
-    else:
-        yield dict(request.getfixturevalue("pg_env"))
 
 
 def with_cipher(env: dict[str, str], topic: str) -> dict[str, str]:

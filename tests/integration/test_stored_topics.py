@@ -4,8 +4,6 @@ rows stored under their old, telling topics still read. On SQLite and on Postgre
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -15,17 +13,9 @@ from services import stored_topics
 from services.application import Homeward
 from services.clock import FixedClock
 from tests.harness.builders import ANNA, T0, opening
-from tests.harness.stores import encrypted, homeward, sqlite_store
+from tests.harness.stores import homeward
 
 TELLING = ("asylum", "legal", "proceeding", "witness")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        yield encrypted(sqlite_store(tmp_path / "events.sqlite"))
-    else:
-        yield encrypted(dict(request.getfixturevalue("pg_env")))
 
 
 def a_case_held_for_asylum(app: Homeward) -> UUID:

@@ -6,49 +6,33 @@ partner exactly once and is receipted. And the inbox holds only so much in memor
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from events.values import Side
 from services.contract.codec import sign
 from services.exchange.directory import DirectoryFile, load, save
 from services.exchange.inbox import HeldBound, ParkedBound
 from services.exchange.relay import Relay
-from services.network.demo_cases import Move, repatriation
+from services.network.demo_cases import repatriation
 from services.signing import SigningKey
 from tests.harness.exchange_nodes import (
     Node,
     alone,
+    alone_moves,
     dead_letters,
     envelopes,
     exactly_once,
     open_case,
+    producing,
     receipted_as_recorded,
+    referring_moves,
     send,
     wait_until,
 )
 from tests.harness.walks import actor
 
 pytestmark = pytest.mark.kafka
-
-
-def alone_moves(a: Node, b: Node) -> list[Move]:
-    """What the referring agency can record before the partner accepts."""
-    story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
-    alone = [m for m in story.moves if m.side is Side.REFERRING][:4]
-    assert [m.path for m in alone] == ["consent", "referral", "identity-verification-request",
-                                       "risk-assessment"]
-    return alone
-
-
-def referring_moves(a: Node, b: Node, count: int) -> UUID:
-    story = repatriation(datetime.now(UTC).date(), receiving=b.agency)
-    case_id = open_case(a, b, story.opening)
-    for move in alone_moves(a, b)[:count]:
-        a.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
-    return case_id
 
 
 def test_a_directory_replaced_by_a_half_written_file_delays_but_refuses_nothing(
@@ -114,14 +98,11 @@ def test_a_message_of_a_case_not_known_yet_waits_for_its_opening(
     case_id = alone(a, b)
     first, second, third = envelopes(a, b)[:3]
     inbox = b.start_inbox()
-    producer = b.new_producer()
-    try:
+    with producing(b) as producer:
         send(producer, b, a.sealed(third, b))
         send(producer, b, a.sealed(second, b))
         wait_until(lambda: len(inbox.held) == 2)  # held, not refused: the case is unknown
         send(producer, b, a.sealed(first, b))
-    finally:
-        producer.close()
     expected = [env["integrity"]["hash"] for env in (first, second, third)]
     wait_until(lambda: b.received_hashes(case_id) == expected)
     assert inbox.held == {} and inbox.dead == 0 and dead_letters(b, expected=0) == []
@@ -135,11 +116,8 @@ def test_a_message_whose_case_never_opens_is_dead_lettered_in_the_end(
     third = envelopes(a, b)[2]
     inbox = b.start_inbox()
     inbox.unknown_case_wait = 1.0
-    producer = b.new_producer()
-    try:
+    with producing(b) as producer:
         send(producer, b, a.sealed(third, b))
-    finally:
-        producer.close()
     [(reason, _)] = dead_letters(b, expected=1, within=30)
     assert reason.startswith("case-not-found: no opening within")
     assert inbox.held == {}
@@ -157,16 +135,13 @@ def test_past_its_bound_the_inbox_pauses_and_the_sender_brings_the_rest_again(
     b.inbox.bound = HeldBound(per_case=2, total=100)
     inbox = b.inbox
     b._start("inbox", inbox.run)
-    producer = b.new_producer()
-    try:
+    with producing(b) as producer:
         for envelope in [sent[0], *sent[3:7]]:  # 4 ahead of their predecessors
             send(producer, b, a.sealed(envelope, b))
         wait_until(lambda: inbox.paused, timeout=30)
         assert len(inbox.held) == 2 and "paused" in (inbox.trouble() or "")
         for envelope in sent[1:3]:
             send(producer, b, a.sealed(envelope, b))
-    finally:
-        producer.close()
     wait_until(lambda: not inbox.paused, timeout=30)
     a.start_inbox()
     a.start_relay()  # what the inbox could not hold comes again until receipted
@@ -186,12 +161,9 @@ def test_a_message_under_a_key_listed_from_later_is_set_aside_the_rest_read_on_a
     save(a.directory_path, load(a.directory_path).with_rotated_key(early, later, later))
     inbox = b.start_inbox()
     inbox.parked_patience = 3.0
-    producer = b.new_producer()
-    try:
+    with producing(b) as producer:
         send(producer, b, a.sealed(sign(second, early), b, early))
         send(producer, b, a.sealed(first, b))  # read on: not held up behind the other
-    finally:
-        producer.close()
     wait_until(lambda: b.received_hashes(case_id) == [first["integrity"]["hash"]])
     assert "not-yet-valid" in (inbox.trouble() or "")
     [(reason, _)] = dead_letters(b, expected=1, within=30)
@@ -207,12 +179,9 @@ def test_a_message_under_a_key_never_listed_is_dead_lettered_at_once_and_the_res
     first, second = envelopes(a, b)[:2]
     unlisted = SigningKey(a.agency, Ed25519PrivateKey.generate(), a.key.sealing)
     inbox = b.start_inbox()
-    producer = b.new_producer()
-    try:
+    with producing(b) as producer:
         send(producer, b, a.sealed(sign(second, unlisted), b, unlisted))
         send(producer, b, a.sealed(first, b))
-    finally:
-        producer.close()
     wait_until(lambda: b.received_hashes(case_id) == [first["integrity"]["hash"]])
     [(reason, letter)] = dead_letters(b, expected=1, within=10)
     assert reason.startswith("unknown-key: the trust directory lists no key")
@@ -235,12 +204,9 @@ def test_past_the_parked_bound_a_message_of_the_same_sender_is_dead_lettered_and
     inbox = b.inbox
     inbox.parked_bound = ParkedBound(per_sender=2, total=100)
     b._start("inbox", inbox.run)
-    producer = b.new_producer()
-    try:
+    with producing(b) as producer:
         for envelope in sent[:3]:
             send(producer, b, a.sealed(sign(envelope, early), b, early))
-    finally:
-        producer.close()
     [(reason, _)] = dead_letters(b, expected=1, within=30)
     assert reason.startswith("not-yet-valid") and "2 messages of" in reason and "the bound" in reason
     assert len(inbox.parked) == 2

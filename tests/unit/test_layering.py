@@ -205,6 +205,40 @@ def test_a_driver_or_kafka_client_named_is_found(tmp_path: Path) -> None:
         "relay.py:5 KafkaConsumer"]
 
 
+# Small modules: none in services/ over MAX_MODULE_LINES lines, no class over
+# MAX_CLASS_LINES (a module or class past them is doing two jobs).
+MAX_MODULE_LINES, MAX_CLASS_LINES = 400, 250
+
+
+def oversized(paths: Iterable[Path]) -> list[str]:
+    """The modules and classes past the limits, with their sizes."""
+    found = []
+    for path in paths:
+        text = path.read_text()
+        lines = len(text.splitlines())
+        if lines > MAX_MODULE_LINES:
+            found.append(f"{path.name}: {lines} lines")
+        for node in ast.walk(ast.parse(text, str(path))):
+            if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                size = node.end_lineno - node.lineno + 1
+                if size > MAX_CLASS_LINES:
+                    found.append(f"{path.name}: class {node.name}, {size} lines")
+    return found
+
+
+def test_no_module_or_class_in_services_is_too_big() -> None:
+    assert oversized(sorted((ROOT / "services").rglob("*.py"))) == []
+
+
+def test_a_module_or_class_too_big_is_found(tmp_path: Path) -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_CLASS_LINES))
+    (tmp_path / "big.py").write_text(f"class Big:\n{body}\n" + "\n" * MAX_MODULE_LINES)
+    (tmp_path / "small.py").write_text("class Small:\n    pass\n")
+    assert oversized([tmp_path / "big.py", tmp_path / "small.py"]) == [
+        f"big.py: {MAX_CLASS_LINES + 1 + MAX_MODULE_LINES} lines",
+        f"big.py: class Big, {MAX_CLASS_LINES + 1} lines"]
+
+
 # The checks themselves must be able to fail: small trees with the faults they look for.
 
 def _tree(tmp_path: Path, files: Mapping[str, str]) -> dict[str, set[str]]:

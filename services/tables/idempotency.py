@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Protocol
 from uuid import UUID
 
-from services.api.sidecar import Sidecar
+from services.tables import Tables
 
 # A reservation left by a request that died mid-way is taken over after this long.
 STALE = timedelta(minutes=5)
@@ -63,10 +63,10 @@ def _stamp(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-class SidecarIdempotency:
+class TableIdempotency:
     """Keys in a table of the node's own database (see `sidecar`)."""
 
-    def __init__(self, db: Sidecar, keep: timedelta = KEEP) -> None:
+    def __init__(self, db: Tables, keep: timedelta = KEEP) -> None:
         self.db, self.t, self.keep = db, db.table("homeward_idempotency"), keep
         db.run(f"CREATE TABLE IF NOT EXISTS {self.t} (scope TEXT NOT NULL, key TEXT NOT NULL, "
                "fingerprint TEXT NOT NULL, reserved_at TEXT NOT NULL, status INTEGER, "

@@ -10,20 +10,12 @@ receipted, when and with what hash of the partner's recorded fact.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
 from uuid import UUID
 
-
-class Tables(Protocol):
-    """SQL with `?` placeholders, one statement a call, committed at once (the node's
-    `services.api.sidecar`)."""
-
-    def run(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-
-    def table(self, name: str) -> str: ...
+from services.tables import Tables
 
 
 @dataclass(frozen=True)

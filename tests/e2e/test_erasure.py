@@ -13,9 +13,9 @@ import pytest
 
 from events.chain import ERASED
 from events.values import Side
-from services.api.access import AccessLog
 from services.cli.audit import export, verify
 from services.network.demo_cases import Move
+from services.tables.access import AccessLog
 from tests.harness.builders import CANARY
 from tests.harness.http_nodes import Pair, open_case, opening, play
 

@@ -19,7 +19,7 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.api.sidecar import Sidecar
+from services.tables import Tables
 
 
 class Cipher(Protocol):
@@ -46,7 +46,7 @@ class Access:
 
 
 class AccessLog:
-    def __init__(self, db: Sidecar, cipher: Cipher | None = None,
+    def __init__(self, db: Tables, cipher: Cipher | None = None,
                  keys: CaseKeys | None = None) -> None:
         self.db, self.t = db, db.table("homeward_access_log")
         self.cipher, self.keys = cipher, keys

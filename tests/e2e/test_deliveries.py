@@ -14,9 +14,9 @@ from services.api.app import create_app
 from services.bootstrap import build_node
 from services.clock import FixedClock
 from services.contract.codec import is_exported
-from services.exchange.deliveries import Deliveries, Sent
 from services.network.demo_cases import repatriation
 from services.settings import load
+from services.tables.deliveries import Deliveries, Sent
 from tests.harness.http_nodes import XA, XB, HttpNode
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)

@@ -8,16 +8,16 @@ from uuid import uuid4
 
 import pytest
 
-from services.api.access import AccessLog
-from services.api.idempotency import SidecarIdempotency, Stored, Verdict
 from services.backends.postgres import PostgresBackend
+from services.tables.access import AccessLog
+from services.tables.idempotency import Stored, TableIdempotency, Verdict
 
 pytestmark = pytest.mark.postgres
 AT = datetime(2025, 3, 3, 9, tzinfo=UTC)
 
 
 def test_idempotency_keys_on_postgres(postgres_url: str, pg_schema: str) -> None:
-    keys = SidecarIdempotency(PostgresBackend.of_url(f"{postgres_url}?schema={pg_schema}").tables())
+    keys = TableIdempotency(PostgresBackend.of_url(f"{postgres_url}?schema={pg_schema}").tables())
     assert keys.begin("XA-NRM/ana", "k", "f1", AT).verdict is Verdict.NEW
     assert keys.begin("XA-NRM/ana", "k", "f1", AT).verdict is Verdict.BUSY
     keys.finish("XA-NRM/ana", "k", Stored(200, [("etag", '"2"')], b"{}"))

@@ -22,7 +22,7 @@ class Result:
     rows: list[Row]
 
 
-class Sidecar(Protocol):
+class Tables(Protocol):
     """SQL with `?` placeholders, one statement per call, committed at once."""
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> Result: ...

@@ -6,12 +6,12 @@ import binascii
 import secrets
 from base64 import b64decode
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import unquote, urlparse
 
 from eventsourcing.cipher import AESCipher
 from pydantic import Field, TypeAdapter, field_validator, model_validator
-from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+from pydantic_settings import EnvSettingsSource, SettingsConfigDict
 
 from events.values import valid_agency
 from services.files import (
@@ -21,6 +21,8 @@ from services.files import (
     move_secrets,
     write_private,
 )
+from services.settings.kafka import KafkaClientSettings
+from services.settings.signin import SignInSettings
 
 MIN_SECRET_BYTES = 32  # the same floor as services.api.auth: HS256 needs 256 bits
 
@@ -29,7 +31,10 @@ class SettingsError(Exception):
     """A bad or missing setting: the node does not start. The message is one line."""
 
 
-class Settings(BaseSettings):
+class Settings(SignInSettings, KafkaClientSettings):
+    """Every HOMEWARD_* setting of a node: its own here, those of its Kafka clients
+    (`settings/kafka.py`) and of single sign-on (`settings/signin.py`) inherited."""
+
     # An empty variable (`HOMEWARD_OIDC_CA_FILE=`) is as if it were not set.
     model_config = SettingsConfigDict(env_prefix="HOMEWARD_", extra="ignore",
                                       env_ignore_empty=True)
@@ -58,30 +63,7 @@ class Settings(BaseSettings):
     token_issuer: str | None = None
     token_audience: str | None = None
     token_max_hours: float = Field(default=12.0, gt=0, le=24 * 7)
-    # Single sign-on for the pages: the agency's OpenID Connect provider (its issuer
-    # address, found through its discovery document) and this node's client there.
-    oidc_issuer: str | None = None
-    oidc_client_id: str | None = None
-    oidc_client_secret: str | None = Field(default=None, repr=False)
-    oidc_scopes: str = "openid"
-    oidc_redirect_url: str | None = None
-    oidc_ca_file: Path | None = None
-    # Where the provider's tokens carry the roles (a dotted path) and the agency (a claim,
-    # or one agency for a provider that serves this agency only), and how its role names
-    # read as the node's (`provider-role=node-role,...`): checked by services/api/claims.py.
-    oidc_roles_claim: str = "roles"
-    oidc_agency_claim: str = "agency"
-    oidc_agency: str | None = None
-    oidc_role_map: str | None = None
     cipher_key: str | None = Field(default=None, repr=False)
-    # How every Kafka client of the node (producer, consumer, admin) reaches the cluster.
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL"] = "PLAINTEXT"
-    kafka_ca_file: Path | None = None
-    kafka_cert_file: Path | None = None
-    kafka_key_file: Path | None = None
-    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: str | None = Field(default=None, repr=False)
     # How long an Idempotency-Key replays its first response.
     idempotency_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     # A message to a partner without a receipt leaves again this long after it was sent,
@@ -128,35 +110,6 @@ class Settings(BaseSettings):
         # Keys fetched in the clear could be swapped on the way: anyone could sign.
         if value and urlparse(value).scheme != "https":
             raise ValueError(f"must be an https:// address, not {value!r}")
-        return value
-
-    @field_validator("oidc_issuer")
-    @classmethod
-    def _provider_address(cls, value: str | None) -> str | None:
-        # The provider's documents, keys and tokens come from here: never in the clear.
-        parts = urlparse(value or "")
-        if value is not None and (parts.scheme != "https" or not parts.hostname):
-            raise ValueError(f"must be an https:// address, not {value!r}")
-        return value
-
-    @field_validator("oidc_redirect_url")
-    @classmethod
-    def _callback_address(cls, value: str | None) -> str | None:
-        # The code comes back here; http only on this machine's loopback (RFC 8252, 7.3).
-        if value is None:
-            return value
-        parts = urlparse(value)
-        local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
-        if not (parts.scheme == "https" or local) or parts.path != "/ui/signin/callback":
-            raise ValueError("must be https://<this node>/ui/signin/callback (http only on "
-                             f"localhost), not {value!r}")
-        return value
-
-    @field_validator("oidc_scopes")
-    @classmethod
-    def _openid_scope(cls, value: str) -> str:
-        if "openid" not in value.split():
-            raise ValueError(f"must include openid, not {value!r}")
         return value
 
     @model_validator(mode="after")
@@ -218,45 +171,6 @@ class Settings(BaseSettings):
         if size not in AESCipher.KEY_SIZES:
             raise ValueError(f"an AES key has 16, 24 or 32 bytes, not {size}")
         return value
-
-    @field_validator("kafka_ca_file", "kafka_cert_file", "kafka_key_file", "oidc_ca_file")
-    @classmethod
-    def _readable_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"{value} is not a file")
-        return value
-
-    @model_validator(mode="after")
-    def _kafka_security(self) -> Settings:
-        tls = self.kafka_security_protocol in ("SSL", "SASL_SSL")
-        files = (self.kafka_ca_file, self.kafka_cert_file, self.kafka_key_file)
-        if not tls and any(files):
-            raise ValueError("kafka_security_protocol: CA, certificate and key files need "
-                             "SSL or SASL_SSL")
-        if (self.kafka_cert_file is None) != (self.kafka_key_file is None):
-            raise ValueError("kafka_cert_file: a client certificate needs its key "
-                             "(HOMEWARD_KAFKA_KEY_FILE), and a key its certificate")
-        sasl = (self.kafka_sasl_mechanism, self.kafka_sasl_username, self.kafka_sasl_password)
-        if self.kafka_security_protocol == "SASL_SSL" and not all(sasl):
-            raise ValueError("kafka_security_protocol: SASL_SSL needs HOMEWARD_KAFKA_SASL_"
-                             "MECHANISM, _USERNAME and _PASSWORD")
-        if self.kafka_security_protocol != "SASL_SSL" and any(sasl):
-            raise ValueError("kafka_security_protocol: SASL settings need SASL_SSL")
-        return self
-
-    def kafka_client(self) -> dict[str, Any]:
-        """Keyword arguments for every kafka-python client of the node."""
-        options: dict[str, Any] = {"security_protocol": self.kafka_security_protocol}
-        for name, path in (("ssl_cafile", self.kafka_ca_file),
-                           ("ssl_certfile", self.kafka_cert_file),
-                           ("ssl_keyfile", self.kafka_key_file)):
-            if path is not None:
-                options[name] = str(path)
-        if self.kafka_security_protocol == "SASL_SSL":
-            options.update(sasl_mechanism=self.kafka_sasl_mechanism,
-                           sasl_plain_username=self.kafka_sasl_username,
-                           sasl_plain_password=self.kafka_sasl_password)
-        return options
 
     @model_validator(mode="after")
     def _one_token_source(self) -> Settings:

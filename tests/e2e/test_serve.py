@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
+from tests.harness.served import answering
 from tests.harness.support import free_port
 
 
@@ -25,15 +25,7 @@ def served(data_dir: Path) -> Iterator[tuple[str, str]]:
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, server.stderr
-            time.sleep(0.2)
+        answering(f"{base}/readyz", server, 30)
         token = subprocess.run(
             [sys.executable, "-m", "services.cli", "token", "--agency", "XA-NRM", "--role",
              "caseworker", "--sub", "ana"], env=env, capture_output=True, text=True, check=True,
