@@ -7,16 +7,22 @@ a family found by tracing."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from events.values import Side
-from services.api.problems import PROBLEM_JSON
 from services.network.demo_cases import Move, repatriation
-from tests.harness.http_nodes import XB, HttpNode, Pair, open_case, play
+from tests.harness.http_nodes import (
+    XB,
+    Pair,
+    Refused,
+    blocking_items,
+    open_case,
+    play,
+    refused_leaving_both_unchanged,
+)
 from tests.harness.walks import (
     PRIVATE_BEFORE,
     PROCEEDING,
@@ -26,14 +32,6 @@ from tests.harness.walks import (
 )
 
 
-def items(http: HttpNode, case_id: str, rule: str) -> list[tuple[str, str]]:
-    """The case's items of `rule` as the agency's case view and its board show them."""
-    state = [(b["rule"], b["owed_by"]) for b in http.state(case_id)["blocking"]]
-    row = next(r for r in http.get("/v1/cases").json()["items"] if r["id"] == case_id)
-    assert [(b["rule"], b["owed_by"]) for b in row["blocking"]] == state
-    return [item for item in state if item[0] == rule]
-
-
 def witness(p: Pair) -> str:
     case_id = open_case(p)
     play(p, case_id, witness_home_before_trial(p.clock.now().date()).moves)
@@ -41,16 +39,6 @@ def witness(p: Pair) -> str:
 
 
 # -- refusals ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Refused:
-    http: HttpNode
-    case_id: str
-    path: str
-    body: dict[str, Any]
-    status: int
-    code: str  # the rule (409) or the field (422)
 
 
 def inform(p: Pair, **changes: Any) -> dict[str, Any]:
@@ -134,20 +122,7 @@ REFUSED: dict[str, Callable[[Pair], Refused]] = {
 @pytest.mark.parametrize("name", sorted(REFUSED))
 def test_each_refusal_names_its_rule_or_field_and_changes_nothing(nodes: Pair,
                                                                  name: str) -> None:
-    refusal = REFUSED[name](nodes)
-    before = [http.state(refusal.case_id) for http in (nodes.xa, nodes.xb)]
-
-    response = refusal.http.step(refusal.case_id, refusal.path, refusal.body)
-    nodes.sync()
-
-    assert response.status_code == refusal.status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    problem = response.json()
-    if refusal.status == 422:
-        assert [e["field"] for e in problem["errors"]] == [refusal.code]
-    else:
-        assert problem["rule"] == refusal.code
-    assert [http.state(refusal.case_id) for http in (nodes.xa, nodes.xb)] == before
+    refused_leaving_both_unchanged(nodes, REFUSED[name](nodes))
 
 
 # -- the walks ---------------------------------------------------------------------------
@@ -157,7 +132,7 @@ def test_a_witness_home_before_the_trial_is_informed_testifies_and_is_compensate
         nodes: Pair) -> None:
     case_id = witness(nodes)
     for http in (nodes.xa, nodes.xb):
-        assert items(http, case_id, "justice-request") == [("justice-request", XB)] * 3
+        assert blocking_items(http, case_id, "justice-request") == [("justice-request", XB)] * 3
     assert PROCEEDING in str(nodes.xa.timeline(case_id))
     assert PROCEEDING not in str(nodes.xb.timeline(case_id)) + str(nodes.xb.state(case_id))
     received = [e["data"] for e in nodes.xb.timeline(case_id)
@@ -170,7 +145,7 @@ def test_a_witness_home_before_the_trial_is_informed_testifies_and_is_compensate
     play(nodes, case_id, justice_answers(nodes.clock.now().date()))
 
     for http in (nodes.xa, nodes.xb):
-        assert items(http, case_id, "justice-request") == []
+        assert blocking_items(http, case_id, "justice-request") == []
     nodes.clock.advance(days=20)  # past the 14 days of the news she was told of in time
     row = next(r for r in nodes.xa.get("/v1/cases").json()["items"] if r["id"] == case_id)
     assert not [c for c in row["overdue"] if c["name"].startswith(("inform", "justice"))]

@@ -5,7 +5,6 @@ on both agencies' boards and clears once it is answered."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +12,16 @@ import pytest
 
 from events.values import Side
 from services.network.demo_cases import Move
-from tests.harness.http_nodes import XA, XB, HttpNode, Pair, open_case, play, refusal_of
+from tests.harness.http_nodes import (
+    XA,
+    XB,
+    Pair,
+    Refused,
+    blocking_items,
+    open_case,
+    play,
+    refused_leaving_both_unchanged,
+)
 from tests.harness.walks import (
     at_risk_at_month_3,
     identity_confirmed_again,
@@ -27,14 +35,6 @@ from tests.harness.walks import (
 COMPLETED = {"reason": "completed"}
 
 
-def escalations(http: HttpNode, case_id: str, rule: str) -> list[tuple[str, str]]:
-    """The case's items of `rule` as the agency's case view and its board show them."""
-    state = [(b["rule"], b["owed_by"]) for b in http.state(case_id)["blocking"]]
-    row = next(r for r in http.get("/v1/cases").json()["items"] if r["id"] == case_id)
-    assert [(b["rule"], b["owed_by"]) for b in row["blocking"]] == state
-    return [item for item in state if item[0] == rule]
-
-
 def at_risk(p: Pair) -> str:
     case_id = open_case(p)
     play(p, case_id, at_risk_at_month_3(p.clock.now().date()).moves)
@@ -42,17 +42,6 @@ def at_risk(p: Pair) -> str:
 
 
 # -- refusals ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Refused:
-    http: HttpNode
-    case_id: str
-    path: str
-    body: dict[str, Any]
-    status: int
-    code: str  # the rule (409) or the field (422)
-    role: str = "caseworker"
 
 
 def closed_as_completed_while_at_risk(p: Pair) -> Refused:
@@ -175,14 +164,7 @@ REFUSED: dict[str, Callable[[Pair], Refused]] = {
 @pytest.mark.parametrize("name", sorted(REFUSED))
 def test_each_refusal_names_its_rule_or_field_and_changes_nothing(nodes: Pair,
                                                                  name: str) -> None:
-    refusal = REFUSED[name](nodes)
-    before = [http.state(refusal.case_id) for http in (nodes.xa, nodes.xb)]
-
-    response = refusal.http.step(refusal.case_id, refusal.path, refusal.body, refusal.role)
-    nodes.sync()
-
-    refusal_of(response, refusal.status, refusal.code)
-    assert [http.state(refusal.case_id) for http in (nodes.xa, nodes.xb)] == before
+    refused_leaving_both_unchanged(nodes, REFUSED[name](nodes))
 
 
 # -- escalations -------------------------------------------------------------------------
@@ -191,12 +173,12 @@ def test_each_refusal_names_its_rule_or_field_and_changes_nothing(nodes: Pair,
 def test_a_person_at_risk_at_month_3_is_reassessed_with_a_plan_then_closed(nodes: Pair) -> None:
     case_id = at_risk(nodes)
     for http in (nodes.xa, nodes.xb):
-        assert escalations(http, case_id, "retrafficking-risk") == [("retrafficking-risk", XB)]
+        assert blocking_items(http, case_id, "retrafficking-risk") == [("retrafficking-risk", XB)]
 
     play(nodes, case_id, [reassessed(nodes.clock.now().date())])
 
     for http in (nodes.xa, nodes.xb):
-        assert escalations(http, case_id, "retrafficking-risk") == []
+        assert blocking_items(http, case_id, "retrafficking-risk") == []
     play(nodes, case_id, [Move(Side.RECEIVING, "closure", COMPLETED)])
     assert [http.state(case_id)["status"] for http in (nodes.xa, nodes.xb)] == ["closed"] * 2
 

@@ -296,3 +296,34 @@ def refusal_of(response: Response, status: int, code: str) -> dict[str, Any]:
     elif status == 422 and code:
         assert [e["field"] for e in problem["errors"]] == [code]
     return problem
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A step the node must refuse: where, with what, and the status and rule (409) or
+    field (422) it must name."""
+
+    http: HttpNode
+    case_id: str
+    path: str
+    body: dict[str, Any]
+    status: int
+    code: str
+    role: str = "caseworker"
+
+
+def refused_leaving_both_unchanged(p: Pair, refusal: Refused) -> None:
+    """The step is refused as `refusal` says, and neither agency's case changed."""
+    before = [http.state(refusal.case_id) for http in (p.xa, p.xb)]
+    response = refusal.http.step(refusal.case_id, refusal.path, refusal.body, refusal.role)
+    p.sync()
+    refusal_of(response, refusal.status, refusal.code)
+    assert [http.state(refusal.case_id) for http in (p.xa, p.xb)] == before
+
+
+def blocking_items(http: HttpNode, case_id: str, rule: str) -> list[tuple[str, str]]:
+    """The case's items of `rule` as the agency's case view and its board show them."""
+    state = [(b["rule"], b["owed_by"]) for b in http.state(case_id)["blocking"]]
+    row = next(r for r in http.get("/v1/cases").json()["items"] if r["id"] == case_id)
+    assert [(b["rule"], b["owed_by"]) for b in row["blocking"]] == state
+    return [item for item in state if item[0] == rule]
