@@ -37,8 +37,8 @@ from services.backends.sqlite import SQLiteBackend, SQLiteTables
 from services.clock import Clock, SystemClock
 from services.exchange.directory import DirectoryFile, directory_path
 from services.exchange.exchange import Exchange
-from services.exchange.inbox import HeldBound, Inbox, ParkedBound
-from services.exchange.leadership import Role, Sole
+from services.exchange.inbox import HoldingLimits, Inbox, ParkingLimits
+from services.exchange.leadership import AlwaysHeld, Role
 from services.exchange.progress import STALL_SECONDS
 from services.exchange.receipts import Receipts
 from services.exchange.relay import DeadLetters, Relay, Resending
@@ -150,7 +150,9 @@ def replica_roles(app: Application[Any]) -> dict[str, Role]:
     """The roles one replica of the node holds at a time: on PostgreSQL, whichever replica
     holds the role's advisory lock in this store; a SQLite node, one process, holds both."""
     found = store_backend(app)
-    return found.roles() if found is not None else {n: Sole(n) for n in ("relay", "projections")}
+    if found is None:
+        return {name: AlwaysHeld(name) for name in ("relay", "projections")}
+    return found.roles()
 
 
 # -- the API's parts ----------------------------------------------------------
@@ -232,10 +234,10 @@ def kafka_exchange(
     replication: int = 1, inbox_partitions: int = 3, relay_role: Role | None = None,
     anchors: Anchors | None = None,
     deliveries: Deliveries | None = None,
-    resending: Resending | None = None, bound: HeldBound | None = None,
+    resending: Resending | None = None, bound: HoldingLimits | None = None,
     keys: Path | None = None,
     retention_days: tuple[int, int] = (7, 30),
-    parked_bound: ParkedBound | None = None, stall_seconds: float = STALL_SECONDS,
+    parked_bound: ParkingLimits | None = None, stall_seconds: float = STALL_SECONDS,
     undelivered_after: float = 300.0,
 ) -> Exchange:
     """The relay and the inbox with their Kafka clients: the key pair in `keys` (the key
@@ -265,7 +267,7 @@ def kafka_exchange(
         parked_bound=parked_bound, stall_seconds=stall_seconds,
     )
     return Exchange(relay, inbox, clients.admin, replication, inbox_partitions,
-                    *retention_days, relay_role=relay_role or Sole("relay"),
+                    *retention_days, relay_role=relay_role or AlwaysHeld("relay"),
                     undelivered_after=timedelta(seconds=undelivered_after), bootstrap=bootstrap)
 
 
@@ -305,11 +307,11 @@ def build_node(
                                   inbox_partitions=settings.kafka_inbox_partitions,
                                   relay_role=held["relay"], anchors=anchors,
                                   deliveries=deliveries, resending=resending(settings),
-                                  bound=HeldBound(settings.inbox_held_per_case,
+                                  bound=HoldingLimits(settings.inbox_held_per_case,
                                                   settings.inbox_held_total), keys=keys,
                                   retention_days=(settings.inbox_retention_days,
                                                   settings.deadletter_retention_days),
-                                  parked_bound=ParkedBound(settings.inbox_parked_per_sender,
+                                  parked_bound=ParkingLimits(settings.inbox_parked_per_sender,
                                                            settings.inbox_parked_total),
                                   stall_seconds=settings.inbox_stall_seconds,
                                   undelivered_after=settings.undelivered_after_seconds)

@@ -28,7 +28,7 @@ KeyOf = Callable[[str, str], Ed25519PublicKey | None]
 
 
 @dataclass(frozen=True)
-class Carried:
+class CarryingMessage:
     """The message a checkpoint rode on: its sequence and digest (`integrity.hash`)."""
 
     sequence: int
@@ -44,7 +44,7 @@ class Checkpoint:
     at: str  # when that event was recorded (RFC 3339)
     key_id: str
     signature: str
-    message: Carried | None = None
+    message: CarryingMessage | None = None
     # Held as it came with a receipt (services/anchors/store.py); not part of what is signed.
     receipt: bool = field(default=False, compare=False)
 
@@ -70,12 +70,12 @@ class Checkpoint:
         return cls(str(document["case_id"]), document["agency"], int(document["version"]),
                    document["hash"], document["at"], document["key_id"],
                    document["signature"],
-                   Carried(int(message["sequence"]), message["hash"]) if message else None,
+                   CarryingMessage(int(message["sequence"]), message["hash"]) if message else None,
                    document.get("receipt") is True)
 
 
 def sign(key: Signer, agency: str, case_id: UUID | str, version: int, head_hash: str,
-         at: datetime, message: Carried | None = None) -> Checkpoint:
+         at: datetime, message: CarryingMessage | None = None) -> Checkpoint:
     unsigned = Checkpoint(str(case_id), agency, version, head_hash, at.isoformat(),
                           key.key_id, "", message)
     return replace(unsigned, signature=key.sign(unsigned.signed_bytes()))

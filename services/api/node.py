@@ -26,7 +26,7 @@ from services.application import Homeward
 from services.clock import Clock
 from services.exchange.directory import Directory
 from services.exchange.exchange import Exchange
-from services.exchange.leadership import Role, Sole
+from services.exchange.leadership import AlwaysHeld, Role
 from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
 from services.readside.queries import ReadModels
 from services.readside.runner import ProjectionWorker
@@ -70,7 +70,7 @@ class Node:
     # The roles one replica holds at a time (relay, projections), shown in /readyz; the
     # exchange's relay runs under `roles["relay"]` (services/bootstrap.py).
     roles: dict[str, Role] = field(
-        default_factory=lambda: {"projections": Sole("projections")})
+        default_factory=lambda: {"projections": AlwaysHeld("projections")})
 
     @property
     def agency(self) -> str:

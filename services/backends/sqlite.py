@@ -25,7 +25,7 @@ from eventsourcing.cipher import Cipher
 from services.backends.backend import ROLES, Backend
 from services.backends.sqlite_reads import SqliteReadStore
 from services.erasure.keys import TABLE, CaseKeys
-from services.exchange.leadership import Role, Sole
+from services.exchange.leadership import AlwaysHeld, Role
 from services.notification_log import GapBarrier, NoLateCommits
 from services.tables import Result
 
@@ -82,7 +82,7 @@ class SQLiteBackend(Backend):
         return SQLiteCaseKeys(self._beside("keys"), wrap)
 
     def roles(self, names: Iterable[str] = ROLES) -> dict[str, Role]:
-        return {name: Sole(name) for name in names}  # one process holds every role
+        return {name: AlwaysHeld(name) for name in names}  # one process holds every role
 
     def _beside(self, what: str) -> Path:
         return self.events.with_name(f"{self.events.stem}.{what}.sqlite")

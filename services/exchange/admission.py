@@ -19,7 +19,7 @@ from uuid import UUID
 from events.case import Case
 from events.rules import RuleViolation
 from events.values import Received
-from services.anchors.checkpoint import Carried, Checkpoint
+from services.anchors.checkpoint import CarryingMessage, Checkpoint
 from services.anchors.checkpoint import sign as sign_checkpoint
 from services.anchors.store import Anchors
 from services.application import CaseNotFound, Homeward, UnknownStep, VersionMismatch
@@ -201,7 +201,7 @@ class Admission:
             return None
         checkpoint, r = Checkpoint.of(document), signed.received
         if (checkpoint.agency, checkpoint.case_id) != (r.sender, str(signed.case_id)) or (
-                checkpoint.message != Carried(r.sequence, r.sender_hash)):
+                checkpoint.message != CarryingMessage(r.sequence, r.sender_hash)):
             raise Rejected("bad-checkpoint", f"message {r.message_id}: the checkpoint is not "
                            "the sender's of this case and message")
         if not checkpoint.valid(self.directory().key):

@@ -14,7 +14,7 @@ from datetime import timedelta
 from services.exchange import topics
 from services.exchange.clients import MakeAdmin
 from services.exchange.inbox import Inbox
-from services.exchange.leadership import Role, Sole
+from services.exchange.leadership import AlwaysHeld, Role
 from services.exchange.relay import Relay
 from services.exchange.watching import Watch
 
@@ -33,7 +33,7 @@ class Exchange:
     inbox_retention_days: int = 7
     deadletter_retention_days: int = 30
     # Who relays: the one replica holding the role (always this one, on a one-process node).
-    relay_role: Role = field(default_factory=lambda: Sole("relay"))
+    relay_role: Role = field(default_factory=lambda: AlwaysHeld("relay"))
     # A message without a receipt this long after it first left is logged as undelivered.
     undelivered_after: timedelta = timedelta(seconds=300)
     bootstrap: str = ""  # the brokers the watch looks at, to log the connection lost and back

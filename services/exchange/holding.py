@@ -1,7 +1,7 @@
 """Messages ahead of their predecessors (a higher `sequence`), held in memory until the
 predecessor is applied, then released in order; so is one of a case whose opening has not
 come yet, for `unknown_case_wait` at most. No offset is committed past a held message, so a
-crash loses nothing. Bounded per case and in all (`HeldBound`): beyond, the inbox pauses the
+crash loses nothing. Bounded per case and in all (`HoldingLimits`): beyond, the inbox pauses the
 partition; past the pause, what it cannot hold is left to its sender to send again."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ Key = tuple[UUID, str, int]  # case, sender, sequence
 
 
 @dataclass(frozen=True)
-class HeldBound:
+class HoldingLimits:
     """How many messages ahead of their predecessors the inbox holds in memory."""
 
     per_case: int = 1000
@@ -35,10 +35,10 @@ def key_of(fact: Fact, ahead: int = 0) -> Key:
 
 
 class Holding:
-    def __init__(self, bound: HeldBound | None = None,
+    def __init__(self, bound: HoldingLimits | None = None,
                  unknown_case_wait: float = UNKNOWN_CASE_WAIT) -> None:
         self.held: dict[Key, tuple[Any, Fact]] = {}
-        self.bound, self.unknown_case_wait = bound or HeldBound(), unknown_case_wait
+        self.bound, self.unknown_case_wait = bound or HoldingLimits(), unknown_case_wait
         self._awaiting: dict[Key, float] = {}  # held for a case not known yet: since when
         self.overflowing: set[tuple[str, int]] = set()  # partitions read on past the bound
 

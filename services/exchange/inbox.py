@@ -7,9 +7,9 @@ same save. Its parts, each on its own:
 
 - `admission`: whether a record is a fact this agency records, or why not;
 - `holding`: messages ahead of their predecessors, or of a case whose opening has not come,
-  held and released in order, bounded (`HeldBound`: beyond, the partition pauses);
+  held and released in order, bounded (`HoldingLimits`: beyond, the partition pauses);
 - `parking`: messages refused for a passing reason, tried again with backoff, bounded per
-  sender and in all (`ParkedBound`: beyond, dead-lettered at once);
+  sender and in all (`ParkingLimits`: beyond, dead-lettered at once);
 - `answers`: receipts to the senders and dead letters, on one producer;
 - `partitions`: the consumer group's partitions, polled, paused, rewound, committed and
   watched for progress.
@@ -46,8 +46,8 @@ from services.exchange.admission import Admission, Fact, Rejected, sealed_envelo
 from services.exchange.answers import Answers
 from services.exchange.clients import MakeConsumer, MakeProducer
 from services.exchange.directory import Directory, DirectoryUnreadable
-from services.exchange.holding import HeldBound, Holding, Overflow
-from services.exchange.parking import ParkedBound, Parking
+from services.exchange.holding import Holding, HoldingLimits, Overflow
+from services.exchange.parking import Parking, ParkingLimits
 from services.exchange.partitions import Partitions
 from services.exchange.progress import STALL_SECONDS
 from services.exchange.receipts import Receipts, is_receipt
@@ -55,7 +55,7 @@ from services.exchange.records import MAX_RECORD_BYTES, size
 from services.exchange.sealing_keys import Unsealing
 from services.signing import Signer
 
-__all__ = ["Fact", "HeldBound", "Inbox", "ParkedBound", "Transient"]
+__all__ = ["Fact", "HoldingLimits", "Inbox", "ParkingLimits", "Transient"]
 log = logging.getLogger(__name__)
 # How long one poll's records may take before the rest is left to the next poll: well under
 # the consumer group's max poll interval (HOMEWARD_KAFKA_MAX_POLL_INTERVAL_MS, 5 s), past
@@ -83,7 +83,7 @@ class Inbox:
         consumer: MakeConsumer, producer: MakeProducer,
         ack_timeout: float = 10.0, anchors: Anchors | None = None,
         signer: Signer | None = None, receipts: Receipts | None = None,
-        bound: HeldBound | None = None, parked_bound: ParkedBound | None = None,
+        bound: HoldingLimits | None = None, parked_bound: ParkingLimits | None = None,
         stall_seconds: float = STALL_SECONDS,
     ) -> None:
         self.app, self.agency = app, key.owner

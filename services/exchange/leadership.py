@@ -15,7 +15,7 @@ waits before it starts, so two replicas never do the work at once. A batch sent 
 across a change of holder (sent, not yet recorded, when its holder died) carries the same
 message ids, which the partner's inbox recognises.
 
-A SQLite node is one process, so it holds every role from start to stop (`Sole`).
+A SQLite node is one process, so it holds every role from start to stop (`AlwaysHeld`).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class Role(Protocol):
         ...
 
 
-class Sole:
+class AlwaysHeld:
     """The role of a node that is one process: held from start to stop."""
 
     def __init__(self, name: str) -> None:

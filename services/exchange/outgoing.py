@@ -31,7 +31,7 @@ from uuid import UUID
 from events.case import Case, CaseEvent
 from events.chain import GENESIS
 from services.anchors import checkpoint
-from services.anchors.checkpoint import Carried
+from services.anchors.checkpoint import CarryingMessage
 from services.contract.codec import MONITOR, encode, is_exported, milestone_envelope, to_envelope
 from services.exchange import topics
 from services.exchange.pseudonyms import NoSealingKey, Pseudonyms
@@ -192,6 +192,6 @@ class Messages:
         """The checkpoint of the node's stream at `event`, for the message that carries it."""
         def anchor(sequence: int, digest: str) -> dict[str, Any]:
             return checkpoint.sign(self.key, self.key.agency, case.id, event.originator_version,
-                                   event.hash, event.timestamp, Carried(sequence, digest)
+                                   event.hash, event.timestamp, CarryingMessage(sequence, digest)
                                    ).document()
         return anchor

@@ -2,7 +2,7 @@
 key listed from a later time), set aside and tried again with backoff (0.5 s, doubling, at
 most 30 s) while the inbox reads on; after `patience` they are dead-lettered (the sender
 sends again until receipted; an operator can replay them). Bounded per sender and in all
-(`ParkedBound`): beyond, a message is dead-lettered at once. No offset is committed past a
+(`ParkingLimits`): beyond, a message is dead-lettered at once. No offset is committed past a
 parked message."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ Where = tuple[str, int, int]  # topic, partition, offset
 
 
 @dataclass(frozen=True)
-class ParkedBound:
+class ParkingLimits:
     """How many messages refused for a passing reason the inbox sets aside, per sender and
     in all. Beyond it a message is dead-lettered at once (its sender sends it again until
     it is receipted; an operator can replay it)."""
@@ -49,10 +49,10 @@ class Parked:
 
 
 class Parking:
-    def __init__(self, bound: ParkedBound | None = None,
+    def __init__(self, bound: ParkingLimits | None = None,
                  patience: float = PARKED_PATIENCE) -> None:
         self.parked: dict[Where, Parked] = {}
-        self.bound, self.patience = bound or ParkedBound(), patience
+        self.bound, self.patience = bound or ParkingLimits(), patience
 
     def set_aside(self, record: Any, reason: str, sender: str, now: float) -> str | None:
         """Parks the record (again) and returns None, or returns why it is dead-lettered

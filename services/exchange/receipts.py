@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from events.case import Case, CaseEvent
-from services.anchors.checkpoint import Carried
+from services.anchors.checkpoint import CarryingMessage
 from services.anchors.checkpoint import sign as sign_checkpoint
 from services.anchors.store import Anchors
 from services.application import Homeward
@@ -73,7 +73,7 @@ class Receipts:
             # This node's stream at the fact, signed: the sender keeps it, so a fact
             # rewritten here later no longer matches what the sender holds.
             return sign_checkpoint(self.key, self.agency, fact.case_id, version, fact_hash,
-                                   recorded_at, Carried(sequence, digest)).document()
+                                   recorded_at, CarryingMessage(sequence, digest)).document()
 
         envelope = receipt_envelope(fact.case_id, r.sender, payload, self.key, self.agency,
                                     anchor)

@@ -53,7 +53,7 @@ UNUSED_BROKER = "127.0.0.1:9"  # the exchange's Kafka clients are never made her
 
 
 @dataclass
-class Desk:
+class SeedingAgency:
     """One agency while seeding: its application, its exchange's relay and inbox, and the
     node's record of its deliveries."""
 
@@ -160,23 +160,23 @@ def stage(i: int) -> str:
     return STAGES[(i // STALLED) % (len(STAGES) - 1)] if i % STALLED == 0 else STAGES[-1]
 
 
-def _desk(member: Member, directory: Path, clock: FixedClock) -> Desk:
+def _desk(member: Member, directory: Path, clock: FixedClock) -> SeedingAgency:
     settings = member.settings()
     app = application(settings, clock)
     tables = sidecar(settings)  # the node's own
-    return Desk(member.agency, app, kafka_exchange(app, member.agency, member.data_dir,
+    return SeedingAgency(member.agency, app, kafka_exchange(app, member.agency, member.data_dir,
                                                    UNUSED_BROKER, directory, keys=member.keys(),
                                                    deliveries=Deliveries(tables)), tables.close)
 
 
-def _open(desk: Desk, opening: dict[str, Any], deadlines: Deadlines) -> uuid.UUID:
+def _open(desk: SeedingAgency, opening: dict[str, Any], deadlines: Deadlines) -> uuid.UUID:
     body = OpenCase.model_validate({**opening, "id": str(uuid.uuid4())})
     actor = Actor(desk.agency, f"{desk.agency.lower()}-caseworker", frozenset({Role.CASEWORKER}))
     return desk.app.open_case(body, actor, deadlines).id
 
 
-def _record(pair: dict[Side, Desk], desks: dict[str, Desk], case_id: uuid.UUID, move: Move,
-            trust: Directory) -> None:
+def _record(pair: dict[Side, SeedingAgency], desks: dict[str, SeedingAgency],
+            case_id: uuid.UUID, move: Move, trust: Directory) -> None:
     owner = pair[move.side]
     roles = {Role.CASEWORKER, Role.SUPERVISOR} if move.supervisor else {Role.CASEWORKER}
     who = Actor(owner.agency, f"{owner.agency.lower()}-caseworker", frozenset(roles))
@@ -184,7 +184,7 @@ def _record(pair: dict[Side, Desk], desks: dict[str, Desk], case_id: uuid.UUID, 
     _cross(owner, desks, trust)
 
 
-def _cross(sender: Desk, desks: dict[str, Desk], trust: Directory) -> None:
+def _cross(sender: SeedingAgency, desks: dict[str, SeedingAgency], trust: Directory) -> None:
     """What the sender's relay would send its partners since last time, each message taken
     in by its recipient's inbox: verified, opened, checked, recorded once. The sender keeps
     each as sent and receipted, with the hash of the fact its partner recorded, as the

@@ -24,7 +24,7 @@ from projections.board import DeadlinesFor, StatusBoard, default_deadlines
 from projections.handoffs import HandoffTracker
 from projections.projection import Doc, Projection
 from services.erasure.mapper import PersonalDataMapper
-from services.exchange.leadership import Role, Sole
+from services.exchange.leadership import AlwaysHeld, Role
 from services.notification_log import GapBarrier, contiguous
 from services.readside.store import INDEXED, ReadStore, StalePosition
 
@@ -136,7 +136,7 @@ class ProjectionWorker:
                  role: Role | None = None) -> None:
         self.runners = list(runners)
         self.interval = interval
-        self.role: Role = role or Sole("projections")
+        self.role: Role = role or AlwaysHeld("projections")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -18,7 +18,7 @@ from services.api.app import create_app
 from services.backends.postgres_reads import conninfo
 from services.backends.postgres_roles import AdvisoryLock
 from services.bootstrap import build_node
-from services.exchange.leadership import Sole, lock_key
+from services.exchange.leadership import AlwaysHeld, lock_key
 from services.settings import load
 from tests.harness.support import eventsourcing_postgres_env
 
@@ -136,7 +136,7 @@ def test_roles_of_two_stores_in_one_database_do_not_wait_for_each_other(
 
 
 def test_a_one_process_node_holds_its_role_while_it_works() -> None:
-    role, stop = Sole("relay"), threading.Event()
+    role, stop = AlwaysHeld("relay"), threading.Event()
     seen: list[bool] = []
     thread = threading.Thread(target=role.run, args=(lambda s: seen.append(role.held()), stop))
     thread.start()

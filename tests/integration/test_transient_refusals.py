@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.contract.codec import sign
 from services.exchange.directory import DirectoryFile, load, save
-from services.exchange.inbox import HeldBound, ParkedBound
+from services.exchange.inbox import HoldingLimits, ParkingLimits
 from services.exchange.relay import Relay
 from services.network.demo_cases import repatriation
 from services.signing import SigningKey
@@ -132,7 +132,7 @@ def test_past_its_bound_the_inbox_pauses_and_the_sender_brings_the_rest_again(
     b.start_inbox()
     assert b.inbox is not None
     b.stop("inbox")
-    b.inbox.bound = HeldBound(per_case=2, total=100)
+    b.inbox.bound = HoldingLimits(per_case=2, total=100)
     inbox = b.inbox
     b._start("inbox", inbox.run)
     with producing(b) as producer:
@@ -202,7 +202,7 @@ def test_past_the_parked_bound_a_message_of_the_same_sender_is_dead_lettered_and
     assert b.inbox is not None
     b.stop("inbox")
     inbox = b.inbox
-    inbox.parked_bound = ParkedBound(per_sender=2, total=100)
+    inbox.parked_bound = ParkingLimits(per_sender=2, total=100)
     b._start("inbox", inbox.run)
     with producing(b) as producer:
         for envelope in sent[:3]:

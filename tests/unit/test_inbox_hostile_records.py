@@ -14,7 +14,7 @@ from kafka import TopicPartition
 
 from services.contract.codec import encode
 from services.exchange import admission, topics
-from services.exchange.inbox import Inbox, ParkedBound
+from services.exchange.inbox import Inbox, ParkingLimits
 from services.exchange.records import MAX_CIPHERTEXT, MAX_RECORD_BYTES
 from services.signing import SigningKey
 from tests.harness.inbox_world import XA, XB, Record, World
@@ -120,7 +120,7 @@ def test_a_key_listed_from_later_is_set_aside_within_its_bound_per_sender(
     world: World,
 ) -> None:
     early = world.listed_later()
-    world.inbox.parked_bound = ParkedBound(per_sender=2, total=10)
+    world.inbox.parked_bound = ParkingLimits(per_sender=2, total=10)
     endings = [world.admit(Record(world.wire(world.genuine[i], early)))
                for i in range(len(world.genuine))]
     assert endings == ["parked", "parked", "dead"]
@@ -132,7 +132,7 @@ def test_a_key_listed_from_later_is_set_aside_within_its_bound_per_sender(
 
 def test_beyond_the_total_bound_any_sender_is_dead_lettered(world: World) -> None:
     early = world.listed_later()
-    world.inbox.parked_bound = ParkedBound(per_sender=10, total=1)
+    world.inbox.parked_bound = ParkingLimits(per_sender=10, total=1)
     assert world.admit(Record(world.wire(world.genuine[0], early))) == "parked"
     assert world.admit(Record(world.wire(world.genuine[1], early))) == "dead"
     assert "1 messages set aside already, the bound" in world.dead.sent[-1].reason

@@ -15,8 +15,8 @@ from services.exchange import partitions as partitions_module
 from services.exchange import topics
 from services.exchange.admission import Fact
 from services.exchange.answers import MAX_KEPT_BYTES, Answers
-from services.exchange.holding import HeldBound, Holding, Overflow
-from services.exchange.parking import ParkedBound, Parking
+from services.exchange.holding import Holding, HoldingLimits, Overflow
+from services.exchange.parking import Parking, ParkingLimits
 from services.exchange.partitions import Partitions
 
 TOPIC = topics.inbox("XB-NRM")
@@ -40,7 +40,7 @@ def fact(case: Any, sequence: int, sender: str = "XA-NRM") -> Fact:
 
 
 def test_held_messages_are_released_in_order_and_kept_from_commits() -> None:
-    case, holding = uuid4(), Holding(HeldBound(per_case=5, total=5))
+    case, holding = uuid4(), Holding(HoldingLimits(per_case=5, total=5))
     assert holding.hold(Record(7), fact(case, 3)) == "held"
     assert holding.hold(Record(6), fact(case, 2)) == "held"
     assert sorted(holding.offsets(TOPIC, 0)) == [6, 7] and holding.offsets(TOPIC, 1) == []
@@ -52,7 +52,7 @@ def test_held_messages_are_released_in_order_and_kept_from_commits() -> None:
 
 
 def test_at_the_bound_holding_overflows_and_past_a_pause_leaves_the_message() -> None:
-    case, holding = uuid4(), Holding(HeldBound(per_case=1, total=10))
+    case, holding = uuid4(), Holding(HoldingLimits(per_case=1, total=10))
     holding.hold(Record(1), fact(case, 3))
     with pytest.raises(Overflow):
         holding.hold(Record(2), fact(case, 4))
@@ -77,7 +77,7 @@ def test_a_message_waiting_for_an_opening_is_given_up_after_the_wait() -> None:
 
 
 def test_a_parked_message_is_tried_again_with_backoff_then_given_up() -> None:
-    parking = Parking(ParkedBound(per_sender=5, total=5), patience=60)
+    parking = Parking(ParkingLimits(per_sender=5, total=5), patience=60)
     record = Record(9)
     assert parking.set_aside(record, "not-yet-valid", "XA-NRM", now=0) is None
     [(key, parked)] = parking.parked.items()
@@ -92,7 +92,7 @@ def test_a_parked_message_is_tried_again_with_backoff_then_given_up() -> None:
 
 
 def test_parking_is_bounded_per_sender_and_in_all() -> None:
-    parking = Parking(ParkedBound(per_sender=2, total=3))
+    parking = Parking(ParkingLimits(per_sender=2, total=3))
     assert parking.set_aside(Record(1), "conflict", "XA-NRM", 0) is None
     assert parking.set_aside(Record(2), "conflict", "XA-NRM", 0) is None
     assert parking.set_aside(Record(3), "conflict", "XA-NRM", 0) \
