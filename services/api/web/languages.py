@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-I18N = Path(__file__).parent.parent / "ui" / "i18n"
+I18N = Path(__file__).parent / "ui" / "i18n"
 DEFAULT = "en"
 COOKIE = "homeward-lang"
 _TAG = re.compile(r"^[a-z]{2,3}$")
