@@ -235,7 +235,7 @@ def measure_http(rates: Rates, home: Path, cases: int, loads: int) -> None:
     from fastapi.testclient import TestClient
 
     from services.api.app import create_app
-    from services.api.auth import issue
+    from services.api.identity.auth import issue
     from services.bootstrap import build_node, jwt_secret
     from services.settings import load
 

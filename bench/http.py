@@ -28,7 +28,7 @@ import uvicorn
 from bench._figures import Figure, median, percentile, save
 from events.steps import OpenCase
 from services.api.app import create_app
-from services.api.auth import issue
+from services.api.identity.auth import issue
 from services.backends.broker import free_port
 from services.bootstrap import build_node, jwt_secret
 from services.network.demo_cases import REFERRING, repatriation

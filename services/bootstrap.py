@@ -23,12 +23,12 @@ from projections.board import DeadlinesFor, default_deadlines
 from services.alerts.watch import Alerts
 from services.anchors.audit import StoreAudit, trusted
 from services.anchors.store import Anchors
-from services.api.auth import TokenVerifier, issue
-from services.api.claims import claim_map
 from services.api.documents import Documents
+from services.api.identity.auth import TokenVerifier, issue
+from services.api.identity.claims import claim_map
+from services.api.identity.opaque import OpaqueTokens
 from services.api.node import MonitorNode, Node
-from services.api.oidc import Provider
-from services.api.opaque import OpaqueTokens
+from services.api.web.oidc import Provider
 from services.application import Homeward, KeysFor
 from services.backends import Backend, of_store
 from services.backends.kafka import Kafka

@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-WORDS = Path(__file__).resolve().parents[1] / "api" / "ui" / "i18n" / "en.json"
+WORDS = Path(__file__).resolve().parents[1] / "api" / "web" / "ui" / "i18n" / "en.json"
 STYLE = """body{font:15px/1.5 Georgia,'Times New Roman',serif;margin:2.5em auto;max-width:52em;
 color:#111;padding:0 1.5em}h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;
 border-bottom:1px solid #999;margin-top:2em}.meta{border:1px solid #999;padding:.6em 1em;

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.api import docs, openapi, pages, policy, problems, signin
-from services.api.limits import BodyLimit
-from services.api.metrics import CountRequests, Metrics, scrape
+from services.api import policy
+from services.api.http import docs, openapi, problems
+from services.api.http.limits import BodyLimit
+from services.api.http.metrics import CountRequests, Metrics, scrape
+from services.api.http.replay import IdempotentPosts
 from services.api.node import MonitorNode, Node
-from services.api.replay import IdempotentPosts
 from services.api.routers import (
     audit,
     casefiles,
@@ -25,6 +26,7 @@ from services.api.routers import (
     transfers,
     trends,
 )
+from services.api.web import pages, signin
 
 
 def create_app(node: Node) -> FastAPI:

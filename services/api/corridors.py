@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from services.api.problems import Problem
+from services.api.http.problems import Problem
 from services.exchange.directory import DirectoryFile, directory_path
 from services.settings import Settings
 

@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Header, Query, Request
 
 from events.values import AGENCY_CODE
-from services.api.metrics import Metrics, Scrape
+from services.api.http.metrics import Metrics, Scrape
+from services.api.http.problems import Problem
 from services.api.node import MonitorNode, Node
-from services.api.problems import Problem
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # it goes into the access log as it is
 

@@ -19,9 +19,9 @@ from events.deadlines import Deadlines
 from services.alerts.watch import Alerts
 from services.anchors.audit import StoreAudit, trusted
 from services.anchors.store import Anchors
-from services.api.auth import TokenVerifier
 from services.api.documents import Documents
-from services.api.oidc import Provider
+from services.api.identity.auth import TokenVerifier
+from services.api.web.oidc import Provider
 from services.application import Homeward
 from services.clock import Clock
 from services.exchange.directory import Directory

@@ -23,9 +23,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from events.step import Step
 from events.values import Role
 from services.anchors.partner import NotPartner, SeenTokens, WrongCase, partner_of
-from services.api.auth import Principal, Unauthorized
 from services.api.deps import MonitorNodeDep, NodeDep, ScrapeDep
-from services.api.problems import Problem
+from services.api.http.problems import Problem
+from services.api.identity.auth import Principal, Unauthorized
 from services.application import CaseNotFound
 from services.contract.codec import MONITOR
 
@@ -183,7 +183,7 @@ def _partner_node(
 ) -> str:
     if credentials is None or node.trust is None:
         raise Unauthorized("a partner node's token is required")
-    directory = node.trust()  # unreadable: 503 (services/api/problems.py)
+    directory = node.trust()  # unreadable: 503 (services/api/http/problems.py)
     try:
         partner = partner_of(credentials.credentials, node.agency, case, directory,
                              SeenTokens(node.tables))

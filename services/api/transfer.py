@@ -26,8 +26,8 @@ from events.steps.opening import CaseOpened
 from events.steps.referral import ReferralSent
 from events.values import AGENCY_CODE, Actor, ClosureReason, Scope
 from services.api.corridors import receiving_agencies
+from services.api.http.problems import Problem
 from services.api.node import Node
-from services.api.problems import Problem
 
 # What of the old case the new case records again, in order: the referring agency's own
 # steps about the person, before the consent; and, once protection was granted, the claim

@@ -87,7 +87,7 @@ def _serve(args: argparse.Namespace, closing: Callable[[Callable[[], None]], Non
 def _start(settings: Settings, host: str, closing: Callable[[Callable[[], None]], None]
            ) -> FastAPI:
     from services.api.app import create_app, create_monitor_app
-    from services.api.metrics import open_to_anyone
+    from services.api.http.metrics import open_to_anyone
     from services.bootstrap import build_monitor, build_node
     from services.logs.events import operational
     from services.startup.checks import check_start

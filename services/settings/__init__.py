@@ -24,7 +24,7 @@ from services.files import (
 from services.settings.kafka import KafkaClientSettings
 from services.settings.signin import SignInSettings
 
-MIN_SECRET_BYTES = 32  # the same floor as services.api.auth: HS256 needs 256 bits
+MIN_SECRET_BYTES = 32  # the same floor as services.api.identity.auth: HS256 needs 256 bits
 
 
 class SettingsError(Exception):

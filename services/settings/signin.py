@@ -23,7 +23,8 @@ class SignInSettings(BaseSettings):
     oidc_ca_file: Path | None = None
     # Where the provider's tokens carry the roles (a dotted path) and the agency (a claim,
     # or one agency for a provider that serves this agency only), and how its role names
-    # read as the node's (`provider-role=node-role,...`): checked by services/api/claims.py.
+    # read as the node's (`provider-role=node-role,...`): checked by
+    # services/api/identity/claims.py.
     oidc_roles_claim: str = "roles"
     oidc_agency_claim: str = "agency"
     oidc_agency: str | None = None

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 
-from services.api.languages import languages
+from services.api.web.languages import languages
 from services.clock import FixedClock
 from tests.browser.web import SHOTS, Browser, chromium, serving
 from tests.harness.http_nodes import Pair, open_case, pair, token

@@ -8,7 +8,7 @@ import json
 
 from selenium.webdriver.common.by import By
 
-from services.api.languages import languages
+from services.api.web.languages import languages
 from tests.browser.conftest import Web
 from tests.harness.http_nodes import XA, XB, token
 

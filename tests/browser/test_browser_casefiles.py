@@ -9,7 +9,7 @@ from pathlib import Path
 
 from selenium.webdriver.common.by import By
 
-from services.api.languages import languages
+from services.api.web.languages import languages
 from tests.browser.conftest import Web
 from tests.browser.test_browser_case import no_serious_violations, open_form, recorded, submit
 from tests.harness.http_nodes import open_case, token

@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI
 
 from services.api.app import create_app
-from services.api.languages import languages
 from services.api.node import Node
+from services.api.web.languages import languages
 from services.bootstrap import build_node, mint
 from services.settings import load
 from tests.browser.web import SHOTS, Browser, chromium, serving

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from selenium.webdriver.common.by import By
 
 from services.api.app import create_app
-from services.api.languages import languages
 from services.api.node import Node
+from services.api.web.languages import languages
 from services.bootstrap import build_node
 from services.clock import FixedClock
 from services.settings import load

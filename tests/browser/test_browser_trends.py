@@ -15,8 +15,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from services.api.app import create_monitor_app
-from services.api.auth import issue
-from services.api.languages import languages
+from services.api.identity.auth import issue
+from services.api.web.languages import languages
 from services.bootstrap import build_monitor, jwt_secret
 from services.clock import FixedClock
 from services.settings import load

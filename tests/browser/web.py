@@ -24,7 +24,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from services.api.languages import languages
+from services.api.web.languages import languages
 from tests.harness.support import missing_service
 
 SHOTS = os.environ.get("HOMEWARD_SCREENSHOTS")  # a folder: `make screenshots` sets docs/...

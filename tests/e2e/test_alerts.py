@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from services.alerts.deliveries import GIVE_UP, RETRY_FIRST
 from services.api.app import create_monitor_app
-from services.api.auth import issue
+from services.api.identity.auth import issue
 from services.api.node import MonitorNode
 from services.backends.postgres_reads import PostgresReadStore
 from services.bootstrap import build_monitor, jwt_secret

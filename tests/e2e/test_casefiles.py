@@ -16,7 +16,7 @@ import pytest
 from httpx import Response
 
 from services.api.documents import IN_ROW_BYTES
-from services.api.limits import MAX_UPLOAD
+from services.api.http.limits import MAX_UPLOAD
 from services.cli.audit import export
 from tests.e2e.test_erasure import MOVES, files_holding
 from tests.harness.http_nodes import HttpNode, Pair, open_case, play, token

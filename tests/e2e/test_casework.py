@@ -15,7 +15,7 @@ import pytest
 from httpx import Response
 
 from services.anchors.case_file import case_file
-from services.api.problems import PROBLEM_JSON
+from services.api.http.problems import PROBLEM_JSON
 from services.network.demo_cases import repatriation
 from tests.harness.http_nodes import XA, XB, HttpNode, Pair, kafka_pair, open_case, play, token
 

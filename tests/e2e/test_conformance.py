@@ -17,7 +17,7 @@ from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 from schemathesis.openapi.checks import RejectedPositiveData
 
-from services.api.problems import PROBLEM_JSON
+from services.api.http.problems import PROBLEM_JSON
 from services.clock import FixedClock
 from tests.harness.http_nodes import START, HttpNode, Pair, http_node, open_case
 

@@ -9,7 +9,7 @@ from typing import Any
 from events.rules import RULES
 from events.step import refusals
 from events.steps import STEPS
-from services.api.problems import PROBLEM_JSON
+from services.api.http.problems import PROBLEM_JSON
 from tests.harness.http_nodes import Pair, open_case
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
-from services.api.problems import PROBLEM_JSON
+from services.api.http.problems import PROBLEM_JSON
 from services.bootstrap import build_node
 from services.clock import FixedClock
 from services.exchange.directory import Corridor, Directory, save

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app, create_monitor_app
-from services.api.docs import REDOC_JS, SWAGGER_CSS, SWAGGER_JS
-from services.api.pages import source_hash
+from services.api.http.docs import REDOC_JS, SWAGGER_CSS, SWAGGER_JS
+from services.api.web.pages import source_hash
 from services.bootstrap import build_monitor, build_node
 from services.settings import load
 

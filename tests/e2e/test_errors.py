@@ -8,8 +8,8 @@ from uuid import uuid4
 import jwt
 import pytest
 
-from services.api.limits import MAX_BODY
-from services.api.problems import PROBLEM_JSON
+from services.api.http.limits import MAX_BODY
+from services.api.http.problems import PROBLEM_JSON
 from tests.harness.http_nodes import XA, XB, Pair, open_case, opening, token
 
 

@@ -3,7 +3,7 @@ more; the key reused with another request is a 422."""
 
 from __future__ import annotations
 
-from services.api.problems import PROBLEM_JSON
+from services.api.http.problems import PROBLEM_JSON
 from tests.harness.http_nodes import Pair, http_node, open_case, opening, token
 
 

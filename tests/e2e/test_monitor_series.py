@@ -10,7 +10,7 @@ from uuid import NAMESPACE_URL, uuid5
 from fastapi.testclient import TestClient
 
 from services.api.app import create_monitor_app
-from services.api.auth import issue
+from services.api.identity.auth import issue
 from services.bootstrap import build_monitor, jwt_secret
 from services.clock import FixedClock
 from services.settings import load

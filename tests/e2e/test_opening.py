@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from services.api.problems import PROBLEM_JSON
+from services.api.http.problems import PROBLEM_JSON
 from tests.harness.http_nodes import XA, Pair, opening
 
 

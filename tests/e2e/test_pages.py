@@ -17,7 +17,7 @@ from httpx import Response
 
 from events.values import Status
 from services.api.app import create_monitor_app
-from services.api.auth import issue
+from services.api.identity.auth import issue
 from services.bootstrap import build_monitor, jwt_secret
 from services.clock import FixedClock
 from services.network.demo_cases import repatriation

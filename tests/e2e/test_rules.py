@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from events.rules import RULES
-from services.api.problems import PROBLEM_JSON
+from services.api.http.problems import PROBLEM_JSON
 from services.network.demo_cases import Move, repatriation
 from tests.harness.http_nodes import HttpNode, Pair, open_case, play
 from tests.harness.walks import (

@@ -17,9 +17,9 @@ from httpx import Response
 
 from events.values import Received, Side
 from services.api.app import create_app
-from services.api.auth import issue
+from services.api.http.problems import PROBLEM_JSON
+from services.api.identity.auth import issue
 from services.api.node import Node
-from services.api.problems import PROBLEM_JSON
 from services.application import CaseNotFound
 from services.bootstrap import build_node, jwt_secret
 from services.clock import FixedClock

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.api.auth import TokenVerifier, Unauthorized
+from services.api.identity.auth import TokenVerifier, Unauthorized
 from services.bootstrap import jwt_secret, token_verifier
 from services.cli import main
 from services.files import default_key_dir

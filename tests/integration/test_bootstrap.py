@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.api.app import create_monitor_app
-from services.api.auth import TokenVerifier
+from services.api.identity.auth import TokenVerifier
 from services.backends.postgres_reads import PostgresGapBarrier, PostgresReadStore
 from services.backends.sqlite_reads import SqliteReadStore
 from services.bootstrap import build_monitor, build_node, gap_barrier, read_store_for

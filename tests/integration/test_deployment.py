@@ -19,7 +19,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from services.api.app import create_app
-from services.api.metrics import loopback
+from services.api.http.metrics import loopback
 from services.bootstrap import build_node
 from services.exchange import topics
 from services.exchange.kafka_settings import ConsumerGroupSettings

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from services.api.auth import TokenVerifier, Unauthorized
+from services.api.identity.auth import TokenVerifier, Unauthorized
 
 ISSUER, AUDIENCE = "https://idp.xa-nrm.example/realms/homeward", "homeward-xa-nrm"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -15,8 +15,8 @@ from events.steps import BY_EVENT, STEPS, OpenCase
 from events.steps.opening import CaseOpened
 from events.values import Side, Status
 from projections.monitor import STAGES
-from services.api.languages import I18N, choose, languages
-from services.api.pages import SCRIPTS
+from services.api.web.languages import I18N, choose, languages
+from services.api.web.pages import SCRIPTS
 
 UI = I18N.parent
 

@@ -305,7 +305,7 @@ def test_the_corridor_view_takes_only_tokens_of_agency_monitor(tmp_path: Path) -
     from fastapi.testclient import TestClient
 
     from services.api.app import create_monitor_app
-    from services.api.auth import issue
+    from services.api.identity.auth import issue
     from services.bootstrap import jwt_secret
 
     settings = load(agency="monitor", data_dir=tmp_path / "monitor")

@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
-from services.api.claims import TokenCheckUnavailable, Unauthorized
-from services.api.oidc import Provider
-from services.api.opaque import KEEP_AT_MOST, OpaqueTokens
+from services.api.identity.claims import TokenCheckUnavailable, Unauthorized
+from services.api.identity.opaque import KEEP_AT_MOST, OpaqueTokens
+from services.api.web.oidc import Provider
 from services.bootstrap import build_node
 from services.settings import load
 from tests.harness.http_nodes import XA

@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from events.values import Role
-from services.api.auth import TokenVerifier, Unauthorized, issue
+from services.api.identity.auth import TokenVerifier, Unauthorized, issue
 
 SECRET = "a-node-secret-that-is-long-enough-for-hs256"
 

@@ -423,3 +423,28 @@ def test_a_folder_missing_from_the_layout_table_is_found() -> None:
                          {"cases", "partner"}) == [
         "docs/ has no row", "services/cli/ has no row", "tests/fuzz/ is not in the tests/ row",
         "the router partner is not in the services/api/ row"]
+
+
+API_TOP = 12
+
+
+def crowded_top(folder: Path, most: int = API_TOP) -> list[str]:
+    """The modules at the top of a package (its `__init__.py` counted), when there are
+    more than `most` of them; subpackages (`http/`, `web/`, `identity/`, `routers/`) hold
+    the rest."""
+    modules = sorted(p.name for p in folder.glob("*.py"))
+    return modules if len(modules) > most else []
+
+
+def test_the_api_package_has_at_most_a_dozen_modules_at_its_top() -> None:
+    assert crowded_top(ROOT / "services/api") == []
+
+
+def test_a_crowded_api_package_is_found(tmp_path: Path) -> None:
+    for name in ["__init__", *(f"m{i:02}" for i in range(API_TOP))]:
+        (tmp_path / f"{name}.py").write_text("")
+    (tmp_path / "http").mkdir()
+    (tmp_path / "http" / "limits.py").write_text("")
+    assert crowded_top(tmp_path) == ["__init__.py", *(f"m{i:02}.py" for i in range(API_TOP))]
+    (tmp_path / "m00.py").unlink()
+    assert crowded_top(tmp_path) == []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.api.metrics import loopback, open_to_anyone
+from services.api.http.metrics import loopback, open_to_anyone
 from services.settings import SettingsError, load
 
 TOKEN = "m" * 32

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from services.api.jwks import REFRESH_EVERY, SigningKeys
+from services.api.identity.jwks import REFRESH_EVERY, SigningKeys
 
 
 class Published:

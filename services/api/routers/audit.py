@@ -10,8 +10,9 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from services.anchors.remote import PartnerUnreachable, fetch_chain
-from services.api import openapi
 from services.api.deps import NodeDep
+from services.api.http import openapi
+from services.api.http.problems import Problem
 from services.api.models import (
     AccessEntry,
     AccessView,
@@ -21,7 +22,6 @@ from services.api.models import (
     Verification,
 )
 from services.api.policy import Auditor
-from services.api.problems import Problem
 from services.application import CaseNotFound
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Header, Request, Response
 
 from events.chain import ERASED
 from events.steps.notes import NoteAdded
-from services.api import openapi
 from services.api.deps import IDEMPOTENT, NodeDep, Purpose
 from services.api.documents import (
     MAGIC,
@@ -25,11 +24,12 @@ from services.api.documents import (
     NoSuchDocument,
     matches,
 )
-from services.api.limits import BODY
+from services.api.http import openapi
+from services.api.http.limits import BODY
+from services.api.http.problems import Problem
 from services.api.models import DocumentList, DocumentView, NoteList, NoteView
 from services.api.node import Node
 from services.api.policy import DocumentKeeper, PersonalReader
-from services.api.problems import Problem
 from services.application import CaseNotFound
 
 router = APIRouter(prefix="/v1/cases", tags=["case files"])

@@ -15,7 +15,6 @@ from events.steps import OpenCase
 from events.values import Status
 from projections.board import BoardFilters
 from services.api import board as store_board
-from services.api import openapi
 from services.api.corridors import check_corridor
 from services.api.deps import (
     BOARD_SORT,
@@ -29,11 +28,12 @@ from services.api.deps import (
     Purpose,
     only_parameters,
 )
+from services.api.http import openapi
+from services.api.http.problems import Problem
+from services.api.http.sanity import check_dates
 from services.api.models import Board, CaseView, Recorded, Timeline
 from services.api.node import Node
 from services.api.policy import CaseReader, ListReader, Opener, sees_cases_here, sees_person
-from services.api.problems import Problem
-from services.api.sanity import check_dates
 from services.api.views import case_view, recorded, timeline_entry
 from services.application import CaseNotFound
 

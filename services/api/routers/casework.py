@@ -13,7 +13,6 @@ from events.casework import ApprovalRequest, Assign, Decision, supervised
 from events.step import refusals
 from events.steps import STEPS
 from projections.case_state import decode_state
-from services.api import openapi
 from services.api.deps import (
     IDEMPOTENT,
     Limit,
@@ -23,6 +22,8 @@ from services.api.deps import (
     Purpose,
     only_parameters,
 )
+from services.api.http import openapi
+from services.api.http.problems import Problem
 from services.api.models import ApprovalRequested, Approvals, ApprovalView, Decided, Recorded
 from services.api.node import Node
 from services.api.policy import (
@@ -31,7 +32,6 @@ from services.api.policy import (
     Assigner,
     check_assignment,
 )
-from services.api.problems import Problem
 from services.api.views import recorded
 
 router = APIRouter(tags=["casework"])

@@ -16,8 +16,8 @@ from events.next_steps import PHASE_OF, next_steps
 from events.step import Step
 from events.steps import STEPS, OpenCase, steps_open_to
 from events.values import Role
-from services.api import openapi
 from services.api.deps import NodeDep
+from services.api.http import openapi
 from services.api.policy import CaseReader, Reader, records_steps
 
 router = APIRouter(prefix="/v1", tags=["forms"])

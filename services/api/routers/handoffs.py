@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 
 from projections.handoffs import HandoffFilters
 from services.api import board as store_board
-from services.api import openapi
 from services.api.deps import (
     HANDOFF_SORT,
     HandoffSort,
@@ -18,6 +17,7 @@ from services.api.deps import (
     Partner,
     only_parameters,
 )
+from services.api.http import openapi
 from services.api.models import Handoffs
 from services.api.policy import ListReader, sees_cases_here
 

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from services.api import openapi
 from services.api.deps import ScrapeDep
+from services.api.http import openapi
 from services.api.node import Alert, Check
 from services.api.policy import PUBLIC, SCRAPER, require
 from services.exchange.leadership import Role

@@ -10,8 +10,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from services.api import openapi
 from services.api.deps import NodeDep
+from services.api.http import openapi
 from services.api.models import ChainView
 from services.api.policy import PartnerNode, check_partner_case
 from services.application import CaseNotFound

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Body, Response
 
 from events.step import Step, refusals
 from events.steps import STEPS
-from services.api import openapi
 from services.api.deps import IDEMPOTENT, ExpectedVersion, MetricsDep, NodeDep
+from services.api.http import openapi
+from services.api.http.sanity import check_dates
 from services.api.models import Recorded
 from services.api.policy import StepRecorder, check_step
-from services.api.sanity import check_dates
 from services.api.views import recorded
 
 router = APIRouter(prefix="/v1/cases", tags=["steps"], dependencies=IDEMPOTENT)

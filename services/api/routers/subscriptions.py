@@ -10,8 +10,8 @@ from fastapi import APIRouter, Body
 from services.alerts.subscriptions import BadSubscription, Subscription
 from services.alerts.watch import Alerts
 from services.api.deps import MonitorNodeDep
+from services.api.http.problems import Problem
 from services.api.policy import AlertSubscriber
-from services.api.problems import Problem
 
 router = APIRouter(tags=["monitor"])
 

@@ -6,8 +6,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from services.api import openapi
 from services.api.deps import IDEMPOTENT, MetricsDep, NodeDep
+from services.api.http import openapi
 from services.api.models import Recorded
 from services.api.policy import Transferrer
 from services.api.transfer import Transfer, transfer

@@ -17,8 +17,8 @@ from projections.monitor import K_ANONYMITY
 from projections.monitor_htcds import STANDARD, htcds_rows
 from projections.monitor_trends import BREAKDOWNS, FIGURES
 from services.api.deps import MonitorNodeDep
+from services.api.http.problems import Problem
 from services.api.policy import StatisticsReader
-from services.api.problems import Problem
 
 router = APIRouter(tags=["monitor"])
 MONTH = re.compile(r"^(?P<year>20[0-9]{2})-(?P<month>0[1-9]|1[0-2])$")

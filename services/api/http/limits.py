@@ -13,7 +13,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.problems import problem
+from services.api.http.problems import problem
 
 MAX_BODY = 64 * 1024
 MAX_UPLOAD = 10 * 1024 * 1024  # a document's content (services/api/documents.py)

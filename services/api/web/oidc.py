@@ -7,7 +7,8 @@ CAs. The node is a client of the provider using the authorization code flow with
 (S256); it checks the ID token the code buys (signature from the provider's JWKS,
 issuer, audience = the client id, nonce), and the API verifies the access token with the
 same keys (`TokenVerifier`, given this provider's `signing_keys`), or, for an opaque
-access token, asks the provider about it (`introspect`, `userinfo`: services/api/opaque.py).
+access token, asks the provider about it (`introspect`, `userinfo`:
+services/api/identity/opaque.py).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from urllib.request import HTTPRedirectHandler, HTTPSHandler, Request, build_ope
 
 import jwt
 
-from services.api.auth import ASYMMETRIC, LEEWAY
-from services.api.jwks import SigningKeys
+from services.api.identity.auth import ASYMMETRIC, LEEWAY
+from services.api.identity.jwks import SigningKeys
 from services.settings import Settings
 
 TIMEOUT = 10.0  # seconds for one call to the provider
@@ -216,7 +217,7 @@ class Provider:
             query["id_token_hint"] = id_token
         return ending + ("&" if "?" in ending else "?") + urlencode(query)
 
-    # -- opaque access tokens (services/api/opaque.py) ----------------------------
+    # -- opaque access tokens (services/api/identity/opaque.py) -------------------
 
     def introspect(self, token: str) -> Any:
         """The provider's answer about `token` (RFC 7662), asked with this client's

@@ -26,7 +26,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.problems import Problem
+from services.api.http.problems import Problem
 from services.settings import Settings, SettingsError
 
 # The methods a route can answer; any other is counted as OTHER.

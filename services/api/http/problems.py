@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 
 from events.rules import InvalidField, RuleViolation, StepOwner
 from events.step import InTheFuture
-from services.api.auth import Unauthorized
+from services.api.identity.auth import Unauthorized
 from services.application import CaseNotFound, UnknownStep, VersionMismatch
 from services.exchange.directory import DirectoryUnreadable
 

@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 import jwt
 
-from services.api.claims import ClaimMap, Principal, TokenCheckUnavailable, Unauthorized
-from services.api.jwks import SigningKeys, fetched_from
+from services.api.identity.claims import ClaimMap, Principal, TokenCheckUnavailable, Unauthorized
+from services.api.identity.jwks import SigningKeys, fetched_from
 
 __all__ = ["ClaimMap", "Principal", "TokenVerifier", "Unauthorized", "issue"]
 

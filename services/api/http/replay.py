@@ -17,10 +17,10 @@ import json
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.auth import TokenVerifier, Unauthorized
-from services.api.limits import BODY
+from services.api.http.limits import BODY
+from services.api.http.problems import problem
+from services.api.identity.auth import TokenVerifier, Unauthorized
 from services.api.policy import REPLAY_REFUSAL, may_replay
-from services.api.problems import problem
 from services.clock import Clock
 from services.tables.idempotency import Idempotency, Stored, Verdict
 

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from services.api.problems import PROBLEM_JSON, TITLES
+from services.api.http.problems import PROBLEM_JSON, TITLES
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM: dict[str, Any] = {

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from services.api.claims import TokenCheckUnavailable, Unauthorized
-from services.api.oidc import Provider, SigninRefused
+from services.api.identity.claims import TokenCheckUnavailable, Unauthorized
+from services.api.web.oidc import Provider, SigninRefused
 
 KEEP_AT_MOST = 300.0  # seconds an answer about a token is kept
 REFUSAL_KEPT = 30.0  # seconds a refusal is kept

@@ -16,8 +16,8 @@ import json
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from services.api.pages import source_hash
 from services.api.policy import PUBLIC, require
+from services.api.web.pages import source_hash
 
 CDN = "https://cdn.jsdelivr.net/npm"
 SWAGGER_JS = (f"{CDN}/swagger-ui-dist@5.17.14/swagger-ui-bundle.js",

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel
 
-from services.api.problems import Problem
+from services.api.http.problems import Problem
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
 

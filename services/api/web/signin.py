@@ -29,14 +29,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Cookie, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.api.auth import Principal, Unauthorized
-from services.api.languages import COOKIE as LANGUAGE_COOKIE
-from services.api.languages import choose
+from services.api.http.problems import Problem
+from services.api.identity.auth import Principal, Unauthorized
 from services.api.node import MonitorNode
-from services.api.oidc import Provider, SigninRefused
-from services.api.pages import UI, source_hash
 from services.api.policy import PUBLIC, require
-from services.api.problems import Problem
+from services.api.web.languages import COOKIE as LANGUAGE_COOKIE
+from services.api.web.languages import choose
+from services.api.web.oidc import Provider, SigninRefused
+from services.api.web.pages import UI, source_hash
 
 COOKIE = "homeward-signin"
 COOKIE_PATH = "/ui/signin"

@@ -24,9 +24,9 @@ from fastapi import APIRouter, Cookie, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from events.values import Status
-from services.api.languages import COOKIE, I18N, Language, choose, languages
+from services.api.http.problems import Problem
 from services.api.policy import PUBLIC, require
-from services.api.problems import Problem
+from services.api.web.languages import COOKIE, I18N, Language, choose, languages
 
 UI = I18N.parent
 YEAR = 365 * 24 * 3600
