@@ -14,12 +14,14 @@ from uuid import UUID
 import pytest
 
 from events.steps import OpenCase
+from services.backends.sqlite import SQLiteTables
 from services.exchange import outgoing as outgoing_module
 from services.exchange import topics
 from services.exchange.directory import Directory
 from services.exchange.relay import DeadLetters, Relay
 from services.exchange.sealing import open_sealed
 from services.signing import SigningKey
+from services.tables.deliveries import Deliveries
 from tests.harness.builders import ANNA, T0, XA, XB, bodies, opening
 from tests.harness.desk import READY, Desk
 from tests.harness.stores import sqlite_env
@@ -244,3 +246,24 @@ def test_operators_see_the_dead_letters_in_readyz_and_metrics(
         assert node.gauges["homeward_relay_lag_events"]() == 0
     finally:
         node.close()
+
+
+def test_a_relay_reading_its_log_again_sends_no_message_already_receipted(
+    desk: Desk, tmp_path: Path,
+) -> None:
+    """A relay behind its position (a crash before it moved on, seeded demo cases) reads
+    messages it sent once more: those the partner receipted stay home, the rest go."""
+    receipted, unanswered = two_cases(desk)
+    deliveries = Deliveries(SQLiteTables(tmp_path / "api.sqlite"))
+    first = Recording()
+    drain(Relay(desk.app, KEY, lambda: first, trust, deliveries=deliveries))
+    sent = to_partner(first.sent, receipted)
+    assert len(sent) >= 5 and to_partner(first.sent, unanswered)
+    for envelope in sent:
+        assert deliveries.receipted(envelope["message_id"], receipted, XB, "a" * 64, T0)
+
+    again = Recording()
+    relay = Relay(desk.app, KEY, lambda: again, trust, deliveries=deliveries)
+    relay.publish(relay.messages(list(desk.app.recorder.select_notifications(1, 10_000))))
+    assert to_partner(again.sent, receipted) == []
+    assert to_partner(again.sent, unanswered) == to_partner(first.sent, unanswered)
