@@ -113,6 +113,17 @@ def test_the_corridors_page_in_arabic(monitor_page: tuple[Browser, str, str]) ->
     b.wait(lambda d: len(charts(b)) == FIGURES)
     assert b.driver.find_element(By.TAG_NAME, "html").get_attribute("dir") == "rtl"
     assert ar["trends.title"] in b.find("section.trends").text
+    # Every label of a chart stands inside its picture, none cut off at the edge in RTL.
+    b.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "figure.chart svg text"))
+    outside = b.driver.execute_script(
+        "return [...document.querySelectorAll('figure.chart svg')].flatMap((svg) => {"
+        "  const box = svg.getBoundingClientRect();"
+        "  return [...svg.querySelectorAll('text')].filter((t) => t.textContent.trim()"
+        "    && t.getBoundingClientRect().width > 0"
+        "    && (t.getBoundingClientRect().left < box.left - 1"
+        "        || t.getBoundingClientRect().right > box.right + 1)).map((t) => t.textContent);"
+        "});")
+    assert outside == [], outside
     violations = b.axe()
     assert violations == [], violations
     b.screenshot("monitor-trends-ar")

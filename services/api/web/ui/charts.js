@@ -50,7 +50,7 @@ function columnChart(months, cells, classOf, nameOf, stacked, unit) {
 function figure(title, chart, legend, table) {
   return el("figure", {class: "chart"},
     el("figcaption", {text: title}),
-    svgEl("svg", {viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title}, ...chart),
+    svgEl("svg", {viewBox: `0 0 ${W} ${H}`, direction: "ltr", role: "img", "aria-label": title}, ...chart),
     legend,
     el("details", null, el("summary", {text: t("charts.table")}), table));
 }
@@ -107,7 +107,7 @@ function overdueChart(s) {
       v === null ? null : svgEl("text", {x: 216 + 300 * v / max, y: y + 15, class: "tick", text: number(v)})];
   });
   return el("figure", {class: "chart"}, el("figcaption", {text: t("charts.overdue-corridor")}),
-    svgEl("svg", {viewBox: `0 0 ${W} ${height}`, role: "img", "aria-label": t("charts.overdue-corridor")}, ...bars),
+    svgEl("svg", {viewBox: `0 0 ${W} ${height}`, direction: "ltr", role: "img", "aria-label": t("charts.overdue-corridor")}, ...bars),
     el("details", null, el("summary", {text: t("charts.table")}),
       grid([t("col.clock"), t("charts.overdue")], rows.map(([c, v]) => [tr("clock." + c, label(c)), v === null ? hidden(s.k) : number(v)]))));
 }
