@@ -20,20 +20,32 @@ from services.backends.broker import port_is_free
 from tests.harness.support import children_of, free_port, free_ports, live_processes, ticks_now
 
 
-@pytest.mark.kafka
-def test_run_serves_four_nodes_and_ctrl_c_stops_them_all(tmp_path: Path) -> None:
+def launched(tmp_path: Path, *options: str) -> tuple[int, int, subprocess.Popen[str]]:
+    """`homeward run` on ports of this worker's block: its base port, broker port, process."""
     base, broker_port = free_ports(4), free_port()
     command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
-               "--base-port", str(base), "--broker-port", str(broker_port), "--demo-cases", "2"]
+               "--base-port", str(base), "--broker-port", str(broker_port), *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return base, broker_port, process
+
+
+def until_serving(process: subprocess.Popen[str], timeout: float = 90) -> list[str]:
+    """Its output up to "Try: curl", the last line it prints once every node answers."""
     assert process.stdout is not None
     lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not any("Try: curl" in line for line in lines):
+        lines.append(process.stdout.readline())
+        assert process.poll() is None, "".join(lines)
+    return lines
+
+
+@pytest.mark.kafka
+def test_run_serves_four_nodes_and_ctrl_c_stops_them_all(tmp_path: Path) -> None:
+    base, broker_port, process = launched(tmp_path, "--demo-cases", "2")
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not any("Try: curl" in line for line in lines):
-            lines.append(process.stdout.readline())
-            assert process.poll() is None, "".join(lines)
+        lines = until_serving(process)
         tokens = {line.split()[0]: line.split()[-1] for line in lines if "token:" in line}
         assert set(tokens) == {"caseworker", "supervisor", "auditor", "monitor"}
         for port in (base, base + 1, base + 2, base + 3):  # XA, XB, the monitor, XC
@@ -157,18 +169,9 @@ def test_run_with_a_broker_store_its_broker_cannot_keep_says_so_and_leaves_nothi
 
 @pytest.mark.kafka
 def test_run_with_two_agencies_keeps_the_pair_and_its_one_corridor(tmp_path: Path) -> None:
-    base, broker_port = free_ports(4), free_port()
-    command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
-               "--base-port", str(base), "--broker-port", str(broker_port), "--agencies", "2"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    assert process.stdout is not None
-    lines: list[str] = []
+    base, broker_port, process = launched(tmp_path, "--agencies", "2")
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not any("Try: curl" in line for line in lines):
-            lines.append(process.stdout.readline())
-            assert process.poll() is None, "".join(lines)
+        lines = until_serving(process)
         for port in (base, base + 1, base + 2):
             assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
         assert port_is_free(base + 3) and not (tmp_path / "xc-nrm").exists()
