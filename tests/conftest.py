@@ -19,6 +19,7 @@ from tests.harness.support import (
     missing_service,
     postgres_accepts,
     postgres_container,
+    quick_group_joins,
 )
 
 __all__ = ["plain_env", "store_env"]  # a store on each backend, for every test
@@ -34,7 +35,8 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with kafka_container() as bootstrap:
             yield bootstrap
     else:
-        with local_broker(tmp_path_factory.mktemp("broker")) as bootstrap:
+        with local_broker(tmp_path_factory.mktemp("broker")) as bootstrap, \
+                quick_group_joins():
             yield bootstrap
 
 

@@ -109,19 +109,40 @@ def _supervise(broker: LocalBroker, nodes: list[Member],
 
 def _restart_broker(broker: LocalBroker, nodes: list[Member]) -> None:
     """The broker started again, empty with memory storage, and the nodes' topics
-    made at once as each node makes them at its start: a client's first message would
-    otherwise create one with the broker's own count of partitions."""
+    made at once as each node makes them at its start. A relay that reached the broker
+    first has had its partner's inbox created by its first message, with the broker's own
+    count of partitions (the local broker creates a topic on a producer's request, whatever
+    the producer asks): that inbox is deleted and made again as its node makes it. What
+    was sent to it meanwhile is sent again by its relay, which resends until receipted."""
     broker.stop()  # reaps what is left of the old process
     broker.start()
     for m in nodes:
         if m.agency != MONITOR:
             settings = m.settings()
-            topics.ensure_topics(broker.clients.admin, [topics.inbox(m.agency)],
-                                 partitions=settings.kafka_inbox_partitions,
-                                 retention_days=settings.inbox_retention_days)
+            remake_inbox(broker, m.agency, settings.kafka_inbox_partitions,
+                          settings.inbox_retention_days)
             topics.ensure_topics(broker.clients.admin, [topics.deadletter(m.agency)],
                                  retention_days=settings.deadletter_retention_days)
     topics.ensure_topics(broker.clients.admin, [topics.MONITORING])
+
+
+def remake_inbox(broker: LocalBroker, agency: str, partitions: int, retention_days: int,
+                  attempts: int = 5) -> None:
+    name = topics.inbox(agency)
+    for _ in range(attempts):
+        topics.ensure_topics(broker.clients.admin, [name], partitions=partitions,
+                             retention_days=retention_days)
+        admin = broker.clients.admin()
+        try:
+            found = admin.describe_topics([name])
+            if all(len(t["partitions"]) == partitions for t in found):
+                return
+            admin.delete_topics([name])
+        finally:
+            admin.close()
+        time.sleep(0.1)
+    print(f"homeward run: the inbox of {agency} could not be made again with "
+          f"{partitions} partitions", flush=True)
 
 
 def _stopped() -> int:

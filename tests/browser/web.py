@@ -18,6 +18,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -83,7 +84,11 @@ class Browser:
         self.driver, self.shots = driver, shots
 
     def wait(self, condition: Any, timeout: float = WAIT) -> Any:
-        return WebDriverWait(self.driver, timeout).until(condition)
+        """Until `condition` holds; an element the page re-rendered under it is looked up
+        again on the next try rather than failing the wait."""
+        return WebDriverWait(self.driver, timeout,
+                             ignored_exceptions=(StaleElementReferenceException,)
+                             ).until(condition)
 
     def find(self, css: str) -> WebElement:
         return self.wait(lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, css)

@@ -189,3 +189,26 @@ def test_a_broker_that_panics_at_start_fails_fast(tmp_path: Path) -> None:
         broker.start()
     assert time.monotonic() - started < broker.ready_timeout / 2  # it did not wait it out
     assert not broker.is_running()
+
+
+def test_an_inbox_a_relay_created_first_is_made_again_with_its_partitions(
+        tmp_path: Path) -> None:
+    # After a restart of the local broker, a relay's first message can reach it before
+    # `homeward run` makes the topics again; the broker then creates the partner's inbox
+    # with its own count of partitions, which the network replaces.
+    from services.exchange.topics import inbox
+    from services.network.embedded import remake_inbox
+
+    with LocalBroker(port=free_port(), log_dir=tmp_path) as broker:
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+        producer.send(inbox("XB-NRM"), b"first").get(timeout=10)
+        producer.close()
+        reader = KafkaConsumer(bootstrap_servers=broker.bootstrap)
+        try:
+            assert reader.partitions_for_topic(inbox("XB-NRM")) not in (None, {0, 1, 2})
+            remake_inbox(broker, "XB-NRM", partitions=3, retention_days=7)
+            reader.close()
+            reader = KafkaConsumer(bootstrap_servers=broker.bootstrap)
+            assert reader.partitions_for_topic(inbox("XB-NRM")) == {0, 1, 2}
+        finally:
+            reader.close()

@@ -8,7 +8,10 @@ from pydantic import ValidationError
 from services.exchange.kafka_settings import ConsumerGroupSettings, consumer_group_settings
 
 
-def test_the_defaults_let_a_new_group_start_within_seconds() -> None:
+def test_the_defaults_let_a_new_group_start_within_seconds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("MAX_POLL_INTERVAL_MS", "SESSION_TIMEOUT_MS", "HEARTBEAT_INTERVAL_MS"):
+        monkeypatch.delenv(f"HOMEWARD_KAFKA_{name}", raising=False)
     assert consumer_group_settings() == {
         "max_poll_interval_ms": 5000,
         "session_timeout_ms": 6000,
