@@ -26,8 +26,7 @@ from tests.harness.exchange_nodes import (
     exchanging,
     open_case,
     play,
-    producing,
-    send,
+    sending,
     wait_until,
 )
 from tests.harness.sealed_wire import sealed_for
@@ -116,10 +115,10 @@ def test_a_message_sealed_to_another_agency_is_refused_and_dead_lettered(
                 if m.topic == topics.inbox(b.agency)]
     other = SigningKey.generate(agency_code("XC"))
     inbox = b.start_inbox()
-    with producing(b) as producer:
-        offset = send(producer, b, sealed_for(messages[0], other.sealing, a.key))
+    with sending(a, b) as post:
+        offset = post.raw(sealed_for(messages[0], other.sealing, a.key))
         for message in messages:
-            send(producer, b, a.sealed(message, b))
+            post.sealed(message)
 
     wait_until(lambda: b.received_hashes(case_id) == a.own_hashes(case_id))
     [(reason, record)] = dead_letters(b, expected=1)
