@@ -14,13 +14,11 @@ from services.network.demo_cases import Move, repatriation
 from tests.harness.http_nodes import (
     XB,
     Pair,
-    Refusal,
     Refused,
     blocking_items,
-    each_refusal,
     open_case,
     play,
-    refused_leaving_both_unchanged,
+    refusals_test,
 )
 from tests.harness.walks import (
     PRIVATE_BEFORE,
@@ -107,16 +105,13 @@ def caregiver_of_a_child_whose_family_was_found_unsuitable(p: Pair) -> Refused:
                    "caregiver-confirmation", CAREGIVER, 409, "minor-safeguards")
 
 
-@each_refusal(
+test_each_refusal_names_its_rule_or_field_and_changes_nothing = refusals_test(
     request_before_the_person_left, inform_request_without_its_proceeding,
     remote_testimony_without_its_hearing, second_open_request_of_a_kind,
     answer_to_no_open_request, answer_by_the_referring_agency,
     caregiver_of_a_child_without_tracing,
     caregiver_of_a_child_whose_family_was_found_unsuitable,
 )
-def test_each_refusal_names_its_rule_or_field_and_changes_nothing(nodes: Pair,
-                                                                 refusal: Refusal) -> None:
-    refused_leaving_both_unchanged(nodes, refusal(nodes))
 
 
 # -- the walks ---------------------------------------------------------------------------

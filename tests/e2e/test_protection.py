@@ -13,13 +13,11 @@ from tests.harness.http_nodes import (
     XA,
     XB,
     Pair,
-    Refusal,
     Refused,
     blocking_items,
-    each_refusal,
     open_case,
     play,
-    refused_leaving_both_unchanged,
+    refusals_test,
 )
 from tests.harness.walks import (
     at_risk_at_month_3,
@@ -146,7 +144,7 @@ def referring_agency_s_service_after_departure(p: Pair) -> Refused:
     return Refused(p.xa, case_id, "service", service, 409, "sequence")
 
 
-@each_refusal(
+test_each_refusal_names_its_rule_or_field_and_changes_nothing = refusals_test(
     closed_as_completed_while_at_risk, closed_as_completed_by_a_supervisor_while_at_risk,
     transport_for_an_unconfirmed_identity, departure_once_the_identity_was_not_confirmed,
     departure_after_a_threat, transport_after_contact_by_the_traffickers,
@@ -156,9 +154,6 @@ def referring_agency_s_service_after_departure(p: Pair) -> Refused:
     supervisor_s_return_decision_under_a_removal_order_without_a_justification,
     referring_agency_s_service_after_departure,
 )
-def test_each_refusal_names_its_rule_or_field_and_changes_nothing(nodes: Pair,
-                                                                 refusal: Refusal) -> None:
-    refused_leaving_both_unchanged(nodes, refusal(nodes))
 
 
 # -- escalations -------------------------------------------------------------------------

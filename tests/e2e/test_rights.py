@@ -25,13 +25,11 @@ from tests.harness.http_nodes import (
     XB,
     HttpNode,
     Pair,
-    Refusal,
     Refused,
-    each_refusal,
     open_case,
     opening,
     play,
-    refused_leaving_both_unchanged,
+    refusals_test,
 )
 
 CONSENT = {"scopes": ["refer", "share_identity", "return", "monitoring"], "language": "en",
@@ -109,15 +107,12 @@ def return_decision_after_a_stay(p: Pair) -> Refused:
                    "sequence")
 
 
-@each_refusal(
+test_each_refusal_names_its_rule_or_field_and_changes_nothing = refusals_test(
     child_consents_herself, child_consent_without_a_guardian,
     child_consent_without_her_views_heard, disputed_age_consent_without_a_guardian,
     guardian_for_a_capable_adult, consent_without_an_interpreter,
     return_decision_in_the_reflection_period, return_decision_after_a_stay,
 )
-def test_each_refusal_names_its_rule_or_field_and_changes_nothing(nodes: Pair,
-                                                                 refusal: Refusal) -> None:
-    refused_leaving_both_unchanged(nodes, refusal(nodes))
 
 
 def test_an_opening_whose_minor_flag_contradicts_the_date_of_birth_is_422(nodes: Pair) -> None:

@@ -316,9 +316,6 @@ class Refused:
 Refusal = Callable[[Pair], Refused]  # makes the case a step is then refused on
 
 
-def each_refusal(*made: Refusal) -> pytest.MarkDecorator:
-    """A test run once per function that makes a refusal, each named by the function."""
-    return pytest.mark.parametrize("refusal", made, ids=[f.__name__ for f in made])
 
 
 def known(http: HttpNode, case_id: str) -> dict[str, Any] | None:
@@ -341,6 +338,18 @@ def refused_leaving_both_unchanged(p: Pair, refusal: Refused) -> None:
     p.sync()
     refusal_of(response, refusal.status, refusal.code)
     assert [known(http, refusal.case_id) for http in (p.xa, p.xb)] == before
+
+
+def refusals_test(*made: Refusal) -> Callable[[Pair, Refusal], None]:
+    """The test that each refusal the functions `made` make names its rule or field and
+    changes neither agency's case: run once per function, named by it. A test module
+    binds it to a name of its own (`test_each_refusal_... = refusals_test(...)`)."""
+
+    @pytest.mark.parametrize("refusal", made, ids=[f.__name__ for f in made])
+    def test(nodes: Pair, refusal: Refusal) -> None:
+        refused_leaving_both_unchanged(nodes, refusal(nodes))
+
+    return test
 
 
 def blocking_items(http: HttpNode, case_id: str, rule: str) -> list[tuple[str, str]]:
