@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import unquote, urlparse
 
 from eventsourcing.cipher import AESCipher
-from pydantic import Field, TypeAdapter, field_validator, model_validator
+from pydantic import Field, TypeAdapter, ValidationInfo, field_validator, model_validator
 from pydantic_settings import EnvSettingsSource, SettingsConfigDict
 
 from events.values import valid_agency
@@ -25,6 +25,7 @@ from services.settings.kafka import KafkaClientSettings
 from services.settings.signin import SignInSettings
 
 MIN_SECRET_BYTES = 32  # the same floor as services.api.identity.auth: HS256 needs 256 bits
+SECRETS = {"jwt_secret": "an HS256 secret", "metrics_token": "a metrics token"}  # so named
 
 
 class SettingsError(Exception):
@@ -130,20 +131,13 @@ class Settings(SignInSettings, KafkaClientSettings):
                              "HOMEWARD_JWKS_URL")
         return self
 
-    @field_validator("jwt_secret")
+    @field_validator(*SECRETS)
     @classmethod
-    def _long_secret(cls, value: str | None) -> str | None:
+    def _long_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
         # A secret, so the message never repeats it.
         if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(f"an HS256 secret needs at least {MIN_SECRET_BYTES} bytes "
-                             "(make one with `openssl rand -hex 32`)")
-        return value
-
-    @field_validator("metrics_token")
-    @classmethod
-    def _long_metrics_token(cls, value: str | None) -> str | None:
-        if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(f"a metrics token needs at least {MIN_SECRET_BYTES} bytes")
+            raise ValueError(f"{SECRETS[info.field_name or '']} needs at least "
+                             f"{MIN_SECRET_BYTES} bytes (make one with `openssl rand -hex 32`)")
         return value
 
     @field_validator("metrics_addr")
