@@ -281,9 +281,8 @@ def pair_on_own_broker(tmp_path: Path) -> Iterator[tuple[LocalBroker, Node, Node
 def accepted_minor(a: Node, b: Node) -> tuple[Walk, UUID]:
     """Both nodes exchanging, and a child's return played at both up to the acceptance
     (after the guardian, consent...): the story and its case."""
-    story, case_id = exchanging(a, b, minor=True)
+    story, case_id = played((a, b), 7, minor=True)
     assert story.moves[6].path == "acceptance"
-    play((a, b), story.moves[:7], case_id)
     return story, case_id
 
 
@@ -295,6 +294,15 @@ def exchanging(a: Node, b: Node, **options: Any) -> tuple[Walk, UUID]:
         node.start_relay()
     story = repatriation(datetime.now(UTC).date(), receiving=b.agency, **options)
     return story, open_case(a, b, story.opening)
+
+
+def played(nodes: tuple[Node, Node], count: int | None = None,
+           **options: Any) -> tuple[Walk, UUID]:
+    """Both nodes exchanging, and the first `count` moves of the story (`options`: the
+    story's) played at their owners, each once at the partner: the story and its case."""
+    story, case_id = exchanging(*nodes, **options)
+    play(nodes, story.moves[:count], case_id)
+    return story, case_id
 
 
 def play(nodes: tuple[Node, Node], moves: list[Move], case_id: UUID) -> list[float]:

@@ -15,9 +15,8 @@ from tests.harness.exchange_nodes import (
     Node,
     accepted_minor,
     delivered_once,
-    exchanging,
     pair_on_own_broker,
-    play,
+    played,
     receipted_as_recorded,
     referring_moves,
     restarted,
@@ -32,8 +31,7 @@ def test_every_message_recorded_is_receipted_with_the_receivers_hash_of_its_fact
     nodes: tuple[Node, Node],
 ) -> None:
     a, b = nodes
-    story, case_id = exchanging(a, b)
-    play((a, b), story.moves[:10], case_id)
+    _, case_id = played(nodes, 10)
     wait_until(lambda: receipted_as_recorded(a, b, case_id) and receipted_as_recorded(b, a, case_id))
     assert a.deliveries().pending() == b.deliveries().pending() == 0
     delivered = a.deliveries().delivered(case_id)
