@@ -33,7 +33,7 @@ from services.bootstrap import read_models, read_store_for
 from services.readside.queries import ReadModels
 from services.readside.store import ReadStore
 from tests.harness.builders import T0
-from tests.harness.desk import DEPARTED, HOME, READY, Desk
+from tests.harness.referring_node import DEPARTED, HOME, READY, ReferringNode
 from tests.harness.stores import sqlite_env
 from tests.harness.support import eventsourcing_postgres_env
 
@@ -43,16 +43,16 @@ PARTNERS = ["XB-NRM", "XC-NRM", "XD-NRM", "XE-NRM"]
 
 def templates(tmp: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Real board documents: (open ones, closed ones), and hand-off documents."""
-    desk = Desk(sqlite_env(tmp / "templates.sqlite"))
+    referring = ReferringNode(sqlite_env(tmp / "templates.sqlite"))
     for stage in (READY[:2], READY[:4], READY, [*READY, "transport"], DEPARTED,
                   [*DEPARTED, "arrival"], HOME, [*HOME, "closure"], ["asylum-claim"]):
-        desk.run(desk.open(), stage)
-    models = read_models(desk.app)
+        referring.run(referring.open(), stage)
+    models = read_models(referring.app)
     models.refresh()
     docs = list(models.store.all("board").values())
     handoffs = list(models.store.all("handoffs").values())
     models.close()
-    desk.app.close()
+    referring.app.close()
     ended = [d for d in docs if board_row(d, T0.date()).status in ("closed", "declined")]
     return [d for d in docs if d not in ended], ended, handoffs
 

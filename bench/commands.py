@@ -28,12 +28,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate, event
 from rich.console import Console
 from rich.table import Table
 
 from bench._figures import Figure, save
+from bench._raw import Counter, Raw, raw_saves
 from events.steps import STEPS, OpenCase
 from events.values import Received, Side
 from services.application import Homeward
@@ -43,18 +42,6 @@ from tests.harness.support import eventsourcing_postgres_env
 from tests.harness.walks import actor
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-class Counter(Aggregate):
-    """The smallest aggregate that records something."""
-
-    @event("Ticked")
-    def tick(self, n: int) -> None:
-        self.n = n
-
-
-class Raw(Application[UUID]):
-    name = "rawbench"
 
 
 class Rates:
@@ -93,18 +80,6 @@ def peak_rss_mb() -> float:
 
 
 # --- raw eventsourcing -------------------------------------------------------------------
-
-def raw_saves(app: Raw, count: int) -> float:
-    counter = Counter()
-    app.save(counter)
-
-    def run() -> None:
-        for n in range(count):
-            counter.tick(n)
-            app.save(counter)
-
-    return timed(run)
-
 
 def raw_loads(app: Raw, length: int, count: int) -> float:
     counter = Counter()

@@ -24,7 +24,7 @@ from services.application import Homeward
 from services.backends.sqlite import SQLiteTables
 from services.bootstrap import gap_barrier, read_store_for
 from services.readside.runner import runners
-from tests.harness.desk import DEPARTED, HOME, READY, Desk
+from tests.harness.referring_node import DEPARTED, HOME, READY, ReferringNode
 from tests.harness.stores import encrypted, sqlite_env
 from tests.harness.support import eventsourcing_postgres_env
 
@@ -42,22 +42,22 @@ def environment(args: argparse.Namespace, tmp: Path) -> dict[str, str]:
     return encrypted(eventsourcing_postgres_env(args.postgres, schema))
 
 
-def fill(desk: Desk, cases: int) -> int:
+def fill(referring: ReferringNode, cases: int) -> int:
     stages = [READY[:2], READY, DEPARTED, HOME]
     for i in range(cases):
-        desk.run(desk.open(), stages[i % len(stages)])
-    return desk.app.recorder.max_notification_id() or 0
+        referring.run(referring.open(), stages[i % len(stages)])
+    return referring.app.recorder.max_notification_id() or 0
 
 
-def read_rate(desk: Desk, decode: bool = False) -> tuple[int, float]:
+def read_rate(referring: ReferringNode, decode: bool = False) -> tuple[int, float]:
     began, start, count = time.perf_counter(), 1, 0
     while True:
-        batch = desk.app.recorder.select_notifications(start=start, limit=BATCH)
+        batch = referring.app.recorder.select_notifications(start=start, limit=BATCH)
         if not batch:
             return count, time.perf_counter() - began
         if decode:  # decrypt and rebuild the event objects, as every projection must
             for notification in batch:
-                desk.app.mapper.to_domain_event(notification)
+                referring.app.mapper.to_domain_event(notification)
         count += len(batch)
         start = batch[-1].id + 1
 
@@ -101,20 +101,20 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         env = environment(args, Path(tmp))
         try:
-            desk = Desk(env)
+            referring = ReferringNode(env)
             began = time.perf_counter()
-            events = fill(desk, args.cases)
+            events = fill(referring, args.cases)
             print(f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; {args.cases} cases, "
                   f"{events} events written in {time.perf_counter() - began:.1f} s")
-            read, seconds = read_rate(desk)
+            read, seconds = read_rate(referring)
             raw = read / seconds
             print(f"notification log read: {read} events in {seconds:.3f} s = {raw:,.0f} events/s")
-            read, seconds = read_rate(desk, decode=True)
+            read, seconds = read_rate(referring, decode=True)
             print(f"  read and decoded:      {read} events in {seconds:.3f} s = "
                   f"{read / seconds:,.0f} events/s")
             store = read_store_for(env)
             figures = {"rebuild.raw_read_per_s": Figure(raw, "events/s")}
-            for runner in runners(desk.app, store, gap_barrier(desk.app)):
+            for runner in runners(referring.app, store, gap_barrier(referring.app)):
                 result = runner.rebuild()
                 print(f"rebuild {result.name}: {result.events} events in {result.seconds:.3f} s = "
                       f"{result.rate:,.0f} events/s; {result.rate / raw:.3f} of the raw read rate")
@@ -124,7 +124,7 @@ def main() -> int:
                     result.rate / raw, "ratio", result.rate / raw, "rebuild.raw_read_per_s",
                     ">= 0.25" if result.name == "board" else None)
             store.close()
-            desk.app.close()
+            referring.app.close()
             figures.update(verify_rate(env, Path(tmp) / "api.sqlite", raw))
             save(figures)
         finally:

@@ -13,40 +13,22 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
-from uuid import UUID
-
-from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate, event
 
 from bench._figures import Figure, save
+from bench._raw import Raw, raw_saves
 from services.network.members import members, trust
 from services.network.seed import seed
 from tests.harness.stores import sqlite_env
 
 
-class Counter(Aggregate):
-    @event("Ticked")
-    def tick(self, n: int) -> None:
-        self.n = n
-
-
-class Raw(Application[UUID]):
-    name = "rawseed"
-
-
-def raw_saves(path: Path, count: int) -> float:
+def raw_rate(path: Path, count: int) -> float:
+    """Events a second that raw eventsourcing saves in a fresh SQLite file."""
     app = Raw(env=sqlite_env(path))
-    counter = Counter()
-    app.save(counter)
-    began = time.perf_counter()
-    for n in range(count):
-        counter.tick(n)
-        app.save(counter)
-    seconds = time.perf_counter() - began
-    app.close()
-    return count / seconds
+    try:
+        return count / raw_saves(app, count)
+    finally:
+        app.close()
 
 
 def main() -> int:
@@ -57,7 +39,7 @@ def main() -> int:
         home = Path(tmp)
         nodes = members(home, 18001, agencies=2)
         seeded = seed(nodes[:2], args.cases, trust(home, nodes), show=False)
-        raw = raw_saves(home / "raw.sqlite", 2 * seeded.steps)
+        raw = raw_rate(home / "raw.sqlite", 2 * seeded.steps)
     steps = 2 * seeded.steps / seeded.seconds
     print(f"seeded {seeded.cases} cases, {seeded.steps} steps, in {seeded.seconds:.1f} s: "
           f"{seeded.rate:.1f} cases/s, {steps:,.0f} events/s; raw encrypted saves {raw:,.0f}/s")

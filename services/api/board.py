@@ -13,7 +13,8 @@ from services.api.models import Board, CaseSummary, Handoff, Handoffs
 from services.api.node import Node
 
 
-def board(node: Node, query: BoardFilters) -> Board:
+def board_page(node: Node, query: BoardFilters) -> Board:
+    """The page of the status board that `query` asks for."""
     node.read_models.refresh()
     page = node.read_models.board(query, node.clock.now())
     items = [CaseSummary.model_validate(item.as_dict()) for item in page.items]
@@ -21,7 +22,7 @@ def board(node: Node, query: BoardFilters) -> Board:
                  undelivered=node.undelivered())
 
 
-def handoffs(node: Node, query: HandoffFilters) -> Handoffs:
+def handoffs_page(node: Node, query: HandoffFilters) -> Handoffs:
     """Persons who departed and whose arrival is not confirmed; overdue ones first."""
     node.read_models.refresh()
     page, total = node.read_models.handoff_page(query, node.clock.now())

@@ -4,6 +4,7 @@ purpose of a read, the paging. Who may call a route is services/api/policy.py's.
 Those that only look at the request are `async`: FastAPI runs a plain function in its
 thread pool, a hop each (and a wait for the GIL) that a step paid a dozen times over."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -17,30 +18,17 @@ from services.api.node import MonitorNode, Node
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # it goes into the access log as it is
 
 
-async def _node(request: Request) -> Node:
-    node: Node = request.app.state.node
-    return node
+def _held(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency: what the app holds under `name` (services/api/app.py sets it)."""
+    async def held(request: Request) -> Any:
+        return getattr(request.app.state, name)
+    return held
 
 
-async def _metrics(request: Request) -> Metrics:
-    metrics: Metrics = request.app.state.metrics
-    return metrics
-
-
-async def _scrape(request: Request) -> Scrape:
-    scrape: Scrape = request.app.state.scrape
-    return scrape
-
-
-async def _monitor_node(request: Request) -> MonitorNode:
-    node: MonitorNode = request.app.state.node
-    return node
-
-
-NodeDep = Annotated[Node, Depends(_node)]
-MonitorNodeDep = Annotated[MonitorNode, Depends(_monitor_node)]
-MetricsDep = Annotated[Metrics, Depends(_metrics)]
-ScrapeDep = Annotated[Scrape, Depends(_scrape)]
+NodeDep = Annotated[Node, Depends(_held("node"))]
+MonitorNodeDep = Annotated[MonitorNode, Depends(_held("node"))]
+MetricsDep = Annotated[Metrics, Depends(_held("metrics"))]
+ScrapeDep = Annotated[Scrape, Depends(_held("scrape"))]
 
 
 @dataclass(frozen=True)

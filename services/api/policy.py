@@ -107,74 +107,31 @@ async def _scraper(scrape: ScrapeDep, authorization: Annotated[
         raise Unauthorized("metrics need the metrics token")
 
 
-async def _reader(who: Caller) -> Principal:
-    return _needs(who, READERS)
+def _calling(roles: tuple[Role, ...]) -> Callable[..., Any]:
+    """A rule's check: the caller holds one of `roles`, of whichever agency."""
+    async def check(who: Caller) -> Principal:
+        return _needs(who, roles)
+    return check
 
 
-async def _list_reader(who: Caller) -> Principal:
-    return _needs(who, READERS)
+def _of_node(roles: tuple[Role, ...],
+             scope: Callable[[Principal, str], Principal]) -> Callable[..., Any]:
+    """A rule's check: the caller holds one of `roles` and is of the node's agency, as
+    `scope` judges it (`_here`: 403 otherwise; `_case_here`: no case seen, 404)."""
+    async def check(node: NodeDep, who: Caller) -> Principal:
+        return scope(_needs(who, roles), node.agency)
+    return check
 
 
-async def _case_reader(node: NodeDep, who: Caller) -> Principal:
-    return _case_here(_needs(who, READERS), node.agency)
-
-
-async def _case_writer(node: NodeDep, who: Caller) -> Principal:
-    return _case_here(_needs(who, WRITERS), node.agency)
-
-
-async def _personal_reader(node: NodeDep, who: Caller) -> Principal:
-    return _case_here(_needs(who, WRITERS), node.agency)
-
-
-async def _document_keeper(node: NodeDep, who: Caller) -> Principal:
-    return _case_here(_needs(who, WRITERS), node.agency)
-
-
-async def _transferrer(node: NodeDep, who: Caller) -> Principal:
-    return _case_here(_needs(who, (Role.SUPERVISOR,)), node.agency)
-
-
-async def _step_recorder(node: NodeDep, who: Caller) -> Principal:
-    return _case_here(_needs(who, WRITERS), node.agency)
-
-
-async def _assigner(node: NodeDep, who: Caller) -> Principal:
-    return _case_here(_needs(who, WRITERS), node.agency)
-
-
-async def _approval_requester(node: NodeDep, who: Caller) -> Principal:
-    return _case_here(_needs(who, WRITERS), node.agency)
-
-
-async def _approver(node: NodeDep, who: Caller) -> Principal:
-    return _here(_needs(who, (Role.SUPERVISOR,)), node.agency)
-
-
-async def _opener(node: NodeDep, who: Caller) -> Principal:
-    return _here(_needs(who, WRITERS), node.agency)
-
-
-async def _auditor(node: NodeDep, who: Caller) -> Principal:
-    return _here(_needs(who, (Role.AUDITOR,)), node.agency)
-
-
-async def _monitor(node: MonitorNodeDep,
-                   authorization: Annotated[str | None, Header()] = None) -> Principal:
-    who = node.tokens.principal(authorization)  # the verifier takes only agency `monitor`
-    if who.agency != MONITOR or not who.has(Role.MONITOR):
-        raise Problem(403, "the corridor view is for monitors", slug="forbidden")
-    return who
-
-
-async def _alert_subscriber(node: MonitorNodeDep,
-                            authorization: Annotated[str | None, Header()] = None) -> Principal:
-    return await _monitor(node, authorization)
-
-
-async def _statistics_reader(node: MonitorNodeDep,
-                             authorization: Annotated[str | None, Header()] = None) -> Principal:
-    return await _monitor(node, authorization)
+def _monitoring() -> Callable[..., Any]:
+    """A rule's check: a monitor's token, of agency `monitor`, on the monitor node."""
+    async def check(node: MonitorNodeDep,
+                    authorization: Annotated[str | None, Header()] = None) -> Principal:
+        who = node.tokens.principal(authorization)  # the verifier takes only agency `monitor`
+        if who.agency != MONITOR or not who.has(Role.MONITOR):
+            raise Problem(403, "the corridor view is for monitors", slug="forbidden")
+        return who
+    return check
 
 
 def _partner_node(
@@ -199,43 +156,46 @@ def _partner_node(
 PUBLIC = _rule("public", "anyone, without a token", _public)
 SCRAPER = _rule("metrics-scraper", "with HOMEWARD_METRICS_TOKEN set, that bearer token; "
                 "without, anyone (the node then listens on loopback only)", _scraper)
-READER = _rule("reader", "a caseworker, supervisor or auditor", _reader)
+READER = _rule("reader", "a caseworker, supervisor or auditor", _calling(READERS))
 LIST_READER = _rule("list-reader", "a caseworker, supervisor or auditor; another agency's "
-                    "token gets an empty page", _list_reader)
+                    "token gets an empty page", _calling(READERS))
 CASE_READER = _rule("case-reader", "a caseworker, supervisor or auditor of the node's agency; "
                     "another agency's token sees no case (404); only caseworkers and "
-                    "supervisors see the person", _case_reader)
+                    "supervisors see the person", _of_node(READERS, _case_here))
 CASE_WRITER = _rule("case-writer", "a caseworker or supervisor of the node's agency; another "
-                    "agency's token sees no case (404)", _case_writer)
+                    "agency's token sees no case (404)", _of_node(WRITERS, _case_here))
 PERSONAL_READER = _rule("personal-reader", "a caseworker or supervisor of the node's agency "
                         "(an auditor: 403; another agency's token sees no case, 404): what "
                         "only the people working the case read (notes, documents)",
-                        _personal_reader)
+                        _of_node(WRITERS, _case_here))
 DOCUMENT_KEEPER = _rule("document-keeper", "a caseworker or supervisor of the node's agency "
-                        "(another agency's token sees no case, 404)", _document_keeper)
+                        "(another agency's token sees no case, 404)",
+                        _of_node(WRITERS, _case_here))
 TRANSFERRER = _rule("transferrer", "a supervisor of the node's agency (another agency's "
                     "token sees no case, 404); of the case's referring agency (else 403)",
-                    _transferrer)
+                    _of_node((Role.SUPERVISOR,), _case_here))
 STEP_RECORDER = _rule("step-recorder", "a caseworker or supervisor of the node's agency "
                       "(another's sees no case, 404); a supervisor-only step, a supervisor",
-                      _step_recorder)
+                      _of_node(WRITERS, _case_here))
 ASSIGNER = _rule("assigner", "a supervisor of the node's agency, or one of its caseworkers "
                  "taking a case for themselves (else 403); another agency's token sees no "
-                 "case (404)", _assigner)
+                 "case (404)", _of_node(WRITERS, _case_here))
 APPROVAL_REQUESTER = _rule("approval-requester", "a caseworker or supervisor of the node's "
-                           "agency (another's sees no case, 404)", _approval_requester)
+                           "agency (another's sees no case, 404)",
+                           _of_node(WRITERS, _case_here))
 APPROVER = _rule("approver", "a supervisor of the node's agency (else 403); never for a "
-                 "request of their own (409 four-eyes)", _approver)
+                 "request of their own (409 four-eyes)", _of_node((Role.SUPERVISOR,), _here))
 OPENER = _rule("opener", "a caseworker or supervisor of the node's agency (another's: 403)",
-               _opener)
-AUDITOR = _rule("auditor", "an auditor of the node's agency (another's: 403)", _auditor)
-MONITOR_VIEW = _rule("monitor", "a monitor's token, of agency `monitor`", _monitor)
+               _of_node(WRITERS, _here))
+AUDITOR = _rule("auditor", "an auditor of the node's agency (another's: 403)",
+                _of_node((Role.AUDITOR,), _here))
+MONITOR_VIEW = _rule("monitor", "a monitor's token, of agency `monitor`", _monitoring())
 ALERT_SUBSCRIBER = _rule("alert-subscriber", "a monitor's token, of agency `monitor`: makes, "
                          "reads and ends the monitor node's alert subscriptions",
-                         _alert_subscriber)
+                         _monitoring())
 STATISTICS_READER = _rule("statistics-reader", "a monitor's token, of agency `monitor`: "
                           "trends and published statistics, every cell below k suppressed",
-                          _statistics_reader)
+                          _monitoring())
 PARTNER_NODE = _rule("partner-node", "the case's other agency's node, with a token it signed "
                      "for this case, used once, on a corridor with this agency",
                      _partner_node)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import binascii
 import secrets
-from base64 import b64decode
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote, urlparse
 
 from eventsourcing.cipher import AESCipher
-from pydantic import Field, TypeAdapter, field_validator, model_validator
+from pydantic import Field, TypeAdapter, ValidationInfo, field_validator, model_validator
 from pydantic_settings import EnvSettingsSource, SettingsConfigDict
 
 from events.values import valid_agency
@@ -21,10 +19,12 @@ from services.files import (
     move_secrets,
     write_private,
 )
+from services.settings.checks import AesKey, HostPort, HttpsAddress
 from services.settings.kafka import KafkaClientSettings
 from services.settings.signin import SignInSettings
 
 MIN_SECRET_BYTES = 32  # the same floor as services.api.identity.auth: HS256 needs 256 bits
+SECRETS = {"jwt_secret": "an HS256 secret", "metrics_token": "a metrics token"}  # so named
 
 
 class SettingsError(Exception):
@@ -57,13 +57,13 @@ class Settings(SignInSettings, KafkaClientSettings):
     deadletter_retention_days: int = Field(default=30, ge=1, le=3650)
     directory: Path | None = None
     jwt_secret: str | None = Field(default=None, repr=False)
-    jwks_url: str | None = None
+    jwks_url: HttpsAddress | None = None
     # Tokens are accepted only when issued for this node: `iss` and `aud` must be these
     # (both default to the agency code) and they may live no longer than this.
     token_issuer: str | None = None
     token_audience: str | None = None
     token_max_hours: float = Field(default=12.0, gt=0, le=24 * 7)
-    cipher_key: str | None = Field(default=None, repr=False)
+    cipher_key: AesKey | None = Field(default=None, repr=False)
     # How long an Idempotency-Key replays its first response.
     idempotency_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     # A message to a partner without a receipt leaves again this long after it was sent,
@@ -85,7 +85,7 @@ class Settings(SignInSettings, KafkaClientSettings):
     inbox_stall_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
     # /metrics: behind this bearer token, or served only on this host:port.
     metrics_token: str | None = Field(default=None, repr=False)
-    metrics_addr: str | None = None
+    metrics_addr: HostPort | None = None
     # /docs and /redoc (their scripts from a pinned, integrity-checked CDN file): off
     # unless asked for; /openapi.json is always served.
     api_docs: bool = False
@@ -102,14 +102,6 @@ class Settings(SignInSettings, KafkaClientSettings):
     def _known_database(cls, value: str | None) -> str | None:
         if value and urlparse(value).scheme not in ("sqlite", "postgresql", "postgres"):
             raise ValueError(f"must be sqlite:///PATH or postgresql://..., not {value!r}")
-        return value
-
-    @field_validator("jwks_url")
-    @classmethod
-    def _web_address(cls, value: str | None) -> str | None:
-        # Keys fetched in the clear could be swapped on the way: anyone could sign.
-        if value and urlparse(value).scheme != "https":
-            raise ValueError(f"must be an https:// address, not {value!r}")
         return value
 
     @model_validator(mode="after")
@@ -130,46 +122,13 @@ class Settings(SignInSettings, KafkaClientSettings):
                              "HOMEWARD_JWKS_URL")
         return self
 
-    @field_validator("jwt_secret")
+    @field_validator(*SECRETS)
     @classmethod
-    def _long_secret(cls, value: str | None) -> str | None:
+    def _long_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
         # A secret, so the message never repeats it.
         if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(f"an HS256 secret needs at least {MIN_SECRET_BYTES} bytes "
-                             "(make one with `openssl rand -hex 32`)")
-        return value
-
-    @field_validator("metrics_token")
-    @classmethod
-    def _long_metrics_token(cls, value: str | None) -> str | None:
-        if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(f"a metrics token needs at least {MIN_SECRET_BYTES} bytes")
-        return value
-
-    @field_validator("metrics_addr")
-    @classmethod
-    def _host_port(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"must be HOST:PORT, e.g. 127.0.0.1:9100, not {value!r}")
-        return value
-
-    @field_validator("cipher_key")
-    @classmethod
-    def _aes_key(cls, value: str | None) -> str | None:
-        # Checked here, not when the store first encrypts: a bad key must stop the node at
-        # start. The value is a secret, so the message never repeats it.
-        if value is None:
-            return value
-        try:
-            size = len(b64decode(value, validate=True))
-        except (binascii.Error, ValueError):
-            raise ValueError("must be a base64 AES key (make one with AESCipher.create_key)"
-                             ) from None
-        if size not in AESCipher.KEY_SIZES:
-            raise ValueError(f"an AES key has 16, 24 or 32 bytes, not {size}")
+            raise ValueError(f"{SECRETS[info.field_name or '']} needs at least "
+                             f"{MIN_SECRET_BYTES} bytes (make one with `openssl rand -hex 32`)")
         return value
 
     @model_validator(mode="after")

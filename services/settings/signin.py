@@ -4,22 +4,21 @@ Connect provider and this node's client there, part of `Settings`."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
-from services.settings.checks import readable_file
+from services.settings.checks import CallbackAddress, HttpsAddress, readable_file
 
 
 class SignInSettings(BaseSettings):
     # The provider's issuer address (found through its discovery document) and this
     # node's client there.
-    oidc_issuer: str | None = None
+    oidc_issuer: HttpsAddress | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = Field(default=None, repr=False)
     oidc_scopes: str = "openid"
-    oidc_redirect_url: str | None = None
+    oidc_redirect_url: CallbackAddress | None = None
     oidc_ca_file: Path | None = None
     # Where the provider's tokens carry the roles (a dotted path) and the agency (a claim,
     # or one agency for a provider that serves this agency only), and how its role names
@@ -34,28 +33,6 @@ class SignInSettings(BaseSettings):
     @classmethod
     def _readable_ca_file(cls, value: Path | None) -> Path | None:
         return readable_file(value)
-
-    @field_validator("oidc_issuer")
-    @classmethod
-    def _provider_address(cls, value: str | None) -> str | None:
-        # The provider's documents, keys and tokens come from here: never in the clear.
-        parts = urlparse(value or "")
-        if value is not None and (parts.scheme != "https" or not parts.hostname):
-            raise ValueError(f"must be an https:// address, not {value!r}")
-        return value
-
-    @field_validator("oidc_redirect_url")
-    @classmethod
-    def _callback_address(cls, value: str | None) -> str | None:
-        # The code comes back here; http only on this machine's loopback (RFC 8252, 7.3).
-        if value is None:
-            return value
-        parts = urlparse(value)
-        local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
-        if not (parts.scheme == "https" or local) or parts.path != "/ui/signin/callback":
-            raise ValueError("must be https://<this node>/ui/signin/callback (http only on "
-                             f"localhost), not {value!r}")
-        return value
 
     @field_validator("oidc_scopes")
     @classmethod

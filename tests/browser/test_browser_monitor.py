@@ -13,13 +13,7 @@ from uuid import NAMESPACE_URL, uuid5
 import pytest
 from selenium.webdriver.common.by import By
 
-from services.api.app import create_monitor_app
-from services.api.identity.auth import issue
-from services.api.web.languages import languages
-from services.bootstrap import build_monitor, jwt_secret
-from services.clock import FixedClock
-from services.settings import load
-from tests.browser.web import SHOTS, Browser, chromium, serving
+from tests.browser.web import Browser, monitor_pages
 
 NOW = datetime(2025, 4, 20, 12, tzinfo=UTC)
 PATH = [("case-opened", "opened"), ("referral-sent", "referred"),
@@ -46,25 +40,16 @@ def milestones(referring: str, receiving: str, cases: int, seed: int) -> Iterato
 
 @pytest.fixture
 def monitor_page(tmp_path: Path) -> Iterator[tuple[Browser, str, str]]:
-    settings = load(agency="monitor", data_dir=tmp_path / "monitor")
-    node = build_monitor(settings, FixedClock(NOW))
-    node.view.record([*milestones("XA-NRM", "XB-NRM", 160, 1),
-                      *milestones("XA-NRM", "XC-NRM", 6, 2)])
-    token = issue(jwt_secret(settings), "monitor-1", "monitor", ["monitor"], datetime.now(UTC))
-    try:
-        with chromium(tmp_path / "profile") as driver, serving(create_monitor_app(node)) as url:
-            yield Browser(driver, Path(SHOTS) if SHOTS else None), url, token
-    finally:
-        node.close()
+    with monitor_pages(tmp_path, NOW, [*milestones("XA-NRM", "XB-NRM", 160, 1),
+                                       *milestones("XA-NRM", "XC-NRM", 6, 2)]) as page:
+        yield page
 
 
 def test_the_corridor_page_draws_its_charts_with_small_cells_suppressed(
     monitor_page: tuple[Browser, str, str],
 ) -> None:
     b, url, token = monitor_page
-    en = languages()["en"].strings
-    b.open(f"{url}/ui/corridors?lang=en")
-    b.sign_in(token)
+    en = b.corridors(url, token, "en")
     b.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "section.corridor")) == 2)
     busy, small = b.driver.find_elements(By.CSS_SELECTOR, "section.corridor")
     assert len(busy.find_elements(By.CSS_SELECTOR, "figure.chart svg[role=img]")) == 3

@@ -5,7 +5,7 @@ alerts; the CSV to download; in English and Arabic, with no serious accessibilit
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +14,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from services.api.app import create_monitor_app
-from services.api.identity.auth import issue
-from services.api.web.languages import languages
-from services.bootstrap import build_monitor, jwt_secret
-from services.clock import FixedClock
-from services.settings import load
-from tests.browser.web import SHOTS, Browser, chromium, serving
+from tests.browser.web import Browser, monitor_pages
 from tests.harness.monitor_history import NOW, generated
 
 FIGURES = 9
@@ -28,8 +22,6 @@ FIGURES = 9
 
 @pytest.fixture
 def monitor_page(tmp_path: Path) -> Iterator[tuple[Browser, str, str]]:
-    settings = load(agency="monitor", data_dir=tmp_path / "monitor")
-    node = build_monitor(settings, FixedClock(NOW))
     milestones, _ = generated()
     # One person in transit since yesterday, arrival overdue; one missing in transit.
     left = NOW - timedelta(days=1)
@@ -39,13 +31,8 @@ def monitor_page(tmp_path: Path) -> Iterator[tuple[Browser, str, str]]:
         **extra}) for n, name, status, extra in (
             (1, "departure-confirmed", "in_transit", {"due_at": left.isoformat()}),
             (2, "transit-incident-recorded", "on_hold", {"incident": "missing"}))]
-    node.view.record(milestones)
-    token = issue(jwt_secret(settings), "monitor-1", "monitor", ["monitor"], datetime.now(UTC))
-    try:
-        with chromium(tmp_path / "profile") as driver, serving(create_monitor_app(node)) as url:
-            yield Browser(driver, Path(SHOTS) if SHOTS else None), url, token
-    finally:
-        node.close()
+    with monitor_pages(tmp_path, NOW, milestones) as page:
+        yield page
 
 
 def charts(b: Browser) -> list[Any]:
@@ -67,9 +54,7 @@ def test_the_corridors_page_shows_trends_alerts_and_the_export(
     monitor_page: tuple[Browser, str, str],
 ) -> None:
     b, url, token = monitor_page
-    en = languages()["en"].strings
-    b.open(f"{url}/ui/corridors?lang=en")
-    b.sign_in(token)
+    en = b.corridors(url, token, "en")
     b.wait(lambda d: len(charts(b)) == FIGURES)
     trends = b.find("section.trends")
     for figure in charts(b):
@@ -107,9 +92,7 @@ def test_the_corridors_page_shows_trends_alerts_and_the_export(
 
 def test_the_corridors_page_in_arabic(monitor_page: tuple[Browser, str, str]) -> None:
     b, url, token = monitor_page
-    ar = languages()["ar"].strings
-    b.open(f"{url}/ui/corridors?lang=ar")
-    b.sign_in(token)
+    ar = b.corridors(url, token, "ar")
     b.wait(lambda d: len(charts(b)) == FIGURES)
     assert b.driver.find_element(By.TAG_NAME, "html").get_attribute("dir") == "rtl"
     assert ar["trends.title"] in b.find("section.trends").text

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,12 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+from services.api.app import create_monitor_app
+from services.api.identity.auth import issue
 from services.api.web.languages import languages
+from services.bootstrap import build_monitor, jwt_secret
+from services.clock import FixedClock
+from services.settings import load
 from tests.harness.support import missing_service
 
 SHOTS = os.environ.get("HOMEWARD_SCREENSHOTS")  # a folder: `make screenshots` sets docs/...
@@ -77,6 +83,22 @@ def chromium(profile: Path, flags: tuple[str, ...] = ()) -> Iterator[WebDriver]:
         driver.quit()
 
 
+@contextmanager
+def monitor_pages(tmp_path: Path, now: datetime, milestones: list[tuple[str, dict[str, Any]]],
+                  ) -> Iterator[tuple[Browser, str, str]]:
+    """A monitor node on a clock stopped at `now` that has recorded `milestones`, served,
+    with Chromium and a monitor's token: the browser, the node's URL and the token."""
+    settings = load(agency="monitor", data_dir=tmp_path / "monitor")
+    node = build_monitor(settings, FixedClock(now))
+    node.view.record(milestones)
+    token = issue(jwt_secret(settings), "monitor-1", "monitor", ["monitor"], datetime.now(UTC))
+    try:
+        with chromium(tmp_path / "profile") as driver, serving(create_monitor_app(node)) as url:
+            yield Browser(driver, Path(SHOTS) if SHOTS else None), url, token
+    finally:
+        node.close()
+
+
 class Browser:
     """One tab, with the few moves a caseworker makes."""
 
@@ -97,6 +119,13 @@ class Browser:
     def open(self, url: str) -> None:
         self.driver.get(url)
         self.wait(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def corridors(self, url: str, token: str, lang: str) -> dict[str, str]:
+        """The monitor's corridors page at `url`, in `lang`, signed in with `token`: the
+        page's strings in that language."""
+        self.open(f"{url}/ui/corridors?lang={lang}")
+        self.sign_in(token)
+        return languages()[lang].strings
 
     def sign_in(self, token: str) -> None:
         self.find("#token").send_keys(token)

@@ -6,11 +6,8 @@ a family found by tracing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-
-import pytest
 
 from events.values import Side
 from services.network.demo_cases import Move, repatriation
@@ -21,7 +18,7 @@ from tests.harness.http_nodes import (
     blocking_items,
     open_case,
     play,
-    refused_leaving_both_unchanged,
+    refusals_test,
 )
 from tests.harness.walks import (
     PRIVATE_BEFORE,
@@ -108,21 +105,13 @@ def caregiver_of_a_child_whose_family_was_found_unsuitable(p: Pair) -> Refused:
                    "caregiver-confirmation", CAREGIVER, 409, "minor-safeguards")
 
 
-REFUSED: dict[str, Callable[[Pair], Refused]] = {
-    f.__name__: f for f in (
-        request_before_the_person_left, inform_request_without_its_proceeding,
-        remote_testimony_without_its_hearing, second_open_request_of_a_kind,
-        answer_to_no_open_request, answer_by_the_referring_agency,
-        caregiver_of_a_child_without_tracing,
-        caregiver_of_a_child_whose_family_was_found_unsuitable,
-    )
-}
-
-
-@pytest.mark.parametrize("name", sorted(REFUSED))
-def test_each_refusal_names_its_rule_or_field_and_changes_nothing(nodes: Pair,
-                                                                 name: str) -> None:
-    refused_leaving_both_unchanged(nodes, REFUSED[name](nodes))
+test_each_refusal_names_its_rule_or_field_and_changes_nothing = refusals_test(
+    request_before_the_person_left, inform_request_without_its_proceeding,
+    remote_testimony_without_its_hearing, second_open_request_of_a_kind,
+    answer_to_no_open_request, answer_by_the_referring_agency,
+    caregiver_of_a_child_without_tracing,
+    caregiver_of_a_child_whose_family_was_found_unsuitable,
+)
 
 
 # -- the walks ---------------------------------------------------------------------------

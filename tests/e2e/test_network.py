@@ -8,8 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -17,14 +15,13 @@ import httpx
 import pytest
 
 from services.backends.broker import port_is_free
-from tests.harness.support import children_of, free_port, free_ports, live_processes, ticks_now
+from tests.harness.homeward_run import HomewardRun, run_command
+from tests.harness.support import children_of, live_processes, ticks_now
 
 
 def launched(tmp_path: Path, *options: str) -> tuple[int, int, subprocess.Popen[str]]:
     """`homeward run` on ports of this worker's block: its base port, broker port, process."""
-    base, broker_port = free_ports(4), free_port()
-    command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
-               "--base-port", str(base), "--broker-port", str(broker_port), *options]
+    base, broker_port, command = run_command(tmp_path, *options)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     return base, broker_port, process
@@ -75,33 +72,6 @@ def test_run_serves_four_nodes_and_ctrl_c_stops_them_all(tmp_path: Path) -> None
     assert all(port_is_free(p) for p in (base, base + 1, base + 2, base + 3, broker_port))
 
 
-class Run:
-    """`homeward run` in a session of its own, its output read as it comes."""
-
-    def __init__(self, tmp_path: Path, demo_cases: int) -> None:
-        base, broker_port = free_ports(4), free_port()
-        self.ports = (base, base + 1, base + 2, base + 3, broker_port)
-        command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
-                   "--base-port", str(base), "--broker-port", str(broker_port),
-                   "--demo-cases", str(demo_cases)]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def wait_for(self, text: str, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(text in line for line in self.lines):
-            assert time.monotonic() < deadline and self.process.poll() is None, "".join(self.lines)
-            time.sleep(0.05)
-
-
 def groups_of(pids: set[int]) -> set[int]:
     out = set()
     for pid in pids:
@@ -116,7 +86,7 @@ def groups_of(pids: set[int]) -> set[int]:
 def test_a_signal_stops_run_within_ten_seconds_at_any_moment(
     tmp_path: Path, sig: signal.Signals, moment: str,
 ) -> None:
-    run = Run(tmp_path, demo_cases=1000 if moment == "seeding" else 3)
+    run = HomewardRun(tmp_path, "--demo-cases", "1000" if moment == "seeding" else "3")
     try:
         if moment == "starting":
             time.sleep(1.5)  # the broker starting
@@ -156,10 +126,8 @@ def test_a_signal_stops_run_within_ten_seconds_at_any_moment(
 def test_run_with_a_broker_store_its_broker_cannot_keep_says_so_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:
-    base, broker_port = free_ports(4), free_port()
-    command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
-               "--base-port", str(base), "--broker-port", str(broker_port),
-               "--broker-store", "postgres://postgres@127.0.0.1:5432/test"]
+    base, broker_port, command = run_command(
+        tmp_path, "--broker-store", "postgres://postgres@127.0.0.1:5432/test")
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "cannot keep its log in postgres" in done.stderr

@@ -3,83 +3,39 @@ and the demo's history as the monitor shows it (`--demo-cases`, spread over 18 m
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
 from services.network.demo_cases import repatriation
 from services.network.members import CORRIDORS, MONITOR, Member, members
-from tests.harness.support import free_port, free_ports
+from tests.harness.homeward_run import HomewardRun
 
 # Enough cases for the busiest corridor (four in six) to fill cells of 11 and more, the
 # smallest the monitor publishes, at a year of month-ends.
 DEMO_CASES = 180
-T = TypeVar("T")
 # The seeding of the history, and the relays sending it again once the nodes run, take
 # minutes on a busy machine: the network's start counts towards the first test's time.
 pytestmark = pytest.mark.timeout(900)
 
 
-class Network:
+class Network(HomewardRun):
+    """`homeward run` with its demo history, and the members it serves."""
+
     def __init__(self, data_dir: Path) -> None:
-        self.base = free_ports(4)
-        command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(data_dir),
-                   "--base-port", str(self.base), "--broker-port", str(free_port()),
-                   "--demo-cases", str(DEMO_CASES)]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        super().__init__(data_dir, "--demo-cases", str(DEMO_CASES))
         self.members = {m.agency: m for m in members(data_dir.resolve(), self.base)}
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def output(self) -> str:
-        return "".join(self.lines[-60:])
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-
-def eventually(check: Callable[[], T | None], within: float, what: str, network: Network) -> T:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        assert network.process.poll() is None, network.output()
-        try:
-            found = check()
-        except httpx.HTTPError:
-            found = None
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"not within {within:g} s: {what}\n{network.output()}")
 
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     running = Network(tmp_path_factory.mktemp("network"))
     try:
-        eventually(lambda: any("Try: curl" in line for line in running.lines), 400,
-                   "the network up", running)
+        running.eventually(lambda: running.said("Try: curl"), 400, "the network up")
         yield running
     finally:
         running.stop()
@@ -119,7 +75,7 @@ def test_the_monitor_shows_the_demo_history_a_year_and_more_of_figures(network: 
 
     # Once the nodes run, the relays send the seeded messages again (the partners skip
     # them) and the milestones: the monitor has them all within minutes.
-    months = eventually(figures, 400, "a year of figures on XA-NRM -> XB-NRM", network)
+    months = network.eventually(figures, 400, "a year of figures on XA-NRM -> XB-NRM")
     busiest = months[CORRIDORS[0]]
     # Months with figures run back a year and more: the history is the steps' own.
     first, now = busiest[0], datetime.now(UTC).strftime("%Y-%m")
@@ -155,11 +111,11 @@ def test_a_case_is_walked_over_the_broker_on_each_corridor(
             return answer.status_code < 300
 
         # Nothing seeded is sent the partners again: a step crosses in seconds.
-        eventually(recorded, 60, f"{move.path} recorded at {owner.agency}", network)
+        network.eventually(recorded, 60, f"{move.path} recorded at {owner.agency}")
 
     def accepted_at(member: Member) -> bool:
         case = httpx.get(f"{member.url}/v1/cases/{case_id}", headers=auth(member, "caseworker"))
         return case.status_code == 200 and case.json()["status"] == "accepted"
 
     for member in (referring, receiving):
-        eventually(lambda m=member: accepted_at(m), 60, f"accepted at {member.agency}", network)
+        network.eventually(lambda m=member: accepted_at(m), 60, f"accepted at {member.agency}")

@@ -8,9 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +20,8 @@ from kafka import KafkaConsumer
 from services.exchange import topics
 from services.network.demo_cases import repatriation
 from services.network.members import members
-from tests.harness.support import children_of, free_port, free_ports
+from tests.harness.homeward_run import HomewardRun
+from tests.harness.support import children_of
 
 
 def process_of(root: int, *words: str) -> int:
@@ -34,37 +32,15 @@ def process_of(root: int, *words: str) -> int:
     raise AssertionError(f"no process with {words}")
 
 
-def eventually(check: Any, within: float, what: str) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except httpx.HTTPError:
-            found = None
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"not within {within:g} s: {what}")
-
-
 @pytest.mark.kafka
 def test_the_network_brings_back_a_killed_broker_and_every_fact_is_delivered(
     tmp_path: Path,
 ) -> None:
-    base, broker_port = free_ports(4), free_port()
-    command = [sys.executable, "-m", "services.cli", "run", "--data-dir", str(tmp_path),
-               "--base-port", str(base), "--broker-port", str(broker_port)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    assert process.stdout is not None
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")),
-                              daemon=True)
-    reader.start()
+    run = HomewardRun(tmp_path)
     xb_pid = None
     try:
-        eventually(lambda: any("Try: curl" in line for line in lines), 90, "the network up")
-        xa, xb = members(tmp_path.resolve(), base)[:2]
+        run.eventually(lambda: run.said("Try: curl"), 90, "the network up")
+        xa, xb = members(tmp_path.resolve(), run.base)[:2]
         caseworker = {m.agency: {"Authorization": f"Bearer {m.token('caseworker')}"}
                       for m in (xa, xb)}
         story = repatriation(datetime.now(UTC).date(), receiving=xb.agency)
@@ -79,18 +55,17 @@ def test_the_network_brings_back_a_killed_broker_and_every_fact_is_delivered(
 
         for move in moves[:2]:  # consent, referral: the case crosses
             record(move.path, move.body)
-        eventually(lambda: httpx.get(f"{xb.url}/v1/cases/{case_id}",
+        run.eventually(lambda: httpx.get(f"{xb.url}/v1/cases/{case_id}",
                                      headers=caseworker[xb.agency]).status_code == 200,
                    60, "the partner holds the case")
 
-        xb_pid = process_of(process.pid, "serve", "--port", str(xb.port))
+        xb_pid = process_of(run.process.pid, "serve", "--port", str(xb.port))
         os.kill(xb_pid, signal.SIGSTOP)  # the receiving node is paused
         for move in moves[2:]:
             record(move.path, move.body)
         time.sleep(1.0)  # on the broker, not read by the paused node
-        os.kill(process_of(process.pid, "--listener-url"), signal.SIGKILL)
-        eventually(lambda: any("the broker is running again" in line for line in lines), 30,
-                   "the broker brought back")
+        os.kill(process_of(run.process.pid, "--listener-url"), signal.SIGKILL)
+        run.eventually(lambda: run.said("the broker is running again"), 30, "the broker brought back")
         os.kill(xb_pid, signal.SIGCONT)
         resumed = time.monotonic()
 
@@ -104,11 +79,11 @@ def test_the_network_brings_back_a_killed_broker_and_every_fact_is_delivered(
             # opening, consent, referral, identity verification request, risk assessment
             return len(facts) == 5 and len(crossed) == 5
 
-        eventually(delivered, 60, "every fact at the partner and receipted")
+        run.eventually(delivered, 60, "every fact at the partner and receipted")
         assert time.monotonic() - resumed < 60
-        assert any("the broker stopped; starting it again" in line for line in lines)
+        assert run.said("the broker stopped; starting it again")
         # The topics were made again as at the start, not by a client's first message.
-        inboxes = KafkaConsumer(bootstrap_servers=f"127.0.0.1:{broker_port}")
+        inboxes = KafkaConsumer(bootstrap_servers=f"127.0.0.1:{run.broker_port}")
         try:
             for agency in (xa.agency, xb.agency):
                 assert inboxes.partitions_for_topic(topics.inbox(agency)) == {0, 1, 2}
@@ -118,7 +93,5 @@ def test_the_network_brings_back_a_killed_broker_and_every_fact_is_delivered(
         if xb_pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(xb_pid, signal.SIGCONT)
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=90)
-        reader.join(timeout=5)
-    assert process.returncode == 0, "".join(lines)
+        run.stop(timeout=90)
+    assert run.process.returncode == 0, "".join(run.lines)

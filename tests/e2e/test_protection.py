@@ -4,11 +4,8 @@ on both agencies' boards and clears once it is answered."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-
-import pytest
 
 from events.values import Side
 from services.network.demo_cases import Move
@@ -20,7 +17,7 @@ from tests.harness.http_nodes import (
     blocking_items,
     open_case,
     play,
-    refused_leaving_both_unchanged,
+    refusals_test,
 )
 from tests.harness.walks import (
     at_risk_at_month_3,
@@ -147,24 +144,16 @@ def referring_agency_s_service_after_departure(p: Pair) -> Refused:
     return Refused(p.xa, case_id, "service", service, 409, "sequence")
 
 
-REFUSED: dict[str, Callable[[Pair], Refused]] = {
-    f.__name__: f for f in (
-        closed_as_completed_while_at_risk, closed_as_completed_by_a_supervisor_while_at_risk,
-        transport_for_an_unconfirmed_identity, departure_once_the_identity_was_not_confirmed,
-        departure_after_a_threat, transport_after_contact_by_the_traffickers,
-        return_decision_in_a_language_she_does_not_speak,
-        return_decision_with_no_alternative_explained, return_decision_without_its_language,
-        return_decision_under_a_removal_order,
-        supervisor_s_return_decision_under_a_removal_order_without_a_justification,
-        referring_agency_s_service_after_departure,
-    )
-}
-
-
-@pytest.mark.parametrize("name", sorted(REFUSED))
-def test_each_refusal_names_its_rule_or_field_and_changes_nothing(nodes: Pair,
-                                                                 name: str) -> None:
-    refused_leaving_both_unchanged(nodes, REFUSED[name](nodes))
+test_each_refusal_names_its_rule_or_field_and_changes_nothing = refusals_test(
+    closed_as_completed_while_at_risk, closed_as_completed_by_a_supervisor_while_at_risk,
+    transport_for_an_unconfirmed_identity, departure_once_the_identity_was_not_confirmed,
+    departure_after_a_threat, transport_after_contact_by_the_traffickers,
+    return_decision_in_a_language_she_does_not_speak,
+    return_decision_with_no_alternative_explained, return_decision_without_its_language,
+    return_decision_under_a_removal_order,
+    supervisor_s_return_decision_under_a_removal_order_without_a_justification,
+    referring_agency_s_service_after_departure,
+)
 
 
 # -- escalations -------------------------------------------------------------------------

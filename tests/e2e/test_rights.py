@@ -5,13 +5,10 @@ the nodes' injected clock; a corridor's own reflection period and urgent profile
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from events.deadlines import Deadlines
@@ -28,10 +25,11 @@ from tests.harness.http_nodes import (
     XB,
     HttpNode,
     Pair,
+    Refused,
     open_case,
     opening,
     play,
-    refusal_of,
+    refusals_test,
 )
 
 CONSENT = {"scopes": ["refer", "share_identity", "return", "monitoring"], "language": "en",
@@ -59,30 +57,21 @@ def board_row(http: HttpNode, case_id: str) -> dict[str, Any]:
 # -- refusals ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Refused:
-    case_id: str
-    path: str
-    body: dict[str, Any]
-    status: int
-    code: str  # the rule (409) or the field (422)
-
-
 def child_consents_herself(p: Pair) -> Refused:
     case_id = open_case(p, minor=True)
     assert p.xa.step(case_id, "guardian", GUARDIAN).status_code == 200
-    return Refused(case_id, "consent", {**BY_GUARDIAN, "given_by": "person"}, 409,
+    return Refused(p.xa, case_id, "consent", {**BY_GUARDIAN, "given_by": "person"}, 409,
                    "minor-safeguards")
 
 
 def child_consent_without_a_guardian(p: Pair) -> Refused:
-    return Refused(open_case(p, minor=True), "consent", BY_GUARDIAN, 409, "minor-safeguards")
+    return Refused(p.xa, open_case(p, minor=True), "consent", BY_GUARDIAN, 409, "minor-safeguards")
 
 
 def child_consent_without_her_views_heard(p: Pair) -> Refused:
     case_id = open_case(p, minor=True)
     assert p.xa.step(case_id, "guardian", GUARDIAN).status_code == 200
-    return Refused(case_id, "consent", {**BY_GUARDIAN, "child_views_heard": False}, 409,
+    return Refused(p.xa, case_id, "consent", {**BY_GUARDIAN, "child_views_heard": False}, 409,
                    "minor-safeguards")
 
 
@@ -90,22 +79,22 @@ def disputed_age_consent_without_a_guardian(p: Pair) -> Refused:
     case_id = open_case(p)
     body = {"assessed_on": p.clock.now().date().isoformat(), "outcome": "disputed"}
     assert p.xa.step(case_id, "age-assessment", body).status_code == 200
-    return Refused(case_id, "consent", CONSENT, 409, "minor-safeguards")
+    return Refused(p.xa, case_id, "consent", CONSENT, 409, "minor-safeguards")
 
 
 def guardian_for_a_capable_adult(p: Pair) -> Refused:
-    return Refused(open_case(p), "consent", {**CONSENT, "given_by": "guardian"}, 409,
+    return Refused(p.xa, open_case(p), "consent", {**CONSENT, "given_by": "guardian"}, 409,
                    "consent-required")
 
 
 def consent_without_an_interpreter(p: Pair) -> Refused:
-    return Refused(open_case(p), "consent", {**CONSENT, "language": "fr"}, 422, "interpreter")
+    return Refused(p.xa, open_case(p), "consent", {**CONSENT, "language": "fr"}, 422, "interpreter")
 
 
 def return_decision_in_the_reflection_period(p: Pair) -> Refused:
     case_id = open_case(p, reflection_period_start=p.clock.now().date().isoformat())
     play(p, case_id, until(story(p), "return-decision"))
-    return Refused(case_id, "return-decision", body_of(story(p), "return-decision"), 409,
+    return Refused(p.xa, case_id, "return-decision", body_of(story(p), "return-decision"), 409,
                    "reflection-period")
 
 
@@ -114,30 +103,16 @@ def return_decision_after_a_stay(p: Pair) -> Refused:
     play(p, case_id, until(story(p), "risk-assessment"))
     stay = {"decided_on": p.clock.now().date().isoformat(), "basis": "other"}
     assert p.xa.step(case_id, "stay-decision", stay).status_code == 200
-    return Refused(case_id, "return-decision", body_of(story(p), "return-decision"), 409,
+    return Refused(p.xa, case_id, "return-decision", body_of(story(p), "return-decision"), 409,
                    "sequence")
 
 
-REFUSED: dict[str, Callable[[Pair], Refused]] = {
-    f.__name__: f for f in (
-        child_consents_herself, child_consent_without_a_guardian,
-        child_consent_without_her_views_heard, disputed_age_consent_without_a_guardian,
-        guardian_for_a_capable_adult, consent_without_an_interpreter,
-        return_decision_in_the_reflection_period, return_decision_after_a_stay,
-    )
-}
-
-
-@pytest.mark.parametrize("name", sorted(REFUSED))
-def test_each_refusal_names_its_rule_or_field_and_changes_nothing(nodes: Pair,
-                                                                 name: str) -> None:
-    refusal = REFUSED[name](nodes)
-    before = nodes.xa.state(refusal.case_id)
-
-    response = nodes.xa.step(refusal.case_id, refusal.path, refusal.body)
-
-    refusal_of(response, refusal.status, refusal.code)
-    assert nodes.xa.state(refusal.case_id) == before
+test_each_refusal_names_its_rule_or_field_and_changes_nothing = refusals_test(
+    child_consents_herself, child_consent_without_a_guardian,
+    child_consent_without_her_views_heard, disputed_age_consent_without_a_guardian,
+    guardian_for_a_capable_adult, consent_without_an_interpreter,
+    return_decision_in_the_reflection_period, return_decision_after_a_stay,
+)
 
 
 def test_an_opening_whose_minor_flag_contradicts_the_date_of_birth_is_422(nodes: Pair) -> None:

@@ -5,9 +5,11 @@
   which drives both agencies' streams of one case through the domain.
 - `given`: given/when steps over a `Story` for the rule tests (`R(...)`, `C(...)`).
 - `walks`: walks through whole cases over the demo's moves (services/network/demo_cases.py).
-- `desk`: a referring node's application fed the partner's facts, for read-model tests.
+- `referring_node`: a referring node's application fed the partner's facts, for read-model tests.
 - `exchange_nodes`: agency nodes exchanging over a real broker, parts started one by one,
-  and what a test reads back (`play`, `dead_letters`, `send`).
+  what a test posts to an inbox itself (`sending`) and reads back (`play`, `dead_letters`,
+  `delivered_once`).
+- `homeward_run`: `homeward run`, the whole embedded network, on the worker's ports.
 - `sealed_wire`: a hand-crafted message sealed to its recipient, as it goes on the wire.
 - `tls_terminator`: TLS in front of the local broker, with a certificate a test's CA made.
 - `http_nodes`: two agency nodes over HTTP, built by services/bootstrap.py.

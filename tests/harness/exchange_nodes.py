@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from events.case import CaseEvent
@@ -24,7 +25,7 @@ from services.application import Homeward
 from services.backends.broker import LocalBroker
 from services.backends.kafka import Kafka
 from services.bootstrap import kafka_exchange
-from services.contract.codec import encode, sent_digests
+from services.contract.codec import encode, sent_digests, sign
 from services.exchange import topics
 from services.exchange.directory import DirectoryFile, publish, save
 from services.exchange.directory import load as load_directory
@@ -103,14 +104,26 @@ class Node:
         self._start("relay", self.relay.run)
         return self.relay
 
-    def start_inbox(self) -> Inbox:
+    def start_inbox(self, **settings: Any) -> Inbox:
+        """A fresh inbox running, once its group has joined; `settings` (`bound`,
+        `parked_bound`, `unknown_case_wait`, `parked_patience`) set on it before it reads."""
         topics.ensure_topics(Kafka(self.bootstrap).admin, [topics.inbox(self.agency),
                                               topics.deadletter(self.agency)])
         self.inbox = self.exchange().inbox
+        for name, value in settings.items():
+            assert hasattr(self.inbox, name), name
+            setattr(self.inbox, name, value)
         self._start("inbox", self.inbox.run)
         inbox = self.inbox
         wait_until(lambda: inbox.assigned, timeout=30)  # the group's first join takes seconds
         return inbox
+
+    def replace_relay(self, relay: Relay) -> Relay:
+        """The running relay stopped and `relay`, one of the test's own, run in its place."""
+        self.stop("relay")
+        self.relay = relay
+        self._start("relay", relay.run)
+        return relay
 
     def _start(self, name: str, run: Callable[[threading.Event], None]) -> None:
         stop = threading.Event()
@@ -129,6 +142,19 @@ class Node:
         for name in list(self._threads):
             self.stop(name)
         self.app.close()
+
+    def new_signing_key(self) -> SigningKey:
+        """Another signing key of this agency (the same sealing key), listed nowhere yet."""
+        return SigningKey(self.agency, Ed25519PrivateKey.generate(), self.key.sealing)
+
+    def list_new_signing_key(self, old_until: datetime,
+                             since: datetime | None = None) -> SigningKey:
+        """A new signing key listed in the directory, valid from `since`, beside the old
+        ones, valid until `old_until`. The node still signs with its old key."""
+        key = self.new_signing_key()
+        save(self.directory_path,
+             load_directory(self.directory_path).with_rotated_key(key, old_until, since))
+        return key
 
     # -- what the node knows -------------------------------------------------
 
@@ -207,12 +233,33 @@ def side_of(nodes: tuple[Node, Node], side: Side) -> Node:
 # -- what the partner sees -----------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Posting:
+    """Records a test puts on a node's inbox topic itself, in place of the sender's relay."""
+
+    sender: Node
+    to: Node
+    producer: KafkaProducer
+
+    def sealed(self, envelope: dict[str, Any], signer: SigningKey | None = None) -> int:
+        """The envelope sealed to the recipient and signed by the sender, or, given
+        `signer`, signed and sealed by that key instead; its offset on the topic."""
+        if signer is not None:
+            envelope = sign(envelope, signer)
+        return self.raw(self.sender.sealed(envelope, self.to, signer))
+
+    def raw(self, value: bytes) -> int:
+        """The bytes as they are; their offset on the topic."""
+        return int(self.producer.send(topics.inbox(self.to.agency), value=value)
+                   .get(timeout=10).offset)
+
+
 @contextmanager
-def producing(node: Node) -> Iterator[KafkaProducer]:
-    """A producer of the node's own, for records a test sends as they are; closed after."""
-    producer = node.new_producer()
+def sending(sender: Node, to: Node) -> Iterator[Posting]:
+    """A producer of the recipient's own, posting as `sender`; closed after."""
+    producer = to.new_producer()
     try:
-        yield producer
+        yield Posting(sender, to, producer)
     finally:
         producer.close()
 
@@ -234,9 +281,8 @@ def pair_on_own_broker(tmp_path: Path) -> Iterator[tuple[LocalBroker, Node, Node
 def accepted_minor(a: Node, b: Node) -> tuple[Walk, UUID]:
     """Both nodes exchanging, and a child's return played at both up to the acceptance
     (after the guardian, consent...): the story and its case."""
-    story, case_id = exchanging(a, b, minor=True)
+    story, case_id = played((a, b), 7, minor=True)
     assert story.moves[6].path == "acceptance"
-    play((a, b), story.moves[:7], case_id)
     return story, case_id
 
 
@@ -248,6 +294,15 @@ def exchanging(a: Node, b: Node, **options: Any) -> tuple[Walk, UUID]:
         node.start_relay()
     story = repatriation(datetime.now(UTC).date(), receiving=b.agency, **options)
     return story, open_case(a, b, story.opening)
+
+
+def played(nodes: tuple[Node, Node], count: int | None = None,
+           **options: Any) -> tuple[Walk, UUID]:
+    """Both nodes exchanging, and the first `count` moves of the story (`options`: the
+    story's) played at their owners, each once at the partner: the story and its case."""
+    story, case_id = exchanging(*nodes, **options)
+    play(nodes, story.moves[:count], case_id)
+    return story, case_id
 
 
 def play(nodes: tuple[Node, Node], moves: list[Move], case_id: UUID) -> list[float]:
@@ -287,10 +342,6 @@ def dead_letters(node: Node, expected: int, within: float = 10.0) -> list[tuple[
     finally:
         reader.close()
     return [(dict(r.headers)["reason"].decode(), r) for r in records]
-
-
-def send(producer: KafkaProducer, to: Node, value: bytes) -> int:
-    return int(producer.send(topics.inbox(to.agency), value=value).get(timeout=10).offset)
 
 
 # -- what a sender sends, and what came of it -----------------------------------
@@ -340,6 +391,13 @@ def alone(node: Node, partner: Node) -> UUID:
     return case_id
 
 
+def referred_alone(node: Node, partner: Node) -> tuple[UUID, list[dict[str, Any]]]:
+    """The case `alone` opens, and the 8 messages the node's relay would send the partner
+    of it, in order, for a test to send itself."""
+    case_id = alone(node, partner)
+    return case_id, envelopes(node, partner)
+
+
 def receipted_as_recorded(sender: Node, receiver: Node, case_id: UUID) -> bool:
     """Every message the sender sent of the case is receipted, each with the hash of the
     fact the receiver recorded of it."""
@@ -353,3 +411,12 @@ def receipted_as_recorded(sender: Node, receiver: Node, case_id: UUID) -> bool:
 
 def exactly_once(sender: Node, receiver: Node, case_id: UUID) -> bool:
     return receiver.received_hashes(case_id) == sender.own_hashes(case_id)
+
+
+def delivered_once(sender: Node, receiver: Node, case_id: UUID, timeout: float = 60.0) -> None:
+    """Waits until every message the sender sent of the case reached the receiver exactly
+    once and is receipted as recorded; then nothing went to the receiver's dead letters."""
+    wait_until(lambda: exactly_once(sender, receiver, case_id)
+               and receipted_as_recorded(sender, receiver, case_id), timeout=timeout)
+    assert receiver.inbox is not None and receiver.inbox.dead == 0
+    assert dead_letters(receiver, expected=0) == []

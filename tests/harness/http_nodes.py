@@ -5,6 +5,7 @@ Kafka exchange does this in production)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -312,13 +313,43 @@ class Refused:
     role: str = "caseworker"
 
 
+Refusal = Callable[[Pair], Refused]  # makes the case a step is then refused on
+
+
+
+
+def known(http: HttpNode, case_id: str) -> dict[str, Any] | None:
+    """The case's state at the node, or None where the node does not know the case."""
+    response = http.get(f"/v1/cases/{case_id}")
+    if response.status_code == 404:
+        return None
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
 def refused_leaving_both_unchanged(p: Pair, refusal: Refused) -> None:
-    """The step is refused as `refusal` says, and neither agency's case changed."""
-    before = [http.state(refusal.case_id) for http in (p.xa, p.xb)]
+    """The step is refused as `refusal` says, and neither agency's case changed (nor came
+    to be at the partner, where it was not yet)."""
+    p.sync()
+    before = [known(http, refusal.case_id) for http in (p.xa, p.xb)]
+    assert before[0] is not None or before[1] is not None
     response = refusal.http.step(refusal.case_id, refusal.path, refusal.body, refusal.role)
     p.sync()
     refusal_of(response, refusal.status, refusal.code)
-    assert [http.state(refusal.case_id) for http in (p.xa, p.xb)] == before
+    assert [known(http, refusal.case_id) for http in (p.xa, p.xb)] == before
+
+
+def refusals_test(*made: Refusal) -> Callable[[Pair, Refusal], None]:
+    """The test that each refusal the functions `made` make names its rule or field and
+    changes neither agency's case: run once per function, named by it. A test module
+    binds it to a name of its own (`test_each_refusal_... = refusals_test(...)`)."""
+
+    @pytest.mark.parametrize("refusal", made, ids=[f.__name__ for f in made])
+    def test(nodes: Pair, refusal: Refusal) -> None:
+        refused_leaving_both_unchanged(nodes, refusal(nodes))
+
+    return test
 
 
 def blocking_items(http: HttpNode, case_id: str, rule: str) -> list[tuple[str, str]]:

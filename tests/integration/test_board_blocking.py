@@ -16,7 +16,7 @@ from projections.board import BoardFilters
 from services.bootstrap import read_models
 from services.readside.queries import ReadModels
 from tests.harness.builders import T0, XA, XB
-from tests.harness.desk import READY, Desk
+from tests.harness.referring_node import READY, ReferringNode
 from tests.harness.stores import sqlite_env
 
 BASE = ["consent", "referral", "acknowledgement", "acceptance", "return-decision",
@@ -113,10 +113,10 @@ CASES = {
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[tuple[Desk, ReadModels]]:
-    desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
-    models = read_models(desk.app)
-    yield desk, models
+def referring(tmp_path: Path) -> Iterator[tuple[ReferringNode, ReadModels]]:
+    referring = ReferringNode(sqlite_env(tmp_path / "events.sqlite"))
+    models = read_models(referring.app)
+    yield referring, models
     models.close()
 
 
@@ -128,9 +128,9 @@ def items(models: ReadModels, now: Any) -> list[tuple[str, str, str]]:
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_the_board_shows_what_blocks_a_case_and_who_owes_it(
-    name: str, desk: tuple[Desk, ReadModels],
+    name: str, referring: tuple[ReferringNode, ReadModels],
 ) -> None:
-    node, models = desk
+    node, models = referring
     case = CASES[name]
     case_id = node.open(minor=case.minor)
     for do in case.given:

@@ -33,7 +33,7 @@ from services.bootstrap import read_models, read_store_for
 from services.readside.queries import BOARD_ORDER, ReadModels
 from services.readside.store import Query, ReadStore, Where, index_table, qualified
 from tests.harness.builders import T0, XB
-from tests.harness.desk import DEPARTED, HOME, READY, Desk
+from tests.harness.referring_node import DEPARTED, HOME, READY, ReferringNode
 from tests.harness.stores import sqlite_env
 from tests.harness.support import fresh_schema
 
@@ -44,13 +44,13 @@ TIMES = [T0, T0 + timedelta(days=10, hours=2), T0 + timedelta(days=10, hours=17)
 
 
 @pytest.fixture
-def desk(store_env: dict[str, str]) -> Desk:
-    return Desk(store_env)
+def referring(store_env: dict[str, str]) -> ReferringNode:
+    return ReferringNode(store_env)
 
 
 @pytest.fixture
-def models(desk: Desk) -> Iterator[ReadModels]:
-    read = read_models(desk.app, clock=desk.clock)
+def models(referring: ReferringNode) -> Iterator[ReadModels]:
+    read = read_models(referring.app, clock=referring.clock)
     yield read
     read.close()
 
@@ -59,24 +59,24 @@ ASSIGNEES = ("anna", "pat", None)  # each case in turn: to Anna, to Pat, to no o
 SUPERVISOR = Actor("XA-NRM", "sara", frozenset({Role.SUPERVISOR}))
 
 
-def fill(desk: Desk) -> None:
+def fill(referring: ReferringNode) -> None:
     stages: list[list[str]] = [
         [], READY[:2], READY[:4], READY, [*READY, "transport"], DEPARTED, DEPARTED,
         [*DEPARTED, "arrival"], HOME, [*HOME, "closure"], ["asylum-claim"]]
     for i, stage in enumerate(stages):
-        case_id = desk.open(minor=i == 2, urgency="urgent" if i % 4 == 1 else "routine")
-        desk.run(case_id, stage)
+        case_id = referring.open(minor=i == 2, urgency="urgent" if i % 4 == 1 else "routine")
+        referring.run(case_id, stage)
         assignee = ASSIGNEES[i % len(ASSIGNEES)]
         if assignee is not None:
-            desk.app.assign(case_id, Assign(assigned_to=assignee), SUPERVISOR)
-        desk.clock.advance(minutes=7)  # each case changed at its own time
-    desk.open(kind="referral")
+            referring.app.assign(case_id, Assign(assigned_to=assignee), SUPERVISOR)
+        referring.clock.advance(minutes=7)  # each case changed at its own time
+    referring.open(kind="referral")
 
 
 def test_every_filter_order_and_page_answers_what_reading_every_document_would(
-    desk: Desk, models: ReadModels,
+    referring: ReferringNode, models: ReadModels,
 ) -> None:
-    fill(desk)
+    fill(referring)
     models.refresh()
     statuses: list[Status | None] = [None, Status.REFERRED, Status.READY, Status.ON_HOLD,
                                      Status.ACCEPTED, Status.IN_TRANSIT, Status.CLOSED]
@@ -115,9 +115,9 @@ def test_every_filter_order_and_page_answers_what_reading_every_document_would(
 
 
 def test_the_hand_offs_page_answers_what_reading_every_document_would(
-    desk: Desk, models: ReadModels,
+    referring: ReferringNode, models: ReadModels,
 ) -> None:
-    fill(desk)
+    fill(referring)
     models.refresh()
     for now in TIMES:
         everyone = in_transit(models.store.all("handoffs").values(), now)
@@ -138,9 +138,9 @@ def test_the_hand_offs_page_answers_what_reading_every_document_would(
 
 
 def test_a_store_kept_before_the_index_is_indexed_when_opened(
-    desk: Desk, models: ReadModels,
+    referring: ReferringNode, models: ReadModels,
 ) -> None:
-    fill(desk)
+    fill(referring)
     models.refresh()
     expected = models.board(BoardFilters(limit=100), T0)
     store: Any = models.store
@@ -149,14 +149,14 @@ def test_a_store_kept_before_the_index_is_indexed_when_opened(
     store._known.clear()
     if hasattr(store._conn, "commit"):
         store._conn.commit()
-    again = read_models(desk.app, store=models.store, clock=desk.clock)
+    again = read_models(referring.app, store=models.store, clock=referring.clock)
     assert again.board(BoardFilters(limit=100), T0) == expected
 
 
 def test_an_index_kept_before_a_column_was_added_is_made_again(
-    desk: Desk, models: ReadModels,
+    referring: ReferringNode, models: ReadModels,
 ) -> None:
-    fill(desk)
+    fill(referring)
     models.refresh()
     expected = models.board(BoardFilters(assigned_to="pat", limit=100), T0)
     assert expected.total == 4
@@ -168,7 +168,7 @@ def test_an_index_kept_before_a_column_was_added_is_made_again(
     store._known.clear()
     if hasattr(store._conn, "commit"):
         store._conn.commit()
-    again = read_models(desk.app, store=models.store, clock=desk.clock)
+    again = read_models(referring.app, store=models.store, clock=referring.clock)
     assert again.board(BoardFilters(assigned_to="pat", limit=100), T0) == expected
 
 

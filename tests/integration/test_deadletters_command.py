@@ -9,17 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.cli import main
-from services.exchange.directory import load, publish, save
-from services.signing import SigningKey
+from services.exchange.directory import publish
 from tests.harness.exchange_nodes import (
-    alone,
     dead_letters,
-    envelopes,
     pair,
-    send,
+    referred_alone,
+    sending,
     wait_until,
 )
 
@@ -33,16 +30,12 @@ def test_a_dead_letter_is_listed_shown_without_personal_data_and_replayed_after_
     caplog.set_level(logging.INFO, logger="homeward.events")
     a, b = pair(tmp_path, kafka_bootstrap)
     try:
-        case_id = alone(a, b)
-        opening = envelopes(a, b)[0]
+        case_id, (opening, *_) = referred_alone(a, b)
         # The directory ended the key a signed with an hour ago: a permanent refusal.
-        rotated = SigningKey(a.agency, Ed25519PrivateKey.generate(), a.key.sealing)
-        ago = datetime.now(UTC) - timedelta(hours=1)
-        save(a.directory_path, load(a.directory_path).with_rotated_key(rotated, ago))
+        a.list_new_signing_key(old_until=datetime.now(UTC) - timedelta(hours=1))
         inbox = b.start_inbox()
-        producer = b.new_producer()
-        send(producer, b, a.sealed(opening, b))
-        producer.close()
+        with sending(a, b) as post:
+            post.sealed(opening)
         [(reason, _)] = dead_letters(b, expected=1)
         assert reason.startswith("expired-key")
         # Its log line: the reason, where it was read from (partition too); never the case

@@ -180,13 +180,20 @@ def test_topics_sh_gives_the_inbox_the_partitions_the_node_reads(tmp_path: Path)
                        "homeward.monitoring": "3"}
 
 
-def described(bootstrap: str, topic: str) -> dict[str, Any]:
+@contextmanager
+def admin_of(bootstrap: str) -> Iterator[KafkaAdminClient]:
+    """The broker's admin client, closed after."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        [found] = admin.describe_topics([topic])
-        return dict(found)
+        yield admin
     finally:
         admin.close()
+
+
+def described(bootstrap: str, topic: str) -> dict[str, Any]:
+    with admin_of(bootstrap) as admin:
+        [found] = admin.describe_topics([topic])
+        return dict(found)
 
 
 def replicas(bootstrap: str, topic: str) -> int:
@@ -198,11 +205,15 @@ def partitions(bootstrap: str, topic: str) -> int:
 
 
 @contextmanager
-def started(kafka_bootstrap: str, tmp_path: Path) -> Iterator[str]:
+def started(kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+            **environment: str) -> Iterator[str]:
     """A node of an agency of its own started on the broker, so its topics are made (as the
-    environment configures them): the agency."""
+    environment, with `environment` set, configures them): the agency."""
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
     agency = f"XR-{uuid4().hex[:8].upper()}"
-    node = build_node(load(agency=agency, data_dir=tmp_path, kafka_bootstrap=kafka_bootstrap))
+    node = build_node(load(agency=agency, data_dir=tmp_path / agency,
+                           kafka_bootstrap=kafka_bootstrap))
     try:
         node.start()
         yield agency
@@ -214,8 +225,8 @@ def started(kafka_bootstrap: str, tmp_path: Path) -> Iterator[str]:
 def test_the_node_creates_its_topics_with_the_configured_replication(
     kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("HOMEWARD_KAFKA_REPLICATION", "3")
-    with started(kafka_bootstrap, tmp_path) as agency:
+    with started(kafka_bootstrap, tmp_path, monkeypatch,
+                 HOMEWARD_KAFKA_REPLICATION="3") as agency:
         assert replicas(kafka_bootstrap, topics.inbox(agency)) == 3
         assert replicas(kafka_bootstrap, topics.deadletter(agency)) == 3
         # The replicas of a node share the inbox's partitions; dead letters need one.
@@ -230,22 +241,19 @@ def test_the_node_creates_its_topics_with_the_configured_replication(
 def test_the_inbox_gets_the_partitions_the_setting_names(
     kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("HOMEWARD_KAFKA_INBOX_PARTITIONS", "5")
-    with started(kafka_bootstrap, tmp_path) as agency:
+    with started(kafka_bootstrap, tmp_path, monkeypatch,
+                 HOMEWARD_KAFKA_INBOX_PARTITIONS="5") as agency:
         assert partitions(kafka_bootstrap, topics.inbox(agency)) == 5
 
 
 def retention_ms(bootstrap: str, topic: str) -> str | None:
     """The topic's `retention.ms` as the broker describes it."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
+    with admin_of(bootstrap) as admin:
         answer = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)],
                                         config_filter="all")
-        found = next(iter(answer.values()))[topic]
-        entry = found.get("retention.ms")
-        return entry if entry is None or isinstance(entry, str) else entry["value"]
-    finally:
-        admin.close()
+    found = next(iter(answer.values()))[topic]
+    entry = found.get("retention.ms")
+    return entry if entry is None or isinstance(entry, str) else entry["value"]
 
 
 @pytest.mark.kafka
@@ -256,18 +264,11 @@ def test_the_node_creates_its_inbox_and_dead_letters_with_the_retention_it_reads
     day = 24 * 60 * 60 * 1000
     for given, (inbox_days, deadletter_days) in [({}, (7, 30)), ({"INBOX": "2",
                                                                   "DEADLETTER": "9"}, (2, 9))]:
-        for name, days in given.items():
-            monkeypatch.setenv(f"HOMEWARD_{name}_RETENTION_DAYS", days)
-        agency = f"XR-{uuid4().hex[:8].upper()}"
-        node = build_node(load(agency=agency, data_dir=tmp_path / agency,
-                               kafka_bootstrap=kafka_bootstrap))
-        try:
-            node.start()
+        environment = {f"HOMEWARD_{name}_RETENTION_DAYS": days for name, days in given.items()}
+        with started(kafka_bootstrap, tmp_path, monkeypatch, **environment) as agency:
             assert retention_ms(kafka_bootstrap, topics.inbox(agency)) == str(inbox_days * day)
             assert retention_ms(kafka_bootstrap, topics.deadletter(agency)) == \
                 str(deadletter_days * day)
-        finally:
-            node.close()
 
 
 def test_topics_sh_gives_the_inbox_and_dead_letters_the_retention_the_node_reads(

@@ -33,14 +33,13 @@ from tests.harness.exchange_nodes import (
     agency_code,
     alone,
     dead_letters,
-    envelopes,
     exchanging,
     monitor_key,
     open_case,
     pair_on_own_broker,
     play,
-    producing,
-    send,
+    referred_alone,
+    sending,
     wait_until,
 )
 from tests.harness.walks import actor
@@ -243,8 +242,7 @@ def test_each_bad_message_is_dead_lettered_and_the_next_good_one_applied(
     nodes: tuple[Node, Node],
 ) -> None:
     a, b = nodes
-    case_id = alone(a, b)
-    good = envelopes(a, b)
+    case_id, good = referred_alone(a, b)
     assert len(good) == 8
     stranger = SigningKey.generate(agency_code("XC"))
     acknowledgement = {"contact": {"name": "N", "email": "n@x.example"},
@@ -270,17 +268,14 @@ def test_each_bad_message_is_dead_lettered_and_the_next_good_one_applied(
         ("case-not-found", lambda nxt: resigned(nxt, case_id=str(uuid.uuid4()))),
     ]
     inbox = b.start_inbox()
-    producer = b.new_producer()
     offsets = []
-    try:
-        send(producer, b, a.sealed(good[0], b))
+    with sending(a, b) as post:
+        post.sealed(good[0])
         for (_, poison), nxt in zip(poisons, good[1:], strict=True):
             if _ == "duplicate":
                 wait_until(lambda: len(b.received_hashes(case_id)) >= 2)
-            offsets.append(send(producer, b, poison(nxt)))
-            send(producer, b, a.sealed(nxt, b))
-    finally:
-        producer.close()
+            offsets.append(post.raw(poison(nxt)))
+            post.sealed(nxt)
 
     wait_until(lambda: b.received_hashes(case_id) == a.own_hashes(case_id))
     # A duplicate is skipped, not dead-lettered; a message of a case not known here is held
@@ -305,17 +300,16 @@ def test_a_message_ahead_of_its_predecessor_waits_for_it_even_across_a_restart(
     nodes: tuple[Node, Node],
 ) -> None:
     a, b = nodes
-    case_id = alone(a, b)
-    first, second, third = envelopes(a, b)[:3]
+    case_id, (first, second, third, *_) = referred_alone(a, b)
     inbox = b.start_inbox()
-    with producing(b) as producer:
-        send(producer, b, a.sealed(first, b))
-        send(producer, b, a.sealed(third, b))
+    with sending(a, b) as post:
+        post.sealed(first)
+        post.sealed(third)
         wait_until(lambda: len(inbox.held) == 1)
         assert b.received_hashes(case_id) == [first["integrity"]["hash"]]
         b.stop("inbox")  # a held message is not committed: the restarted inbox reads it again
         inbox = b.start_inbox()
-        send(producer, b, a.sealed(second, b))
+        post.sealed(second)
     expected = [env["integrity"]["hash"] for env in (first, second, third)]
     wait_until(lambda: b.received_hashes(case_id) == expected)
     assert [e.received["sequence"] for e in b.received(case_id)] == [1, 2, 3]  # type: ignore[index]

@@ -26,7 +26,7 @@ from services.exchange.relay import Relay
 from services.readside.monitor import MilestoneConsumer, MilestoneGate, MonitorView
 from services.signing import SealingKey, SigningKey
 from tests.harness.builders import CANARY, T0, XA, XB
-from tests.harness.desk import DEPARTED, Desk
+from tests.harness.referring_node import DEPARTED, ReferringNode
 from tests.harness.sealed_wire import sealed_for
 from tests.harness.stores import sqlite_env
 from tests.harness.support import free_port
@@ -56,10 +56,10 @@ def monitor(tmp_path: Path, kafka_bootstrap: str) -> Iterator[tuple[MonitorView,
 def relayed_departure(tmp_path: Path, bootstrap: str) -> tuple[UUID, str]:
     """A case that departed, its milestones relayed to the monitor's topic: the case and
     the alias the monitor knows it by."""
-    desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
-    case_id = desk.open()
-    desk.run(case_id, DEPARTED)
-    relay = Relay(desk.app, XA_KEY, lambda: Kafka(bootstrap).producer(), lambda: TRUST)
+    referring = ReferringNode(sqlite_env(tmp_path / "events.sqlite"))
+    case_id = referring.open()
+    referring.run(case_id, DEPARTED)
+    relay = Relay(referring.app, XA_KEY, lambda: Kafka(bootstrap).producer(), lambda: TRUST)
     while relay.relay_once():
         pass
     relay.close()
@@ -180,12 +180,12 @@ def test_after_a_broker_lost_its_log_the_monitor_reads_the_new_one(tmp_path: Pat
     consumer = MilestoneConsumer(
         lambda: Kafka(broker.bootstrap).group_consumer(topics.MONITORING, group), view,
         MilestoneGate.of_file(directory, MONITOR_KEY))
-    desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
+    referring = ReferringNode(sqlite_env(tmp_path / "events.sqlite"))
 
     def relayed(paths: list[str]) -> str:
-        case_id = desk.open()
-        desk.run(case_id, paths)
-        relay = Relay(desk.app, XA_KEY, lambda: Kafka(broker.bootstrap).producer(),
+        case_id = referring.open()
+        referring.run(case_id, paths)
+        relay = Relay(referring.app, XA_KEY, lambda: Kafka(broker.bootstrap).producer(),
                       lambda: TRUST)
         while relay.relay_once():
             pass

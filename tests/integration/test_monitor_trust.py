@@ -27,7 +27,7 @@ from services.readside.monitor import MilestoneGate, MonitorView
 from services.settings import load
 from services.signing import SealingKey, SigningKey, b64url
 from tests.harness.builders import CANARY, T0, XA, XB
-from tests.harness.desk import DEPARTED, Desk
+from tests.harness.referring_node import DEPARTED, ReferringNode
 from tests.harness.sealed_wire import sealed_for
 from tests.harness.stores import sqlite_env
 
@@ -63,13 +63,13 @@ class Sent:
 
 @pytest.fixture(scope="module")
 def sent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sent]:
-    desk = Desk(sqlite_env(tmp_path_factory.mktemp("xa") / "events.sqlite"))
-    case_id = desk.open()  # the person's family name is the canary
-    desk.run(case_id, DEPARTED)
+    referring = ReferringNode(sqlite_env(tmp_path_factory.mktemp("xa") / "events.sqlite"))
+    case_id = referring.open()  # the person's family name is the canary
+    referring.run(case_id, DEPARTED)
     trust = Directory().with_agency(KEYS[XA]).with_agency(KEYS[XB])
-    relay = Relay(desk.app, KEYS[XA], no_broker, lambda: trust)
-    out = relay.messages(list(desk.app.recorder.select_notifications(1, 1000)))
-    desk.app.close()
+    relay = Relay(referring.app, KEYS[XA], no_broker, lambda: trust)
+    out = relay.messages(list(referring.app.recorder.select_notifications(1, 1000)))
+    referring.app.close()
     yield Sent(str(relay.pseudonyms.monitoring(XA, XB, case_id)),
                [m.envelope for m in out if m.topic == topics.MONITORING],
                [m.envelope for m in out if m.topic == topics.inbox(XB)])

@@ -15,57 +15,57 @@ from services.bootstrap import gap_barrier, read_models
 from services.readside.queries import ReadModels
 from services.readside.runner import ProjectionRunner
 from tests.harness.builders import CANARY, T0, XA, XB
-from tests.harness.desk import DEPARTED, HOME, READY, Desk
+from tests.harness.referring_node import DEPARTED, HOME, READY, ReferringNode
 
 
 @pytest.fixture
-def desk(store_env: dict[str, str]) -> Desk:
-    return Desk(store_env)
+def referring(store_env: dict[str, str]) -> ReferringNode:
+    return ReferringNode(store_env)
 
 
 @pytest.fixture
-def models(desk: Desk) -> Iterator[ReadModels]:
-    read = read_models(desk.app)
+def models(referring: ReferringNode) -> Iterator[ReadModels]:
+    read = read_models(referring.app)
     yield read
     read.close()
 
 
 def test_a_rebuilt_read_model_equals_the_one_built_event_by_event(
-    desk: Desk, models: ReadModels,
+    referring: ReferringNode, models: ReadModels,
 ) -> None:
     stages = [READY[:2], READY, DEPARTED, HOME, [*HOME, "closure"], ["asylum-claim"]]
-    cases = [desk.open(minor=i in (1, 5)) for i in range(len(stages))]
+    cases = [referring.open(minor=i in (1, 5)) for i in range(len(stages))]
     for case_id, paths in zip(cases, stages, strict=True):
         for path in paths:
-            desk.run(case_id, [path])
+            referring.run(case_id, [path])
             models.refresh()  # event by event, as a live node would
-    desk.open(kind="referral")
+    referring.open(kind="referral")
     models.refresh()
     before = {r.name: models.store.rows(r.name) for r in models.runners}
     assert len(before["board"]) == 7 and len(before["handoffs"]) == 6
     for runner in models.runners:
         rebuilt = runner.rebuild()
-        assert rebuilt.events == desk.app.recorder.max_notification_id()
+        assert rebuilt.events == referring.app.recorder.max_notification_id()
         assert models.store.rows(runner.name) == before[runner.name]
-    assert all(models.store.position(r.name) == desk.app.recorder.max_notification_id()
+    assert all(models.store.position(r.name) == referring.app.recorder.max_notification_id()
                for r in models.runners)
 
 
-def test_small_batches_and_a_second_worker_give_the_same_rows(desk: Desk, models: ReadModels) -> None:
-    case_id = desk.open()
-    desk.run(case_id, DEPARTED)
+def test_small_batches_and_a_second_worker_give_the_same_rows(referring: ReferringNode, models: ReadModels) -> None:
+    case_id = referring.open()
+    referring.run(case_id, DEPARTED)
     models.refresh()
     expected = models.store.rows("board")
-    second = ProjectionRunner(desk.app, models.store, models.runners[0].projection,
-                              gap_barrier(desk.app), batch_size=3)
+    second = ProjectionRunner(referring.app, models.store, models.runners[0].projection,
+                              gap_barrier(referring.app), batch_size=3)
     second.rebuild()
     assert models.store.rows("board") == expected
     assert models.runners[0].catch_up() == 0  # nothing applied twice
 
 
-def test_the_board_filters_by_status_partner_and_overdue(desk: Desk, models: ReadModels) -> None:
-    referred, opened = desk.open(), desk.open()
-    desk.run(referred, ["consent", "referral"])
+def test_the_board_filters_by_status_partner_and_overdue(referring: ReferringNode, models: ReadModels) -> None:
+    referred, opened = referring.open(), referring.open()
+    referring.run(referred, ["consent", "referral"])
     models.refresh()
     page = models.board(BoardFilters(status=Status.REFERRED), T0)
     assert [e.id for e in page.items] == [str(referred)] and page.total == 1
@@ -82,11 +82,11 @@ def test_the_board_filters_by_status_partner_and_overdue(desk: Desk, models: Rea
 
 
 def test_an_overdue_arrival_shows_on_the_hand_off_tracker_when_the_clock_passes(
-    desk: Desk, models: ReadModels,
+    referring: ReferringNode, models: ReadModels,
 ) -> None:
-    travelling, home = desk.open(), desk.open()
-    desk.run(travelling, DEPARTED)
-    desk.run(home, [*DEPARTED, "arrival"])
+    travelling, home = referring.open(), referring.open()
+    referring.run(travelling, DEPARTED)
+    referring.run(home, [*DEPARTED, "arrival"])
     models.refresh()
     departed = T0 + timedelta(days=10)  # the bodies' departure; arrival expected 4 h later
     [person] = models.handoffs(departed + timedelta(hours=2))
@@ -98,15 +98,15 @@ def test_an_overdue_arrival_shows_on_the_hand_off_tracker_when_the_clock_passes(
     board = models.board(BoardFilters(overdue=True), departed + timedelta(hours=17))
     assert [(e.id, [c.name for c in e.overdue]) for e in board.items] == [
         (str(travelling), ["confirm arrival"])]
-    desk.step(travelling, "arrival")
+    referring.step(travelling, "arrival")
     models.refresh()
     assert models.handoffs(departed + timedelta(hours=17)) == []
 
 
-def test_read_models_hold_no_names(desk: Desk, models: ReadModels, store_env: dict[str, str]) -> None:
-    case_id = desk.open()
-    desk.run(case_id, ["consent", "referral", "acknowledgement", "acceptance"])
-    desk.step(case_id, "risk-assessment", by=XA, safety_plan=f"stays with {CANARY}'s aunt")
+def test_read_models_hold_no_names(referring: ReferringNode, models: ReadModels, store_env: dict[str, str]) -> None:
+    case_id = referring.open()
+    referring.run(case_id, ["consent", "referral", "acknowledgement", "acceptance"])
+    referring.step(case_id, "risk-assessment", by=XA, safety_plan=f"stays with {CANARY}'s aunt")
     models.refresh()
     for runner in models.runners:
         assert CANARY not in repr(models.store.rows(runner.name))
@@ -123,15 +123,15 @@ def test_the_rebuild_command_rebuilds_each_read_model_and_reports_its_rate(
     monkeypatch.setenv("HOMEWARD_AGENCY", XA)
     monkeypatch.setenv("HOMEWARD_DATA_DIR", str(tmp_path))
     env = persistence_env(load())
-    desk = Desk(env)
-    case_id = desk.open()
-    desk.run(case_id, DEPARTED)
-    events = desk.app.recorder.max_notification_id()
+    referring = ReferringNode(env)
+    case_id = referring.open()
+    referring.run(case_id, DEPARTED)
+    events = referring.app.recorder.max_notification_id()
     assert main(["projections", "rebuild"]) == 0
     out = capsys.readouterr().out
     assert f"board: {events} events in" in out and f"handoffs: {events} events in" in out
     assert "events/s" in out
-    models = read_models(desk.app)
+    models = read_models(referring.app)
     assert [e.id for e in models.board(BoardFilters(), T0).items] == [str(case_id)]
     assert main(["projections", "rebuild", "handoffs"]) == 0
     assert "board" not in capsys.readouterr().out

@@ -23,7 +23,7 @@ from services.exchange.sealing import open_sealed
 from services.signing import SigningKey
 from services.tables.deliveries import Deliveries
 from tests.harness.builders import ANNA, T0, XA, XB, bodies, opening
-from tests.harness.desk import READY, Desk
+from tests.harness.referring_node import READY, ReferringNode
 from tests.harness.stores import sqlite_env
 
 KEY, PARTNER = SigningKey.generate(XA), SigningKey.generate(XB)
@@ -58,16 +58,16 @@ class Recording:
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Desk]:
-    desk = Desk(sqlite_env(tmp_path / "events.sqlite"))
-    yield desk
-    desk.app.close()
+def referring(tmp_path: Path) -> Iterator[ReferringNode]:
+    referring = ReferringNode(sqlite_env(tmp_path / "events.sqlite"))
+    yield referring
+    referring.app.close()
 
 
-def two_cases(desk: Desk) -> tuple[UUID, UUID]:
-    poisoned, healthy = desk.open(), desk.open()
-    desk.run(poisoned, READY)
-    desk.run(healthy, READY)
+def two_cases(referring: ReferringNode) -> tuple[UUID, UUID]:
+    poisoned, healthy = referring.open(), referring.open()
+    referring.run(poisoned, READY)
+    referring.run(healthy, READY)
     return poisoned, healthy
 
 
@@ -81,12 +81,12 @@ def drain(relay: Relay) -> None:
 
 
 def test_a_poison_event_is_dead_lettered_and_the_others_are_sent(
-    desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    referring: ReferringNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    poisoned, healthy = two_cases(desk)
-    everything = list(desk.app.recorder.select_notifications(1, 10_000))
-    clean = [(m.topic, m.envelope) for m in Relay(desk.app, KEY, Recording, trust).messages(everything)]
+    poisoned, healthy = two_cases(referring)
+    everything = list(referring.app.recorder.select_notifications(1, 10_000))
+    clean = [(m.topic, m.envelope) for m in Relay(referring.app, KEY, Recording, trust).messages(everything)]
     expected = to_partner(clean, poisoned)
     assert len(expected) >= 5
     fourth = expected[3]["sequence"], poisoned
@@ -101,13 +101,13 @@ def test_a_poison_event_is_dead_lettered_and_the_others_are_sent(
     monkeypatch.setattr(outgoing_module, "to_envelope", failing)
     producer = Recording()
     dead = DeadLetters(tmp_path / "relay-dead-letters.jsonl")
-    relay = Relay(desk.app, KEY, lambda: producer, trust, dead_letters=dead)
+    relay = Relay(referring.app, KEY, lambda: producer, trust, dead_letters=dead)
     drain(relay)
 
     # Everything of the healthy case left; the poisoned case up to its poison only.
     assert to_partner(producer.sent, healthy) == to_partner(clean, healthy)
     assert to_partner(producer.sent, poisoned) == expected[:3]
-    assert relay.position() == desk.app.recorder.max_notification_id()
+    assert relay.position() == referring.app.recorder.max_notification_id()
     assert relay.lag() == 0
     # The poison and the later events of its case wait on the sender's side.
     kept = [json.loads(line) for line in dead.path.read_text().splitlines()]  # type: ignore[union-attr]
@@ -120,9 +120,9 @@ def test_a_poison_event_is_dead_lettered_and_the_others_are_sent(
 
 
 def test_the_poisoned_case_stays_held_after_a_restart(
-    desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    referring: ReferringNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    poisoned, healthy = two_cases(desk)
+    poisoned, healthy = two_cases(referring)
     real = outgoing_module.to_envelope
 
     def failing(case: Any, event: Any, sequence: int, *rest: Any) -> dict[str, Any]:
@@ -132,14 +132,14 @@ def test_the_poisoned_case_stays_held_after_a_restart(
 
     monkeypatch.setattr(outgoing_module, "to_envelope", failing)
     path = tmp_path / "relay-dead-letters.jsonl"
-    first = Relay(desk.app, KEY, Recording, trust, dead_letters=DeadLetters(path))
+    first = Relay(referring.app, KEY, Recording, trust, dead_letters=DeadLetters(path))
     drain(first)
     held = DeadLetters(path).count()
     # A later step of each case, read by a new relay without the first one's cache.
-    desk.step(poisoned, "transport")
-    desk.step(healthy, "transport")
+    referring.step(poisoned, "transport")
+    referring.step(healthy, "transport")
     producer = Recording()
-    restarted = Relay(desk.app, KEY, lambda: producer, trust, dead_letters=DeadLetters(path))
+    restarted = Relay(referring.app, KEY, lambda: producer, trust, dead_letters=DeadLetters(path))
     drain(restarted)
     assert to_partner(producer.sent, poisoned) == []
     assert len(to_partner(producer.sent, healthy)) == 1
@@ -158,29 +158,29 @@ class Unsettled:
         return self.answer
 
 
-def ready_without(desk: Desk, monkeypatch: pytest.MonkeyPatch,
+def ready_without(referring: ReferringNode, monkeypatch: pytest.MonkeyPatch,
                   missing: Callable[[int], bool]) -> int:
     """A case ready to leave, its notifications read as if those `missing` says were not
     in the store (yet): the last notification id."""
-    case_id = desk.open()
-    desk.run(case_id, READY)
-    select = desk.app.recorder.select_notifications
+    case_id = referring.open()
+    referring.run(case_id, READY)
+    select = referring.app.recorder.select_notifications
 
     def found(start: int, limit: int, *args: Any, **kwargs: Any) -> list[Any]:
         return [n for n in select(start, limit, *args, **kwargs) if not missing(n.id)]
 
-    monkeypatch.setattr(desk.app.recorder, "select_notifications", found)
-    return desk.app.recorder.max_notification_id()
+    monkeypatch.setattr(referring.app.recorder, "select_notifications", found)
+    return referring.app.recorder.max_notification_id()
 
 
 def test_the_relay_does_not_pass_a_gap_a_transaction_may_fill(
-    desk: Desk, monkeypatch: pytest.MonkeyPatch,
+    referring: ReferringNode, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     in_flight = {4}  # a transaction holds id 4 and has not committed yet
-    last = ready_without(desk, monkeypatch, lambda n: n in in_flight)
+    last = ready_without(referring, monkeypatch, lambda n: n in in_flight)
     barrier = Unsettled()
     producer = Recording()
-    relay = Relay(desk.app, KEY, lambda: producer, trust, barrier=barrier)
+    relay = Relay(referring.app, KEY, lambda: producer, trust, barrier=barrier)
 
     assert relay.relay_once() == 3
     assert relay.relay_once() == 0  # it waits at the gap
@@ -193,12 +193,12 @@ def test_the_relay_does_not_pass_a_gap_a_transaction_may_fill(
 
 
 def test_the_relay_passes_a_gap_the_store_says_will_stay(
-    desk: Desk, monkeypatch: pytest.MonkeyPatch,
+    referring: ReferringNode, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    last = ready_without(desk, monkeypatch, lambda n: n == 2)  # id 2 was rolled back
+    last = ready_without(referring, monkeypatch, lambda n: n == 2)  # id 2 was rolled back
     barrier = Unsettled()
     barrier.answer = True
-    relay = Relay(desk.app, KEY, Recording, trust, barrier=barrier)
+    relay = Relay(referring.app, KEY, Recording, trust, barrier=barrier)
     assert relay.relay_once() == last - 1
     assert relay.position() == last and barrier.asked == [(2, 3)]
 
@@ -249,21 +249,21 @@ def test_operators_see_the_dead_letters_in_readyz_and_metrics(
 
 
 def test_a_relay_reading_its_log_again_sends_no_message_already_receipted(
-    desk: Desk, tmp_path: Path,
+    referring: ReferringNode, tmp_path: Path,
 ) -> None:
     """A relay behind its position (a crash before it moved on, seeded demo cases) reads
     messages it sent once more: those the partner receipted stay home, the rest go."""
-    receipted, unanswered = two_cases(desk)
+    receipted, unanswered = two_cases(referring)
     deliveries = Deliveries(SQLiteTables(tmp_path / "api.sqlite"))
     first = Recording()
-    drain(Relay(desk.app, KEY, lambda: first, trust, deliveries=deliveries))
+    drain(Relay(referring.app, KEY, lambda: first, trust, deliveries=deliveries))
     sent = to_partner(first.sent, receipted)
     assert len(sent) >= 5 and to_partner(first.sent, unanswered)
     for envelope in sent:
         assert deliveries.receipted(envelope["message_id"], receipted, XB, "a" * 64, T0)
 
     again = Recording()
-    relay = Relay(desk.app, KEY, lambda: again, trust, deliveries=deliveries)
-    relay.publish(relay.messages(list(desk.app.recorder.select_notifications(1, 10_000))))
+    relay = Relay(referring.app, KEY, lambda: again, trust, deliveries=deliveries)
+    relay.publish(relay.messages(list(referring.app.recorder.select_notifications(1, 10_000))))
     assert to_partner(again.sent, receipted) == []
     assert to_partner(again.sent, unanswered) == to_partner(first.sent, unanswered)

@@ -23,11 +23,9 @@ from tests.harness.exchange_nodes import (
     Node,
     agency_code,
     dead_letters,
-    exchanging,
     open_case,
-    play,
-    producing,
-    send,
+    played,
+    sending,
     wait_until,
 )
 from tests.harness.sealed_wire import sealed_for
@@ -80,8 +78,7 @@ def test_a_whole_repatriation_leaves_nothing_personal_readable_on_the_broker(
     nodes: tuple[Node, Node],
 ) -> None:
     a, b = nodes
-    story, case_id = exchanging(a, b, scopes=ALL_SCOPES)
-    play(nodes, story.moves, case_id)
+    _, case_id = played(nodes, scopes=ALL_SCOPES)
     # The partner decrypted, verified and recorded every fact, identity included.
     assert b.received_hashes(case_id) == a.own_hashes(case_id)
     assert a.received_hashes(case_id) == b.own_hashes(case_id)
@@ -116,10 +113,10 @@ def test_a_message_sealed_to_another_agency_is_refused_and_dead_lettered(
                 if m.topic == topics.inbox(b.agency)]
     other = SigningKey.generate(agency_code("XC"))
     inbox = b.start_inbox()
-    with producing(b) as producer:
-        offset = send(producer, b, sealed_for(messages[0], other.sealing, a.key))
+    with sending(a, b) as post:
+        offset = post.raw(sealed_for(messages[0], other.sealing, a.key))
         for message in messages:
-            send(producer, b, a.sealed(message, b))
+            post.sealed(message)
 
     wait_until(lambda: b.received_hashes(case_id) == a.own_hashes(case_id))
     [(reason, record)] = dead_letters(b, expected=1)

@@ -23,10 +23,14 @@ def test_a_missing_agency_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     ("HOMEWARD_DATABASE_URL", "mysql://db/homeward"),
     ("HOMEWARD_JWKS_URL", "file:///etc/keys.json"),
     ("HOMEWARD_JWKS_URL", "http://idp.example/keys.json"),  # keys in the clear: refused
+    ("HOMEWARD_JWKS_URL", "https:///keys.json"),  # no host to fetch them from
     ("HOMEWARD_OIDC_ISSUER", "http://idp.example/realms/xa"),  # a provider in the clear
     ("HOMEWARD_OIDC_ISSUER", "idp.example"),
     ("HOMEWARD_JWT_SECRET", "q"),
     ("HOMEWARD_JWT_SECRET", "31-bytes-is-one-byte-too-short!"),
+    ("HOMEWARD_METRICS_TOKEN", "31-bytes-is-one-byte-too-short!"),
+    ("HOMEWARD_METRICS_ADDR", "9100"),
+    ("HOMEWARD_METRICS_ADDR", "127.0.0.1:65536"),
     ("HOMEWARD_TOKEN_MAX_HOURS", "0"),
     ("HOMEWARD_CIPHER_KEY", "not base64 at all!"),
     ("HOMEWARD_CIPHER_KEY", "c2hvcnQ="),  # base64, but 5 bytes: no AES key
@@ -37,7 +41,8 @@ def test_a_bad_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: str, valu
     with pytest.raises(SettingsError) as refused:
         load()
     assert str(refused.value).startswith(name) and "\n" not in str(refused.value)
-    if name in ("HOMEWARD_CIPHER_KEY", "HOMEWARD_JWT_SECRET"):  # a secret is never echoed
+    if name in ("HOMEWARD_CIPHER_KEY", "HOMEWARD_JWT_SECRET", "HOMEWARD_METRICS_TOKEN"):
+        # a secret is never echoed
         assert value not in str(refused.value)
 
 

@@ -18,7 +18,7 @@ from services.bootstrap import CIPHER, persistence_env, read_models
 from services.clock import FixedClock
 from services.settings import load
 from tests.harness.builders import ANNA, CANARY, SARA, T0, bodies, opening
-from tests.harness.desk import HOME, READY, Desk
+from tests.harness.referring_node import HOME, READY, ReferringNode
 from tests.harness.stores import KEY, homeward
 
 EARLIER_CIPHER = "eventsourcing.cipher:AESCipher"  # pycryptodome, what nodes wrote with before
@@ -114,21 +114,21 @@ def test_an_erased_case_leaves_the_cache(plain_env: dict[str, str]) -> None:
 
 
 def test_read_models_are_folded_without_any_case_key(plain_env: dict[str, str]) -> None:
-    desk = Desk(with_cipher(plain_env, CIPHER))
+    referring = ReferringNode(with_cipher(plain_env, CIPHER))
     for stage in (READY[:2], HOME):
-        desk.run(desk.open(), stage)
+        referring.run(referring.open(), stage)
     lookups: list[UUID] = []
-    key = desk.app.keys.key
+    key = referring.app.keys.key
 
     def counted(case_id: UUID, create: bool = False) -> bytes | None:
         lookups.append(case_id)
         return key(case_id, create)
 
-    desk.app.keys.key = counted  # type: ignore[method-assign]
-    models = read_models(desk.app)
+    referring.app.keys.key = counted  # type: ignore[method-assign]
+    models = read_models(referring.app)
     try:
         for runner in models.runners:
-            assert runner.rebuild().events == desk.app.recorder.max_notification_id()
+            assert runner.rebuild().events == referring.app.recorder.max_notification_id()
         assert len(models.store.rows("board")) == 2
         assert CANARY not in str(models.store.rows("board"))
     finally:

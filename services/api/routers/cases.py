@@ -14,7 +14,7 @@ from events.casework import USER
 from events.steps import OpenCase
 from events.values import Status
 from projections.board import BoardFilters
-from services.api import board as store_board
+from services.api.board import board_page
 from services.api.corridors import check_corridor
 from services.api.deps import (
     BOARD_SORT,
@@ -75,7 +75,7 @@ def status_board(
         return Board(items=[], total=0, limit=limit, offset=offset)
     assignee = who.sub if assigned_to == "me" else assigned_to
     query = BoardFilters(status, overdue, partner, limit, offset, open, sort, assignee)
-    return store_board.board(node, query)
+    return board_page(node, query)
 
 
 @router.get("/{case_id}", response_model=CaseView, responses=openapi.CASE_READ)

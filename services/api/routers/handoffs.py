@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from projections.handoffs import HandoffFilters
-from services.api import board as store_board
+from services.api.board import handoffs_page
 from services.api.deps import (
     HANDOFF_SORT,
     HandoffSort,
@@ -36,4 +36,4 @@ def in_transit(
     if not sees_cases_here(who, node.agency):
         return Handoffs(items=[], total=0, limit=limit, offset=offset)
     query = HandoffFilters(overdue, partner, limit, offset, sort)
-    return store_board.handoffs(node, query)
+    return handoffs_page(node, query)

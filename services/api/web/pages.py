@@ -16,11 +16,12 @@ import base64
 import hashlib
 import html
 import re
+from dataclasses import dataclass
 from functools import cache
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Cookie, Header, Query, Request
+from fastapi import APIRouter, Cookie, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from events.values import Status
@@ -125,13 +126,30 @@ Remembered = Annotated[str | None, Cookie(alias=COOKIE)]
 Accept = Annotated[str | None, Header(alias="Accept-Language")]
 
 
-def _respond(request: Request, name: str, lang: str | None, remembered: str | None,
-             accept: str | None) -> HTMLResponse:
-    language = choose(lang, remembered, accept)
+@dataclass(frozen=True)
+class Asked:
+    """The language a page's request asks for: `?lang=`, the one this browser was given
+    before, its Accept-Language."""
+
+    lang: str | None
+    remembered: str | None
+    accept: str | None
+
+
+async def _asked(lang: Lang = None, remembered: Remembered = None,
+                 accept: Accept = None) -> Asked:
+    return Asked(lang, remembered, accept)
+
+
+AskedDep = Annotated[Asked, Depends(_asked)]
+
+
+def _respond(request: Request, name: str, asked: Asked) -> HTMLResponse:
+    language = choose(asked.lang, asked.remembered, asked.accept)
     signin = "oidc" if request.app.state.node.signin is not None else "token"
     body, headers = page(name, language.code, signin)
     response = HTMLResponse(body, headers=headers)
-    if lang == language.code and lang != remembered:  # asked for: remember it in this browser
+    if asked.lang == language.code and asked.lang != asked.remembered:  # remember it here
         response.set_cookie(COOKIE, language.code, max_age=YEAR, path="/ui", httponly=True,
                             samesite="strict")
     return response
@@ -144,31 +162,27 @@ monitor_router = APIRouter(tags=["pages"], include_in_schema=False,
 
 
 @router.get("/ui/board", response_class=HTMLResponse)
-def status_board_page(request: Request, lang: Lang = None, remembered: Remembered = None,
-                      accept: Accept = None) -> HTMLResponse:
+def status_board_page(request: Request, asked: AskedDep) -> HTMLResponse:
     """The status board and the hand-off tracker; the data comes from /v1 with a token."""
-    return _respond(request, "board", lang, remembered, accept)
+    return _respond(request, "board", asked)
 
 
 @router.get("/ui/cases/new", response_class=HTMLResponse)
-def opening_page(request: Request, lang: Lang = None, remembered: Remembered = None,
-                 accept: Accept = None) -> HTMLResponse:
+def opening_page(request: Request, asked: AskedDep) -> HTMLResponse:
     """The opening form, built from the schema POST /v1/cases validates with."""
-    return _respond(request, "new", lang, remembered, accept)
+    return _respond(request, "new", asked)
 
 
 @router.get("/ui/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: UUID, lang: Lang = None, remembered: Remembered = None,
-              accept: Accept = None) -> HTMLResponse:
+def case_page(request: Request, case_id: UUID, asked: AskedDep) -> HTMLResponse:
     """A case: status, blocking items, both agencies' timeline, a form per step open now."""
-    return _respond(request, "case", lang, remembered, accept)
+    return _respond(request, "case", asked)
 
 
 @monitor_router.get("/ui/corridors", response_class=HTMLResponse)
-def corridors_page(request: Request, lang: Lang = None, remembered: Remembered = None,
-                   accept: Accept = None) -> HTMLResponse:
+def corridors_page(request: Request, asked: AskedDep) -> HTMLResponse:
     """Per corridor: cases per status, median days per stage, overdue clocks, as charts."""
-    return _respond(request, "corridors", lang, remembered, accept)
+    return _respond(request, "corridors", asked)
 
 
 def _strings(code: str) -> JSONResponse:

@@ -14,7 +14,9 @@ from tests.harness.builders import ANNA, SARA, T0, XA, XB, bodies, opening, reco
 from tests.harness.stores import homeward
 
 
-class Desk:
+class ReferringNode:
+    """The referring agency's application, the partner's steps received as facts."""
+
     def __init__(self, env: dict[str, str], clock: FixedClock | None = None) -> None:
         self.clock = clock or FixedClock(T0)
         self.app = homeward(env, self.clock)
@@ -36,7 +38,7 @@ class Desk:
                     **changes}
         agency = by or self._owner(case_id, step.owner)
         if agency == XA:
-            # Recorded once it happened (a departure), then the desk's clock is as it was.
+            # Recorded once it happened (a departure), then the node's clock is as it was.
             now = self.clock.at
             self.clock.at = recorded_at(path, body, now)
             # A supervisor where the step needs one, or where a justification is given.
