@@ -64,14 +64,14 @@ SHAPES = {
 
 
 @dataclass
-class Desk:
+class SignInSetting:
     browser: Browser
     provider: PackagedProvider
     url: str
 
 
 @contextmanager
-def desk_for(tmp_path: Path, shape: Shape) -> Iterator[Desk]:
+def sign_in_setting(tmp_path: Path, shape: Shape) -> Iterator[SignInSetting]:
     with PackagedProvider(tmp_path / "idp", {shape.sub: shape.claims},
                           **shape.provider) as provider:
         node = build_node(load(agency=XA, data_dir=tmp_path / "xa", oidc_issuer=provider.issuer,
@@ -81,7 +81,7 @@ def desk_for(tmp_path: Path, shape: Shape) -> Iterator[Desk]:
         try:
             with chromium(tmp_path / "profile", (trusted_only(provider.cert), OFFLINE)
                           ) as driver, serving(create_app(node)) as url:
-                yield Desk(Browser(driver, Path(SHOTS) if SHOTS else None), provider, url)
+                yield SignInSetting(Browser(driver, Path(SHOTS) if SHOTS else None), provider, url)
         finally:
             node.close()
 
@@ -100,16 +100,16 @@ def session(b: Browser, key: str) -> str | None:
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
 def test_a_caseworker_signs_in_records_a_step_signs_out_and_in_again_after_a_key_rotation(
         tmp_path: Path, shape: Shape) -> None:
-    with desk_for(tmp_path, shape) as desk:
-        b, provider = desk.browser, desk.provider
-        tokens = provider.code_flow(CLIENT, f"{desk.url}/ui/signin/callback", shape.sub)
-        opened = httpx.post(f"{desk.url}/v1/cases", json=opening(), headers={
+    with sign_in_setting(tmp_path, shape) as setting:
+        b, provider = setting.browser, setting.provider
+        tokens = provider.code_flow(CLIENT, f"{setting.url}/ui/signin/callback", shape.sub)
+        opened = httpx.post(f"{setting.url}/v1/cases", json=opening(), headers={
             "Authorization": f"Bearer {tokens['access_token']}", "Idempotency-Key": "idp-1"})
         assert opened.status_code == 201, opened.text
         case_id = opened.json()["id"]
 
         # The case's page without a token: off to the provider's form, and back signed in.
-        page = f"{desk.url}/ui/cases/{case_id}?lang=en"
+        page = f"{setting.url}/ui/cases/{case_id}?lang=en"
         b.open(page)
         approve_at_the_provider(b, shape.sub)
         b.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "details[data-step]"))
@@ -124,7 +124,7 @@ def test_a_caseworker_signs_in_records_a_step_signs_out_and_in_again_after_a_key
 
         # A step recorded with the provider's access token.
         b.record_consent()
-        timeline = httpx.get(f"{desk.url}/v1/cases/{case_id}/timeline",
+        timeline = httpx.get(f"{setting.url}/v1/cases/{case_id}/timeline",
                              headers={"Authorization": f"Bearer {access}"}).json()
         assert [(e["type"], e["actor"]) for e in timeline["events"]][-1] == (
             "ConsentRecorded", shape.sub)

@@ -34,7 +34,7 @@ CONSENT = {"scopes": ["refer", "share_identity", "return"], "language": "en",
 
 
 @dataclass
-class Desk:
+class SignInSetting:
     browser: Browser
     provider: OpenIdProvider
     node: Node
@@ -51,7 +51,7 @@ def trusted_only(certificate: Path) -> str:
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Desk]:
+def setting(tmp_path: Path) -> Iterator[SignInSetting]:
     with OpenIdProvider(tmp_path / "idp", client_id="homeward-xa-nrm") as provider:
         settings = load(agency=XA, data_dir=tmp_path / "xa", oidc_issuer=provider.issuer,
                         oidc_client_id=provider.client_id, oidc_ca_file=provider.ca)
@@ -60,15 +60,15 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
             with chromium(tmp_path / "profile", (trusted_only(provider.cert),)) as driver, \
                     serving(create_app(node)) as url:
                 provider.redirect_uris.add(f"{url}/ui/signin/callback")
-                yield Desk(Browser(driver, Path(SHOTS) if SHOTS else None), provider, node, url)
+                yield SignInSetting(Browser(driver, Path(SHOTS) if SHOTS else None), provider, node, url)
         finally:
             node.close()
 
 
-def open_case(desk: Desk, key: str) -> str:
+def open_case(setting: SignInSetting, key: str) -> str:
     """A case opened through the API with a token from the provider."""
-    response = httpx.post(f"{desk.url}/v1/cases", json=opening(), headers={
-        "Authorization": f"Bearer {desk.provider.mint()}", "Idempotency-Key": key})
+    response = httpx.post(f"{setting.url}/v1/cases", json=opening(), headers={
+        "Authorization": f"Bearer {setting.provider.mint()}", "Idempotency-Key": key})
     assert response.status_code == 201, response.text
     case_id: str = response.json()["id"]
     return case_id
@@ -86,14 +86,14 @@ def no_serious_violations(b: Browser, page: str) -> None:
 
 
 def test_a_caseworker_signs_in_at_the_provider_records_a_step_and_signs_out(
-        desk: Desk) -> None:
-    b, provider = desk.browser, desk.provider
-    cases = {open_case(desk, "sso-1"), open_case(desk, "sso-2")}
+        setting: SignInSetting) -> None:
+    b, provider = setting.browser, setting.provider
+    cases = {open_case(setting, "sso-1"), open_case(setting, "sso-2")}
 
     # The board without a token: off to the provider, which approves its user, and back.
-    b.open(f"{desk.url}/ui/board?lang=en")
+    b.open(f"{setting.url}/ui/board?lang=en")
     b.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#cases tbody tr")) == 2)
-    assert b.driver.current_url == f"{desk.url}/ui/board?lang=en"  # no code or state left
+    assert b.driver.current_url == f"{setting.url}/ui/board?lang=en"  # no code or state left
     assert {r.get_attribute("data-id") for r in
             b.driver.find_elements(By.CSS_SELECTOR, "#cases tbody tr")} == cases
     [asked] = provider.authorizations
@@ -111,9 +111,9 @@ def test_a_caseworker_signs_in_at_the_provider_records_a_step_and_signs_out(
     case_id = sorted(cases)[0]
     b.find(f'#cases tbody tr[data-id="{case_id}"]').click()
     b.find("#case-link").click()
-    b.wait(lambda d: d.current_url.startswith(f"{desk.url}/ui/cases/{case_id}"))
+    b.wait(lambda d: d.current_url.startswith(f"{setting.url}/ui/cases/{case_id}"))
     b.record_consent(CONSENT["scopes"])  # type: ignore[arg-type]
-    timeline = httpx.get(f"{desk.url}/v1/cases/{case_id}/timeline",
+    timeline = httpx.get(f"{setting.url}/v1/cases/{case_id}/timeline",
                          headers={"Authorization": f"Bearer {provider.mint()}"}).json()
     assert [(e["type"], e["actor"]) for e in timeline["events"]][-1] == (
         "ConsentRecorded", provider.user["sub"])
@@ -122,7 +122,7 @@ def test_a_caseworker_signs_in_at_the_provider_records_a_step_and_signs_out(
     # waits for a click instead of signing in again by itself.
     b.find("#forget").click()
     b.wait(lambda d: d.find_element(By.ID, "signin-error").text == EN["signin.signed-out"])
-    assert b.driver.current_url.startswith(f"{desk.url}/ui/cases/{case_id}")
+    assert b.driver.current_url.startswith(f"{setting.url}/ui/cases/{case_id}")
     assert stored_token(b) is None and len(provider.signouts) == 1
     assert not b.driver.find_element(By.ID, "who").is_displayed()
     assert len(provider.authorizations) == 1
@@ -134,10 +134,10 @@ def test_a_caseworker_signs_in_at_the_provider_records_a_step_and_signs_out(
     b.find("#signin-provider").click()
     b.wait(lambda d: d.find_elements(By.CSS_SELECTOR, 'details[data-step]'))
     assert len(provider.authorizations) == 2 and stored_token(b) is not None
-    assert b.driver.current_url.startswith(f"{desk.url}/ui/cases/{case_id}")
+    assert b.driver.current_url.startswith(f"{setting.url}/ui/cases/{case_id}")
 
     # A callback this tab did not start (a forged or replayed one) is refused, in words.
-    b.open(f"{desk.url}/ui/signin/callback?code=stolen&state=forged")
+    b.open(f"{setting.url}/ui/signin/callback?code=stolen&state=forged")
     assert b.text("h1") == EN["signin.failed"]
     assert "no sign-in was started in this browser" in b.text("[role=alert]")
     assert len(provider.token_requests) == 2  # no code was spent on it
