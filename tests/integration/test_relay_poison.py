@@ -1,6 +1,7 @@
 """The relay on the sender's side: an event that cannot become a message is dead-lettered
-here and does not hold up the others, and a missing notification id that a transaction
-may still fill is never passed over. Real SQLite stores; a producer that records what it
+here and does not hold up the others, a missing notification id that a transaction
+may still fill is never passed over, and the position reached is recorded once nothing
+more waits (or every RECORD_EVERY), not per batch. Real SQLite stores; a producer that records what it
 is given stands in for the broker."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from events.steps import OpenCase
 from services.backends.sqlite import SQLiteTables
 from services.exchange import outgoing as outgoing_module
+from services.exchange import relay as relay_module
 from services.exchange import topics
 from services.exchange.directory import Directory
 from services.exchange.relay import DeadLetters, Relay
@@ -267,3 +269,42 @@ def test_a_relay_reading_its_log_again_sends_no_message_already_receipted(
     relay.publish(relay.messages(list(desk.app.recorder.select_notifications(1, 10_000))))
     assert to_partner(again.sent, receipted) == []
     assert to_partner(again.sent, unanswered) == to_partner(first.sent, unanswered)
+
+
+def recorded(relay: Relay) -> int:
+    return relay.tracking.max_tracking_id("homeward-relay") or 0
+
+
+def test_the_position_is_recorded_once_nothing_more_waits_not_per_batch(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    two_cases(desk)
+    last = desk.app.recorder.max_notification_id()
+    producer = Recording()
+    relay = Relay(desk.app, KEY, lambda: producer, trust, batch_size=3)
+    assert relay.relay_once() == 3 and relay.relay_once() == 3
+    assert relay.position() == 6 and recorded(relay) == 0  # reached, in memory only
+    assert relay.lag() == last - 6
+    drain(relay)  # until nothing more waits: then recorded
+    assert relay.position() == recorded(relay) == last and relay.lag() == 0
+    sent = len(producer.sent)
+
+    # A relay that stopped before recording what it sent starts from the recorded position
+    # and sends it again (the partner recognises it); one that closes records it.
+    desk.run(desk.open(), READY)
+    more = desk.app.recorder.max_notification_id() - last
+    crashed = Relay(desk.app, KEY, lambda: producer, trust, batch_size=100)
+    assert crashed.relay_once() == more and recorded(crashed) == last
+    first = [e["message_id"] for _, e in producer.sent[sent:]]
+    assert first  # the new case, referred: sent to the partner
+    again = Relay(desk.app, KEY, lambda: producer, trust, batch_size=100)
+    assert again.position() == last and again.relay_once() == more
+    assert [e["message_id"] for _, e in producer.sent[sent + len(first):]] == first
+    again.close()
+    assert recorded(again) == last + more
+    desk.run(desk.open(), READY)
+
+    # Past RECORD_EVERY ahead of the recorded position, a batch records it with more to come.
+    monkeypatch.setattr(relay_module, "RECORD_EVERY", 0.0)
+    again.batch_size = 3
+    assert again.relay_once() == 3 and recorded(again) == last + more + 3
