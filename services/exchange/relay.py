@@ -9,10 +9,10 @@ It reads from its own tracked position and records a new position, in the node's
 database, only after the broker acknowledged every message up to it. A crash or a
 broker outage therefore never loses a message; it may send one twice, with the same
 message id and sequence, which the partner's inbox recognises. While it runs, it keeps
-the position it reached in memory and records it once nothing more waits in the log, or
-RECORD_EVERY seconds after it first ran ahead of the recorded one: not a commit per batch
-(half of which, the partner's facts recorded here, send nothing), each one in the way of
-the next batch and of the store's other writers.
+the position it reached in memory and records it RECORD_EVERY seconds after it first ran
+ahead of the recorded one, and as it stops: not a commit per batch (half of which, the
+partner's facts recorded here, send nothing), each in the way of the next batch and of
+the store's other writers. A crash sends at most that second's messages again.
 
 Every message carries the node's signed checkpoint of its stream of the case at the event
 it carries, kept in the node's own tables as well (`Anchors`) before it leaves.
@@ -66,7 +66,7 @@ from services.signing import SigningKey
 from services.tables.deliveries import Deliveries, backoff
 
 TRACKING_NAME = "homeward-relay"
-RECORD_EVERY = 1.0  # seconds a position reached may wait, while more follows, to be recorded
+RECORD_EVERY = 1.0  # seconds a position reached may wait to be recorded while the relay runs
 log = logging.getLogger(__name__)
 
 
@@ -176,13 +176,19 @@ class Relay:
 
     # -- sending -------------------------------------------------------------
 
-    def relay_once(self) -> int:
-        """Relays the next batch; returns how many notifications it passed."""
+    def relay_once(self, settle: bool = True) -> int:
+        """Relays the next batch; returns how many notifications it passed. The position
+        reached is recorded RECORD_EVERY seconds after it ran ahead of the recorded one,
+        and, with `settle` (not in the loop of `run`, which records as it stops), once
+        nothing more waits."""
         position = self.position()
         found = self.app.recorder.select_notifications(position + 1, self.batch_size)
         notifications = contiguous(TRACKING_NAME, position, found, self.barrier)
         if not notifications:
-            self.record_position()  # nothing more waits: the position reached is recorded
+            if settle:
+                self.record_position()
+            else:
+                self._record_when_due()
             return 0
         try:
             self.publish(self.messages(notifications))
@@ -190,12 +196,15 @@ class Relay:
             self.outgoing.forget()  # its cases ran ahead of the recorded position
             raise
         self._reached = notifications[-1].id
-        now = time.monotonic()
         if self._ahead_since is None:
-            self._ahead_since = now
-        if now - self._ahead_since >= RECORD_EVERY:
-            self.record_position()
+            self._ahead_since = time.monotonic()
+        self._record_when_due()
         return len(notifications)
+
+    def _record_when_due(self) -> None:
+        if self._ahead_since is not None and \
+                time.monotonic() - self._ahead_since >= RECORD_EVERY:
+            self.record_position()
 
     def publish(self, messages: list[Outgoing]) -> None:
         if self.deliveries is not None:  # a partner that receipted a message has it: a
@@ -268,7 +277,7 @@ class Relay:
     def step(self) -> int:
         """One turn of the loop: the next batch of the log, then, now and then, the
         messages due again. Returns how much it did."""
-        passed = self.relay_once()
+        passed = self.relay_once(settle=False)
         if self.deliveries is not None and time.monotonic() - self._looked >= self.resending.every:
             self._looked = time.monotonic()
             passed += self.resend_due()

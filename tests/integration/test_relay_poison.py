@@ -7,6 +7,8 @@ is given stands in for the broker."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from services.signing import SigningKey
 from services.tables.deliveries import Deliveries
 from tests.harness.builders import ANNA, T0, XA, XB, bodies, opening
 from tests.harness.desk import READY, Desk
+from tests.harness.exchange_nodes import wait_until
 from tests.harness.stores import sqlite_env
 
 KEY, PARTNER = SigningKey.generate(XA), SigningKey.generate(XB)
@@ -275,7 +278,7 @@ def recorded(relay: Relay) -> int:
     return relay.tracking.max_tracking_id("homeward-relay") or 0
 
 
-def test_the_position_is_recorded_once_nothing_more_waits_not_per_batch(
+def test_the_position_is_recorded_when_a_relay_settles_or_stops_not_per_batch(
     desk: Desk, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     two_cases(desk)
@@ -308,3 +311,17 @@ def test_the_position_is_recorded_once_nothing_more_waits_not_per_batch(
     monkeypatch.setattr(relay_module, "RECORD_EVERY", 0.0)
     again.batch_size = 3
     assert again.relay_once() == 3 and recorded(again) == last + more + 3
+
+    # Running, it records only RECORD_EVERY after it ran ahead, or as it stops.
+    monkeypatch.setattr(relay_module, "RECORD_EVERY", 60.0)
+    desk.run(desk.open(), READY)
+    end = desk.app.recorder.max_notification_id()
+    runner, stop = Relay(desk.app, KEY, lambda: producer, trust), threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop,), daemon=True)
+    thread.start()
+    wait_until(lambda: runner.position() == end)
+    time.sleep(0.2)  # idle meanwhile: nothing more waits, still not recorded
+    assert recorded(runner) == last + more + 3 < end
+    stop.set()
+    thread.join(10)
+    assert recorded(runner) == end
