@@ -13,8 +13,7 @@ import pytest
 
 from services.backends.postgres import PostgresBackend
 from services.backends.sqlite import SQLiteTables
-from services.tables import Tables
-from services.tables import Result
+from services.tables import Result, Tables
 from services.tables.deliveries import Deliveries, Receipt, Sent, backoff
 
 AT = datetime(2026, 3, 3, 9, tzinfo=UTC)
