@@ -22,7 +22,9 @@ again; no offset is committed past a record not yet ended, so a crash loses noth
 
 Every message recorded, or recorded before, is answered with a signed receipt to its
 sender (`receipts`); a receipt from a partner is recorded among the node's deliveries,
-never answered.
+never answered. Both wait for the end of their poll's batch (`Answers.owe`, `pay`): no
+message waits behind the receipts of those before it, and a poll's receipts from the
+partner are recorded in one commit.
 """
 
 from __future__ import annotations
