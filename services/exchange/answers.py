@@ -2,7 +2,10 @@
 senders of the messages it holds, and dead letters for its operators.
 
 Receipts are not waited for (a receipt is not worth holding the next message for): each
-poll counts those the broker acknowledged. Dead letters are sent together and all
+poll counts those the broker acknowledged. While the inbox handles a poll's batch they are
+owed (`owe`), and paid once the batch's messages are recorded (`pay`): the partner's
+receipts recorded in one commit, this node's signed, sealed and sent, so no message of the
+batch waits behind the receipts of those before it. Dead letters are sent together and all
 acknowledged (`settle`) before any offset past them is committed. A producer that failed
 is closed and made afresh on the next send (`LazyProducer.reset`).
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError
@@ -46,6 +50,16 @@ def kept(record: ConsumerRecord) -> tuple[bytes, bytes | None]:
     return value, key
 
 
+@dataclass
+class Owed:
+    """Receipts of a batch being handled: the partner's to record, this node's to send,
+    and the offsets of the records they answer."""
+
+    received: list[Fact] = field(default_factory=list)
+    answers: list[tuple[Fact, Case | None]] = field(default_factory=list)
+    offsets: list[int] = field(default_factory=list)
+
+
 class Answers:
     def __init__(self, agency: str, producer: MakeProducer,
                  receipts: Receipts | None, corridor_of: Callable[[Any], tuple[str, str]],
@@ -56,12 +70,57 @@ class Answers:
         self._receipts: list[Any] = []  # sent, counted once acknowledged
         self._dead_letters: list[Any] = []  # sent, acknowledged before any commit past them
         self._failed = False
+        self._owed: Owed | None = None  # the batch's receipts, while it is handled
         self.receipted = self.dead = 0
 
-    def receipt(self, fact: Fact, case: Case | None = None) -> None:
-        """Sends the receipt of a fact held here. A receipt that cannot leave now is not
-        lost: the sender sends its message again and gets the receipt then. After one
-        failure, the rest of the batch sends none (a broker away would hold each send)."""
+    # -- a batch's receipts -------------------------------------------------------
+
+    def owe(self) -> None:
+        """From now until `pay`, receipts wait for the end of the batch."""
+        self._owed = Owed()
+
+    def forget_owed(self) -> None:
+        """Receipts are no longer owed; any still owed are dropped (their records are read
+        again, or their senders send again)."""
+        self._owed = None
+
+    def pay(self, rewind: Callable[[int], None] | None = None) -> None:
+        """The receipts owed: the partner's recorded in one commit, then this node's sent;
+        receipts are paid at once from here on. Only the store away fails it: then
+        `rewind` is given the offset of the first record they answer, to read it again."""
+        owed, self._owed = self._owed, None
+        if owed is None:
+            return
+        try:
+            if owed.received and self.receipts is not None:
+                self.receipts.record_all(owed.received)
+            for fact, case in owed.answers:
+                self.receipt(fact, case)
+        except BaseException:
+            if rewind is not None and owed.offsets:
+                rewind(min(owed.offsets))
+            raise
+
+    def record_receipt(self, fact: Fact, offset: int) -> None:
+        """Records a partner's receipt, the record at `offset`: at once, or when paid."""
+        if self._owed is not None:
+            self._owed.received.append(fact)
+            self._owed.offsets.append(offset)
+        elif self.receipts is not None:
+            self.receipts.record(fact)
+
+    # -- one receipt ----------------------------------------------------------------
+
+    def receipt(self, fact: Fact, case: Case | None = None, offset: int | None = None
+                ) -> None:
+        """Sends the receipt of a fact held here (the record at `offset`: when owed, once
+        paid). A receipt that cannot leave now is not lost: the sender sends its message
+        again and gets the receipt then. After one failure, the rest of the batch sends
+        none (a broker away would hold each send)."""
+        if self._owed is not None and offset is not None:
+            self._owed.answers.append((fact, case))
+            self._owed.offsets.append(offset)
+            return
         if self.receipts is None or self._failed:
             return
         try:

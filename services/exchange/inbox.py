@@ -22,7 +22,9 @@ again; no offset is committed past a record not yet ended, so a crash loses noth
 
 Every message recorded, or recorded before, is answered with a signed receipt to its
 sender (`receipts`); a receipt from a partner is recorded among the node's deliveries,
-never answered.
+never answered. Both wait for the end of their poll's batch (`Answers.owe`, `pay`): no
+message waits behind the receipts of those before it, and a poll's receipts from the
+partner are recorded in one commit.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError
@@ -159,8 +162,7 @@ class Inbox:
             sealed = True
             fact = self.admission.verify_envelope(outer)
             if is_receipt(fact):
-                if self.answers.receipts is not None:
-                    self.answers.receipts.record(fact)
+                self.answers.record_receipt(fact, record.offset)
                 return "receipt", None
             case = self.apply(fact)
         except OutOfSequence:
@@ -179,7 +181,7 @@ class Inbox:
             self.dead_letter(record, f"error: {type(error).__name__}", sealed)
             return "dead", fact
         self.applied += 1
-        self.answers.receipt(fact, case)
+        self.answers.receipt(fact, case, record.offset)
         return "applied", fact
 
     def _refused(self, record: ConsumerRecord, rejected: Rejected, fact: Fact | None,
@@ -204,7 +206,7 @@ class Inbox:
             log.info("inbox: offset %s was recorded before", record.offset)
             self.duplicates += 1
             assert fact is not None
-            self.answers.receipt(fact)  # its sender is still waiting for the receipt
+            self.answers.receipt(fact, None, record.offset)  # its sender still waits for it
             return "duplicate", fact
         self.dead_letter(record, rejected.reason, sealed)
         return "dead", fact
@@ -225,20 +227,25 @@ class Inbox:
         try:
             return self._handle_batches(batches, deadline)
         finally:
+            self.answers.forget_owed()  # left only by a failure: its records are read again
             self.partitions.observe_progress()
 
     def _handle_batches(self, batches: dict[TopicPartition, list[ConsumerRecord]],
                         deadline: float) -> int:
+        """Each partition's records; their receipts are owed until its last is handled."""
         handled = 0
         unfinished = dict(batches)
         for partition, records in batches.items():
             after_last = records[-1].offset + 1
+            self.answers.owe()  # if they cannot be paid, the partition is read again from
+            rewind = partial(self.partitions.rewind, unfinished, partition)  # their first
             for record in records:
                 if handled and time.monotonic() > deadline:
                     # Out of time: what was handled is committed and the rest read again by
                     # the next poll, so the member polls well within its max poll interval
                     # and keeps its partitions, however slow the records or the machine.
                     self.partitions.rewind(unfinished, partition, record.offset)
+                    self.answers.pay(rewind)
                     self._settle_or_rewind(unfinished, partition, records[0].offset)
                     self._commit(partition, record.offset)
                     return handled
@@ -253,6 +260,7 @@ class Inbox:
                 except BaseException as error:
                     # Not handled (a passing refusal, the store or the broker away): read it
                     # again, and what followed.
+                    self.answers.pay(rewind)
                     if isinstance(error, Transient):
                         self._settle_or_rewind(unfinished, partition, records[0].offset)
                         self._commit(partition, record.offset)
@@ -260,6 +268,7 @@ class Inbox:
                     self.partitions.rewind(unfinished, partition, record.offset)
                     raise
                 handled += 1
+            self.answers.pay(rewind)
             self._settle_or_rewind(unfinished, partition, records[0].offset)
             self._commit(partition, after_last)
             del unfinished[partition]

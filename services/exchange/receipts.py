@@ -28,7 +28,7 @@ from services.exchange.directory import Directory
 from services.exchange.pseudonyms import NoSealingKey, Pseudonyms
 from services.exchange.sealing import seal
 from services.signing import SigningKey
-from services.tables.deliveries import Deliveries
+from services.tables.deliveries import Deliveries, Receipt
 
 log = logging.getLogger(__name__)
 
@@ -90,23 +90,32 @@ class Receipts:
 
     def record(self, fact: Fact) -> None:
         """Records a receipt the partner sent for one of this agency's messages."""
-        if fact.message_type != RECEIPT:
-            raise ValueError(f"{fact.message_type} is not a receipt")
-        p = fact.payload
-        if self.deliveries is None:
+        self.record_all([fact])
+
+    def record_all(self, facts: list[Fact]) -> None:
+        """Records receipts the partner sent (the inbox's of one poll), in one commit."""
+        for fact in facts:
+            if fact.message_type != RECEIPT:
+                raise ValueError(f"{fact.message_type} is not a receipt")
+        if self.deliveries is None or not facts:
             return
-        known = self.deliveries.receipted(p["message_id"], fact.case_id, fact.received.sender,
-                                          p["fact_hash"], self.app.clock.now())
-        if not known:
-            # Not dead-lettered: a store restored from a backup may have forgotten a message
-            # that the relay then sends again, and its receipt will find it.
-            self.unmatched += 1
-            log.info("receipts: a receipt from %s for a message not on record",
-                     fact.received.sender)
-            return
-        if fact.checkpoint is not None and self.anchors is not None:
-            self.anchors.keep_all([fact.checkpoint], receipt=True)
-        self.recorded += 1
+        known = self.deliveries.receipted_all(
+            [Receipt(f.payload["message_id"], f.case_id, f.received.sender,
+                     f.payload["fact_hash"]) for f in facts], self.app.clock.now())
+        kept = []
+        for fact in facts:
+            if fact.payload["message_id"] not in known:
+                # Not dead-lettered: a store restored from a backup may have forgotten a
+                # message that the relay then sends again, and its receipt will find it.
+                self.unmatched += 1
+                log.info("receipts: a receipt from %s for a message not on record",
+                         fact.received.sender)
+                continue
+            if fact.checkpoint is not None:
+                kept.append(fact.checkpoint)
+            self.recorded += 1
+        if kept and self.anchors is not None:
+            self.anchors.keep_all(kept, receipt=True)
 
 
 def is_receipt(fact: Fact) -> bool:

@@ -8,7 +8,11 @@ sends again until receipted, and keeps its position.
 It reads from its own tracked position and records a new position, in the node's own
 database, only after the broker acknowledged every message up to it. A crash or a
 broker outage therefore never loses a message; it may send one twice, with the same
-message id and sequence, which the partner's inbox recognises.
+message id and sequence, which the partner's inbox recognises. While it runs, it keeps
+the position it reached in memory and records it RECORD_EVERY seconds after it first ran
+ahead of the recorded one, and as it stops: not a commit per batch (half of which, the
+partner's facts recorded here, send nothing), each in the way of the next batch and of
+the store's other writers. A crash sends at most that second's messages again.
 
 Every message carries the node's signed checkpoint of its stream of the case at the event
 it carries, kept in the node's own tables as well (`Anchors`) before it leaves.
@@ -62,6 +66,7 @@ from services.signing import SigningKey
 from services.tables.deliveries import Deliveries, backoff
 
 TRACKING_NAME = "homeward-relay"
+RECORD_EVERY = 1.0  # seconds a position reached may wait to be recorded while the relay runs
 log = logging.getLogger(__name__)
 
 
@@ -123,11 +128,23 @@ class Relay:
         self.deliveries, self.resending = deliveries, resending or Resending()
         self.resent = 0
         self._looked = 0.0  # monotonic time of the last look for messages due again
+        self._reached: int | None = None  # the position relayed to, if known here
+        self._ahead_since: float | None = None  # since when it is ahead of the recorded one
 
     # -- where it is ---------------------------------------------------------
 
     def position(self) -> int:
-        return self.tracking.max_tracking_id(TRACKING_NAME) or 0
+        """Where the relay stands: every notification up to it was relayed (the broker
+        acknowledged its messages)."""
+        if self._reached is None:
+            self._reached = self.tracking.max_tracking_id(TRACKING_NAME) or 0
+        return self._reached
+
+    def record_position(self) -> None:
+        """The position reached, recorded in the store if it is not yet."""
+        if self._ahead_since is not None and self._reached is not None:
+            self.tracking.insert_tracking(Tracking(TRACKING_NAME, self._reached))
+            self._ahead_since = None
 
     def lag(self) -> int:
         """Notifications not yet relayed (for readiness and metrics)."""
@@ -159,20 +176,35 @@ class Relay:
 
     # -- sending -------------------------------------------------------------
 
-    def relay_once(self) -> int:
-        """Relays the next batch; returns how many notifications it passed."""
+    def relay_once(self, settle: bool = True) -> int:
+        """Relays the next batch; returns how many notifications it passed. The position
+        reached is recorded RECORD_EVERY seconds after it ran ahead of the recorded one,
+        and, with `settle` (not in the loop of `run`, which records as it stops), once
+        nothing more waits."""
         position = self.position()
         found = self.app.recorder.select_notifications(position + 1, self.batch_size)
         notifications = contiguous(TRACKING_NAME, position, found, self.barrier)
         if not notifications:
+            if settle:
+                self.record_position()
+            else:
+                self._record_when_due()
             return 0
         try:
             self.publish(self.messages(notifications))
         except BaseException:
             self.outgoing.forget()  # its cases ran ahead of the recorded position
             raise
-        self.tracking.insert_tracking(Tracking(TRACKING_NAME, notifications[-1].id))
+        self._reached = notifications[-1].id
+        if self._ahead_since is None:
+            self._ahead_since = time.monotonic()
+        self._record_when_due()
         return len(notifications)
+
+    def _record_when_due(self) -> None:
+        if self._ahead_since is not None and \
+                time.monotonic() - self._ahead_since >= RECORD_EVERY:
+            self.record_position()
 
     def publish(self, messages: list[Outgoing]) -> None:
         if self.deliveries is not None:  # a partner that receipted a message has it: a
@@ -245,7 +277,7 @@ class Relay:
     def step(self) -> int:
         """One turn of the loop: the next batch of the log, then, now and then, the
         messages due again. Returns how much it did."""
-        passed = self.relay_once()
+        passed = self.relay_once(settle=False)
         if self.deliveries is not None and time.monotonic() - self._looked >= self.resending.every:
             self._looked = time.monotonic()
             passed += self.resend_due()
@@ -256,6 +288,7 @@ class Relay:
         A commit of this process's application wakes it at once; `idle` is how often it
         looks at the store for what another process (a replica) committed."""
         failures = 0
+        self._reached = self._ahead_since = None  # another replica may have relayed meanwhile
         try:
             self.producer.get()  # connect before any step
         except Exception as error:
@@ -278,4 +311,8 @@ class Relay:
         self.close()
 
     def close(self) -> None:
+        try:
+            self.record_position()
+        except Exception as error:  # read again after a restart: sent again, recognised
+            log.warning("relay: position not recorded on closing: %r", error)
         self.producer.reset()

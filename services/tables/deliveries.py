@@ -29,6 +29,16 @@ class Sent:
 
 
 @dataclass(frozen=True)
+class Receipt:
+    """A partner's receipt of one message: `by` the recipient, with the hash of its fact."""
+
+    message_id: str
+    case_id: UUID
+    by: str
+    fact_hash: str
+
+
+@dataclass(frozen=True)
 class Due:
     message_id: str
     case_id: UUID
@@ -101,13 +111,39 @@ class Deliveries:
         """Records the receipt `by` the recipient of a message this node sent it of the
         case; False if there is no such message (one it never sent, of another case, or to
         another agency). The first receipt counts: one sent again changes nothing."""
-        where = "WHERE message_id = ? AND case_id = ? AND recipient = ?"
-        key = (message_id, str(case_id), by)
-        found = self.db.run(f"UPDATE {self.t} SET delivered_at = ?, fact_hash = ? {where} "
-                            "AND delivered_at IS NULL", (stamp(at), fact_hash, *key))
-        if found.rowcount:
-            return True
-        return bool(self.db.run(f"SELECT 1 FROM {self.t} {where}", key).rows)
+        return message_id in self.receipted_all([Receipt(message_id, case_id, by, fact_hash)],
+                                                at)
+
+    def receipted_all(self, receipts: Iterable[Receipt], at: datetime) -> set[str]:
+        """`receipted` of several receipts (the inbox's of one poll), in one commit per
+        100: the ids of the messages on record, each of its case and recipient."""
+        rows, known = list(receipts), set()
+        for start in range(0, len(rows), 100):
+            chunk = rows[start:start + 100]
+            found = self.db.run(
+                f"SELECT message_id, case_id, recipient, delivered_at FROM {self.t} "
+                f"WHERE message_id IN ({', '.join(['?'] * len(chunk))})",
+                [r.message_id for r in chunk]).rows
+            held = {str(m): (str(c), str(to), d) for m, c, to, d in found}
+            first: dict[str, str] = {}  # the first receipt of each message not receipted yet
+            for r in chunk:
+                entry = held.get(r.message_id)
+                if entry is None or entry[:2] != (str(r.case_id), r.by):
+                    continue
+                known.add(r.message_id)
+                if entry[2] is None:
+                    first.setdefault(r.message_id, r.fact_hash)
+            if first:
+                whens = " ".join(["WHEN ? THEN ?"] * len(first))
+                params: list[object] = [stamp(at)]
+                for message_id, fact_hash in first.items():
+                    params += [message_id, fact_hash]
+                params += list(first)
+                self.db.run(
+                    f"UPDATE {self.t} SET delivered_at = ?, fact_hash = CASE message_id "
+                    f"{whens} END WHERE delivered_at IS NULL AND message_id IN "
+                    f"({', '.join(['?'] * len(first))})", params)
+        return known
 
     def delivered(self, case_id: UUID) -> dict[int, datetime | None]:
         """Each message of the case sent so far, by the version of its event: when its

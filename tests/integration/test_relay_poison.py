@@ -1,11 +1,14 @@
 """The relay on the sender's side: an event that cannot become a message is dead-lettered
-here and does not hold up the others, and a missing notification id that a transaction
-may still fill is never passed over. Real SQLite stores; a producer that records what it
+here and does not hold up the others, a missing notification id that a transaction
+may still fill is never passed over, and the position reached is recorded once nothing
+more waits (or every RECORD_EVERY), not per batch. Real SQLite stores; a producer that records what it
 is given stands in for the broker."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ import pytest
 from events.steps import OpenCase
 from services.backends.sqlite import SQLiteTables
 from services.exchange import outgoing as outgoing_module
+from services.exchange import relay as relay_module
 from services.exchange import topics
 from services.exchange.directory import Directory
 from services.exchange.relay import DeadLetters, Relay
@@ -23,6 +27,7 @@ from services.exchange.sealing import open_sealed
 from services.signing import SigningKey
 from services.tables.deliveries import Deliveries
 from tests.harness.builders import ANNA, T0, XA, XB, bodies, opening
+from tests.harness.exchange_nodes import wait_until
 from tests.harness.referring_node import READY, ReferringNode
 from tests.harness.stores import sqlite_env
 
@@ -267,3 +272,56 @@ def test_a_relay_reading_its_log_again_sends_no_message_already_receipted(
     relay.publish(relay.messages(list(referring.app.recorder.select_notifications(1, 10_000))))
     assert to_partner(again.sent, receipted) == []
     assert to_partner(again.sent, unanswered) == to_partner(first.sent, unanswered)
+
+
+def recorded(relay: Relay) -> int:
+    return relay.tracking.max_tracking_id("homeward-relay") or 0
+
+
+def test_the_position_is_recorded_when_a_relay_settles_or_stops_not_per_batch(
+    referring: ReferringNode, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    two_cases(referring)
+    last = referring.app.recorder.max_notification_id()
+    producer = Recording()
+    relay = Relay(referring.app, KEY, lambda: producer, trust, batch_size=3)
+    assert relay.relay_once() == 3 and relay.relay_once() == 3
+    assert relay.position() == 6 and recorded(relay) == 0  # reached, in memory only
+    assert relay.lag() == last - 6
+    drain(relay)  # until nothing more waits: then recorded
+    assert relay.position() == recorded(relay) == last and relay.lag() == 0
+    sent = len(producer.sent)
+
+    # A relay that stopped before recording what it sent starts from the recorded position
+    # and sends it again (the partner recognises it); one that closes records it.
+    referring.run(referring.open(), READY)
+    more = referring.app.recorder.max_notification_id() - last
+    crashed = Relay(referring.app, KEY, lambda: producer, trust, batch_size=100)
+    assert crashed.relay_once() == more and recorded(crashed) == last
+    first = [e["message_id"] for _, e in producer.sent[sent:]]
+    assert first  # the new case, referred: sent to the partner
+    again = Relay(referring.app, KEY, lambda: producer, trust, batch_size=100)
+    assert again.position() == last and again.relay_once() == more
+    assert [e["message_id"] for _, e in producer.sent[sent + len(first):]] == first
+    again.close()
+    assert recorded(again) == last + more
+    referring.run(referring.open(), READY)
+
+    # Past RECORD_EVERY ahead of the recorded position, a batch records it with more to come.
+    monkeypatch.setattr(relay_module, "RECORD_EVERY", 0.0)
+    again.batch_size = 3
+    assert again.relay_once() == 3 and recorded(again) == last + more + 3
+
+    # Running, it records only RECORD_EVERY after it ran ahead, or as it stops.
+    monkeypatch.setattr(relay_module, "RECORD_EVERY", 60.0)
+    referring.run(referring.open(), READY)
+    end = referring.app.recorder.max_notification_id()
+    runner, stop = Relay(referring.app, KEY, lambda: producer, trust), threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop,), daemon=True)
+    thread.start()
+    wait_until(lambda: runner.position() == end)
+    time.sleep(0.2)  # idle meanwhile: nothing more waits, still not recorded
+    assert recorded(runner) == last + more + 3 < end
+    stop.set()
+    thread.join(10)
+    assert recorded(runner) == end

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from eventsourcing.persistence import PersistenceError
 from kafka import TopicPartition
 
 from events.values import Received
@@ -178,6 +179,64 @@ def test_a_producer_that_lost_receipts_is_made_afresh() -> None:
     answers.receipt(fact(uuid4(), 1))
     answers.acknowledge()
     assert len(made) == 2 and answers.receipted == 1
+
+
+class Receipting:
+    """Receipts that keep what they were asked: receipts made, partners' receipts recorded."""
+
+    def __init__(self, away: bool = False) -> None:
+        self.made: list[str] = []
+        self.recorded: list[list[str]] = []
+        self.away = away
+
+    def receipt(self, fact: Fact, corridor: Any, case: Any) -> Any:
+        self.made.append(fact.received.message_id)
+        return type("R", (), {"topic": "t", "key": b"k", "value": b"v", "headers": []})
+
+    def record_all(self, facts: list[Fact]) -> None:
+        if self.away:
+            raise PersistenceError("the store is away")
+        self.recorded.append([f.received.message_id for f in facts])
+
+    def record(self, fact: Fact) -> None:
+        self.record_all([fact])
+
+
+def test_a_batchs_receipts_are_paid_after_its_messages_the_partners_in_one_commit() -> None:
+    producer, receipting = Producer(), Receipting()
+    answers = Answers("XB-NRM", lambda: producer, receipting,  # type: ignore[arg-type]
+                      lambda case: ("a", "b"))
+    facts = [fact(uuid4(), 1) for _ in range(4)]
+    answers.owe()
+    answers.receipt(facts[0], None, 10)
+    answers.record_receipt(facts[1], 11)
+    answers.receipt(facts[2], None, 12)
+    answers.record_receipt(facts[3], 13)
+    assert producer.sent == [] and receipting.recorded == []  # owed while the batch runs
+    answers.pay()
+    ids = [f.received.message_id for f in facts]
+    assert receipting.recorded == [[ids[1], ids[3]]]  # together
+    assert receipting.made == [ids[0], ids[2]] and len(producer.sent) == 2
+    answers.receipt(facts[0], None, 14)  # nothing owed any more: sent at once
+    answers.record_receipt(facts[1], 15)
+    assert len(producer.sent) == 3 and receipting.recorded[-1] == [ids[1]]
+
+
+def test_receipts_that_cannot_be_recorded_read_the_batch_again_from_the_first() -> None:
+    producer, receipting, rewound = Producer(), Receipting(away=True), []
+    answers = Answers("XB-NRM", lambda: producer, receipting,  # type: ignore[arg-type]
+                      lambda case: ("a", "b"))
+    answers.owe()
+    answers.receipt(fact(uuid4(), 1), None, 21)
+    answers.record_receipt(fact(uuid4(), 1), 22)
+    with pytest.raises(PersistenceError):
+        answers.pay(rewound.append)
+    assert rewound == [21] and producer.sent == []
+    answers.owe()
+    answers.receipt(fact(uuid4(), 1), None, 23)
+    answers.forget_owed()  # a batch that failed: dropped, its records are read again
+    answers.pay(rewound.append)
+    assert producer.sent == [] and rewound == [21]
 
 
 # -- partitions ------------------------------------------------------------------
