@@ -36,8 +36,10 @@ _STATE_FIELDS = tuple(f.name for f in dataclasses.fields(CaseState))
 
 
 def encode_state(state: CaseState) -> dict[str, Any]:
-    return {name: None if name in PERSONAL else _encode(getattr(state, name))
-            for name in _STATE_FIELDS}
+    # Most values are plain (text, numbers, null, flags): kept as they are without a call.
+    values = vars(state)
+    return {name: None if name in PERSONAL else value if type(value) in _PLAIN
+            else _encode(value) for name in _STATE_FIELDS for value in (values[name],)}
 
 
 def decode_state(doc: dict[str, Any]) -> CaseState:
@@ -115,6 +117,7 @@ _BY_TYPE: dict[type[Any], Any] = {
 }
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 _TAGGED = (list, dict)  # what JSON decoding makes of a tagged or a nested value
 
 
