@@ -136,15 +136,31 @@ class PersonalDataMapper(NeutralTopicMapper):
 
     def open_sealed(self, case_id: UUID, version: int, sealed: bytes) -> dict[str, Any] | None:
         """An event's sealed personal data and salts, opened; None once the case is erased."""
-        key = self.keys.key(case_id)
-        if key is None:
-            if not self.keys.erased(case_id):
-                raise MissingCaseKey(f"case {case_id} has sealed personal data but no key row: "
-                                     "was the store restored without its key table?")
+        return SealedOpener(self.keys, case_id)(version, sealed)
+
+
+class SealedOpener:
+    """Opens the sealed personal data of one case's events, read together (the audit reads
+    a case's whole chain): its key is looked up, and its cipher made, once, at the first."""
+
+    def __init__(self, keys: CaseKeys, case_id: UUID) -> None:
+        self.keys, self.case_id = keys, case_id
+        self._cipher: AESGCM | None = None
+        self._erased = False
+
+    def __call__(self, version: int, sealed: bytes) -> dict[str, Any] | None:
+        """The event's personal data and salts, opened; None once the case is erased."""
+        if self._cipher is None and not self._erased:
+            key = self.keys.key(self.case_id)
+            if key is None and not self.keys.erased(self.case_id):
+                raise MissingCaseKey(f"case {self.case_id} has sealed personal data but no key "
+                                     "row: was the store restored without its key table?")
+            self._cipher, self._erased = (AESGCM(key), False) if key else (None, True)
+        if self._cipher is None:
             return None
-        plain = AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
-                                    _bound(case_id, version))
-        return cast(dict[str, Any], json.loads(plain))
+        plain = self._cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
+                                     _bound(self.case_id, version))
+        return cast(dict[str, Any], orjson.loads(plain))
 
 
 _CLASSES: dict[str, type[CaseEvent] | None] = {}
