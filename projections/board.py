@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from copy import copy
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -76,8 +75,9 @@ class StatusBoard:
             self._folded.clear()
         # As decoding the document would give it: nothing personal (case_state.PERSONAL).
         case_id = str(last.originator_id)
-        self._folded[(case_id, last.originator_version)] = kept = copy(state)
-        kept.person = None
+        kept = object.__new__(CaseState)  # a shallow copy: the folded state is not kept
+        kept.__dict__.update(vars(state), person=None)
+        self._folded[(case_id, last.originator_version)] = kept
         return {
             "id": case_id,
             "kind": state.kind.value,
