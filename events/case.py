@@ -175,7 +175,8 @@ class CaseState:
     def __deepcopy__(self, memo: dict[int, Any]) -> CaseState:
         """A copy that shares nothing the steps change in place (`copied`): each command
         and each received fact copies its cached case, state and all."""
-        return _copied(self, memo)  # type: ignore[no-any-return]
+        copied: CaseState = _copied(self, memo)
+        return copied
 
 
 def _copied(value: Any, memo: dict[int, Any]) -> Any:

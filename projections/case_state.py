@@ -97,14 +97,17 @@ def _set(value: set[Any] | frozenset[Any]) -> dict[str, Any]:
 
 
 def _map(value: dict[Any, Any]) -> dict[str, Any]:
-    return {"~m": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    return {"~m": [[k if type(k) in _PLAIN else _encode(k), v if type(v) in _PLAIN else _encode(v)]
+                   for k, v in value.items()]}
 
 
 def _record(cls: type[Any]) -> Any:
     names = tuple(f.name for f in dataclasses.fields(cls))
 
     def encode(value: Any) -> dict[str, Any]:
-        return {"~c": cls.__name__, "f": {n: _encode(getattr(value, n)) for n in names}}
+        values = vars(value)
+        return {"~c": cls.__name__, "f": {n: v if type(v) in _PLAIN else _encode(v)
+                                          for n in names for v in (values[n],)}}
     return encode
 
 
