@@ -57,7 +57,9 @@ class Sweep:
 
     def __enter__(self) -> Sweep:
         self.case_ids = self.audit.case_ids() if self._given is None else self._given
-        size = max(1, min(MOST_PER_RANGE, math.ceil(len(self.case_ids) / (self.workers * 8))))
+        # Two ranges a worker (at most MOST_PER_RANGE cases each): each range handed out is a
+        # round trip through the parent, which on a small store costs as much as the checks.
+        size = max(1, min(MOST_PER_RANGE, math.ceil(len(self.case_ids) / (self.workers * 2))))
         self._ranges = [self.case_ids[i:i + size] for i in range(0, len(self.case_ids), size)]
         if self.opener is not None and self.workers > 1 and len(self._ranges) > 1:
             context = multiprocessing.get_context("fork")
