@@ -13,7 +13,7 @@ application would not make.
 from __future__ import annotations
 
 from base64 import b64decode
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
@@ -30,6 +30,7 @@ from services.erasure.mapper import SEALED, PersonalDataMapper, SealedOpener
 from services.stored_topics import TOPIC, KeptHome
 
 KEPT_HOME = f"{KeptHome.__module__}:{KeptHome.__qualname__}"
+RowsOf = Callable[[Sequence[UUID]], Mapping[UUID, Sequence[StoredEvent]]]
 TIMESTAMP = "timestamp"
 ISO = "datetime_iso"
 
@@ -70,8 +71,9 @@ def _case_event_name(topic: str) -> str | None:
 class ChainReader:
     """Reads stored rows of one store as links (`StoredLink`, or the whole `CaseEvent`)."""
 
-    def __init__(self, app: Homeward) -> None:
+    def __init__(self, app: Homeward, rows_of: RowsOf | None = None) -> None:
         self.app = app
+        self.rows_of = rows_of  # several cases' rows in one query, where the store can
         self._names: dict[str, str | None] = {}
 
     def link(self, stored: StoredEvent, opener: SealedOpener | None = None) -> Link | None:
@@ -113,6 +115,15 @@ class ChainReader:
 
     def chain(self, case_id: UUID) -> list[Link]:
         """The case's stream as links, in order; empty if the store holds no such case."""
-        rows: Sequence[StoredEvent] = self.app.recorder.select_events(case_id)
+        return self._links(case_id, self.app.recorder.select_events(case_id))
+
+    def chains(self, case_ids: Sequence[UUID]) -> dict[UUID, list[Link]]:
+        """`chain` of each case, their rows read together where the store can (`rows_of`)."""
+        if self.rows_of is None:
+            return {case_id: self.chain(case_id) for case_id in case_ids}
+        rows = self.rows_of(case_ids)
+        return {case_id: self._links(case_id, rows.get(case_id, [])) for case_id in case_ids}
+
+    def _links(self, case_id: UUID, rows: Sequence[StoredEvent]) -> list[Link]:
         opener = SealedOpener(cast(PersonalDataMapper, self.app.mapper).keys, case_id)
         return [link for row in rows if (link := self.link(row, opener)) is not None]

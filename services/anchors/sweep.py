@@ -33,7 +33,7 @@ def _open(opener: Opener) -> None:
 
 def _check(case_ids: list[UUID]) -> list[CaseAudit]:
     assert _worker is not None
-    return [_worker.case(case_id) for case_id in case_ids]
+    return _worker.range(case_ids)
 
 
 def cores() -> int:
@@ -69,7 +69,7 @@ class Sweep:
     def __iter__(self) -> Iterator[CaseAudit]:
         if self._pool is None:
             for case_ids in self._ranges:
-                yield from (self.audit.case(case_id) for case_id in case_ids)
+                yield from self.audit.range(case_ids)
             return
         for audits in self._pool.imap(_check, self._ranges):
             yield from audits
