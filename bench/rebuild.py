@@ -21,6 +21,7 @@ from services.anchors.audit import StoreAudit, trusted
 from services.anchors.store import Anchors
 from services.anchors.sweep import Sweep
 from services.application import Homeward
+from services.backends import case_keys_for, of_store
 from services.backends.sqlite import SQLiteTables
 from services.bootstrap import gap_barrier, read_store_for
 from services.readside.runner import runners
@@ -67,8 +68,10 @@ def verify_rate(env: dict[str, str], tables: Path, raw: float) -> dict[str, Figu
     process per core over ranges of cases, each opening the store and the checkpoints'
     tables itself (services/anchors/sweep.py), the processes' start included."""
     def opener() -> StoreAudit:
-        return StoreAudit(Homeward(env), Anchors(SQLiteTables(tables)), "XA-NRM",
-                          trusted(None, None))
+        app, backend = Homeward(env, keys_for=case_keys_for), of_store(env)
+        assert backend is not None
+        return StoreAudit(app, Anchors(SQLiteTables(tables)), "XA-NRM", trusted(None, None),
+                          lambda case_ids: backend.stored_events(app, case_ids))
 
     audit, events = opener(), 0
     began = time.perf_counter()

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -170,6 +172,39 @@ class CaseState:
     assigned_to: str | None = None  # the agency's user who holds the case (local)
     approvals: dict[str, Approval] = field(default_factory=dict)  # pending, by request id
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> CaseState:
+        """A copy that shares nothing the steps change in place (`copied`): each command
+        and each received fact copies its cached case, state and all."""
+        copied: CaseState = _copied(self, memo)
+        return copied
+
+
+def _copied(value: Any, memo: dict[int, Any]) -> Any:
+    """`copy.deepcopy` of a state's value, by its exact type: what cannot change is kept,
+    collections and the state's own records are made again, anything else is left to
+    `copy.deepcopy` (with `memo`)."""
+    kind = type(value)
+    if kind in _UNCHANGING or issubclass(kind, Enum):
+        return value
+    if kind is dict:
+        return {k: _copied(v, memo) for k, v in value.items()}
+    if kind is list:
+        return [_copied(v, memo) for v in value]
+    if kind is set:
+        return {_copied(v, memo) for v in value}
+    if kind in _RECORDS:
+        made = object.__new__(kind)
+        made.__dict__.update({k: _copied(v, memo) for k, v in value.__dict__.items()})
+        return made
+    return deepcopy(value, memo)
+
+
+_UNCHANGING = frozenset({str, int, bool, float, type(None), date, datetime, bytes, UUID})
+
+
+_RECORDS = frozenset({Assessment, Transport, Measure, Proceeding, OpenJusticeRequest,
+                      Approval, CaseState})
+
 
 class Case(Aggregate):
     """One agency's stream of one case."""
@@ -180,6 +215,12 @@ class Case(Aggregate):
         self.last_at: datetime | None = None
         self.message_ids: set[str] = set()
         self.last_sequence: dict[str, int] = {}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Case:
+        """The case copied as its state is (`CaseState.__deepcopy__`), attribute by attribute."""
+        made = object.__new__(type(self))
+        made.__dict__.update({k: _copied(v, memo) for k, v in self.__dict__.items()})
+        return made
 
     # -- who owns what -------------------------------------------------------
 

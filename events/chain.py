@@ -11,12 +11,25 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
+
 GENESIS = "0" * 64
 ERASED = "[erased]"  # what a personal field reads as once its case's key is destroyed
 
 
 def canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Written by orjson, which for such content is the standard library's encoding byte
+    for byte (sorted keys compare by code point as UTF-8 bytes do; strings are escaped
+    alike) at a fraction of its cost; what orjson refuses (an integer beyond 64 bits, a lone
+    surrogate, a key that is no string, a time) the standard library writes, or refuses."""
+    try:
+        return orjson.dumps(value, option=_SORTED)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False).encode()
+
+
+_SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def digest(content: dict[str, Any]) -> str:

@@ -8,10 +8,13 @@ so they are worked out by `events.progress` and `events.deadlines` when asked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+
+import orjson
 
 from events.case import Case, CaseEvent, CaseState, utc
 from events.deadlines import Deadlines, clocks, overdue, reflection_ends
@@ -71,10 +74,12 @@ class StatusBoard:
         if len(self._folded) >= FOLDED_KEPT:
             self._folded.clear()
         # As decoding the document would give it: nothing personal (case_state.PERSONAL).
-        self._folded[(str(last.originator_id), last.originator_version)] = replace(
-            state, person=None)
+        case_id = str(last.originator_id)
+        kept = object.__new__(CaseState)  # a shallow copy: the folded state is not kept
+        kept.__dict__.update(vars(state), person=None)
+        self._folded[(case_id, last.originator_version)] = kept
         return {
-            "id": str(last.originator_id),
+            "id": case_id,
             "kind": state.kind.value,
             "referring": state.referring,
             "receiving": state.receiving,
@@ -119,7 +124,7 @@ FOLDED_KEPT = 2_000  # states kept between folding and indexing: a batch's cases
 def instant(at: datetime | str) -> str:
     """A time as the index keeps it: UTC, fixed width, so text order is time order."""
     moment = datetime.fromisoformat(at) if isinstance(at, str) else at
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc(moment).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 @dataclass(frozen=True)
@@ -166,7 +171,8 @@ def status_span(case: Case, encoded: Any, today: date) -> tuple[Status, date | N
     dates and times in the case's state; so it can change only on one of those days or
     the day after one, and those are the only days to try."""
     current = status(case, _noon(today))
-    days = sorted({d + timedelta(days=n) for d in _days(encoded) for n in (0, 1)} - {today})
+    days = sorted({d + timedelta(days=n) for d in _days(encoded) if d >= today
+                   for n in (0, 1)} - {today})
     for day in days:
         if day > today and status(case, _noon(day)) is not current:
             return current, day
@@ -177,19 +183,16 @@ def _noon(day: date) -> datetime:
     return datetime.combine(day, time(12), UTC)
 
 
-def _days(encoded: Any) -> Iterator[date]:
-    """Every date and time in an encoded state (`projections.case_state`), as days."""
-    if isinstance(encoded, list):
-        for value in encoded:
-            yield from _days(value)
-    elif isinstance(encoded, dict):
-        if "~d" in encoded:
-            yield date.fromisoformat(encoded["~d"])
-        elif "~t" in encoded:
-            yield utc(datetime.fromisoformat(encoded["~t"])).date()
-        else:
-            for value in encoded.values():
-                yield from _days(value)
+def _days(encoded: Any) -> set[date]:
+    """Every date and time in an encoded state (`projections.case_state`), as days: found
+    in its JSON text (a tag is a key, so `"~d":"` is never inside a string, where its quotes
+    would be escaped), each text read once however often the state holds it."""
+    found = set(_TAGGED_DAY.findall(orjson.dumps(encoded)))
+    return {date.fromisoformat(text.decode()) if tag == b"d"
+            else utc(datetime.fromisoformat(text.decode())).date() for tag, text in found}
+
+
+_TAGGED_DAY = re.compile(rb'"~([dt])":"([^"]+)"')
 
 
 @dataclass(frozen=True)

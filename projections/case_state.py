@@ -36,8 +36,10 @@ _STATE_FIELDS = tuple(f.name for f in dataclasses.fields(CaseState))
 
 
 def encode_state(state: CaseState) -> dict[str, Any]:
-    return {name: None if name in PERSONAL else _encode(getattr(state, name))
-            for name in _STATE_FIELDS}
+    # Most values are plain (text, numbers, null, flags): kept as they are without a call.
+    values = vars(state)
+    return {name: None if name in PERSONAL else value if type(value) in _PLAIN
+            else _encode(value) for name in _STATE_FIELDS for value in (values[name],)}
 
 
 def decode_state(doc: dict[str, Any]) -> CaseState:
@@ -95,14 +97,17 @@ def _set(value: set[Any] | frozenset[Any]) -> dict[str, Any]:
 
 
 def _map(value: dict[Any, Any]) -> dict[str, Any]:
-    return {"~m": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    return {"~m": [[k if type(k) in _PLAIN else _encode(k), v if type(v) in _PLAIN else _encode(v)]
+                   for k, v in value.items()]}
 
 
 def _record(cls: type[Any]) -> Any:
     names = tuple(f.name for f in dataclasses.fields(cls))
 
     def encode(value: Any) -> dict[str, Any]:
-        return {"~c": cls.__name__, "f": {n: _encode(getattr(value, n)) for n in names}}
+        values = vars(value)
+        return {"~c": cls.__name__, "f": {n: v if type(v) in _PLAIN else _encode(v)
+                                          for n in names for v in (values[n],)}}
     return encode
 
 
@@ -115,6 +120,7 @@ _BY_TYPE: dict[type[Any], Any] = {
 }
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 _TAGGED = (list, dict)  # what JSON decoding makes of a tagged or a nested value
 
 

@@ -210,8 +210,10 @@ def store_audit(settings: Settings, app: Homeward) -> StoreAudit:
     trust directory's keys. The caller closes `audit.anchors.db`."""
     own = load_or_create(secrets_dir(settings), settings.agency)
     trust = DirectoryFile(directory_path(settings.home, settings.directory))
+    chosen = backend(settings)
     return StoreAudit(app, Anchors(sidecar(settings)), settings.agency,
-                      trusted(own, lambda: trust.current().key))
+                      trusted(own, lambda: trust.current().key),
+                      lambda case_ids: chosen.stored_events(app, case_ids))
 
 
 def record_read(settings: Settings, app: Homeward, case_id: UUID, sub: str, what: str,

@@ -12,13 +12,13 @@ application would not make.
 
 from __future__ import annotations
 
-import json
 from base64 import b64decode
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import resolve_topic
 
@@ -26,10 +26,11 @@ from events.audit import Link
 from events.chain import ERASED
 from events.event import CaseEvent, sealed_content
 from services.application import Homeward
-from services.erasure.mapper import SEALED, PersonalDataMapper
+from services.erasure.mapper import SEALED, PersonalDataMapper, SealedOpener
 from services.stored_topics import TOPIC, KeptHome
 
 KEPT_HOME = f"{KeptHome.__module__}:{KeptHome.__qualname__}"
+RowsOf = Callable[[Sequence[UUID]], Mapping[UUID, Sequence[StoredEvent]]]
 TIMESTAMP = "timestamp"
 ISO = "datetime_iso"
 
@@ -70,17 +71,22 @@ def _case_event_name(topic: str) -> str | None:
 class ChainReader:
     """Reads stored rows of one store as links (`StoredLink`, or the whole `CaseEvent`)."""
 
-    def __init__(self, app: Homeward) -> None:
+    def __init__(self, app: Homeward, rows_of: RowsOf | None = None) -> None:
         self.app = app
+        self.rows_of = rows_of  # several cases' rows in one query, where the store can
         self._names: dict[str, str | None] = {}
 
-    def link(self, stored: StoredEvent) -> Link | None:
-        """The row as a link of the chain; None for a row that is no case event."""
+    def link(self, stored: StoredEvent, opener: SealedOpener | None = None) -> Link | None:
+        """The row as a link of the chain; None for a row that is no case event. `opener`:
+        its case's, when the case's rows are read together."""
         mapper = cast(PersonalDataMapper, self.app.mapper)
         plain = mapper.cipher.decrypt(stored.state) if mapper.cipher else stored.state
         if mapper.compressor is not None:
             plain = mapper.compressor.decompress(plain)
-        state = json.loads(plain)
+        try:
+            state = orjson.loads(plain)
+        except orjson.JSONDecodeError:  # what orjson refuses, the mapper's reading says
+            return self._whole(stored)
         topic = state.pop(TOPIC, stored.topic) if stored.topic == KEPT_HOME else stored.topic
         if topic not in self._names:
             self._names[topic] = _case_event_name(topic)
@@ -88,11 +94,12 @@ class ChainReader:
         if (name is None or plain.count(b'"_type_"') != 1 or not isinstance(at, dict)
                 or at.get("_type_") != ISO):
             return self._whole(stored)
-        case_id = UUID(str(stored.originator_id))
+        case_id = stored.originator_id if type(stored.originator_id) is UUID \
+            else UUID(str(stored.originator_id))
         data, salts, commitments = state["data"], state.get("salts"), state.get("commitments")
         if SEALED in state:  # its values are checked against their commitments
-            personal = mapper.open_sealed(case_id, stored.originator_version,
-                                          b64decode(state[SEALED]))
+            opener = opener or SealedOpener(mapper.keys, case_id)
+            personal = opener(stored.originator_version, b64decode(state[SEALED]))
             if personal is None:  # erased: the commitments stay, and are all the hash needs
                 data = {**data, **{field: ERASED for field in commitments or {}}}
             else:
@@ -108,5 +115,15 @@ class ChainReader:
 
     def chain(self, case_id: UUID) -> list[Link]:
         """The case's stream as links, in order; empty if the store holds no such case."""
-        rows: Sequence[StoredEvent] = self.app.recorder.select_events(case_id)
-        return [link for row in rows if (link := self.link(row)) is not None]
+        return self._links(case_id, self.app.recorder.select_events(case_id))
+
+    def chains(self, case_ids: Sequence[UUID]) -> dict[UUID, list[Link]]:
+        """`chain` of each case, their rows read together where the store can (`rows_of`)."""
+        if self.rows_of is None:
+            return {case_id: self.chain(case_id) for case_id in case_ids}
+        rows = self.rows_of(case_ids)
+        return {case_id: self._links(case_id, rows.get(case_id, [])) for case_id in case_ids}
+
+    def _links(self, case_id: UUID, rows: Sequence[StoredEvent]) -> list[Link]:
+        opener = SealedOpener(cast(PersonalDataMapper, self.app.mapper).keys, case_id)
+        return [link for row in rows if (link := self.link(row, opener)) is not None]

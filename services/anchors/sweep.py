@@ -33,7 +33,7 @@ def _open(opener: Opener) -> None:
 
 def _check(case_ids: list[UUID]) -> list[CaseAudit]:
     assert _worker is not None
-    return [_worker.case(case_id) for case_id in case_ids]
+    return _worker.range(case_ids)
 
 
 def cores() -> int:
@@ -57,7 +57,9 @@ class Sweep:
 
     def __enter__(self) -> Sweep:
         self.case_ids = self.audit.case_ids() if self._given is None else self._given
-        size = max(1, min(MOST_PER_RANGE, math.ceil(len(self.case_ids) / (self.workers * 8))))
+        # Two ranges a worker (at most MOST_PER_RANGE cases each): each range handed out is a
+        # round trip through the parent, which on a small store costs as much as the checks.
+        size = max(1, min(MOST_PER_RANGE, math.ceil(len(self.case_ids) / (self.workers * 2))))
         self._ranges = [self.case_ids[i:i + size] for i in range(0, len(self.case_ids), size)]
         if self.opener is not None and self.workers > 1 and len(self._ranges) > 1:
             context = multiprocessing.get_context("fork")
@@ -67,7 +69,7 @@ class Sweep:
     def __iter__(self) -> Iterator[CaseAudit]:
         if self._pool is None:
             for case_ids in self._ranges:
-                yield from (self.audit.case(case_id) for case_id in case_ids)
+                yield from self.audit.range(case_ids)
             return
         for audits in self._pool.imap(_check, self._ranges):
             yield from audits

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.cipher import Cipher
+from eventsourcing.persistence import StoredEvent
 
 from services.erasure.keys import CaseKeys
 from services.exchange.leadership import Role
@@ -52,3 +54,10 @@ class Backend(ABC):
     @abstractmethod
     def roles(self, names: Iterable[str] = ROLES) -> dict[str, Role]:
         """The roles one replica of the node holds at a time."""
+
+    @abstractmethod
+    def stored_events(self, app: Application[Any], case_ids: Sequence[UUID]
+                      ) -> dict[UUID, list[StoredEvent]]:
+        """The stored rows of several cases of `app`'s store read in one query, each case's
+        in order (what the recorder's `select_events` gives one case at a time); a case with
+        none is left out."""

@@ -22,6 +22,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.cipher import Cipher
+from eventsourcing.persistence import StoredEvent
 from psycopg import sql
 
 from services.backends.backend import ROLES, Backend
@@ -124,6 +125,23 @@ class PostgresBackend(Backend):
 
     def roles(self, names: Iterable[str] = ROLES) -> dict[str, Role]:
         return {name: AdvisoryLock(self.conninfo, self.schema, name) for name in names}
+
+    def stored_events(self, app: Application[Any], case_ids: Sequence[UUID]
+                      ) -> dict[UUID, list[StoredEvent]]:
+        recorder: Any = app.recorder
+        statement = sql.SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {}.{} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(sql.Identifier(recorder.datastore.schema),
+                 sql.Identifier(recorder.events_table_name))
+        found: dict[UUID, list[StoredEvent]] = {}
+        with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [list(case_ids)])
+            for row in curs.fetchall():
+                found.setdefault(row["originator_id"], []).append(StoredEvent(
+                    row["originator_id"], row["originator_version"], row["topic"],
+                    bytes(row["state"])))
+        return found
 
 
 class PostgresTables:

@@ -14,7 +14,6 @@ still there after it is a lasting one.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -127,7 +126,7 @@ class PostgresReadStore:
             table = self._ensure(c, name)
             c.execute(sql.SQL("SELECT key, doc FROM {} WHERE key = ANY(%s)").format(table),
                       (list(set(keys)),))
-            return {key: json.loads(doc) for key, doc in c.fetchall()}
+            return {key: shared.load(doc) for key, doc in c.fetchall()}
 
     def rows(self, name: str) -> list[tuple[str, str]]:
         with self._tx() as c:
@@ -136,7 +135,7 @@ class PostgresReadStore:
             return [(k, d) for k, d in c.fetchall()]
 
     def all(self, name: str) -> dict[str, Doc]:
-        return {key: json.loads(doc) for key, doc in self.rows(name)}
+        return {key: shared.load(doc) for key, doc in self.rows(name)}
 
     def commit(self, name: str, changes: shared.Changes, position: int | None = None,
                expected: int | None = None, index: shared.Index | None = None) -> None:

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.cipher import Cipher
+from eventsourcing.persistence import StoredEvent
 
 from services.backends.backend import ROLES, Backend
 from services.backends.sqlite_reads import SqliteReadStore
@@ -86,6 +87,26 @@ class SQLiteBackend(Backend):
 
     def _beside(self, what: str) -> Path:
         return self.events.with_name(f"{self.events.stem}.{what}.sqlite")
+
+    def stored_events(self, app: Application[Any], case_ids: Sequence[UUID]
+                      ) -> dict[UUID, list[StoredEvent]]:
+        recorder: Any = app.recorder
+        found: dict[UUID, list[StoredEvent]] = {}
+        with recorder.datastore.transaction(commit=False) as c:
+            for i in range(0, len(case_ids), IN_LIST):
+                part = [case_id.hex for case_id in case_ids[i:i + IN_LIST]]
+                c.execute(f"SELECT originator_id, originator_version, topic, state FROM "
+                          f"{recorder.events_table_name} WHERE originator_id IN "
+                          f"({','.join('?' * len(part))}) ORDER BY originator_id, "
+                          "originator_version", part)
+                for row in c.fetchall():
+                    case_id = UUID(row[0])
+                    found.setdefault(case_id, []).append(
+                        StoredEvent(case_id, row[1], row[2], row[3]))
+        return found
+
+
+IN_LIST = 500  # ids a query names at most (SQLite's limit on parameters is higher)
 
 
 class SQLiteTables:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -101,7 +100,7 @@ class SqliteReadStore:
                 marks = ",".join("?" * len(part))
                 for key, doc in c.execute(f"SELECT key, doc FROM {table} WHERE key IN ({marks})",
                                           part):
-                    out[key] = json.loads(doc)
+                    out[key] = shared.load(doc)
         return out
 
     def rows(self, name: str) -> list[tuple[str, str]]:
@@ -110,7 +109,7 @@ class SqliteReadStore:
             return [(k, d) for k, d in c.execute(f"SELECT key, doc FROM {table} ORDER BY key")]
 
     def all(self, name: str) -> dict[str, Doc]:
-        return {key: json.loads(doc) for key, doc in self.rows(name)}
+        return {key: shared.load(doc) for key, doc in self.rows(name)}
 
     def commit(self, name: str, changes: shared.Changes, position: int | None = None,
                expected: int | None = None, index: shared.Index | None = None) -> None:

@@ -146,6 +146,7 @@ def to_envelope(
     version = written_version(kind, payload)
     sender, case_id = event.recorded_by, case_at_event.id
     mid = str(message_id(case_ref or case_id, sender, event.originator_version))
+    carried = message_digest(case_id, kind, sequence, payload, prev_hash)
     envelope = {
         "message_id": mid,
         "schema": schema_name(kind, version),
@@ -157,12 +158,10 @@ def to_envelope(
         "correlation_id": str(case_id),
         "causation_id": mid,
         "payload": payload,
-        "integrity": {"prev_hash": prev_hash,
-                      "hash": message_digest(case_id, kind, sequence, payload, prev_hash)},
+        "integrity": {"prev_hash": prev_hash, "hash": carried},
     }
     if anchor is not None:
-        envelope["checkpoint"] = anchor(sequence,
-                                        message_digest(case_id, kind, sequence, payload, prev_hash))
+        envelope["checkpoint"] = anchor(sequence, carried)
     return sign(envelope, sender_key)
 
 
@@ -183,6 +182,12 @@ def sent_digests(events: list[CaseEvent]) -> list[str]:
 
 def milestone(case: Case, event: CaseEvent) -> dict[str, Any] | None:
     """The de-identified milestone of an event, or None without consent to monitoring."""
+    written = _milestone(case, event)
+    return written[0] if written is not None else None
+
+
+def _milestone(case: Case, event: CaseEvent) -> tuple[dict[str, Any], int] | None:
+    """`milestone`, with the version of the schema it was validated against."""
     if not is_exported(event) or not case.consented(Scope.MONITORING):
         return None
     s = case.state
@@ -205,8 +210,7 @@ def milestone(case: Case, event: CaseEvent) -> dict[str, Any] | None:
         payload["escalation"] = "retrafficking-risk"
     # For breakdowns of the published statistics only (the monitor keeps them in aggregates).
     payload.update(breakdown_fields(s.person, s.opened_on, s.exploitation_forms))
-    written_version(MILESTONE, payload)  # validates
-    return payload
+    return payload, written_version(MILESTONE, payload)  # validated once
 
 
 def milestone_envelope(
@@ -214,13 +218,14 @@ def milestone_envelope(
     prev_hash: str = GENESIS,
 ) -> dict[str, Any] | None:
     """The signed milestone of an event under the case's keyed pseudonym `alias`."""
-    payload = milestone(case, event)
-    if payload is None:
+    written = _milestone(case, event)
+    if written is None:
         return None
+    payload, version = written
     mid = str(message_id(alias, event.recorded_by, event.originator_version))
     envelope = {
         "message_id": mid,
-        "schema": schema_name(MILESTONE, written_version(MILESTONE, payload)),
+        "schema": schema_name(MILESTONE, version),
         "case_id": str(alias),
         "sender": event.recorded_by,
         "recipient": MONITOR,

@@ -71,17 +71,13 @@ class ProjectionRunner:
         ready = contiguous(self.name, start, found, self.barrier)
         if not ready:
             return 0
-        work: dict[str, Doc | None] = {}
-        events = [self.decode(n) for n in ready]
-        keys = {k for e in events if isinstance(e, CaseEvent) and (k := self.projection.key(e))}
-        work.update(self.store.load(self.name, keys))
-        changed: dict[str, Doc | None] = {}
-        by_key: dict[str, list[CaseEvent]] = {}
-        for event in events:
-            key = self.projection.key(event) if isinstance(event, CaseEvent) else None
-            if key is not None:
-                assert isinstance(event, CaseEvent)
+        by_key: dict[str, list[CaseEvent]] = {}  # each document's events, in order
+        for notification in ready:
+            event = self.decode(notification)
+            if isinstance(event, CaseEvent) and (key := self.projection.key(event)) is not None:
                 by_key.setdefault(key, []).append(event)
+        work: dict[str, Doc | None] = dict(self.store.load(self.name, set(by_key)))
+        changed: dict[str, Doc | None] = {}
         # A projection that folds a document's events at once does its decoding once.
         fold = getattr(self.projection, "apply_all", None)
         for key, keyed in by_key.items():

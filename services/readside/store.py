@@ -16,12 +16,12 @@ their position, and two workers of one projection cannot both apply the same eve
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
+
+import orjson
 
 from projections.projection import Doc
 
@@ -107,8 +107,16 @@ def table_name(name: str) -> str:
 
 
 def dump(doc: Doc) -> str:
-    # Sorted keys: the same document is the same text, so rows compare exactly.
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    # Sorted keys: the same document is the same text, so rows compare exactly. orjson
+    # writes it about four times as fast as the standard library (a rebuild writes every
+    # document once; the projection worker, each document a batch changed).
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+
+
+def load(text: str | bytes) -> Doc:
+    """A document as `dump` wrote it (or the standard library's JSON, as it was written
+    before)."""
+    return cast(Doc, orjson.loads(text))
 
 
 def check_position(actual: int, expected: int | None, name: str) -> None:
@@ -141,9 +149,9 @@ def index_ddl(name: str, text: str = "TEXT", schema: str | None = None) -> list[
 
 
 def row_values(name: str, key: str, row: Any) -> tuple[Any, ...]:
-    values = dataclasses.asdict(row)
+    # Each indexed column is a field of plain value of the row (`INDEXED`).
     return (key, *(int(v) if isinstance(v, bool) else v
-                   for v in (values[c] for c in INDEXED[name].columns)))
+                   for v in (getattr(row, c) for c in INDEXED[name].columns)))
 
 
 def upsert_sql(name: str, mark: str, schema: str | None = None) -> str:

@@ -4,20 +4,28 @@ models are folded without each case's key."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-from uuid import UUID
+from typing import Any, cast
+from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.cipher import AESCipher as PycryptodomeCipher
 
+from events.case import CaseEvent
+from events.chain import ERASED
 from events.steps import OpenCase
+from services.anchors.audit import StoreAudit, trusted
+from services.anchors.store import Anchors
 from services.application import Homeward
+from services.backends import of_store
+from services.backends.sqlite import SQLiteTables
 from services.bootstrap import CIPHER, persistence_env, read_models
 from services.clock import FixedClock
+from services.erasure.mapper import PersonalDataMapper
 from services.settings import load
-from tests.harness.builders import ANNA, CANARY, SARA, T0, bodies, opening
+from tests.harness.builders import ANNA, CANARY, SARA, T0, XA, bodies, opening
 from tests.harness.referring_node import HOME, READY, ReferringNode
 from tests.harness.stores import KEY, homeward
 
@@ -134,3 +142,75 @@ def test_read_models_are_folded_without_any_case_key(plain_env: dict[str, str]) 
     finally:
         models.close()
     assert lookups == []
+
+
+def test_a_read_model_reads_each_row_as_the_whole_reading_with_nothing_personal(
+        plain_env: dict[str, str]) -> None:
+    """Read models take a case event's row straight from its JSON (`without_personal`); it
+    must be the event the transcoder reads, each personal field `ERASED`, for every kind of
+    row: sealed personal data, a step kept home under the neutral topic, a partner's fact,
+    an erased case. A row holding any other transcoded value is read by the transcoder."""
+    referring = ReferringNode(with_cipher(plain_env, CIPHER))
+    for stage in (HOME, [*READY[:2], "asylum-claim"], [*HOME, "closure"]):
+        referring.run(referring.open(), stage)
+    erased = referring.open()
+    referring.app.record(erased, "erasure", {"reason": "subject-request"}, SARA)
+    mapper = cast(PersonalDataMapper, referring.app.mapper)
+    rows = referring.app.recorder.select_notifications(start=1, limit=10_000)
+    kinds = set()
+    for row in rows:
+        read = mapper.without_personal(row)
+        whole = mapper.to_domain_event(row)
+        assert type(read) is type(whole)
+        expected = dict(vars(whole))
+        if isinstance(whole, CaseEvent) and whole.commitments:
+            expected["data"] = {**whole.data, **{k: ERASED for k in whole.commitments}}
+            expected["salts"] = None
+            kinds.add("sealed" if whole.salts else "erased")
+        assert vars(read) == expected
+        if row.topic.endswith(":KeptHome"):
+            kinds.add("kept home")
+        if getattr(whole, "received", None):
+            kinds.add("received")
+    assert kinds == {"sealed", "erased", "kept home", "received"}
+    event = cast(CaseEvent, mapper.to_domain_event(rows[0]))
+    tagged = copy.copy(event)
+    object.__setattr__(tagged, "__dict__", {**vars(event), "data": {**event.data,
+                                                                     "ref": UUID(int=7)}})
+    assert cast(CaseEvent, mapper.without_personal(
+        mapper.to_stored_event(tagged))).data["ref"] == UUID(int=7)
+
+
+def test_the_audit_reads_a_range_of_cases_in_one_query_as_it_reads_each(
+        store_env: dict[str, str], tmp_path: Path) -> None:
+    """The backend's reading of several cases' rows at once (`stored_events`) is each case's
+    own (`select_events`), in order; the audit checks a range so, a case it does not hold
+    left out, and a forged row is still named."""
+    referring = ReferringNode(store_env)
+    cases = [referring.open() for _ in range(3)]
+    for case_id, stage in zip(cases, (READY[:2], HOME, READY), strict=True):
+        referring.run(case_id, stage)
+    chosen = of_store(store_env)
+    assert chosen is not None
+    wanted = [cases[2], uuid4(), cases[0], cases[1]]
+    together = chosen.stored_events(referring.app, wanted)
+    assert set(together) == set(cases)
+    for case_id in cases:
+        assert together[case_id] == list(referring.app.recorder.select_events(case_id))
+    audit = StoreAudit(referring.app, Anchors(SQLiteTables(tmp_path / "api.sqlite")), XA, trusted(None, None),
+                       lambda ids: chosen.stored_events(referring.app, ids))
+    one_by_one = StoreAudit(referring.app, Anchors(SQLiteTables(tmp_path / "api.sqlite")), XA, trusted(None, None))
+    assert audit.range(cases) == [one_by_one.case(c) for c in cases]
+    assert [a.events for a in audit.range(cases)] == [
+        len(referring.app.recorder.select_events(c)) for c in cases]
+    assert all(not a.faults for a in audit.range(cases))
+    event = cast(CaseEvent, referring.app.mapper.to_domain_event(together[cases[1]][2]))
+    forged = copy.copy(event)
+    object.__setattr__(forged, "__dict__", {**vars(event), "actor": "someone else"})
+    row = referring.app.mapper.to_stored_event(forged)
+    rows_of = {**together, cases[1]: [*together[cases[1]][:2], row, *together[cases[1]][3:]]}
+    tampered = StoreAudit(referring.app, Anchors(SQLiteTables(tmp_path / "api.sqlite")), XA, trusted(None, None),
+                          lambda ids: {c: rows_of[c] for c in ids if c in rows_of})
+    [first, second, third] = tampered.range(cases)
+    assert not first.faults and not third.faults
+    assert [(f.version, f.kind) for f in second.faults] == [(3, "chain")]

@@ -3,6 +3,7 @@ case is driven through the domain (`Story`), and its stream is the case's own ev
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from typing import Any
 from uuid import UUID
 
@@ -79,6 +80,12 @@ def test_a_case_reaches_the_partner_with_its_referral_preceded_by_all_before_it(
         carried = Checkpoint.of(envelope["checkpoint"])
         assert carried.agency == XA and carried.message is not None
         assert carried.message.sequence == envelope["sequence"]
+        # What is signed and sent is every field but `receipt`, and reads back the same.
+        assert carried.document() == envelope["checkpoint"]
+        assert set(carried.document()) == {f.name for f in fields(Checkpoint)} - {"receipt"}
+        assert carried.valid(lambda agency, key_id: KEY.public)
+        alone = replace(carried, message=None)
+        assert Checkpoint.of(alone.document()) == alone and "message" not in alone.document()
 
 
 def test_facts_received_from_the_partner_make_no_message() -> None:
