@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import jwt
+from starlette.concurrency import run_in_threadpool
 
 from services.api.identity.claims import ClaimMap, Principal, TokenCheckUnavailable, Unauthorized
 from services.api.identity.jwks import SigningKeys, fetched_from
@@ -64,6 +65,19 @@ class TokenVerifier:
         self.max_lifetime = max_lifetime
         self.claims = claims or ClaimMap()
         self.client_id, self.opaque = client_id, opaque
+
+    @property
+    def offline(self) -> bool:
+        """Whether a check needs nothing but this process (the node's own secret): no
+        provider's keys fetched, no opaque token asked about, so nothing that waits."""
+        return self.jwks is None and self.opaque is None
+
+    async def principal_of(self, authorization: str | None) -> Principal:
+        """`principal` from a coroutine: in place when the check is offline (a few tens
+        of microseconds of CPU), else in the thread pool, where a fetch may wait."""
+        if self.offline:
+            return self.principal(authorization)
+        return await run_in_threadpool(self.principal, authorization)
 
     def principal(self, authorization: str | None) -> Principal:
         scheme, _, token = (authorization or "").partition(" ")
