@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from events.chain import GENESIS, commitment, digest
+from events.copying import copied_object
 from events.event import CaseEvent, sealed_content
 from events.rules import ConsentWithdrawalHalts, DataMinimisation, Sequence, StepOwner
 from events.values import Actor, Kind, Received, RiskLevel, Scope, Side
@@ -180,6 +181,11 @@ class Case(Aggregate):
         self.last_at: datetime | None = None
         self.message_ids: set[str] = set()
         self.last_sequence: dict[str, int] = {}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Case:
+        """The copy a command changes (events/copying.py)."""
+        twin: Case = copied_object(self, memo)
+        return twin
 
     # -- who owns what -------------------------------------------------------
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from copy import deepcopy
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Cache
 from eventsourcing.cipher import Cipher
 from eventsourcing.persistence import IntegrityError, Mapper, Recording
 from eventsourcing.utils import get_topic
@@ -136,6 +137,7 @@ class Homeward(Application[UUID]):
             self.save(case)
         except IntegrityError:
             raise VersionMismatch(f"case {case.id} already exists") from None
+        self._keep(case)
         return case
 
     def record(
@@ -315,7 +317,8 @@ class Homeward(Application[UUID]):
             raise VersionMismatch("the case was changed at the same time; try again") from None
         if erasure is not None:  # the case's id only: its key, and so its data, are gone
             operational("erasure done", case=str(case.id), version=case.version)
-
+        else:
+            self._keep(case)
 
     def save_together(self, *cases: Case) -> None:
         """Cases changed together (a transfer's old and new case): one transaction, so
@@ -325,6 +328,12 @@ class Homeward(Application[UUID]):
             self.save(*cases)
         except IntegrityError:
             raise VersionMismatch("a case was changed at the same time; try again") from None
+        for case in cases:
+            self._keep(case)
+
+    def _keep(self, case: Case) -> None:
+        with self.serialised(case.id):
+            _keep(self.repository.cache, case)
 
     def forget_cached(self, case_id: UUID) -> None:
         """Drop the case's copy in memory (its personal data, on erasure)."""
@@ -332,6 +341,20 @@ class Homeward(Application[UUID]):
         if cache is not None:
             with self.serialised(case_id), contextlib.suppress(KeyError):
                 cache.get(case_id, evict=True)
+
+
+def _keep(cache: Cache[UUID, Any] | None, case: Case) -> None:
+    """The case as just saved becomes the one kept in memory (a copy: the caller's may be
+    changed or read on), so the next command reads no event back from the store but to
+    learn whether another writer added one since."""
+    if cache is None:
+        return
+    try:
+        kept: Case | None = cache.get(case.id)
+    except KeyError:
+        kept = None
+    if kept is None or kept.version < case.version:
+        cache.put(case.id, deepcopy(case))
 
 
 def _step_for_message(message_type: str) -> Step:
