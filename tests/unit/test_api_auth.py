@@ -161,3 +161,30 @@ def test_an_offline_check_runs_where_it_is_awaited_a_provider_check_in_the_pool(
     assert TokenVerifier(secret=SECRET, agency="XA-NRM").offline
     assert not TokenVerifier(keys=SigningKeys(fetch), agency="XA-NRM").offline
     assert seen and all(name != loop_thread for name in seen)
+
+
+def test_a_token_of_the_node_s_secret_is_checked_once_until_it_expires(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.api.identity import auth
+
+    verifier = TokenVerifier(secret=SECRET, agency="XA-NRM")
+    decoded: list[str] = []
+    decode = jwt.decode
+    monkeypatch.setattr(auth.jwt, "decode", lambda *a, **k: decoded.append(a[0]) or decode(*a, **k))
+    token = bearer(exp=datetime.now(UTC) + timedelta(minutes=5))
+    first, again = verifier.principal(token), verifier.principal(token)
+    assert first == again and first.sub == "ana"
+    assert len(decoded) == 2  # once unverified (an ID token?), once verified; not again
+    later = datetime.now(UTC) + timedelta(minutes=5) + auth.LEEWAY + timedelta(seconds=1)
+    monkeypatch.setattr(auth, "now_seconds", later.timestamp)
+    with pytest.raises(Unauthorized, match="expired"):
+        verifier.principal(token)
+
+
+def test_a_refused_token_is_checked_again_each_time() -> None:
+    verifier = TokenVerifier(secret=SECRET, agency="XA-NRM")
+    other = bearer(agency="XB-NRM")
+    for _ in range(2):
+        with pytest.raises(Unauthorized, match="XB-NRM"):
+            verifier.principal(other)
+    assert other.removeprefix("Bearer ") not in verifier._checked
