@@ -4,6 +4,7 @@ prepared while a caller waits."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -19,14 +20,22 @@ CONSENT = {"scopes": ["refer"], "language": "en", "interpreter": False, "given_b
 
 
 def hops_counted(monkeypatch: pytest.MonkeyPatch) -> list[Callable[..., Any]]:
+    """Every call handed to a thread: through anyio (FastAPI's and Starlette's pool) or
+    the event loop's own executor."""
     hops: list[Callable[..., Any]] = []
-    run_sync = anyio.to_thread.run_sync
+    run_sync, run_in_executor = anyio.to_thread.run_sync, asyncio.BaseEventLoop.run_in_executor
 
     async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         hops.append(func)
         return await run_sync(func, *args, **kwargs)
 
+    def in_executor(loop: asyncio.BaseEventLoop, executor: Any, func: Callable[..., Any],
+                    *args: Any) -> Any:
+        hops.append(func)
+        return run_in_executor(loop, executor, func, *args)
+
     monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    monkeypatch.setattr(asyncio.BaseEventLoop, "run_in_executor", in_executor)
     return hops
 
 
@@ -78,3 +87,22 @@ def test_the_routes_are_prepared_before_the_first_request(
         assert client.post(f"/v1/cases/{case_id}/consent", json=CONSENT,
                            headers=headers).status_code == 200
     assert before > 0 and len(prepared) == before
+
+
+def test_the_step_s_hop_runs_in_another_thread_in_the_caller_s_context() -> None:
+    import contextvars
+    import threading
+
+    from services.api.routers.steps import in_pool
+
+    who = contextvars.ContextVar("who", default="nobody")
+
+    def seen() -> tuple[str, str]:
+        return who.get(), threading.current_thread().name
+
+    async def hop() -> tuple[tuple[str, str], str]:
+        who.set("ana")
+        return await in_pool(seen), threading.current_thread().name
+
+    (name, thread), caller = asyncio.run(hop())
+    assert name == "ana" and thread != caller
