@@ -16,17 +16,17 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-# Values that never change: the copy is the value itself.
-UNCHANGING: set[type] = {str, int, float, bool, type(None), bytes, date, datetime, timedelta,
-                         UUID, Decimal, frozenset, tuple}
+# Values that never change: the copy is the value itself (enumerations join as met).
+PLAIN: set[type] = {str, int, float, bool, type(None), bytes, date, datetime, timedelta, UUID,
+                    Decimal}
 
 
 def copied(value: Any, memo: dict[int, Any]) -> Any:
     kind = type(value)
-    if kind in UNCHANGING:
-        if kind is tuple or kind is frozenset:  # unchanging only when what they hold is
-            return deepcopy(value, memo)
+    if kind in PLAIN:
         return value
+    if kind is tuple or kind is frozenset:  # unchanging only when what they hold is
+        return deepcopy(value, memo)
     seen = memo.get(id(value))
     if seen is not None:
         return seen
@@ -46,6 +46,7 @@ def copied(value: Any, memo: dict[int, Any]) -> Any:
         memo[id(value)] = made
         return made
     if issubclass(kind, Enum):
+        PLAIN.add(kind)
         return value
     if hasattr(kind, "__dataclass_fields__") and type(getattr(value, "__dict__", None)) is dict:
         return copied_object(value, memo)
@@ -56,6 +57,7 @@ def copied_object(value: Any, memo: dict[int, Any]) -> Any:
     """An object of the same class holding a copy of each of its attributes."""
     made = object.__new__(type(value))
     memo[id(value)] = made
-    object.__setattr__(made, "__dict__", {name: copied(item, memo)
-                                          for name, item in vars(value).items()})
+    object.__setattr__(made, "__dict__", {
+        name: item if type(item) in PLAIN else copied(item, memo)
+        for name, item in vars(value).items()})
     return made
