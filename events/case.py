@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from events.chain import GENESIS, commitment, digest
+from events.copying import copied_object
 from events.event import CaseEvent, sealed_content
 from events.rules import ConsentWithdrawalHalts, DataMinimisation, Sequence, StepOwner
 from events.values import Actor, Kind, Received, RiskLevel, Scope, Side
@@ -173,37 +172,10 @@ class CaseState:
     approvals: dict[str, Approval] = field(default_factory=dict)  # pending, by request id
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CaseState:
-        """A copy that shares nothing the steps change in place (`copied`): each command
-        and each received fact copies its cached case, state and all."""
-        copied: CaseState = _copied(self, memo)
-        return copied
-
-
-def _copied(value: Any, memo: dict[int, Any]) -> Any:
-    """`copy.deepcopy` of a state's value, by its exact type: what cannot change is kept,
-    collections and the state's own records are made again, anything else is left to
-    `copy.deepcopy` (with `memo`)."""
-    kind = type(value)
-    if kind in _UNCHANGING or issubclass(kind, Enum):
-        return value
-    if kind is dict:
-        return {k: _copied(v, memo) for k, v in value.items()}
-    if kind is list:
-        return [_copied(v, memo) for v in value]
-    if kind is set:
-        return {_copied(v, memo) for v in value}
-    if kind in _RECORDS:
-        made = object.__new__(kind)
-        made.__dict__.update({k: _copied(v, memo) for k, v in value.__dict__.items()})
-        return made
-    return deepcopy(value, memo)
-
-
-_UNCHANGING = frozenset({str, int, bool, float, type(None), date, datetime, bytes, UUID})
-
-
-_RECORDS = frozenset({Assessment, Transport, Measure, Proceeding, OpenJusticeRequest,
-                      Approval, CaseState})
+        """A copy that shares nothing the steps change in place (events/copying.py): each
+        command and each received fact copies its cached case, state and all."""
+        twin: CaseState = copied_object(self, memo)
+        return twin
 
 
 class Case(Aggregate):
@@ -217,10 +189,9 @@ class Case(Aggregate):
         self.last_sequence: dict[str, int] = {}
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Case:
-        """The case copied as its state is (`CaseState.__deepcopy__`), attribute by attribute."""
-        made = object.__new__(type(self))
-        made.__dict__.update({k: _copied(v, memo) for k, v in self.__dict__.items()})
-        return made
+        """The copy a command changes (events/copying.py)."""
+        twin: Case = copied_object(self, memo)
+        return twin
 
     # -- who owns what -------------------------------------------------------
 

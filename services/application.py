@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from copy import deepcopy
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Cache
 from eventsourcing.cipher import Cipher
 from eventsourcing.persistence import IntegrityError, Mapper, Recording
 from eventsourcing.utils import get_topic
@@ -23,13 +24,14 @@ from events import casework
 from events.audit import Break, verify_chain
 from events.case import Approval, Case, CaseEvent
 from events.deadlines import Deadlines
+from events.rules import RuleViolation
 from events.step import Step
 from events.steps import BY_MESSAGE_TYPE, STEPS, CaseOpened, OpenCase, open_case, open_received
 from events.steps.erasure import CaseErased
 from events.values import Actor, Received
 from services.clock import Clock, SystemClock
 from services.erasure.keys import CaseKeys, MemoryCaseKeys
-from services.erasure.mapper import PersonalDataMapper
+from services.erasure.mapper import PersonalDataErased, PersonalDataMapper
 from services.logs.events import operational
 
 # The per-case key table beside the store the environment names, wrapped by the node's cipher.
@@ -136,6 +138,7 @@ class Homeward(Application[UUID]):
             self.save(case)
         except IntegrityError:
             raise VersionMismatch(f"case {case.id} already exists") from None
+        _keep(self, case)
         return case
 
     def record(
@@ -152,19 +155,21 @@ class Homeward(Application[UUID]):
         self, case_id: UUID, step: Step, data: Mapping[str, Any], actor: Actor,
         expected_version: int | None,
     ) -> Case:
+        kept = _kept(self.repository.cache, case_id)
         for attempt in range(RETRIES):
-            case = self.case(case_id)
-            if expected_version is not None and case.version != expected_version:
-                raise VersionMismatch(f"case is at version {case.version}, not {expected_version}")
-            case.record(step, data, actor, self.clock.now())
+            case = kept if kept is not None and attempt == 0 else self.case(case_id)
             try:
+                if expected_version is not None and case.version != expected_version:
+                    raise VersionMismatch(f"case is at version {case.version}, "
+                                          f"not {expected_version}")
+                case.record(step, data, actor, self.clock.now())
                 self._save(case)
                 return case
-            except VersionMismatch:
-                # Without If-Match the caller asked for the step on the case as it is: a
-                # partner's fact that landed meanwhile is no reason to fail. Run the
-                # guards again on the fresh state.
-                if expected_version is not None or attempt == RETRIES - 1:
+            except (RuleViolation, PersonalDataErased, VersionMismatch) as error:
+                # Without If-Match, a partner's fact that landed meanwhile is no reason to fail.
+                if case is not kept and (not isinstance(error, VersionMismatch)
+                                         or expected_version is not None
+                                         or attempt == RETRIES - 1):
                     raise
         raise AssertionError("unreachable")
 
@@ -315,7 +320,8 @@ class Homeward(Application[UUID]):
             raise VersionMismatch("the case was changed at the same time; try again") from None
         if erasure is not None:  # the case's id only: its key, and so its data, are gone
             operational("erasure done", case=str(case.id), version=case.version)
-
+        else:
+            _keep(self, case)
 
     def save_together(self, *cases: Case) -> None:
         """Cases changed together (a transfer's old and new case): one transaction, so
@@ -325,6 +331,8 @@ class Homeward(Application[UUID]):
             self.save(*cases)
         except IntegrityError:
             raise VersionMismatch("a case was changed at the same time; try again") from None
+        for case in cases:
+            _keep(self, case)
 
     def forget_cached(self, case_id: UUID) -> None:
         """Drop the case's copy in memory (its personal data, on erasure)."""
@@ -332,6 +340,32 @@ class Homeward(Application[UUID]):
         if cache is not None:
             with self.serialised(case_id), contextlib.suppress(KeyError):
                 cache.get(case_id, evict=True)
+
+
+def _kept(cache: Cache[UUID, Any] | None, case_id: UUID) -> Case | None:
+    """A copy of the case kept in memory, if it is (the caller holds the case's lock): a
+    step is tried on it first, as this process last saved the case, without asking the
+    store; another process's event since shows as a newer version at the save, or as a
+    refusal, and the step is then judged again on the case as stored."""
+    try:
+        return deepcopy(cache.get(case_id)) if cache is not None else None
+    except KeyError:
+        return None
+
+
+def _keep(app: Homeward, case: Case) -> None:
+    """The case as just saved becomes the one kept in memory (a copy: the caller's may be
+    changed or read on), so the next command reads no event back from the store."""
+    cache = app.repository.cache
+    if cache is None:
+        return
+    with app.serialised(case.id):
+        try:
+            kept: Any = cache.get(case.id)
+        except KeyError:
+            kept = None
+        if kept is None or kept.version < case.version:
+            cache.put(case.id, deepcopy(case))
 
 
 def _step_for_message(message_type: str) -> Step:

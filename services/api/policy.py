@@ -62,11 +62,11 @@ WRITERS = (Role.CASEWORKER, Role.SUPERVISOR)
 READERS = (Role.CASEWORKER, Role.SUPERVISOR, Role.AUDITOR)
 
 
-def _principal(
+async def _principal(
     node: NodeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     header = f"Bearer {credentials.credentials}" if credentials else None
-    return node.tokens.principal(header)
+    return await node.tokens.principal_of(header)
 
 
 Caller = Annotated[Principal, Depends(_principal)]
@@ -127,7 +127,7 @@ def _monitoring() -> Callable[..., Any]:
     """A rule's check: a monitor's token, of agency `monitor`, on the monitor node."""
     async def check(node: MonitorNodeDep,
                     authorization: Annotated[str | None, Header()] = None) -> Principal:
-        who = node.tokens.principal(authorization)  # the verifier takes only agency `monitor`
+        who = await node.tokens.principal_of(authorization)  # takes only agency `monitor`
         if who.agency != MONITOR or not who.has(Role.MONITOR):
             raise Problem(403, "the corridor view is for monitors", slug="forbidden")
         return who

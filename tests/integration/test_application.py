@@ -113,3 +113,53 @@ def test_the_family_name_never_rests_in_plain_text(tmp_path: Path) -> None:
     for path in files:
         raw = path.read_bytes()
         assert CANARY.encode() not in raw and CANARY.encode("utf-16-le") not in raw
+
+
+def test_the_case_a_command_saved_is_kept_and_another_writer_s_step_still_read(
+        store_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    app = node(store_env)
+    case_id = opened(app)
+    consented = app.record(case_id, "consent", bodies(T0)["consent"], ANNA)
+    assert app.repository.cache is not None
+    kept = app.repository.cache.get(case_id)
+    assert kept is not consented and kept.version == consented.version == 2
+    assert kept.state == consented.state
+    decoded: list[object] = []
+    read = app.mapper.to_domain_event
+    monkeypatch.setattr(app.mapper, "to_domain_event",
+                        lambda stored: decoded.append(stored) or read(stored))
+    assert app.case(case_id).version == 2 and decoded == []  # nothing read back
+    other = node(store_env)  # another writer of the store: a replica
+    other.record(case_id, "referral", bodies(T0)["referral"], ANNA)
+    assert app.case(case_id).version == 3 and len(decoded) == 1
+    with pytest.raises(StepOwner):
+        app.record(case_id, "consent", bodies(T0)["consent"], BORIS)
+    assert app.repository.cache.get(case_id).version == 3
+    assert app.verify(case_id) == []
+
+
+def test_a_step_starts_from_the_kept_case_and_is_judged_again_after_another_writer(
+        store_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    app = node(store_env)
+    case_id = opened(app)
+    asked: list[object] = []
+    select = app.recorder.select_events
+    monkeypatch.setattr(app.recorder, "select_events",
+                        lambda *a, **k: asked.append(a) or select(*a, **k))
+    other = node(store_env)  # another process on the store: a replica
+    other.record(case_id, "consent", bodies(T0)["consent"], ANNA)
+    # Kept at version 1, without consent: refused there, judged again on the stored case.
+    referred = app.record(case_id, "referral", bodies(T0)["referral"], ANNA)
+    assert referred.version == 3 and asked
+    asked.clear()
+    again = app.record(case_id, "risk-assessment", bodies(T0)["risk-assessment"], ANNA)
+    assert again.version == 4 and asked == []  # from the kept case: the store not asked
+    other.record(case_id, "risk-assessment",
+                 bodies(T0)["risk-assessment"], ANNA)  # version 5, unknown to `app`
+    with pytest.raises(VersionMismatch):
+        app.record(case_id, "risk-assessment", bodies(T0)["risk-assessment"], ANNA, 4)
+    assert app.record(case_id, "risk-assessment", bodies(T0)["risk-assessment"], ANNA,
+                      5).version == 6
+    assert [e.originator_version for e in node(store_env).timeline(case_id)] == [1, 2, 3, 4,
+                                                                                5, 6]
+    assert app.verify(case_id) == []

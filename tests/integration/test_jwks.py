@@ -73,3 +73,18 @@ def test_a_token_signed_by_the_identity_provider_verifies(jwks_url: str) -> None
 def test_anything_else_is_unauthorized(jwks_url: str, forged: object) -> None:
     with pytest.raises(Unauthorized):
         verifier(jwks_url).principal(f"Bearer {forged()}")  # type: ignore[operator]
+
+
+def test_a_provider_s_token_is_checked_against_its_keys_at_each_request(
+        jwks_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unlike the node's own tokens, whose check is kept till they expire: the provider may
+    rotate its key away before then."""
+    from services.api.identity import auth
+
+    checking = verifier(jwks_url)
+    decoded: list[str] = []
+    decode = jwt.decode
+    monkeypatch.setattr(auth.jwt, "decode", lambda *a, **k: decoded.append(a[0]) or decode(*a, **k))
+    signed = f"Bearer {token(KEY)}"
+    assert checking.principal(signed) == checking.principal(signed)
+    assert len(decoded) == 4  # unverified and verified, at each request

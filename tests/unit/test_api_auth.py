@@ -132,3 +132,59 @@ def test_a_short_secret_does_not_make_a_verifier(secret: str) -> None:
 def test_a_verifier_takes_a_secret_or_a_jwks_url_not_both() -> None:
     with pytest.raises(ValueError, match="not both"):
         TokenVerifier(secret=SECRET, jwks_url="https://idp.example/jwks", agency="XA-NRM")
+
+
+def test_an_offline_check_runs_where_it_is_awaited_a_provider_check_in_the_pool() -> None:
+    """The node's own secret needs nothing but CPU: checked in place, no hop to the thread
+    pool; a provider's keys may be fetched, so that check waits in the pool's thread."""
+    import asyncio
+    import threading
+
+    from services.api.identity.jwks import SigningKeys
+
+    seen: list[str] = []
+
+    def fetch() -> dict[str, object]:
+        seen.append(threading.current_thread().name)
+        return {"keys": []}
+
+    async def both() -> tuple[str, str]:
+        local = TokenVerifier(secret=SECRET, agency="XA-NRM")
+        who = await local.principal_of(bearer())
+        provider = TokenVerifier(keys=SigningKeys(fetch), agency="XA-NRM")
+        with pytest.raises(Unauthorized):
+            await provider.principal_of(bearer())
+        return who.sub, threading.current_thread().name
+
+    sub, loop_thread = asyncio.run(both())
+    assert sub == "ana"
+    assert TokenVerifier(secret=SECRET, agency="XA-NRM").offline
+    assert not TokenVerifier(keys=SigningKeys(fetch), agency="XA-NRM").offline
+    assert seen and all(name != loop_thread for name in seen)
+
+
+def test_a_token_of_the_node_s_secret_is_checked_once_until_it_expires(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.api.identity import auth
+
+    verifier = TokenVerifier(secret=SECRET, agency="XA-NRM")
+    decoded: list[str] = []
+    decode = jwt.decode
+    monkeypatch.setattr(auth.jwt, "decode", lambda *a, **k: decoded.append(a[0]) or decode(*a, **k))
+    token = bearer(exp=datetime.now(UTC) + timedelta(minutes=5))
+    first, again = verifier.principal(token), verifier.principal(token)
+    assert first == again and first.sub == "ana"
+    assert len(decoded) == 2  # once unverified (an ID token?), once verified; not again
+    later = datetime.now(UTC) + timedelta(minutes=5) + auth.LEEWAY + timedelta(seconds=1)
+    monkeypatch.setattr(auth, "now_seconds", later.timestamp)
+    with pytest.raises(Unauthorized, match="expired"):
+        verifier.principal(token)
+
+
+def test_a_refused_token_is_checked_again_each_time() -> None:
+    verifier = TokenVerifier(secret=SECRET, agency="XA-NRM")
+    other = bearer(agency="XB-NRM")
+    for _ in range(2):
+        with pytest.raises(Unauthorized, match="XB-NRM"):
+            verifier.principal(other)
+    assert other.removeprefix("Bearer ") not in verifier._checked

@@ -45,7 +45,7 @@ class IdempotentPosts:
                 scope, receive, send)
             return
         try:
-            who = await run_in_threadpool(self.tokens.principal, headers.get("authorization"))
+            who = await self.tokens.principal_of(headers.get("authorization"))
         except Unauthorized:
             await self.app(scope, receive, send)
             return

@@ -10,10 +10,12 @@ it lives no longer than the node allows, and its `agency` is the node's own.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import jwt
+from starlette.concurrency import run_in_threadpool
 
 from services.api.identity.claims import ClaimMap, Principal, TokenCheckUnavailable, Unauthorized
 from services.api.identity.jwks import SigningKeys, fetched_from
@@ -26,6 +28,8 @@ MIN_SECRET_BYTES = 32  # HS256 with a shorter secret can be brute-forced (RFC 75
 MAX_LIFETIME = timedelta(hours=12)
 LEEWAY = timedelta(seconds=30)  # clock skew between the issuer and this node
 ID_TOKEN_SENT = "an ID token was sent, not an access token"
+CHECKED_KEPT = 4096  # tokens signed with the node's secret whose check is kept till they expire
+now_seconds = time.time  # the wall clock, as PyJWT reads it for `exp`
 
 
 class OpaqueTokens(Protocol):
@@ -64,23 +68,53 @@ class TokenVerifier:
         self.max_lifetime = max_lifetime
         self.claims = claims or ClaimMap()
         self.client_id, self.opaque = client_id, opaque
+        # A token that passed every check, with the instant it stops passing (`exp`): the
+        # same caller's next request is not decoded and its signature not checked again.
+        self._checked: dict[str, tuple[Principal, float]] = {}
+
+    @property
+    def offline(self) -> bool:
+        """Whether a check needs nothing but this process (the node's own secret): no
+        provider's keys fetched, no opaque token asked about, so nothing that waits."""
+        return self.jwks is None and self.opaque is None
+
+    async def principal_of(self, authorization: str | None) -> Principal:
+        """`principal` from a coroutine: in place when the check is offline (a few tens
+        of microseconds of CPU), else in the thread pool, where a fetch may wait."""
+        if self.offline:
+            return self.principal(authorization)
+        return await run_in_threadpool(self.principal, authorization)
 
     def principal(self, authorization: str | None) -> Principal:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("a bearer token is required")
         token = token.strip()
+        checked = self._checked.get(token)
+        if checked is not None:
+            if now_seconds() < checked[1]:
+                return checked[0]
+            raise Unauthorized("the token has expired")
         if not _is_jwt(token):
             if self.opaque is None:
                 raise Unauthorized("the token is not a JWT (header.payload.signature)")
-            who = self.claims.principal(self.opaque.claims(token))
+            who, expires = self.claims.principal(self.opaque.claims(token)), None
         else:
             claims = self._decode(token)
             self._check_lifetime(claims)
-            who = self.claims.principal(claims)
+            who, expires = self.claims.principal(claims), claims["exp"]
         if who.agency != self.agency:
             raise Unauthorized(f"the token is for {who.agency}; this node serves {self.agency}")
+        if self.offline and expires is not None:
+            self._keep_checked(token, who, expires)
         return who
+
+    def _keep_checked(self, token: str, who: Principal, expires: float) -> None:
+        """Only the node's own tokens: a provider's keys may be rotated away, and what an
+        opaque token says may change, before the token expires."""
+        if len(self._checked) >= CHECKED_KEPT:
+            self._checked.clear()
+        self._checked[token] = (who, expires + LEEWAY.total_seconds())
 
     def _refuse_id_token(self, token: str) -> None:
         """The API takes access tokens only: an ID token says who signed in, to the client,
