@@ -34,10 +34,11 @@ $(AXE):
 		rm axe-core-$(AXE_VERSION).tgz; \
 	else echo "make: no npm, so no axe-core: the accessibility checks will not run"; fi
 
-# The whole suite in parallel workers (pytest-xdist), one per core unless WORKERS says
-# otherwise; each worker has its own broker, its own block of ports, its own temporary
-# directories and PostgreSQL schemas (see docs/architecture.md, "Testing").
-WORKERS ?= auto
+# The whole suite in parallel workers (pytest-xdist), two per core unless WORKERS says
+# otherwise (most tests wait on brokers, nodes and browsers more than they compute); each
+# worker has its own broker, its own block of ports, its own temporary directories and
+# PostgreSQL schemas (see docs/architecture.md, "Testing in parallel").
+WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 test: $(STAMP) $(AXE)
 	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal
 

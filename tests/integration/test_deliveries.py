@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -29,12 +29,18 @@ def tables(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Table
     return lambda: PostgresBackend.of_url(f"{url}?schema={schema}").tables()
 
 
+def three_sent(db: Tables) -> tuple[Deliveries, UUID, list[Sent]]:
+    """The deliveries on `db`, with versions 1 to 3 of one case sent to XB-NRM at AT."""
+    deliveries, case_id = Deliveries(db), uuid4()
+    sent = [Sent(str(uuid4()), case_id, version, "XB-NRM") for version in (1, 2, 3)]
+    deliveries.sending(sent, AT, AT + FIRST)
+    return deliveries, case_id, sent
+
+
 def test_a_message_is_due_again_until_its_receipt_and_the_receipt_survives_a_restart(
     tables: Callable[[], Tables],
 ) -> None:
-    deliveries, case_id = Deliveries(tables()), uuid4()
-    sent = [Sent(str(uuid4()), case_id, version, "XB-NRM") for version in (1, 2, 3)]
-    deliveries.sending(sent, AT, AT + FIRST)
+    deliveries, case_id, sent = three_sent(tables())
     deliveries.sending(sent[:1], AT + FIRST, AT + 2 * FIRST)  # met again: the row stays
     assert deliveries.due(AT + FIRST - timedelta(seconds=1)) == []
     assert [d.version for d in deliveries.due(AT + FIRST)] == [1, 2, 3]
@@ -75,9 +81,7 @@ class Counted:
 def test_a_polls_receipts_are_recorded_in_one_statement_the_first_of_each_counting(
     tables: Callable[[], Tables],
 ) -> None:
-    deliveries, case_id = Deliveries(tables()), uuid4()
-    sent = [Sent(str(uuid4()), case_id, version, "XB-NRM") for version in (1, 2, 3)]
-    deliveries.sending(sent, AT, AT + FIRST)
+    deliveries, case_id, sent = three_sent(tables())
     assert deliveries.receipted(sent[2].message_id, case_id, "XB-NRM", "c" * 64, AT)
     counted = Counted(tables())
     known = Deliveries(counted).receipted_all([  # type: ignore[arg-type]
