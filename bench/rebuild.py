@@ -1,6 +1,6 @@
 """Rebuild rate of the read models beside the raw notification-log read rate, same run.
 
-    .venv/bin/python -m bench.rebuild [--cases 300] [--postgres URL]
+    .venv/bin/python -m bench.rebuild [--cases 3000] [--postgres URL]
 
 Fills a fresh store with cases walked to different stages, then times (1) reading the
 whole notification log in batches, as a projection does, without decoding, and (2)
@@ -82,7 +82,7 @@ def verify_rate(env: dict[str, str], tables: Path, raw: float) -> dict[str, Figu
                 raise SystemExit(f"bench: the chain of {audited.case_id} does not verify")
     rate = events / (time.perf_counter() - began)
     print(f"audit verify: {events} events in {events / rate:.3f} s = {rate:,.0f} events/s "
-          f"({sweep.workers} processes)")
+          f"({sweep.processes} process(es))")
     audit.app.close()
     return {"audit.verify_events_per_s": Figure(rate, "events/s", rate / raw,
                                                 "rebuild.raw_read_per_s", ">= 50,000")}
@@ -98,7 +98,7 @@ def drop(args: argparse.Namespace, env: dict[str, str]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=300)
+    parser.add_argument("--cases", type=int, default=3000)
     parser.add_argument("--postgres", help="a PostgreSQL URL (default: SQLite in a temp dir)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
