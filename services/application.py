@@ -157,19 +157,24 @@ class Homeward(Application[UUID]):
     ) -> Case:
         kept = _kept(self.repository.cache, case_id)
         for attempt in range(RETRIES):
-            case = kept if kept is not None and attempt == 0 else self.case(case_id)
+            on_kept = kept is not None and attempt == 0
+            case = kept if on_kept and kept is not None else self.case(case_id)
             try:
                 if expected_version is not None and case.version != expected_version:
                     raise VersionMismatch(f"case is at version {case.version}, "
                                           f"not {expected_version}")
                 case.record(step, data, actor, self.clock.now())
                 self._save(case)
-                return case
-            except (RuleViolation, PersonalDataErased, VersionMismatch) as error:
+                # The kept case is now the saved one; the caller reads on in a copy.
+                return deepcopy(case) if on_kept else case
+            except BaseException as error:
+                if on_kept:  # changed in part, or behind the store: read again from it
+                    self.forget_cached(case_id)
                 # Without If-Match, a partner's fact that landed meanwhile is no reason to fail.
-                if case is not kept and (not isinstance(error, VersionMismatch)
-                                         or expected_version is not None
-                                         or attempt == RETRIES - 1):
+                if not isinstance(error, RuleViolation | PersonalDataErased | VersionMismatch) \
+                        or (not on_kept and (not isinstance(error, VersionMismatch)
+                                             or expected_version is not None
+                                             or attempt == RETRIES - 1)):
                     raise
         raise AssertionError("unreachable")
 
@@ -343,12 +348,14 @@ class Homeward(Application[UUID]):
 
 
 def _kept(cache: Cache[UUID, Any] | None, case_id: UUID) -> Case | None:
-    """A copy of the case kept in memory, if it is (the caller holds the case's lock): a
-    step is tried on it first, as this process last saved the case, without asking the
-    store; another process's event since shows as a newer version at the save, or as a
+    """The case kept in memory, if it is (the caller holds the case's lock): a step is
+    tried on it first, as this process last saved the case, without asking the store or
+    copying it; a step that fails on it in any way drops it (`forget_cached`), so a refused
+    or half-recorded step leaves nothing behind and the next command reads the case as
+    stored. Another process's event since shows as a newer version at the save, or as a
     refusal, and the step is then judged again on the case as stored."""
     try:
-        return deepcopy(cache.get(case_id)) if cache is not None else None
+        return cache.get(case_id) if cache is not None else None
     except KeyError:
         return None
 

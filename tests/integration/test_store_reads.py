@@ -112,6 +112,45 @@ def test_a_cached_case_has_what_another_writer_saved(
     assert here.case(case_id).state == replica.case(case_id).state
 
 
+def test_a_step_that_fails_on_the_kept_case_leaves_the_case_as_stored(
+    plain_env: dict[str, str],
+) -> None:
+    # A step is tried on the kept case itself, not a copy: one that fails after its event
+    # was applied (here, at the save) must leave nothing of it in memory.
+    app = homeward(with_cipher(plain_env, CIPHER), FixedClock(T0))
+    case_id = opened(app)
+    app.record(case_id, "consent", bodies(T0)["consent"], ANNA)
+    before = app.case(case_id)
+    save = app.save
+
+    def failing(*cases: Any) -> Any:
+        raise RuntimeError("the disk is full")
+
+    app.save = failing  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        app.record(case_id, "referral", {}, ANNA)
+    app.save = save  # type: ignore[method-assign]
+    after = app.case(case_id)
+    assert (after.version, after.state, after.last_hash) == (
+        before.version, before.state, before.last_hash)
+    saved = app.record(case_id, "referral", {}, ANNA)
+    assert saved.version == before.version + 1
+    assert [e.type for e in app.timeline(case_id)][-1] == "ReferralSent"
+    assert app.verify(case_id) == []
+
+
+def test_the_case_a_command_returns_is_not_the_one_kept(plain_env: dict[str, str]) -> None:
+    # The caller reads on (an answer, a projection) while the next command changes the
+    # kept case in place: what it was given must not move under it.
+    app = homeward(with_cipher(plain_env, CIPHER), FixedClock(T0))
+    case_id = opened(app)
+    given = app.record(case_id, "consent", bodies(T0)["consent"], ANNA)
+    version, state = given.version, copy.deepcopy(given.state)
+    app.record(case_id, "referral", {}, ANNA)
+    assert (given.version, given.state) == (version, state)
+    assert app.case(case_id).version == version + 1
+
+
 def test_an_erased_case_leaves_the_cache(plain_env: dict[str, str]) -> None:
     app = homeward(with_cipher(plain_env, CIPHER), FixedClock(T0))
     case_id = opened(app)
