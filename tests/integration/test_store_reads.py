@@ -113,7 +113,7 @@ def test_a_cached_case_has_what_another_writer_saved(
 
 
 def test_a_step_that_fails_on_the_kept_case_leaves_the_case_as_stored(
-    plain_env: dict[str, str],
+    plain_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A step is tried on the kept case itself, not a copy: one that fails after its event
     # was applied (here, at the save) must leave nothing of it in memory.
@@ -121,15 +121,13 @@ def test_a_step_that_fails_on_the_kept_case_leaves_the_case_as_stored(
     case_id = opened(app)
     app.record(case_id, "consent", bodies(T0)["consent"], ANNA)
     before = app.case(case_id)
-    save = app.save
-
     def failing(*cases: Any) -> Any:
         raise RuntimeError("the disk is full")
 
-    app.save = failing  # type: ignore[method-assign]
-    with pytest.raises(RuntimeError):
-        app.record(case_id, "referral", {}, ANNA)
-    app.save = save  # type: ignore[method-assign]
+    with monkeypatch.context() as patched:
+        patched.setattr(app, "save", failing)
+        with pytest.raises(RuntimeError):
+            app.record(case_id, "referral", {}, ANNA)
     after = app.case(case_id)
     assert (after.version, after.state, after.last_hash) == (
         before.version, before.state, before.last_hash)
