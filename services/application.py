@@ -149,34 +149,7 @@ class Homeward(Application[UUID]):
         if step is None:
             raise UnknownStep(path)
         with self.serialised(case_id):
-            return self._record_step(case_id, step, data, actor, expected_version)
-
-    def _record_step(
-        self, case_id: UUID, step: Step, data: Mapping[str, Any], actor: Actor,
-        expected_version: int | None,
-    ) -> Case:
-        kept = _kept(self.repository.cache, case_id)
-        for attempt in range(RETRIES):
-            on_kept = kept is not None and attempt == 0
-            case = kept if on_kept and kept is not None else self.case(case_id)
-            try:
-                if expected_version is not None and case.version != expected_version:
-                    raise VersionMismatch(f"case is at version {case.version}, "
-                                          f"not {expected_version}")
-                case.record(step, data, actor, self.clock.now())
-                self._save(case)
-                # The kept case is now the saved one; the caller reads on in a copy.
-                return deepcopy(case) if on_kept else case
-            except BaseException as error:
-                if on_kept:  # changed in part, or behind the store: read again from it
-                    self.forget_cached(case_id)
-                # Without If-Match, a partner's fact that landed meanwhile is no reason to fail.
-                if not isinstance(error, RuleViolation | PersonalDataErased | VersionMismatch) \
-                        or (not on_kept and (not isinstance(error, VersionMismatch)
-                                             or expected_version is not None
-                                             or attempt == RETRIES - 1)):
-                    raise
-        raise AssertionError("unreachable")
+            return _record_step(self, case_id, step, data, actor, expected_version)
 
     # -- the agency's casework (events/casework.py): never crossing ---------------------
 
@@ -345,6 +318,34 @@ class Homeward(Application[UUID]):
         if cache is not None:
             with self.serialised(case_id), contextlib.suppress(KeyError):
                 cache.get(case_id, evict=True)
+
+
+def _record_step(
+    app: Homeward, case_id: UUID, step: Step, data: Mapping[str, Any], actor: Actor,
+    expected_version: int | None,
+) -> Case:
+    kept = _kept(app.repository.cache, case_id)
+    for attempt in range(RETRIES):
+        on_kept = kept is not None and attempt == 0
+        case = kept if on_kept and kept is not None else app.case(case_id)
+        try:
+            if expected_version is not None and case.version != expected_version:
+                raise VersionMismatch(f"case is at version {case.version}, "
+                                      f"not {expected_version}")
+            case.record(step, data, actor, app.clock.now())
+            app._save(case)
+            # The kept case is now the saved one; the caller reads on in a copy.
+            return deepcopy(case) if on_kept else case
+        except BaseException as error:
+            if on_kept:  # changed in part, or behind the store: read again from it
+                app.forget_cached(case_id)
+            # Without If-Match, a partner's fact that landed meanwhile is no reason to fail.
+            if not isinstance(error, RuleViolation | PersonalDataErased | VersionMismatch) \
+                    or (not on_kept and (not isinstance(error, VersionMismatch)
+                                         or expected_version is not None
+                                         or attempt == RETRIES - 1)):
+                raise
+    raise AssertionError("unreachable")
 
 
 def _kept(cache: Cache[UUID, Any] | None, case_id: UUID) -> Case | None:
