@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, Cache
+from eventsourcing.application import AggregateNotFoundError, Application, Cache, ProcessingEvent
 from eventsourcing.cipher import Cipher
 from eventsourcing.persistence import IntegrityError, Mapper, Recording
 from eventsourcing.utils import get_topic
@@ -293,7 +293,7 @@ class Homeward(Application[UUID]):
             for forget in self.on_erasure:
                 forget(case.id)
         try:
-            self.save(case)
+            _saved(self, case)
         except IntegrityError:
             raise VersionMismatch("the case was changed at the same time; try again") from None
         if erasure is not None:  # the case's id only: its key, and so its data, are gone
@@ -306,7 +306,7 @@ class Homeward(Application[UUID]):
         both are saved or neither. No erasure among them."""
         assert not any(isinstance(e, CaseErased) for c in cases for e in c.pending_events)
         try:
-            self.save(*cases)
+            _saved(self, *cases)
         except IntegrityError:
             raise VersionMismatch("a case was changed at the same time; try again") from None
         for case in cases:
@@ -348,13 +348,26 @@ def _record_step(
     raise AssertionError("unreachable")
 
 
+def _saved(app: Homeward, *cases: Case) -> list[Recording[UUID]]:
+    """`app.save(*cases)`, each case's events collected as eventsourcing collects an
+    aggregate's, without its two checks of each object against typing protocols (which
+    walk the protocols' attributes at every save)."""
+    processing = ProcessingEvent[UUID]()
+    for case in cases:
+        processing.events.extend(case.collect_events())
+        processing.aggregates[case.id] = case
+    recordings = app._record(processing)
+    app._take_snapshots(processing)
+    app._notify(recordings)
+    app.notify(processing.events)
+    return recordings
+
+
 def _kept(cache: Cache[UUID, Any] | None, case_id: UUID) -> Case | None:
     """The case kept in memory, if it is (the caller holds the case's lock): a step is
-    tried on it first, as this process last saved the case, without asking the store or
-    copying it; a step that fails on it in any way drops it (`forget_cached`), so a refused
-    or half-recorded step leaves nothing behind and the next command reads the case as
-    stored. Another process's event since shows as a newer version at the save, or as a
-    refusal, and the step is then judged again on the case as stored."""
+    tried on it itself first, without asking the store; one that fails on it in any way
+    drops it, so the next command reads the case as stored. Another process's event since
+    shows as a newer version at the save, or as a refusal: the step is judged again."""
     try:
         return cache.get(case_id) if cache is not None else None
     except KeyError:

@@ -121,11 +121,11 @@ def test_a_step_that_fails_on_the_kept_case_leaves_the_case_as_stored(
     case_id = opened(app)
     app.record(case_id, "consent", bodies(T0)["consent"], ANNA)
     before = app.case(case_id)
-    def failing(*cases: Any) -> Any:
+    def failing(*args: Any) -> Any:
         raise RuntimeError("the disk is full")
 
     with monkeypatch.context() as patched:
-        patched.setattr(app, "save", failing)
+        patched.setattr(app, "_record", failing)
         with pytest.raises(RuntimeError):
             app.record(case_id, "referral", {}, ANNA)
     after = app.case(case_id)
