@@ -12,9 +12,9 @@ import pytest
 
 from events.values import Status
 from projections.board import BoardFilters
+from services.backends.sqlite_reads import SqliteReadStore
 from services.bootstrap import gap_barrier, read_models
 from services.readside.queries import ReadModels
-from services.backends.sqlite_reads import SqliteReadStore
 from services.readside.runner import ProjectionRunner
 from services.readside.store import INDEXED, ReadStore, index_table
 from tests.harness.builders import CANARY, T0, XA, XB
