@@ -111,12 +111,19 @@ def _record(cls: type[Any]) -> Any:
     return encode
 
 
+def _member(cls: type[Enum]) -> Any:
+    # `_value_`, the member's own attribute: `.value` is a property, a call each time.
+    name = cls.__name__
+    return lambda value: {"~e": name, "v": value._value_}
+
+
 _BY_TYPE: dict[type[Any], Any] = {
     str: _same, int: _same, float: _same, bool: _same, type(None): _same,
     datetime: lambda v: {"~t": v.isoformat()}, date: lambda v: {"~d": v.isoformat()},
     set: _set, frozenset: _set, dict: _map,
     list: lambda v: [_encode(x) for x in v], tuple: lambda v: [_encode(x) for x in v],
     **{cls: _record(cls) for cls in _RECORDS.values()},
+    **{cls: _member(cls) for cls in _ENUMS.values()},
 }
 
 

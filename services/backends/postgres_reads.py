@@ -58,13 +58,13 @@ class PostgresReadStore:
         with self._lock, self._conn.transaction(), self._conn.cursor() as c:
             yield c
 
-    def _ensure(self, c: psycopg.Cursor[Any], name: str) -> sql.Composed:
+    def _ensure(self, c: psycopg.Cursor[Any], name: str, indexes: bool = True) -> sql.Composed:
         table = self._id(shared.table_name(name))
         if name not in self._known:
             c.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, "
                               "doc text NOT NULL)").format(table))
             ddl = shared.index_ddl(name, TEXT, self._schema) if name in shared.INDEXED else []
-            for statement in ddl:
+            for statement in ddl if indexes else ddl[:1]:
                 c.execute(_sql(statement))
             self._known.add(name)
         return table
@@ -163,14 +163,20 @@ class PostgresReadStore:
                 if rows:
                     c.executemany(_sql(shared.upsert_sql(name, "%s", self._schema)), rows)
 
-    def reset(self, name: str) -> None:
+    def reset(self, name: str, indexes: bool = True) -> None:
         with self._tx() as c:
             c.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._id(shared.table_name(name))))
             c.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._id(shared.index_table(name))))
             self._known.discard(name)
-            self._ensure(c, name)
+            self._ensure(c, name, indexes)
             c.execute(sql.SQL("DELETE FROM {} WHERE name=%s").format(
                 self._id("projection_tracking")), (name,))
+
+    def add_indexes(self, name: str) -> None:
+        if name in shared.INDEXED:
+            with self._tx() as c:
+                for statement in shared.index_ddl(name, TEXT, self._schema)[1:]:
+                    c.execute(_sql(statement))
 
     def close(self) -> None:
         self._conn.close()

@@ -41,12 +41,13 @@ class SqliteReadStore:
                 raise
             self._conn.commit()
 
-    def _ensure(self, c: sqlite3.Cursor, name: str) -> str:
+    def _ensure(self, c: sqlite3.Cursor, name: str, indexes: bool = True) -> str:
         table = shared.table_name(name)
         if name not in self._known:
             c.execute(f"CREATE TABLE IF NOT EXISTS {table} "
                       "(key TEXT PRIMARY KEY, doc TEXT NOT NULL)")
-            for statement in shared.index_ddl(name) if name in shared.INDEXED else []:
+            ddl = shared.index_ddl(name) if name in shared.INDEXED else []
+            for statement in ddl if indexes else ddl[:1]:
                 c.execute(statement)
             self._known.add(name)
         return table
@@ -131,13 +132,18 @@ class SqliteReadStore:
                 c.executemany(shared.upsert_sql(name, "?"), [shared.row_values(name, k, r)
                                                       for k, r in index.items() if r is not None])
 
-    def reset(self, name: str) -> None:
+    def reset(self, name: str, indexes: bool = True) -> None:
         with self._tx(write=True) as c:
             c.execute(f"DROP TABLE IF EXISTS {shared.table_name(name)}")
             c.execute(f"DROP TABLE IF EXISTS {shared.index_table(name)}")
             self._known.discard(name)
-            self._ensure(c, name)
+            self._ensure(c, name, indexes)
             c.execute("DELETE FROM projection_tracking WHERE name=?", (name,))
+
+    def add_indexes(self, name: str) -> None:
+        with self._tx(write=True) as c:
+            for statement in shared.index_ddl(name)[1:] if name in shared.INDEXED else []:
+                c.execute(statement)
 
     def close(self) -> None:
         self._conn.close()

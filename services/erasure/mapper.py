@@ -14,12 +14,16 @@ from __future__ import annotations
 import json
 import os
 from base64 import b64decode, b64encode
+from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property
 from typing import Any, cast
 from uuid import UUID
 
 import orjson
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.cryptography import AESCipher
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import resolve_topic
@@ -87,7 +91,7 @@ class PersonalDataMapper(NeutralTopicMapper):
         return event if event is not None else self._read(stored_event, with_personal=False)
 
     def _plain(self, stored: StoredEvent) -> DomainEventProtocol[UUID] | None:
-        plain = self.cipher.decrypt(stored.state) if self.cipher else stored.state
+        plain = self._open(stored.state) if self.cipher else stored.state
         if self.compressor is not None:
             plain = self.compressor.decompress(plain)
         if plain.count(TAG) != 1:
@@ -114,6 +118,25 @@ class PersonalDataMapper(NeutralTopicMapper):
         event: Any = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
         return cast(DomainEventProtocol[UUID], event)
+
+    @cached_property
+    def _open(self) -> Callable[[bytes], bytes]:
+        """The node's cipher's decryption, its AES-GCM key set up once, not at each row
+        (eventsourcing's `AESCipher` makes one per call): half of what a row's decryption
+        cost. Another cipher decrypts as it does."""
+        assert self.cipher is not None
+        if type(self.cipher) is not AESCipher:
+            return self.cipher.decrypt
+        aesgcm = AESGCM(self.cipher.key)
+
+        def decrypt(text: bytes) -> bytes:  # the nonce, the tag, then the ciphertext
+            if len(text) < 28:
+                raise ValueError("Damaged cipher text: too short")
+            try:
+                return aesgcm.decrypt(text[:12], text[28:] + text[12:28], None)
+            except InvalidTag as e:
+                raise ValueError("Invalid cipher tag") from e
+        return decrypt
 
     def _read(self, stored_event: StoredEvent, with_personal: bool) -> DomainEventProtocol[UUID]:
         event = super().to_domain_event(stored_event)

@@ -9,10 +9,12 @@ past a missing notification id until the store says the gap will not be filled
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -108,11 +110,33 @@ class ProjectionRunner:
                 return done
 
     def rebuild(self, on_batch: Callable[[int], None] | None = None) -> Rebuilt:
-        """Drop the read model and fold the whole log into it again."""
-        self.store.reset(self.name)
+        """Drop the read model and fold the whole log into it again, the cycle collector
+        paused meanwhile (`collector_paused`), and the index table's database indexes
+        made once it is filled (or the rebuild stopped), not kept in order row by row."""
+        self.store.reset(self.name, indexes=False)
         began = time.perf_counter()
-        events = self.catch_up(on_batch)
+        try:
+            with collector_paused():
+                events = self.catch_up(on_batch)
+        finally:
+            self.store.add_indexes(self.name)
         return Rebuilt(self.name, events, time.perf_counter() - began)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for a rebuild, on again after it if it was on. Folding
+    the log leaves no reference cycle (what it makes is freed as it goes; a test holds a
+    rebuild to that), while each batch's documents and events, alive until the batch is
+    written, pushed the collector into full collections, each walking every object of the
+    process: a sixth of a rebuild's time, more in a node holding its cases."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def runners(app: Application[Any], store: ReadStore, barrier: GapBarrier,

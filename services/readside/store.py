@@ -96,7 +96,11 @@ class ReadStore(Protocol):
     def indexed(self, name: str) -> bool:
         """Whether the index table is there with every column of `INDEXED` (one kept
         before a column was added is dropped, to be made and filled again)."""
-    def reset(self, name: str) -> None: ...
+    def reset(self, name: str, indexes: bool = True) -> None:
+        """Empty the read model. `indexes=False` leaves its index table without the
+        database indexes of `INDEXED` until `add_indexes` (a rebuild: each index built
+        once over the filled table, not kept in order row by row)."""
+    def add_indexes(self, name: str) -> None: ...
     def close(self) -> None: ...
 
 

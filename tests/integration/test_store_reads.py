@@ -220,6 +220,24 @@ def test_a_read_model_reads_each_row_as_the_whole_reading_with_nothing_personal(
         mapper.to_stored_event(tagged))).data["ref"] == UUID(int=7)
 
 
+def test_a_read_model_refuses_a_damaged_row_as_the_nodes_cipher_does(
+        plain_env: dict[str, str]) -> None:
+    """Read models decrypt with the cipher's AES-GCM key set up once: a row with one byte
+    changed, or cut short, is refused with the cipher's own error, never read."""
+    referring = ReferringNode(with_cipher(plain_env, CIPHER))
+    referring.run(referring.open(), READY[:2])
+    mapper = cast(PersonalDataMapper, referring.app.mapper)
+    row, cipher = referring.app.recorder.select_notifications(start=1, limit=1)[0], mapper.cipher
+    assert cipher is not None and mapper.without_personal(row).originator_id == row.originator_id
+    for state in (row.state[:-1] + bytes([row.state[-1] ^ 1]), row.state[:20]):
+        damaged = copy.copy(row)
+        object.__setattr__(damaged, "state", state)
+        with pytest.raises(ValueError):
+            cipher.decrypt(state)
+        with pytest.raises(ValueError):
+            mapper.without_personal(damaged)
+
+
 def test_the_audit_reads_a_range_of_cases_in_one_query_as_it_reads_each(
         store_env: dict[str, str], tmp_path: Path) -> None:
     """The backend's reading of several cases' rows at once (`stored_events`) is each case's
