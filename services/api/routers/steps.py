@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import inspect
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Request, Response
@@ -15,6 +13,7 @@ from events.step import Step, refusals
 from events.steps import STEPS
 from services.api.deps import IDEMPOTENT, ExpectedVersion, metrics_of, node_of
 from services.api.http import openapi
+from services.api.http.pool import in_pool
 from services.api.http.sanity import check_dates
 from services.api.identity.auth import Principal
 from services.api.models import Recorded
@@ -23,15 +22,6 @@ from services.api.policy import StepRecorder, check_step
 from services.api.views import recorded
 
 router = APIRouter(prefix="/v1/cases", tags=["steps"], dependencies=IDEMPOTENT)
-T = TypeVar("T")
-
-
-async def in_pool(call: Callable[..., T], *args: Any) -> T:
-    """`call` in the event loop's thread pool, as `run_in_threadpool` would run it (in a
-    copy of the caller's context) for a quarter of its CPU: anyio's hop, with its capacity
-    limiter and cancel scope, cost 68 µs a call, the loop's executor 16 µs."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, contextvars.copy_context().run, call, *args)
 
 
 def step_route(step: Step) -> Callable[..., Any]:
