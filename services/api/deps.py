@@ -25,6 +25,19 @@ def _held(name: str) -> Callable[[Request], Awaitable[Any]]:
     return held
 
 
+def node_of(request: Request) -> Node:
+    """The node the app serves, read where a route or rule already has the request: a
+    dependency of its own is one more for FastAPI to solve at every request."""
+    node: Node = request.app.state.node
+    return node
+
+
+def metrics_of(request: Request) -> Metrics:
+    """The app's metrics, as `node_of` reads the node."""
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
 NodeDep = Annotated[Node, Depends(_held("node"))]
 MonitorNodeDep = Annotated[MonitorNode, Depends(_held("node"))]
 MetricsDep = Annotated[Metrics, Depends(_held("metrics"))]

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, FastAPI, Header, Query
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from events.step import Step
 from events.values import Role
 from services.anchors.partner import NotPartner, SeenTokens, WrongCase, partner_of
-from services.api.deps import MonitorNodeDep, NodeDep, ScrapeDep
+from services.api.deps import MonitorNodeDep, NodeDep, ScrapeDep, node_of
 from services.api.http.problems import Problem
 from services.api.identity.auth import Principal, Unauthorized
 from services.application import CaseNotFound
@@ -62,14 +62,16 @@ WRITERS = (Role.CASEWORKER, Role.SUPERVISOR)
 READERS = (Role.CASEWORKER, Role.SUPERVISOR, Role.AUDITOR)
 
 
-async def _principal(
-    node: NodeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def _principal(request: Request, credentials: HTTPAuthorizationCredentials | None
+                     ) -> Principal:
+    """The caller, from the bearer token. Called by each rule's check, not a dependency of
+    its own, and the node read from the request: each dependency FastAPI solves is paid at
+    every request of every route that needs a token."""
     header = f"Bearer {credentials.credentials}" if credentials else None
-    return await node.tokens.principal_of(header)
-
-
-Caller = Annotated[Principal, Depends(_principal)]
+    return await node_of(request).tokens.principal_of(header)
 
 
 def _needs(who: Principal, roles: tuple[Role, ...]) -> Principal:
@@ -109,8 +111,8 @@ async def _scraper(scrape: ScrapeDep, authorization: Annotated[
 
 def _calling(roles: tuple[Role, ...]) -> Callable[..., Any]:
     """A rule's check: the caller holds one of `roles`, of whichever agency."""
-    async def check(who: Caller) -> Principal:
-        return _needs(who, roles)
+    async def check(request: Request, credentials: Bearer) -> Principal:
+        return _needs(await _principal(request, credentials), roles)
     return check
 
 
@@ -118,8 +120,9 @@ def _of_node(roles: tuple[Role, ...],
              scope: Callable[[Principal, str], Principal]) -> Callable[..., Any]:
     """A rule's check: the caller holds one of `roles` and is of the node's agency, as
     `scope` judges it (`_here`: 403 otherwise; `_case_here`: no case seen, 404)."""
-    async def check(node: NodeDep, who: Caller) -> Principal:
-        return scope(_needs(who, roles), node.agency)
+    async def check(request: Request, credentials: Bearer) -> Principal:
+        who = await _principal(request, credentials)
+        return scope(_needs(who, roles), node_of(request).agency)
     return check
 
 
@@ -136,7 +139,7 @@ def _monitoring() -> Callable[..., Any]:
 
 def _partner_node(
     node: NodeDep, case: Annotated[UUID, Query(description="the case id")],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Bearer,
 ) -> str:
     if credentials is None or node.trust is None:
         raise Unauthorized("a partner node's token is required")

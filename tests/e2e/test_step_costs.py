@@ -93,7 +93,7 @@ def test_the_step_s_hop_runs_in_another_thread_in_the_caller_s_context() -> None
     import contextvars
     import threading
 
-    from services.api.routers.steps import in_pool
+    from services.api.http.pool import in_pool
 
     who = contextvars.ContextVar("who", default="nobody")
 

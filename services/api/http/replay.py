@@ -14,10 +14,10 @@ import contextlib
 import hashlib
 import json
 
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.http.limits import BODY
+from services.api.http.pool import in_pool
 from services.api.http.problems import problem
 from services.api.identity.auth import TokenVerifier, Unauthorized
 from services.api.policy import REPLAY_REFUSAL, may_replay
@@ -50,8 +50,7 @@ class IdempotentPosts:
             await self.app(scope, receive, send)
             return
         owner, fingerprint = f"{who.agency}/{who.sub}", _fingerprint(scope)
-        outcome = await run_in_threadpool(
-            self.store.begin, owner, key, fingerprint, self.clock.now())
+        outcome = await in_pool(self.store.begin, owner, key, fingerprint, self.clock.now())
         if outcome.verdict is Verdict.NEW:
             await self._run(owner, key, scope, receive, send)
         elif outcome.verdict is Verdict.REPLAY and outcome.stored is not None:
@@ -89,9 +88,9 @@ class IdempotentPosts:
             # Only a command that took effect is kept: a refused one changed nothing,
             # so sending it again simply asks again.
             if 200 <= response.status < 300:
-                await run_in_threadpool(self.store.finish, owner, key, response)
+                await in_pool(self.store.finish, owner, key, response)
             else:
-                await run_in_threadpool(self.store.abandon, owner, key)
+                await in_pool(self.store.abandon, owner, key)
 
 
 def _fingerprint(scope: Scope) -> str:

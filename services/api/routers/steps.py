@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import inspect
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 
 from events.step import Step, refusals
 from events.steps import STEPS
-from services.api.deps import IDEMPOTENT, ExpectedVersion, MetricsDep, NodeDep
+from services.api.deps import IDEMPOTENT, ExpectedVersion, metrics_of, node_of
 from services.api.http import openapi
+from services.api.http.pool import in_pool
 from services.api.http.sanity import check_dates
 from services.api.identity.auth import Principal
 from services.api.models import Recorded
@@ -23,29 +22,22 @@ from services.api.policy import StepRecorder, check_step
 from services.api.views import recorded
 
 router = APIRouter(prefix="/v1/cases", tags=["steps"], dependencies=IDEMPOTENT)
-T = TypeVar("T")
-
-
-async def in_pool(call: Callable[..., T], *args: Any) -> T:
-    """`call` in the event loop's thread pool, as `run_in_threadpool` would run it (in a
-    copy of the caller's context) for a quarter of its CPU: anyio's hop, with its capacity
-    limiter and cancel scope, cost 68 µs a call, the loop's executor 16 µs."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, contextvars.copy_context().run, call, *args)
 
 
 def step_route(step: Step) -> Callable[..., Any]:
     # A coroutine, so that FastAPI runs it (and validates its answer) on the event loop:
     # what blocks, the step recorded and committed, takes one hop to the loop's pool.
-    async def record_step(case_id: UUID, who: StepRecorder, node: NodeDep,
-                          metrics: MetricsDep, expected: ExpectedVersion, response: Response,
+    # The node and the metrics are read from the request: a dependency each would be
+    # two more for FastAPI to solve at every step.
+    async def record_step(case_id: UUID, who: StepRecorder, request: Request,
+                          expected: ExpectedVersion, response: Response,
                           body: Any = None) -> Recorded:
         version = expected.version()  # judged after validation: a bad body is 422 first
         check_step(who, step)
         check_dates(body)
         data = (body or step.body()).model_dump(mode="json", exclude_none=True)
-        answer = await in_pool(_record, node, case_id, step, data, who, version)
-        metrics.steps.labels(step.event.__name__).inc()
+        answer = await in_pool(_record, node_of(request), case_id, step, data, who, version)
+        metrics_of(request).steps.labels(step.event.__name__).inc()
         response.headers["ETag"] = f'"{answer.version}"'
         return answer
 
