@@ -33,6 +33,14 @@ def models(referring: ReferringNode) -> Iterator[ReadModels]:
     read.close()
 
 
+@pytest.fixture
+def two_cases(referring: ReferringNode, models: ReadModels) -> ReadModels:
+    """The read models of two cases, one ready to leave and one home."""
+    for paths in (READY, HOME):
+        referring.run(referring.open(), paths)
+    return models
+
+
 def test_a_rebuilt_read_model_equals_the_one_built_event_by_event(
     referring: ReferringNode, models: ReadModels,
 ) -> None:
@@ -55,10 +63,9 @@ def test_a_rebuilt_read_model_equals_the_one_built_event_by_event(
 
 
 def test_a_rebuild_pauses_the_cycle_collector_and_leaves_no_cycle_for_it(
-    referring: ReferringNode, models: ReadModels,
+    two_cases: ReadModels,
 ) -> None:
-    for paths in (READY, HOME):
-        referring.run(referring.open(), paths)
+    models = two_cases
     runner, enabled = models.runners[0], []
     assert runner.rebuild(lambda n: enabled.append(gc.isenabled())).events > 0
     assert enabled and not any(enabled) and gc.isenabled()  # paused, then on again
@@ -93,10 +100,9 @@ def database_indexes(store: ReadStore, name: str) -> set[str]:
 
 
 def test_a_rebuild_makes_the_index_tables_indexes_once_filled_or_stopped(
-    referring: ReferringNode, models: ReadModels,
+    two_cases: ReadModels,
 ) -> None:
-    for paths in (READY, HOME):
-        referring.run(referring.open(), paths)
+    models = two_cases
     runner, during = models.runners[0], []
     every = {f"{index_table('board')}_{i}" for i in INDEXED["board"].indexes}
     assert runner.name == "board" and database_indexes(models.store, "board") == every
