@@ -12,7 +12,10 @@ message id and sequence, which the partner's inbox recognises. While it runs, it
 the position it reached in memory and records it RECORD_EVERY seconds after it first ran
 ahead of the recorded one, and as it stops: not a commit per batch (half of which, the
 partner's facts recorded here, send nothing), each in the way of the next batch and of
-the store's other writers. A crash sends at most that second's messages again.
+the store's other writers. A crash sends at most that second's messages again, and so
+does a failure to send: the relay goes back to its recorded position, since what the
+broker acknowledged in that second may be gone with it (a broker restarted without its
+log), milestones included, which no receipt would bring back.
 
 Every message carries the node's signed checkpoint of its stream of the case at the event
 it carries, kept in the node's own tables as well (`Anchors`) before it leaves.
@@ -300,7 +303,9 @@ class Relay:
                 failures = 0
             except Exception as error:
                 failures += 1
-                # Never skipped: what cannot be sent now is retried, in order.
+                # Never skipped: what cannot be sent now is retried, in order, from the
+                # recorded position.
+                self._rewind()
                 log.warning("relay: not relayed, retrying from %s: %r", self.position(), error)
                 # A producer that lost its broker may hold stale idempotence state.
                 self.producer.reset()
@@ -309,6 +314,13 @@ class Relay:
             if not passed:
                 self.app.commits.wait(seen, idle)
         self.close()
+
+    def _rewind(self) -> None:
+        """Back to the recorded position, as after a restart: what was sent since is sent
+        again, under the same ids (the partner recognises its messages, the monitor its
+        milestones)."""
+        self._reached = self._ahead_since = None
+        self.outgoing.forget()
 
     def close(self) -> None:
         try:

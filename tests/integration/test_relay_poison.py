@@ -325,3 +325,44 @@ def test_the_position_is_recorded_when_a_relay_settles_or_stops_not_per_batch(
     stop.set()
     thread.join(10)
     assert recorded(runner) == end
+
+
+class FailingOnce(Recording):
+    """A broker that acknowledges, then fails one send (it died and came back empty)."""
+
+    def __init__(self, fail_at: int) -> None:
+        super().__init__()
+        self.fail_at = fail_at
+        self.before_failure: list[tuple[str, dict[str, Any]]] = []
+
+    def send(self, topic: str, key: bytes, value: bytes, headers: Any) -> Acknowledged:
+        if len(self.sent) == self.fail_at:
+            self.fail_at, self.before_failure = -1, list(self.sent)
+            raise ConnectionError("the broker is gone")
+        return super().send(topic, key, value, headers)
+
+
+def test_a_relay_that_fails_to_send_goes_back_to_its_recorded_position(
+    referring: ReferringNode, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What the broker acknowledged in the second before it died may be gone with it: the
+    # relay sends it again from its recorded position, under the same ids.
+    monkeypatch.setattr(relay_module, "RECORD_EVERY", 3600.0)  # nothing recorded meanwhile
+    case_id = referring.open()
+    referring.run(case_id, READY)
+    producer = FailingOnce(fail_at=4)
+    relay = Relay(referring.app, KEY, lambda: producer, trust, batch_size=2)
+    stop = threading.Event()
+    runner = threading.Thread(target=relay.run, args=(stop,), kwargs={"backoff": 0.01})
+    runner.start()
+    try:
+        wait_until(lambda: relay.lag() == 0 and producer.fail_at == -1, 10)
+    finally:
+        stop.set()
+        runner.join(10)
+    before = [e["message_id"] for e in to_partner(producer.before_failure, case_id)]
+    ids = [e["message_id"] for e in to_partner(producer.sent, case_id)]
+    assert before and ids[:len(before)] == before
+    # Sent again from the recorded position (none: 0), then on to the end, nothing lost.
+    again = ids[len(before):]
+    assert again[:len(before)] == before and set(again) == set(ids)
