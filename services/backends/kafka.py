@@ -67,6 +67,7 @@ class Kafka:
         return KafkaConsumer(
             topic, bootstrap_servers=self.bootstrap, group_id=group_id,
             enable_auto_commit=False, auto_offset_reset="earliest",
+            metadata_max_age_ms=10_000,  # a topic made again with more partitions: seen soon
             **consumer_group_settings(**group), **dict(self.client),
         )
 
