@@ -21,7 +21,7 @@ from events.deadlines import Deadlines, clocks, overdue, reflection_ends
 from events.progress import blocking, legal_matters, status
 from events.steps import CaseOpened
 from events.values import Status
-from projections.case_state import advance, decode_state, encode_state, shell
+from projections.case_state import advance, decode_state, encode_state_days, shell
 from projections.projection import Doc, case_key, own_side
 
 DeadlinesFor = Callable[[str, str], Deadlines]  # (referring, receiving) -> the corridor's
@@ -44,11 +44,11 @@ class StatusBoard:
         # The state each document was just encoded from, so that indexing it (the runner
         # indexes what it folded) does not decode it again; bounded, and only ever used for
         # the very document (id and version) it was made with.
-        self._folded: dict[tuple[str, int], CaseState] = {}
+        self._folded: dict[tuple[str, int], Folded] = {}
 
     def index(self, doc: Doc) -> BoardRow:
-        state = self._folded.pop((doc["id"], doc["version"]), None)
-        return board_row(doc, self.today(), self.deadlines_for, state)
+        folded = self._folded.pop((doc["id"], doc["version"]), None)
+        return board_row(doc, self.today(), self.deadlines_for, folded)
 
     def key(self, event: CaseEvent) -> str | None:
         return case_key(event)
@@ -70,14 +70,14 @@ class StatusBoard:
             state, last = advance(state, event), event
         if state is None or last is None:
             return doc
-        encoded = encode_state(state)
+        encoded, days = encode_state_days(state)
         if len(self._folded) >= FOLDED_KEPT:
             self._folded.clear()
         # As decoding the document would give it: nothing personal (case_state.PERSONAL).
         case_id = str(last.originator_id)
         kept = object.__new__(CaseState)  # a shallow copy: the folded state is not kept
         kept.__dict__.update(vars(state), person=None)
-        self._folded[(case_id, last.originator_version)] = kept
+        self._folded[(case_id, last.originator_version)] = Folded(kept, days, last.timestamp)
         return {
             "id": case_id,
             "kind": state.kind.value,
@@ -150,28 +150,45 @@ class BoardRow:
         return self.status_from <= today.isoformat() < self.status_until
 
 
+@dataclass(frozen=True)
+class Folded:
+    """What folding a document's events gave besides the document, for indexing it: its
+    state (nothing personal), the days of the dates and times in it, its last change."""
+
+    state: CaseState
+    days: set[date]
+    updated_at: datetime
+
+
 def board_row(doc: Doc, today: date, deadlines_for: DeadlinesFor = default_deadlines,
-              state: CaseState | None = None) -> BoardRow:
-    """The indexed columns of a document (`state`: its state already decoded, if at hand)."""
-    case = shell(state if state is not None else decode_state(doc["state"]))
-    current, until = status_span(case, doc["state"], today)
+              folded: Folded | None = None) -> BoardRow:
+    """The indexed columns of a document (`folded`: what its fold gave, if at hand)."""
+    if folded is None:
+        case = shell(decode_state(doc["state"]))
+        current, until = status_span(case, _days(doc["state"]), today)
+        updated_at: datetime | str = doc["updated_at"]
+    else:
+        case = shell(folded.state)
+        current, until = status_span(case, folded.days, today)
+        updated_at = folded.updated_at
     limits = deadlines_for(doc["referring"], doc["receiving"])
     due = [c.due_at for c in clocks(case, limits) if not c.met]
     return BoardRow(
         version=doc["version"], status=current.value, open=current.value not in ENDED,
         status_from=today.isoformat(), status_until=until.isoformat() if until else NEVER_DAY,
         partner=doc["partner"], urgent=bool(case.state.urgent),
-        updated_at=instant(doc["updated_at"]), overdue_at=instant(min(due)) if due else NEVER,
+        updated_at=instant(updated_at), overdue_at=instant(min(due)) if due else NEVER,
         assigned_to=case.state.assigned_to or "", approvals=len(case.state.approvals))
 
 
-def status_span(case: Case, encoded: Any, today: date) -> tuple[Status, date | None]:
+def status_span(case: Case, state_days: Iterable[date],
+                today: date) -> tuple[Status, date | None]:
     """The status on `today`, and the first later day it differs (None: no day does).
     A status reads the time only as the day (`events.progress`), compared with the
-    dates and times in the case's state; so it can change only on one of those days or
-    the day after one, and those are the only days to try."""
+    dates and times in the case's state (`state_days`, as days); so it can change only on
+    one of those days or the day after one, and those are the only days to try."""
     current = status(case, _noon(today))
-    days = sorted({d + timedelta(days=n) for d in _days(encoded) if d >= today
+    days = sorted({d + timedelta(days=n) for d in state_days if d >= today
                    for n in (0, 1)} - {today})
     for day in days:
         if day > today and status(case, _noon(day)) is not current:

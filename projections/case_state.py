@@ -24,6 +24,7 @@ from events.case import (
     OpenJusticeRequest,
     Proceeding,
     Transport,
+    utc,
 )
 from events.values import Kind, RiskLevel, Scope, Side
 
@@ -36,10 +37,17 @@ _STATE_FIELDS = tuple(f.name for f in dataclasses.fields(CaseState))
 
 
 def encode_state(state: CaseState) -> dict[str, Any]:
-    # Most values are plain (text, numbers, null, flags): kept as they are without a call.
+    return encode_state_days(state)[0]
+
+
+def encode_state_days(state: CaseState) -> tuple[dict[str, Any], set[date]]:
+    """The encoded state, and every date and time it holds as a day (a time's UTC day),
+    found while encoding it. Most values are plain (text, numbers, null, flags): kept as
+    they are without a call."""
     values = vars(state)
+    days: set[date] = set()
     return {name: None if name in PERSONAL else value if type(value) in _PLAIN
-            else _encode(value) for name in _STATE_FIELDS for value in (values[name],)}
+            else _encode(value, days) for name in _STATE_FIELDS for value in (values[name],)}, days
 
 
 def decode_state(doc: dict[str, Any]) -> CaseState:
@@ -62,51 +70,62 @@ def advance(state: CaseState | None, event: CaseEvent) -> CaseState:
     return case.state
 
 
-def _encode(value: Any) -> Any:
+def _encode(value: Any, days: set[date]) -> Any:
     # Tagged JSON, so that decoding restores enums, dates and sets exactly. Dispatched on
     # the exact type (a dict lookup, not a chain of checks: a state encodes some seventy
-    # values), then by kind for the subclasses (each enum is its own type).
+    # values), then by kind for the subclasses (each enum is its own type). Each date and
+    # time goes into `days` as its day.
     encoder = _BY_TYPE.get(type(value))
     if encoder is not None:
-        return encoder(value)
+        return encoder(value, days)
     if isinstance(value, Enum):
         return {"~e": type(value).__name__, "v": value.value}
     if isinstance(value, datetime):
-        return {"~t": value.isoformat()}
+        return _time(value, days)
     if isinstance(value, date):
-        return {"~d": value.isoformat()}
+        return _day(value, days)
     if isinstance(value, set | frozenset):
-        return _set(value)
+        return _set(value, days)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         raise TypeError(f"no read-model encoding for {type(value).__name__}")
     if isinstance(value, dict):
-        return _map(value)
+        return _map(value, days)
     if isinstance(value, list | tuple):
-        return [_encode(v) for v in value]
+        return [_encode(v, days) for v in value]
     if isinstance(value, str | int | float):
         return value
     raise TypeError(f"no read-model encoding for {type(value).__name__}")
 
 
-def _same(value: Any) -> Any:
+def _same(value: Any, days: set[date]) -> Any:
     return value
 
 
-def _set(value: set[Any] | frozenset[Any]) -> dict[str, Any]:
-    return {"~s": sorted((_encode(v) for v in value), key=repr)}
+def _time(value: datetime, days: set[date]) -> dict[str, Any]:
+    days.add(utc(value).date())
+    return {"~t": value.isoformat()}
 
 
-def _map(value: dict[Any, Any]) -> dict[str, Any]:
-    return {"~m": [[k if type(k) in _PLAIN else _encode(k), v if type(v) in _PLAIN else _encode(v)]
-                   for k, v in value.items()]}
+def _day(value: date, days: set[date]) -> dict[str, Any]:
+    days.add(value)
+    return {"~d": value.isoformat()}
+
+
+def _set(value: set[Any] | frozenset[Any], days: set[date]) -> dict[str, Any]:
+    return {"~s": sorted((_encode(v, days) for v in value), key=repr)}
+
+
+def _map(value: dict[Any, Any], days: set[date]) -> dict[str, Any]:
+    return {"~m": [[k if type(k) in _PLAIN else _encode(k, days),
+                    v if type(v) in _PLAIN else _encode(v, days)] for k, v in value.items()]}
 
 
 def _record(cls: type[Any]) -> Any:
     names = tuple(f.name for f in dataclasses.fields(cls))
 
-    def encode(value: Any) -> dict[str, Any]:
+    def encode(value: Any, days: set[date]) -> dict[str, Any]:
         values = vars(value)
-        return {"~c": cls.__name__, "f": {n: v if type(v) in _PLAIN else _encode(v)
+        return {"~c": cls.__name__, "f": {n: v if type(v) in _PLAIN else _encode(v, days)
                                           for n in names for v in (values[n],)}}
     return encode
 
@@ -114,14 +133,14 @@ def _record(cls: type[Any]) -> Any:
 def _member(cls: type[Enum]) -> Any:
     # `_value_`, the member's own attribute: `.value` is a property, a call each time.
     name = cls.__name__
-    return lambda value: {"~e": name, "v": value._value_}
+    return lambda value, days: {"~e": name, "v": value._value_}
 
 
 _BY_TYPE: dict[type[Any], Any] = {
     str: _same, int: _same, float: _same, bool: _same, type(None): _same,
-    datetime: lambda v: {"~t": v.isoformat()}, date: lambda v: {"~d": v.isoformat()},
-    set: _set, frozenset: _set, dict: _map,
-    list: lambda v: [_encode(x) for x in v], tuple: lambda v: [_encode(x) for x in v],
+    datetime: _time, date: _day, set: _set, frozenset: _set, dict: _map,
+    list: lambda v, days: [_encode(x, days) for x in v],
+    tuple: lambda v, days: [_encode(x, days) for x in v],
     **{cls: _record(cls) for cls in _RECORDS.values()},
     **{cls: _member(cls) for cls in _ENUMS.values()},
 }

@@ -7,10 +7,12 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 from events.steps import BY_EVENT
-from projections.case_state import decode_state, encode_state
+from projections.board import StatusBoard, _days, board_row
+from projections.case_state import decode_state, encode_state, encode_state_days
 from projections.monitor import (
     K_ANONYMITY,
     NotAMilestone,
@@ -38,6 +40,21 @@ def check_round_trip(state: Any) -> None:
     expected = copy.deepcopy(state)
     expected.person = None
     assert decode_state(doc) == expected
+    encoded, days = encode_state_days(state)
+    assert encoded == doc
+    assert days == _days(doc)  # the days found while encoding: those of its JSON text
+
+
+def test_a_case_is_indexed_from_its_fold_as_from_its_stored_document() -> None:
+    story = Story()
+    board = StatusBoard(today=lambda: T0.date())
+    story.run(REPATRIATION)
+    doc = board.apply_all(None, list(story.xa.pending_events))
+    assert doc is not None and _days(doc["state"])
+    folded = board.index(doc)
+    stored = orjson.loads(orjson.dumps(doc))  # as a page reads it back
+    assert folded == board_row(stored, T0.date())
+    assert board.index(doc) == folded  # indexed again without the fold: the same row
 
 
 def milestone(step: str, status: str, at: datetime, **extra: Any) -> dict[str, Any]:
