@@ -20,6 +20,11 @@ from services.exchange.clients import Admin, Consumer, Producer
 from services.exchange.kafka_settings import consumer_group_settings
 from services.exchange.topics import RECONNECT_BACKOFF_MAX_MS, inbox
 
+# How soon a group's consumer sees a topic made again or with other partitions (a broker
+# restarted without its log, a relay's message first to reach it): kafka-python's default
+# is five minutes.
+METADATA_MAX_AGE_MS = 10_000
+
 
 @dataclass(frozen=True)
 class Kafka:
@@ -52,7 +57,7 @@ class Kafka:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=100,
-            metadata_max_age_ms=10_000,  # a re-created or re-partitioned inbox is seen soon
+            metadata_max_age_ms=METADATA_MAX_AGE_MS,
             reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
             # The broker may hold an empty fetch this long even after a message arrived:
             # kafka-python's 500 ms default is then most of the cross-border latency.
@@ -67,7 +72,7 @@ class Kafka:
         return KafkaConsumer(
             topic, bootstrap_servers=self.bootstrap, group_id=group_id,
             enable_auto_commit=False, auto_offset_reset="earliest",
-            metadata_max_age_ms=10_000,  # a topic made again with more partitions: seen soon
+            metadata_max_age_ms=METADATA_MAX_AGE_MS,
             **consumer_group_settings(**group), **dict(self.client),
         )
 
