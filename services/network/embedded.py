@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+from kafka.errors import KafkaError
 
 from services.backends.broker import MEMORY, BrokerError, LocalBroker, port_is_free
 from services.exchange import topics
@@ -127,8 +128,13 @@ def _restart_broker(broker: LocalBroker, nodes: list[Member]) -> None:
 
 
 def remake_inbox(broker: LocalBroker, agency: str, partitions: int, retention_days: int,
-                  attempts: int = 5) -> None:
+                  attempts: int = 5) -> bool:
+    """The agency's inbox with `partitions` partitions: deleted and made again while the
+    broker holds it with another count. A refusal (say, to delete) is one attempt failed,
+    never an error: the network goes on, and after `attempts` a line says what is wrong.
+    Whether the inbox has its partitions."""
     name = topics.inbox(agency)
+    refused: KafkaError | None = None
     for _ in range(attempts):
         topics.ensure_topics(broker.clients.admin, [name], partitions=partitions,
                              retention_days=retention_days)
@@ -136,13 +142,17 @@ def remake_inbox(broker: LocalBroker, agency: str, partitions: int, retention_da
         try:
             found = admin.describe_topics([name])
             if all(len(t["partitions"]) == partitions for t in found):
-                return
+                return True
             admin.delete_topics([name])
+        except KafkaError as error:
+            refused = error
         finally:
             admin.close()
         time.sleep(0.1)
+    why = f" ({type(refused).__name__})" if refused is not None else ""
     print(f"homeward run: the inbox of {agency} could not be made again with "
-          f"{partitions} partitions", flush=True)
+          f"{partitions} partitions{why}", flush=True)
+    return False
 
 
 def _stopped() -> int:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
+from kafka.errors import TopicDeletionDisabledError
 
 from services.backends.broker import BrokerError, LocalBroker, port_is_free
 from services.exchange.kafka_settings import consumer_group_settings
@@ -212,3 +213,36 @@ def test_an_inbox_a_relay_created_first_is_made_again_with_its_partitions(
             assert reader.partitions_for_topic(inbox("XB-NRM")) == {0, 1, 2}
         finally:
             reader.close()
+
+
+class _Refusing:
+    """An admin client of the real broker that refuses to delete topics (ACLs, say)."""
+
+    def __init__(self, admin: Any) -> None:
+        self.admin = admin
+
+    def delete_topics(self, names: list[str]) -> None:
+        raise TopicDeletionDisabledError(f"deleting {names} is disabled")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.admin, name)
+
+
+def test_an_inbox_that_cannot_be_made_again_is_reported_and_the_network_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from services.backends.kafka import Kafka
+    from services.exchange.topics import inbox
+    from services.network.embedded import remake_inbox
+
+    with LocalBroker(port=free_port(), log_dir=tmp_path) as broker:
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+        producer.send(inbox("XB-NRM"), b"first").get(timeout=10)
+        producer.close()
+        real = Kafka.admin
+        monkeypatch.setattr(Kafka, "admin", lambda self, *a, **k: _Refusing(real(self, *a, **k)))
+        assert remake_inbox(broker, "XB-NRM", partitions=3, retention_days=7,
+                            attempts=2) is False
+        said = capsys.readouterr().out
+        assert "the inbox of XB-NRM could not be made again with 3 partitions" in said
+        assert "TopicDeletionDisabledError" in said
