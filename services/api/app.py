@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.api import policy
-from services.api.http import docs, openapi, problems
+from services.api.http import docs, matching, openapi, problems
 from services.api.http.limits import BodyLimit
 from services.api.http.metrics import CountRequests, Metrics, scrape
 from services.api.http.replay import IdempotentPosts
@@ -62,6 +62,7 @@ def create_app(node: Node) -> FastAPI:
     openapi.install(app)
     docs.install(app, node.settings.api_docs)
     policy.install(app)
+    matching.install(app)
     # The last added runs first: count everything, then bound the body, then replay.
     app.add_middleware(IdempotentPosts, tokens=node.tokens, store=node.idempotency,
                        clock=node.clock, agency=node.agency)
@@ -86,4 +87,5 @@ def create_monitor_app(node: MonitorNode) -> FastAPI:
     problems.install(app)
     docs.install(app, node.settings.api_docs)
     policy.install(app)
+    matching.install(app)
     return app
