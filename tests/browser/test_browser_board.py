@@ -158,6 +158,15 @@ def test_an_overdue_renewal_is_named_in_the_page_s_language(
     clock = b.text(f"{row(b, case_id)} .clocks li strong")
     assert clock == ES["clock.renew the {kind}"].replace("{kind}", ES["value.anonymity_order"])
     assert not {"renew", "anonymity", "order"} & set(clock.split()), clock
+    # Each kind of name: by its key, by its template with a number, a reference, a kind; an
+    # unknown one as it is.
+    names = b.driver.execute_script(
+        "return ['verify identity', 'follow-up month 12', 'inform the person: proceeding CR-9',"
+        " 'justice from home: remote testimony', 'some new clock'].map(clockName)")
+    assert names == [ES["clock.verify identity"], ES["clock.follow-up month {month}"].replace("{month}", "12"),
+                     ES["clock.inform the person: proceeding {reference}"].replace("{reference}", "CR-9"),
+                     ES["clock.justice from home: {kind}"].replace("{kind}", ES["value.remote_testimony"]),
+                     "some new clock"]
 
 
 def test_a_blocking_item_of_a_code_the_page_does_not_know_shows_the_servers_detail(
