@@ -15,6 +15,14 @@ from events.values import Side
 
 MONTH = timedelta(days=30)
 NEVER = datetime.max.replace(tzinfo=UTC)
+# The names of the clocks that carry a value; the pages name a clock in their language by
+# the template it was made from ("clock.<template>" in each language's file). A kind is
+# written with spaces for its underscores.
+FOLLOW_UP = "follow-up month {month}"
+INFORM_PERSON = "inform the person: proceeding {reference}"
+JUSTICE_FROM_HOME = "justice from home: {kind}"
+RENEWAL = "renew the {kind}"
+TEMPLATES = (FOLLOW_UP, INFORM_PERSON, JUSTICE_FROM_HOME, RENEWAL)
 
 
 def later(at: datetime, delta: timedelta) -> datetime:
@@ -75,10 +83,10 @@ def clocks(case: Case, deadlines: Deadlines | None = None) -> list[Clock]:
         clock("reintegration plan", s.arrived_at, d.reintegration_plan,
               s.plan_services is not None)
         for month in d.follow_up_months:
-            clock(f"follow-up month {month}", s.arrived_at, month * MONTH,
+            clock(FOLLOW_UP.format(month=month), s.arrived_at, month * MONTH,
                   month in s.follow_up_months)
     for reference, proceeding in sorted(s.proceedings.items()):
-        name = f"inform the person: proceeding {reference}"
+        name = INFORM_PERSON.format(reference=reference)
         if proceeding.uninformed_since is not None:  # news the person was not yet told of
             out.append(Clock(name, informer(case, reference),
                              later(proceeding.uninformed_since, d.inform_person), False))
@@ -86,14 +94,18 @@ def clocks(case: Case, deadlines: Deadlines | None = None) -> list[Clock]:
             due = later(proceeding.untold_from, d.inform_person)  # told by the receiving agency
             out.append(Clock(name, Side.RECEIVING, due, proceeding.told_from_home_on <= due.date()))
     for kind, request in sorted(s.justice_requests.items()):  # asked of the receiving agency
-        out.append(Clock(f"justice from home: {kind.replace('_', ' ')}", Side.RECEIVING,
+        out.append(Clock(JUSTICE_FROM_HOME.format(kind=spaced(kind)), Side.RECEIVING,
                          end_of(request.due_on), False))
     for kind, measure in sorted(s.protection_measures.items()):  # overdue once it ends
-        out.append(Clock(f"renew the {kind.replace('_', ' ')}", measure.side,
+        out.append(Clock(RENEWAL.format(kind=spaced(kind)), measure.side,
                          end_of(measure.valid_until), False))
     if s.closed:
         return [c for c in out if c.met]
     return out
+
+
+def spaced(kind: str) -> str:
+    return kind.replace("_", " ")
 
 
 def end_of(day: date) -> datetime:

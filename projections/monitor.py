@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, get_args
 
 from events.case import utc
-from events.deadlines import MONTH, Deadlines
+from events.deadlines import FOLLOW_UP, MONTH, Deadlines
 from events.profile import AGE_BANDS, FORMS, SEXES
 from events.steps import BY_MESSAGE_TYPE
 from events.steps.transit import IncidentKind
@@ -247,7 +247,7 @@ def clocks(doc: Doc, d: Deadlines) -> list[MonitorClock]:
         out.append(MonitorClock("reintegration plan", arrived + d.reintegration_plan,
                                 "reintegration-plan-agreed" in at))
         for n, month in enumerate(d.follow_up_months, start=1):
-            out.append(MonitorClock(f"follow-up month {month}", arrived + month * MONTH,
+            out.append(MonitorClock(FOLLOW_UP.format(month=month), arrived + month * MONTH,
                                     len(doc["follow_ups"]) >= n))
     if doc["status"] == Status.CLOSED.value:
         return [c for c in out if c.met]

@@ -1,7 +1,8 @@
 """The status board in the browser, with the rights and safety fields the API returns: an
 urgent case first and marked in words, a case's open legal matters, the reflection
 period's end as a clock, a case on hold; and what blocks each case in the page's language,
-on the board and on the case page. axe-core checks the board in English and in Arabic."""
+on the board and on the case page; an overdue clock named in the page's language, with
+the kind of measure it renews. axe-core checks the board in English and in Arabic."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from services.clock import FixedClock
 from tests.browser.web import SHOTS, Browser, chromium, serving
 from tests.harness.http_nodes import Pair, open_case, pair, token
 
-EN, FR, AR = (languages()[code].strings for code in ("en", "fr", "ar"))
+EN, ES, FR, AR = (languages()[code].strings for code in ("en", "es", "fr", "ar"))
 CONSENT = {"scopes": ["refer", "share_identity", "return"], "language": "en",
            "interpreter": False, "given_by": "person"}
 
@@ -140,6 +141,32 @@ def test_the_board_shows_urgency_legal_matters_reflection_and_holds(
     assert b.text(f"{held} .waiting li") == AR["need.consent-withdrawal-halts"]
     no_serious_violations(b, "status board in Arabic")
     b.screenshot("board-ar")
+
+
+def test_an_overdue_renewal_is_named_in_the_page_s_language(
+        board: tuple[Browser, Pair, str]) -> None:
+    b, p, url = board
+    case_id = open_case(p)
+    step(p, case_id, "protection-measure",
+         {"kind": "anonymity_order", "valid_until": p.clock.now().date().isoformat()})
+    p.clock.advance(days=2)
+    api = p.xa.get("/v1/cases").json()["items"]
+    assert [c["name"] for c in api[0]["overdue"]] == ["renew the anonymity order"]
+
+    b.open(f"{url}/ui/board?lang=es")
+    b.sign_in(token(p.xa.node))
+    clock = b.text(f"{row(b, case_id)} .clocks li strong")
+    assert clock == ES["clock.renew the {kind}"].replace("{kind}", ES["value.anonymity_order"])
+    assert not {"renew", "anonymity", "order"} & set(clock.split()), clock
+    # Each kind of name: by its key, by its template with a number, a reference, a kind; an
+    # unknown one as it is.
+    names = b.driver.execute_script(
+        "return ['verify identity', 'follow-up month 12', 'inform the person: proceeding CR-9',"
+        " 'justice from home: remote testimony', 'some new clock'].map(clockName)")
+    assert names == [ES["clock.verify identity"], ES["clock.follow-up month {month}"].replace("{month}", "12"),
+                     ES["clock.inform the person: proceeding {reference}"].replace("{reference}", "CR-9"),
+                     ES["clock.justice from home: {kind}"].replace("{kind}", ES["value.remote_testimony"]),
+                     "some new clock"]
 
 
 def test_a_blocking_item_of_a_code_the_page_does_not_know_shows_the_servers_detail(

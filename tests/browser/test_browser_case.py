@@ -1,6 +1,7 @@
 """A case from the browser, as caseworkers at both agencies would take it: open it, record
 consent, see a referral refused and why, refer, and on the partner's page acknowledge and
-accept; then read the page in Arabic. axe-core checks every page on the way."""
+accept; then read the page in Arabic. axe-core checks every page on the way, and "Take this
+case" stands apart from "unassigned" in either direction."""
 
 from __future__ import annotations
 
@@ -35,6 +36,15 @@ def no_serious_violations(web: Web, page: str) -> None:
     assert violations == [], f"{page}: {json.dumps(violations, indent=1)}"
 
 
+def gap_before_take(web: Web) -> float:
+    """The space between "unassigned" and the button to take the case after it, in the
+    page's direction, in CSS pixels."""
+    return float(web.browser.driver.execute_script(
+        "const a = document.getElementById('assignee').getBoundingClientRect();"
+        "const b = document.getElementById('take').getBoundingClientRect();"
+        "return document.dir === 'rtl' ? a.left - b.right : b.left - a.right;"))
+
+
 def test_a_case_goes_from_opening_to_acceptance_in_the_browser(web: Web) -> None:
     b, pair = web.browser, web.pair
     xa, xb = web.urls[XA], web.urls[XB]
@@ -66,6 +76,8 @@ def test_a_case_goes_from_opening_to_acceptance_in_the_browser(web: Web) -> None
         By.CSS_SELECTOR, "section.next details.step[open]")] == open_["next"])
     assert not b.driver.find_elements(By.CSS_SELECTOR, "details.phase[open]")
     no_serious_violations(web, "case page")
+    b.find("#take")
+    assert gap_before_take(web) >= 8
 
     # A referral before consent is refused: the rule in plain words, whom it waits on,
     # and the note typed into the form is still there.
@@ -141,6 +153,7 @@ def test_a_case_goes_from_opening_to_acceptance_in_the_browser(web: Web) -> None
     assert b.driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ar"
     ar = languages()["ar"].strings
     b.wait(lambda d: ar["status.accepted"] in d.find_element(By.ID, "summary").text)
+    assert gap_before_take(web) >= 8
     no_serious_violations(web, "case page in Arabic")
     b.open(f"{xa}/ui/cases/new")
     assert b.driver.find_element(By.TAG_NAME, "html").get_attribute("dir") == "rtl"

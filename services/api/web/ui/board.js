@@ -57,7 +57,7 @@ function waitingOn(c) {
 function clocks(c, now) {
   const items = c.overdue.map((k) =>
     el("li", {class: "late-text", title: t("board.due", {when: when(k.due_at)})},
-      el("strong", {text: tr("clock." + k.name, label(k.name))}),
+      el("strong", {text: clockName(k.name)}),
       t("board.clock-overdue", {d: duration(now - Date.parse(k.due_at))}),
       el("span", {class: "muted owed", text: ` · ${k.owed_by}`})));
   if (c.reflection_period_ends) {

@@ -51,7 +51,7 @@ function renderBlocking(c, now) {
     el("div", {class: "muted", text: tr("rule." + b.rule, b.rule)})));
   const late = c.overdue.map((k) => el("li", {class: "late-text"},
     el("strong", {text: k.owed_by}), " · ",
-    t("case.overdue", {clock: tr("clock." + k.name, label(k.name)), by: duration(now - Date.parse(k.due_at))})));
+    t("case.overdue", {clock: clockName(k.name), by: duration(now - Date.parse(k.due_at))})));
   $("blocking").replaceChildren(items.length || late.length
     ? el("ul", {class: "blocking"}, ...late, ...items)
     : el("p", {class: "empty", text: t("case.nothing-blocking")}));

@@ -99,7 +99,7 @@ function overdueChart(s) {
   const max = Math.max(1, ...rows.map(([, v]) => v || 0));
   const height = 28 * rows.length + 8;
   const bars = rows.flatMap(([clock, v], i) => {
-    const y = 4 + i * 28, name = tr("clock." + clock, label(clock));
+    const y = 4 + i * 28, name = clockName(clock);
     return [svgEl("text", {x: 200, y: y + 15, "text-anchor": "end", class: "tick", text: name}),
       v === null ? svgEl("text", {x: 210, y: y + 15, class: "hidden-mark", text: hidden(s.k)})
         : svgEl("rect", {x: 210, y, height: 20, width: Math.max(2, 300 * v / max), class: "late-bar"},
@@ -109,7 +109,7 @@ function overdueChart(s) {
   return el("figure", {class: "chart"}, el("figcaption", {text: t("charts.overdue-corridor")}),
     svgEl("svg", {viewBox: `0 0 ${W} ${height}`, direction: "ltr", role: "img", "aria-label": t("charts.overdue-corridor")}, ...bars),
     el("details", null, el("summary", {text: t("charts.table")}),
-      grid([t("col.clock"), t("charts.overdue")], rows.map(([c, v]) => [tr("clock." + c, label(c)), v === null ? hidden(s.k) : number(v)]))));
+      grid([t("col.clock"), t("charts.overdue")], rows.map(([c, v]) => [clockName(c), v === null ? hidden(s.k) : number(v)]))));
 }
 
 function charts(s) {

@@ -27,6 +27,30 @@ function t(key, vars) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (vars && name in vars ? String(vars[name]) : ""));
 }
 function tr(key, fallback, vars) { return t(key, vars) ?? fallback; }
+// A clock's name (events/deadlines.py) in the page's language: a fixed one by its key, one
+// that carries a value by the key of the template it was made from ("clock.renew the {kind}"),
+// the value filled in: a kind by its word, a month as the language writes numbers, a
+// proceeding's reference as it is.
+function clockName(name) {
+  const fixed = t("clock." + name);
+  if (fixed !== null) return fixed;
+  for (const key of Object.keys(STRINGS)) {
+    if (!key.startsWith("clock.") || !key.includes("{")) continue;
+    const parts = key.slice("clock.".length).split(/\{(\w+)\}/);  // text, name, text, ...
+    const pattern = parts.map((part, i) => (i % 2 ? "(.+)" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+    const found = new RegExp("^" + pattern.join("") + "$").exec(name);
+    if (found === null) continue;
+    const vars = {};
+    parts.forEach((part, i) => { if (i % 2) vars[part] = clockValue(part, found[(i + 1) / 2]); });
+    return t(key, vars);
+  }
+  return label(name);
+}
+function clockValue(name, value) {
+  if (name === "kind") return valueName(value.replaceAll(" ", "_"));
+  if (name === "month") return number(Number(value));
+  return value;
+}
 // The same words as nodes, each value isolated in a <bdi> that does not wrap: a name or
 // an agency code (XA-NRM) keeps its own direction and stays on one line in any language.
 function tIsolated(key, vars) {

@@ -42,7 +42,7 @@ function stages(view) {
 function overdueRow(r) {
   return el("tr", {class: "late"},
     td(el("span", {class: "mono", title: r.case, text: short(r.case)})),
-    td(tr("clock." + r.clock, label(r.clock))),
+    td(clockName(r.clock)),
     td(r.owed_by), td(when(r.due_at)),
     td(el("span", {class: "late-text", text: duration(r.hours_overdue * 3600000)})));
 }

@@ -71,7 +71,7 @@ function trendChart(answer, figure) {
 function figure_(title, chart, legend, table) { return figure(title, chart, legend, table); }
 
 function alertRow(a) {
-  const what = a.kind === "clock" ? tr("clock." + a.clock, label(a.clock))
+  const what = a.kind === "clock" ? clockName(a.clock)
     : t("alerts.kind." + a.kind) + (a.incident ? ` (${tr("value." + a.incident, label(a.incident))})` : "");
   return el("tr", null, el("td", null, `${a.corridor.referring} → ${a.corridor.receiving}`),
     el("td", null, el("span", {class: "mono", title: a.case, text: short(a.case)})),
