@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -74,10 +74,7 @@ class Alerts:
         except BaseException:
             self.watchlist.rescan()  # what was taken is owed again
             raise
-        self.watchlist.scanned(
-            {case: min(due for name, due in clocks if name in CLOCK_EVENTS)
-             for case, clocks in upcoming.items()
-             if any(name in CLOCK_EVENTS for name, _ in clocks)}, cases)
+        self.watchlist.scanned(earliest_alerting(upcoming), cases)
         self._scanned_for = active
         return raised
 
@@ -120,3 +117,14 @@ class Alerts:
             except Exception:  # the store hiccuped: the deliveries stay due
                 log.exception("alert deliveries failed; retrying")
             stop.wait(every)
+
+
+def earliest_alerting(upcoming: Mapping[str, list[tuple[str, datetime]]]
+                      ) -> dict[str, datetime]:
+    """Per case, the earliest due time of its clocks not yet overdue that raise an alert."""
+    out = {}
+    for case, clocks in upcoming.items():
+        due = [at for name, at in clocks if name in CLOCK_EVENTS]
+        if due:
+            out[case] = min(due)
+    return out
