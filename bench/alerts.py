@@ -14,7 +14,8 @@ the first tick finds the overdue clocks and delivers every delivery. Then, the c
 second on each time, CPU time (`time.process_time`, the least of `--rounds`) of:
 a tick with nothing written since the last (`alerts.tick_ms`); a tick after 50 case
 documents were written again (`alerts.tick_50_written_ms`); the first tick of the alerts
-of a node started afresh on the same store (`alerts.first_tick_ms`, a restart's scan).
+of a node started afresh on the same store (`alerts.first_tick_ms`, a restart's scan of
+every case, the baseline the others' ratios are taken against).
 """
 
 from __future__ import annotations
@@ -116,9 +117,14 @@ def main() -> int:
     figures: dict[str, Figure] = {}
     with tempfile.TemporaryDirectory() as tmp:
         got = measure("SQLite", sqlite_env(Path(tmp) / "events.sqlite"), args, Path(tmp))
-        figures["alerts.tick_ms"] = Figure(got["tick_ms"], "ms CPU")
-        figures["alerts.tick_50_written_ms"] = Figure(got["tick_50_written_ms"], "ms CPU")
+        # Against the tick that reads every case (a start's), measured in the same run.
         figures["alerts.first_tick_ms"] = Figure(got["first_tick_ms"], "ms CPU")
+        figures["alerts.tick_ms"] = Figure(got["tick_ms"], "ms CPU",
+                                           got["tick_ms"] / got["first_tick_ms"],
+                                           "alerts.first_tick_ms")
+        figures["alerts.tick_50_written_ms"] = Figure(
+            got["tick_50_written_ms"], "ms CPU", got["tick_50_written_ms"] / got["first_tick_ms"],
+            "alerts.first_tick_ms")
         if not args.no_postgres:
             schema = f"bench_alerts_{uuid.uuid4().hex[:12]}"
             try:
@@ -132,9 +138,11 @@ def main() -> int:
                 try:
                     env = eventsourcing_postgres_env(args.postgres, schema)
                     got = measure("PostgreSQL", env, args, Path(tmp))
-                    figures["alerts.postgres_tick_ms"] = Figure(got["tick_ms"], "ms CPU")
                     figures["alerts.postgres_first_tick_ms"] = Figure(got["first_tick_ms"],
                                                                       "ms CPU")
+                    figures["alerts.postgres_tick_ms"] = Figure(
+                        got["tick_ms"], "ms CPU", got["tick_ms"] / got["first_tick_ms"],
+                        "alerts.postgres_first_tick_ms")
                 finally:
                     with psycopg.connect(args.postgres, autocommit=True) as conn:
                         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
