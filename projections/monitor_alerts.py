@@ -22,14 +22,43 @@ ANSWERED_BY = {"transit-incident": ("arrival-confirmed", "transport-cancelled"),
 def overdue(docs: Mapping[str, Doc], now: datetime,
             deadlines_for: DeadlinesFor = default_deadlines) -> list[dict[str, Any]]:
     """Each clock not met by its due time, per pseudonymous case."""
-    out = []
+    return watched(docs, now, deadlines_for)[0]
+
+
+def watched(docs: Mapping[str, Doc], now: datetime,
+            deadlines_for: DeadlinesFor = default_deadlines
+            ) -> tuple[list[dict[str, Any]], dict[str, list[tuple[str, datetime]]]]:
+    """The clocks overdue now (as `overdue`), and per case the (clock, due time) of each
+    not met and not yet overdue: until the earliest of those, or a new milestone, the
+    case's overdue clocks stay as they are."""
+    out, upcoming = [], {}
     for case, doc in sorted(docs.items()):
         c = doc["corridor"]
+        pending = []
         for clock in clocks(doc, deadlines_for(c["referring"], c["receiving"])):
-            if not clock.met and now > clock.due_at:
+            if clock.met:
+                continue
+            if now > clock.due_at:
                 out.append({"case": case, "corridor": dict(c), "clock": clock.name,
                             "due_at": clock.due_at.isoformat()})
-    return out
+            else:
+                pending.append((clock.name, clock.due_at))
+        if pending:
+            upcoming[case] = pending
+    return out, upcoming
+
+
+def found_for_good(doc: Doc, alert: Mapping[str, Any],
+                   deadlines_for: DeadlinesFor = default_deadlines) -> bool:
+    """Whether an alert (a delivery's body: case, event, at, and its clock or incident)
+    can never be found again in the case's document: its clock met (a milestone reached
+    stays reached), or its escalation held (a milestone merged again adds nothing). A
+    clock overdue, even on a closed case (a reopening brings it back), is not."""
+    if alert.get("clock") is not None:
+        c = doc["corridor"]
+        return any(clock.name == alert["clock"] and clock.met
+                   for clock in clocks(doc, deadlines_for(c["referring"], c["receiving"])))
+    return (alert["at"], alert["event"], alert.get("incident") or "") in escalations(doc)
 
 
 def escalations(doc: Doc) -> list[tuple[str, str, str]]:

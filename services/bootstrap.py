@@ -351,8 +351,8 @@ def build_monitor(
     keys = secrets_dir(settings)  # an older node's secrets moved out of the data dir first
     clock = clock or SystemClock()
     store = store if store is not None else monitor_store(settings)
-    pushed = Alerts(store, clock.now)
-    view = MonitorView(store, escalated=pushed.escalated)
+    pushed = Alerts(store, clock.now, retention=timedelta(days=settings.alert_retention_days))
+    view = MonitorView(store, escalated=pushed.escalated, written=pushed.written)
     gate = gate or MilestoneGate.of_file(directory_path(settings.home, settings.directory),
                                          load_sealing_keys(keys, "monitor").watching())
     clients = kafka(settings) if settings.kafka_bootstrap else None

@@ -9,6 +9,10 @@ store (`alert_deliveries`) before they are tried, so a restart goes on with them
 
 A refused or failed attempt is tried again after RETRY_FIRST, then after twice as long
 each time, for up to GIVE_UP after the alert was found; then the delivery is given up.
+Each delivery has a row in the store's index table (`INDEXED["alert_deliveries"]`): the
+ones due are found there, never by reading the delivered ones, and so are a
+subscription's and those finished (delivered or given up) before a time, which the
+monitor may forget once their alert can never be found again (`Alerts.prune`).
 
 The body says only the event, the corridor, the pseudonym, when, and the clock or the
 incident's kind: nothing personal. The signature header is
@@ -30,9 +34,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
+from projections.board import instant
 from projections.projection import Doc
 from services.alerts.subscriptions import Subscription, Subscriptions
-from services.readside.store import ReadStore
+from services.readside.store import Query, ReadStore, Where
 
 log = logging.getLogger(__name__)
 DELIVERIES = "alert_deliveries"
@@ -40,6 +45,9 @@ SIGNATURE = "Homeward-Signature"
 RETRY_FIRST = timedelta(seconds=5)
 GIVE_UP = timedelta(hours=24)
 TIMEOUT = 10.0  # seconds a subscriber has to answer one attempt
+# The index's version, kept as the deliveries' position in the store: a store without
+# the index, or with an older one, has it made from its deliveries, in one transaction.
+INDEXED_AT = 1
 
 
 @dataclass(frozen=True)
@@ -88,17 +96,38 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+@dataclass(frozen=True)
+class DeliveryRow:
+    """A delivery's indexed columns; times as `projections.board.instant` keeps them."""
+
+    waiting: bool  # neither delivered nor given up
+    next_at: str
+    subscription: str
+    created_at: str
+    finished_at: str  # when it was delivered or given up; "" while waiting
+
+
+def delivery_row(doc: Doc) -> DeliveryRow:
+    finished = doc["delivered_at"] or doc["gave_up_at"]
+    return DeliveryRow(finished is None, instant(doc["next_at"]), doc["subscription"],
+                       instant(doc["created_at"]), instant(finished) if finished else "")
+
+
 class Deliveries:
     def __init__(self, store: ReadStore, subscriptions: Subscriptions,
                  now: Callable[[], datetime], send: Post = post) -> None:
         self.store, self.subscriptions, self.now, self.send = store, subscriptions, now, send
         self._lock = threading.Lock()
+        if store.position(DELIVERIES) != INDEXED_AT or not store.indexed(DELIVERIES):
+            kept = store.all(DELIVERIES)
+            store.commit(DELIVERIES, {}, position=INDEXED_AT,
+                         index={k: delivery_row(d) for k, d in kept.items()})
 
     def raise_alerts(self, alerts: Iterable[Alert]) -> int:
         """A delivery, to each subscription that wants it, of each alert not yet delivered
         to it; returns how many were added."""
-        wanted = [(s, a) for a in alerts for s in self.subscriptions.active()
-                  if s.wants(a.event, a.corridor)]
+        active = self.subscriptions.active()
+        wanted = [(s, a) for a in alerts for s in active if s.wants(a.event, a.corridor)]
         if not wanted:
             return 0
         with self._lock:
@@ -110,19 +139,38 @@ class Deliveries:
                     "next_at": now, "delivered_at": None, "gave_up_at": None, "attempts": []}
                 for i, (s, a) in ids.items() if i not in known}
             if new:
-                self.store.commit(DELIVERIES, new)
+                self.store.commit(DELIVERIES, new, index={
+                    i: delivery_row(d) for i, d in new.items() if d is not None})
             return len(new)
 
     def of(self, subscription: str) -> list[Doc]:
-        return sorted((d for d in self.store.all(DELIVERIES).values()
-                       if d["subscription"] == subscription),
-                      key=lambda d: (d["created_at"], d["id"]))
+        return self._found(Query(where=(Where("subscription", "=", subscription),),
+                                 order=(("created_at", False), ("key", False)), limit=None))
 
     def due(self) -> list[Doc]:
-        now = self.now().isoformat()
-        return sorted((d for d in self.store.all(DELIVERIES).values()
-                       if d["delivered_at"] is None and d["gave_up_at"] is None
-                       and d["next_at"] <= now), key=lambda d: (d["next_at"], d["id"]))
+        """The deliveries waiting whose next attempt is due, earliest first."""
+        return self._found(Query(where=(Where("waiting", "=", True),
+                                        Where("next_at", "<=", instant(self.now()))),
+                                 order=(("next_at", False), ("key", False)), limit=None))
+
+    def finished_before(self, at: datetime, limit: int = 1000, offset: int = 0) -> list[Doc]:
+        """A page of the deliveries delivered or given up before `at`, the earliest first."""
+        return self._found(Query(where=(Where("waiting", "=", False),
+                                        Where("finished_at", "<", instant(at))),
+                                 order=(("finished_at", False), ("key", False)), limit=limit,
+                                 offset=offset))
+
+    def forget(self, ids: Iterable[str]) -> None:
+        gone = set(ids)
+        if gone:
+            with self._lock:
+                self.store.commit(DELIVERIES, dict.fromkeys(gone),
+                                  index=dict.fromkeys(gone))
+
+    def _found(self, query: Query) -> list[Doc]:
+        keys = [row[0] for row in self.store.page(DELIVERIES, query)[0]]
+        docs = self.store.load(DELIVERIES, keys)
+        return [docs[k] for k in keys if k in docs]
 
     def attempt_due(self) -> int:
         """Tries every delivery that is due once; returns how many were tried."""
@@ -161,7 +209,8 @@ class Deliveries:
             log.warning("alert delivery %s refused (%s); attempt %d", delivery["id"],
                         status if status is not None else error, len(attempts))
         with self._lock:
-            self.store.commit(DELIVERIES, {delivery["id"]: updated})
+            self.store.commit(DELIVERIES, {delivery["id"]: updated},
+                              index={delivery["id"]: delivery_row(updated)})
 
 
 def delivery_id(subscription: Subscription, alert: Alert) -> str:

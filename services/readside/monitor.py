@@ -54,16 +54,19 @@ GROUP = "homeward-monitor"
 
 
 Escalated = Callable[[list[tuple[str, dict[str, str], tuple[str, str, str]]]], object]
+Written = Callable[[list[str]], object]
 
 
 class MonitorView:
     def __init__(self, store: ReadStore, deadlines_for: DeadlinesFor = default_deadlines,
-                 escalated: Escalated | None = None) -> None:
+                 escalated: Escalated | None = None, written: Written | None = None) -> None:
         self.store = store
         self.deadlines_for = deadlines_for
         self.refused: Counter[str] = Counter()  # milestones the view itself left out
         # Told of each escalation a batch newly reports, before the batch is written.
         self.escalated = escalated
+        # Told of the cases whose documents a batch wrote, after they were written.
+        self.written = written
 
     def record(self, milestones: Iterable[tuple[str, Mapping[str, Any]]]) -> int:
         """Merge (pseudonymous case id, milestone payload) pairs; returns how many were
@@ -94,6 +97,8 @@ class MonitorView:
             if found:
                 self.escalated(found)
         self.store.commit(NAME, changed)
+        if self.written is not None and changed:
+            self.written(sorted(changed))
         return len(merged)
 
     def corridors(self, now: datetime, k: int | None = None) -> list[dict[str, Any]]:

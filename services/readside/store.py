@@ -57,6 +57,14 @@ INDEXED: dict[str, IndexTable] = {
                  "confirm_by": "TEXT"},
         indexes={"transit": ("in_transit", "confirm_by", "departed_at", "key"),
                  "departed": ("in_transit", "departed_at", "key")}),
+    # The monitor's alert deliveries (services/alerts/deliveries.py): those still waiting
+    # by when they are next due, each subscription's in order, the finished by when.
+    "alert_deliveries": IndexTable(
+        columns={"waiting": "INTEGER", "next_at": "TEXT", "subscription": "TEXT",
+                 "created_at": "TEXT", "finished_at": "TEXT"},
+        indexes={"due": ("waiting", "next_at", "key"),
+                 "subscription": ("subscription", "created_at", "key"),
+                 "finished": ("waiting", "finished_at", "key")}),
 }
 OPERATORS = ("=", "<", "<=", ">", ">=")
 

@@ -55,6 +55,9 @@ class Settings(SignInSettings, KafkaClientSettings):
     # the delay after which a case's erasure reaches the broker's copies.
     inbox_retention_days: int = Field(default=7, ge=1, le=3650)
     deadletter_retention_days: int = Field(default=30, ge=1, le=3650)
+    # The monitor forgets an alert's delivery this long after it was delivered or given
+    # up, once the alert can never be found again (services/alerts/watch.py `prune`).
+    alert_retention_days: int = Field(default=30, ge=1, le=3650)
     directory: Path | None = None
     jwt_secret: str | None = Field(default=None, repr=False)
     jwks_url: HttpsAddress | None = None
