@@ -41,16 +41,26 @@ def passing(schema: Any, formats: FormatChecker) -> Check:
         return never
     checks: list[Check] = []
     for keyword, value in schema.items():
-        if keyword in ANNOTATIONS or keyword.startswith("x-"):
+        if keyword in ANNOTATIONS or keyword.startswith("x-") or keyword in OBJECT:
             continue
         make = KEYWORDS.get(keyword)
         made = make(value, schema, formats) if make is not None else None
         if made is None:
             return never
         checks.append(made)
+    if any(keyword in schema for keyword in OBJECT):
+        made = _object(schema, formats)
+        if made is None:
+            return never
+        checks.append(made)
 
     def check(value: Any) -> bool:
-        return type(value) in JSON and all(each(value) for each in checks)
+        if type(value) not in JSON:
+            return False
+        for each in checks:  # noqa: SIM110 (a loop: all() over a generator costs more)
+            if not each(value):
+                return False
+        return True
     return check
 
 
@@ -59,27 +69,31 @@ def _type(name: Any, schema: Any, formats: FormatChecker) -> Check | None:
     return None if kinds is None else (lambda value: type(value) in kinds)
 
 
-def _properties(properties: Any, schema: Any, formats: FormatChecker) -> Check | None:
-    if not isinstance(properties, Mapping):
+OBJECT = ("properties", "required", "additionalProperties")
+
+
+def _object(schema: Mapping[str, Any], formats: FormatChecker) -> Check | None:
+    """`properties`, `required` and `additionalProperties` in one pass over an object."""
+    properties, required = schema.get("properties", {}), schema.get("required", [])
+    extra = schema.get("additionalProperties", True)
+    if not isinstance(properties, Mapping) or not isinstance(required, list):
         return None
-    subs = [(name, passing(sub, formats)) for name, sub in properties.items()]
-    return lambda value: type(value) is not dict or all(
-        check(value[name]) for name, check in subs if name in value)
+    subs = {name: passing(sub, formats) for name, sub in properties.items()}
+    other: Check | None = None if extra is True else (
+        never if extra is False else passing(extra, formats))
 
-
-def _required(names: Any, schema: Any, formats: FormatChecker) -> Check | None:
-    if not isinstance(names, list):
-        return None
-    return lambda value: type(value) is not dict or all(name in value for name in names)
-
-
-def _additional(extra: Any, schema: Any, formats: FormatChecker) -> Check | None:
-    known = set(schema.get("properties", {}))
-    if extra is True:
-        return lambda value: True
-    sub = never if extra is False else passing(extra, formats)
-    return lambda value: type(value) is not dict or all(
-        name in known or sub(item) for name, item in value.items())
+    def check(value: Any) -> bool:
+        if type(value) is not dict:
+            return True  # these keywords judge objects only
+        for name in required:
+            if name not in value:
+                return False
+        for name, item in value.items():
+            sub = subs.get(name, other)
+            if sub is not None and not sub(item):
+                return False
+        return True
+    return check
 
 
 def _items(items: Any, schema: Any, formats: FormatChecker) -> Check | None:
@@ -155,8 +169,7 @@ def _unique(unique: Any, schema: Any, formats: FormatChecker) -> Check | None:
 
 
 KEYWORDS: dict[str, Callable[[Any, Any, FormatChecker], Check | None]] = {
-    "type": _type, "properties": _properties, "required": _required,
-    "additionalProperties": _additional, "items": _items, "enum": _enum, "const": _const,
+    "type": _type, "items": _items, "enum": _enum, "const": _const,
     "minLength": _length(True), "maxLength": _length(False),
     "minItems": _count(True), "maxItems": _count(False),
     "minimum": _bound(True), "maximum": _bound(False),
