@@ -30,6 +30,7 @@ from events.steps import BY_MESSAGE_TYPE, STEPS, CaseOpened, OpenCase, open_case
 from events.steps.erasure import CaseErased
 from events.values import Actor, Received
 from services.clock import Clock, SystemClock
+from services.commits import Commits
 from services.erasure.keys import CaseKeys, MemoryCaseKeys
 from services.erasure.mapper import PersonalDataErased, PersonalDataMapper
 from services.logs.events import operational
@@ -71,25 +72,6 @@ class OutOfSequence(Exception):
     def __init__(self, expected: int, got: int) -> None:
         super().__init__(f"expected sequence {expected}, got {got}")
         self.expected, self.got = expected, got
-
-
-class Commits:
-    """Counts the application's commits and wakes whoever waits for the next one (the
-    relay, instead of polling the store)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._changed = threading.Condition()
-
-    def committed(self) -> None:
-        with self._changed:
-            self.count += 1
-            self._changed.notify_all()
-
-    def wait(self, seen: int, timeout: float) -> bool:
-        """Until a commit after the `seen`-th, or `timeout` seconds; whether one came."""
-        with self._changed:
-            return self._changed.wait_for(lambda: self.count != seen, timeout)
 
 
 class Homeward(Application[UUID]):
