@@ -202,6 +202,19 @@ class Homeward(Application[UUID]):
         self, case_id: UUID, message_type: str, payload: Mapping[str, Any], received: Received,
     ) -> Case | None:
         at = self.clock.now()
+        kept = _kept(self.repository.cache, case_id)
+        if kept is not None:  # tried on the kept case itself first, as a step is
+            try:
+                # The kept case is now the saved one; the caller reads on in a copy.
+                return deepcopy(kept) if _fact_recorded(self, kept, message_type, payload,
+                                                        received, at) else None
+            except BaseException as error:
+                # Changed in part, or behind the store (another process's fact since, the
+                # predecessor this one seems to lack): judged again on the case as stored.
+                self.forget_cached(case_id)
+                if not isinstance(error, RuleViolation | PersonalDataErased | VersionMismatch
+                                  | OutOfSequence):
+                    raise
         try:
             case = self.case(case_id)
         except CaseNotFound:
@@ -210,17 +223,7 @@ class Homeward(Application[UUID]):
             case = open_received(case_id, dict(payload), received, at)
             self._save(case)
             return case
-        if received.message_id in case.message_ids:
-            return None
-        last = case.last_sequence.get(received.sender, 0)
-        if received.sequence <= last:
-            return None
-        if received.sequence > last + 1:
-            raise OutOfSequence(last + 1, received.sequence)
-        step = _step_for_message(message_type)
-        case.record(step, payload, Actor(received.sender, received.sender), at, received)
-        self._save(case)
-        return case
+        return case if _fact_recorded(self, case, message_type, payload, received, at) else None
 
     def case(self, case_id: UUID, version: int | None = None) -> Case:
         """The case (a copy the caller may change), at `version` or as it is now."""
@@ -328,6 +331,22 @@ def _record_step(
                                          or attempt == RETRIES - 1)):
                 raise
     raise AssertionError("unreachable")
+
+
+def _fact_recorded(app: Homeward, case: Case, message_type: str, payload: Mapping[str, Any],
+                   received: Received, at: datetime) -> bool:
+    """The partner's fact recorded on `case` and saved; False if it was recorded before."""
+    if received.message_id in case.message_ids:
+        return False
+    last = case.last_sequence.get(received.sender, 0)
+    if received.sequence <= last:
+        return False
+    if received.sequence > last + 1:
+        raise OutOfSequence(last + 1, received.sequence)
+    step = _step_for_message(message_type)
+    case.record(step, payload, Actor(received.sender, received.sender), at, received)
+    app._save(case)
+    return True
 
 
 def _saved(app: Homeward, *cases: Case) -> list[Recording[UUID]]:
