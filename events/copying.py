@@ -30,19 +30,21 @@ def copied(value: Any, memo: dict[int, Any]) -> Any:
     seen = memo.get(id(value))
     if seen is not None:
         return seen
+    # What containers hold is mostly plain (text, enumerations): kept without a call each.
     if kind is dict:
         made: Any = {}
         memo[id(value)] = made
         for key, item in value.items():
-            made[copied(key, memo)] = copied(item, memo)
+            made[key if type(key) in PLAIN else copied(key, memo)] = (
+                item if type(item) in PLAIN else copied(item, memo))
         return made
     if kind is list:
         made = []
         memo[id(value)] = made
-        made.extend(copied(item, memo) for item in value)
+        made.extend([item if type(item) in PLAIN else copied(item, memo) for item in value])
         return made
     if kind is set:
-        made = {copied(item, memo) for item in value}
+        made = {item if type(item) in PLAIN else copied(item, memo) for item in value}
         memo[id(value)] = made
         return made
     if issubclass(kind, Enum):

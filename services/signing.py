@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -108,8 +109,9 @@ class SealingKey:
     def public(self) -> X25519PublicKey:
         return self.private.public_key()
 
-    @property
+    @cached_property
     def key_id(self) -> str:
+        # Of the unchanging key pair: worked out once (each message opened asks it).
         return key_id_for(f"{self.owner}-sealing", self.public)
 
     @property
@@ -142,8 +144,9 @@ class SigningKey:
     def public(self) -> Ed25519PublicKey:
         return self.private.public_key()
 
-    @property
+    @cached_property
     def key_id(self) -> str:
+        # Of the unchanging key pair: worked out once (each signature names it).
         return key_id_for(self.agency, self.public)
 
     @property

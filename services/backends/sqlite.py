@@ -169,6 +169,18 @@ class SQLiteCaseKeys(CaseKeys):
         self._run(f"INSERT OR IGNORE INTO {TABLE} (case_id, wrapped_key) VALUES (?, ?)",
                   (str(case_id), wrapped))
 
+    def _insert_all(self, rows: list[tuple[UUID, bytes]]) -> None:
+        with self._db_lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    f"INSERT OR IGNORE INTO {TABLE} (case_id, wrapped_key) VALUES (?, ?)",
+                    [(str(case_id), wrapped) for case_id, wrapped in rows])
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
     def _shred(self, case_id: UUID, at: datetime) -> None:
         self._run(f"INSERT INTO {TABLE} (case_id, wrapped_key, erased_at) VALUES (?, NULL, ?) "
                   "ON CONFLICT (case_id) DO UPDATE SET wrapped_key = NULL, "

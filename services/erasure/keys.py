@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
@@ -48,6 +49,13 @@ class CaseKeys(ABC):
             self._fresh[case_id] = (time.monotonic(), key)
             return key
 
+    def prepare(self, case_ids: Iterable[UUID]) -> None:
+        """Keys made ahead for cases about to be opened (the demo's seeding), in one write
+        where `key(create=True)` writes each in one of its own (a commit synced to disk):
+        each is on disk before anything is sealed under it, as there. A case that has a row
+        (a key, or its erasure) keeps it."""
+        self._insert_all([(case_id, self._wrapped(os.urandom(KEY_BYTES))) for case_id in case_ids])
+
     def destroy(self, case_id: UUID, at: datetime) -> None:
         """Erase the case's key for good (again, harmlessly, if it already was)."""
         with self._lock:
@@ -67,6 +75,11 @@ class CaseKeys(ABC):
     @abstractmethod
     def _insert(self, case_id: UUID, wrapped: bytes) -> None:
         """Insert unless a row exists (another process may have just made one)."""
+
+    def _insert_all(self, rows: list[tuple[UUID, bytes]]) -> None:
+        """Each as `_insert` does, in one transaction where the store has them."""
+        for case_id, wrapped in rows:
+            self._insert(case_id, wrapped)
 
     @abstractmethod
     def _shred(self, case_id: UUID, at: datetime) -> None: ...

@@ -49,6 +49,7 @@ from services.tables.deliveries import Deliveries, Sent
 # history has come by now, the older ones home and followed up.
 STAGES = ["referral", "acceptance", "reception", "departure", "follow-up"]
 STALLED = 5
+KEYS_AHEAD = 20  # cases whose keys are made in one commit of each agency's key table
 UNUSED_BROKER = "127.0.0.1:9"  # the exchange's Kafka clients are never made here
 
 
@@ -107,15 +108,17 @@ def seed(agencies: list[Member], count: int, directory: Path,
         progress = seeding.enter_context(Progress(disable=not show))
         task = progress.add_task("seeding demo cases", total=count)
         ways = corridors(agencies)
+        ahead: list[uuid.UUID] = []
         for i in range(count):
             if stop.is_set():
                 break
             referring, receiving = ways[_turn(i, len(ways))]
+            ahead = ahead or _keys_ahead(desks, ways, i, min(KEYS_AHEAD, count - i))
             pair = {Side.REFERRING: desks[referring], Side.RECEIVING: desks[receiving]}
             story = history(i, count, now, receiving, minor=i % 3 == 0)
             clock.at = story.opened_at
             corridor = trust.corridor(referring, receiving)
-            case_id = _open(pair[Side.REFERRING], story.opening,
+            case_id = _open(pair[Side.REFERRING], ahead.pop(0), story.opening,
                             corridor.deadlines if corridor and corridor.deadlines else Deadlines())
             last = [s.move.path for s in story.steps].index(stage(i))
             for step in story.steps[: last + 1]:
@@ -169,8 +172,23 @@ def _desk(member: Member, directory: Path, clock: FixedClock) -> SeedingAgency:
                                                    deliveries=Deliveries(tables)), tables.close)
 
 
-def _open(desk: SeedingAgency, opening: dict[str, Any], deadlines: Deadlines) -> uuid.UUID:
-    body = OpenCase.model_validate({**opening, "id": str(uuid.uuid4())})
+def _keys_ahead(desks: dict[str, SeedingAgency], ways: list[tuple[str, str]], first: int,
+                count: int) -> list[uuid.UUID]:
+    """The ids of the next `count` cases, each case's key made ahead at both agencies of its
+    corridor: one commit of each agency's key table for them all, not one a case."""
+    case_ids = [uuid.uuid4() for _ in range(count)]
+    at: dict[str, list[uuid.UUID]] = {}
+    for i, case_id in enumerate(case_ids, first):
+        for agency in ways[_turn(i, len(ways))]:
+            at.setdefault(agency, []).append(case_id)
+    for agency, ids in at.items():
+        desks[agency].app.keys.prepare(ids)
+    return case_ids
+
+
+def _open(desk: SeedingAgency, case_id: uuid.UUID, opening: dict[str, Any],
+          deadlines: Deadlines) -> uuid.UUID:
+    body = OpenCase.model_validate({**opening, "id": str(case_id)})
     actor = Actor(desk.agency, f"{desk.agency.lower()}-caseworker", frozenset({Role.CASEWORKER}))
     return desk.app.open_case(body, actor, deadlines).id
 

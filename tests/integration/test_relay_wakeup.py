@@ -12,8 +12,9 @@ from uuid import UUID
 
 import pytest
 
-from services.application import CaseNotFound, Commits
+from services.application import CaseNotFound
 from services.clock import SystemClock
+from services.commits import Commits
 from services.network.demo_cases import Walk, repatriation
 from tests.harness.exchange_nodes import Node, open_case, wait_until
 from tests.harness.stores import homeward

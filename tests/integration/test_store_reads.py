@@ -15,7 +15,8 @@ from eventsourcing.cipher import AESCipher as PycryptodomeCipher
 
 from events.case import CaseEvent
 from events.chain import ERASED
-from events.steps import OpenCase
+from events.steps import STEPS, OpenCase
+from events.values import Received
 from services.anchors.audit import StoreAudit, trusted
 from services.anchors.store import Anchors
 from services.application import Homeward
@@ -25,7 +26,7 @@ from services.bootstrap import CIPHER, persistence_env, read_models
 from services.clock import FixedClock
 from services.erasure.mapper import PersonalDataMapper
 from services.settings import load
-from tests.harness.builders import ANNA, CANARY, SARA, T0, XA, bodies, opening
+from tests.harness.builders import ANNA, CANARY, SARA, T0, XA, XB, bodies, opening
 from tests.harness.referring_node import HOME, READY, ReferringNode
 from tests.harness.stores import KEY, homeward
 
@@ -41,15 +42,16 @@ def opened(app: Homeward) -> UUID:
 
 
 class Counted:
-    """The event store's reads, counted: how many events a load took from the store."""
+    """The event store's reads, counted: how many a load asked, how many events it took."""
 
     def __init__(self, app: Homeward) -> None:
-        self.events = 0
+        self.reads = self.events = 0
         store = app.repository.event_store
         read = store.get
 
         def get(*args: Any, **kwargs: Any) -> Iterable[Any]:
             found = list(read(*args, **kwargs))
+            self.reads += 1
             self.events += len(found)
             return found
 
@@ -147,6 +149,62 @@ def test_the_case_a_command_returns_is_not_the_one_kept(plain_env: dict[str, str
     app.record(case_id, "referral", {}, ANNA)
     assert (given.version, given.state) == (version, state)
     assert app.case(case_id).version == version + 1
+
+
+def partner_fact(path: str, sequence: int) -> tuple[str, dict[str, Any], Received]:
+    """The receiving agency's step as its message brings it (tests/harness/referring_node)."""
+    step = STEPS[path]
+    payload = step.body.model_validate(bodies(T0)[path]).model_dump(mode="json",
+                                                                    exclude_none=True)
+    if step.for_partner is not None:
+        payload = step.for_partner(payload)
+    payload = {k: v for k, v in payload.items() if k not in step.local_only}
+    if step.sided:
+        payload["side"] = "receiving"
+    return step.message_type, payload, Received(XB, str(uuid4()), "0" * 64, sequence)
+
+
+def test_a_fact_reads_no_event_back_of_a_case_this_process_saved(
+    plain_env: dict[str, str],
+) -> None:
+    # A partner's fact is recorded on the kept case as a step is, and the caller is given
+    # a copy: the next command, changing the kept case in place, cannot move it.
+    app = homeward(with_cipher(plain_env, CIPHER), FixedClock(T0))
+    case_id = opened(app)
+    for path in ("consent", "referral"):
+        app.record(case_id, path, bodies(T0)[path], ANNA)
+    counted = Counted(app)
+    message = partner_fact("acknowledgement", 1)
+    given = app.receive(case_id, *message)
+    assert counted.reads == 0
+    assert given is not None and given.state.acknowledged_at is not None
+    version, state = given.version, copy.deepcopy(given.state)
+    app.record(case_id, "asylum-claim", bodies(T0)["asylum-claim"], ANNA)
+    assert (given.version, given.state) == (version, state)
+    assert app.receive(case_id, *message) is None  # delivered again: recorded once
+    assert counted.reads == 0
+    assert app.verify(case_id) == []
+
+
+def test_a_fact_the_kept_case_is_behind_for_is_judged_on_the_case_as_stored(
+    plain_env: dict[str, str],
+) -> None:
+    # Another process recorded the partner's first fact: here, the kept case lacks it and
+    # the second would seem out of sequence, or the first new; the store's case decides.
+    env = with_cipher(plain_env, CIPHER)
+    here, replica = homeward(env, FixedClock(T0)), homeward(env, FixedClock(T0))
+    case_id = opened(here)
+    for path in ("consent", "referral"):
+        here.record(case_id, path, bodies(T0)[path], ANNA)
+    first = partner_fact("acknowledgement", 1)
+    assert replica.receive(case_id, *first) is not None
+    assert here.receive(case_id, *first) is None  # recorded once, by the replica
+    accepted = here.receive(case_id, *partner_fact("acceptance", 2))
+    assert accepted is not None and accepted.state.accepted_at is not None
+    assert [e.type for e in here.timeline(case_id)][-2:] == [
+        "ReferralAcknowledged", "ReferralAccepted"]
+    assert here.case(case_id).state == replica.case(case_id).state
+    assert here.verify(case_id) == []
 
 
 def test_an_erased_case_leaves_the_cache(plain_env: dict[str, str]) -> None:
