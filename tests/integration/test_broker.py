@@ -246,3 +246,20 @@ def test_an_inbox_that_cannot_be_made_again_is_reported_and_the_network_goes_on(
         said = capsys.readouterr().out
         assert "the inbox of XB-NRM could not be made again with 3 partitions" in said
         assert "TopicDeletionDisabledError" in said
+
+
+def test_the_nodes_clients_keep_no_metrics_of_their_own(kafka_bootstrap: str) -> None:
+    # kafka-python records sensors at every request and record, which nothing reads: a
+    # node's clients are made without them (services/backends/kafka.py).
+    from services.backends.kafka import Kafka
+
+    clients = Kafka(kafka_bootstrap)
+    made = [clients.producer(), clients.inbox_consumer("XA-NRM"),
+            clients.group_consumer("homeward.monitoring", "metrics-test"), clients.reader()]
+    try:
+        for client in made:
+            assert client.config["metrics_enabled"] is False
+            assert not client.metrics()  # None, or nothing recorded
+    finally:
+        for client in made:
+            client.close()
