@@ -166,7 +166,7 @@ class LegalItem:
     measure: str | None = None  # a protection measure's kind
     valid_until: date | None = None  # the protection measure's last day
     days_left: int | None = None  # to its end, at the time asked; negative once it ended
-    matter: str | None = None  # a penalty matter's kind (detention, removal order, ...)
+    matter: str | None = None  # a penalty matter's kind: detention, removal_order, charge, fine
     linked_to_exploitation: bool | None = None  # the penalty matter's
 
 
