@@ -8,8 +8,10 @@ while its planned return fails the standing gate
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from events.case import Case
 from events.readiness import (
@@ -145,28 +147,80 @@ def hold_items(case: Case, now: datetime) -> list[Blocker]:
     return gate(case, now)
 
 
-def legal_matters(case: Case, now: datetime | None = None) -> list[str]:
+LegalKind = Literal["proceeding", "legal_assistance", "compensation_claim", "protection_measure",
+                    "penalty_matter"]
+
+
+@dataclass(frozen=True)
+class LegalItem:
+    """One open legal matter of the person, as values: the pages write it in their language
+    (services/api/web/ui/common.js `legalMatter`), `legal_matter` in English. Only the
+    values of its kind are set."""
+
+    kind: LegalKind
+    reference: str | None = None  # a proceeding's
+    role: str | None = None  # in the proceeding: witness, party
+    stage: str | None = None  # the proceeding's, once updated
+    next_hearing_on: date | None = None
+    since: date | None = None  # legal assistance: from that day
+    measure: str | None = None  # a protection measure's kind
+    valid_until: date | None = None  # the protection measure's last day
+    days_left: int | None = None  # to its end, at the time asked; negative once it ended
+    matter: str | None = None  # a penalty matter's kind: detention, removal_order, charge, fine
+    linked_to_exploitation: bool | None = None  # the penalty matter's
+
+
+def legal_items(case: Case, now: datetime | None = None) -> list[LegalItem]:
     """The person's open legal matters: proceedings, legal assistance, a compensation claim,
-    and (at the referring agency) open penalty matters."""
+    protection measures (with the days left at `now`) and (at the referring agency) open
+    penalty matters."""
     s, out = case.state, []
     for reference, p in sorted(s.proceedings.items()):
         if p.open:
-            out.append(f"proceeding {reference} ({p.role}"
-                       + (f", {p.stage}" if p.stage else "")
-                       + (f", next hearing {p.next_hearing_on}" if p.next_hearing_on else "")
-                       + ")")
+            out.append(LegalItem("proceeding", reference=reference, role=p.role, stage=p.stage,
+                                 next_hearing_on=p.next_hearing_on))
     if s.legal_assistance_from is not None:
-        out.append(f"legal assistance from {s.legal_assistance_from}")
+        out.append(LegalItem("legal_assistance", since=s.legal_assistance_from))
     if s.compensation == "claimed":
-        out.append("compensation claim pending")
+        out.append(LegalItem("compensation_claim"))
     for kind, measure in sorted(s.protection_measures.items()):
-        out.append(f"{kind.replace('_', ' ')} until {measure.valid_until}"
-                   + (_days_left(measure.valid_until, now) if now is not None else ""))
-    return [*out, *open_matters(case)]
+        days = (measure.valid_until - now.date()).days if now is not None else None
+        out.append(LegalItem("protection_measure", measure=kind, valid_until=measure.valid_until,
+                             days_left=days))
+    out += [LegalItem("penalty_matter", matter=kind, linked_to_exploitation=linked)
+            for kind, linked in open_matters(case)]
+    return out
 
 
-def _days_left(until: date, now: datetime) -> str:
-    days = (until - now.date()).days
+def legal_matters(case: Case, now: datetime | None = None) -> list[str]:
+    """The person's open legal matters in English (`legal_items`, each by `legal_matter`)."""
+    return [legal_matter(item) for item in legal_items(case, now)]
+
+
+def legal_matter(item: LegalItem) -> str:
+    """A legal matter in English: "proceeding CR-1 (witness, trial, next hearing 2027-01-10)",
+    "protective order until 2027-01-10, expires in 3 days", "removal order open"."""
+    if item.kind == "proceeding":
+        return (f"proceeding {item.reference} ({item.role}"
+                + (f", {item.stage}" if item.stage else "")
+                + (f", next hearing {item.next_hearing_on}" if item.next_hearing_on else "")
+                + ")")
+    if item.kind == "legal_assistance":
+        return f"legal assistance from {item.since}"
+    if item.kind == "compensation_claim":
+        return "compensation claim pending"
+    if item.kind == "protection_measure":
+        return (f"{_words(item.measure)} until {item.valid_until}"
+                + (_days_left(item.days_left) if item.days_left is not None else ""))
+    return (f"{_words(item.matter)} open"
+            + (", linked to the exploitation" if item.linked_to_exploitation else ""))
+
+
+def _words(kind: str | None) -> str:
+    return str(kind).replace("_", " ")
+
+
+def _days_left(days: int) -> str:
     if days < 0:
         return ", ended"
     return f", expires in {days} day{'' if days == 1 else 's'}"

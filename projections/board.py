@@ -18,7 +18,7 @@ import orjson
 
 from events.case import Case, CaseEvent, CaseState, utc
 from events.deadlines import Deadlines, clocks, overdue, reflection_ends
-from events.progress import blocking, legal_matters, status
+from events.progress import LegalItem, blocking, legal_items, legal_matter, status
 from events.steps import CaseOpened
 from events.values import Status
 from projections.case_state import advance, decode_state, encode_state_days, shell
@@ -242,6 +242,7 @@ class BoardEntry:
     overdue: list[OverdueClock] = field(default_factory=list)
     urgent: bool = False
     legal_matters: list[str] = field(default_factory=list)
+    legal_items: list[LegalItem] = field(default_factory=list)  # the same, as values
     reflection_period_ends: str | None = None  # while the period runs
     assigned_to: str | None = None
 
@@ -258,6 +259,7 @@ class BoardPage:
 def entry(doc: Doc, now: datetime, deadlines_for: DeadlinesFor = default_deadlines) -> BoardEntry:
     case = shell(decode_state(doc["state"]))
     limits = deadlines_for(doc["referring"], doc["receiving"])
+    legal = legal_items(case, now)
     return BoardEntry(
         id=doc["id"], kind=doc["kind"], status=status(case, now).value, partner=doc["partner"],
         side=doc["side"], minor=case.state.minor, version=doc["version"],
@@ -265,8 +267,8 @@ def entry(doc: Doc, now: datetime, deadlines_for: DeadlinesFor = default_deadlin
         blocking=[Item(b.rule, case.agency(b.owed_by), b.detail) for b in blocking(case, now)],
         overdue=[OverdueClock(c.name, case.agency(c.owed_by), c.due_at.isoformat())
                  for c in overdue(case, now, limits)],
-        urgent=case.state.urgent, legal_matters=legal_matters(case, now),
-        reflection_period_ends=_iso(reflection_ends(case, now)),
+        urgent=case.state.urgent, legal_matters=[legal_matter(i) for i in legal],
+        legal_items=legal, reflection_period_ends=_iso(reflection_ends(case, now)),
         assigned_to=case.state.assigned_to,
     )
 

@@ -55,10 +55,9 @@ def check_non_punishment(case: Case, body: Justified, actor: Actor) -> None:
             "needs a supervisor's justification that the return is the person's own choice")
 
 
-def open_matters(case: Case) -> list[str]:
-    return [f"{kind.replace('_', ' ')} open"
-            + (", linked to the exploitation" if linked else "")
-            for kind, linked in sorted(case.state.penalty_matters.items())]
+def open_matters(case: Case) -> list[tuple[str, bool]]:
+    """The open matters by kind, each with whether it is tied to the exploitation."""
+    return sorted(case.state.penalty_matters.items())
 
 
 STEPS = [

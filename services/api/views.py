@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from events.case import Case, CaseEvent
 from events.deadlines import Clock, Deadlines, clocks, reflection_ends
-from events.progress import blocking, legal_matters, status
+from events.progress import blocking, legal_items, legal_matter, status
 from events.values import Side
 from projections.timeline import entry
 from services.api.models import (
@@ -15,6 +17,7 @@ from services.api.models import (
     CaseSummary,
     CaseView,
     ClockView,
+    LegalItem,
     Recorded,
     TimelineEntry,
 )
@@ -48,6 +51,13 @@ def blocking_items(case: Case, now: datetime) -> list[Blocking]:
             for b in blocking(case, now)]
 
 
+def legal(case: Case, now: datetime) -> dict[str, Any]:
+    """The open legal matters, in English and as values, item for item."""
+    items = legal_items(case, now)
+    return {"legal_matters": [legal_matter(i) for i in items],
+            "legal_items": [LegalItem.model_validate(asdict(i)) for i in items]}
+
+
 def case_view(case: Case, agency: str, now: datetime, deadlines: Deadlines,
               with_person: bool) -> CaseView:
     s, all_clocks = case.state, clock_views(case, now, deadlines)
@@ -59,8 +69,8 @@ def case_view(case: Case, agency: str, now: datetime, deadlines: Deadlines,
         referred_at=s.referred_at, accepted_at=s.accepted_at, departed_at=s.departed_at,
         arrived_at=s.arrived_at, blocking=blocking_items(case, now), clocks=all_clocks,
         overdue=[c for c in all_clocks if c.overdue], urgent=s.urgent,
-        legal_matters=legal_matters(case, now), reflection_period_ends=reflection_ends(case, now),
-        as_of=now, assigned_to=s.assigned_to,
+        **legal(case, now), reflection_period_ends=reflection_ends(case, now), as_of=now,
+        assigned_to=s.assigned_to,
         person=s.person if with_person else None,
         transferred_from=UUID(s.transferred_from) if s.transferred_from else None,
     )
@@ -73,8 +83,8 @@ def summary(case: Case, agency: str, now: datetime, deadlines: Deadlines) -> Cas
         side=side_of(case, agency), partner=partner(case, agency), updated_at=case.last_at,
         blocking=blocking_items(case, now),
         overdue=[c for c in clock_views(case, now, deadlines) if c.overdue],
-        urgent=s.urgent, legal_matters=legal_matters(case, now),
-        reflection_period_ends=reflection_ends(case, now), assigned_to=s.assigned_to,
+        urgent=s.urgent, **legal(case, now), reflection_period_ends=reflection_ends(case, now),
+        assigned_to=s.assigned_to,
     )
 
 

@@ -2,11 +2,12 @@
 urgent case first and marked in words, a case's open legal matters, the reflection
 period's end as a clock, a case on hold; and what blocks each case in the page's language,
 on the board and on the case page; an overdue clock named in the page's language, with
-the kind of measure it renews. axe-core checks the board in English and in Arabic."""
+the kind of measure it renews; a case's legal matters in the page's language. axe-core checks the board in English and in Arabic."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -167,6 +168,57 @@ def test_an_overdue_renewal_is_named_in_the_page_s_language(
                      ES["clock.inform the person: proceeding {reference}"].replace("{reference}", "CR-9"),
                      ES["clock.justice from home: {kind}"].replace("{kind}", ES["value.remote_testimony"]),
                      "some new clock"]
+
+
+def fill(template: str, **values: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
+
+
+def test_legal_matters_read_in_the_page_s_language(board: tuple[Browser, Pair, str]) -> None:
+    b, p, url = board
+    case_id = open_case(p)
+    ends = (p.clock.now().date() + timedelta(days=10)).isoformat()
+    step(p, case_id, "legal-proceeding", {"reference": "CR-2025-118", "role": "witness"})
+    step(p, case_id, "protection-measure", {"kind": "anonymity_order", "valid_until": ends})
+    api = p.xa.get("/v1/cases").json()["items"][0]
+    days = api["legal_items"][1]["days_left"]
+    assert api["legal_matters"] == ["proceeding CR-2025-118 (witness)",
+                                    f"anonymity order until {ends}, expires in {days} days"]
+
+    b.open(f"{url}/ui/board?lang=es")
+    b.sign_in(token(p.xa.node))
+    b.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, f"{row(b, case_id)} .legal li")) == 2)
+    matters = [li.text for li in b.driver.find_elements(By.CSS_SELECTOR, f"{row(b, case_id)} .legal li")]
+    until, left = b.driver.execute_script(
+        "return [new Intl.DateTimeFormat('es', {dateStyle: 'medium', timeZone: 'UTC'})"
+        ".format(new Date(arguments[0] + 'T00:00:00Z')),"
+        " new Intl.RelativeTimeFormat('es', {numeric: 'always'}).format(arguments[1], 'day')]",
+        ends, days)
+    assert matters == [
+        fill(ES["legal.proceeding"], reference="CR-2025-118", role=ES["value.witness"]),
+        fill(ES["legal.protection_measure.left"], measure=ES["value.anonymity_order"], until=until,
+             **{"in": left})]
+    english = {"proceeding", "witness", "anonymity", "order", "until", "expires", "in", "days"}
+    assert not english & set(re.findall(r"\w+", " ".join(matters))), matters
+
+    # In Arabic: no Latin word but the proceeding's reference.
+    b.open(f"{url}/ui/board?lang=ar")
+    b.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, f"{row(b, case_id)} .legal li")) == 2)
+    arabic = [li.text for li in b.driver.find_elements(By.CSS_SELECTOR, f"{row(b, case_id)} .legal li")]
+    assert set(re.findall(r"[A-Za-z]+", " ".join(arabic))) == {"CR"}, arabic
+    assert arabic[0].startswith(AR["legal.proceeding"].split("{")[0]), arabic
+
+    # A kind of matter this page does not know: the server's sentence; an answer without the
+    # values (a node before them): the server's sentences as they are.
+    shown = b.driver.execute_script(
+        "return [legalMatter({kind: 'some_new_matter'}, 'the sentence'),"
+        " legalMatters({legal_matters: ['fine open']}).textContent,"
+        " legalMatter({kind: 'penalty_matter', matter: 'fine', linked_to_exploitation: true}),"
+        " legalMatter({kind: 'protection_measure', measure: 'other', valid_until: '2027-01-10',"
+        " days_left: -3})]")
+    assert shown[:2] == ["the sentence", "fine open"]
+    assert shown[2] == fill(AR["legal.penalty_matter.linked"], matter=AR["value.fine"])
+    assert shown[3].startswith(AR["legal.protection_measure.ended"].split("{")[0]), shown
 
 
 def test_a_blocking_item_of_a_code_the_page_does_not_know_shows_the_servers_detail(

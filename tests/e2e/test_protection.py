@@ -211,6 +211,12 @@ def test_the_board_shows_a_protective_order_expiring_and_its_clock_overdue_once_
 
     row = next(r for r in nodes.xa.get("/v1/cases").json()["items"] if r["id"] == case_id)
     assert row["legal_matters"] == [f"protective order until {ends}, expires in 10 days"]
+    # The same as values, for a page to write in its language; and on the case's own view.
+    measure = {"kind": "protection_measure", "measure": "protective_order",
+               "valid_until": ends.isoformat(), "days_left": 10}
+    assert [{k: v for k, v in i.items() if v is not None} for i in row["legal_items"]] == [measure]
+    view = nodes.xa.get(f"/v1/cases/{case_id}").json()
+    assert (view["legal_matters"], view["legal_items"]) == (row["legal_matters"], row["legal_items"])
     assert row["overdue"] == []
     nodes.clock.advance(days=11)
     row = next(r for r in nodes.xa.get("/v1/cases").json()["items"] if r["id"] == case_id)

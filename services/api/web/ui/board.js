@@ -68,9 +68,14 @@ function clocks(c, now) {
   return items.length ? el("ul", {class: "clocks"}, ...items) : nothing();
 }
 
-function legalMatters(matters) {
+// Each open legal matter in the page's language, from its values; the server's English
+// sentences as they are from a node that does not send the values (`legal_items`).
+function legalMatters(c) {
+  const matters = c.legal_matters, items = c.legal_items;
   if (!matters.length) return nothing();
-  return el("ul", {class: "legal"}, ...matters.map((m) => el("li", {dir: "auto", text: m})));
+  const texts = Array.isArray(items) && items.length === matters.length
+    ? items.map((item, i) => legalMatter(item, matters[i])) : matters;
+  return el("ul", {class: "legal"}, ...texts.map((m) => el("li", {dir: "auto", text: m})));
 }
 
 // An urgent case says so in words, and its row is marked at its start edge too.
@@ -83,7 +88,7 @@ function caseRow(c, now) {
     td(pill(c.status)), td(c.partner, el("div", {class: "muted", text: t("board.we-are", {side: valueName(c.side)})})),
     td(valueName(c.kind)), td(waitingOn(c)),
     td(c.assigned_to ? el("span", {class: "assignee", text: c.assigned_to}) : nothing(t("board.unassigned"))),
-    td(legalMatters(c.legal_matters)), td(clocks(c, now)),
+    td(legalMatters(c)), td(clocks(c, now)),
     td(when(c.updated_at)));
 }
 

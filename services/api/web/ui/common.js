@@ -51,6 +51,25 @@ function clockValue(name, value) {
   if (name === "month") return number(Number(value));
   return value;
 }
+// An open legal matter (events/progress.py `legal_items`) in the page's language: the template
+// "legal.<kind>" for the values the item has ("legal.proceeding.stage.hearing"), each value
+// by its word, a day as the language writes it, the days left as the language counts them, a
+// proceeding's reference as it is. `english`, the server's sentence, for a kind unknown here.
+function legalMatter(item, english) {
+  const key = "legal." + item.kind + (item.kind === "proceeding"
+    ? (item.stage ? ".stage" : "") + (item.next_hearing_on ? ".hearing" : "")
+    : item.kind === "protection_measure"
+      ? (item.days_left === null || item.days_left === undefined ? "" : item.days_left < 0 ? ".ended" : ".left")
+      : item.kind === "penalty_matter" && item.linked_to_exploitation ? ".linked" : "");
+  const words = (value) => (value ? valueName(value) : "");
+  const days = (iso) => (iso ? day(iso) : "");
+  return tr(key, english ?? label(item.kind), {
+    reference: item.reference ?? "", role: words(item.role), stage: words(item.stage),
+    hearing: days(item.next_hearing_on), since: days(item.since), measure: words(item.measure),
+    until: days(item.valid_until), matter: words(item.matter),
+    in: typeof item.days_left === "number"
+      ? new Intl.RelativeTimeFormat(LANG, {numeric: "always"}).format(item.days_left, "day") : ""});
+}
 // The same words as nodes, each value isolated in a <bdi> that does not wrap: a name or
 // an agency code (XA-NRM) keeps its own direction and stays on one line in any language.
 function tIsolated(key, vars) {
