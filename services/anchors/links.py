@@ -80,7 +80,7 @@ class ChainReader:
         """The row as a link of the chain; None for a row that is no case event. `opener`:
         its case's, when the case's rows are read together."""
         mapper = cast(PersonalDataMapper, self.app.mapper)
-        plain = mapper.cipher.decrypt(stored.state) if mapper.cipher else stored.state
+        plain = mapper.decrypt(stored.state) if mapper.cipher else stored.state
         if mapper.compressor is not None:
             plain = mapper.compressor.decompress(plain)
         try:

@@ -91,7 +91,7 @@ class PersonalDataMapper(NeutralTopicMapper):
         return event if event is not None else self._read(stored_event, with_personal=False)
 
     def _plain(self, stored: StoredEvent) -> DomainEventProtocol[UUID] | None:
-        plain = self._open(stored.state) if self.cipher else stored.state
+        plain = self.decrypt(stored.state) if self.cipher else stored.state
         if self.compressor is not None:
             plain = self.compressor.decompress(plain)
         if plain.count(TAG) != 1:
@@ -120,7 +120,7 @@ class PersonalDataMapper(NeutralTopicMapper):
         return cast(DomainEventProtocol[UUID], event)
 
     @cached_property
-    def _open(self) -> Callable[[bytes], bytes]:
+    def decrypt(self) -> Callable[[bytes], bytes]:
         """The node's cipher's decryption, its AES-GCM key set up once, not at each row
         (eventsourcing's `AESCipher` makes one per call): half of what a row's decryption
         cost. Another cipher decrypts as it does."""
