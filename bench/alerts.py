@@ -24,11 +24,11 @@ import argparse
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from bench._figures import Figure, save
+from bench._postgres import postgres_env
 from services.alerts.subscriptions import EVENTS
 from services.alerts.watch import Alerts
 from services.bootstrap import build_monitor, read_store_for
@@ -36,7 +36,6 @@ from services.clock import FixedClock
 from services.settings import load
 from tests.harness.monitor_history import NOW, generated
 from tests.harness.stores import sqlite_env
-from tests.harness.support import eventsourcing_postgres_env
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BATCH = 500
@@ -126,26 +125,14 @@ def main() -> int:
             got["tick_50_written_ms"], "ms CPU", got["tick_50_written_ms"] / got["first_tick_ms"],
             "alerts.first_tick_ms")
         if not args.no_postgres:
-            schema = f"bench_alerts_{uuid.uuid4().hex[:12]}"
-            try:
-                import psycopg
-
-                with psycopg.connect(args.postgres, autocommit=True, connect_timeout=3) as conn:
-                    conn.execute(f'CREATE SCHEMA "{schema}"')
-            except Exception as error:  # report, and go on with SQLite's figures
-                print(f"PostgreSQL: skipped, {args.postgres} not reachable ({error})")
-            else:
-                try:
-                    env = eventsourcing_postgres_env(args.postgres, schema)
+            with postgres_env(args.postgres) as env:
+                if env is not None:
                     got = measure("PostgreSQL", env, args, Path(tmp))
                     figures["alerts.postgres_first_tick_ms"] = Figure(got["first_tick_ms"],
                                                                       "ms CPU")
                     figures["alerts.postgres_tick_ms"] = Figure(
                         got["tick_ms"], "ms CPU", got["tick_ms"] / got["first_tick_ms"],
                         "alerts.postgres_first_tick_ms")
-                finally:
-                    with psycopg.connect(args.postgres, autocommit=True) as conn:
-                        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     save(figures)
     return 0
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._figures import Figure, median, percentile, save
+from bench._postgres import postgres_env
 from events.values import Status
 from projections.board import BoardFilters, Order, board_row
 from projections.handoffs import HandoffFilters, handoff_row
@@ -35,7 +36,6 @@ from services.readside.store import ReadStore
 from tests.harness.builders import T0
 from tests.harness.referring_node import DEPARTED, HOME, READY, ReferringNode
 from tests.harness.stores import sqlite_env
-from tests.harness.support import eventsourcing_postgres_env
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PARTNERS = ["XB-NRM", "XC-NRM", "XD-NRM", "XE-NRM"]
@@ -173,25 +173,13 @@ def main() -> int:
         figures["node.rss_mib"] = Figure(node_rss_mib(Path(tmp)), "MiB", None, None,
                                          f"< 250 at {args.cases:,} cases")
         if not args.no_postgres:
-            schema = f"bench_board_{uuid.uuid4().hex[:12]}"
-            try:
-                import psycopg
-
-                with psycopg.connect(args.postgres, autocommit=True, connect_timeout=3) as conn:
-                    conn.execute(f'CREATE SCHEMA "{schema}"')
-            except Exception as error:  # report, and go on with SQLite's figures
-                print(f"PostgreSQL: skipped, {args.postgres} not reachable ({error})")
-            else:
-                try:
-                    env = eventsourcing_postgres_env(args.postgres, schema)
+            with postgres_env(args.postgres) as env:
+                if env is not None:
                     timings, raw = measure("PostgreSQL", env, args, Path(tmp))
                     figures["board.postgres_raw_page_read_p50_ms"] = Figure(median(raw), "ms")
                     figures["board.postgres_query_p99_ms"] = Figure(
                         percentile(timings, 99), "ms", percentile(timings, 99) / median(raw),
                         "board.postgres_raw_page_read_p50_ms", "< 50 at 20,000 cases")
-                finally:
-                    with psycopg.connect(args.postgres, autocommit=True) as conn:
-                        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     save(figures)
     return 0
 
