@@ -23,6 +23,7 @@ from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
 
 from events.case import Case
 from services.exchange import topics
@@ -188,4 +189,10 @@ class Answers:
         self._dead_letters = []
 
     def close(self) -> None:
-        self.producer.close()
+        """The producer closed. What it still held for a broker away is not raised as the
+        inbox stops: a receipt not delivered is answered again when its sender sends the
+        message again, and a dead letter not acknowledged left its record uncommitted."""
+        try:
+            self.producer.close()
+        except KafkaError as error:
+            log.warning("inbox: answers not delivered as it closed: %r", error)
