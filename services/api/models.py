@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from events.progress import LegalKind
+from events.progress import LegalItem  # a dataclass: pydantic reads and writes it as it is
 from events.values import Kind, Side, Status
 
 
@@ -23,24 +23,6 @@ class Blocking(BaseModel):
     rule: str
     owed_by: str  # the agency code
     detail: str
-
-
-class LegalItem(BaseModel):
-    """An open legal matter as values (events.progress.LegalItem), for a page to write in its
-    own language; `legal_matters` says the same, item for item, in English. Only the values
-    of its kind are set."""
-
-    kind: LegalKind
-    reference: str | None = None  # a proceeding's
-    role: str | None = None  # in the proceeding: witness, party
-    stage: str | None = None  # the proceeding's, once updated
-    next_hearing_on: date | None = None
-    since: date | None = None  # legal assistance: from that day
-    measure: str | None = None  # a protection measure's kind
-    valid_until: date | None = None  # the protection measure's last day
-    days_left: int | None = None  # to its end, at the time of the answer; negative once ended
-    matter: str | None = None  # a penalty matter's kind
-    linked_to_exploitation: bool | None = None  # the penalty matter's
 
 
 class ClockView(BaseModel):

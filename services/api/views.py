@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,7 +16,6 @@ from services.api.models import (
     CaseSummary,
     CaseView,
     ClockView,
-    LegalItem,
     Recorded,
     TimelineEntry,
 )
@@ -55,7 +53,7 @@ def legal(case: Case, now: datetime) -> dict[str, Any]:
     """The open legal matters, in English and as values, item for item."""
     items = legal_items(case, now)
     return {"legal_matters": [legal_matter(i) for i in items],
-            "legal_items": [LegalItem.model_validate(asdict(i)) for i in items]}
+            "legal_items": items}
 
 
 def case_view(case: Case, agency: str, now: datetime, deadlines: Deadlines,
