@@ -31,14 +31,22 @@ function tr(key, fallback, vars) { return t(key, vars) ?? fallback; }
 // that carries a value by the key of the template it was made from ("clock.renew the {kind}"),
 // the value filled in: a kind by its word, a month as the language writes numbers, a
 // proceeding's reference as it is.
+let clockTemplates = null, clockTemplatesOf = null;  // [key, its parts, its pattern], of STRINGS
 function clockName(name) {
   const fixed = t("clock." + name);
   if (fixed !== null) return fixed;
-  for (const key of Object.keys(STRINGS)) {
-    if (!key.startsWith("clock.") || !key.includes("{")) continue;
-    const parts = key.slice("clock.".length).split(/\{(\w+)\}/);  // text, name, text, ...
-    const pattern = parts.map((part, i) => (i % 2 ? "(.+)" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
-    const found = new RegExp("^" + pattern.join("") + "$").exec(name);
+  if (clockTemplatesOf !== STRINGS) {  // made once for the page's words
+    clockTemplatesOf = STRINGS;
+    clockTemplates = Object.keys(STRINGS)
+      .filter((key) => key.startsWith("clock.") && key.includes("{"))
+      .map((key) => {
+        const parts = key.slice("clock.".length).split(/\{(\w+)\}/);  // text, name, text, ...
+        const pattern = parts.map((part, i) => (i % 2 ? "(.+)" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+        return [key, parts, new RegExp("^" + pattern.join("") + "$")];
+      });
+  }
+  for (const [key, parts, pattern] of clockTemplates) {
+    const found = pattern.exec(name);
     if (found === null) continue;
     const vars = {};
     parts.forEach((part, i) => { if (i % 2) vars[part] = clockValue(part, found[(i + 1) / 2]); });
