@@ -287,3 +287,21 @@ def test_deliveries_kept_before_their_index_are_found(stores: Stores) -> None:
     deliveries = Alerts(store, FixedClock(NOW + timedelta(seconds=1)).now).deliveries
     assert [d["id"] for d in deliveries.due()] == ["d-1"]
     assert [d["id"] for d in deliveries.of("s-1")] == ["d-1", "d-2"]
+
+
+def test_the_monitor_keeps_finished_deliveries_the_days_its_setting_says(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.bootstrap import build_monitor
+    from services.settings import SettingsError, load
+
+    for bad in ("0", "3651", "a month"):
+        monkeypatch.setenv("HOMEWARD_ALERT_RETENTION_DAYS", bad)
+        with pytest.raises(SettingsError, match="HOMEWARD_ALERT_RETENTION_DAYS"):
+            load(agency="monitor", data_dir=tmp_path / "monitor")
+    monkeypatch.setenv("HOMEWARD_ALERT_RETENTION_DAYS", "12")
+    monitor = build_monitor(load(agency="monitor", data_dir=tmp_path / "monitor"))
+    try:
+        assert monitor.pushed is not None
+        assert monitor.pushed.retention == timedelta(days=12)
+    finally:
+        monitor.close()
