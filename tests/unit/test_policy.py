@@ -13,26 +13,19 @@ import pytest
 from fastapi import FastAPI
 
 from services.api import policy
-from services.api.app import create_app, create_monitor_app
-from services.bootstrap import build_monitor, build_node
+from services.api.app import create_app
+from services.bootstrap import build_node
 from services.clock import FixedClock
 from services.settings import load
+from tests.harness.apps import both_apps
 
 NOW = datetime(2025, 3, 3, 9, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, FastAPI]]:
-    root = tmp_path_factory.mktemp("policy")
-    settings = load(agency="XA-NRM", data_dir=root / "xa", api_docs=True)
-    node = build_node(settings, FixedClock(NOW))
-    monitor = build_monitor(load(agency="monitor", data_dir=root / "monitor", api_docs=True),
-                            FixedClock(NOW))
-    try:
-        yield {"agency": create_app(node), "monitor": create_monitor_app(monitor)}
-    finally:
-        node.close()
-        monitor.close()
+    with both_apps(tmp_path_factory.mktemp("policy"), NOW) as made:
+        yield made
 
 
 def undeclared_operations(app: FastAPI) -> list[str]:

@@ -18,10 +18,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Match
 
 from services.api import policy
-from services.api.app import create_app, create_monitor_app
-from services.bootstrap import build_monitor, build_node
-from services.clock import FixedClock
-from services.settings import load
+from tests.harness.apps import both_apps
 
 NOW = datetime(2025, 3, 3, 9, tzinfo=UTC)
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
@@ -32,16 +29,8 @@ ELSEWHERE = ("/", "", "/v1", "/v1/", "/v1/cases/", "//", "/v1//cases", "/nowhere
 
 @pytest.fixture(scope="module")
 def apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, FastAPI]]:
-    root = tmp_path_factory.mktemp("matching")
-    node = build_node(load(agency="XA-NRM", data_dir=root / "xa", api_docs=True),
-                      FixedClock(NOW))
-    monitor = build_monitor(load(agency="monitor", data_dir=root / "monitor", api_docs=True),
-                            FixedClock(NOW))
-    try:
-        yield {"agency": create_app(node), "monitor": create_monitor_app(monitor)}
-    finally:
-        node.close()
-        monitor.close()
+    with both_apps(tmp_path_factory.mktemp("matching"), NOW) as made:
+        yield made
 
 
 def paths(app: FastAPI) -> set[str]:
