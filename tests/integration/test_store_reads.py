@@ -41,6 +41,14 @@ def opened(app: Homeward) -> UUID:
     return app.open_case(OpenCase.model_validate(opening()), ANNA).id
 
 
+def referred(app: Homeward) -> UUID:
+    """A case opened, consented to and referred, by this process."""
+    case_id = opened(app)
+    for path in ("consent", "referral"):
+        app.record(case_id, path, bodies(T0)[path], ANNA)
+    return case_id
+
+
 class Counted:
     """The event store's reads, counted: how many a load asked, how many events it took."""
 
@@ -89,9 +97,7 @@ def test_a_command_reads_no_event_back_of_a_case_this_process_saved(
     # The case as this process last saved it is kept in memory: the next command starts
     # from it, and a read asks the store only for what was saved since (nothing here).
     app = homeward(with_cipher(plain_env, CIPHER), FixedClock(T0))
-    case_id = opened(app)
-    for path in ("consent", "referral"):
-        app.record(case_id, path, bodies(T0)[path], ANNA)
+    case_id = referred(app)
     counted = Counted(app)
     saved = app.record(case_id, "asylum-claim", bodies(T0)["asylum-claim"], ANNA)
     assert counted.events == 0
@@ -170,9 +176,7 @@ def test_a_fact_reads_no_event_back_of_a_case_this_process_saved(
     # A partner's fact is recorded on the kept case as a step is, and the caller is given
     # a copy: the next command, changing the kept case in place, cannot move it.
     app = homeward(with_cipher(plain_env, CIPHER), FixedClock(T0))
-    case_id = opened(app)
-    for path in ("consent", "referral"):
-        app.record(case_id, path, bodies(T0)[path], ANNA)
+    case_id = referred(app)
     counted = Counted(app)
     message = partner_fact("acknowledgement", 1)
     given = app.receive(case_id, *message)
@@ -193,9 +197,7 @@ def test_a_fact_the_kept_case_is_behind_for_is_judged_on_the_case_as_stored(
     # the second would seem out of sequence, or the first new; the store's case decides.
     env = with_cipher(plain_env, CIPHER)
     here, replica = homeward(env, FixedClock(T0)), homeward(env, FixedClock(T0))
-    case_id = opened(here)
-    for path in ("consent", "referral"):
-        here.record(case_id, path, bodies(T0)[path], ANNA)
+    case_id = referred(here)
     first = partner_fact("acknowledgement", 1)
     assert replica.receive(case_id, *first) is not None
     assert here.receive(case_id, *first) is None  # recorded once, by the replica
