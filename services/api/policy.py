@@ -239,6 +239,15 @@ def records_steps(who: Principal) -> bool:
     return who.has(*WRITERS)
 
 
+async def step_recorder(request: Request) -> Principal:
+    """STEP_RECORDER judged on a request as FastAPI would judge it (its bearer token read
+    the same way), for a step's route answering a plain request itself
+    (routers/steps.py)."""
+    check: Callable[..., Any] = STEP_RECORDER.check
+    principal: Principal = await check(request, await _bearer(request))
+    return principal
+
+
 def check_step(who: Principal, step: Step) -> None:
     """STEP_RECORDER: a supervisor-only step needs a supervisor. Judged in the route,
     after the body and If-Match passed validation."""
