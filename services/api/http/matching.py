@@ -6,8 +6,11 @@ asks each of its routes: a step's path went through five routers' routes before 
 steps'. A router whose routes are all plain paths (a regular expression each) is given one
 expression for all of them, tried first: a path it does not match is one that no route of
 the router matches in any way (neither fully nor for another method, which also needs the
-path to match), so the router answers as it would have, without asking its routes. Any
-other path, and any router holding something else (a mount, a host, a nested router), is
+path to match), so the router answers as it would have, without asking its routes. The
+same expression names the first of its routes a path is of: where that route takes the
+request's method, the router's answer is a full match, as its own walk would find (the
+router's match is only that: it hands the request on to its routes). Any other path or
+method, and any router holding something else (a mount, a host, a nested router), is
 asked as before. tests/unit/test_route_matching.py walks every route of both nodes'
 apps and checks each router answers exactly as it does unaided.
 """
@@ -33,29 +36,41 @@ def install(app: FastAPI) -> None:
     for router in app.router.routes:
         paths = _paths(router)
         if paths is not None:
-            router.matches = _refusing(router.matches, paths)  # type: ignore[method-assign,assignment]
+            router.matches = _refusing(router.matches, *paths)  # type: ignore[method-assign,assignment]
 
 
-def _paths(router: Any) -> re.Pattern[str] | None:
-    """One expression matching whatever path one of the router's routes matches, or None
-    where the router is not an included router of plain routes only."""
+Methods = dict[str, frozenset[str] | None]  # a route's group: the methods it takes (None: all)
+
+
+def _paths(router: Any) -> tuple[re.Pattern[str], Methods] | None:
+    """One expression matching whatever path one of the router's routes matches, a named
+    group for each route, and the methods each takes; or None where the router is not an
+    included router of plain routes only."""
     if not hasattr(router, "effective_route_contexts"):
         return None
-    patterns = []
-    for route in iter_route_contexts([router]):
+    patterns, methods = [], {}
+    for number, route in enumerate(iter_route_contexts([router])):
         if not isinstance(route.original_route, APIRoute | Route):
             return None
         regex = getattr(route, "path_regex", None)
         if not isinstance(regex, re.Pattern):
             return None
-        patterns.append(f"(?:{_GROUP.sub('(?:', regex.pattern)})")
-    return re.compile("|".join(patterns)) if patterns else None
+        patterns.append(f"(?P<r{number}>{_GROUP.sub('(?:', regex.pattern)})")
+        taken = getattr(route, "methods", None)
+        methods[f"r{number}"] = None if taken is None else frozenset(taken)
+    return (re.compile("|".join(patterns)), methods) if patterns else None
 
 
-def _refusing(matches: Callable[[Scope], tuple[Match, Scope]],
-              paths: re.Pattern[str]) -> Callable[[Scope], tuple[Match, Scope]]:
+def _refusing(matches: Callable[[Scope], tuple[Match, Scope]], paths: re.Pattern[str],
+              methods: Methods) -> Callable[[Scope], tuple[Match, Scope]]:
     def refusing(scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] == "http" and paths.match(get_route_path(scope)) is None:
+        if scope["type"] != "http":
+            return matches(scope)
+        found = paths.match(get_route_path(scope))
+        if found is None:
             return Match.NONE, {}
+        taken = methods[found.lastgroup or ""]
+        if taken is None or scope["method"] in taken:
+            return Match.FULL, {}
         return matches(scope)
     return refusing
