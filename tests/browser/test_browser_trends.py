@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
 
 from tests.browser.web import Browser, monitor_pages
 from tests.harness.monitor_history import NOW, generated
@@ -80,7 +79,7 @@ def test_the_corridors_page_shows_trends_alerts_and_the_export(
     b.screenshot("monitor-trends")
 
     # Split by sex: each chart's legend is now the categories.
-    Select(b.find("#breakdown")).select_by_value("sex")
+    b.choose("#breakdown", "sex")
     sexes = [en["value.female"], en["value.male"], en["value.other"], en["value.unknown"]]
     legend, heads, cells = b.wait(lambda d: (found := first_chart(b)) and found[0] == sexes
                                   and found)

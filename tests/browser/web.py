@@ -24,6 +24,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 from services.api.app import create_monitor_app
@@ -115,6 +116,14 @@ class Browser:
     def find(self, css: str) -> WebElement:
         return self.wait(lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, css)
                                          if e.is_displayed()), None))
+
+    def choose(self, css: str, value: str) -> None:
+        """Picks `value` in the select at `css`: a select the page redrew between being
+        found and being used is found again."""
+        def chosen(driver: Any) -> bool:
+            Select(self.find(css)).select_by_value(value)
+            return True
+        self.wait(chosen)
 
     def open(self, url: str) -> None:
         self.driver.get(url)
