@@ -6,6 +6,7 @@ routes' own judgement and on FastAPI's solver show which way each went."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -285,3 +286,33 @@ def test_a_walk_of_steps_answers_the_same_either_way(served: Served) -> None:
         recorded += quick[0] == 200
     assert recorded >= 3  # the walk gets somewhere: consent, referral, ...
     assert UUID(quick_case) != UUID(slow_case)
+
+
+def test_a_key_over_its_bound_is_fastapis_even_past_the_idempotency_layer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The idempotency layer refuses such a key before any route; the route judges it as
+    FastAPI's header bound would, whatever sits in front of it."""
+    from starlette.requests import Request
+
+    from services.api.routers import steps
+
+    async def anyone(request: Request) -> str:
+        return "the caller"
+
+    monkeypatch.setattr(steps, "step_recorder", anyone)
+
+    def judged(key: str) -> dict[str, Any] | None:
+        scope = {"type": "http", "method": "POST", "path": "/", "query_string": b"",
+                 "headers": [(b"content-type", b"application/json"),
+                             (b"idempotency-key", key.encode())],
+                 "path_params": {"case_id": "6f9619ff-8b86-d011-b42d-00c04fc964ff"}}
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+
+        plain = steps.plain_step(STEPS["referral"], optional=True)
+        return asyncio.run(plain(Request(scope, receive)))
+
+    assert judged("k" * (steps.MOST_KEY + 1)) is None
+    within = judged("k" * steps.MOST_KEY)
+    assert within is not None and within["who"] == "the caller"
