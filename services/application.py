@@ -95,7 +95,10 @@ class Homeward(Application[UUID]):
         self.commits = Commits()  # in this process; another's are found by polling
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
-        self.commits.committed()
+        # A partner's fact makes nothing to send (`codec.is_exported`): no relay is woken;
+        # it passes it with the node's next own commit or look at the store (`Relay.run`).
+        if any(getattr(r.domain_event, "received", None) is None for r in recordings):
+            self.commits.committed()
 
     def serialised(self, case_id: UUID) -> threading.RLock:
         with self._locks_lock:

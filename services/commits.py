@@ -1,5 +1,7 @@
 """The application's commits in this process, counted, and whoever waits for the next one
-woken (the relay, instead of polling the store); another process's are found by polling."""
+woken (the relay, instead of polling the store); another process's are found by polling.
+A commit of partners' facts only is not counted (`Homeward._notify`): it has nothing to
+send."""
 
 from __future__ import annotations
 

@@ -21,6 +21,11 @@ POSITION_CHECK_SECONDS = 5.0
 # How long a member that is joining its group is given to finish the join before it leaves.
 JOIN_GRACE_SECONDS = 8.0
 PAUSE_SECONDS = 5.0  # how long a partition stays paused once its held messages hit the bound
+# How often offsets are committed at most: each is a request of its own to the group's
+# coordinator, which cost about as much of the node as the record it followed. Those
+# reached meanwhile wait, and leave together, the latest of each partition, at the first
+# commit or poll once it is due; a member closing commits them first.
+COMMIT_EVERY = 0.5
 
 
 class Partitions:
@@ -36,6 +41,9 @@ class Partitions:
         # Partitions the last check found past their end: the position and the end.
         self._past_end: dict[TopicPartition, tuple[int, int]] = {}
         self._committing: dict[TopicPartition, int] = {}  # offsets sent, not yet confirmed
+        self._reached: dict[TopicPartition, int] = {}  # offsets to commit, not sent yet
+        self.commit_every = COMMIT_EVERY
+        self._last_commit = float("-inf")  # monotonic time the last commit was sent
 
     def _now(self) -> Consumer:
         if self.consumer is None:
@@ -44,6 +52,7 @@ class Partitions:
 
     def poll(self, timeout_ms: int) -> dict[TopicPartition, list[Any]]:
         consumer = self._now()
+        self.commit_due()
         batches: dict[TopicPartition, list[Any]] = consumer.poll(timeout_ms=timeout_ms)
         self.assigned = bool(consumer.assignment())
         if not batches and time.monotonic() - self._checked > POSITION_CHECK_SECONDS:
@@ -140,7 +149,7 @@ class Partitions:
         log.warning("%s: %s: rejoining the group", self.topic, why)
         self.rejoins += 1
         consumer, self.consumer = self.consumer, None
-        self._past_end, self._committing = {}, {}
+        self._past_end, self._committing, self._reached = {}, {}, {}
         self.paused.clear()  # a new member starts unpaused
         if consumer is not None:
             leave(consumer)
@@ -149,9 +158,20 @@ class Partitions:
 
     def commit(self, partition: TopicPartition, offset: int) -> None:
         """Not waited for: every fact up to the offset is recorded already, so a commit
-        that is lost only makes a member read them again, and they are recognised."""
-        self._committing[partition] = offset
-        self._now().commit_async({partition: OffsetAndMetadata(offset, "", -1)},
+        that is lost, or not sent yet when a member crashes, only makes a member read them
+        again, and they are recognised. Sent now if one is due (`COMMIT_EVERY`), else with
+        the next one due."""
+        self._reached[partition] = offset
+        self.commit_due()
+
+    def commit_due(self) -> None:
+        """The offsets reached, sent together if the last commit is `commit_every` old."""
+        if not self._reached or time.monotonic() - self._last_commit < self.commit_every:
+            return
+        offsets, self._reached = self._reached, {}
+        self._last_commit = time.monotonic()
+        self._committing.update(offsets)
+        self._now().commit_async({p: OffsetAndMetadata(o, "", -1) for p, o in offsets.items()},
                                  callback=self._committed)
 
     def _committed(self, offsets: dict[TopicPartition, OffsetAndMetadata],
@@ -169,7 +189,7 @@ class Partitions:
         consumer, self.consumer = self.consumer, None
         if consumer is None:
             return
-        pending, self._committing = dict(self._committing), {}
+        pending, self._committing, self._reached = {**self._committing, **self._reached}, {}, {}
         if pending:
             try:
                 consumer.commit({p: OffsetAndMetadata(o, "", -1) for p, o in pending.items()},

@@ -87,3 +87,31 @@ def test_a_commit_by_another_process_is_found_by_polling(
             wait_until(lambda: version_at(b, case_id) >= 3, timeout=20)
     finally:
         other.close()
+
+
+@pytest.mark.kafka
+def test_a_partners_fact_wakes_no_relay_and_is_passed_with_the_next_own_step(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    a.start_inbox()
+    with relaying(a, b, idle=NEVER) as (story, case_id):
+        stop = threading.Event()
+        relay = b.exchange().relay
+        threading.Thread(target=relay.run, args=(stop, NEVER), daemon=True).start()
+        try:
+            first_own = next(i for i, m in enumerate(story.moves) if m.side.value == "receiving")
+            for move in story.moves[:first_own]:
+                a.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
+            wait_until(lambda: version_at(b, case_id) >= version_at(a, case_id), timeout=20)
+            assert b.app.commits.count == 0  # facts only: nothing to send, no relay woken
+            time.sleep(0.2)
+            assert relay.lag() > 0  # not polling: the facts wait for a step of its own
+            began, move = time.monotonic(), story.moves[first_own]
+            b.app.record(case_id, move.path, move.body, actor(move, a.agency, b.agency))
+            assert b.app.commits.count == 1
+            wait_until(lambda: version_at(a, case_id) >= version_at(b, case_id), timeout=20)
+            assert time.monotonic() - began < 20 < NEVER
+            wait_until(lambda: relay.lag() == 0, timeout=20)  # the facts passed with it
+        finally:
+            stop.set()

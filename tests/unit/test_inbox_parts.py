@@ -3,6 +3,7 @@ objects, the producer and the consumer small fakes that keep what they are given
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
@@ -281,6 +282,9 @@ class Consumer:
         self.commits.append(offsets[self.tp].offset)
         callback(offsets, None)
 
+    def commit(self, offsets: dict[TopicPartition, Any], timeout_ms: int | None = None) -> None:
+        self.commits.append(offsets[self.tp].offset)
+
     def partitions_for_topic(self, topic: str) -> set[int]:
         return {0}
 
@@ -321,6 +325,23 @@ def test_a_paused_partition_is_resumed_after_its_pause_and_commits_are_kept(
     partitions.commit(consumer.tp, 3)
     partitions.close()
     assert consumer.commits == [3] and consumer.closed
+
+
+def test_offsets_reached_between_commits_leave_together_once_one_is_due() -> None:
+    consumer = Consumer(end=5)
+    partitions = Partitions(lambda: consumer, TOPIC)  # type: ignore[arg-type, return-value]
+    partitions.commit_every = 0.2
+    partitions.poll(100)
+    partitions.commit(consumer.tp, 1)  # the first: sent at once
+    partitions.commit(consumer.tp, 2)
+    partitions.commit(consumer.tp, 3)  # within the interval: kept, the latest only
+    assert consumer.commits == [1]
+    time.sleep(0.25)
+    assert partitions.poll(100) == {}  # once due, a poll sends what waits, though it reads none
+    assert consumer.commits == [1, 3]
+    partitions.commit(consumer.tp, 4)
+    partitions.close()  # a member closing commits what waits
+    assert consumer.commits == [1, 3, 4] and consumer.closed
 
 
 def test_a_member_past_the_end_of_its_log_rejoins(monkeypatch: pytest.MonkeyPatch) -> None:
