@@ -99,10 +99,12 @@ class SQLiteBackend(Backend):
                           f"{recorder.events_table_name} WHERE originator_id IN "
                           f"({','.join('?' * len(part))}) ORDER BY originator_id, "
                           "originator_version", part)
-                for row in c.fetchall():
-                    case_id = UUID(row[0])
-                    found.setdefault(case_id, []).append(
-                        StoredEvent(case_id, row[1], row[2], row[3]))
+                text, case_id, rows = "", UUID(int=0), []
+                for originator_id, version, topic, state in c.fetchall():
+                    if originator_id != text:  # a case's rows come together: its id made once
+                        text, case_id = originator_id, UUID(originator_id)
+                        rows = found.setdefault(case_id, [])
+                    rows.append(StoredEvent(case_id, version, topic, state))
         return found
 
 
