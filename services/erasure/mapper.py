@@ -170,6 +170,7 @@ class SealedOpener:
         self.keys, self.case_id = keys, case_id
         self._cipher: AESGCM | None = None
         self._erased = False
+        self._binding = ""  # what each ciphertext is bound to, but its version (`_bound`)
 
     def __call__(self, version: int, sealed: bytes) -> dict[str, Any] | None:
         """The event's personal data and salts, opened; None once the case is erased."""
@@ -179,10 +180,11 @@ class SealedOpener:
                 raise MissingCaseKey(f"case {self.case_id} has sealed personal data but no key "
                                      "row: was the store restored without its key table?")
             self._cipher, self._erased = (AESGCM(key), False) if key else (None, True)
+            self._binding = f"{self.case_id}/"
         if self._cipher is None:
             return None
         plain = self._cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
-                                     _bound(self.case_id, version))
+                                     f"{self._binding}{version}".encode())
         return cast(dict[str, Any], orjson.loads(plain))
 
 
