@@ -21,16 +21,16 @@ from typing import Any, cast
 from uuid import UUID
 
 import orjson
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
-from eventsourcing.utils import resolve_topic
+from eventsourcing.utils import Environment, resolve_topic
 
 from events.chain import ERASED
 from events.event import CaseEvent
 from services.erasure.keys import CaseKeys
+from services.erasure.store_cipher import StoreCipher
 from services.stored_topics import TOPIC, KeptHome, NeutralTopicMapper
 
 SEALED = "sealed_personal"  # the stored attribute that holds the ciphertext
@@ -122,21 +122,13 @@ class PersonalDataMapper(NeutralTopicMapper):
     @cached_property
     def decrypt(self) -> Callable[[bytes], bytes]:
         """The node's cipher's decryption, its AES-GCM key set up once, not at each row
-        (eventsourcing's `AESCipher` makes one per call): half of what a row's decryption
-        cost. Another cipher decrypts as it does."""
+        (`StoreCipher`), also where the environment names eventsourcing's `AESCipher`, which
+        makes one per call. Another cipher decrypts as it does."""
         assert self.cipher is not None
-        if type(self.cipher) is not AESCipher:
-            return self.cipher.decrypt
-        aesgcm = AESGCM(self.cipher.key)
-
-        def decrypt(text: bytes) -> bytes:  # the nonce, the tag, then the ciphertext
-            if len(text) < 28:
-                raise ValueError("Damaged cipher text: too short")
-            try:
-                return aesgcm.decrypt(text[:12], text[28:] + text[12:28], None)
-            except InvalidTag as e:
-                raise ValueError("Invalid cipher tag") from e
-        return decrypt
+        if type(self.cipher) is AESCipher:
+            key = b64encode(self.cipher.key).decode()
+            return StoreCipher(Environment(env={StoreCipher.CIPHER_KEY: key})).decrypt
+        return self.cipher.decrypt
 
     def _read(self, stored_event: StoredEvent, with_personal: bool) -> DomainEventProtocol[UUID]:
         event = super().to_domain_event(stored_event)
