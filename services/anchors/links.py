@@ -131,6 +131,7 @@ class ChainReader:
         if self.rows_of is None:
             return {case_id: self.chain(case_id) for case_id in case_ids}
         rows = self.rows_of(case_ids)
+        cast(PersonalDataMapper, self.app.mapper).keys.load(case_ids)  # in one query too
         return {case_id: self._links(case_id, rows.get(case_id, [])) for case_id in case_ids}
 
     def _links(self, case_id: UUID, rows: Sequence[StoredEvent]) -> list[Link]:

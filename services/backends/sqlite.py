@@ -167,6 +167,17 @@ class SQLiteCaseKeys(CaseKeys):
                          (str(case_id),))
         return (rows[0][0], rows[0][1]) if rows else None
 
+    def _select_all(self, case_ids: Sequence[UUID]
+                    ) -> dict[UUID, tuple[bytes | None, str | None]]:
+        found: dict[UUID, tuple[bytes | None, str | None]] = {}
+        for i in range(0, len(case_ids), IN_LIST):
+            part = [str(case_id) for case_id in case_ids[i:i + IN_LIST]]
+            for case_id, wrapped, erased_at in self._run(
+                    f"SELECT case_id, wrapped_key, erased_at FROM {TABLE} WHERE case_id IN "
+                    f"({','.join('?' * len(part))})", tuple(part)):
+                found[UUID(case_id)] = (wrapped, erased_at)
+        return found
+
     def _insert(self, case_id: UUID, wrapped: bytes) -> None:
         self._run(f"INSERT OR IGNORE INTO {TABLE} (case_id, wrapped_key) VALUES (?, ?)",
                   (str(case_id), wrapped))
