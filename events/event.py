@@ -72,12 +72,14 @@ def sealed_content(
         "occurred_at": at if isinstance(at, str) else at.isoformat(),
         "recorded_by": recorded_by,
         "actor": actor,
-        "data": dict(data),
+        # Each personal field's commitment in place of its value (a commitment of no field
+        # in `data` is named by `personal` alone).
+        "data": dict(data) if commitments is None else
+                {**data, **{k: c for k, c in commitments.items() if k in data}},
         "received": dict(received) if received is not None else None,
         "prev_hash": prev_hash,
     }
     if commitments is not None:
-        content["data"] = {k: commitments.get(k, v) for k, v in data.items()}
         content["personal"] = sorted(commitments)
     if approved_by is not None:
         content["approved_by"] = approved_by

@@ -267,8 +267,9 @@ class Homeward(Application[UUID]):
         while batch := self.recorder.select_notifications(
             start=last, limit=page, topics=topics, inclusive_of_start=False
         ):
-            for notification in batch:
-                yield UUID(str(notification.originator_id))
+            for notification in batch:  # eventsourcing's recorders give a UUID already
+                case_id = notification.originator_id
+                yield case_id if type(case_id) is UUID else UUID(str(case_id))
             last = batch[-1].id
 
     def _save(self, case: Case) -> None:

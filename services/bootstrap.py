@@ -65,9 +65,10 @@ from services.tables.idempotency import TableIdempotency
 
 RELAY_DEAD_LETTERS = "relay-dead-letters.jsonl"  # in the data dir: what could not be sent
 EXCHANGE_TABLES = "exchange.sqlite"  # deliveries of an exchange built without the node's tables
-# AES-GCM through OpenSSL (`cryptography`): the same layout (nonce, tag, ciphertext) as
-# pycryptodome's `eventsourcing.cipher:AESCipher`, so rows written with either read alike.
-CIPHER = "eventsourcing.cryptography:AESCipher"
+# AES-GCM through OpenSSL (`cryptography`), its key set up once: the same layout (nonce,
+# tag, ciphertext) as eventsourcing's and pycryptodome's `AESCipher`, so rows written with
+# any of them read alike (services/erasure/store_cipher.py).
+CIPHER = "services.erasure.store_cipher:StoreCipher"
 
 
 # -- the application and its read side ---------------------------------------

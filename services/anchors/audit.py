@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from events.audit import Link
 from events.case import CaseEvent
-from services.anchors.checkpoint import KeyOf
+from services.anchors.checkpoint import Checkpoint, KeyOf
 from services.anchors.crosscheck import Divergence, cross_check
 from services.anchors.links import ChainReader, RowsOf
 from services.anchors.partner import chain_view
@@ -63,11 +63,13 @@ class StoreAudit:
 
     def range(self, case_ids: Sequence[UUID]) -> list[CaseAudit]:
         """`case` of each, in order, their rows read together where the store can."""
-        chains = self.reader.chains(case_ids)
-        return [self._checked(case_id, chains[case_id]) for case_id in case_ids]
+        chains, held = self.reader.chains(case_ids), self.anchors.of_cases(case_ids)
+        return [self._checked(case_id, chains[case_id], held.get(case_id, []))
+                for case_id in case_ids]
 
-    def _checked(self, case_id: UUID, events: list[Link]) -> CaseAudit:
-        held = self.anchors.of_case(case_id)
+    def _checked(self, case_id: UUID, events: list[Link],
+                 held: list[Checkpoint] | None = None) -> CaseAudit:
+        held = self.anchors.of_case(case_id) if held is None else held
         if not events and not held:
             raise CaseNotFound(str(case_id))
         return CaseAudit(case_id, len(events),

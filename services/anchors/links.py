@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from base64 import b64decode
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 import orjson
@@ -35,11 +34,11 @@ TIMESTAMP = "timestamp"
 ISO = "datetime_iso"
 
 
-@dataclass(frozen=True, slots=True)
-class StoredLink:
-    """An event's place in the chain, read from its row."""
+class StoredLink(NamedTuple):
+    """An event's place in the chain, read from its row (a tuple: made at every row, it
+    costs a fraction of a frozen dataclass's field-by-field set-up)."""
 
-    originator_id: UUID
+    case_id: str  # the case's id as its hash covers it, made once for the case's rows
     originator_version: int
     type: str
     at: str  # the ISO time the row holds, as `occurred_at` is hashed
@@ -54,7 +53,7 @@ class StoredLink:
     approved_by: str | None = None  # a step approved at a caseworker's request
 
     def content(self) -> dict[str, Any]:
-        return sealed_content(self.type, self.originator_id, self.originator_version, self.at,
+        return sealed_content(self.type, self.case_id, self.originator_version, self.at,
                               self.recorded_by, self.actor, self.data, self.received,
                               self.prev_hash, self.commitments, self.approved_by)
 
@@ -75,14 +74,20 @@ class ChainReader:
         self.app = app
         self.rows_of = rows_of  # several cases' rows in one query, where the store can
         self._names: dict[str, str | None] = {}
+        mapper = cast(PersonalDataMapper, app.mapper)
+        self._decrypt = mapper.decrypt if mapper.cipher else None
+        self._decompress = mapper.compressor.decompress if mapper.compressor else None
+        # The case id of the rows read last and its text: one case's rows, read together,
+        # share one id object, so its text (what the hash covers) is made once a case.
+        self._case: object = None
+        self._case_text = ""
 
     def link(self, stored: StoredEvent, opener: SealedOpener | None = None) -> Link | None:
         """The row as a link of the chain; None for a row that is no case event. `opener`:
         its case's, when the case's rows are read together."""
-        mapper = cast(PersonalDataMapper, self.app.mapper)
-        plain = mapper.decrypt(stored.state) if mapper.cipher else stored.state
-        if mapper.compressor is not None:
-            plain = mapper.compressor.decompress(plain)
+        plain = self._decrypt(stored.state) if self._decrypt else stored.state
+        if self._decompress is not None:
+            plain = self._decompress(plain)
         try:
             state = orjson.loads(plain)
         except orjson.JSONDecodeError:  # what orjson refuses, the mapper's reading says
@@ -91,20 +96,24 @@ class ChainReader:
         if topic not in self._names:
             self._names[topic] = _case_event_name(topic)
         name, at = self._names[topic], state.get(TIMESTAMP)
-        if (name is None or plain.count(b'"_type_"') != 1 or not isinstance(at, dict)
-                or at.get("_type_") != ISO):
+        if (name is None or type(at) is not dict or at.get("_type_") != ISO
+                or plain.count(b'"_type_"') != 1):
             return self._whole(stored)
-        case_id = stored.originator_id if type(stored.originator_id) is UUID \
-            else UUID(str(stored.originator_id))
+        if stored.originator_id is not self._case:
+            self._case = stored.originator_id
+            self._case_text = str(stored.originator_id) if type(stored.originator_id) is UUID \
+                else str(UUID(str(stored.originator_id)))
         data, salts, commitments = state["data"], state.get("salts"), state.get("commitments")
         if SEALED in state:  # its values are checked against their commitments
-            opener = opener or SealedOpener(mapper.keys, case_id)
+            if opener is None:
+                mapper = cast(PersonalDataMapper, self.app.mapper)
+                opener = SealedOpener(mapper.keys, UUID(self._case_text))
             personal = opener(stored.originator_version, b64decode(state[SEALED]))
             if personal is None:  # erased: the commitments stay, and are all the hash needs
                 data = {**data, **{field: ERASED for field in commitments or {}}}
             else:
                 data, salts = {**data, **personal["data"]}, personal["salts"]
-        return StoredLink(case_id, stored.originator_version, name, at["_data_"],
+        return StoredLink(self._case_text, stored.originator_version, name, at["_data_"],
                           state["recorded_by"], state["actor"], data, state["received"],
                           state["prev_hash"], state["hash"], commitments, salts,
                           state.get("approved_by"))
@@ -122,6 +131,7 @@ class ChainReader:
         if self.rows_of is None:
             return {case_id: self.chain(case_id) for case_id in case_ids}
         rows = self.rows_of(case_ids)
+        cast(PersonalDataMapper, self.app.mapper).keys.load(case_ids)  # in one query too
         return {case_id: self._links(case_id, rows.get(case_id, [])) for case_id in case_ids}
 
     def _links(self, case_id: UUID, rows: Sequence[StoredEvent]) -> list[Link]:

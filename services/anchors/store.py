@@ -6,6 +6,7 @@ node's schema on PostgreSQL). A checkpoint is kept once, however often it arrive
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from uuid import UUID
 
 from services.anchors.checkpoint import Checkpoint
@@ -42,6 +43,20 @@ class Anchors:
         result = self.db.run(f"SELECT document FROM {self.t} WHERE case_id = ? "
                              "ORDER BY agency, version", (str(case_id),))
         return [Checkpoint.of(json.loads(row[0])) for row in result.rows]
+
+    def of_cases(self, case_ids: Sequence[UUID], chunk: int = 500
+                 ) -> dict[UUID, list[Checkpoint]]:
+        """`of_case` of several cases, in one statement per `chunk`; a case with none is
+        left out."""
+        found: dict[UUID, list[Checkpoint]] = {}
+        for start in range(0, len(case_ids), chunk):
+            part = {str(case_id): case_id for case_id in case_ids[start:start + chunk]}
+            result = self.db.run(f"SELECT case_id, document FROM {self.t} WHERE case_id IN "
+                                 f"({', '.join(['?'] * len(part))}) "
+                                 "ORDER BY case_id, agency, version", list(part))
+            for case_id, document in result.rows:
+                found.setdefault(part[case_id], []).append(Checkpoint.of(json.loads(document)))
+        return found
 
     def case_ids(self) -> list[UUID]:
         """Every case a checkpoint is held of: a case gone from the store is still here."""

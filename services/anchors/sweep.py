@@ -9,10 +9,16 @@ workers left to the cores) fewer than `IN_PROCESS_BELOW` cases are checked in th
 itself: on a small store, starting the processes costs more than they save (measured on the
 benchmark's store: 300 cases, 33,500 events/s in one process against 26,200 in two; 1,000
 cases, 43,500 against 47,600).
+
+What the process holds when the sweep starts (its modules, the caller's objects) is moved
+out of the garbage collector's sight for the sweep (`gc.freeze`; a worker inherits it so): a
+full collection, which the links made for each range set off, would otherwise walk all of it
+each time, and in a worker write to every page it inherited.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import multiprocessing
 import os
@@ -66,9 +72,15 @@ class Sweep:
         # round trip through the parent, which on a small store costs as much as the checks.
         size = max(1, min(MOST_PER_RANGE, math.ceil(len(self.case_ids) / (self.workers * 2))))
         self._ranges = [self.case_ids[i:i + size] for i in range(0, len(self.case_ids), size)]
+        gc.freeze()
         if self.processes > 1:
             context = multiprocessing.get_context("fork")
-            self._pool = context.Pool(self.workers, initializer=_open, initargs=(self.opener,))
+            try:
+                self._pool = context.Pool(self.workers, initializer=_open,
+                                          initargs=(self.opener,))
+            except BaseException:
+                gc.unfreeze()
+                raise
         return self
 
     @property
@@ -95,3 +107,4 @@ class Sweep:
             else:
                 self._pool.terminate()
             self._pool.join()
+        gc.unfreeze()

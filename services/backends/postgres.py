@@ -210,6 +210,13 @@ class PostgresCaseKeys(CaseKeys):
         wrapped = rows[0][0]
         return (bytes(wrapped) if wrapped is not None else None, rows[0][1])
 
+    def _select_all(self, case_ids: Sequence[UUID]
+                    ) -> dict[UUID, tuple[bytes | None, str | None]]:
+        rows = self._run("SELECT case_id, wrapped_key, erased_at FROM {} "
+                         "WHERE case_id = ANY(%s)", (list(case_ids),))
+        return {case_id: (bytes(wrapped) if wrapped is not None else None, erased_at)
+                for case_id, wrapped, erased_at in rows}
+
     def _insert(self, case_id: UUID, wrapped: bytes) -> None:
         self._run("INSERT INTO {} (case_id, wrapped_key) VALUES (%s, %s) "
                   "ON CONFLICT (case_id) DO NOTHING", (case_id, wrapped))

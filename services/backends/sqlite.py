@@ -99,10 +99,12 @@ class SQLiteBackend(Backend):
                           f"{recorder.events_table_name} WHERE originator_id IN "
                           f"({','.join('?' * len(part))}) ORDER BY originator_id, "
                           "originator_version", part)
-                for row in c.fetchall():
-                    case_id = UUID(row[0])
-                    found.setdefault(case_id, []).append(
-                        StoredEvent(case_id, row[1], row[2], row[3]))
+                text, case_id, rows = "", UUID(int=0), []
+                for originator_id, version, topic, state in c.fetchall():
+                    if originator_id != text:  # a case's rows come together: its id made once
+                        text, case_id = originator_id, UUID(originator_id)
+                        rows = found.setdefault(case_id, [])
+                    rows.append(StoredEvent(case_id, version, topic, state))
         return found
 
 
@@ -164,6 +166,17 @@ class SQLiteCaseKeys(CaseKeys):
         rows = self._run(f"SELECT wrapped_key, erased_at FROM {TABLE} WHERE case_id = ?",
                          (str(case_id),))
         return (rows[0][0], rows[0][1]) if rows else None
+
+    def _select_all(self, case_ids: Sequence[UUID]
+                    ) -> dict[UUID, tuple[bytes | None, str | None]]:
+        found: dict[UUID, tuple[bytes | None, str | None]] = {}
+        for i in range(0, len(case_ids), IN_LIST):
+            part = [str(case_id) for case_id in case_ids[i:i + IN_LIST]]
+            for case_id, wrapped, erased_at in self._run(
+                    f"SELECT case_id, wrapped_key, erased_at FROM {TABLE} WHERE case_id IN "
+                    f"({','.join('?' * len(part))})", tuple(part)):
+                found[UUID(case_id)] = (wrapped, erased_at)
+        return found
 
     def _insert(self, case_id: UUID, wrapped: bytes) -> None:
         self._run(f"INSERT OR IGNORE INTO {TABLE} (case_id, wrapped_key) VALUES (?, ?)",

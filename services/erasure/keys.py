@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -49,6 +49,18 @@ class CaseKeys(ABC):
             self._fresh[case_id] = (time.monotonic(), key)
             return key
 
+    def load(self, case_ids: Sequence[UUID]) -> None:
+        """The keys of several cases read in one query, each kept as `key` keeps the one it
+        reads (the audit reads a range of cases together); an erased case, or one with no
+        row, is left to `key`."""
+        rows = self._select_all(case_ids)
+        now = time.monotonic()
+        with self._lock:
+            for case_id, (wrapped, _) in rows.items():
+                if wrapped is not None:
+                    key = self._wrap.decrypt(wrapped) if self._wrap is not None else wrapped
+                    self._fresh[case_id] = (now, key)
+
     def prepare(self, case_ids: Iterable[UUID]) -> None:
         """Keys made ahead for cases about to be opened (the demo's seeding), in one write
         where `key(create=True)` writes each in one of its own (a commit synced to disk):
@@ -71,6 +83,12 @@ class CaseKeys(ABC):
 
     @abstractmethod
     def _select(self, case_id: UUID) -> tuple[bytes | None, str | None] | None: ...
+
+    def _select_all(self, case_ids: Sequence[UUID]
+                    ) -> dict[UUID, tuple[bytes | None, str | None]]:
+        """`_select` of each case that has a row, in one query where the store can."""
+        return {case_id: row for case_id in case_ids
+                if (row := self._select(case_id)) is not None}
 
     @abstractmethod
     def _insert(self, case_id: UUID, wrapped: bytes) -> None:

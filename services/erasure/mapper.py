@@ -21,16 +21,16 @@ from typing import Any, cast
 from uuid import UUID
 
 import orjson
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
-from eventsourcing.utils import resolve_topic
+from eventsourcing.utils import Environment, resolve_topic
 
 from events.chain import ERASED
 from events.event import CaseEvent
 from services.erasure.keys import CaseKeys
+from services.erasure.store_cipher import StoreCipher
 from services.stored_topics import TOPIC, KeptHome, NeutralTopicMapper
 
 SEALED = "sealed_personal"  # the stored attribute that holds the ciphertext
@@ -122,21 +122,13 @@ class PersonalDataMapper(NeutralTopicMapper):
     @cached_property
     def decrypt(self) -> Callable[[bytes], bytes]:
         """The node's cipher's decryption, its AES-GCM key set up once, not at each row
-        (eventsourcing's `AESCipher` makes one per call): half of what a row's decryption
-        cost. Another cipher decrypts as it does."""
+        (`StoreCipher`), also where the environment names eventsourcing's `AESCipher`, which
+        makes one per call. Another cipher decrypts as it does."""
         assert self.cipher is not None
-        if type(self.cipher) is not AESCipher:
-            return self.cipher.decrypt
-        aesgcm = AESGCM(self.cipher.key)
-
-        def decrypt(text: bytes) -> bytes:  # the nonce, the tag, then the ciphertext
-            if len(text) < 28:
-                raise ValueError("Damaged cipher text: too short")
-            try:
-                return aesgcm.decrypt(text[:12], text[28:] + text[12:28], None)
-            except InvalidTag as e:
-                raise ValueError("Invalid cipher tag") from e
-        return decrypt
+        if type(self.cipher) is AESCipher:
+            key = b64encode(self.cipher.key).decode()
+            return StoreCipher(Environment(env={StoreCipher.CIPHER_KEY: key})).decrypt
+        return self.cipher.decrypt
 
     def _read(self, stored_event: StoredEvent, with_personal: bool) -> DomainEventProtocol[UUID]:
         event = super().to_domain_event(stored_event)
@@ -170,6 +162,7 @@ class SealedOpener:
         self.keys, self.case_id = keys, case_id
         self._cipher: AESGCM | None = None
         self._erased = False
+        self._binding = ""  # what each ciphertext is bound to, but its version (`_bound`)
 
     def __call__(self, version: int, sealed: bytes) -> dict[str, Any] | None:
         """The event's personal data and salts, opened; None once the case is erased."""
@@ -179,10 +172,11 @@ class SealedOpener:
                 raise MissingCaseKey(f"case {self.case_id} has sealed personal data but no key "
                                      "row: was the store restored without its key table?")
             self._cipher, self._erased = (AESGCM(key), False) if key else (None, True)
+            self._binding = f"{self.case_id}/"
         if self._cipher is None:
             return None
         plain = self._cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
-                                     _bound(self.case_id, version))
+                                     f"{self._binding}{version}".encode())
         return cast(dict[str, Any], orjson.loads(plain))
 
 

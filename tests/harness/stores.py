@@ -17,7 +17,7 @@ from services.backends import case_keys_for
 from services.clock import Clock
 
 KEY = AESCipher.create_key(num_bytes=32)
-CIPHER = "eventsourcing.cryptography:AESCipher"  # the node's (services.bootstrap.CIPHER)
+CIPHER = "services.erasure.store_cipher:StoreCipher"  # the node's (services.bootstrap.CIPHER)
 
 
 def sqlite_store(path: Path) -> dict[str, str]:

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -84,6 +84,8 @@ def cli_verify(http: HttpNode, monkeypatch: pytest.MonkeyPatch) -> int:
 def test_both_nodes_hold_both_agencies_checkpoints_and_verify_clean(nodes: Pair) -> None:
     case_id = acknowledged(nodes)
     held = audit(nodes.xa).anchors.of_case(case_id)
+    # Read with other cases' (the audit's range), as read alone; a case with none left out.
+    assert audit(nodes.xa).anchors.of_cases([uuid4(), case_id]) == {case_id: held}
     xa, xb = nodes.xa.agency, nodes.xb.agency
     assert [(c.agency, c.version, c.message.sequence if c.message else None, c.receipt)
             for c in held] == [

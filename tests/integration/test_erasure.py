@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -136,3 +136,22 @@ def test_a_store_without_its_key_table_says_so_rather_than_reading_as_erased(
     (tmp_path / "events.keys.sqlite").unlink()  # restored from a backup without it
     with pytest.raises(MissingCaseKey):
         node(env).timeline(case_id)
+
+
+def test_keys_read_together_are_each_cases_own_and_an_erased_one_stays_erased(
+    store_env: dict[str, str],
+) -> None:
+    """The audit reads a range of cases' keys in one query (`CaseKeys.load`): each is the
+    key that case's own reading gives, a case erased or never keyed is kept as nothing, and
+    its reading still says erased, or no key."""
+    app = node(store_env)
+    kept, erased, unknown = a_case(app), a_case(app), uuid4()
+    app.record(erased, "erasure", {"reason": "court-order"}, SARA)
+    expected = app.keys.key(kept)
+    other = node(store_env)  # nothing read yet
+    reader = other.keys
+    reader.load([erased, kept, unknown])
+    assert set(reader._fresh) == {kept}
+    assert reader._fresh[kept][1] == expected is not None
+    assert reader.key(erased) is None and reader.erased(erased)
+    assert reader.key(unknown) is None and not reader.erased(unknown)

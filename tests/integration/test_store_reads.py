@@ -12,6 +12,8 @@ from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.cipher import AESCipher as PycryptodomeCipher
+from eventsourcing.cryptography import AESCipher as OpenSSLCipher
+from eventsourcing.utils import Environment, resolve_topic
 
 from events.case import CaseEvent
 from events.chain import ERASED
@@ -25,6 +27,7 @@ from services.backends.sqlite import SQLiteTables
 from services.bootstrap import CIPHER, persistence_env, read_models
 from services.clock import FixedClock
 from services.erasure.mapper import PersonalDataMapper
+from services.erasure.store_cipher import StoreCipher
 from services.settings import load
 from tests.harness.builders import ANNA, CANARY, SARA, T0, XA, XB, bodies, opening
 from tests.harness.referring_node import HOME, READY, ReferringNode
@@ -68,7 +71,26 @@ class Counted:
 
 def test_the_node_encrypts_with_openssl(tmp_path: Path) -> None:
     env = persistence_env(load(agency="XA-NRM", data_dir=tmp_path / "xa"))
-    assert env["CIPHER_TOPIC"] == CIPHER == "eventsourcing.cryptography:AESCipher"
+    assert env["CIPHER_TOPIC"] == CIPHER == "services.erasure.store_cipher:StoreCipher"
+    assert issubclass(resolve_topic(CIPHER), OpenSSLCipher)
+
+
+def test_the_nodes_cipher_writes_and_reads_rows_as_eventsourcings_does() -> None:
+    """The node's cipher keeps its AES-GCM key set up: what it writes, eventsourcing's and
+    pycryptodome's `AESCipher` read, and the other way round; a row with one byte changed,
+    or cut short, is refused with their error."""
+    env = Environment(env={"CIPHER_KEY": KEY})
+    ours, theirs, earlier = StoreCipher(env), OpenSSLCipher(env), PycryptodomeCipher(env)
+    for other in (theirs, earlier):
+        assert other.decrypt(ours.encrypt(b'{"a": 1}')) == b'{"a": 1}'
+        assert ours.decrypt(other.encrypt(b'{"b": 2}')) == b'{"b": 2}'
+    row = ours.encrypt(b"x" * 150)
+    assert len(row) == len(theirs.encrypt(b"x" * 150)) and ours.encrypt(b"x" * 150) != row
+    for damaged in (row[:-1] + bytes([row[-1] ^ 1]), row[:5] + bytes([row[5] ^ 1]) + row[6:],
+                    row[:20]):
+        for cipher in (ours, theirs):
+            with pytest.raises(ValueError):
+                cipher.decrypt(damaged)
 
 
 def test_a_store_written_with_the_earlier_cipher_reads_and_goes_on(
