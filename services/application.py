@@ -95,8 +95,8 @@ class Homeward(Application[UUID]):
         self.commits = Commits()  # in this process; another's are found by polling
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
-        # A partner's fact makes nothing to send (`codec.is_exported`): no relay is woken;
-        # it passes it with the node's next own commit or look at the store (`Relay.run`).
+        # A partner's fact makes nothing to send (`codec.is_exported`): the relay passes it
+        # with the node's next own commit or look at the store (`Relay.run`), not woken.
         if any(getattr(r.domain_event, "received", None) is None for r in recordings):
             self.commits.committed()
 
@@ -268,8 +268,7 @@ class Homeward(Application[UUID]):
             start=last, limit=page, topics=topics, inclusive_of_start=False
         ):
             for notification in batch:  # eventsourcing's recorders give a UUID already
-                case_id = notification.originator_id
-                yield case_id if type(case_id) is UUID else UUID(str(case_id))
+                yield n if type(n := notification.originator_id) is UUID else UUID(str(n))
             last = batch[-1].id
 
     def _save(self, case: Case) -> None:
