@@ -34,11 +34,12 @@ class IdempotentPosts:
         self.agency = agency
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        key = headers.get("idempotency-key")
-        if scope["type"] != "http" or scope["method"] != "POST" or key is None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not any(
+                name == b"idempotency-key" for name, _ in scope["headers"]):
             await self.app(scope, receive, send)
             return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        key = headers["idempotency-key"]
         if not 0 < len(key) <= MAX_KEY or not key.isprintable():
             errors = [{"field": "Idempotency-Key", "message": f"1 to {MAX_KEY} printable chars"}]
             await problem(422, "bad Idempotency-Key", slug="invalid", errors=errors)(
