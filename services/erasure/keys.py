@@ -45,21 +45,20 @@ class CaseKeys(ABC):
             if row is None or row[0] is None:
                 self._fresh.pop(case_id, None)
                 return None
-            key = self._wrap.decrypt(row[0]) if self._wrap is not None else row[0]
+            key = self._unwrapped(row[0])
             self._fresh[case_id] = (time.monotonic(), key)
             return key
 
     def load(self, case_ids: Sequence[UUID]) -> None:
         """The keys of several cases read in one query, each kept as `key` keeps the one it
         reads (the audit reads a range of cases together); an erased case, or one with no
-        row, is left to `key`."""
-        rows = self._select_all(case_ids)
-        now = time.monotonic()
+        row, is left to `key`. Read under the lock `destroy` takes, as `key` reads: a key
+        destroyed meanwhile is not kept from a read made before."""
         with self._lock:
+            rows, now = self._select_all(case_ids), time.monotonic()
             for case_id, (wrapped, _) in rows.items():
                 if wrapped is not None:
-                    key = self._wrap.decrypt(wrapped) if self._wrap is not None else wrapped
-                    self._fresh[case_id] = (now, key)
+                    self._fresh[case_id] = (now, self._unwrapped(wrapped))
 
     def prepare(self, case_ids: Iterable[UUID]) -> None:
         """Keys made ahead for cases about to be opened (the demo's seeding), in one write
@@ -80,6 +79,9 @@ class CaseKeys(ABC):
 
     def _wrapped(self, key: bytes) -> bytes:
         return self._wrap.encrypt(key) if self._wrap is not None else key
+
+    def _unwrapped(self, wrapped: bytes) -> bytes:
+        return self._wrap.decrypt(wrapped) if self._wrap is not None else wrapped
 
     @abstractmethod
     def _select(self, case_id: UUID) -> tuple[bytes | None, str | None] | None: ...

@@ -172,7 +172,7 @@ class SealedOpener:
                 raise MissingCaseKey(f"case {self.case_id} has sealed personal data but no key "
                                      "row: was the store restored without its key table?")
             self._cipher, self._erased = (AESGCM(key), False) if key else (None, True)
-            self._binding = f"{self.case_id}/"
+            self._binding = _binding(self.case_id)
         if self._cipher is None:
             return None
         plain = self._cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
@@ -197,4 +197,9 @@ def _case_event(topic: str) -> type[CaseEvent] | None:
 
 def _bound(case_id: UUID, version: int) -> bytes:
     """What the ciphertext is bound to: it opens only as this version of this case."""
-    return f"{case_id}/{version}".encode()
+    return f"{_binding(case_id)}{version}".encode()
+
+
+def _binding(case_id: UUID) -> str:
+    """The part of `_bound` a case's events share (an opener makes it once a case)."""
+    return f"{case_id}/"

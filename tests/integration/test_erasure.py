@@ -155,3 +155,29 @@ def test_keys_read_together_are_each_cases_own_and_an_erased_one_stays_erased(
     assert reader._fresh[kept][1] == expected is not None
     assert reader.key(erased) is None and reader.erased(erased)
     assert reader.key(unknown) is None and not reader.erased(unknown)
+
+
+def test_a_key_destroyed_while_keys_are_read_together_is_not_kept() -> None:
+    """`CaseKeys.load` reads under the lock `destroy` takes: an erasure arriving while the
+    rows are being read waits, then drops what was read, so no destroyed key stays in
+    memory to open or seal anything."""
+    import threading
+    from collections.abc import Sequence as Ids
+    from datetime import UTC, datetime
+
+    from services.erasure.keys import MemoryCaseKeys
+
+    class ErasedWhileRead(MemoryCaseKeys):
+        def _select_all(self, case_ids: Ids[UUID]) -> dict[UUID, Any]:
+            rows = super()._select_all(case_ids)  # read before the erasure lands
+            eraser.start()
+            eraser.join(timeout=0.3)  # done at once unless the lock holds it back
+            return rows
+
+    keys = ErasedWhileRead(None)
+    case_id = uuid4()
+    assert keys.key(case_id, create=True) is not None
+    eraser = threading.Thread(target=keys.destroy, args=(case_id, datetime.now(UTC)))
+    keys.load([case_id])
+    eraser.join()
+    assert keys.key(case_id) is None and keys.erased(case_id)
