@@ -10,6 +10,13 @@ AXE := build/axe-core/axe.min.js
 
 .PHONY: run test check lint bench fuzz soak clean screenshots
 
+# Bytecode is kept (in the git-ignored __pycache__ folders) even where the shell asks for
+# none with PYTHONDONTWRITEBYTECODE: without it every test worker, and every node and
+# `homeward run` the tests start, compiles the project afresh (about 2 s of CPU a process)
+# and pytest rewrites every test module's asserts again in each worker.
+unexport PYTHONDONTWRITEBYTECODE
+COMPILE := $(BIN)/python -m compileall -q -j 0 events services projections tests bench >/dev/null
+
 FUZZ_SECONDS ?= 60
 SOAK_MINUTES ?= 10
 # BROKER_STORE=postgres://... keeps the soaked broker's log there (a tansu with that engine);
@@ -40,6 +47,7 @@ $(AXE):
 # PostgreSQL schemas (see docs/architecture.md, "Testing in parallel").
 WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 test: $(STAMP) $(AXE)
+	$(COMPILE)
 	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal
 
 # The inner loop: lint, types, and the unit and contract tests (no broker, no PostgreSQL,
@@ -47,6 +55,7 @@ test: $(STAMP) $(AXE)
 check: $(STAMP)
 	$(BIN)/ruff check events services projections tests bench
 	$(BIN)/mypy
+	$(COMPILE)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/contract
 
 # The pictures of the pages in docs/, taken in headless Chromium from a seeded network.
