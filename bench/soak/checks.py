@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -83,8 +84,15 @@ class Verdict:
         return not self.failed
 
 
+@cache
+def _http() -> httpx.Client:
+    """One client for the checks' requests: a new one a request loads the system's
+    certificates again, about 30 ms of CPU, for each of hundreds of reads."""
+    return httpx.Client()
+
+
 def timeline(member: Member, headers: Mapping[str, str], case_id: str) -> list[dict[str, Any]]:
-    answer = httpx.get(f"{member.url}/v1/cases/{case_id}/timeline", headers=headers, timeout=10)
+    answer = _http().get(f"{member.url}/v1/cases/{case_id}/timeline", headers=headers, timeout=10)
     answer.raise_for_status()
     events: list[dict[str, Any]] = answer.json()["events"]
     return events
@@ -147,7 +155,7 @@ def boards(traffic: Traffic, monitor: Member, verdict: Verdict) -> None:
     for member in (traffic.referring, traffic.receiving):
         items: list[dict[str, Any]] = []
         while True:
-            page = httpx.get(f"{member.url}/v1/cases", headers=traffic.headers[member.agency],
+            page = _http().get(f"{member.url}/v1/cases", headers=traffic.headers[member.agency],
                              params={"limit": 50, "offset": len(items)}, timeout=10).json()
             items += page["items"]
             if page.get("undelivered"):
@@ -156,7 +164,7 @@ def boards(traffic: Traffic, monitor: Member, verdict: Verdict) -> None:
                 break
         counts[f"{member.agency}'s board"] = dict(Counter(c["status"] for c in items))
     token = {"Authorization": f"Bearer {monitor.token('monitor')}"}
-    view = httpx.get(f"{monitor.url}/v1/monitor/corridors", headers=token, timeout=10).json()
+    view = _http().get(f"{monitor.url}/v1/monitor/corridors", headers=token, timeout=10).json()
     seen = {k: v for c in view for k, v in c["by_status"].items()}
     sent = milestone_statuses((traffic.referring, traffic.receiving),
                               [w.case_id for w in traffic.walks if w.done or w.unsure])
@@ -245,7 +253,7 @@ def partitions(bootstrap: str, nodes: Mapping[str, Member], verdict: Verdict) ->
     problems = []
     for name, member in nodes.items():
         try:
-            answer = httpx.get(f"{member.url}/readyz", timeout=10)
+            answer = _http().get(f"{member.url}/readyz", timeout=10)
             body = answer.json()
         except (httpx.HTTPError, ValueError) as error:
             problems.append(f"{name}: /readyz unanswered ({type(error).__name__})")
@@ -272,8 +280,8 @@ def diagnosis(nodes: Mapping[str, Member]) -> list[str]:
     lines = []
     for name, member in nodes.items():
         try:
-            ready = httpx.get(f"{member.url}/readyz", timeout=5).json()
-            gauges = [line for line in httpx.get(f"{member.url}/metrics", timeout=5).text
+            ready = _http().get(f"{member.url}/readyz", timeout=5).json()
+            gauges = [line for line in _http().get(f"{member.url}/metrics", timeout=5).text
                       .splitlines() if line.startswith(("homeward_relay", "homeward_inbox",
                                                         "homeward_undelivered"))]
         except (httpx.HTTPError, ValueError) as error:

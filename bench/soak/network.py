@@ -152,17 +152,18 @@ class Network:
         import httpx
 
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            pid = self.pids().get(member)
-            if pid is not None and pid != other_than and rss_kib(pid) is not None:
-                if member == BROKER:
-                    return True
-                try:
-                    if httpx.get(f"{self.members[member].url}/healthz", timeout=1).is_success:
+        with httpx.Client(timeout=1) as client:  # one for the wait, its certificates once
+            while time.monotonic() < deadline:
+                pid = self.pids().get(member)
+                if pid is not None and pid != other_than and rss_kib(pid) is not None:
+                    if member == BROKER:
                         return True
-                except httpx.HTTPError:
-                    pass
-            time.sleep(0.3)
+                    try:
+                        if client.get(f"{self.members[member].url}/healthz").is_success:
+                            return True
+                    except httpx.HTTPError:
+                        pass
+                time.sleep(0.3)
         return False
 
     def stop(self, timeout: float = 60.0) -> int | None:

@@ -219,13 +219,16 @@ def _serve(member: Member, bootstrap: str, directory: Path, log: IO[bytes]
 def _wait_healthy(member: Member, process: subprocess.Popen[bytes], stopping: threading.Event,
                   timeout: float = 60) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None and not stopping.is_set():
-        try:
-            if httpx.get(f"{member.url}/healthz", timeout=1).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        stopping.wait(0.2)
+    # One client for the whole wait: each new one loads the system's certificates (about
+    # 30 ms of CPU), five times a second per node while the nodes start.
+    with httpx.Client(timeout=1) as client:
+        while time.monotonic() < deadline and process.poll() is None and not stopping.is_set():
+            try:
+                if client.get(f"{member.url}/healthz").status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass
+            stopping.wait(0.2)
     return False
 
 

@@ -41,13 +41,14 @@ def answering(url: str, process: subprocess.Popen[str] | subprocess.Popen[bytes]
     """Waits until `url` answers 200, while `process` (which serves it) lives, for at most
     `seconds`; fails with what the process said on stderr, or stdout, if it does not."""
     deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if httpx.get(url).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        said = process.stderr or process.stdout
-        assert process.poll() is None and time.monotonic() < deadline, (
-            said.read() if said is not None and process.poll() is not None else url)
-        time.sleep(every)
+    with httpx.Client() as client:  # one, not one a try: each loads the certificates
+        while True:
+            try:
+                if client.get(url).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            said = process.stderr or process.stdout
+            assert process.poll() is None and time.monotonic() < deadline, (
+                said.read() if said is not None and process.poll() is not None else url)
+            time.sleep(every)

@@ -43,6 +43,7 @@ class Served:
     def __init__(self, name: str, env: dict[str, str], log: Path) -> None:
         self.name, self.port = name, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self._http = httpx.Client(timeout=2)  # polled often: one client, its certificates once
         self._log = log.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "serve", "--port", str(self.port)],
@@ -51,7 +52,7 @@ class Served:
 
     def readyz(self) -> tuple[int, dict[str, Any]]:
         try:
-            response = httpx.get(f"{self.url}/readyz", timeout=2)
+            response = self._http.get(f"{self.url}/readyz")
         except httpx.TransportError:
             return 0, {}
         return response.status_code, response.json()
@@ -71,6 +72,7 @@ class Served:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._http.close()
         self._log.close()
 
 
@@ -96,16 +98,17 @@ class Client:
         settings = load(agency=agency, jwt_secret=secret, data_dir=Path("unused"))
         self.headers = {"Authorization": "Bearer " + mint(
             settings, f"{agency.lower()}-worker", ["caseworker", "supervisor"])}
+        self._http = httpx.Client()  # one for the test's requests, its certificates once
 
     def post(self, node: Served, path: str, body: Any, key: str) -> dict[str, Any]:
-        response = httpx.post(f"{node.url}{path}", json=body, timeout=30,
+        response = self._http.post(f"{node.url}{path}", json=body, timeout=30,
                               headers={**self.headers, "Idempotency-Key": key})
         assert response.status_code in (200, 201), (node.name, path, response.text)
         data: dict[str, Any] = response.json()
         return data
 
     def get(self, node: Served, path: str) -> httpx.Response:
-        return httpx.get(f"{node.url}{path}", headers=self.headers, timeout=10)
+        return self._http.get(f"{node.url}{path}", headers=self.headers, timeout=10)
 
     def received(self, node: Served, case_id: UUID) -> list[str] | None:
         """The message ids of the facts the node recorded from its partner, or None."""
