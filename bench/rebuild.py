@@ -25,6 +25,7 @@ from services.backends import case_keys_for, of_store
 from services.backends.sqlite import SQLiteTables
 from services.bootstrap import gap_barrier, read_store_for
 from services.readside.runner import runners
+from services.readside.store import ReadStore
 from tests.harness.referring_node import DEPARTED, HOME, READY, ReferringNode
 from tests.harness.stores import encrypted, sqlite_env
 from tests.harness.support import eventsourcing_postgres_env
@@ -61,6 +62,27 @@ def read_rate(referring: ReferringNode, decode: bool = False) -> tuple[int, floa
                 referring.app.mapper.to_domain_event(notification)
         count += len(batch)
         start = batch[-1].id + 1
+
+
+TURNS = 3  # the raw read and each rebuild, in turns
+
+
+def in_turns(referring: ReferringNode, store: ReadStore
+             ) -> tuple[int, float, dict[str, tuple[int, float]]]:
+    """The raw read and each read model's rebuild, in turns: the events and seconds of
+    each, summed over the turns. Timed once each, one after the other, the raw read and the
+    rebuild met different disks, page caches and neighbours, and the same tree's ratio moved
+    from 0.21 to 0.31 between runs."""
+    read = seconds = 0.0
+    rebuilt: dict[str, tuple[int, float]] = {}
+    for _ in range(TURNS):
+        count, took = read_rate(referring)
+        read, seconds = read + count, seconds + took
+        for runner in runners(referring.app, store, gap_barrier(referring.app)):
+            result = runner.rebuild()
+            events, spent = rebuilt.get(result.name, (0, 0.0))
+            rebuilt[result.name] = (events + result.events, spent + result.seconds)
+    return int(read), seconds, rebuilt
 
 
 def verify_rate(env: dict[str, str], tables: Path, raw: float) -> dict[str, Figure]:
@@ -109,23 +131,24 @@ def main() -> int:
             events = fill(referring, args.cases)
             print(f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; {args.cases} cases, "
                   f"{events} events written in {time.perf_counter() - began:.1f} s")
-            read, seconds = read_rate(referring)
+            store = read_store_for(env)
+            read, seconds, rebuilt = in_turns(referring, store)
             raw = read / seconds
-            print(f"notification log read: {read} events in {seconds:.3f} s = {raw:,.0f} events/s")
+            print(f"notification log read: {read} events in {seconds:.3f} s = {raw:,.0f} events/s"
+                  f" ({TURNS} turns)")
             read, seconds = read_rate(referring, decode=True)
             print(f"  read and decoded:      {read} events in {seconds:.3f} s = "
                   f"{read / seconds:,.0f} events/s")
-            store = read_store_for(env)
             figures = {"rebuild.raw_read_per_s": Figure(raw, "events/s")}
-            for runner in runners(referring.app, store, gap_barrier(referring.app)):
-                result = runner.rebuild()
-                print(f"rebuild {result.name}: {result.events} events in {result.seconds:.3f} s = "
-                      f"{result.rate:,.0f} events/s; {result.rate / raw:.3f} of the raw read rate")
-                figures[f"rebuild.{result.name}_per_s"] = Figure(
-                    result.rate, "events/s", result.rate / raw, "rebuild.raw_read_per_s")
-                figures[f"rebuild.{result.name}_ratio"] = Figure(
-                    result.rate / raw, "ratio", result.rate / raw, "rebuild.raw_read_per_s",
-                    ">= 0.25" if result.name == "board" else None)
+            for name, (events, seconds) in rebuilt.items():
+                rate = events / seconds
+                print(f"rebuild {name}: {events} events in {seconds:.3f} s = {rate:,.0f} "
+                      f"events/s; {rate / raw:.3f} of the raw read rate ({TURNS} turns)")
+                figures[f"rebuild.{name}_per_s"] = Figure(
+                    rate, "events/s", rate / raw, "rebuild.raw_read_per_s")
+                figures[f"rebuild.{name}_ratio"] = Figure(
+                    rate / raw, "ratio", rate / raw, "rebuild.raw_read_per_s",
+                    ">= 0.25" if name == "board" else None)
             store.close()
             referring.app.close()
             figures.update(verify_rate(env, Path(tmp) / "api.sqlite", raw))
