@@ -53,7 +53,7 @@ def _paths(router: Any) -> tuple[re.Pattern[str], Methods] | None:
     a second of CPU an app, which a request would only pay for the routers it reaches."""
     original = getattr(router, "original_router", None)
     included = getattr(router, "include_context", None)
-    if original is None or included is None or getattr(original, "_low_priority_routes", ()):
+    if original is None or included is None or getattr(original, "_low_priority_routes", None):
         return None
     patterns, methods = [], {}
     for number, route in enumerate(original.routes):
