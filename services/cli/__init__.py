@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from importlib import import_module
 
 from services.cli.stopping import Stopped, stop_on_signals
 from services.files import private_process
@@ -13,21 +14,17 @@ from services.files import private_process
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
-def _registrations() -> list[Register]:
-    from services.cli import (
-        audit,
-        broker,
-        deadletters,
-        directory,
-        projections,
-        run,
-        schemas,
-        serve,
-        token,
-    )
+# Each sub-command's module, in the order `homeward -h` lists them.
+COMMANDS = ("run", "serve", "token", "broker", "audit", "projections", "schemas",
+            "deadletters", "directory")
 
-    return [run.register, serve.register, token.register, broker.register, audit.register,
-            projections.register, schemas.register, deadletters.register, directory.register]
+
+def _registrations(argv: Sequence[str]) -> list[Register]:
+    """The named sub-command's registration alone, or every one where none is named (help,
+    a mistyped name): a command imports what it runs, not what every other one needs (the
+    audit's, the broker's), about a second of a process's start."""
+    named = [argv[0]] if argv[:1] and argv[0] in COMMANDS else COMMANDS
+    return [import_module(f"services.cli.{name}").register for name in named]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="homeward", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for register in _registrations():
+    for register in _registrations(argv):
         register(commands)
     args = parser.parse_args(argv)
     private_process()  # what any command creates (stores, keys, logs) is private from birth
