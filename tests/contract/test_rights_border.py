@@ -5,6 +5,7 @@ all of them is read, field by field and value by value."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from uuid import uuid4
 
@@ -37,12 +38,20 @@ def envelopes(case: Case) -> list[dict[str, Any]]:
     return out
 
 
+# A signature, a digest or a ciphertext: one long run of an encoding's characters with a
+# capital or a digit among them. Lowercased, such a value holds a short word by chance (a
+# four-letter word about once in every few hundred signatures), so it is not read for words.
+OPAQUE = re.compile(r"(?=.*[A-Z0-9])[A-Za-z0-9+/=_-]{40,}")
+
+
 def keys_and_values(value: Any) -> list[str]:
+    """Every key and every readable string value of a message, as a reader of the broker
+    would find words in it."""
     if isinstance(value, dict):
         return [*value, *(s for v in value.values() for s in keys_and_values(v))]
     if isinstance(value, list):
         return [s for v in value for s in keys_and_values(v)]
-    return [value] if isinstance(value, str) else []
+    return [value] if isinstance(value, str) and not OPAQUE.fullmatch(value) else []
 
 
 def test_no_message_of_a_person_who_sought_asylum_and_stays_mentions_it() -> None:
