@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from bench._figures import Figure, save
 from bench.soak.faults import KINDS
-from bench.soak.run import RSS_BOUND_MIB, SETTLE, Options, soak
+from bench.soak.run import RSS_BOUND_MIB, SETTLE, Options, Report, soak
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,9 +43,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"soak: {error}", file=sys.stderr)
         return 2
     print(report.summary(), flush=True)
+    save_memory(report)
     if not report.ok:
         print(f"soak: failed: {'; '.join(report.verdict.failed)}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def save_memory(report: Report) -> None:
+    """The largest node's peak resident memory over the soak, beside the board bench's
+    `node.rss_mib`, in var/bench.json (the broker, not a node, left out)."""
+    peaks = report.verdict.figures.get("memory peak (MiB)") or {}
+    nodes = [mib for name, mib in peaks.items() if name != "broker"]
+    if nodes:
+        save({"soak.node_rss_mib": Figure(max(nodes), "MiB", None, None,
+                                          "< 250")})
 
 
 if __name__ == "__main__":
