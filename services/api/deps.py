@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Header, Query, Request
 
 from events.values import AGENCY_CODE
+from services.api.http.limits import MAX_IDEMPOTENCY_KEY
 from services.api.http.metrics import Metrics, Scrape
 from services.api.http.problems import Problem
 from services.api.node import MonitorNode, Node
@@ -87,7 +88,7 @@ async def _purpose(
 
 async def _idempotency_key(
     idempotency_key: Annotated[str | None, Header(
-        alias="Idempotency-Key", max_length=255,
+        alias="Idempotency-Key", max_length=MAX_IDEMPOTENCY_KEY,
         description="the same key and body replay the first response")] = None,
 ) -> None:
     """Only documents the header: the idempotency layer in front of the routes acts on it."""

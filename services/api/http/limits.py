@@ -19,6 +19,7 @@ MAX_BODY = 64 * 1024
 MAX_UPLOAD = 10 * 1024 * 1024  # a document's content (services/api/documents.py)
 UPLOAD = re.compile(r"^/v1/cases/[^/]+/documents$")  # the one route whose body is a file
 BODY = "homeward.body"
+MAX_IDEMPOTENCY_KEY = 255  # characters of an Idempotency-Key (replay.py, deps.py, steps.py)
 
 
 class BodyLimit:

@@ -16,15 +16,13 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.http.limits import BODY
+from services.api.http.limits import BODY, MAX_IDEMPOTENCY_KEY
 from services.api.http.pool import in_pool
 from services.api.http.problems import problem
 from services.api.identity.auth import TokenVerifier, Unauthorized
 from services.api.policy import REPLAY_REFUSAL, may_replay
 from services.clock import Clock
 from services.tables.idempotency import Idempotency, Stored, Verdict
-
-MAX_KEY = 255
 
 
 class IdempotentPosts:
@@ -40,8 +38,9 @@ class IdempotentPosts:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         key = headers["idempotency-key"]
-        if not 0 < len(key) <= MAX_KEY or not key.isprintable():
-            errors = [{"field": "Idempotency-Key", "message": f"1 to {MAX_KEY} printable chars"}]
+        if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
+            errors = [{"field": "Idempotency-Key",
+                       "message": f"1 to {MAX_IDEMPOTENCY_KEY} printable chars"}]
             await problem(422, "bad Idempotency-Key", slug="invalid", errors=errors)(
                 scope, receive, send)
             return

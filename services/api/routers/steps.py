@@ -19,6 +19,7 @@ from events.step import Step, refusals
 from events.steps import STEPS
 from services.api.deps import IDEMPOTENT, ExpectedVersion, IfMatch, metrics_of, node_of
 from services.api.http import openapi
+from services.api.http.limits import MAX_IDEMPOTENCY_KEY
 from services.api.http.pool import in_pool
 from services.api.http.quick import Plain, QuickRoute
 from services.api.http.sanity import check_dates
@@ -64,13 +65,12 @@ def step_route(step: Step) -> Callable[..., Any]:
 
 
 # What a plain step request is: a case id written as uuid4 writes it, each header the route
-# reads sent at most once, an Idempotency-Key within its bound (deps._idempotency_key),
+# reads sent at most once, an Idempotency-Key within its bound (`limits.MAX_IDEMPOTENCY_KEY`),
 # and a body that is empty (where the step's body is optional) or a JSON object sent as
 # `application/json` that the step's model takes.
 CANONICAL_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                           r"[0-9a-fA-F]{12}")
 READ = (b"authorization", b"if-match", b"idempotency-key", b"content-type")
-MOST_KEY = 255
 
 
 def plain_step(step: Step, optional: bool) -> Plain:
@@ -87,7 +87,7 @@ def plain_step(step: Step, optional: bool) -> Plain:
                     return None
                 headers[name] = value
         key = headers.get(b"idempotency-key")
-        if key is not None and len(key.decode("latin-1")) > MOST_KEY:
+        if key is not None and len(key.decode("latin-1")) > MAX_IDEMPOTENCY_KEY:
             return None
         raw = await request.body()
         if not raw:
