@@ -54,6 +54,17 @@ def keys_and_values(value: Any) -> list[str]:
     return [value] if isinstance(value, str) and not OPAQUE.fullmatch(value) else []
 
 
+def test_a_signature_or_digest_is_not_read_for_words_but_every_readable_value_is() -> None:
+    signature = KEYS[XA].sign(b"anything")
+    digest = "0f" * 32
+    long_word = "linked_to_exploitation_and_a_removal_order_pending"  # 40+, no capital
+    words = keys_and_values({"kind": "fine", "signature": signature, "digest": digest,
+                             "note": long_word, "said": "Paid A Fine In 2024",
+                             "list": ["asylum", signature]})
+    assert words == ["kind", "signature", "digest", "note", "said", "list",
+                     "fine", long_word, "Paid A Fine In 2024", "asylum"]
+
+
 def test_no_message_of_a_person_who_sought_asylum_and_stays_mentions_it() -> None:
     story = Story()
     story.run([(XA, "consent"), (XA, "asylum-claim"), (XA, "asylum-claim-closure")])
